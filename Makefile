@@ -1,0 +1,29 @@
+# FuzzyLlama tasks. `make run` and `make test` are the README's two commands.
+.PHONY: run test gen gen-check lint tidy build bench
+
+run:
+	go run ./cmd/fuzzyllama
+
+test:
+	scripts/test.sh
+
+gen:
+	scripts/proto.sh generate
+
+gen-check:
+	scripts/proto.sh check
+
+lint:
+	gofmt -l $$(git ls-files '*.go' | grep -v '^gen/go/')
+	go vet work
+	scripts/proto.sh lint
+
+# go mod tidy in every module of the workspace.
+tidy:
+	for m in $$(go list -m -f '{{.Dir}}'); do (cd $$m && go mod tidy) || exit 1; done
+
+build:
+	go build -o bin/fuzzyllama ./cmd/fuzzyllama
+
+bench:
+	go test -run '^$$' -bench . -benchmem work

@@ -1,0 +1,115 @@
+package app
+
+import (
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/fuzzyllama/fuzzyllama/gateway"
+	"github.com/fuzzyllama/fuzzyllama/platform/config"
+	"github.com/fuzzyllama/fuzzyllama/platform/logging"
+	"github.com/fuzzyllama/fuzzyllama/services/auth"
+)
+
+// Config is the whole process's configuration: shared variables plus each component's own.
+type Config struct {
+	Env            string
+	DataDir        string
+	DatabaseURL    string
+	RedisURL       string
+	RedisKeyPrefix string
+	HTTPAddr       string
+	AuthGRPCAddr   string
+	AuthService    string
+	FrontendURL    string
+	LogLevel       string
+	OTLPEndpoint   string
+	OTLPInsecure   bool
+
+	Auth    auth.Config
+	Gateway gateway.Config
+
+	production bool
+}
+
+// Production reports whether FUZZYLLAMA_ENV is production.
+func (c *Config) Production() bool { return c.production }
+
+// Level is the configured log level.
+func (c *Config) Level() slog.Level {
+	l, _ := logging.ParseLevel(c.LogLevel)
+	return l
+}
+
+// NewConfigSet declares every variable of the process on a new set, storing into c.
+func NewConfigSet(c *Config) *config.Set {
+	s := config.NewSet()
+	s.StringVar(&c.Env, "FUZZYLLAMA_ENV", "development", "development or production; production requires DATABASE_URL, REDIS_URL, AUTH_SIGNING_KEY and enables HSTS")
+	s.StringVar(&c.DataDir, "DATA_DIR", "data", "directory of the embedded default's SQLite files, signing key and mail outbox")
+	s.StringVar(&c.DatabaseURL, "DATABASE_URL", "", "postgres://user:password@host:5432/db; empty uses SQLite files under DATA_DIR")
+	s.StringVar(&c.RedisURL, "REDIS_URL", "", "redis://host:6379/0; empty starts an in-process Redis (sessions then end with the process)")
+	s.StringVar(&c.RedisKeyPrefix, "REDIS_KEY_PREFIX", "fl", "prefix of every Redis key, so deployments can share a Redis")
+	s.StringVar(&c.HTTPAddr, "HTTP_ADDR", "localhost:8080", "where the gateway (or a lone service's health and metrics endpoints) listens")
+	s.StringVar(&c.AuthGRPCAddr, "AUTH_GRPC_ADDR", ":9091", "where the auth service listens for gRPC when run alone (-target=auth)")
+	s.StringVar(&c.AuthService, "AUTH_SERVICE_ADDR", "localhost:9091", "gRPC address of the auth service, for -target=gateway")
+	s.StringVar(&c.FrontendURL, "FRONTEND_URL", "http://localhost:5173", "URL of the web app: links in mail point there and it is the default CORS origin")
+	s.StringVar(&c.LogLevel, "LOG_LEVEL", "info", "debug, info, warn or error")
+	s.StringVar(&c.OTLPEndpoint, "OTEL_EXPORTER_OTLP_ENDPOINT", "", "host:port of an OTLP/gRPC collector; empty disables span export")
+	s.BoolVar(&c.OTLPInsecure, "OTEL_EXPORTER_OTLP_INSECURE", true, "send spans without TLS")
+	c.Auth.Register(s, &c.production)
+	c.Gateway.Register(s)
+
+	s.Check(func() error {
+		switch c.Env {
+		case "development", "production":
+			c.production = c.Env == "production"
+			c.Gateway.HSTS = c.production
+			return nil
+		}
+		return config.Errorf("FUZZYLLAMA_ENV", "must be development or production, got %q", c.Env)
+	})
+	// The order matters: the check above sets production before these run.
+	s.Check(func() error {
+		if c.production && c.DatabaseURL == "" {
+			return config.Errorf("DATABASE_URL", "is required in production")
+		}
+		return config.CheckURL("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")
+	})
+	s.Check(func() error {
+		if c.production && c.RedisURL == "" {
+			return config.Errorf("REDIS_URL", "is required in production")
+		}
+		return config.CheckURL("REDIS_URL", c.RedisURL, "redis", "rediss")
+	})
+	s.Check(func() error {
+		if c.FrontendURL == "" {
+			return config.Errorf("FRONTEND_URL", "is required")
+		}
+		if err := config.CheckURL("FRONTEND_URL", c.FrontendURL, "http", "https"); err != nil {
+			return err
+		}
+		c.FrontendURL = strings.TrimSuffix(c.FrontendURL, "/")
+		if len(c.Gateway.CORSOrigins) == 0 {
+			c.Gateway.CORSOrigins = []string{c.FrontendURL}
+		}
+		return nil
+	})
+	s.Check(func() error {
+		if _, ok := logging.ParseLevel(c.LogLevel); !ok {
+			return config.Errorf("LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+		}
+		return nil
+	})
+	for _, a := range []struct {
+		name string
+		addr *string
+	}{{"HTTP_ADDR", &c.HTTPAddr}, {"AUTH_GRPC_ADDR", &c.AuthGRPCAddr}} {
+		s.Check(func() error {
+			if _, _, err := net.SplitHostPort(*a.addr); err != nil {
+				return config.Errorf(a.name, "must be host:port or :port, got %q", *a.addr)
+			}
+			return nil
+		})
+	}
+	return s
+}

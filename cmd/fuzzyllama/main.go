@@ -1,0 +1,59 @@
+// Command fuzzyllama runs FuzzyLlama. With no arguments and no configuration it runs every
+// service and the gateway in one process on the embedded default (SQLite under ./data, an
+// in-process Redis); -target runs one part, configured by environment variables (see -help).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/fuzzyllama/fuzzyllama/cmd/fuzzyllama/internal/app"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var cfg app.Config
+	env := app.NewConfigSet(&cfg)
+	flags := flag.NewFlagSet("fuzzyllama", flag.ContinueOnError)
+	target := flags.String("target", "all", "what this process runs: "+strings.Join(app.Targets, ", "))
+	flags.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: fuzzyllama [-target=%s]\n\nFlags:\n", strings.Join(app.Targets, "|"))
+		flags.PrintDefaults()
+		fmt.Fprintln(os.Stderr, "\nEnvironment variables:")
+		env.Usage(os.Stderr)
+	}
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := env.Parse(os.LookupEnv); err != nil {
+		fmt.Fprintf(os.Stderr, "fuzzyllama: invalid configuration:\n  %s\nRun fuzzyllama -help for every variable.\n",
+			strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.Start(ctx, *target, cfg, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fuzzyllama: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "FuzzyLlama (%s) is up: http://%s  (API under /api/v1, docs at /api/docs)\n", *target, a.HTTPAddr())
+	if err := a.Wait(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "fuzzyllama: %v\n", err)
+		return 1
+	}
+	return 0
+}

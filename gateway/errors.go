@@ -1,0 +1,98 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
+)
+
+// httpStatus maps a gRPC code to the HTTP status of the answer: grpc-gateway's table
+// (runtime.HTTPStatusFromCode), which already follows google.rpc.Code's documented mapping.
+func httpStatus(c codes.Code) int { return runtime.HTTPStatusFromCode(c) }
+
+// errorHandler writes every error of a proxied call as the envelope: code name, message, and the
+// structured details the service attached (offending fields, retry delay, reason).
+func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
+	return func(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+		var he *runtime.HTTPStatusError
+		if errors.As(err, &he) { // routing errors such as 405 carry their own HTTP status
+			writeStatus(w, r, he.HTTPStatus, status.Convert(he.Err))
+			return
+		}
+		st := status.Convert(err)
+		switch st.Code() {
+		case codes.Unknown, codes.Internal, codes.DataLoss:
+			log.ErrorContext(ctx, "backend error", "code", st.Code().String(), "error", st.Message())
+			st = status.New(codes.Internal, "internal error")
+		case codes.Unavailable:
+			log.WarnContext(ctx, "backend unavailable", "error", st.Message())
+			st = status.New(codes.Unavailable, "service temporarily unavailable; try again shortly")
+		}
+		writeStatus(w, r, httpStatus(st.Code()), st)
+	}
+}
+
+func writeStatus(w http.ResponseWriter, r *http.Request, httpCode int, st *status.Status) {
+	var d envelope.Details
+	for _, detail := range st.Details() {
+		switch v := detail.(type) {
+		case *errdetails.BadRequest:
+			for _, f := range v.GetFieldViolations() {
+				d.Fields = append(d.Fields, envelope.Field{Field: f.GetField(), Description: f.GetDescription()})
+			}
+		case *errdetails.RetryInfo:
+			if s := v.GetRetryDelay().AsDuration().Seconds(); s > 0 {
+				d.RetryAfterSeconds = int64(s + 0.999) // round up: never invite an early retry
+			}
+		case *errdetails.ErrorInfo:
+			d.Reason = v.GetReason()
+		}
+	}
+	if st.Code() == codes.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fuzzyllama"`)
+	}
+	var details *envelope.Details
+	if len(d.Fields) > 0 || d.Reason != "" || d.RetryAfterSeconds > 0 {
+		details = &d
+	}
+	envelope.WriteError(w, r, httpCode, codeName(st.Code()), st.Message(), details)
+}
+
+// codeName is the google.rpc.Code name of c, e.g. INVALID_ARGUMENT.
+func codeName(c codes.Code) string {
+	if name, ok := codeNames[c]; ok {
+		return name
+	}
+	return "UNKNOWN"
+}
+
+var codeNames = map[codes.Code]string{
+	codes.OK: "OK", codes.Canceled: "CANCELLED", codes.Unknown: "UNKNOWN",
+	codes.InvalidArgument: "INVALID_ARGUMENT", codes.DeadlineExceeded: "DEADLINE_EXCEEDED",
+	codes.NotFound: "NOT_FOUND", codes.AlreadyExists: "ALREADY_EXISTS",
+	codes.PermissionDenied: "PERMISSION_DENIED", codes.ResourceExhausted: "RESOURCE_EXHAUSTED",
+	codes.FailedPrecondition: "FAILED_PRECONDITION", codes.Aborted: "ABORTED",
+	codes.OutOfRange: "OUT_OF_RANGE", codes.Unimplemented: "UNIMPLEMENTED", codes.Internal: "INTERNAL",
+	codes.Unavailable: "UNAVAILABLE", codes.DataLoss: "DATA_LOSS", codes.Unauthenticated: "UNAUTHENTICATED",
+}
+
+// routingErrorHandler answers requests that match no route: 404, or 405 for a known path with
+// the wrong method (grpc-gateway's default would say 501).
+func routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpCode int) {
+	switch httpCode {
+	case http.StatusMethodNotAllowed:
+		envelope.WriteError(w, r, httpCode, "METHOD_NOT_ALLOWED", "method "+r.Method+" is not allowed on "+r.URL.Path, nil)
+	case http.StatusBadRequest:
+		envelope.WriteError(w, r, httpCode, "INVALID_ARGUMENT", "malformed request path", nil)
+	default:
+		envelope.WriteError(w, r, http.StatusNotFound, "NOT_FOUND", "no route for "+r.Method+" "+r.URL.Path, nil)
+	}
+}

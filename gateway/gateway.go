@@ -1,0 +1,234 @@
+// Package gateway is the REST/JSON edge of FuzzyLlama: grpc-gateway handlers under /api/v1 that
+// call the services over gRPC client connections (so every request passes through the services'
+// own interceptors), wrapped in the HTTP middleware every request needs.
+//
+// Middleware order, outermost first — each step relies on the ones before it:
+//
+//  1. recovery: a panic anywhere below answers 500 in the envelope, never a dropped connection.
+//  2. OpenTelemetry: the server span (W3C trace context in and out) covers everything below.
+//  3. request id: adopted or made, returned as X-Request-Id, in every log line and envelope.
+//  4. metrics and access log: RED per route, one log line per request.
+//  5. security headers, then CORS (preflights end here).
+//  6. body limit: oversized bodies never reach a handler.
+//  7. client IP: from the TCP peer, or X-Forwarded-For only behind configured trusted proxies.
+//  8. authentication: public routes pass; all others need a valid access token (401 otherwise).
+//  9. rate limiting: per client IP (stricter on auth routes) and per user.
+//  10. the grpc-gateway mux, or the operational endpoints (health, metrics, docs).
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
+	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/config"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
+	"github.com/fuzzyllama/fuzzyllama/platform/requestid"
+)
+
+// Config is the gateway's configuration, read from the environment.
+type Config struct {
+	CORSOrigins       []string
+	TrustedProxies    string
+	MaxBodyBytes      int64
+	RateLimitPerIP    int
+	RateLimitAuthIP   int
+	RateLimitPerUser  int
+	HSTS              bool
+	ShutdownDrainTime time.Duration
+}
+
+// Register declares the gateway's variables.
+func (c *Config) Register(s *config.Set) {
+	s.ListVar(&c.CORSOrigins, "CORS_ALLOWED_ORIGINS", "", "comma-separated origins allowed to call the API from a browser (default: FRONTEND_URL)")
+	s.StringVar(&c.TrustedProxies, "TRUSTED_PROXIES", "", "comma-separated CIDRs/IPs of reverse proxies whose X-Forwarded-For is believed; empty trusts none")
+	s.Int64Var(&c.MaxBodyBytes, "HTTP_MAX_BODY_BYTES", 1<<20, "largest accepted request body")
+	s.IntVar(&c.RateLimitPerIP, "RATE_LIMIT_PER_IP_PER_MINUTE", 100, "requests per minute per client IP")
+	s.IntVar(&c.RateLimitAuthIP, "RATE_LIMIT_AUTH_PER_IP_PER_MINUTE", 10, "requests per minute per client IP to each credential route (login, register, refresh, password reset)")
+	s.IntVar(&c.RateLimitPerUser, "RATE_LIMIT_PER_USER_PER_MINUTE", 300, "requests per minute per authenticated user")
+	s.DurationVar(&c.ShutdownDrainTime, "SHUTDOWN_DRAIN_TIME", 5*time.Second, "how long /readyz reports 503 before the server stops, so load balancers move away")
+	s.Check(func() error {
+		if _, err := middleware.ParseTrustedProxies(c.TrustedProxies); err != nil {
+			return config.Errorf("TRUSTED_PROXIES", "%v", err)
+		}
+		return nil
+	})
+	s.Check(func() error {
+		if c.RateLimitPerIP < 1 || c.RateLimitAuthIP < 1 || c.RateLimitPerUser < 1 || c.MaxBodyBytes < 1024 {
+			return config.Errorf("RATE_LIMIT_PER_IP_PER_MINUTE", "rate limits must be at least 1 and HTTP_MAX_BODY_BYTES at least 1024")
+		}
+		return nil
+	})
+}
+
+// Backends are the client connections to the services.
+type Backends struct {
+	Auth *grpc.ClientConn
+}
+
+// Deps are the gateway's collaborators.
+type Deps struct {
+	Backends Backends
+	Redis    *redis.Client
+	Keys     redisx.Keyspace
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	// Ready reports whether every dependency answers; /readyz is 503 while it errs.
+	Ready func(ctx context.Context) error
+}
+
+// Gateway is the HTTP handler of the edge.
+type Gateway struct {
+	http.Handler
+	draining atomic.Bool
+}
+
+// Drain makes /readyz answer 503 so load balancers stop sending traffic before shutdown.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// publicRoutes need no access token; everything else does. Keep this list short and explicit.
+var publicRoutes = map[string]bool{
+	"POST /api/v1/auth/register":        true,
+	"POST /api/v1/auth/login":           true,
+	"POST /api/v1/auth/refresh":         true,
+	"POST /api/v1/auth/forgot-password": true,
+	"POST /api/v1/auth/reset-password":  true,
+	"GET /.well-known/jwks.json":        true,
+	"GET /healthz":                      true,
+	"GET /readyz":                       true,
+	"GET /metrics":                      true,
+	"GET /api/docs":                     true,
+	"GET /api/docs/openapi.json":        true,
+	"GET /api/docs/app.js":              true,
+}
+
+// credentialRoutes get the stricter per-IP limit: they are what brute force targets.
+var credentialRoutes = []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh",
+	"/api/v1/auth/forgot-password", "/api/v1/auth/reset-password"}
+
+// New builds the gateway.
+func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
+	trusted, err := middleware.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	authClient := authv1.NewAuthServiceClient(d.Backends.Auth)
+	verifier := &authn.Verifier{
+		Keys: &authn.JWKSCache{MinRefresh: 30 * time.Second, Fetch: func(ctx context.Context) ([]authn.JWK, error) {
+			resp, err := authClient.GetJWKS(ctx, &authv1.GetJWKSRequest{})
+			if err != nil {
+				return nil, err
+			}
+			keys := make([]authn.JWK, 0, len(resp.GetKeys()))
+			for _, k := range resp.GetKeys() {
+				keys = append(keys, authn.JWK{Kty: k.GetKty(), Crv: k.GetCrv(), X: k.GetX(), Kid: k.GetKid(), Alg: k.GetAlg(), Use: k.GetUse()})
+			}
+			return keys, nil
+		}},
+		Issuer:      authn.Issuer,
+		Audience:    authn.Audience,
+		Revocations: &authn.Revocations{Redis: d.Redis, Keys: d.Keys},
+		Leeway:      authn.DefaultLeeway,
+	}
+
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
+			// Unknown fields are refused (400 naming the field) rather than silently dropped, so
+			// a typo in a request never passes unnoticed.
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithIncomingHeaderMatcher(incomingHeaders),
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithMetadata(forwardedMetadata),
+		runtime.WithForwardResponseOption(successStatus),
+		runtime.WithForwardResponseRewriter(envelopeRewriter),
+		runtime.WithErrorHandler(errorHandler(d.Logger)),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
+	)
+	if err := authv1.RegisterAuthServiceHandlerClient(ctx, mux, authClient); err != nil {
+		return nil, fmt.Errorf("register auth routes: %w", err)
+	}
+
+	g := &Gateway{}
+	root := http.NewServeMux()
+	root.Handle("/", mux)
+	root.HandleFunc("GET /healthz", healthz)
+	root.HandleFunc("GET /readyz", g.readyz(d.Ready, d.Logger))
+	root.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	mountDocs(root)
+
+	rateRoutes := make([]middleware.Rule, 0, len(credentialRoutes))
+	for _, p := range credentialRoutes {
+		rateRoutes = append(rateRoutes, middleware.Rule{Name: p, Method: http.MethodPost, Path: p,
+			Limit: redis_rate.PerMinute(cfg.RateLimitAuthIP)})
+	}
+	metrics := newHTTPMetrics(d.Registry)
+	chain := []func(http.Handler) http.Handler{
+		recoverPanics(d.Logger),
+		func(h http.Handler) http.Handler { return otelhttp.NewHandler(h, "gateway") },
+		middleware.RequestID(),
+		metrics.middleware(d.Logger),
+		middleware.SecurityHeaders(cfg.HSTS),
+		middleware.CORS(cfg.CORSOrigins),
+		middleware.BodyLimit(cfg.MaxBodyBytes),
+		middleware.ClientIP(trusted),
+		authenticate(verifier, d.Logger),
+		middleware.RateLimit(middleware.RateLimitConfig{
+			Redis:   d.Redis,
+			Prefix:  d.Keys,
+			PerIP:   redis_rate.PerMinute(cfg.RateLimitPerIP),
+			Routes:  rateRoutes,
+			PerUser: redis_rate.PerMinute(cfg.RateLimitPerUser),
+			UserID: func(r *http.Request) (string, bool) {
+				id, ok := authn.FromContext(r.Context())
+				return id.UserID, ok
+			},
+			Logger: d.Logger,
+		}),
+	}
+	var h http.Handler = root
+	for i := len(chain) - 1; i >= 0; i-- {
+		h = chain[i](h)
+	}
+	g.Handler = h
+	return g, nil
+}
+
+// incomingHeaders forwards only what services need from HTTP: the bearer token. The request id
+// and client IP are added by forwardedMetadata from values the middleware established, so a
+// client cannot set the metadata keys services trust.
+func incomingHeaders(key string) (string, bool) {
+	if http.CanonicalHeaderKey(key) == "Authorization" {
+		return "authorization", true
+	}
+	return "", false
+}
+
+func forwardedMetadata(ctx context.Context, r *http.Request) metadata.MD {
+	md := metadata.Pairs(requestid.MetadataKey, requestid.FromContext(ctx))
+	if ip, ok := middleware.ClientIPFromContext(ctx); ok {
+		md.Set(edge.ClientIPKey, ip.String())
+	}
+	if p, ok := runtime.HTTPPathPattern(ctx); ok {
+		setRoute(ctx, p)
+	}
+	return md
+}

@@ -1,0 +1,304 @@
+package middleware
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
+)
+
+// Rule is a per-IP limit for some routes that replaces the global one, e.g. a stricter limit
+// for the auth routes.
+type Rule struct {
+	// Name identifies the rule's budget in Redis keys; it must be unique and not "global".
+	Name string
+	// Method is the HTTP method the rule applies to; "" means any.
+	Method string
+	// Path is an exact URL path, or a prefix when it ends in "*" ("/api/v1/auth/*"). All paths
+	// matched by one rule share one budget per client.
+	Path string
+	// Limit is the rule's limit; a zero Limit exempts the matched routes from per-IP limiting.
+	Limit redis_rate.Limit
+}
+
+// matches reports whether the rule applies to r.
+func (rule Rule) matches(r *http.Request) bool {
+	if rule.Method != "" && rule.Method != r.Method {
+		return false
+	}
+	if prefix, ok := strings.CutSuffix(rule.Path, "*"); ok {
+		return strings.HasPrefix(r.URL.Path, prefix)
+	}
+	return r.URL.Path == rule.Path
+}
+
+// RateLimitConfig configures RateLimit.
+type RateLimitConfig struct {
+	// Redis holds the limiter state, shared by every gateway instance. Required.
+	Redis *redis.Client
+	// Prefix is the keyspace every key lives under.
+	Prefix redisx.Keyspace
+	// PerIP is the default limit per client address, e.g. redis_rate.PerMinute(100).
+	PerIP redis_rate.Limit
+	// Routes override PerIP for the routes they match; the first match wins.
+	Routes []Rule
+	// PerUser is the limit per authenticated user, whatever address they call from.
+	PerUser redis_rate.Limit
+	// UserID reports who is calling, as established by the authentication middleware that
+	// runs earlier. May be nil, for no per-user limit.
+	UserID func(*http.Request) (string, bool)
+	// Logger receives a warning each time Redis fails (at most one a second); slog.Default()
+	// if nil.
+	Logger *slog.Logger
+}
+
+// Failing open must be quick to be worth anything. A healthy Redis answers in a millisecond or
+// two, but a down one would make each request wait out the client's dial retries (about 1.7s
+// with the default options). So the limiter gives Redis redisBudget per request, and after a
+// failure it leaves Redis alone for redisPause: one request a second pays for finding out
+// whether Redis is back, and one warning a second is logged, not one per request.
+const (
+	redisBudget = 250 * time.Millisecond
+	redisPause  = time.Second
+)
+
+// check is one limit to apply to one request.
+type check struct {
+	key   string
+	limit redis_rate.Limit
+	scope string // whose budget, for the message of a 429: "per client address", "per user", ...
+}
+
+// RateLimit limits requests with GCRA in Redis (github.com/go-redis/redis_rate), so that all
+// gateway instances share the budgets. A zero Limit disables its check.
+//
+// Every request is checked against a per-client-address limit: the first Rule that matches,
+// else cfg.PerIP. The address comes from ClientIPFromContext, so ClientIP must run earlier
+// (without it, the TCP peer is used). IPv6 clients are limited per /64, since anyone with an
+// IPv6 address controls at least that many; a per-address budget would be no limit at all.
+// If cfg.UserID reports a user, the request is also checked against cfg.PerUser. A request
+// refused by the address check does not spend the user's budget; one refused by the user
+// check has spent its address budget.
+//
+// Responses carry the draft-IETF RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
+// headers (seconds, rounded up) of the most constrained limit checked. A request over a limit
+// gets 429 RESOURCE_EXHAUSTED naming the limit, with Retry-After, and the next handler is not
+// called.
+//
+// If Redis fails, or does not answer within 250ms, the request is let through without
+// rate-limit headers, a warning is logged, and Redis is left alone for a second, during which
+// requests are let through unchecked. The gateway fails open on purpose: an unavailable Redis
+// must not take the whole API down, and the credential guessing this limit also slows is
+// stopped in any case by the auth service's own brute-force lock.
+//
+// RateLimit panics if cfg.Redis is nil or a Rule's Name is empty, "global" or repeated: such
+// a configuration would silently share budgets.
+func RateLimit(cfg RateLimitConfig) func(http.Handler) http.Handler {
+	if cfg.Redis == nil {
+		panic("middleware.RateLimit: RateLimitConfig.Redis is nil")
+	}
+	names := map[string]bool{"global": true}
+	for _, rule := range cfg.Routes {
+		if names[rule.Name] || rule.Name == "" {
+			panic(fmt.Sprintf("middleware.RateLimit: rule name %q is empty, reserved or repeated", rule.Name))
+		}
+		names[rule.Name] = true
+	}
+	rl := &rateLimiter{
+		cfg:     cfg,
+		limiter: redis_rate.NewLimiter(unprefixedClient{cfg.Redis}),
+		logger:  cmp.Or(cfg.Logger, slog.Default()),
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if rl.allow(w, r) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+type rateLimiter struct {
+	cfg     RateLimitConfig
+	limiter *redis_rate.Limiter
+	logger  *slog.Logger
+	// skipUntil (unix nanoseconds) is when to try Redis again after it failed.
+	skipUntil atomic.Int64
+}
+
+// allow checks r against its limits and sets the RateLimit-* headers. When r is over a limit
+// it answers 429 and returns false.
+func (rl *rateLimiter) allow(w http.ResponseWriter, r *http.Request) bool {
+	if time.Now().UnixNano() < rl.skipUntil.Load() {
+		return true
+	}
+	res, c, err := rl.tightest(r)
+	if err != nil {
+		rl.skipUntil.Store(time.Now().Add(redisPause).UnixNano())
+		rl.logger.WarnContext(r.Context(), "rate limiter unavailable; letting requests through unchecked",
+			"error", err, "budget", redisBudget, "retry_in", redisPause)
+		return true
+	}
+	if res == nil {
+		return true // no limit applies
+	}
+	// Burst, not Rate: it is the most requests a full budget allows, which is what Remaining
+	// counts down from. The redis_rate.PerX constructors set both alike.
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(res.Limit.Burst))
+	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("RateLimit-Reset", strconv.FormatInt(ceilSeconds(res.ResetAfter), 10))
+	if res.Allowed > 0 {
+		return true
+	}
+	retry := max(ceilSeconds(res.RetryAfter), 1)
+	envelope.WriteError(w, r, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED",
+		fmt.Sprintf("rate limit exceeded: %s %s; retry in %ds", describeLimit(c.limit), c.scope, retry),
+		&envelope.Details{RetryAfterSeconds: retry})
+	return false
+}
+
+// tightest checks r against every limit that applies and returns the most constrained
+// result and its check; the result is nil when no limit applies.
+func (rl *rateLimiter) tightest(r *http.Request) (*redis_rate.Result, check, error) {
+	// Not bounded by r's own context: a client hanging up must not pass for a Redis failure,
+	// which would switch limiting off for everyone for redisPause.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), redisBudget)
+	defer cancel()
+	var best *redis_rate.Result
+	var bestCheck check
+	for _, c := range rl.cfg.checks(r) {
+		res, err := rl.limiter.Allow(ctx, c.key, c.limit)
+		if err != nil {
+			return nil, c, fmt.Errorf("check %s: %w", c.key, err)
+		}
+		if best == nil || tighter(res, best) {
+			best, bestCheck = res, c
+		}
+		if res.Allowed == 0 {
+			break // refused: spend no other budget
+		}
+	}
+	return best, bestCheck, nil
+}
+
+// checks returns the limits that apply to r: per client address, then per user.
+func (cfg *RateLimitConfig) checks(r *http.Request) []check {
+	name, limit, scope := "global", cfg.PerIP, "per client address"
+	for _, rule := range cfg.Routes {
+		if rule.matches(r) {
+			name, limit = rule.Name, rule.Limit
+			scope += " for " + strings.TrimSpace(rule.Method+" "+rule.Path)
+			break
+		}
+	}
+	var cs []check
+	if !limit.IsZero() {
+		cs = append(cs, check{key: cfg.Prefix.Key("rl", "ip", name, clientKey(r)), limit: limit, scope: scope})
+	}
+	if cfg.UserID != nil && !cfg.PerUser.IsZero() {
+		if id, ok := cfg.UserID(r); ok && id != "" {
+			cs = append(cs, check{key: cfg.Prefix.Key("rl", "user", id), limit: cfg.PerUser, scope: "per user"})
+		}
+	}
+	return cs
+}
+
+// clientKey names the budget of the client of r: its IPv4 address, or its IPv6 /64.
+func clientKey(r *http.Request) string {
+	a, ok := ClientIPFromContext(r.Context())
+	if !ok {
+		if a, ok = peerAddr(r); !ok {
+			return "unknown" // not a TCP peer (e.g. a unix socket): one shared budget
+		}
+	}
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// tighter reports whether a leaves the client less room than b: refused before allowed, then
+// fewer requests remaining, then longer until the budget is whole again.
+func tighter(a, b *redis_rate.Result) bool {
+	if (a.Allowed == 0) != (b.Allowed == 0) {
+		return a.Allowed == 0
+	}
+	if a.Remaining != b.Remaining {
+		return a.Remaining < b.Remaining
+	}
+	return a.ResetAfter > b.ResetAfter
+}
+
+// ceilSeconds returns d in whole seconds, rounded up; never negative.
+func ceilSeconds(d time.Duration) int64 {
+	return max(int64((d+time.Second-1)/time.Second), 0)
+}
+
+// describeLimit renders l for people: "10 requests per minute".
+func describeLimit(l redis_rate.Limit) string {
+	var period string
+	switch l.Period {
+	case time.Second:
+		period = "second"
+	case time.Minute:
+		period = "minute"
+	case time.Hour:
+		period = "hour"
+	default:
+		period = l.Period.String()
+	}
+	noun := "requests"
+	if l.Rate == 1 {
+		noun = "request"
+	}
+	return fmt.Sprintf("%d %s per %s", l.Rate, noun, period)
+}
+
+// unprefixedClient keeps redis_rate's keys under our prefix. The library prepends "rate:" to
+// every key, which would put them outside RateLimitConfig.Prefix, where a flush of the
+// prefix (redistest's cleanup, or retiring a deployment) would not find them; this takes it
+// off again. Only the methods that take keys are wrapped.
+type unprefixedClient struct{ *redis.Client }
+
+const redisRatePrefix = "rate:"
+
+func unprefixed(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = strings.TrimPrefix(k, redisRatePrefix)
+	}
+	return out
+}
+
+func (c unprefixedClient) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return c.Client.Eval(ctx, script, unprefixed(keys), args...)
+}
+
+func (c unprefixedClient) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return c.Client.EvalSha(ctx, sha1, unprefixed(keys), args...)
+}
+
+func (c unprefixedClient) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return c.Client.EvalRO(ctx, script, unprefixed(keys), args...)
+}
+
+func (c unprefixedClient) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return c.Client.EvalShaRO(ctx, sha1, unprefixed(keys), args...)
+}
+
+func (c unprefixedClient) Del(ctx context.Context, keys ...string) *redis.IntCmd {
+	return c.Client.Del(ctx, unprefixed(keys)...)
+}

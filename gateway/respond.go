@@ -1,0 +1,47 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
+)
+
+// unenveloped routes answer the bare message because their consumers expect a standard shape:
+// the JWKS (RFC 7517) is read by JWT libraries.
+var unenveloped = map[string]bool{"/.well-known/jwks.json": true}
+
+var dataJSON = protojson.MarshalOptions{EmitUnpopulated: true}
+
+// envelopeRewriter wraps every successful response message in the envelope.
+func envelopeRewriter(ctx context.Context, resp proto.Message) (any, error) {
+	if p, ok := runtime.HTTPPathPattern(ctx); ok && unenveloped[p] {
+		return resp, nil
+	}
+	data, err := dataJSON.Marshal(resp)
+	if err != nil {
+		return nil, err
+	}
+	return envelope.Envelope{Success: true, Data: data, Meta: envelope.NewMeta(ctx)}, nil
+}
+
+// successStatus applies the HTTP status a service asked for (edge.SetHTTPStatus), e.g. 201.
+func successStatus(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+	md, ok := runtime.ServerMetadataFromContext(ctx)
+	if !ok {
+		return nil
+	}
+	if v := md.HeaderMD.Get(edge.HTTPStatusKey); len(v) > 0 {
+		if code, err := strconv.Atoi(v[0]); err == nil && code >= 200 && code < 300 {
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(code)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+// Package authn issues and verifies FuzzyLlama's Ed25519-signed JWTs, carries the verified
+// identity through contexts, and enforces the per-RPC access policy declared in the protos.
+//
+// Two token types exist and are never interchangeable: access tokens (JOSE header typ
+// "at+jwt", RFC 9068) authorise API calls for AccessTTL; refresh tokens (typ "rt+jwt") are only
+// accepted by the auth service's Refresh RPC. Both carry the session id (sid) they belong to, so
+// ending a session revokes its access tokens too (see Revocations).
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Token types, carried in the JOSE "typ" header.
+const (
+	TypeAccess  = "at+jwt"
+	TypeRefresh = "rt+jwt"
+)
+
+// Issuer and Audience of every FuzzyLlama token.
+const (
+	Issuer   = "fuzzyllama-auth"
+	Audience = "fuzzyllama-api"
+)
+
+// DefaultLeeway is the clock skew tolerated between services.
+const DefaultLeeway = 5 * time.Second
+
+// Claims are the claims of every FuzzyLlama token.
+type Claims struct {
+	jwt.RegisteredClaims
+	// SessionID is the login session (refresh-token family) the token belongs to.
+	SessionID string `json:"sid"`
+}
+
+// Signer signs tokens with the current key.
+type Signer struct {
+	Key      Key
+	Issuer   string
+	Audience string
+}
+
+// Sign returns a signed token of the given type for subject, session and token id, valid from
+// now for ttl.
+func (s Signer) Sign(typ, subject, sessionID, tokenID string, now time.Time, ttl time.Duration) (string, error) {
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    s.Issuer,
+			Subject:   subject,
+			Audience:  jwt.ClaimStrings{s.Audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			ID:        tokenID,
+		},
+		SessionID: sessionID,
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	t.Header["kid"] = s.Key.ID
+	t.Header["typ"] = typ
+	return t.SignedString(s.Key.Private)
+}
+
+// Verification failures. Callers answer every one of them with Unauthenticated; the distinction
+// is for logs and tests.
+var (
+	ErrMalformed    = errors.New("malformed token")
+	ErrWrongType    = errors.New("wrong token type")
+	ErrInvalid      = errors.New("invalid token")
+	ErrExpired      = errors.New("token expired")
+	ErrRevoked      = errors.New("token revoked")
+	ErrRevokedCheck = errors.New("cannot check token revocation")
+)
+
+// Verifier checks tokens: signature by a known key (EdDSA only — "none", HS256 and any other
+// algorithm are refused before a key is looked up), issuer, audience, expiry, type, and — for
+// access tokens, when Revocations is set — that the session has not been ended.
+type Verifier struct {
+	Keys        KeySource
+	Issuer      string
+	Audience    string
+	Revocations *Revocations
+	// Leeway tolerates clock skew between services.
+	Leeway time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Verify parses token and checks it is a valid token of type typ.
+func (v *Verifier) Verify(ctx context.Context, token, typ string) (*Claims, error) {
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{Algorithm}),
+		jwt.WithIssuer(v.Issuer),
+		jwt.WithAudience(v.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(v.Leeway),
+	}
+	if v.Now != nil {
+		opts = append(opts, jwt.WithTimeFunc(v.Now))
+	}
+	var claims Claims
+	_, err := jwt.NewParser(opts...).ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		if got, _ := t.Header["typ"].(string); got != typ {
+			return nil, ErrWrongType
+		}
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
+			return nil, fmt.Errorf("%w: no kid", ErrInvalid)
+		}
+		return v.Keys.PublicKey(ctx, kid)
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrKeysUnavailable):
+		return nil, ErrKeysUnavailable
+	case errors.Is(err, ErrWrongType):
+		return nil, ErrWrongType
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, ErrExpired
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return nil, ErrMalformed
+	default:
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if claims.Subject == "" || claims.SessionID == "" || claims.ID == "" {
+		return nil, fmt.Errorf("%w: missing sub, sid or jti", ErrInvalid)
+	}
+	if typ == TypeAccess && v.Revocations != nil {
+		revoked, err := v.Revocations.IsRevoked(ctx, claims.SessionID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrRevokedCheck, err)
+		}
+		if revoked {
+			return nil, ErrRevoked
+		}
+	}
+	return &claims, nil
+}

@@ -1,0 +1,86 @@
+// Package dbtest gives each test a database of its own: a fresh, empty PostgreSQL database on the
+// server at TEST_DATABASE_URL (by default the local one), dropped when the test ends, or a SQLite
+// file path in the test's temporary directory.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultURL is the PostgreSQL server used when TEST_DATABASE_URL is not set.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// URL returns the URL of the PostgreSQL server tests use. Its database is only connected to, to
+// create and drop the per-test databases.
+func URL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+// NewPostgres creates an empty database named t_<random hex> on the test server and returns its
+// URL (the server URL with the database swapped). The database is dropped, even with sessions
+// still connected, when the test ends. The test fails at once, with a clear message, if the
+// server cannot be reached.
+func NewPostgres(t testing.TB) string {
+	t.Helper()
+	server, err := url.Parse(URL())
+	if err != nil || (server.Scheme != "postgres" && server.Scheme != "postgresql") {
+		t.Fatal("dbtest: TEST_DATABASE_URL must be a postgres:// URL")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, server.String())
+	if err != nil {
+		t.Fatalf("tests need PostgreSQL: cannot connect to %s (set TEST_DATABASE_URL to a server where the user may CREATE DATABASE, default %s): %v",
+			server.Redacted(), DefaultURL, err)
+	}
+	defer conn.Close(context.Background())
+
+	name := "t_" + randomHex(8)
+	ident := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+		t.Fatalf("dbtest: create database %s on %s: %v", name, server.Redacted(), err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, server.String())
+		if err != nil {
+			t.Errorf("dbtest: drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(context.Background())
+		// FORCE ends sessions a test left open (a pool not closed, a leaked connection).
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+			t.Errorf("dbtest: drop database %s: %v", name, err)
+		}
+	})
+
+	db := *server
+	db.Path = "/" + name
+	return db.String()
+}
+
+// NewSQLitePath returns the path of a SQLite database file, not yet created, in a directory that
+// is removed when the test ends.
+func NewSQLitePath(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(t.TempDir(), "test.db")
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

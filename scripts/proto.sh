@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Protobuf contracts: lint, generate, and check that the committed generated code is fresh.
+#
+#   scripts/proto.sh lint       buf format check + buf lint
+#   scripts/proto.sh generate   regenerate gen/go and gen/openapi
+#   scripts/proto.sh check      lint, regenerate, and fail if that changed anything
+#
+# Works offline once the Go module cache holds the pinned tools: every plugin is a local binary
+# installed with `go install module@version`, and the third-party protos (google/api, OpenAPI
+# options) are copied out of the Go module cache into third_party/proto (ignored by git) instead of
+# being committed or fetched from the Buf Schema Registry.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Pinned tool versions. protoc-gen-go matches the google.golang.org/protobuf runtime in gen/go.mod;
+# the gateway plugins match github.com/grpc-ecosystem/grpc-gateway/v2 there.
+TOOLS=(
+  github.com/bufbuild/buf/cmd/buf@v1.75.0
+  google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11
+  google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+  github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.33.0
+  github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.33.0
+)
+# Where the third-party protos come from (see third_party/proto/VERSIONS.md after a run).
+GOOGLEAPIS_MODULE=github.com/grpc-ecosystem/grpc-gateway@v1.16.0
+OPENAPI_OPTIONS_MODULE=github.com/grpc-ecosystem/grpc-gateway/v2@v2.33.0
+
+BIN="$PWD/.bin"
+
+install_tools() {
+  mkdir -p "$BIN"
+  for tool in "${TOOLS[@]}"; do
+    local name="${tool%@*}" version="${tool##*@}"
+    name="${name##*/}"
+    # A stamp per name@version so a version bump reinstalls and an unchanged pin costs nothing.
+    if [[ ! -x "$BIN/$name" || ! -f "$BIN/.$name@$version" ]]; then
+      echo "installing $tool" >&2
+      GOWORK=off GOBIN="$BIN" go install "$tool"
+      rm -f "$BIN/.$name@"*
+      touch "$BIN/.$name@$version"
+    fi
+  done
+}
+
+module_dir() {
+  GOWORK=off GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+}
+
+third_party() {
+  local googleapis openapi
+  googleapis="$(module_dir "$GOOGLEAPIS_MODULE")"
+  openapi="$(module_dir "$OPENAPI_OPTIONS_MODULE")"
+  rm -rf third_party/proto
+  mkdir -p third_party/proto/google/api third_party/proto/protoc-gen-openapiv2/options
+  cp "$googleapis"/third_party/googleapis/google/api/{annotations,http}.proto third_party/proto/google/api/
+  cp "$openapi"/protoc-gen-openapiv2/options/{annotations,openapiv2}.proto third_party/proto/protoc-gen-openapiv2/options/
+  chmod -R u+w third_party/proto
+  cat >third_party/proto/VERSIONS.md <<MD
+Copied by scripts/proto.sh from the Go module cache; do not edit or commit.
+- google/api/{annotations,http}.proto: $GOOGLEAPIS_MODULE third_party/googleapis
+- protoc-gen-openapiv2/options/*.proto: $OPENAPI_OPTIONS_MODULE
+MD
+}
+
+lint() {
+  "$BIN/buf" format --diff --exit-code proto
+  "$BIN/buf" lint
+}
+
+generate() {
+  PATH="$BIN:$PATH" "$BIN/buf" generate
+}
+
+check() {
+  lint
+  generate
+  if [[ -n "$(git status --porcelain -- gen)" ]]; then
+    echo "generated code is stale: run 'make gen' and commit the result" >&2
+    git status --porcelain -- gen >&2
+    git --no-pager diff --stat -- gen >&2
+    exit 1
+  fi
+}
+
+cmd="${1:-generate}"
+install_tools
+third_party
+case "$cmd" in
+  lint) lint ;;
+  generate) generate ;;
+  check) check ;;
+  *) echo "usage: $0 lint|generate|check" >&2; exit 2 ;;
+esac

@@ -1,0 +1,137 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+
+	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/config"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
+	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
+	"github.com/fuzzyllama/fuzzyllama/services/auth/store/postgres"
+	"github.com/fuzzyllama/fuzzyllama/services/auth/store/sqlite"
+)
+
+// Config is the auth service's configuration, read from the environment.
+type Config struct {
+	AccessTTL           time.Duration
+	RefreshTTL          time.Duration
+	SigningKey          string
+	PreviousSigningKeys []string
+	SMTPURL             string
+	MailFrom            string
+	LoginWindow         time.Duration
+	LoginMaxPerAccount  int64
+	LoginMaxPerIP       int64
+}
+
+// Register declares the auth service's variables. production says whether the process runs in
+// production mode, where a configured signing key is required.
+func (c *Config) Register(s *config.Set, production *bool) {
+	s.DurationVar(&c.AccessTTL, "AUTH_ACCESS_TOKEN_TTL", 15*time.Minute, "lifetime of access tokens")
+	s.DurationVar(&c.RefreshTTL, "AUTH_REFRESH_TOKEN_TTL", 30*24*time.Hour, "lifetime of a session's refresh token (renewed on each refresh)")
+	s.StringVar(&c.SigningKey, "AUTH_SIGNING_KEY", "", "base64 Ed25519 seed (32 bytes) that signs tokens; required in production, generated into DATA_DIR otherwise")
+	s.ListVar(&c.PreviousSigningKeys, "AUTH_PREVIOUS_SIGNING_KEYS", "", "comma-separated base64 seeds of rotated-out keys whose tokens must still verify")
+	s.StringVar(&c.SMTPURL, "SMTP_URL", "", "smtp://user:password@host:port for outgoing mail; when empty, mail is written to DATA_DIR/outbox")
+	s.StringVar(&c.MailFrom, "MAIL_FROM", "FuzzyLlama <no-reply@fuzzyllama.local>", "sender of outgoing mail")
+	s.DurationVar(&c.LoginWindow, "AUTH_LOGIN_LOCKOUT_WINDOW", 15*time.Minute, "window in which failed logins are counted")
+	s.Int64Var(&c.LoginMaxPerAccount, "AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, "failed logins per account within the window before a 429")
+	s.Int64Var(&c.LoginMaxPerIP, "AUTH_LOGIN_MAX_FAILURES_PER_IP", 30, "failed logins per client IP within the window before a 429")
+	s.Check(func() error {
+		if *production && c.SigningKey == "" {
+			return config.Errorf("AUTH_SIGNING_KEY", "is required in production (generate one with: head -c32 /dev/urandom | base64)")
+		}
+		return nil
+	})
+	s.Check(func() error {
+		if c.SigningKey == "" {
+			return nil
+		}
+		if _, err := authn.ParseSeed(c.SigningKey); err != nil {
+			return config.Errorf("AUTH_SIGNING_KEY", "%v", err) // the message never contains the key
+		}
+		return nil
+	})
+	s.Check(func() error {
+		if c.SMTPURL == "" {
+			return nil
+		}
+		if u, err := url.Parse(c.SMTPURL); err != nil || u.Scheme != "smtp" || !smtpAddrValid(u) {
+			return config.Errorf("SMTP_URL", "must look like smtp://user:password@host:587")
+		}
+		return nil
+	})
+	s.Check(func() error {
+		if c.AccessTTL < time.Minute || c.RefreshTTL <= c.AccessTTL {
+			return config.Errorf("AUTH_ACCESS_TOKEN_TTL", "must be at least 1m and shorter than AUTH_REFRESH_TOKEN_TTL")
+		}
+		return nil
+	})
+}
+
+// OpenStore opens PostgreSQL when databaseURL is set, otherwise SQLite at dataDir/auth.db.
+func OpenStore(ctx context.Context, databaseURL, dataDir string) (store.Store, error) {
+	if databaseURL != "" {
+		return postgres.Open(ctx, databaseURL)
+	}
+	return sqlite.Open(ctx, filepath.Join(dataDir, "auth.db"))
+}
+
+// Deps are the auth service's collaborators, built by the process.
+type Deps struct {
+	Store   store.Store
+	Redis   *redis.Client
+	Keys    redisx.Keyspace
+	Keyring *Keyring
+	Logger  *slog.Logger
+	// DataDir holds the mail outbox when no SMTP server is configured.
+	DataDir string
+	// FrontendURL is where the web app is served; reset links point into it.
+	FrontendURL string
+}
+
+// NewService builds the domain service.
+func NewService(cfg Config, d Deps) (*Service, error) {
+	var mailer Mailer = OutboxMailer{Dir: filepath.Join(d.DataDir, "outbox"), From: cfg.MailFrom, Logger: d.Logger}
+	if cfg.SMTPURL != "" {
+		u, err := url.Parse(cfg.SMTPURL)
+		if err != nil {
+			return nil, fmt.Errorf("SMTP_URL: %w", err)
+		}
+		mailer = SMTPMailer{URL: u, From: cfg.MailFrom}
+	}
+	dummy, err := hashPassword("timing-equaliser-not-a-password")
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		Store:    d.Store,
+		Sessions: &Sessions{Redis: d.Redis, Keys: d.Keys, TTL: cfg.RefreshTTL},
+		Revocations: &authn.Revocations{Redis: d.Redis, Keys: d.Keys,
+			TTL: cfg.AccessTTL + authn.DefaultLeeway},
+		Throttle: &LoginThrottle{Redis: d.Redis, Keys: d.Keys, Window: cfg.LoginWindow,
+			MaxPerAccount: cfg.LoginMaxPerAccount, MaxPerIP: cfg.LoginMaxPerIP},
+		Keys:       d.Keyring,
+		Mailer:     mailer,
+		Logger:     d.Logger,
+		Issuer:     authn.Issuer,
+		Audience:   authn.Audience,
+		AccessTTL:  cfg.AccessTTL,
+		RefreshTTL: cfg.RefreshTTL,
+		ResetURL:   d.FrontendURL + "/reset-password",
+		dummyHash:  dummy,
+	}, nil
+}
+
+// RegisterGRPC registers the AuthService on s.
+func RegisterGRPC(s grpc.ServiceRegistrar, svc *Service) {
+	authv1.RegisterAuthServiceServer(s, &Handler{Service: svc})
+}

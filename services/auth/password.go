@@ -1,0 +1,103 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+)
+
+// Argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1 lane). They are encoded
+// in every hash, so raising them later only affects new hashes.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// Password length bounds, in characters. The upper bound keeps hashing cost bounded.
+const (
+	passwordMinLen = 10
+	passwordMaxLen = 128
+)
+
+// hashPassword returns the PHC-format argon2id hash of password.
+func hashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+var errBadHash = errors.New("malformed password hash")
+
+// verifyPassword reports whether password matches the PHC-format argon2id hash, in constant time
+// with respect to the password.
+func verifyPassword(hash, password string) (bool, error) {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errBadHash
+	}
+	var version int
+	var mem, iter uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errBadHash
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iter, &threads); err != nil {
+		return false, errBadHash
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false, errBadHash
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil {
+		return false, errBadHash
+	}
+	got := argon2.IDKey([]byte(password), salt, iter, mem, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// checkPasswordPolicy adds one violation per broken rule to v, under field. Length matters more
+// than composition (NIST SP 800-63B), so the composition rules are deliberately mild.
+func checkPasswordPolicy(v *apperr.Violations, field, password, email string) {
+	n := utf8.RuneCountInString(password)
+	if n < passwordMinLen {
+		v.Add(field, fmt.Sprintf("must be at least %d characters long", passwordMinLen))
+	}
+	if n > passwordMaxLen {
+		v.Add(field, fmt.Sprintf("must be at most %d characters long", passwordMaxLen))
+	}
+	var letter, other bool
+	for _, r := range password {
+		switch {
+		case unicode.IsLetter(r):
+			letter = true
+		case unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r):
+			other = true
+		}
+	}
+	if !letter {
+		v.Add(field, "must contain at least one letter")
+	}
+	if !other {
+		v.Add(field, "must contain at least one digit, space or symbol")
+	}
+	if local, _, ok := strings.Cut(email, "@"); ok && len(local) >= 3 && strings.Contains(strings.ToLower(password), local) {
+		v.Add(field, "must not contain your email address")
+	}
+}

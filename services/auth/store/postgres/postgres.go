@@ -1,0 +1,156 @@
+// Package postgres is the PostgreSQL implementation of store.Store (pgx/v5), used in production.
+// Its tables live in the "auth" schema of the shared database.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
+	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
+)
+
+// Schema is the PostgreSQL schema the auth service owns.
+const Schema = "auth"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is a store.Store backed by a pgx pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at url, creates the auth schema if needed and applies pending
+// migrations.
+func Open(ctx context.Context, url string) (*Store, error) {
+	migrations, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	pool, err := database.OpenPostgres(ctx, url, Schema)
+	if err != nil {
+		return nil, err
+	}
+	if err := database.MigratePostgres(ctx, pool, migrations); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// ts is how a time is stored: UTC, at the microsecond precision of TIMESTAMPTZ.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// CreateUser implements store.Store.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	_, err := s.pool.Exec(ctx,
+		`INSERT INTO users (id, email, name, password_hash, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6)`,
+		u.ID, u.Email, u.Name, u.PasswordHash, ts(u.CreatedAt), ts(u.UpdatedAt))
+	if isViolation(err, "23505", "users_email_key") { // unique_violation
+		return store.ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+const selectUser = `SELECT id, email, name, password_hash, created_at, updated_at FROM users `
+
+// UserByEmail implements store.Store.
+func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, error) {
+	return s.user(ctx, selectUser+"WHERE email = $1", email)
+}
+
+// UserByID implements store.Store.
+func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
+	return s.user(ctx, selectUser+"WHERE id = $1", id)
+}
+
+func (s *Store) user(ctx context.Context, query, arg string) (store.User, error) {
+	var u store.User
+	err := s.pool.QueryRow(ctx, query, arg).
+		Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.User{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("get user: %w", err)
+	}
+	u.CreatedAt, u.UpdatedAt = ts(u.CreatedAt), ts(u.UpdatedAt) // pgx returns local time
+	return u, nil
+}
+
+// CreatePasswordReset implements store.Store. An unknown user is ErrNotFound.
+func (s *Store) CreatePasswordReset(ctx context.Context, r store.PasswordReset) error {
+	_, err := s.pool.Exec(ctx,
+		`INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
+		r.TokenHash, r.UserID, ts(r.ExpiresAt), ts(r.CreatedAt))
+	if isViolation(err, "23503", "") { // foreign_key_violation: no such user
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("create password reset: %w", err)
+	}
+	return nil
+}
+
+// ResetPassword implements store.Store.
+func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time) (string, error) {
+	now = ts(now)
+	var userID string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Deleting the token claims it: of concurrent resets with one token, the others wait on
+		// the row lock and then find the row gone, so exactly one goes on.
+		err := tx.QueryRow(ctx,
+			`DELETE FROM password_resets WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id`,
+			tokenHash, now).Scan(&userID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`,
+			userID, newPasswordHash, now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM password_resets WHERE user_id = $1`, userID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("reset password: %w", err)
+	}
+	return userID, nil
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// isViolation reports whether err is a PostgreSQL error with the SQLSTATE code, on the named
+// constraint unless constraint is "".
+func isViolation(err error, code, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code && (constraint == "" || pgErr.ConstraintName == constraint)
+}

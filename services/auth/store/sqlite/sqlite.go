@@ -1,0 +1,162 @@
+// Package sqlite is the SQLite implementation of store.Store (modernc.org/sqlite, pure Go), the
+// embedded default. Times are stored as INTEGER microseconds since the Unix epoch, so they
+// round-trip exactly as the postgres store's TIMESTAMPTZ columns do: UTC, to the microsecond.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
+	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is a store.Store backed by one SQLite file. Its *sql.DB has a single connection (see
+// database.OpenSQLite), so nothing may use s.db while a transaction is open.
+type Store struct {
+	db *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it if needed) the database file at path and applies pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	migrations, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	db, err := database.OpenSQLite(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := database.MigrateSQLite(ctx, db, migrations); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+func micros(t time.Time) int64      { return t.UnixMicro() }
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// CreateUser implements store.Store.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO users (id, email, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.Name, u.PasswordHash, micros(u.CreatedAt), micros(u.UpdatedAt))
+	// email is the only UNIQUE column of users; a duplicate id is SQLITE_CONSTRAINT_PRIMARYKEY.
+	if errorCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+		return store.ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+const selectUser = `SELECT id, email, name, password_hash, created_at, updated_at FROM users `
+
+// UserByEmail implements store.Store.
+func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, error) {
+	return s.user(ctx, selectUser+"WHERE email = ?", email)
+}
+
+// UserByID implements store.Store.
+func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
+	return s.user(ctx, selectUser+"WHERE id = ?", id)
+}
+
+func (s *Store) user(ctx context.Context, query, arg string) (store.User, error) {
+	var (
+		u                store.User
+		created, updated int64
+	)
+	err := s.db.QueryRowContext(ctx, query, arg).
+		Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.User{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("get user: %w", err)
+	}
+	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return u, nil
+}
+
+// CreatePasswordReset implements store.Store. An unknown user is ErrNotFound.
+func (s *Store) CreatePasswordReset(ctx context.Context, r store.PasswordReset) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)`,
+		r.TokenHash, r.UserID, micros(r.ExpiresAt), micros(r.CreatedAt))
+	if errorCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("create password reset: %w", err)
+	}
+	return nil
+}
+
+// ResetPassword implements store.Store.
+func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time) (string, error) {
+	userID, err := s.resetPassword(ctx, tokenHash, newPasswordHash, micros(now))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("reset password: %w", err)
+	}
+	return userID, err
+}
+
+func (s *Store) resetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now int64) (string, error) {
+	// BEGIN IMMEDIATE (database.OpenSQLite sets _txlock): the write lock is held from the start,
+	// so concurrent resets with one token run one after the other and only the first finds it.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	var userID string
+	err = tx.QueryRowContext(ctx,
+		`DELETE FROM password_resets WHERE token_hash = ? AND expires_at > ? RETURNING user_id`,
+		tokenHash, now).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", store.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
+		newPasswordHash, now, userID); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM password_resets WHERE user_id = ?`, userID); err != nil {
+		return "", err
+	}
+	return userID, tx.Commit()
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close implements store.Store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// errorCode returns the extended SQLite result code of err, or 0 if err is not a SQLite error.
+func errorCode(err error) int {
+	var e *msqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}

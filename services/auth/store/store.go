@@ -1,0 +1,58 @@
+// Package store is the persistence boundary of the auth service: users and password-reset
+// tokens. Sessions and refresh tokens live in Redis (see the sessions file of package auth), not
+// here. Two implementations satisfy Store — postgres (pgx/v5, production) and sqlite (modernc,
+// the embedded default) — and both must pass the storetest conformance suite.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when the requested user or token does not exist (or is no longer
+// usable, for reset tokens).
+var ErrNotFound = errors.New("store: not found")
+
+// ErrEmailTaken is returned by CreateUser when another user already has the email.
+var ErrEmailTaken = errors.New("store: email already registered")
+
+// User is an account. Email is stored normalised (trimmed, lower-case) by the caller; the store
+// enforces its uniqueness.
+type User struct {
+	ID           string
+	Email        string
+	Name         string
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// PasswordReset is a pending reset. Only the SHA-256 hash of the token is ever stored.
+type PasswordReset struct {
+	TokenHash []byte
+	UserID    string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// Store persists users and password-reset tokens.
+type Store interface {
+	// CreateUser inserts u. It returns ErrEmailTaken if the email is already registered.
+	CreateUser(ctx context.Context, u User) error
+	// UserByEmail returns the user with the normalised email, or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// UserByID returns the user with the id, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (User, error)
+	// CreatePasswordReset stores a reset token hash for a user.
+	CreatePasswordReset(ctx context.Context, r PasswordReset) error
+	// ResetPassword atomically consumes the reset token with the given hash and sets the user's
+	// password hash. The token must exist and expire after now; on success every reset token of
+	// that user is deleted (single use), UpdatedAt is set to now, and the user id is returned.
+	// An unknown, used or expired token returns ErrNotFound and changes nothing.
+	ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time) (userID string, err error)
+	// Ping checks the database answers (readiness).
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}

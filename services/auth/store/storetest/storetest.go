@@ -1,0 +1,263 @@
+// Package storetest is the conformance suite of store.Store: every implementation runs Run, so
+// they behave alike down to error values and time precision.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
+)
+
+// Run runs the suite. open must return an empty store of its own for each call (subtests run in
+// parallel) and close it when the test ends.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"CreateAndGet", testCreateAndGet},
+		{"DuplicateEmail", testDuplicateEmail},
+		{"NotFound", testNotFound},
+		{"ResetPasswordUnknownUser", testResetUnknownUser},
+		{"ResetPasswordConsumesToken", testResetConsumesToken},
+		{"ResetPasswordExpiredToken", testResetExpiredToken},
+		{"ResetPasswordDeletesOtherTokens", testResetDeletesOtherTokens},
+		{"ResetPasswordConcurrently", testResetConcurrently},
+		{"Ping", testPing},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// base is a time with nanoseconds in a zone other than UTC: stores must return it in UTC,
+// truncated to microseconds.
+var base = time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.FixedZone("UTC+1", 3600))
+
+// stored is t as a store returns it.
+func stored(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func newUser(email string) store.User {
+	return store.User{
+		ID:           uuid.NewString(),
+		Email:        email,
+		Name:         "Ada " + email,
+		PasswordHash: "hash-of-" + email,
+		CreatedAt:    base,
+		UpdatedAt:    base.Add(time.Minute),
+	}
+}
+
+func createUser(t *testing.T, s store.Store, email string) store.User {
+	t.Helper()
+	u := newUser(email)
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		t.Fatalf("CreateUser(%s): %v", email, err)
+	}
+	u.CreatedAt, u.UpdatedAt = stored(u.CreatedAt), stored(u.UpdatedAt)
+	return u
+}
+
+// wantUser fails the test unless the user with id is want, field for field (times with ==, so
+// their location must be UTC too).
+func wantUser(t *testing.T, s store.Store, id string, want store.User) {
+	t.Helper()
+	got, err := s.UserByID(context.Background(), id)
+	if err != nil {
+		t.Fatalf("UserByID(%s): %v", id, err)
+	}
+	if got != want {
+		t.Errorf("UserByID(%s):\n got %+v\nwant %+v", id, got, want)
+	}
+}
+
+func tokenHash() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func createReset(t *testing.T, s store.Store, userID string, expires time.Time) []byte {
+	t.Helper()
+	h := tokenHash()
+	r := store.PasswordReset{TokenHash: h, UserID: userID, ExpiresAt: expires, CreatedAt: base}
+	if err := s.CreatePasswordReset(context.Background(), r); err != nil {
+		t.Fatalf("CreatePasswordReset: %v", err)
+	}
+	return h
+}
+
+func testCreateAndGet(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	want := createUser(t, s, "ada@example.com")
+	createUser(t, s, "bob@example.com")
+
+	got, err := s.UserByEmail(ctx, want.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("UserByEmail:\n got %+v\nwant %+v", got, want)
+	}
+	wantUser(t, s, want.ID, want)
+	if got.CreatedAt.Location() != time.UTC {
+		t.Errorf("CreatedAt in %v, want UTC", got.CreatedAt.Location())
+	}
+}
+
+func testDuplicateEmail(t *testing.T, s store.Store) {
+	first := createUser(t, s, "ada@example.com")
+	dup := newUser(first.Email)
+	dup.Name, dup.PasswordHash = "Mallory", "mallory-hash"
+	if err := s.CreateUser(context.Background(), dup); !errors.Is(err, store.ErrEmailTaken) {
+		t.Fatalf("CreateUser with a taken email: err = %v, want ErrEmailTaken", err)
+	}
+	wantUser(t, s, first.ID, first)
+	if _, err := s.UserByID(context.Background(), dup.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("rejected user stored anyway: UserByID err = %v", err)
+	}
+}
+
+func testNotFound(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := createUser(t, s, "ada@example.com")
+	if _, err := s.UserByID(ctx, uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UserByID(unknown): err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UserByEmail(unknown): err = %v, want ErrNotFound", err)
+	}
+	// Emails arrive normalised; the store does not fold case itself.
+	if _, err := s.UserByEmail(ctx, "ADA@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UserByEmail(%s in upper case): err = %v, want ErrNotFound", u.Email, err)
+	}
+	if _, err := s.ResetPassword(ctx, tokenHash(), "new", base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ResetPassword(unknown token): err = %v, want ErrNotFound", err)
+	}
+}
+
+func testResetUnknownUser(t *testing.T, s store.Store) {
+	r := store.PasswordReset{TokenHash: tokenHash(), UserID: uuid.NewString(), ExpiresAt: base.Add(time.Hour), CreatedAt: base}
+	if err := s.CreatePasswordReset(context.Background(), r); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CreatePasswordReset for an unknown user: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testResetConsumesToken(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := createUser(t, s, "ada@example.com")
+	now := base.Add(time.Hour)
+	h := createReset(t, s, u.ID, now.Add(time.Microsecond)) // still valid, if only just
+
+	id, err := s.ResetPassword(ctx, h, "new-hash", now)
+	if err != nil {
+		t.Fatalf("ResetPassword: %v", err)
+	}
+	if id != u.ID {
+		t.Errorf("ResetPassword returned user %q, want %q", id, u.ID)
+	}
+	want := u
+	want.PasswordHash, want.UpdatedAt = "new-hash", stored(now)
+	wantUser(t, s, u.ID, want)
+
+	if _, err := s.ResetPassword(ctx, h, "again", now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second ResetPassword with one token: err = %v, want ErrNotFound", err)
+	}
+	wantUser(t, s, u.ID, want)
+}
+
+func testResetExpiredToken(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := createUser(t, s, "ada@example.com")
+	now := base.Add(time.Hour)
+	for name, expires := range map[string]time.Time{
+		"expired":      now.Add(-time.Minute),
+		"expiring now": now, // a token must expire after now
+		// Stores keep microseconds: this is "now" once truncated.
+		"expiring within the microsecond": now.Add(time.Nanosecond),
+	} {
+		h := createReset(t, s, u.ID, expires)
+		if _, err := s.ResetPassword(ctx, h, "new-hash", now); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s token: err = %v, want ErrNotFound", name, err)
+		}
+	}
+	wantUser(t, s, u.ID, u)
+}
+
+func testResetDeletesOtherTokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ada := createUser(t, s, "ada@example.com")
+	bob := createUser(t, s, "bob@example.com")
+	expires := base.Add(time.Hour)
+	used, other := createReset(t, s, ada.ID, expires), createReset(t, s, ada.ID, expires)
+	bobs := createReset(t, s, bob.ID, expires)
+
+	if _, err := s.ResetPassword(ctx, used, "new-hash", base); err != nil {
+		t.Fatalf("ResetPassword: %v", err)
+	}
+	if _, err := s.ResetPassword(ctx, other, "other-hash", base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the user's other token after a reset: err = %v, want ErrNotFound", err)
+	}
+	if id, err := s.ResetPassword(ctx, bobs, "bob-hash", base); err != nil || id != bob.ID {
+		t.Errorf("another user's token after a reset: (%q, %v), want (%q, nil)", id, err, bob.ID)
+	}
+}
+
+func testResetConcurrently(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := createUser(t, s, "ada@example.com")
+	h := createReset(t, s, u.ID, base.Add(time.Hour))
+
+	const n = 8
+	var (
+		wg         sync.WaitGroup
+		mu         sync.Mutex
+		winners    []string
+		unexpected []error
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			hash := fmt.Sprintf("hash-%d", i)
+			_, err := s.ResetPassword(ctx, h, hash, base)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				winners = append(winners, hash)
+			case !errors.Is(err, store.ErrNotFound):
+				unexpected = append(unexpected, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	for _, err := range unexpected {
+		t.Errorf("ResetPassword: %v", err)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d of %d concurrent resets with one token succeeded, want exactly 1", len(winners), n)
+	}
+	want := u
+	want.PasswordHash, want.UpdatedAt = winners[0], stored(base)
+	wantUser(t, s, u.ID, want)
+}
+
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
