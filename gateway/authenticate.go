@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -15,47 +16,69 @@ func isPublic(r *http.Request) bool {
 	if r.Method == http.MethodOptions {
 		return true // CORS preflights carry no credentials
 	}
-	return publicRoutes[r.Method+" "+strings.TrimSuffix(r.URL.Path, "/")] || publicRoutes[r.Method+" "+r.URL.Path]
+	return publicRoutes[r.Method+" "+strings.TrimSuffix(r.URL.Path, "/")]
 }
 
-// authenticate rejects non-public requests without a valid access token before they cost a
-// backend call, and puts the verified identity in the context for the per-user rate limit. The
-// services verify the token again themselves: the gateway is not trusted blindly.
-func authenticate(v *authn.Verifier, log *slog.Logger) func(http.Handler) http.Handler {
+// authOutcome is what identify learned about the request's credentials.
+type authOutcome struct {
+	status  int // 0 when the caller is identified or sent no credentials
+	code    string
+	message string
+}
+
+type authOutcomeKey struct{}
+
+// identify verifies the bearer token, if any, and puts the identity in the context, so the rate
+// limiter that runs next can count the request against the user and requireAuth can refuse it.
+// Verification happens before rate limiting so that requests with bad tokens still spend their
+// client's per-IP budget (a flood of forged tokens ends in 429s like any other flood).
+func identify(v *authn.Verifier, log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isPublic(r) {
-				next.ServeHTTP(w, r)
-				return
-			}
-			header := r.Header.Get("Authorization")
-			if header == "" {
-				unauthorized(w, r, "missing access token: send Authorization: Bearer <accessToken>")
-				return
-			}
-			token, ok := authn.ParseBearer(header)
-			if !ok {
-				unauthorized(w, r, "malformed Authorization header: expected Bearer <accessToken>")
-				return
-			}
-			claims, err := v.Verify(r.Context(), token, authn.TypeAccess)
-			if errors.Is(err, authn.ErrRevokedCheck) || errors.Is(err, authn.ErrKeysUnavailable) {
-				log.WarnContext(r.Context(), "cannot verify access token", "error", err.Error())
-				envelope.WriteError(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "cannot verify credentials right now; try again shortly", nil)
-				return
-			}
-			if err != nil {
-				log.DebugContext(r.Context(), "access token rejected", "reason", err.Error())
-				unauthorized(w, r, "invalid or expired access token")
-				return
-			}
-			id := authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}
-			next.ServeHTTP(w, r.WithContext(authn.NewContext(r.Context(), id)))
+			out, ctx := verifyRequest(r.Context(), v, log, r.Header.Get("Authorization"))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, authOutcomeKey{}, out)))
 		})
 	}
 }
 
-func unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="fuzzyllama"`)
-	envelope.WriteError(w, r, http.StatusUnauthorized, "UNAUTHENTICATED", msg, nil)
+func verifyRequest(ctx context.Context, v *authn.Verifier, log *slog.Logger, header string) (authOutcome, context.Context) {
+	if header == "" {
+		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
+			message: "missing access token: send Authorization: Bearer <accessToken>"}, ctx
+	}
+	token, ok := authn.ParseBearer(header)
+	if !ok {
+		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
+			message: "malformed Authorization header: expected Bearer <accessToken>"}, ctx
+	}
+	claims, err := v.Verify(ctx, token, authn.TypeAccess)
+	if errors.Is(err, authn.ErrRevokedCheck) || errors.Is(err, authn.ErrKeysUnavailable) {
+		log.WarnContext(ctx, "cannot verify access token", "error", err.Error())
+		return authOutcome{status: http.StatusServiceUnavailable, code: "UNAVAILABLE",
+			message: "cannot verify credentials right now; try again shortly"}, ctx
+	}
+	if err != nil {
+		log.DebugContext(ctx, "access token rejected", "reason", err.Error())
+		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
+			message: "invalid or expired access token"}, ctx
+	}
+	id := authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}
+	return authOutcome{}, authn.NewContext(ctx, id)
+}
+
+// requireAuth refuses non-public requests whose credentials identify failed to verify, before
+// they cost a backend call. The services verify the token again themselves: the gateway is not
+// trusted blindly.
+func requireAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out, _ := r.Context().Value(authOutcomeKey{}).(authOutcome)
+		if out.status != 0 && !isPublic(r) {
+			if out.status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="fuzzyllama"`)
+			}
+			envelope.WriteError(w, r, out.status, out.code, out.message, nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -11,9 +11,11 @@
 //  5. security headers, then CORS (preflights end here).
 //  6. body limit: oversized bodies never reach a handler.
 //  7. client IP: from the TCP peer, or X-Forwarded-For only behind configured trusted proxies.
-//  8. authentication: public routes pass; all others need a valid access token (401 otherwise).
-//  9. rate limiting: per client IP (stricter on auth routes) and per user.
-//  10. the grpc-gateway mux, or the operational endpoints (health, metrics, docs).
+//  8. identification: a bearer token, if sent, is verified and the identity enters the context.
+//  9. rate limiting: per client IP (stricter on credential routes) and per identified user; it
+//     runs before requests with bad tokens are refused, so those spend their IP's budget too.
+//  10. authentication required: public routes pass; all others need a valid access token.
+//  11. the grpc-gateway mux, or the operational endpoints (health, metrics, docs).
 package gateway
 
 import (
@@ -190,7 +192,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		middleware.CORS(cfg.CORSOrigins),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
 		middleware.ClientIP(trusted),
-		authenticate(verifier, d.Logger),
+		identify(verifier, d.Logger),
 		middleware.RateLimit(middleware.RateLimitConfig{
 			Redis:   d.Redis,
 			Prefix:  d.Keys,
@@ -203,6 +205,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 			},
 			Logger: d.Logger,
 		}),
+		requireAuth,
 	}
 	var h http.Handler = root
 	for i := len(chain) - 1; i >= 0; i-- {
