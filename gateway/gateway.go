@@ -177,7 +177,13 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	root.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	mountDocs(root)
 
-	rateRoutes := make([]middleware.Rule, 0, len(credentialRoutes))
+	// Probes and scrapes come from a few addresses at a steady pace: a zero limit exempts them,
+	// so a load balancer never sees a 429 and marks the instance unhealthy.
+	rateRoutes := []middleware.Rule{
+		{Name: "healthz", Method: http.MethodGet, Path: "/healthz"},
+		{Name: "readyz", Method: http.MethodGet, Path: "/readyz"},
+		{Name: "metrics", Method: http.MethodGet, Path: "/metrics"},
+	}
 	for _, p := range credentialRoutes {
 		rateRoutes = append(rateRoutes, middleware.Rule{Name: p, Method: http.MethodPost, Path: p,
 			Limit: redis_rate.PerMinute(cfg.RateLimitAuthIP)})

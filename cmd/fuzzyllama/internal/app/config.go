@@ -56,9 +56,7 @@ func NewConfigSet(c *Config) *config.Set {
 	s.StringVar(&c.LogLevel, "LOG_LEVEL", "info", "debug, info, warn or error")
 	s.StringVar(&c.OTLPEndpoint, "OTEL_EXPORTER_OTLP_ENDPOINT", "", "host:port of an OTLP/gRPC collector; empty disables span export")
 	s.BoolVar(&c.OTLPInsecure, "OTEL_EXPORTER_OTLP_INSECURE", true, "send spans without TLS")
-	c.Auth.Register(s, &c.production)
-	c.Gateway.Register(s)
-
+	// Checks run in the order they are added: this one sets production before the others read it.
 	s.Check(func() error {
 		switch c.Env {
 		case "development", "production":
@@ -68,7 +66,9 @@ func NewConfigSet(c *Config) *config.Set {
 		}
 		return config.Errorf("FUZZYLLAMA_ENV", "must be development or production, got %q", c.Env)
 	})
-	// The order matters: the check above sets production before these run.
+	c.Auth.Register(s, &c.production)
+	c.Gateway.Register(s)
+
 	s.Check(func() error {
 		if c.production && c.DatabaseURL == "" {
 			return config.Errorf("DATABASE_URL", "is required in production")

@@ -1,0 +1,85 @@
+package authn
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func testKey(t *testing.T) Key {
+	t.Helper()
+	seed := make([]byte, ed25519.SeedSize)
+	_, _ = rand.Read(seed)
+	k, err := NewKey(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestJWKSCachePicksUpRotatedKeys: an unknown kid triggers one refetch (how a rotated-in key is
+// learnt), but forged kids cannot make the cache fetch more than once per MinRefresh.
+func TestJWKSCachePicksUpRotatedKeys(t *testing.T) {
+	k1, k2 := testKey(t), testKey(t)
+	published := []JWK{k1.PublicJWK()}
+	var fetches atomic.Int32
+	c := &JWKSCache{MinRefresh: time.Hour, Fetch: func(context.Context) ([]JWK, error) {
+		fetches.Add(1)
+		return published, nil
+	}}
+	ctx := context.Background()
+	if _, err := c.PublicKey(ctx, k1.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		if _, err := c.PublicKey(ctx, "forged-kid"); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("forged kid: %v", err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches, want 1", n)
+	}
+	published = append(published, k2.PublicJWK())
+	c.MinRefresh = 0
+	if got, err := c.PublicKey(ctx, k2.ID); err != nil || !got.Equal(k2.Public) {
+		t.Fatalf("rotated key not learnt: %v", err)
+	}
+}
+
+func TestVerifierChecksTypeIssuerAndExpiry(t *testing.T) {
+	k := testKey(t)
+	s := Signer{Key: k, Issuer: Issuer, Audience: Audience}
+	v := &Verifier{Keys: NewStaticKeys(k), Issuer: Issuer, Audience: Audience}
+	ctx, now := context.Background(), time.Now()
+	access, _ := s.Sign(TypeAccess, "u1", "s1", "j1", now, time.Minute)
+	if c, err := v.Verify(ctx, access, TypeAccess); err != nil || c.Subject != "u1" || c.SessionID != "s1" {
+		t.Fatalf("valid token: %v %+v", err, c)
+	}
+	if _, err := v.Verify(ctx, access, TypeRefresh); !errors.Is(err, ErrWrongType) {
+		t.Fatalf("access as refresh: %v", err)
+	}
+	expired, _ := s.Sign(TypeAccess, "u1", "s1", "j1", now.Add(-time.Hour), time.Minute)
+	if _, err := v.Verify(ctx, expired, TypeAccess); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired: %v", err)
+	}
+	other, _ := Signer{Key: k, Issuer: "someone-else", Audience: Audience}.Sign(TypeAccess, "u1", "s1", "j1", now, time.Minute)
+	if _, err := v.Verify(ctx, other, TypeAccess); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("foreign issuer: %v", err)
+	}
+	if _, err := v.Verify(ctx, "a.b.c", TypeAccess); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}
+
+func TestThumbprintIsRFC7638(t *testing.T) {
+	// RFC 8037 appendix A.3: the thumbprint of its example Ed25519 key.
+	pub := []byte{0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64, 0x07, 0x3a,
+		0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a}
+	if got := Thumbprint(pub); got != "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k" {
+		t.Fatalf("thumbprint %s", got)
+	}
+}
