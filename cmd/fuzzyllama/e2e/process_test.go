@@ -1,0 +1,222 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
+)
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// fuzzyllamaBinary builds the real binary once per test run.
+func fuzzyllamaBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "fuzzyllama-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "fuzzyllama")
+		out, err := exec.Command("go", "build", "-o", binary, "github.com/fuzzyllama/fuzzyllama/cmd/fuzzyllama").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// runProcess starts the binary with env and waits until it says it is up.
+func runProcess(t *testing.T, env map[string]string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, fuzzyllamaBinary(t), args...)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cancel()
+		}
+	})
+	up := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			if !signalled && strings.Contains(sc.Text(), "is up:") {
+				close(up)
+				signalled = true
+			}
+		}
+	}()
+	select {
+	case <-up:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%v did not come up", args)
+	}
+}
+
+// TestServicesRunAsSeparateProcesses runs the production shape: the auth service and the
+// gateway as two processes of the real binary, on PostgreSQL and Redis, talking gRPC.
+func TestServicesRunAsSeparateProcesses(t *testing.T) {
+	t.Parallel()
+	_, prefix := redistest.New(t)
+	shared := map[string]string{
+		"FUZZYLLAMA_ENV":   "production",
+		"REDIS_URL":        redistest.URL(),
+		"REDIS_KEY_PREFIX": string(prefix),
+		"AUTH_SIGNING_KEY": newSeed(t),
+		"FRONTEND_URL":     "https://app.example.com",
+		"DATA_DIR":         t.TempDir(),
+	}
+	authEnv := map[string]string{"DATABASE_URL": dbtest.NewPostgres(t), "AUTH_GRPC_ADDR": freeAddr(t), "HTTP_ADDR": freeAddr(t)}
+	for k, v := range shared {
+		authEnv[k] = v
+	}
+	runProcess(t, authEnv, "-target=auth")
+
+	gwEnv := map[string]string{"AUTH_SERVICE_ADDR": authEnv["AUTH_GRPC_ADDR"], "HTTP_ADDR": freeAddr(t),
+		"DATABASE_URL": "postgres://unused@127.0.0.1/unused"}
+	for k, v := range shared {
+		gwEnv[k] = v
+	}
+	runProcess(t, gwEnv, "-target=gateway")
+
+	s := &server{t: t, base: "http://" + gwEnv["HTTP_ADDR"], logs: &syncBuffer{}}
+	ses := s.register(t, "lena@example.com", goodPassword, "Lena")
+	s.do("GET", "/api/v1/auth/me", ses.AccessToken, nil).want(t, 200, "")
+	s.do("GET", "/readyz", "", nil).want(t, 200, "")
+	// HSTS is on in production.
+	if s.do("GET", "/healthz", "", nil).header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS in production")
+	}
+	// The lone auth service serves its own health and metrics.
+	auth := &server{t: t, base: "http://" + authEnv["HTTP_ADDR"], logs: &syncBuffer{}}
+	if r := auth.do("GET", "/metrics", "", nil); r.status != 200 || !strings.Contains(string(r.raw), `grpc_method="Register"`) {
+		t.Errorf("auth /metrics: %d", r.status)
+	}
+}
+
+func TestBadConfigurationIsReportedAndExits(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(fuzzyllamaBinary(t))
+	cmd.Env = append(os.Environ(), "FUZZYLLAMA_ENV=production", "FRONTEND_URL=nope", "DATABASE_URL=postgres://u:topsecret@/x")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Fatalf("want exit code 2, got %v:\n%s", err, out)
+	}
+	for _, want := range []string{"REDIS_URL: is required in production", "AUTH_SIGNING_KEY: is required", "FRONTEND_URL: must be an absolute URL"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "topsecret") {
+		t.Error("a password was printed")
+	}
+	help, err := exec.Command(fuzzyllamaBinary(t), "-help").CombinedOutput()
+	if err != nil || !strings.Contains(string(help), "DATABASE_URL") || !strings.Contains(string(help), "-target") {
+		t.Errorf("-help: %v\n%s", err, help)
+	}
+}
+
+// TestOneTraceFromGatewayToService: a request's gateway span and the auth service's span share
+// one trace, continuing the caller's W3C traceparent. Not parallel: it installs a global
+// tracer provider.
+func TestOneTraceFromGatewayToService(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+
+	s := start(t, map[string]string{"DATA_DIR": t.TempDir()}, nil)
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	s.do("GET", "/.well-known/jwks.json", "", nil, "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	var gatewaySpan, serviceSpan bool
+	for _, sp := range exp.GetSpans() {
+		if sp.SpanContext.TraceID().String() != traceID {
+			continue
+		}
+		switch {
+		case sp.Name == "GET" && sp.SpanKind.String() == "server": // otelhttp names server spans by method
+			gatewaySpan = true
+		case sp.Name == "fuzzyllama.auth.v1.AuthService/GetJWKS" && sp.SpanKind.String() == "server":
+			serviceSpan = true
+		}
+	}
+	if !gatewaySpan || !serviceSpan {
+		for _, sp := range exp.GetSpans() {
+			t.Logf("span %s kind=%s trace=%s", sp.Name, sp.SpanKind, sp.SpanContext.TraceID())
+		}
+		t.Fatalf("gateway span %v, service span %v in trace %s", gatewaySpan, serviceSpan, traceID)
+	}
+	if !strings.Contains(s.logs.String(), `"trace_id":"`+traceID+`"`) {
+		t.Error("log lines do not carry the trace id")
+	}
+}
+
+// TestReadinessTurnsUnavailableOnShutdown: on SIGTERM /readyz answers 503 during the drain time
+// while requests are still served, so load balancers move away before the server stops.
+func TestReadinessTurnsUnavailableOnShutdown(t *testing.T) {
+	t.Parallel()
+	s := start(t, map[string]string{"DATA_DIR": t.TempDir()}, map[string]string{"SHUTDOWN_DRAIN_TIME": "2s"})
+	a := s.app
+	s.app = nil // Wait closes it
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Wait(ctx) }()
+	s.do("GET", "/readyz", "", nil).want(t, 200, "")
+	cancel()
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) && s.do("GET", "/readyz", "", nil).status != 503 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.do("GET", "/readyz", "", nil).want(t, 503, "UNAVAILABLE")
+	s.do("GET", "/healthz", "", nil).want(t, 200, "") // still serving while draining
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
