@@ -37,6 +37,7 @@ func run(args []string) int {
 		}
 		return 2
 	}
+	cfg.Target = *target
 	if err := env.Parse(os.LookupEnv); err != nil {
 		fmt.Fprintf(os.Stderr, "fuzzyllama: invalid configuration:\n  %s\nRun fuzzyllama -help for every variable.\n",
 			strings.ReplaceAll(err.Error(), "\n", "\n  "))
@@ -45,7 +46,7 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.Start(ctx, *target, cfg, os.Stderr)
+	a, err := app.Start(ctx, cfg, os.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fuzzyllama: %v\n", err)
 		return 1

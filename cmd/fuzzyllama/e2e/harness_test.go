@@ -80,13 +80,13 @@ func start(t *testing.T, env map[string]string, extra map[string]string) *server
 	all := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_TIME": "0s", "LOG_LEVEL": "debug"}
 	maps.Copy(all, env)
 	maps.Copy(all, extra)
-	var cfg app.Config
+	cfg := app.Config{Target: "all"}
 	set := app.NewConfigSet(&cfg)
 	if err := set.Parse(func(k string) (string, bool) { v, ok := all[k]; return v, ok }); err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	logs := &syncBuffer{}
-	a, err := app.Start(context.Background(), "all", cfg, logs)
+	a, err := app.Start(context.Background(), cfg, logs)
 	if err != nil {
 		t.Fatalf("start: %v\nlogs:\n%s", err, logs)
 	}

@@ -118,10 +118,12 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 	}
 	runProcess(t, authEnv, "-target=auth")
 
-	gwEnv := map[string]string{"AUTH_SERVICE_ADDR": authEnv["AUTH_GRPC_ADDR"], "HTTP_ADDR": freeAddr(t),
-		"DATABASE_URL": "postgres://unused@127.0.0.1/unused"}
+	// The gateway needs neither a database nor the signing key.
+	gwEnv := map[string]string{"AUTH_SERVICE_ADDR": authEnv["AUTH_GRPC_ADDR"], "HTTP_ADDR": freeAddr(t)}
 	for k, v := range shared {
-		gwEnv[k] = v
+		if k != "AUTH_SIGNING_KEY" {
+			gwEnv[k] = v
+		}
 	}
 	runProcess(t, gwEnv, "-target=gateway")
 

@@ -52,8 +52,9 @@ type App struct {
 // HTTPAddr is the address the HTTP listener is bound to.
 func (a *App) HTTPAddr() string { return a.httpLis.Addr().String() }
 
-// Start builds and starts the target with cfg; logs go to logOut.
-func Start(ctx context.Context, target string, cfg Config, logOut io.Writer) (a *App, err error) {
+// Start builds and starts cfg.Target; logs go to logOut.
+func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error) {
+	target := cfg.Target
 	if !slices.Contains(Targets, target) {
 		return nil, fmt.Errorf("unknown target %q: choose one of %v", target, Targets)
 	}
@@ -86,7 +87,7 @@ func Start(ctx context.Context, target string, cfg Config, logOut io.Writer) (a 
 	readiness = append(readiness, func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 
 	authAddr := cfg.AuthService
-	if target == "all" || target == "auth" {
+	if cfg.runs("auth") {
 		svc, ready, err := a.startAuth(ctx, rdb, keys)
 		if err != nil {
 			return nil, err
@@ -110,7 +111,7 @@ func Start(ctx context.Context, target string, cfg Config, logOut io.Writer) (a 
 	}
 
 	var handler http.Handler
-	if target == "all" || target == "gateway" {
+	if cfg.runs("gateway") {
 		conn, err := grpcx.Dial(authAddr)
 		if err != nil {
 			return nil, err

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway"
@@ -13,6 +15,10 @@ import (
 
 // Config is the whole process's configuration: shared variables plus each component's own.
 type Config struct {
+	// Target is what the process runs (see Targets); set it before parsing, since which
+	// variables are required depends on it.
+	Target string
+
 	Env            string
 	DataDir        string
 	DatabaseURL    string
@@ -30,7 +36,12 @@ type Config struct {
 	Gateway gateway.Config
 
 	production bool
+	// signingKeyRequired: production and this process runs the auth service.
+	signingKeyRequired bool
 }
+
+// runs reports whether the process runs the named part.
+func (c *Config) runs(part string) bool { return c.Target == "all" || c.Target == part }
 
 // Production reports whether FUZZYLLAMA_ENV is production.
 func (c *Config) Production() bool { return c.production }
@@ -44,6 +55,12 @@ func (c *Config) Level() slog.Level {
 // NewConfigSet declares every variable of the process on a new set, storing into c.
 func NewConfigSet(c *Config) *config.Set {
 	s := config.NewSet()
+	s.Check(func() error {
+		if !slices.Contains(Targets, c.Target) {
+			return fmt.Errorf("-target: must be one of %s, got %q", strings.Join(Targets, ", "), c.Target)
+		}
+		return nil
+	})
 	s.StringVar(&c.Env, "FUZZYLLAMA_ENV", "development", "development or production; production requires DATABASE_URL, REDIS_URL, AUTH_SIGNING_KEY and enables HSTS")
 	s.StringVar(&c.DataDir, "DATA_DIR", "data", "directory of the embedded default's SQLite files, signing key and mail outbox")
 	s.StringVar(&c.DatabaseURL, "DATABASE_URL", "", "postgres://user:password@host:5432/db; empty uses SQLite files under DATA_DIR")
@@ -61,16 +78,17 @@ func NewConfigSet(c *Config) *config.Set {
 		switch c.Env {
 		case "development", "production":
 			c.production = c.Env == "production"
+			c.signingKeyRequired = c.production && c.runs("auth")
 			c.Gateway.HSTS = c.production
 			return nil
 		}
 		return config.Errorf("FUZZYLLAMA_ENV", "must be development or production, got %q", c.Env)
 	})
-	c.Auth.Register(s, &c.production)
+	c.Auth.Register(s, &c.signingKeyRequired)
 	c.Gateway.Register(s)
 
 	s.Check(func() error {
-		if c.production && c.DatabaseURL == "" {
+		if c.production && c.DatabaseURL == "" && c.runs("auth") {
 			return config.Errorf("DATABASE_URL", "is required in production")
 		}
 		return config.CheckURL("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")

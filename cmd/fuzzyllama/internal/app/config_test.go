@@ -6,7 +6,7 @@ import (
 )
 
 func parse(env map[string]string) (Config, error) {
-	var c Config
+	c := Config{Target: "all"}
 	err := NewConfigSet(&c).Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	return c, err
 }
@@ -67,5 +67,20 @@ func TestHelpListsEveryVariable(t *testing.T) {
 		if !strings.Contains(b.String(), v) {
 			t.Errorf("-help lacks %s", v)
 		}
+	}
+}
+
+func TestRequirementsDependOnTheTarget(t *testing.T) {
+	c := Config{Target: "gateway"}
+	err := NewConfigSet(&c).Parse(func(k string) (string, bool) {
+		v, ok := map[string]string{"FUZZYLLAMA_ENV": "production", "REDIS_URL": "redis://r:6379"}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("a production gateway needs no database or signing key: %v", err)
+	}
+	c = Config{Target: "nope"}
+	if err := NewConfigSet(&c).Parse(func(string) (string, bool) { return "", false }); err == nil || !strings.Contains(err.Error(), "-target") {
+		t.Fatalf("unknown target accepted: %v", err)
 	}
 }
