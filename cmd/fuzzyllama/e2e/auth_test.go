@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -166,6 +167,24 @@ func TestLoginLockout(t *testing.T) {
 		// Another account is not affected.
 		s.register(t, "erin@example.com", goodPassword, "Erin")
 		s.login(t, "erin@example.com", goodPassword)
+	})
+}
+
+// TestLoginLockoutPerIP: spraying one password over many accounts from one address is stopped
+// too, even though no single account reaches its limit.
+func TestLoginLockoutPerIP(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), map[string]string{"AUTH_LOGIN_MAX_FAILURES_PER_IP": "4", "RATE_LIMIT_AUTH_PER_IP_PER_MINUTE": "100"})
+		s.register(t, "olga@example.com", goodPassword, "Olga")
+		for i := 0; i < 4; i++ {
+			s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": fmt.Sprintf("user%d@example.com", i), "password": "Spring2026!"}).
+				want(t, 401, "UNAUTHENTICATED")
+		}
+		r := s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": "olga@example.com", "password": goodPassword}).
+			want(t, 429, "RESOURCE_EXHAUSTED")
+		if r.header.Get("Retry-After") == "" {
+			t.Fatalf("no Retry-After: %v", r.header)
+		}
 	})
 }
 

@@ -231,7 +231,7 @@ func (a *App) Close(ctx context.Context) error {
 		errs = append(errs, a.httpSrv.Shutdown(ctx))
 	}
 	for _, s := range a.servers {
-		s.GracefulStop()
+		stopGRPC(ctx, s)
 	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i](ctx))
@@ -251,5 +251,18 @@ func healthCheck(conn *grpc.ClientConn, service string) func(context.Context) er
 			return fmt.Errorf("%s: %s", service, resp.GetStatus())
 		}
 		return nil
+	}
+}
+
+// stopGRPC lets in-flight calls finish, but not past ctx: long-lived streams would otherwise
+// hold the shutdown forever.
+func stopGRPC(ctx context.Context, s *grpcx.Server) {
+	done := make(chan struct{})
+	go func() { s.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Stop()
+		<-done
 	}
 }
