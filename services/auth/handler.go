@@ -100,6 +100,19 @@ func (h *Handler) ResetPassword(ctx context.Context, req *authv1.ResetPasswordRe
 	return &authv1.ResetPasswordResponse{}, nil
 }
 
+// LookupUsers implements authv1.AuthServiceServer.
+func (h *Handler) LookupUsers(ctx context.Context, req *authv1.LookupUsersRequest) (*authv1.LookupUsersResponse, error) {
+	users, err := h.Service.LookupUsers(ctx, req.GetEmails(), req.GetIds())
+	if err != nil {
+		return nil, err
+	}
+	resp := &authv1.LookupUsersResponse{Users: make([]*authv1.User, len(users))}
+	for i, u := range users {
+		resp.Users[i] = userProto(u)
+	}
+	return resp, nil
+}
+
 // GetJWKS implements authv1.AuthServiceServer.
 func (h *Handler) GetJWKS(context.Context, *authv1.GetJWKSRequest) (*authv1.GetJWKSResponse, error) {
 	resp := &authv1.GetJWKSResponse{}

@@ -229,6 +229,23 @@ func (s *Service) Me(ctx context.Context, id authn.Identity) (store.User, error)
 	return u, err
 }
 
+// lookupLimit bounds one LookupUsers call.
+const lookupLimit = 100
+
+// LookupUsers returns the accounts with the given emails or ids; unknown ones are left out.
+func (s *Service) LookupUsers(ctx context.Context, emails, ids []string) ([]store.User, error) {
+	if len(emails) > lookupLimit || len(ids) > lookupLimit {
+		var v apperr.Violations
+		v.Add("emails", fmt.Sprintf("at most %d emails and %d ids per call", lookupLimit, lookupLimit))
+		return nil, v.Err()
+	}
+	normalized := make([]string, len(emails))
+	for i, e := range emails {
+		normalized[i] = normalizeEmail(e)
+	}
+	return s.Store.LookupUsers(ctx, normalized, ids)
+}
+
 // ForgotPasswordMessage is the one answer of ForgotPassword, whether or not the account exists.
 const ForgotPasswordMessage = "If an account exists for this email, a password reset link has been sent to it."
 

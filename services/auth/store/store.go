@@ -44,6 +44,8 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	// UserByID returns the user with the id, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (User, error)
+	// LookupUsers returns the users whose normalised email or id is listed, in no order.
+	LookupUsers(ctx context.Context, emails, ids []string) ([]User, error)
 	// CreatePasswordReset stores a reset token hash for a user.
 	CreatePasswordReset(ctx context.Context, r PasswordReset) error
 	// ResetPassword atomically consumes the reset token with the given hash and sets the user's

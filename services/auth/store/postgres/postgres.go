@@ -93,6 +93,24 @@ func (s *Store) user(ctx context.Context, query, arg string) (store.User, error)
 	return u, nil
 }
 
+// LookupUsers implements store.Store.
+func (s *Store) LookupUsers(ctx context.Context, emails, ids []string) ([]store.User, error) {
+	rows, err := s.pool.Query(ctx, selectUser+"WHERE email = ANY($1) OR id = ANY($2)", emails, ids)
+	if err != nil {
+		return nil, fmt.Errorf("lookup users: %w", err)
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) {
+		var u store.User
+		err := r.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt)
+		u.CreatedAt, u.UpdatedAt = ts(u.CreatedAt), ts(u.UpdatedAt)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lookup users: %w", err)
+	}
+	return users, nil
+}
+
 // CreatePasswordReset implements store.Store. An unknown user is ErrNotFound.
 func (s *Store) CreatePasswordReset(ctx context.Context, r store.PasswordReset) error {
 	_, err := s.pool.Exec(ctx,

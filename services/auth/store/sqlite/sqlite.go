@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -92,6 +93,33 @@ func (s *Store) user(ctx context.Context, query, arg string) (store.User, error)
 	}
 	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return u, nil
+}
+
+// LookupUsers implements store.Store. The lists travel as JSON arrays, so the statement is the
+// same whatever their length.
+func (s *Store) LookupUsers(ctx context.Context, emails, ids []string) ([]store.User, error) {
+	emailJSON, _ := json.Marshal(emails)
+	idJSON, _ := json.Marshal(ids)
+	rows, err := s.db.QueryContext(ctx, selectUser+
+		`WHERE email IN (SELECT value FROM json_each(?)) OR id IN (SELECT value FROM json_each(?))`,
+		string(emailJSON), string(idJSON))
+	if err != nil {
+		return nil, fmt.Errorf("lookup users: %w", err)
+	}
+	defer rows.Close()
+	var users []store.User
+	for rows.Next() {
+		var (
+			u                store.User
+			created, updated int64
+		)
+		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &created, &updated); err != nil {
+			return nil, fmt.Errorf("lookup users: %w", err)
+		}
+		u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+		users = append(users, u)
+	}
+	return users, rows.Err()
 }
 
 // CreatePasswordReset implements store.Store. An unknown user is ErrNotFound.

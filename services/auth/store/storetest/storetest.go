@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CreateAndGet", testCreateAndGet},
 		{"DuplicateEmail", testDuplicateEmail},
 		{"NotFound", testNotFound},
+		{"LookupUsers", testLookupUsers},
 		{"ResetPasswordUnknownUser", testResetUnknownUser},
 		{"ResetPasswordConsumesToken", testResetConsumesToken},
 		{"ResetPasswordExpiredToken", testResetExpiredToken},
@@ -259,5 +260,25 @@ func testResetConcurrently(t *testing.T, s store.Store) {
 func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(context.Background()); err != nil {
 		t.Errorf("Ping: %v", err)
+	}
+}
+
+func testLookupUsers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := createUser(t, s, "a@example.com"), createUser(t, s, "b@example.com")
+	createUser(t, s, "c@example.com")
+	got, err := s.LookupUsers(ctx, []string{"a@example.com", "nobody@example.com"}, []string{b.ID, "no-such-id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]store.User{}
+	for _, u := range got {
+		byID[u.ID] = u
+	}
+	if len(got) != 2 || byID[a.ID] != a || byID[b.ID] != b {
+		t.Fatalf("LookupUsers = %+v, want a and b", got)
+	}
+	if none, err := s.LookupUsers(ctx, nil, nil); err != nil || len(none) != 0 {
+		t.Fatalf("empty lookup = %v, %v", none, err)
 	}
 }

@@ -881,6 +881,103 @@ func (*ResetPasswordResponse) Descriptor() ([]byte, []int) {
 	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{16}
 }
 
+type LookupUsersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Emails        []string               `protobuf:"bytes,1,rep,name=emails,proto3" json:"emails,omitempty"`
+	Ids           []string               `protobuf:"bytes,2,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupUsersRequest) Reset() {
+	*x = LookupUsersRequest{}
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupUsersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupUsersRequest) ProtoMessage() {}
+
+func (x *LookupUsersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupUsersRequest.ProtoReflect.Descriptor instead.
+func (*LookupUsersRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *LookupUsersRequest) GetEmails() []string {
+	if x != nil {
+		return x.Emails
+	}
+	return nil
+}
+
+func (x *LookupUsersRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+type LookupUsersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The accounts found, in no particular order; unknown emails and ids are left out.
+	Users         []*User `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupUsersResponse) Reset() {
+	*x = LookupUsersResponse{}
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupUsersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupUsersResponse) ProtoMessage() {}
+
+func (x *LookupUsersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupUsersResponse.ProtoReflect.Descriptor instead.
+func (*LookupUsersResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *LookupUsersResponse) GetUsers() []*User {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
 type GetJWKSRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -889,7 +986,7 @@ type GetJWKSRequest struct {
 
 func (x *GetJWKSRequest) Reset() {
 	*x = GetJWKSRequest{}
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[17]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +998,7 @@ func (x *GetJWKSRequest) String() string {
 func (*GetJWKSRequest) ProtoMessage() {}
 
 func (x *GetJWKSRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[17]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +1011,7 @@ func (x *GetJWKSRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJWKSRequest.ProtoReflect.Descriptor instead.
 func (*GetJWKSRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{17}
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{19}
 }
 
 type GetJWKSResponse struct {
@@ -926,7 +1023,7 @@ type GetJWKSResponse struct {
 
 func (x *GetJWKSResponse) Reset() {
 	*x = GetJWKSResponse{}
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[18]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1035,7 @@ func (x *GetJWKSResponse) String() string {
 func (*GetJWKSResponse) ProtoMessage() {}
 
 func (x *GetJWKSResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[18]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1048,7 @@ func (x *GetJWKSResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJWKSResponse.ProtoReflect.Descriptor instead.
 func (*GetJWKSResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{18}
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetJWKSResponse) GetKeys() []*JSONWebKey {
@@ -982,7 +1079,7 @@ type JSONWebKey struct {
 
 func (x *JSONWebKey) Reset() {
 	*x = JSONWebKey{}
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[19]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1091,7 @@ func (x *JSONWebKey) String() string {
 func (*JSONWebKey) ProtoMessage() {}
 
 func (x *JSONWebKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[19]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1104,7 @@ func (x *JSONWebKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JSONWebKey.ProtoReflect.Descriptor instead.
 func (*JSONWebKey) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{19}
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *JSONWebKey) GetKty() string {
@@ -1110,7 +1207,12 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x14ResetPasswordRequest\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12!\n" +
 	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\"\x17\n" +
-	"\x15ResetPasswordResponse\"\x10\n" +
+	"\x15ResetPasswordResponse\">\n" +
+	"\x12LookupUsersRequest\x12\x16\n" +
+	"\x06emails\x18\x01 \x03(\tR\x06emails\x12\x10\n" +
+	"\x03ids\x18\x02 \x03(\tR\x03ids\"E\n" +
+	"\x13LookupUsersResponse\x12.\n" +
+	"\x05users\x18\x01 \x03(\v2\x18.fuzzyllama.auth.v1.UserR\x05users\"\x10\n" +
 	"\x0eGetJWKSRequest\"E\n" +
 	"\x0fGetJWKSResponse\x122\n" +
 	"\x04keys\x18\x01 \x03(\v2\x1e.fuzzyllama.auth.v1.JSONWebKeyR\x04keys\"t\n" +
@@ -1121,7 +1223,7 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x01x\x18\x03 \x01(\tR\x01x\x12\x10\n" +
 	"\x03kid\x18\x04 \x01(\tR\x03kid\x12\x10\n" +
 	"\x03alg\x18\x05 \x01(\tR\x03alg\x12\x10\n" +
-	"\x03use\x18\x06 \x01(\tR\x03use2\x98\t\n" +
+	"\x03use\x18\x06 \x01(\tR\x03use2\xfe\t\n" +
 	"\vAuthService\x12\x80\x01\n" +
 	"\bRegister\x12#.fuzzyllama.auth.v1.RegisterRequest\x1a$.fuzzyllama.auth.v1.RegisterResponse\")\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/api/v1/auth/register\x12t\n" +
 	"\x05Login\x12 .fuzzyllama.auth.v1.LoginRequest\x1a!.fuzzyllama.auth.v1.LoginResponse\"&\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/api/v1/auth/login\x12|\n" +
@@ -1130,7 +1232,8 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\tLogoutAll\x12$.fuzzyllama.auth.v1.LogoutAllRequest\x1a%.fuzzyllama.auth.v1.LogoutAllResponse\"&\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/api/v1/auth/logout-all\x12i\n" +
 	"\x05GetMe\x12 .fuzzyllama.auth.v1.GetMeRequest\x1a!.fuzzyllama.auth.v1.GetMeResponse\"\x1b\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/auth/me\x12\x99\x01\n" +
 	"\x0eForgotPassword\x12).fuzzyllama.auth.v1.ForgotPasswordRequest\x1a*.fuzzyllama.auth.v1.ForgotPasswordResponse\"0\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/api/v1/auth/forgot-password\x12\x95\x01\n" +
-	"\rResetPassword\x12(.fuzzyllama.auth.v1.ResetPasswordRequest\x1a).fuzzyllama.auth.v1.ResetPasswordResponse\"/\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/api/v1/auth/reset-password\x12{\n" +
+	"\rResetPassword\x12(.fuzzyllama.auth.v1.ResetPasswordRequest\x1a).fuzzyllama.auth.v1.ResetPasswordResponse\"/\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/api/v1/auth/reset-password\x12d\n" +
+	"\vLookupUsers\x12&.fuzzyllama.auth.v1.LookupUsersRequest\x1a'.fuzzyllama.auth.v1.LookupUsersResponse\"\x04\xc8\xf3\x18\x02\x12{\n" +
 	"\aGetJWKS\x12\".fuzzyllama.auth.v1.GetJWKSRequest\x1a#.fuzzyllama.auth.v1.GetJWKSResponse\"'\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonB\x82\x03\x92A\xbb\x02\x12\xdf\x01\n" +
 	"\x0eFuzzyLlama API\x12\xc7\x01REST/JSON edge of the FuzzyLlama services. Every JSON response is wrapped in the envelope {success, data, error:{code,message,details}, meta:{timestamp,requestId}}; the schemas below describe `data`.2\x031.0ZI\n" +
 	"G\n" +
@@ -1151,7 +1254,7 @@ func file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP() []byte {
 	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescData
 }
 
-var file_fuzzyllama_auth_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_fuzzyllama_auth_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_fuzzyllama_auth_v1_auth_service_proto_goTypes = []any{
 	(*User)(nil),                   // 0: fuzzyllama.auth.v1.User
 	(*RegisterRequest)(nil),        // 1: fuzzyllama.auth.v1.RegisterRequest
@@ -1170,40 +1273,45 @@ var file_fuzzyllama_auth_v1_auth_service_proto_goTypes = []any{
 	(*ForgotPasswordResponse)(nil), // 14: fuzzyllama.auth.v1.ForgotPasswordResponse
 	(*ResetPasswordRequest)(nil),   // 15: fuzzyllama.auth.v1.ResetPasswordRequest
 	(*ResetPasswordResponse)(nil),  // 16: fuzzyllama.auth.v1.ResetPasswordResponse
-	(*GetJWKSRequest)(nil),         // 17: fuzzyllama.auth.v1.GetJWKSRequest
-	(*GetJWKSResponse)(nil),        // 18: fuzzyllama.auth.v1.GetJWKSResponse
-	(*JSONWebKey)(nil),             // 19: fuzzyllama.auth.v1.JSONWebKey
-	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
+	(*LookupUsersRequest)(nil),     // 17: fuzzyllama.auth.v1.LookupUsersRequest
+	(*LookupUsersResponse)(nil),    // 18: fuzzyllama.auth.v1.LookupUsersResponse
+	(*GetJWKSRequest)(nil),         // 19: fuzzyllama.auth.v1.GetJWKSRequest
+	(*GetJWKSResponse)(nil),        // 20: fuzzyllama.auth.v1.GetJWKSResponse
+	(*JSONWebKey)(nil),             // 21: fuzzyllama.auth.v1.JSONWebKey
+	(*timestamppb.Timestamp)(nil),  // 22: google.protobuf.Timestamp
 }
 var file_fuzzyllama_auth_v1_auth_service_proto_depIdxs = []int32{
-	20, // 0: fuzzyllama.auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	22, // 0: fuzzyllama.auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: fuzzyllama.auth.v1.RegisterResponse.user:type_name -> fuzzyllama.auth.v1.User
 	0,  // 2: fuzzyllama.auth.v1.LoginResponse.user:type_name -> fuzzyllama.auth.v1.User
 	0,  // 3: fuzzyllama.auth.v1.GetMeResponse.user:type_name -> fuzzyllama.auth.v1.User
-	19, // 4: fuzzyllama.auth.v1.GetJWKSResponse.keys:type_name -> fuzzyllama.auth.v1.JSONWebKey
-	1,  // 5: fuzzyllama.auth.v1.AuthService.Register:input_type -> fuzzyllama.auth.v1.RegisterRequest
-	3,  // 6: fuzzyllama.auth.v1.AuthService.Login:input_type -> fuzzyllama.auth.v1.LoginRequest
-	5,  // 7: fuzzyllama.auth.v1.AuthService.Refresh:input_type -> fuzzyllama.auth.v1.RefreshRequest
-	7,  // 8: fuzzyllama.auth.v1.AuthService.Logout:input_type -> fuzzyllama.auth.v1.LogoutRequest
-	9,  // 9: fuzzyllama.auth.v1.AuthService.LogoutAll:input_type -> fuzzyllama.auth.v1.LogoutAllRequest
-	11, // 10: fuzzyllama.auth.v1.AuthService.GetMe:input_type -> fuzzyllama.auth.v1.GetMeRequest
-	13, // 11: fuzzyllama.auth.v1.AuthService.ForgotPassword:input_type -> fuzzyllama.auth.v1.ForgotPasswordRequest
-	15, // 12: fuzzyllama.auth.v1.AuthService.ResetPassword:input_type -> fuzzyllama.auth.v1.ResetPasswordRequest
-	17, // 13: fuzzyllama.auth.v1.AuthService.GetJWKS:input_type -> fuzzyllama.auth.v1.GetJWKSRequest
-	2,  // 14: fuzzyllama.auth.v1.AuthService.Register:output_type -> fuzzyllama.auth.v1.RegisterResponse
-	4,  // 15: fuzzyllama.auth.v1.AuthService.Login:output_type -> fuzzyllama.auth.v1.LoginResponse
-	6,  // 16: fuzzyllama.auth.v1.AuthService.Refresh:output_type -> fuzzyllama.auth.v1.RefreshResponse
-	8,  // 17: fuzzyllama.auth.v1.AuthService.Logout:output_type -> fuzzyllama.auth.v1.LogoutResponse
-	10, // 18: fuzzyllama.auth.v1.AuthService.LogoutAll:output_type -> fuzzyllama.auth.v1.LogoutAllResponse
-	12, // 19: fuzzyllama.auth.v1.AuthService.GetMe:output_type -> fuzzyllama.auth.v1.GetMeResponse
-	14, // 20: fuzzyllama.auth.v1.AuthService.ForgotPassword:output_type -> fuzzyllama.auth.v1.ForgotPasswordResponse
-	16, // 21: fuzzyllama.auth.v1.AuthService.ResetPassword:output_type -> fuzzyllama.auth.v1.ResetPasswordResponse
-	18, // 22: fuzzyllama.auth.v1.AuthService.GetJWKS:output_type -> fuzzyllama.auth.v1.GetJWKSResponse
-	14, // [14:23] is the sub-list for method output_type
-	5,  // [5:14] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	0,  // 4: fuzzyllama.auth.v1.LookupUsersResponse.users:type_name -> fuzzyllama.auth.v1.User
+	21, // 5: fuzzyllama.auth.v1.GetJWKSResponse.keys:type_name -> fuzzyllama.auth.v1.JSONWebKey
+	1,  // 6: fuzzyllama.auth.v1.AuthService.Register:input_type -> fuzzyllama.auth.v1.RegisterRequest
+	3,  // 7: fuzzyllama.auth.v1.AuthService.Login:input_type -> fuzzyllama.auth.v1.LoginRequest
+	5,  // 8: fuzzyllama.auth.v1.AuthService.Refresh:input_type -> fuzzyllama.auth.v1.RefreshRequest
+	7,  // 9: fuzzyllama.auth.v1.AuthService.Logout:input_type -> fuzzyllama.auth.v1.LogoutRequest
+	9,  // 10: fuzzyllama.auth.v1.AuthService.LogoutAll:input_type -> fuzzyllama.auth.v1.LogoutAllRequest
+	11, // 11: fuzzyllama.auth.v1.AuthService.GetMe:input_type -> fuzzyllama.auth.v1.GetMeRequest
+	13, // 12: fuzzyllama.auth.v1.AuthService.ForgotPassword:input_type -> fuzzyllama.auth.v1.ForgotPasswordRequest
+	15, // 13: fuzzyllama.auth.v1.AuthService.ResetPassword:input_type -> fuzzyllama.auth.v1.ResetPasswordRequest
+	17, // 14: fuzzyllama.auth.v1.AuthService.LookupUsers:input_type -> fuzzyllama.auth.v1.LookupUsersRequest
+	19, // 15: fuzzyllama.auth.v1.AuthService.GetJWKS:input_type -> fuzzyllama.auth.v1.GetJWKSRequest
+	2,  // 16: fuzzyllama.auth.v1.AuthService.Register:output_type -> fuzzyllama.auth.v1.RegisterResponse
+	4,  // 17: fuzzyllama.auth.v1.AuthService.Login:output_type -> fuzzyllama.auth.v1.LoginResponse
+	6,  // 18: fuzzyllama.auth.v1.AuthService.Refresh:output_type -> fuzzyllama.auth.v1.RefreshResponse
+	8,  // 19: fuzzyllama.auth.v1.AuthService.Logout:output_type -> fuzzyllama.auth.v1.LogoutResponse
+	10, // 20: fuzzyllama.auth.v1.AuthService.LogoutAll:output_type -> fuzzyllama.auth.v1.LogoutAllResponse
+	12, // 21: fuzzyllama.auth.v1.AuthService.GetMe:output_type -> fuzzyllama.auth.v1.GetMeResponse
+	14, // 22: fuzzyllama.auth.v1.AuthService.ForgotPassword:output_type -> fuzzyllama.auth.v1.ForgotPasswordResponse
+	16, // 23: fuzzyllama.auth.v1.AuthService.ResetPassword:output_type -> fuzzyllama.auth.v1.ResetPasswordResponse
+	18, // 24: fuzzyllama.auth.v1.AuthService.LookupUsers:output_type -> fuzzyllama.auth.v1.LookupUsersResponse
+	20, // 25: fuzzyllama.auth.v1.AuthService.GetJWKS:output_type -> fuzzyllama.auth.v1.GetJWKSResponse
+	16, // [16:26] is the sub-list for method output_type
+	6,  // [6:16] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_auth_v1_auth_service_proto_init() }
@@ -1217,7 +1325,7 @@ func file_fuzzyllama_auth_v1_auth_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_auth_v1_auth_service_proto_rawDesc), len(file_fuzzyllama_auth_v1_auth_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	AuthService_GetMe_FullMethodName          = "/fuzzyllama.auth.v1.AuthService/GetMe"
 	AuthService_ForgotPassword_FullMethodName = "/fuzzyllama.auth.v1.AuthService/ForgotPassword"
 	AuthService_ResetPassword_FullMethodName  = "/fuzzyllama.auth.v1.AuthService/ResetPassword"
+	AuthService_LookupUsers_FullMethodName    = "/fuzzyllama.auth.v1.AuthService/LookupUsers"
 	AuthService_GetJWKS_FullMethodName        = "/fuzzyllama.auth.v1.AuthService/GetJWKS"
 )
 
@@ -55,6 +56,9 @@ type AuthServiceClient interface {
 	ForgotPassword(ctx context.Context, in *ForgotPasswordRequest, opts ...grpc.CallOption) (*ForgotPasswordResponse, error)
 	// ResetPassword sets a new password with a reset token and ends every session of the account.
 	ResetPassword(ctx context.Context, in *ResetPasswordRequest, opts ...grpc.CallOption) (*ResetPasswordResponse, error)
+	// LookupUsers returns the accounts with the given emails or ids (at most 100 of each), for
+	// other services: adding a project member by email, naming members. Not exposed over REST.
+	LookupUsers(ctx context.Context, in *LookupUsersRequest, opts ...grpc.CallOption) (*LookupUsersResponse, error)
 	// GetJWKS returns the public keys that verify access tokens (RFC 7517). It is served without
 	// the response envelope, as JWKS consumers expect.
 	GetJWKS(ctx context.Context, in *GetJWKSRequest, opts ...grpc.CallOption) (*GetJWKSResponse, error)
@@ -148,6 +152,16 @@ func (c *authServiceClient) ResetPassword(ctx context.Context, in *ResetPassword
 	return out, nil
 }
 
+func (c *authServiceClient) LookupUsers(ctx context.Context, in *LookupUsersRequest, opts ...grpc.CallOption) (*LookupUsersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupUsersResponse)
+	err := c.cc.Invoke(ctx, AuthService_LookupUsers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *authServiceClient) GetJWKS(ctx context.Context, in *GetJWKSRequest, opts ...grpc.CallOption) (*GetJWKSResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetJWKSResponse)
@@ -183,6 +197,9 @@ type AuthServiceServer interface {
 	ForgotPassword(context.Context, *ForgotPasswordRequest) (*ForgotPasswordResponse, error)
 	// ResetPassword sets a new password with a reset token and ends every session of the account.
 	ResetPassword(context.Context, *ResetPasswordRequest) (*ResetPasswordResponse, error)
+	// LookupUsers returns the accounts with the given emails or ids (at most 100 of each), for
+	// other services: adding a project member by email, naming members. Not exposed over REST.
+	LookupUsers(context.Context, *LookupUsersRequest) (*LookupUsersResponse, error)
 	// GetJWKS returns the public keys that verify access tokens (RFC 7517). It is served without
 	// the response envelope, as JWKS consumers expect.
 	GetJWKS(context.Context, *GetJWKSRequest) (*GetJWKSResponse, error)
@@ -219,6 +236,9 @@ func (UnimplementedAuthServiceServer) ForgotPassword(context.Context, *ForgotPas
 }
 func (UnimplementedAuthServiceServer) ResetPassword(context.Context, *ResetPasswordRequest) (*ResetPasswordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResetPassword not implemented")
+}
+func (UnimplementedAuthServiceServer) LookupUsers(context.Context, *LookupUsersRequest) (*LookupUsersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LookupUsers not implemented")
 }
 func (UnimplementedAuthServiceServer) GetJWKS(context.Context, *GetJWKSRequest) (*GetJWKSResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJWKS not implemented")
@@ -388,6 +408,24 @@ func _AuthService_ResetPassword_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_LookupUsers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupUsersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).LookupUsers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_LookupUsers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).LookupUsers(ctx, req.(*LookupUsersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AuthService_GetJWKS_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetJWKSRequest)
 	if err := dec(in); err != nil {
@@ -444,6 +482,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResetPassword",
 			Handler:    _AuthService_ResetPassword_Handler,
+		},
+		{
+			MethodName: "LookupUsers",
+			Handler:    _AuthService_LookupUsers_Handler,
 		},
 		{
 			MethodName: "GetJWKS",
