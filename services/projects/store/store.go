@@ -1,0 +1,245 @@
+// Package store is the persistence boundary of the projects service: projects, members, gates
+// with their deliverables, proofs and reviews, tasks with dependencies, and the event timeline.
+// Two implementations satisfy Store — postgres (pgx/v5, production) and sqlite (modernc, the
+// embedded default) — and both must pass the storetest conformance suite.
+//
+// Values are plain Go types; enumerations are stored as the lower-case strings of the constants
+// below. The store enforces identity and referential integrity; every other rule (who may do
+// what, which transitions are legal) belongs to the domain service.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound: the row does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyExists: a row with the same key exists.
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrConflict: a compare-and-set found a different state than expected (a lost race).
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Project statuses.
+const (
+	StatusActive    = "active"
+	StatusCompleted = "completed"
+	StatusArchived  = "archived"
+)
+
+// Member roles.
+const (
+	RoleOwner  = "owner"
+	RoleEditor = "editor"
+	RoleViewer = "viewer"
+)
+
+// Project is a project. Type is "traditional", "ai_ml", "hybrid" or "enhancement".
+type Project struct {
+	ID            string
+	Name          string
+	Description   string
+	Type          string
+	RepositoryURL string
+	OwnerID       string
+	Status        string
+	CurrentGate   int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// ProjectWithRole is a project as one member sees it.
+type ProjectWithRole struct {
+	Project
+	Role string
+}
+
+// Member is a user's role in a project.
+type Member struct {
+	ProjectID string
+	UserID    string
+	Role      string
+	CreatedAt time.Time
+}
+
+// Gate is one of a project's gates (Number 1-9). State is one of the domain's gate states
+// ("pending", "in_progress", "in_review", "approved", "changes_requested", "blocked");
+// BlockedFrom is the state a blocked gate returns to when unblocked.
+type Gate struct {
+	ProjectID     string
+	Number        int
+	State         string
+	BlockedReason string
+	BlockedFrom   string
+	// Revision counts the requests for changes.
+	Revision  int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Deliverable is the latest recorded document version of one type for a gate.
+type Deliverable struct {
+	ProjectID    string
+	Gate         int
+	DocumentType string
+	DocumentID   string
+	Version      int
+	ContentHash  string
+	Complete     bool
+	RecordedBy   string
+	UpdatedAt    time.Time
+}
+
+// Proof is evidence recorded for a gate. Result is "pass", "fail" or "warning".
+type Proof struct {
+	ID         string
+	ProjectID  string
+	Gate       int
+	Type       string
+	Result     string
+	Summary    string
+	ProducedBy string
+	// Attested: recorded by a person, not produced by a tool.
+	Attested  bool
+	CreatedAt time.Time
+}
+
+// Review is the immutable record of a decision on a gate ("approved" or
+// "changes_requested"), with a snapshot of what was reviewed.
+type Review struct {
+	ID           string
+	ProjectID    string
+	Gate         int
+	Decision     string
+	ReviewerID   string
+	Notes        string
+	Deliverables []Deliverable
+	Proofs       []Proof
+	CreatedAt    time.Time
+}
+
+// Task is a unit of work. Status is "todo", "in_progress", "done" or "blocked"; Priority is
+// "low", "medium", "high" or "critical"; DependsOn holds ids of tasks of the same project.
+type Task struct {
+	ID          string
+	ProjectID   string
+	Gate        int
+	Title       string
+	Description string
+	OwnerRole   string
+	Status      string
+	Priority    string
+	DependsOn   []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// TaskFilter narrows Tasks.
+type TaskFilter struct {
+	// Gate, when non-zero, keeps the tasks of that gate.
+	Gate int
+	// ReadyOnly keeps tasks that are not done and whose dependencies are all done.
+	ReadyOnly bool
+}
+
+// Event is one entry of a project's timeline. Type names the payload's kind; Payload is its
+// JSON encoding, which the store keeps as given.
+type Event struct {
+	ID        int64
+	ProjectID string
+	ActorID   string
+	Type      string
+	Payload   []byte
+	CreatedAt time.Time
+}
+
+// ProjectCursor marks a position in the newest-first list of projects.
+type ProjectCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// Queries are the operations of the store. Used through Store they run on their own; through
+// InTx they run in one transaction.
+type Queries interface {
+	// CreateProject inserts p. ErrAlreadyExists if the id is taken.
+	CreateProject(ctx context.Context, p Project) error
+	// ProjectForMember returns the project and the user's role in it, in one query: this is the
+	// hottest read of the service. ErrNotFound if the project does not exist or the user is not
+	// a member (callers must not be able to tell which).
+	ProjectForMember(ctx context.Context, projectID, userID string) (ProjectWithRole, error)
+	// UpdateProject overwrites the mutable fields of p (name, description, repository URL,
+	// status, current gate, updated time). ErrNotFound if it does not exist.
+	UpdateProject(ctx context.Context, p Project) error
+	// DeleteProject deletes the project and everything it owns. ErrNotFound if it does not exist.
+	DeleteProject(ctx context.Context, id string) error
+	// ProjectsForMember lists the user's projects newest first (created time, then id, both
+	// descending), starting after the cursor when one is given, at most limit of them.
+	ProjectsForMember(ctx context.Context, userID string, after *ProjectCursor, limit int) ([]ProjectWithRole, error)
+
+	// AddMember inserts m. ErrAlreadyExists if the user is already a member.
+	AddMember(ctx context.Context, m Member) error
+	// SetMemberRole changes a member's role. ErrNotFound if not a member.
+	SetMemberRole(ctx context.Context, projectID, userID, role string) error
+	// RemoveMember deletes a membership. ErrNotFound if not a member.
+	RemoveMember(ctx context.Context, projectID, userID string) error
+	// Members lists a project's members, oldest first.
+	Members(ctx context.Context, projectID string) ([]Member, error)
+
+	// CreateGate inserts g. ErrAlreadyExists if the project has that gate.
+	CreateGate(ctx context.Context, g Gate) error
+	// Gate returns one gate. In a transaction on PostgreSQL it locks the row (FOR UPDATE), so
+	// concurrent transitions of one gate are serialised. ErrNotFound if it does not exist.
+	Gate(ctx context.Context, projectID string, number int) (Gate, error)
+	// Gates lists a project's gates, G1 first.
+	Gates(ctx context.Context, projectID string) ([]Gate, error)
+	// UpdateGate overwrites state, blocked reason and origin, revision and updated time of g,
+	// only if the stored state is still fromState; otherwise ErrConflict (ErrNotFound if there
+	// is no such gate).
+	UpdateGate(ctx context.Context, g Gate, fromState string) error
+	// PutDeliverable inserts or replaces the deliverable of (project, gate, document type).
+	PutDeliverable(ctx context.Context, d Deliverable) error
+	// Deliverables lists a gate's deliverables ordered by document type.
+	Deliverables(ctx context.Context, projectID string, gate int) ([]Deliverable, error)
+	// AddProof inserts p.
+	AddProof(ctx context.Context, p Proof) error
+	// Proofs lists a gate's proofs, oldest first.
+	Proofs(ctx context.Context, projectID string, gate int) ([]Proof, error)
+	// AddReview inserts r with its snapshot. Reviews are never changed or deleted (except with
+	// their project).
+	AddReview(ctx context.Context, r Review) error
+	// Reviews lists a gate's reviews, oldest first.
+	Reviews(ctx context.Context, projectID string, gate int) ([]Review, error)
+
+	// CreateTasks inserts the tasks and their dependencies in a single round trip to the
+	// database, whatever their number. ErrAlreadyExists if an id is taken; ErrNotFound if a
+	// dependency names no task of the project (neither among these nor already stored).
+	CreateTasks(ctx context.Context, tasks []Task) error
+	// Tasks lists a project's tasks matching the filter, oldest first, with their dependencies.
+	Tasks(ctx context.Context, projectID string, f TaskFilter) ([]Task, error)
+	// Task returns one task with its dependencies. ErrNotFound if it does not exist.
+	Task(ctx context.Context, projectID, id string) (Task, error)
+	// SetTaskStatus changes a task's status and updated time. ErrNotFound if it does not exist.
+	SetTaskStatus(ctx context.Context, projectID, id, status string, at time.Time) error
+
+	// AppendEvents appends events to their projects' timelines and returns them with their ids
+	// set; ids increase in the order given.
+	AppendEvents(ctx context.Context, events []Event) ([]Event, error)
+	// Events lists a project's events with id greater than after, in id order, at most limit.
+	Events(ctx context.Context, projectID string, after int64, limit int) ([]Event, error)
+}
+
+// Store is the projects service's database.
+type Store interface {
+	Queries
+	// InTx runs fn in one transaction, committed if fn returns nil and rolled back otherwise.
+	// fn must use only the Queries it is given: on SQLite the store has a single connection.
+	InTx(ctx context.Context, fn func(q Queries) error) error
+	// Ping checks the database answers (readiness).
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
