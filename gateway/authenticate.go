@@ -35,7 +35,23 @@ type authOutcomeKey struct{}
 func identify(v *authn.Verifier, log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			out, ctx := verifyRequest(r.Context(), v, log, r.Header.Get("Authorization"))
+			values := r.Header.Values("Authorization")
+			var out authOutcome
+			ctx := r.Context()
+			if len(values) > 1 {
+				// The gateway and the service must see the same credential; with several, they
+				// might not (grpc-gateway drops some values when building metadata).
+				out = authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
+					message: "send exactly one Authorization header"}
+			} else {
+				out, ctx = verifyRequest(ctx, v, log, r.Header.Get("Authorization"))
+			}
+			if who, ok := authn.FromContext(ctx); ok {
+				// Forward exactly the token that was verified.
+				r.Header["Authorization"] = []string{"Bearer " + who.Token}
+			} else {
+				r.Header.Del("Authorization")
+			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, authOutcomeKey{}, out)))
 		})
 	}

@@ -38,6 +38,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
+	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
 	"github.com/fuzzyllama/fuzzyllama/platform/edge"
@@ -82,7 +83,8 @@ func (c *Config) Register(s *config.Set) {
 
 // Backends are the client connections to the services.
 type Backends struct {
-	Auth *grpc.ClientConn
+	Auth     *grpc.ClientConn
+	Projects *grpc.ClientConn
 }
 
 // Deps are the gateway's collaborators.
@@ -132,23 +134,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		return nil, err
 	}
 	authClient := authv1.NewAuthServiceClient(d.Backends.Auth)
-	verifier := &authn.Verifier{
-		Keys: &authn.JWKSCache{MinRefresh: 30 * time.Second, Fetch: func(ctx context.Context) ([]authn.JWK, error) {
-			resp, err := authClient.GetJWKS(ctx, &authv1.GetJWKSRequest{})
-			if err != nil {
-				return nil, err
-			}
-			keys := make([]authn.JWK, 0, len(resp.GetKeys()))
-			for _, k := range resp.GetKeys() {
-				keys = append(keys, authn.JWK{Kty: k.GetKty(), Crv: k.GetCrv(), X: k.GetX(), Kid: k.GetKid(), Alg: k.GetAlg(), Use: k.GetUse()})
-			}
-			return keys, nil
-		}},
-		Issuer:      authn.Issuer,
-		Audience:    authn.Audience,
-		Revocations: &authn.Revocations{Redis: d.Redis, Keys: d.Keys},
-		Leeway:      authn.DefaultLeeway,
-	}
+	verifier := authn.NewVerifier(authn.RemoteKeys(authClient), &authn.Revocations{Redis: d.Redis, Keys: d.Keys})
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -164,9 +150,16 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		runtime.WithForwardResponseRewriter(envelopeRewriter),
 		runtime.WithErrorHandler(errorHandler(d.Logger)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		// The route the middleware checked (public routes, rate-limit rules) must be the route
+		// that runs: no method override by header, no path-length fallback.
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithDisablePathLengthFallback(),
 	)
 	if err := authv1.RegisterAuthServiceHandlerClient(ctx, mux, authClient); err != nil {
 		return nil, fmt.Errorf("register auth routes: %w", err)
+	}
+	if err := projectsv1.RegisterProjectsServiceHandlerClient(ctx, mux, projectsv1.NewProjectsServiceClient(d.Backends.Projects)); err != nil {
+		return nil, fmt.Errorf("register projects routes: %w", err)
 	}
 
 	g := &Gateway{}
@@ -213,7 +206,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		}),
 		requireAuth,
 	}
-	var h http.Handler = root
+	var h http.Handler = stripUntrustedHeaders(root)
 	for i := len(chain) - 1; i >= 0; i-- {
 		h = chain[i](h)
 	}
@@ -240,4 +233,18 @@ func forwardedMetadata(ctx context.Context, r *http.Request) metadata.MD {
 		setRoute(ctx, p)
 	}
 	return md
+}
+
+// untrustedHeaders are dropped before the mux: grpc-gateway would turn them into metadata the
+// services might trust (the forwarded-for chain, already resolved by the client-IP middleware)
+// or obey (a client-chosen gRPC deadline, which could turn any call into a 504).
+var untrustedHeaders = []string{"X-Forwarded-For", "X-Forwarded-Host", "Grpc-Timeout", "Forwarded"}
+
+func stripUntrustedHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, h := range untrustedHeaders {
+			r.Header.Del(h)
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -31,15 +31,16 @@ func envelopeRewriter(ctx context.Context, resp proto.Message) (any, error) {
 	return envelope.Envelope{Success: true, Data: data, Meta: envelope.NewMeta(ctx)}, nil
 }
 
-// successStatus applies the HTTP status a service asked for (edge.SetHTTPStatus), e.g. 201.
+// successStatus marks API responses uncacheable (they carry tokens and private data; RFC 6749
+// §5.1) and applies the HTTP status a service asked for (edge.SetHTTPStatus), e.g. 201.
 func successStatus(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+	w.Header().Set("Cache-Control", "no-store")
 	md, ok := runtime.ServerMetadataFromContext(ctx)
 	if !ok {
 		return nil
 	}
 	if v := md.HeaderMD.Get(edge.HTTPStatusKey); len(v) > 0 {
 		if code, err := strconv.Atoi(v[0]); err == nil && code >= 200 && code < 300 {
-			w.Header().Set("Cache-Control", "no-store")
 			w.WriteHeader(code)
 		}
 	}

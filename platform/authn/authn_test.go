@@ -98,3 +98,26 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifiedTokensAreRememberedButStillExpire: a second Verify of the same token skips the
+// signature, but expiry and the token type are still enforced.
+func TestVerifiedTokensAreRememberedButStillExpire(t *testing.T) {
+	k := testKey(t)
+	now := time.Now()
+	v := &Verifier{Keys: NewStaticKeys(k), Issuer: Issuer, Audience: Audience, Now: func() time.Time { return now }}
+	tok, _ := Signer{Key: k, Issuer: Issuer, Audience: Audience}.Sign(TypeAccess, "u", "s", "j", now, time.Minute)
+	if _, err := v.Verify(context.Background(), tok, TypeAccess); err != nil {
+		t.Fatal(err)
+	}
+	v.Keys = StaticKeys{} // a cache hit must not need the key
+	if _, err := v.Verify(context.Background(), tok, TypeAccess); err != nil {
+		t.Fatalf("remembered token: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), tok, TypeRefresh); err == nil {
+		t.Fatal("remembered access token accepted as a refresh token")
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify(context.Background(), tok, TypeAccess); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired remembered token: %v", err)
+	}
+}

@@ -131,15 +131,24 @@ type JWKSCache struct {
 func (c *JWKSCache) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	c.mu.RLock()
 	k, ok := c.keys[kid]
-	recent := time.Since(c.fetchedAt) < c.MinRefresh && c.keys != nil
+	recent := time.Since(c.fetchedAt) < c.MinRefresh
 	c.mu.RUnlock()
 	if ok {
 		return k, nil
 	}
 	if recent {
+		if c.keys == nil { // the last fetch failed and none ever succeeded
+			return nil, ErrKeysUnavailable
+		}
 		return nil, ErrUnknownKey
 	}
-	_, err, _ := c.group.Do("fetch", func() (any, error) { return nil, c.refresh(ctx) })
+	// The fetch is shared by every waiting request, so it must not die with the first caller's
+	// context; it gets its own deadline instead.
+	_, err, _ := c.group.Do("fetch", func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return nil, c.refresh(fctx)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKeysUnavailable, err)
 	}
@@ -154,6 +163,11 @@ func (c *JWKSCache) PublicKey(ctx context.Context, kid string) (ed25519.PublicKe
 func (c *JWKSCache) refresh(ctx context.Context) error {
 	jwks, err := c.Fetch(ctx)
 	if err != nil {
+		// A failed attempt counts too: while the auth service is down, unknown kids must not
+		// turn every request into another fetch.
+		c.mu.Lock()
+		c.fetchedAt = time.Now()
+		c.mu.Unlock()
 		return err
 	}
 	keys := make(map[string]ed25519.PublicKey, len(jwks))

@@ -137,14 +137,32 @@ func BearerFromMetadata(ctx context.Context) (string, error) {
 	return token, nil
 }
 
-// ParseBearer extracts the token of an "Authorization: Bearer <token>" value.
+// ParseBearer extracts the token of an "Authorization: Bearer <token>" value. It is strict: one
+// space, and a token of the RFC 6750 b64token alphabet, so that every hop reads the same token.
 func ParseBearer(header string) (string, bool) {
 	scheme, token, ok := strings.Cut(header, " ")
-	if !ok || !strings.EqualFold(scheme, "bearer") {
+	if !ok || !strings.EqualFold(scheme, "bearer") || !isB64Token(token) {
 		return "", false
 	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
+	return token, true
+}
+
+// isB64Token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // UnaryInterceptor enforces the access policy of unary RPCs.

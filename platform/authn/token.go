@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -89,10 +90,52 @@ type Verifier struct {
 	Leeway time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	verified verifiedCache
 }
 
-// Verify parses token and checks it is a valid token of type typ.
+// Verify checks token is a valid token of type typ and, for access tokens, that its session
+// has not ended.
 func (v *Verifier) Verify(ctx context.Context, token, typ string) (*Claims, error) {
+	claims, err := v.verifySigned(ctx, token, typ)
+	if err != nil {
+		return nil, err
+	}
+	if typ == TypeAccess && v.Revocations != nil {
+		revoked, err := v.Revocations.IsRevoked(ctx, claims.SessionID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrRevokedCheck, err)
+		}
+		if revoked {
+			return nil, ErrRevoked
+		}
+	}
+	return claims, nil
+}
+
+// verifySigned checks the signature and claims, remembering tokens that passed: a token never
+// changes, so a client sending the same one again only costs an expiry check, not another
+// signature verification. Revocation is checked on every call by Verify.
+func (v *Verifier) verifySigned(ctx context.Context, token, typ string) (*Claims, error) {
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	key := typ + " " + token
+	if c := v.verified.get(key); c != nil {
+		if now.After(c.ExpiresAt.Add(v.Leeway)) {
+			return nil, ErrExpired
+		}
+		return c, nil
+	}
+	c, err := v.parse(ctx, token, typ)
+	if err == nil {
+		v.verified.put(key, c)
+	}
+	return c, err
+}
+
+func (v *Verifier) parse(ctx context.Context, token, typ string) (*Claims, error) {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{Algorithm}),
 		jwt.WithIssuer(v.Issuer),
@@ -128,17 +171,32 @@ func (v *Verifier) Verify(ctx context.Context, token, typ string) (*Claims, erro
 	default:
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if claims.Subject == "" || claims.SessionID == "" || claims.ID == "" {
-		return nil, fmt.Errorf("%w: missing sub, sid or jti", ErrInvalid)
-	}
-	if typ == TypeAccess && v.Revocations != nil {
-		revoked, err := v.Revocations.IsRevoked(ctx, claims.SessionID)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrRevokedCheck, err)
-		}
-		if revoked {
-			return nil, ErrRevoked
-		}
+	if claims.Subject == "" || claims.SessionID == "" || claims.ID == "" || claims.ExpiresAt == nil {
+		return nil, fmt.Errorf("%w: missing sub, sid, jti or exp", ErrInvalid)
 	}
 	return &claims, nil
+}
+
+// verifiedCache remembers verified tokens, bounded: when full it starts over, which keeps it
+// small and O(1) without tracking recency (a miss only costs one signature verification).
+type verifiedCache struct {
+	mu sync.Mutex
+	m  map[string]*Claims
+}
+
+const verifiedCacheSize = 10000
+
+func (c *verifiedCache) get(key string) *Claims {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
+}
+
+func (c *verifiedCache) put(key string, claims *Claims) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= verifiedCacheSize {
+		c.m = make(map[string]*Claims, 256)
+	}
+	c.m[key] = claims
 }

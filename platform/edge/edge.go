@@ -7,10 +7,12 @@ package edge
 
 import (
 	"context"
+	"net/netip"
 	"strconv"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 )
 
 // ClientIPKey is the metadata key of the client address seen by the gateway.
@@ -19,13 +21,39 @@ const ClientIPKey = "x-fuzzyllama-client-ip"
 // HTTPStatusKey is the response header metadata key of the wanted HTTP status.
 const HTTPStatusKey = "x-fuzzyllama-http-status"
 
-// ClientIP returns the client address the gateway forwarded, or "" for direct gRPC callers.
+// ClientIP returns the client address the gateway forwarded or, for a direct gRPC caller, the
+// TCP peer's — as the key per-client limits should use: the IPv4 address, or the IPv6 /64
+// (anyone with IPv6 holds at least a /64, so a per-address limit would be no limit). "" when
+// neither is known.
+//
+// Trust boundary: the metadata is believed from any caller, because the services' gRPC ports
+// are reachable only from inside the deployment (compose network, cluster network policy);
+// never expose them publicly.
 func ClientIP(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
+	raw := ""
 	if v := md.Get(ClientIPKey); len(v) > 0 {
-		return v[0]
+		raw = v[0]
+	} else if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		raw = p.Addr.String()
 	}
-	return ""
+	return clientKey(raw)
+}
+
+func clientKey(raw string) string {
+	if ap, err := netip.ParseAddrPort(raw); err == nil {
+		raw = ap.Addr().String()
+	}
+	a, err := netip.ParseAddr(raw)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // SetHTTPStatus asks the gateway to answer a successful call with code instead of 200.

@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+)
+
+// TestIdentifyForwardsExactlyTheVerifiedToken: whatever the client sends, the request that
+// reaches the mux carries either the one token the gateway verified, or none.
+func TestIdentifyForwardsExactlyTheVerifiedToken(t *testing.T) {
+	key, _ := authn.NewKey(make([]byte, ed25519.SeedSize))
+	v := authn.NewVerifier(authn.NewStaticKeys(key), nil)
+	sign := func(user string) string {
+		tok, _ := authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}.
+			Sign(authn.TypeAccess, user, "s-"+user, "j", time.Now(), time.Minute)
+		return tok
+	}
+	x, y := sign("x"), sign("y")
+	var seen []string
+	h := identify(v, slog.New(slog.NewTextHandler(io.Discard, nil)))(requireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Values("Authorization")
+		id, _ := authn.FromContext(r.Context())
+		_, _ = w.Write([]byte(id.UserID))
+	})))
+	cases := []struct {
+		name    string
+		headers []string
+		status  int
+		user    string
+	}{
+		{"one valid token", []string{"Bearer " + x}, 200, "x"},
+		{"two headers", []string{"Bearer " + x, "Bearer " + y}, 401, ""},
+		{"tab before the token", []string{"Bearer \t" + x}, 401, ""},
+		{"trailing space", []string{"Bearer " + x + " "}, 401, ""},
+		{"lower-case scheme", []string{"bearer " + y}, 200, "y"},
+		{"none", nil, 401, ""},
+	}
+	for _, c := range cases {
+		seen = nil
+		r := httptest.NewRequest(http.MethodGet, "/api/v1/auth/me", nil)
+		for _, hv := range c.headers {
+			r.Header.Add("Authorization", hv)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.status {
+			t.Errorf("%s: status %d, want %d: %s", c.name, w.Code, c.status, w.Body)
+			continue
+		}
+		if c.status == 200 {
+			if w.Body.String() != c.user || len(seen) != 1 || seen[0] != "Bearer "+map[string]string{"x": x, "y": y}[c.user] {
+				t.Errorf("%s: forwarded %v as %q", c.name, seen, w.Body)
+			}
+			continue
+		}
+		var env struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &env)
+		if env.Error.Code != "UNAUTHENTICATED" || w.Header().Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: %s %v", c.name, w.Body, w.Header())
+		}
+	}
+}
+
+func TestPublicRoutesAreExactlyTheListedOnes(t *testing.T) {
+	for _, c := range []struct {
+		method, path string
+		public       bool
+	}{
+		{"POST", "/api/v1/auth/login", true},
+		{"POST", "/api/v1/auth/login/", true},
+		{"GET", "/api/v1/auth/login", false},
+		{"GET", "/api/v1/auth/me", false},
+		{"GET", "/api/v1/projects", false},
+		{"OPTIONS", "/api/v1/projects", true},
+		{"GET", "/healthz", true},
+		{"GET", "/.well-known/jwks.json", true},
+	} {
+		if got := isPublic(httptest.NewRequest(c.method, c.path, nil)); got != c.public {
+			t.Errorf("%s %s public = %v", c.method, c.path, got)
+		}
+	}
+}

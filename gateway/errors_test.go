@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+)
+
+// TestErrorsBecomeTheEnvelope: the status a service returns reaches the client as the envelope,
+// with the HTTP status of the code, the field list, the reason and Retry-After; internal and
+// connection errors are masked.
+func TestErrorsBecomeTheEnvelope(t *testing.T) {
+	handle := errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	invalid := apperr.Violations{{Field: "email", Description: "is required"}, {Field: "password", Description: "too short"}}
+	limited := apperr.ResourceExhausted(1500*time.Millisecond, "slow down").WithReason("LOGIN_TEMPORARILY_LOCKED")
+	cases := []struct {
+		name       string
+		err        error
+		status     int
+		code       string
+		message    string
+		fields     int
+		retryAfter string
+	}{
+		{"validation", statusErr(invalid.Err()), 400, "INVALID_ARGUMENT", "invalid request: check email, password", 2, ""},
+		{"rate limited", statusErr(limited), 429, "RESOURCE_EXHAUSTED", "slow down", 0, "2"},
+		{"not found", statusErr(apperr.NotFound("project p not found")), 404, "NOT_FOUND", "project p not found", 0, ""},
+		{"conflict", statusErr(apperr.Aborted("stale")), 409, "ABORTED", "stale", 0, ""},
+		{"internal is masked", errors.New("pq: password authentication failed for user x"), 500, "INTERNAL", "internal error", 0, ""},
+	}
+	for _, c := range cases {
+		w := httptest.NewRecorder()
+		handle(context.Background(), nil, nil, w, httptest.NewRequest("GET", "/x", nil), c.err)
+		var env envelope.Envelope
+		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if w.Code != c.status || env.Success || env.Error.Code != c.code || env.Error.Message != c.message {
+			t.Errorf("%s: %d %s", c.name, w.Code, w.Body)
+		}
+		if got := 0; env.Error.Details != nil {
+			got = len(env.Error.Details.Fields)
+			if got != c.fields {
+				t.Errorf("%s: %d fields", c.name, got)
+			}
+		} else if c.fields > 0 {
+			t.Errorf("%s: no details", c.name)
+		}
+		if w.Header().Get("Retry-After") != c.retryAfter {
+			t.Errorf("%s: Retry-After %q", c.name, w.Header().Get("Retry-After"))
+		}
+	}
+}
+
+func statusErr(err error) error {
+	st, _ := apperr.ToStatus(err)
+	return st.Err()
+}

@@ -1,0 +1,64 @@
+// Package eventbus carries live events between processes over Redis pub/sub: a service
+// publishes what it has just committed (the durable record stays in its own database), and any
+// number of gateway replicas subscribe to forward them to clients. In the embedded default the
+// Redis is the in-process one, so the bus never leaves the process.
+//
+// Delivery is at most once: a subscriber that is not connected misses messages, which is why
+// every consumer resumes from the durable timeline (e.g. ListEvents after the last id it saw).
+package eventbus
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
+)
+
+// Bus publishes and subscribes to topics.
+type Bus struct {
+	Redis *redis.Client
+	Keys  redisx.Keyspace
+}
+
+// ProjectTopic is the topic of one project's events.
+func ProjectTopic(projectID string) string { return "project:" + projectID }
+
+func (b *Bus) channel(topic string) string { return b.Keys.Key("events", topic) }
+
+// Publish sends msg to the subscribers of topic.
+func (b *Bus) Publish(ctx context.Context, topic string, msg []byte) error {
+	return b.Redis.Publish(ctx, b.channel(topic), msg).Err()
+}
+
+// Subscription receives the messages of some topics until closed.
+type Subscription struct {
+	ps *redis.PubSub
+	C  <-chan []byte
+}
+
+// Subscribe starts receiving the topics' messages; the subscription is active when it returns.
+// Messages arrive on C until Close. A receiver that stays behind go-redis's buffer (100
+// messages) for over a minute loses messages; consumers resume from the durable timeline.
+func (b *Bus) Subscribe(ctx context.Context, topics ...string) (*Subscription, error) {
+	channels := make([]string, len(topics))
+	for i, t := range topics {
+		channels[i] = b.channel(t)
+	}
+	ps := b.Redis.Subscribe(ctx, channels...)
+	if _, err := ps.Receive(ctx); err != nil { // wait for the subscription to be confirmed
+		_ = ps.Close()
+		return nil, err
+	}
+	out := make(chan []byte, 64)
+	go func() {
+		defer close(out)
+		for m := range ps.Channel() {
+			out <- []byte(m.Payload)
+		}
+	}()
+	return &Subscription{ps: ps, C: out}, nil
+}
+
+// Close ends the subscription and closes C.
+func (s *Subscription) Close() error { return s.ps.Close() }

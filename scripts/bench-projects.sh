@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Side-by-side load test of the hottest read, GET /api/v1/projects/{id} (docs/PERFORMANCE.md):
+#   - FuzzyLlama: gateway, auth and projects as separate processes on PostgreSQL and Redis, with
+#     JWT verification, rate limiting, the membership check, the envelope, metrics and tracing;
+#   - the bare stack (bench/cmd/barestack): grpc-gateway -> gRPC -> one pgx primary-key read.
+# Both read the same row of the same database, driven by bench/cmd/loadgen with the same number
+# of connections, alternately, ROUNDS times each. Needs PostgreSQL and Redis like `make test`.
+#
+#   scripts/bench-projects.sh [connections=100] [seconds=10] [rounds=2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONNS="${1:-100}" SECS="${2:-10}" ROUNDS="${3:-2}"
+PGURL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+REDIS="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
+RUN="bench$RANDOM$RANDOM"
+DB_URL="${PGURL%/*}/$RUN?sslmode=disable"
+BIN="$(mktemp -d)"
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql "$PGURL" -qc "DROP DATABASE IF EXISTS $RUN WITH (FORCE)" >/dev/null 2>&1 || true
+  redis-cli -u "$REDIS" --scan --pattern "$RUN:*" 2>/dev/null | xargs -r redis-cli -u "$REDIS" del >/dev/null 2>&1 || true
+  rm -rf "$BIN"
+}
+trap cleanup EXIT
+
+go build -o "$BIN/fuzzyllama" ./cmd/fuzzyllama
+go build -o "$BIN/barestack" ./bench/cmd/barestack
+go build -o "$BIN/loadgen" ./bench/cmd/loadgen
+psql "$PGURL" -qc "CREATE DATABASE $RUN" >/dev/null
+
+common=(FUZZYLLAMA_ENV=production LOG_LEVEL=warn REDIS_URL="$REDIS" REDIS_KEY_PREFIX="$RUN"
+  AUTH_SIGNING_KEY="$(head -c32 /dev/urandom | base64)" DATABASE_URL="$DB_URL"
+  AUTH_SERVICE_ADDR=127.0.0.1:19091 PROJECTS_SERVICE_ADDR=127.0.0.1:19092
+  RATE_LIMIT_PER_IP_PER_MINUTE=100000000 RATE_LIMIT_PER_USER_PER_MINUTE=100000000 RATE_LIMIT_AUTH_PER_IP_PER_MINUTE=1000)
+start() { # name target http-addr
+  env "${common[@]}" HTTP_ADDR="$3" AUTH_GRPC_ADDR=127.0.0.1:19091 PROJECTS_GRPC_ADDR=127.0.0.1:19092 \
+    "$BIN/fuzzyllama" -target="$2" 2>"$BIN/$1.log" &
+  PIDS+=($!)
+  for _ in $(seq 100); do grep -q "is up" "$BIN/$1.log" 2>/dev/null && return 0; sleep 0.1; done
+  echo "$1 did not start:" >&2; cat "$BIN/$1.log" >&2; exit 1
+}
+start auth auth 127.0.0.1:18081
+start projects projects 127.0.0.1:18082
+start gateway gateway 127.0.0.1:18080
+GW=http://127.0.0.1:18080
+
+json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+TOKEN="$(curl -fsS -XPOST $GW/api/v1/auth/register -d '{"email":"bench@example.com","password":"benchmark pass 1","name":"Bench"}' | json_field accessToken)"
+PID="$(curl -fsS -XPOST $GW/api/v1/projects -H "Authorization: Bearer $TOKEN" \
+  -d '{"name":"Bench","description":"load test","type":"PROJECT_TYPE_TRADITIONAL"}' | json_field id | head -n1)"
+
+DATABASE_URL="$DB_URL" "$BIN/barestack" -http 127.0.0.1:18090 2>"$BIN/bare.log" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q "is up" "$BIN/bare.log" 2>/dev/null && break; sleep 0.1; done
+
+echo "# $(nproc) CPUs, $CONNS connections, ${SECS}s per run, $ROUNDS rounds; project $PID" >&2
+for r in $(seq "$ROUNDS"); do
+  "$BIN/loadgen" -name bare -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18090/api/v1/projects/$PID"
+  "$BIN/loadgen" -name fuzzyllama -c "$CONNS" -d "${SECS}s" -url "$GW/api/v1/projects/$PID" -H "Authorization: Bearer $TOKEN"
+done
