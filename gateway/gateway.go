@@ -12,8 +12,9 @@
 //  6. body limit: oversized bodies never reach a handler.
 //  7. client IP: from the TCP peer, or X-Forwarded-For only behind configured trusted proxies.
 //  8. identification: a bearer token, if sent, is verified and the identity enters the context.
-//  9. rate limiting: per client IP (stricter on credential routes) and per identified user; it
-//     runs before requests with bad tokens are refused, so those spend their IP's budget too.
+//  9. rate limiting: per client IP on credential routes (stricter), per user when identified,
+//     per client IP otherwise; it runs before requests with bad tokens are refused, so those
+//     spend their IP's budget too.
 //  10. authentication required: public routes pass; all others need a valid access token.
 //  11. the grpc-gateway mux, or the operational endpoints (health, metrics, docs).
 package gateway
@@ -94,6 +95,8 @@ type Deps struct {
 	Keys     redisx.Keyspace
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
+	// Revocations is the process's list of ended sessions (see authn.Revocations).
+	Revocations *authn.Revocations
 	// Ready reports whether every dependency answers; /readyz is 503 while it errs.
 	Ready func(ctx context.Context) error
 }
@@ -134,7 +137,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		return nil, err
 	}
 	authClient := authv1.NewAuthServiceClient(d.Backends.Auth)
-	verifier := authn.NewVerifier(authn.RemoteKeys(authClient), &authn.Revocations{Redis: d.Redis, Keys: d.Keys})
+	verifier := authn.NewVerifier(authn.RemoteKeys(authClient), d.Revocations)
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{

@@ -7,6 +7,8 @@
 # of connections, alternately, ROUNDS times each. Needs PostgreSQL and Redis like `make test`.
 #
 #   scripts/bench-projects.sh [connections=100] [seconds=10] [rounds=2]
+#   PROFILE_DIR=/tmp/prof scripts/bench-projects.sh   # also save CPU profiles of the gateway and
+#                                                     # projects processes during the last run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNS="${1:-100}" SECS="${2:-10}" ROUNDS="${3:-2}"
@@ -35,20 +37,20 @@ common=(FUZZYLLAMA_ENV=production LOG_LEVEL=warn REDIS_URL="$REDIS" REDIS_KEY_PR
   AUTH_SIGNING_KEY="$(head -c32 /dev/urandom | base64)" DATABASE_URL="$DB_URL"
   AUTH_SERVICE_ADDR=127.0.0.1:19091 PROJECTS_SERVICE_ADDR=127.0.0.1:19092
   RATE_LIMIT_PER_IP_PER_MINUTE=100000000 RATE_LIMIT_PER_USER_PER_MINUTE=100000000 RATE_LIMIT_AUTH_PER_IP_PER_MINUTE=1000)
-start() { # name target http-addr
-  env "${common[@]}" HTTP_ADDR="$3" AUTH_GRPC_ADDR=127.0.0.1:19091 PROJECTS_GRPC_ADDR=127.0.0.1:19092 \
+start() { # name target http-addr [pprof-addr]
+  env "${common[@]}" HTTP_ADDR="$3" DEBUG_PPROF_ADDR="${4:-}" AUTH_GRPC_ADDR=127.0.0.1:19091 PROJECTS_GRPC_ADDR=127.0.0.1:19092 \
     "$BIN/fuzzyllama" -target="$2" 2>"$BIN/$1.log" &
   PIDS+=($!)
   for _ in $(seq 100); do grep -q "is up" "$BIN/$1.log" 2>/dev/null && return 0; sleep 0.1; done
   echo "$1 did not start:" >&2; cat "$BIN/$1.log" >&2; exit 1
 }
 start auth auth 127.0.0.1:18081
-start projects projects 127.0.0.1:18082
-start gateway gateway 127.0.0.1:18080
+start projects projects 127.0.0.1:18082 ${PROFILE_DIR:+127.0.0.1:16062}
+start gateway gateway 127.0.0.1:18080 ${PROFILE_DIR:+127.0.0.1:16060}
 GW=http://127.0.0.1:18080
 
 json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
-TOKEN="$(curl -fsS -XPOST $GW/api/v1/auth/register -d '{"email":"bench@example.com","password":"benchmark pass 1","name":"Bench"}' | json_field accessToken)"
+TOKEN="$(curl -fsS -XPOST $GW/api/v1/auth/register -d '{"email":"bench@example.com","password":"load test pass 1","name":"Bench"}' | json_field accessToken)"
 PID="$(curl -fsS -XPOST $GW/api/v1/projects -H "Authorization: Bearer $TOKEN" \
   -d '{"name":"Bench","description":"load test","type":"PROJECT_TYPE_TRADITIONAL"}' | json_field id | head -n1)"
 
@@ -59,5 +61,12 @@ for _ in $(seq 50); do grep -q "is up" "$BIN/bare.log" 2>/dev/null && break; sle
 echo "# $(nproc) CPUs, $CONNS connections, ${SECS}s per run, $ROUNDS rounds; project $PID" >&2
 for r in $(seq "$ROUNDS"); do
   "$BIN/loadgen" -name bare -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18090/api/v1/projects/$PID"
+  if [[ -n "${PROFILE_DIR:-}" && "$r" == "$ROUNDS" ]]; then
+    mkdir -p "$PROFILE_DIR"
+    (sleep 3; curl -fsS "http://127.0.0.1:16060/debug/pprof/profile?seconds=$((SECS - 4))" -o "$PROFILE_DIR/gateway.pprof") &
+    (sleep 3; curl -fsS "http://127.0.0.1:16062/debug/pprof/profile?seconds=$((SECS - 4))" -o "$PROFILE_DIR/projects.pprof") &
+  fi
   "$BIN/loadgen" -name fuzzyllama -c "$CONNS" -d "${SECS}s" -url "$GW/api/v1/projects/$PID" -H "Authorization: Bearer $TOKEN"
+  wait_profiles=$(jobs -p | wc -l); [[ "$wait_profiles" -gt 0 ]] && sleep 1
 done
+[[ -n "${PROFILE_DIR:-}" ]] && cp "$BIN/fuzzyllama" "$PROFILE_DIR/" && echo "profiles in $PROFILE_DIR" >&2

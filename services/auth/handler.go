@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
@@ -19,6 +20,17 @@ type Handler struct {
 }
 
 const tokenType = "Bearer"
+
+// caller returns the verified identity of the request. The authorization interceptor admits
+// authenticated RPCs only with one, but a handler must not act for an empty user if it ever
+// does not.
+func caller(ctx context.Context) (authn.Identity, error) {
+	id, ok := authn.FromContext(ctx)
+	if !ok || id.UserID == "" || id.SessionID == "" {
+		return authn.Identity{}, apperr.Unauthenticated("authentication required")
+	}
+	return id, nil
+}
 
 func userProto(u store.User) *authv1.User {
 	return &authv1.User{Id: u.ID, Email: u.Email, Name: u.Name, CreateTime: timestamppb.New(u.CreatedAt)}
@@ -57,7 +69,10 @@ func (h *Handler) Refresh(ctx context.Context, req *authv1.RefreshRequest) (*aut
 
 // Logout implements authv1.AuthServiceServer.
 func (h *Handler) Logout(ctx context.Context, _ *authv1.LogoutRequest) (*authv1.LogoutResponse, error) {
-	id, _ := authn.FromContext(ctx)
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if err := h.Service.Logout(ctx, id); err != nil {
 		return nil, err
 	}
@@ -66,7 +81,10 @@ func (h *Handler) Logout(ctx context.Context, _ *authv1.LogoutRequest) (*authv1.
 
 // LogoutAll implements authv1.AuthServiceServer.
 func (h *Handler) LogoutAll(ctx context.Context, _ *authv1.LogoutAllRequest) (*authv1.LogoutAllResponse, error) {
-	id, _ := authn.FromContext(ctx)
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
 	n, err := h.Service.LogoutAll(ctx, id)
 	if err != nil {
 		return nil, err
@@ -76,7 +94,10 @@ func (h *Handler) LogoutAll(ctx context.Context, _ *authv1.LogoutAllRequest) (*a
 
 // GetMe implements authv1.AuthServiceServer.
 func (h *Handler) GetMe(ctx context.Context, _ *authv1.GetMeRequest) (*authv1.GetMeResponse, error) {
-	id, _ := authn.FromContext(ctx)
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
 	u, err := h.Service.Me(ctx, id)
 	if err != nil {
 		return nil, err

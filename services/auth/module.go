@@ -2,10 +2,12 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -70,6 +72,19 @@ func (c *Config) Register(s *config.Set, production *bool) {
 		return nil
 	})
 	s.Check(func() error {
+		var errs []error
+		if c.LoginWindow < time.Second {
+			errs = append(errs, config.Errorf("AUTH_LOGIN_LOCKOUT_WINDOW", "must be at least 1s (it is how long failed logins are counted)"))
+		}
+		if c.LoginMaxPerAccount < 1 {
+			errs = append(errs, config.Errorf("AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT", "must be at least 1 (with 0, every login would be refused)"))
+		}
+		if c.LoginMaxPerIP < 1 {
+			errs = append(errs, config.Errorf("AUTH_LOGIN_MAX_FAILURES_PER_IP", "must be at least 1 (with 0, every login would be refused)"))
+		}
+		return errors.Join(errs...)
+	})
+	s.Check(func() error {
 		if c.AccessTTL < time.Minute || c.RefreshTTL <= c.AccessTTL {
 			return config.Errorf("AUTH_ACCESS_TOKEN_TTL", "must be at least 1m and shorter than AUTH_REFRESH_TOKEN_TTL")
 		}
@@ -96,6 +111,9 @@ type Deps struct {
 	DataDir string
 	// FrontendURL is where the web app is served; reset links point into it.
 	FrontendURL string
+	// Revocations is the process's list of ended sessions, shared with the process's verifiers
+	// so that they know of a revocation at once; nil makes one of the service's own.
+	Revocations *authn.Revocations
 }
 
 // NewService builds the domain service.
@@ -112,11 +130,14 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	revocations := d.Revocations
+	if revocations == nil {
+		revocations = &authn.Revocations{Redis: d.Redis, Keys: d.Keys, TTL: cfg.AccessTTL + authn.DefaultLeeway}
+	}
 	return &Service{
-		Store:    d.Store,
-		Sessions: &Sessions{Redis: d.Redis, Keys: d.Keys, TTL: cfg.RefreshTTL},
-		Revocations: &authn.Revocations{Redis: d.Redis, Keys: d.Keys,
-			TTL: cfg.AccessTTL + authn.DefaultLeeway},
+		Store:       d.Store,
+		Sessions:    &Sessions{Redis: d.Redis, Keys: d.Keys, TTL: cfg.RefreshTTL, ReuseGrace: refreshReuseGrace},
+		Revocations: revocations,
 		Throttle: &LoginThrottle{Redis: d.Redis, Keys: d.Keys, Window: cfg.LoginWindow,
 			MaxPerAccount: cfg.LoginMaxPerAccount, MaxPerIP: cfg.LoginMaxPerIP},
 		Keys:       d.Keyring,
@@ -128,8 +149,19 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		RefreshTTL: cfg.RefreshTTL,
 		ResetURL:   d.FrontendURL + "/reset-password",
 		dummyHash:  dummy,
+		hashing:    newHashLimiter(2*runtime.GOMAXPROCS(0), hashWait),
 	}, nil
 }
+
+const (
+	// refreshReuseGrace: see Sessions.ReuseGrace. Short, because within it a copied refresh
+	// token presented right after a rotation is not detected as reuse (it is on the next one).
+	refreshReuseGrace = 5 * time.Second
+	// hashWait is how long a password check or hash waits for one of the 2×GOMAXPROCS argon2id
+	// slots (each 19 MiB, so at most ~40 MiB per core) before a 429: argon2id is CPU-bound, so
+	// more in flight would not finish sooner.
+	hashWait = 2 * time.Second
+)
 
 // RegisterGRPC registers the AuthService on s.
 func RegisterGRPC(s grpc.ServiceRegistrar, svc *Service) {

@@ -1,12 +1,14 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -41,6 +43,38 @@ func hashPassword(password string) (string, error) {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
+
+// hashLimiter bounds concurrent argon2id computations. Each holds 19 MiB for about 50 ms, so an
+// unbounded burst exhausts memory (300 parallel resets reached 4.7 GB); past the bound a caller
+// waits up to wait, then is refused.
+//
+// The refusal is a 429 with Retry-After rather than a 503: the instance is healthy, only
+// saturated; clients already handle 429 for rate limits and lockouts, while gRPC clients and
+// proxies retry UNAVAILABLE on their own, which would add to the very load being shed.
+type hashLimiter struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+func newHashLimiter(n int, wait time.Duration) *hashLimiter {
+	return &hashLimiter{slots: make(chan struct{}, n), wait: wait}
+}
+
+// acquire takes a slot; the caller must release it.
+func (l *hashLimiter) acquire(ctx context.Context) error {
+	t := time.NewTimer(l.wait)
+	defer t.Stop()
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return apperr.ResourceExhausted(time.Second, "the server is busy; try again in a moment")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *hashLimiter) release() { <-l.slots }
 
 var errBadHash = errors.New("malformed password hash")
 
@@ -97,6 +131,12 @@ func checkPasswordPolicy(v *apperr.Violations, field, password, email string) {
 	if !other {
 		v.Add(field, "must contain at least one digit, space or symbol")
 	}
+	checkPasswordNotEmail(v, field, password, email)
+}
+
+// checkPasswordNotEmail adds a violation if password contains the local part of email (when it
+// is long enough to matter). Empty email: nothing to check yet.
+func checkPasswordNotEmail(v *apperr.Violations, field, password, email string) {
 	if local, _, ok := strings.Cut(email, "@"); ok && len(local) >= 3 && strings.Contains(strings.ToLower(password), local) {
 		v.Add(field, "must not contain your email address")
 	}

@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,9 +29,19 @@ import (
 const (
 	ReasonRefreshRevoked = "REFRESH_TOKEN_REVOKED"
 	ReasonLoginLocked    = "LOGIN_TEMPORARILY_LOCKED"
+	// ReasonSessionsEnded: a logout-all or password reset ended every session of the account
+	// while this login was being checked; signing in again starts a session.
+	ReasonSessionsEnded = "SESSIONS_ENDED"
 )
 
-const resetTokenTTL = time.Hour
+const (
+	resetTokenTTL = time.Hour
+	// mailTimeout bounds one background reset mail, lookup and delivery included.
+	mailTimeout = 30 * time.Second
+	// commitTimeout bounds the work that must follow a change once it is made (revoking
+	// sessions, clearing counters), done even if the client has hung up.
+	commitTimeout = 5 * time.Second
+)
 
 // Service implements the auth domain.
 type Service struct {
@@ -52,6 +64,17 @@ type Service struct {
 	// dummyHash is verified against when the email is unknown, so that a failed login takes
 	// the same time whether or not the account exists.
 	dummyHash string
+	// hashing bounds concurrent argon2id work (see hashLimiter).
+	hashing *hashLimiter
+
+	// mail counts the reset mails being sent in the background; closed refuses new ones once
+	// Close has begun waiting.
+	mu     sync.Mutex
+	closed bool
+	mail   sync.WaitGroup
+
+	// passwordChecked, set by tests, runs after each password check.
+	passwordChecked func()
 }
 
 // Tokens is an issued access/refresh pair.
@@ -75,6 +98,33 @@ func (s *Service) verifier() *authn.Verifier {
 	return &authn.Verifier{Keys: s.Keys, Issuer: s.Issuer, Audience: s.Audience, Now: s.Now, Leeway: authn.DefaultLeeway}
 }
 
+// detached returns a context for work that must finish once begun, even if the client hangs up.
+func detached(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
+}
+
+// hash hashes a new password within the argon2id concurrency bound.
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	if err := s.hashing.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer s.hashing.release()
+	return hashPassword(password)
+}
+
+// verify checks a password within the argon2id concurrency bound.
+func (s *Service) verify(ctx context.Context, hash, password string) (bool, error) {
+	if err := s.hashing.acquire(ctx); err != nil {
+		return false, err
+	}
+	ok, err := verifyPassword(hash, password)
+	s.hashing.release()
+	if s.passwordChecked != nil {
+		s.passwordChecked()
+	}
+	return ok, err
+}
+
 // Register creates an account and starts its first session.
 func (s *Service) Register(ctx context.Context, email, password, name string) (store.User, Tokens, error) {
 	email, name = normalizeEmail(email), strings.TrimSpace(name)
@@ -89,7 +139,7 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (s
 	if err := v.Err(); err != nil {
 		return store.User{}, Tokens{}, err
 	}
-	hash, err := hashPassword(password)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return store.User{}, Tokens{}, err
 	}
@@ -101,7 +151,7 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (s
 		}
 		return store.User{}, Tokens{}, err
 	}
-	t, err := s.startSession(ctx, u.ID)
+	t, err := s.startSession(ctx, u.ID, 0) // a new account: its sessions were never ended
 	return u, t, err
 }
 
@@ -110,49 +160,78 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (s
 func (s *Service) Login(ctx context.Context, email, password, clientIP string) (store.User, Tokens, error) {
 	email = normalizeEmail(email)
 	var v apperr.Violations
-	if email == "" {
-		v.Add("email", "is required")
-	}
+	checkEmailShape(&v, email)
 	if password == "" {
 		v.Add("password", "is required")
 	}
 	if err := v.Err(); err != nil {
 		return store.User{}, Tokens{}, err
 	}
-	if wait, err := s.Throttle.Blocked(ctx, email, clientIP); err != nil {
-		return store.User{}, Tokens{}, err
-	} else if wait > 0 {
-		return store.User{}, Tokens{}, apperr.ResourceExhausted(wait,
-			"too many failed login attempts; try again in %s", wait.Round(time.Second)).WithReason(ReasonLoginLocked)
-	}
-	u, err := s.Store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	// The attempt is counted before the password is checked, in the script that enforces the
+	// limit: of a burst of parallel guesses, only as many as the limit allows reach the check.
+	if err := s.Throttle.Attempt(ctx, email, clientIP); err != nil {
 		return store.User{}, Tokens{}, err
 	}
-	hash := u.PasswordHash
+	u, gen, ok, err := s.checkLogin(ctx, email, password)
 	if err != nil {
-		hash = s.dummyHash
-	}
-	ok, verr := verifyPassword(hash, password)
-	if verr != nil {
-		return store.User{}, Tokens{}, fmt.Errorf("user %s: %w", u.ID, verr)
-	}
-	if err != nil || !ok {
-		if ferr := s.Throttle.Failed(ctx, email, clientIP); ferr != nil {
-			s.Logger.WarnContext(ctx, "cannot count failed login", "error", ferr.Error())
+		// Nothing was tested, so nothing was learnt: give the attempt back.
+		if rerr := s.Throttle.Released(ctx, email, clientIP); rerr != nil {
+			s.Logger.WarnContext(ctx, "cannot release a login attempt", "error", rerr.Error())
 		}
+		return store.User{}, Tokens{}, err
+	}
+	if ok {
+		// A password reset may have committed since the lookup, before gen was read (then
+		// Create cannot notice it): the password checked must still be the account's.
+		cur, err := s.Store.UserByID(ctx, u.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return store.User{}, Tokens{}, err
+		}
+		ok = err == nil && cur.PasswordHash == u.PasswordHash
+	}
+	if !ok {
 		return store.User{}, Tokens{}, apperr.Unauthenticated("invalid email or password")
 	}
-	if err := s.Throttle.Succeeded(ctx, email); err != nil {
-		s.Logger.WarnContext(ctx, "cannot reset failed-login count", "error", err.Error())
+	if err := s.Throttle.Succeeded(ctx, email, clientIP); err != nil {
+		s.Logger.WarnContext(ctx, "cannot clear failed logins", "error", err.Error())
 	}
-	t, err := s.startSession(ctx, u.ID)
+	t, err := s.startSession(ctx, u.ID, gen)
 	return u, t, err
 }
 
-func (s *Service) startSession(ctx context.Context, uid string) (Tokens, error) {
+// checkLogin looks the account up, reads its session generation (before the password is
+// checked, see Sessions) and checks the password. An unknown email is checked against a dummy
+// hash, and reads a generation too, so that its timing matches a known one's. An error means
+// no password was tested.
+func (s *Service) checkLogin(ctx context.Context, email, password string) (u store.User, gen int64, ok bool, err error) {
+	u, err = s.Store.UserByEmail(ctx, email)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, 0, false, err
+	}
+	hash := u.PasswordHash
+	if !known {
+		hash = s.dummyHash
+	}
+	if gen, err = s.Sessions.Generation(ctx, u.ID); err != nil {
+		return store.User{}, 0, false, err
+	}
+	ok, err = s.verify(ctx, hash, password)
+	if err != nil {
+		return store.User{}, 0, false, fmt.Errorf("user %s: %w", u.ID, err)
+	}
+	return u, gen, ok && known, nil
+}
+
+// startSession creates a session for a user whose session generation was gen when the
+// credentials were checked.
+func (s *Service) startSession(ctx context.Context, uid string, gen int64) (Tokens, error) {
 	sid, jti := uuid.NewString(), uuid.NewString()
-	if err := s.Sessions.Create(ctx, uid, sid, jti); err != nil {
+	switch err := s.Sessions.Create(ctx, uid, sid, jti, gen); {
+	case errors.Is(err, ErrGenerationChanged):
+		return Tokens{}, apperr.Unauthenticated("your sessions were ended while you were signing in; sign in again").
+			WithReason(ReasonSessionsEnded)
+	case err != nil:
 		return Tokens{}, err
 	}
 	return s.issue(uid, sid, jti)
@@ -183,10 +262,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if err != nil {
 		return Tokens{}, apperr.Unauthenticated("invalid or expired refresh token")
 	}
-	uid, sid, newJTI := claims.Subject, claims.SessionID, uuid.NewString()
-	switch err := s.Sessions.Rotate(ctx, uid, sid, claims.ID, newJTI); {
+	uid, sid := claims.Subject, claims.SessionID
+	jti, err := s.Sessions.Rotate(ctx, uid, sid, claims.ID, uuid.NewString())
+	switch {
 	case errors.Is(err, ErrRefreshReused):
 		s.Logger.WarnContext(ctx, "refresh token reused: session revoked", "user_id", uid, "session_id", sid)
+		ctx, cancel := detached(ctx, commitTimeout) // the session is gone: so must its access tokens be
+		defer cancel()
 		if err := s.Revocations.RevokeSessions(ctx, sid); err != nil {
 			return Tokens{}, err
 		}
@@ -196,23 +278,27 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	case err != nil:
 		return Tokens{}, err
 	}
-	return s.issue(uid, sid, newJTI)
+	return s.issue(uid, sid, jti)
 }
 
 // Logout ends the caller's current session.
 func (s *Service) Logout(ctx context.Context, id authn.Identity) error {
+	ctx, cancel := detached(ctx, commitTimeout)
+	defer cancel()
 	if err := s.Sessions.End(ctx, id.UserID, id.SessionID); err != nil {
 		return err
 	}
 	return s.Revocations.RevokeSessions(ctx, id.SessionID)
 }
 
-// LogoutAll ends every session of the caller and returns how many there were.
+// LogoutAll ends every session of the caller and returns how many were still alive.
 func (s *Service) LogoutAll(ctx context.Context, id authn.Identity) (int, error) {
 	return s.endAllSessions(ctx, id.UserID)
 }
 
 func (s *Service) endAllSessions(ctx context.Context, uid string) (int, error) {
+	ctx, cancel := detached(ctx, commitTimeout)
+	defer cancel()
 	sids, err := s.Sessions.EndAll(ctx, uid)
 	if err != nil {
 		return 0, err
@@ -234,14 +320,22 @@ const lookupLimit = 100
 
 // LookupUsers returns the accounts with the given emails or ids; unknown ones are left out.
 func (s *Service) LookupUsers(ctx context.Context, emails, ids []string) ([]store.User, error) {
+	var v apperr.Violations
 	if len(emails) > lookupLimit || len(ids) > lookupLimit {
-		var v apperr.Violations
 		v.Add("emails", fmt.Sprintf("at most %d emails and %d ids per call", lookupLimit, lookupLimit))
-		return nil, v.Err()
 	}
 	normalized := make([]string, len(emails))
 	for i, e := range emails {
 		normalized[i] = normalizeEmail(e)
+	}
+	if slices.ContainsFunc(normalized, func(e string) bool { return len(e) > emailMaxLen || hasControl(e) }) {
+		v.Add("emails", "must each be at most 254 characters long, without control characters")
+	}
+	if slices.ContainsFunc(ids, hasControl) {
+		v.Add("ids", "must not contain control characters")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	return s.Store.LookupUsers(ctx, normalized, ids)
 }
@@ -258,16 +352,40 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return apperr.Unavailable("the service is shutting down; try again in a moment")
+	}
 	// Detached from the request: the caller must not wait for (or time) the mail.
-	bg := context.WithoutCancel(ctx)
-	go func() {
-		ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+	s.mail.Go(func() {
+		ctx, cancel := detached(ctx, mailTimeout)
 		defer cancel()
 		if err := s.sendReset(ctx, email); err != nil {
 			s.Logger.ErrorContext(ctx, "password reset mail failed", "error", err.Error())
 		}
-	}()
+	})
 	return nil
+}
+
+// Close waits until the reset mails being sent in the background are done, or ctx ends, and
+// refuses new ones. The process calls it once its servers have stopped, before it closes the
+// store.
+func (s *Service) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.mail.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("auth: reset mails still being sent: %w", ctx.Err())
+	}
 }
 
 func (s *Service) sendReset(ctx context.Context, email string) error {
@@ -303,26 +421,48 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	if newPassword == "" {
 		v.Add("newPassword", "is required")
 	} else {
-		checkPasswordPolicy(&v, "newPassword", newPassword, "")
+		checkPasswordPolicy(&v, "newPassword", newPassword, "") // the email is not known yet
 	}
 	if err := v.Err(); err != nil {
 		return err
 	}
-	hash, err := hashPassword(newPassword)
-	if err != nil {
-		return err
-	}
+	// The token is looked up before the password is hashed: a bogus token costs one indexed
+	// query, not 19 MiB of argon2id.
 	sum := sha256.Sum256([]byte(token))
-	uid, err := s.Store.ResetPassword(ctx, sum[:], hash, s.now().UTC())
+	u, err := s.Store.UserByResetToken(ctx, sum[:], s.now().UTC())
 	if errors.Is(err, store.ErrNotFound) {
-		var v apperr.Violations
-		v.Add("token", "is invalid, already used or expired; request a new reset link")
-		return v.Err()
+		return invalidResetToken()
 	} else if err != nil {
 		return err
 	}
+	if checkPasswordNotEmail(&v, "newPassword", newPassword, u.Email); len(v) > 0 {
+		return v.Err()
+	}
+	hash, err := s.hash(ctx, newPassword)
+	if err != nil {
+		return err
+	}
+	// Consuming the token stays atomic: of concurrent resets with one token, one wins.
+	uid, err := s.Store.ResetPassword(ctx, sum[:], hash, s.now().UTC())
+	if errors.Is(err, store.ErrNotFound) {
+		return invalidResetToken()
+	} else if err != nil {
+		return err
+	}
+	// The password has changed: what follows must happen even if the client has hung up.
+	ctx, cancel := detached(ctx, commitTimeout)
+	defer cancel()
+	if err := s.Throttle.Clear(ctx, u.Email); err != nil { // the owner is back in control
+		s.Logger.WarnContext(ctx, "cannot clear failed logins after a reset", "error", err.Error())
+	}
 	_, err = s.endAllSessions(ctx, uid)
 	return err
+}
+
+func invalidResetToken() error {
+	var v apperr.Violations
+	v.Add("token", "is invalid, already used or expired; request a new reset link")
+	return v.Err()
 }
 
 // newResetToken returns a random token for the mail and the SHA-256 hash that is stored.

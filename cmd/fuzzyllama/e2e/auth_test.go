@@ -32,24 +32,31 @@ func TestSessionLifecycle(t *testing.T) {
 			t.Fatalf("me: %+v", me)
 		}
 
-		// Refresh rotates: a new pair, and the old refresh token stops working.
-		var rotated session
-		s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": a.RefreshToken}).
-			want(t, 200, "").data(t, &rotated)
+		// Refresh rotates: a new pair.
+		refresh := func(token string) response {
+			return s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": token})
+		}
+		var rotated, retried, next session
+		refresh(a.RefreshToken).want(t, 200, "").data(t, &rotated)
 		if rotated.RefreshToken == a.RefreshToken || rotated.AccessToken == "" {
 			t.Fatalf("refresh did not rotate: %+v", rotated)
 		}
 		s.do("GET", "/api/v1/auth/me", rotated.AccessToken, nil).want(t, 200, "")
+		// Presented again at once (a second tab, or a retry after a lost answer), the rotated-out
+		// token gets a pair on the same session rather than a logout.
+		refresh(a.RefreshToken).want(t, 200, "").data(t, &retried)
+		refresh(rotated.RefreshToken).want(t, 200, "").data(t, &next)
 
-		// Reusing the rotated-out token is theft: the whole session family is revoked.
-		r := s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": a.RefreshToken}).
-			want(t, 401, "UNAUTHENTICATED")
+		// Once the session has moved on, reusing a rotated-out token is theft: the whole session
+		// family is revoked.
+		r := refresh(a.RefreshToken).want(t, 401, "UNAUTHENTICATED")
 		if r.env.Error.Message != "refresh token revoked" || r.env.Error.Details == nil || r.env.Error.Details.Reason != "REFRESH_TOKEN_REVOKED" {
 			t.Fatalf("reuse answer: %s", r.raw)
 		}
-		s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": rotated.RefreshToken}).
-			want(t, 401, "UNAUTHENTICATED")
-		s.do("GET", "/api/v1/auth/me", rotated.AccessToken, nil).want(t, 401, "UNAUTHENTICATED")
+		refresh(next.RefreshToken).want(t, 401, "UNAUTHENTICATED")
+		for _, tok := range []string{rotated.AccessToken, retried.AccessToken, next.AccessToken} {
+			s.do("GET", "/api/v1/auth/me", tok, nil).want(t, 401, "UNAUTHENTICATED")
+		}
 		// The registration session is another family and still works.
 		s.do("GET", "/api/v1/auth/me", reg.AccessToken, nil).want(t, 200, "")
 
@@ -93,7 +100,7 @@ func TestSessionLifecycle(t *testing.T) {
 
 func TestRegistrationValidation(t *testing.T) {
 	eachMode(t, func(t *testing.T, m mode) {
-		s := start(t, m.env(t), nil)
+		s := start(t, m.env(t), map[string]string{"RATE_LIMIT_AUTH_PER_IP_PER_MINUTE": "100"})
 		s.register(t, "bob@example.com", goodPassword, "Bob")
 
 		r := s.do("POST", "/api/v1/auth/register", "", map[string]string{"email": "BOB@example.com", "password": goodPassword, "name": "Bob 2"})
@@ -108,6 +115,9 @@ func TestRegistrationValidation(t *testing.T) {
 			{"weak password", map[string]string{"email": "c@example.com", "password": "short", "name": "X"}, []string{"password"}},
 			{"missing fields", map[string]string{}, []string{"email", "password", "name"}},
 			{"everything wrong", map[string]string{"email": "x@", "password": "aaaaaaaaaaaa", "name": strings.Repeat("n", 101)}, []string{"email", "password", "name"}},
+			// PostgreSQL cannot store NUL: it must be a 400, never a 500.
+			{"NUL in email", map[string]string{"email": "a\x00b@example.com", "password": goodPassword, "name": "X"}, []string{"email"}},
+			{"NUL in name", map[string]string{"email": "g@example.com", "password": goodPassword, "name": "G\x00"}, []string{"name"}},
 		}
 		for _, c := range cases {
 			r := s.do("POST", "/api/v1/auth/register", "", c.body).want(t, 400, "INVALID_ARGUMENT")
@@ -149,6 +159,14 @@ func TestWrongPasswordGivesNoHint(t *testing.T) {
 			t.Fatalf("answers differ: %s vs %s", wrong.raw, unknown.raw)
 		}
 		s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": "carol@example.com"}).want(t, 400, "INVALID_ARGUMENT")
+		// Malformed emails are refused before they reach the store (a NUL made PostgreSQL fail).
+		for _, email := range []string{"a\x00b@example.com", "carol\x1b@example.com", strings.Repeat("c", 250) + "@example.com"} {
+			r := s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": email, "password": "x"}).want(t, 400, "INVALID_ARGUMENT")
+			if len(r.fields()["email"]) == 0 {
+				t.Errorf("email not named: %s", r.raw)
+			}
+		}
+		s.do("POST", "/api/v1/auth/login", "", `{"email":"a\u0000b@example.com","password":"x"}`).want(t, 400, "INVALID_ARGUMENT")
 	})
 }
 

@@ -112,24 +112,40 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 		"FRONTEND_URL":     "https://app.example.com",
 		"DATA_DIR":         t.TempDir(),
 	}
-	authEnv := map[string]string{"DATABASE_URL": dbtest.NewPostgres(t), "AUTH_GRPC_ADDR": freeAddr(t), "HTTP_ADDR": freeAddr(t)}
+	db := dbtest.NewPostgres(t) // one database; each service migrates and uses its own schema
+	authAddr, projectsAddr := freeAddr(t), freeAddr(t)
+	authEnv := map[string]string{"DATABASE_URL": db, "AUTH_GRPC_ADDR": authAddr, "HTTP_ADDR": freeAddr(t)}
 	for k, v := range shared {
 		authEnv[k] = v
 	}
 	runProcess(t, authEnv, "-target=auth")
 
-	// The gateway needs neither a database nor the signing key.
-	gwEnv := map[string]string{"AUTH_SERVICE_ADDR": authEnv["AUTH_GRPC_ADDR"], "HTTP_ADDR": freeAddr(t)}
+	// The other parts need no signing key: they verify with the auth service's JWKS.
+	projectsEnv := map[string]string{"DATABASE_URL": db, "PROJECTS_GRPC_ADDR": projectsAddr, "AUTH_SERVICE_ADDR": authAddr, "HTTP_ADDR": freeAddr(t)}
+	gwEnv := map[string]string{"AUTH_SERVICE_ADDR": authAddr, "PROJECTS_SERVICE_ADDR": projectsAddr, "HTTP_ADDR": freeAddr(t)}
 	for k, v := range shared {
 		if k != "AUTH_SIGNING_KEY" {
-			gwEnv[k] = v
+			projectsEnv[k], gwEnv[k] = v, v
 		}
 	}
+	runProcess(t, projectsEnv, "-target=projects")
 	runProcess(t, gwEnv, "-target=gateway")
 
 	s := &server{t: t, base: "http://" + gwEnv["HTTP_ADDR"], logs: &syncBuffer{}}
 	ses := s.register(t, "lena@example.com", goodPassword, "Lena")
 	s.do("GET", "/api/v1/auth/me", ses.AccessToken, nil).want(t, 200, "")
+	p := s.createProject(t, ses.AccessToken, "Across processes", "PROJECT_TYPE_TRADITIONAL")
+	s.do("GET", "/api/v1/projects/"+p.ID, ses.AccessToken, nil).want(t, 200, "")
+	// Logout in the auth process ends the session in the gateway and projects processes too,
+	// as soon as the revocation message reaches them (a pub/sub delivery: well under a second).
+	s.do("POST", "/api/v1/auth/logout", ses.AccessToken, map[string]string{}).want(t, 200, "")
+	deadline := time.Now().Add(2 * time.Second)
+	for s.do("GET", "/api/v1/projects/"+p.ID, ses.AccessToken, nil).status != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("the session outlived its logout in the other processes")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	s.do("GET", "/readyz", "", nil).want(t, 200, "")
 	// HSTS is on in production.
 	if s.do("GET", "/healthz", "", nil).header.Get("Strict-Transport-Security") == "" {

@@ -34,8 +34,14 @@ func outboxMail(t *testing.T, dataDir string, n int) string {
 func TestForgotAndResetPassword(t *testing.T) {
 	eachMode(t, func(t *testing.T, m mode) {
 		env := m.env(t)
-		s := start(t, env, map[string]string{"FRONTEND_URL": "https://app.example.com"})
+		s := start(t, env, map[string]string{"FRONTEND_URL": "https://app.example.com",
+			"AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT": "2", "RATE_LIMIT_AUTH_PER_IP_PER_MINUTE": "100"})
 		ses := s.register(t, "jane@example.com", goodPassword, "Jane")
+		// Someone guesses until the account is locked; the reset below unlocks it.
+		for range 2 {
+			s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": "jane@example.com", "password": "guess number 1"}).want(t, 401, "UNAUTHENTICATED")
+		}
+		s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": "jane@example.com", "password": goodPassword}).want(t, 429, "RESOURCE_EXHAUSTED")
 
 		// The answer is the same whether or not the account exists.
 		known := s.do("POST", "/api/v1/auth/forgot-password", "", map[string]string{"email": "Jane@example.com"}).want(t, 200, "")
@@ -44,6 +50,7 @@ func TestForgotAndResetPassword(t *testing.T) {
 			t.Fatalf("answers differ: %s vs %s", known.env.Data, unknown.env.Data)
 		}
 		s.do("POST", "/api/v1/auth/forgot-password", "", map[string]string{"email": "nope"}).want(t, 400, "INVALID_ARGUMENT")
+		s.do("POST", "/api/v1/auth/forgot-password", "", map[string]string{"email": "jane\x00@example.com"}).want(t, 400, "INVALID_ARGUMENT")
 
 		mail := outboxMail(t, env["DATA_DIR"], 1)
 		if !strings.Contains(mail, "To: jane@example.com") || !strings.Contains(mail, "https://app.example.com/reset-password?token=") {
@@ -63,6 +70,11 @@ func TestForgotAndResetPassword(t *testing.T) {
 		if len(r.fields()["newPassword"]) == 0 {
 			t.Fatalf("newPassword not named: %s", r.raw)
 		}
+		// So is one containing the account's email, known once the token is.
+		r = s.do("POST", "/api/v1/auth/reset-password", "", map[string]string{"token": token, "newPassword": "jane password 77"}).want(t, 400, "INVALID_ARGUMENT")
+		if got := r.fields()["newPassword"]; len(got) != 1 || !strings.Contains(got[0], "email") {
+			t.Fatalf("email rule not applied: %s", r.raw)
+		}
 		s.do("POST", "/api/v1/auth/reset-password", "", map[string]string{"token": "made-up", "newPassword": "brand new pass 7"}).want(t, 400, "INVALID_ARGUMENT")
 		s.do("POST", "/api/v1/auth/reset-password", "", map[string]string{"token": token, "newPassword": "brand new pass 7"}).want(t, http.StatusOK, "")
 
@@ -74,6 +86,6 @@ func TestForgotAndResetPassword(t *testing.T) {
 		s.do("GET", "/api/v1/auth/me", ses.AccessToken, nil).want(t, 401, "UNAUTHENTICATED")
 		s.do("POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": ses.RefreshToken}).want(t, 401, "UNAUTHENTICATED")
 		s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": "jane@example.com", "password": goodPassword}).want(t, 401, "UNAUTHENTICATED")
-		s.login(t, "jane@example.com", "brand new pass 7")
+		s.login(t, "jane@example.com", "brand new pass 7") // unlocked by the reset
 	})
 }

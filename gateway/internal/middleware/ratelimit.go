@@ -83,16 +83,15 @@ type check struct {
 // RateLimit limits requests with GCRA in Redis (github.com/go-redis/redis_rate), so that all
 // gateway instances share the budgets. A zero Limit disables its check.
 //
-// Every request is checked against a per-client-address limit: the first Rule that matches,
-// else cfg.PerIP. The address comes from ClientIPFromContext, so ClientIP must run earlier
-// (without it, the TCP peer is used). IPv6 clients are limited per /64, since anyone with an
-// IPv6 address controls at least that many; a per-address budget would be no limit at all.
-// If cfg.UserID reports a user, the request is also checked against cfg.PerUser. A request
-// refused by the address check does not spend the user's budget; one refused by the user
-// check has spent its address budget.
+// Each request is checked against one limit: the first Rule that matches its route, per client
+// address; else, when cfg.UserID reports a user, cfg.PerUser for that user; else cfg.PerIP per
+// client address. One check means one Redis round trip per request. The address comes from
+// ClientIPFromContext, so ClientIP must run earlier (without it, the TCP peer is used). IPv6
+// clients are limited per /64, since anyone with an IPv6 address controls at least that many;
+// a per-address budget would be no limit at all.
 //
 // Responses carry the draft-IETF RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
-// headers (seconds, rounded up) of the most constrained limit checked. A request over a limit
+// headers (seconds, rounded up) of the limit checked. A request over a limit
 // gets 429 RESOURCE_EXHAUSTED naming the limit, with Retry-After, and the next handler is not
 // called.
 //
@@ -193,24 +192,28 @@ func (rl *rateLimiter) tightest(r *http.Request) (*redis_rate.Result, check, err
 	return best, bestCheck, nil
 }
 
-// checks returns the limits that apply to r: per client address, then per user.
+// checks returns the limits that apply to r. A route rule always applies per client address
+// (credential routes are what brute force targets, whoever sends them). Otherwise an identified
+// user is limited per user — wherever they call from, and without sharing a budget with
+// everyone behind the same NAT — and an anonymous caller per client address.
 func (cfg *RateLimitConfig) checks(r *http.Request) []check {
-	name, limit, scope := "global", cfg.PerIP, "per client address"
+	var cs []check
 	for _, rule := range cfg.Routes {
 		if rule.matches(r) {
-			name, limit = rule.Name, rule.Limit
-			scope += " for " + strings.TrimSpace(rule.Method+" "+rule.Path)
-			break
+			if !rule.Limit.IsZero() {
+				cs = append(cs, check{key: cfg.Prefix.Key("rl", "ip", rule.Name, clientKey(r)), limit: rule.Limit,
+					scope: "per client address for " + strings.TrimSpace(rule.Method+" "+rule.Path)})
+			}
+			return cs
 		}
-	}
-	var cs []check
-	if !limit.IsZero() {
-		cs = append(cs, check{key: cfg.Prefix.Key("rl", "ip", name, clientKey(r)), limit: limit, scope: scope})
 	}
 	if cfg.UserID != nil && !cfg.PerUser.IsZero() {
 		if id, ok := cfg.UserID(r); ok && id != "" {
-			cs = append(cs, check{key: cfg.Prefix.Key("rl", "user", id), limit: cfg.PerUser, scope: "per user"})
+			return append(cs, check{key: cfg.Prefix.Key("rl", "user", id), limit: cfg.PerUser, scope: "per user"})
 		}
+	}
+	if !cfg.PerIP.IsZero() {
+		cs = append(cs, check{key: cfg.Prefix.Key("rl", "ip", "global", clientKey(r)), limit: cfg.PerIP, scope: "per client address"})
 	}
 	return cs
 }

@@ -215,20 +215,28 @@ func TestRateLimitPerUserAcrossAddresses(t *testing.T) {
 	}
 }
 
-func TestRateLimitRefusalByAddressSparesTheUserBudget(t *testing.T) {
-	h, _ := limited(t, RateLimitConfig{PerIP: redis_rate.PerMinute(1), PerUser: redis_rate.PerMinute(2)})
+// TestRateLimitIdentifiedUsersAreLimitedPerUser: an identified user has a budget of their own,
+// not shared with everyone behind the same address; anonymous callers are limited per address;
+// route rules apply per address to everyone.
+func TestRateLimitIdentifiedUsersAreLimitedPerUser(t *testing.T) {
+	h, _ := limited(t, RateLimitConfig{PerIP: redis_rate.PerMinute(1), PerUser: redis_rate.PerMinute(3),
+		Routes: []Rule{{Name: "login", Method: http.MethodPost, Path: "/login", Limit: redis_rate.PerMinute(1)}}})
 	steps := []struct {
-		ip   string
-		want int
+		method, path, ip, user string
+		want                   int
 	}{
-		{"192.0.2.1", http.StatusOK},
-		{"192.0.2.1", http.StatusTooManyRequests}, // over the address limit
-		{"192.0.2.2", http.StatusOK},              // alice's 2nd counted request
-		{"192.0.2.3", http.StatusTooManyRequests}, // over the user limit
+		{"GET", "/", "192.0.2.1", "alice", http.StatusOK},
+		{"GET", "/", "192.0.2.1", "alice", http.StatusOK}, // past the address limit: not applied to her
+		{"GET", "/", "192.0.2.1", "alice", http.StatusOK},
+		{"GET", "/", "192.0.2.9", "alice", http.StatusTooManyRequests}, // her 4th, from anywhere
+		{"GET", "/", "192.0.2.1", "", http.StatusOK},                   // anonymous: the address budget
+		{"GET", "/", "192.0.2.1", "", http.StatusTooManyRequests},
+		{"POST", "/login", "192.0.2.5", "bob", http.StatusOK}, // a route rule counts the address
+		{"POST", "/login", "192.0.2.5", "carol", http.StatusTooManyRequests},
 	}
 	for i, s := range steps {
-		if rec := call(h, http.MethodGet, "/", s.ip, "alice"); rec.Code != s.want {
-			t.Errorf("request %d from %s: status %d, want %d", i+1, s.ip, rec.Code, s.want)
+		if rec := call(h, s.method, s.path, s.ip, s.user); rec.Code != s.want {
+			t.Errorf("request %d (%s %s from %s as %q): status %d, want %d", i+1, s.method, s.path, s.ip, s.user, rec.Code, s.want)
 		}
 	}
 }

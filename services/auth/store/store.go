@@ -48,6 +48,10 @@ type Store interface {
 	LookupUsers(ctx context.Context, emails, ids []string) ([]User, error)
 	// CreatePasswordReset stores a reset token hash for a user.
 	CreatePasswordReset(ctx context.Context, r PasswordReset) error
+	// UserByResetToken returns the user a usable reset token (one with the given hash that
+	// expires after now) belongs to, without consuming it; otherwise ErrNotFound. It lets a
+	// caller refuse a bogus token before doing anything costly; ResetPassword still decides.
+	UserByResetToken(ctx context.Context, tokenHash []byte, now time.Time) (User, error)
 	// ResetPassword atomically consumes the reset token with the given hash and sets the user's
 	// password hash. The token must exist and expire after now; on success every reset token of
 	// that user is deleted (single use), UpdatedAt is set to now, and the user id is returned.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"slices"
 	"time"
@@ -26,27 +27,31 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway"
+	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/grpcx"
 	"github.com/fuzzyllama/fuzzyllama/platform/logging"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/telemetry"
 	"github.com/fuzzyllama/fuzzyllama/services/auth"
+	"github.com/fuzzyllama/fuzzyllama/services/projects"
 )
 
 // Targets are the parts a process can run. "all" runs every one of them.
-var Targets = []string{"all", "auth", "gateway"}
+var Targets = []string{"all", "auth", "projects", "gateway"}
 
 // App is a started process.
 type App struct {
-	cfg      Config
-	log      *slog.Logger
-	httpLis  net.Listener
-	httpSrv  *http.Server
-	gw       *gateway.Gateway
-	closers  []func(context.Context) error // run in reverse order on Close
-	servers  []*grpcx.Server
-	serveErr chan error
+	cfg       Config
+	log       *slog.Logger
+	httpLis   net.Listener
+	httpSrv   *http.Server
+	gw        *gateway.Gateway
+	closers   []func(context.Context) error // run in reverse order on Close
+	readiness []func(context.Context) error
+	servers   []*grpcx.Server
+	serveErr  chan error
 }
 
 // HTTPAddr is the address the HTTP listener is bound to.
@@ -60,9 +65,10 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	}
 	a = &App{cfg: cfg, serveErr: make(chan error, 4)}
 	a.log = logging.New(logOut, cfg.Level(), target)
+	started := a // the error returns below set a to nil
 	defer func() {
 		if err != nil {
-			_ = a.Close(context.Background())
+			_ = started.Close(context.Background())
 		}
 	}()
 
@@ -82,66 +88,77 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		return nil, err
 	}
 	keys := redisx.Keyspace(cfg.RedisKeyPrefix)
-	authorizer := &authn.Authorizer{Logger: a.log}
-	var readiness []func(context.Context) error
-	readiness = append(readiness, func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	// One revocation list per process, kept in memory by a watch on Redis (see authn.Revocations):
+	// token checks then cost no Redis round trip, and what this process revokes it knows at once.
+	revocations := &authn.Revocations{Redis: rdb, Keys: keys, TTL: cfg.Auth.AccessTTL + authn.DefaultLeeway}
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	a.closers = append(a.closers, func(context.Context) error { stopWatch(); return nil })
+	go revocations.Watch(watchCtx, a.log)
+	a.readiness = append(a.readiness, func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	serve := func(name, listen string, verifier *authn.Verifier, register func(grpc.ServiceRegistrar)) (string, error) {
+		return a.serveService(name, listen, verifier, grpcMetrics, register)
+	}
 
+	// Auth first: every other part verifies tokens with its keys and resolves users through it.
 	authAddr := cfg.AuthService
 	if cfg.runs("auth") {
-		svc, ready, err := a.startAuth(ctx, rdb, keys)
+		svc, err := a.startAuth(ctx, rdb, keys, revocations)
 		if err != nil {
 			return nil, err
 		}
-		readiness = append(readiness, ready)
-		authorizer.Verifier = &authn.Verifier{Keys: svc.Keys, Issuer: authn.Issuer, Audience: authn.Audience,
-			Revocations: svc.Revocations, Leeway: authn.DefaultLeeway}
-		srv := grpcx.NewServer(grpcx.ServerConfig{Logger: a.log, Metrics: grpcMetrics, Authorizer: authorizer})
-		auth.RegisterGRPC(srv, svc)
-		listen := cfg.AuthGRPCAddr
-		if target == "all" {
-			listen = "127.0.0.1:0" // loopback only: in one process the gateway is the only client
+		verifier := authn.NewVerifier(svc.Keys, svc.Revocations)
+		if authAddr, err = serve("auth", cfg.AuthGRPCAddr, verifier, func(s grpc.ServiceRegistrar) { auth.RegisterGRPC(s, svc) }); err != nil {
+			return nil, err
 		}
-		lis, err := net.Listen("tcp", listen)
+	}
+	var authConn *grpc.ClientConn
+	if cfg.runs("projects") || cfg.runs("gateway") {
+		if authConn, err = a.dial(authAddr, "fuzzyllama.auth.v1.AuthService"); err != nil {
+			return nil, err
+		}
+	}
+	authClient := authv1.NewAuthServiceClient(authConn)
+	remoteVerifier := authn.NewVerifier(authn.RemoteKeys(authClient), revocations)
+
+	projectsAddr := cfg.ProjectsService
+	if cfg.runs("projects") {
+		st, err := projects.OpenStore(ctx, cfg.DatabaseURL, cfg.DataDir)
 		if err != nil {
-			return nil, fmt.Errorf("auth gRPC listener: %w", err)
+			return nil, fmt.Errorf("projects store: %w", err)
 		}
-		authAddr = lis.Addr().String()
-		a.serveGRPC(srv, lis, grpcMetrics)
-		a.log.Info("auth service listening (gRPC)", "addr", authAddr)
+		a.closers = append(a.closers, func(context.Context) error { return st.Close() })
+		a.readiness = append(a.readiness, st.Ping)
+		svc := &projects.Service{Store: st, Directory: projects.AuthDirectory{Client: authClient},
+			Bus: &eventbus.Bus{Redis: rdb, Keys: keys}, Logger: a.log}
+		if projectsAddr, err = serve("projects", cfg.ProjectsGRPCAddr, remoteVerifier, func(s grpc.ServiceRegistrar) { projects.RegisterGRPC(s, svc) }); err != nil {
+			return nil, err
+		}
 	}
 
 	var handler http.Handler
 	if cfg.runs("gateway") {
-		conn, err := grpcx.Dial(authAddr)
+		projectsConn, err := a.dial(projectsAddr, "fuzzyllama.projects.v1.ProjectsService")
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, func(context.Context) error { return conn.Close() })
-		readiness = append(readiness, healthCheck(conn, "fuzzyllama.auth.v1.AuthService"))
 		a.gw, err = gateway.New(ctx, cfg.Gateway, gateway.Deps{
-			Backends: gateway.Backends{Auth: conn},
+			Backends: gateway.Backends{Auth: authConn, Projects: projectsConn},
 			Redis:    rdb, Keys: keys, Logger: a.log, Registry: reg,
-			Ready: func(ctx context.Context) error {
-				var errs []error
-				for _, r := range readiness {
-					errs = append(errs, r(ctx))
-				}
-				return errors.Join(errs...)
-			},
+			Ready: a.ready,
 		})
 		if err != nil {
 			return nil, err
 		}
 		handler = a.gw
 	} else {
-		handler = opsHandler(reg, readiness)
+		handler = opsHandler(reg, a.ready)
 	}
 
 	a.httpLis, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP listener on %s: %w", cfg.HTTPAddr, err)
 	}
-	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := a.httpSrv.Serve(a.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -149,6 +166,11 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		}
 	}()
 	a.log.Info("listening (HTTP)", "addr", "http://"+a.HTTPAddr(), "target", target)
+	if cfg.PprofAddr != "" {
+		if err := a.servePprof(cfg.PprofAddr); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -156,6 +178,7 @@ func (a *App) openRedis(ctx context.Context) (*redis.Client, error) {
 	url := a.cfg.RedisURL
 	if url == "" {
 		mr := miniredis.NewMiniRedis()
+		mr.ClockTTL(true) // let keys expire with the wall clock, like a real Redis
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("start in-process redis: %w", err)
 		}
@@ -171,36 +194,75 @@ func (a *App) openRedis(ctx context.Context) (*redis.Client, error) {
 	return rdb, nil
 }
 
-func (a *App) startAuth(ctx context.Context, rdb *redis.Client, keys redisx.Keyspace) (*auth.Service, func(context.Context) error, error) {
+func (a *App) startAuth(ctx context.Context, rdb *redis.Client, keys redisx.Keyspace, revocations *authn.Revocations) (*auth.Service, error) {
 	st, err := auth.OpenStore(ctx, a.cfg.DatabaseURL, a.cfg.DataDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("auth store: %w", err)
+		return nil, fmt.Errorf("auth store: %w", err)
 	}
 	a.closers = append(a.closers, func(context.Context) error { return st.Close() })
+	a.readiness = append(a.readiness, st.Ping)
 	keyFile := ""
 	if !a.cfg.Production() {
 		keyFile = filepath.Join(a.cfg.DataDir, "auth-signing-key")
 	}
 	kr, err := auth.LoadKeyring(a.cfg.Auth.SigningKey, a.cfg.Auth.PreviousSigningKeys, keyFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	svc, err := auth.NewService(a.cfg.Auth, auth.Deps{Store: st, Redis: rdb, Keys: keys, Keyring: kr,
-		Logger: a.log, DataDir: a.cfg.DataDir, FrontendURL: a.cfg.FrontendURL})
+		Logger: a.log, DataDir: a.cfg.DataDir, FrontendURL: a.cfg.FrontendURL, Revocations: revocations})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return svc, st.Ping, nil
+	// Closers run in reverse: in-flight reset mail finishes before the store closes.
+	a.closers = append(a.closers, svc.Close)
+	return svc, nil
 }
 
-func (a *App) serveGRPC(srv *grpcx.Server, lis net.Listener, metrics *grpcprom.ServerMetrics) {
+// serveService starts one service's gRPC server, with the shared interceptor chain, and returns
+// the address it listens on. With -target=all every service listens on a loopback port of its
+// own: the other parts of the process are its only clients, exactly as over the network.
+func (a *App) serveService(name, listen string, verifier *authn.Verifier, metrics *grpcprom.ServerMetrics, register func(grpc.ServiceRegistrar)) (string, error) {
+	srv := grpcx.NewServer(grpcx.ServerConfig{Logger: a.log, Metrics: metrics,
+		Authorizer: &authn.Authorizer{Verifier: verifier, Logger: a.log}})
+	register(srv)
+	if a.cfg.Target == "all" {
+		listen = "127.0.0.1:0"
+	}
+	lis, err := net.Listen("tcp", listen)
+	if err != nil {
+		return "", fmt.Errorf("%s gRPC listener: %w", name, err)
+	}
 	srv.Serving(metrics)
 	a.servers = append(a.servers, srv)
 	go func() {
 		if err := srv.Serve(lis); err != nil {
-			a.serveErr <- fmt.Errorf("grpc: %w", err)
+			a.serveErr <- fmt.Errorf("%s grpc: %w", name, err)
 		}
 	}()
+	a.log.Info(name+" service listening (gRPC)", "addr", lis.Addr().String())
+	return lis.Addr().String(), nil
+}
+
+// dial connects to a service, closes the connection with the process, and adds the service's
+// health to readiness.
+func (a *App) dial(addr, service string) (*grpc.ClientConn, error) {
+	conn, err := grpcx.Dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { return conn.Close() })
+	a.readiness = append(a.readiness, healthCheck(conn, service))
+	return conn, nil
+}
+
+// ready reports whether every dependency answers.
+func (a *App) ready(ctx context.Context) error {
+	var errs []error
+	for _, check := range a.readiness {
+		errs = append(errs, check(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // Wait blocks until ctx ends or a server fails, then shuts down gracefully: readiness turns
@@ -265,4 +327,22 @@ func stopGRPC(ctx context.Context, s *grpcx.Server) {
 		s.Stop()
 		<-done
 	}
+}
+
+// servePprof serves Go's profiling endpoints on their own listener, apart from the API.
+func (a *App) servePprof(addr string) error {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("DEBUG_PPROF_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.closers = append(a.closers, func(ctx context.Context) error { return srv.Shutdown(ctx) })
+	go func() { _ = srv.Serve(lis) }()
+	a.log.Warn("pprof endpoints enabled", "addr", lis.Addr().String())
+	return nil
 }

@@ -19,18 +19,21 @@ type Config struct {
 	// variables are required depends on it.
 	Target string
 
-	Env            string
-	DataDir        string
-	DatabaseURL    string
-	RedisURL       string
-	RedisKeyPrefix string
-	HTTPAddr       string
-	AuthGRPCAddr   string
-	AuthService    string
-	FrontendURL    string
-	LogLevel       string
-	OTLPEndpoint   string
-	OTLPInsecure   bool
+	Env              string
+	DataDir          string
+	DatabaseURL      string
+	RedisURL         string
+	RedisKeyPrefix   string
+	HTTPAddr         string
+	AuthGRPCAddr     string
+	AuthService      string
+	ProjectsGRPCAddr string
+	ProjectsService  string
+	FrontendURL      string
+	LogLevel         string
+	OTLPEndpoint     string
+	OTLPInsecure     bool
+	PprofAddr        string
 
 	Auth    auth.Config
 	Gateway gateway.Config
@@ -68,11 +71,14 @@ func NewConfigSet(c *Config) *config.Set {
 	s.StringVar(&c.RedisKeyPrefix, "REDIS_KEY_PREFIX", "fl", "prefix of every Redis key, so deployments can share a Redis")
 	s.StringVar(&c.HTTPAddr, "HTTP_ADDR", "localhost:8080", "where the gateway (or a lone service's health and metrics endpoints) listens")
 	s.StringVar(&c.AuthGRPCAddr, "AUTH_GRPC_ADDR", ":9091", "where the auth service listens for gRPC when run alone (-target=auth)")
-	s.StringVar(&c.AuthService, "AUTH_SERVICE_ADDR", "localhost:9091", "gRPC address of the auth service, for -target=gateway")
+	s.StringVar(&c.AuthService, "AUTH_SERVICE_ADDR", "localhost:9091", "gRPC address of the auth service, for the other targets")
+	s.StringVar(&c.ProjectsGRPCAddr, "PROJECTS_GRPC_ADDR", ":9092", "where the projects service listens for gRPC when run alone (-target=projects)")
+	s.StringVar(&c.ProjectsService, "PROJECTS_SERVICE_ADDR", "localhost:9092", "gRPC address of the projects service, for -target=gateway")
 	s.StringVar(&c.FrontendURL, "FRONTEND_URL", "http://localhost:5173", "URL of the web app: links in mail point there and it is the default CORS origin")
 	s.StringVar(&c.LogLevel, "LOG_LEVEL", "info", "debug, info, warn or error")
 	s.StringVar(&c.OTLPEndpoint, "OTEL_EXPORTER_OTLP_ENDPOINT", "", "host:port of an OTLP/gRPC collector; empty disables span export")
 	s.BoolVar(&c.OTLPInsecure, "OTEL_EXPORTER_OTLP_INSECURE", true, "send spans without TLS")
+	s.StringVar(&c.PprofAddr, "DEBUG_PPROF_ADDR", "", "when set (e.g. 127.0.0.1:6060), serve Go's pprof profiles there; never expose it publicly")
 	// Checks run in the order they are added: this one sets production before the others read it.
 	s.Check(func() error {
 		switch c.Env {
@@ -88,7 +94,7 @@ func NewConfigSet(c *Config) *config.Set {
 	c.Gateway.Register(s)
 
 	s.Check(func() error {
-		if c.production && c.DatabaseURL == "" && c.runs("auth") {
+		if c.production && c.DatabaseURL == "" && (c.runs("auth") || c.runs("projects")) {
 			return config.Errorf("DATABASE_URL", "is required in production")
 		}
 		return config.CheckURL("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")
@@ -121,7 +127,7 @@ func NewConfigSet(c *Config) *config.Set {
 	for _, a := range []struct {
 		name string
 		addr *string
-	}{{"HTTP_ADDR", &c.HTTPAddr}, {"AUTH_GRPC_ADDR", &c.AuthGRPCAddr}} {
+	}{{"HTTP_ADDR", &c.HTTPAddr}, {"AUTH_GRPC_ADDR", &c.AuthGRPCAddr}, {"PROJECTS_GRPC_ADDR", &c.ProjectsGRPCAddr}} {
 		s.Check(func() error {
 			if _, _, err := net.SplitHostPort(*a.addr); err != nil {
 				return config.Errorf(a.name, "must be host:port or :port, got %q", *a.addr)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 )
 
 // opsHandler serves a lone service's operational endpoints: liveness, readiness and metrics.
-func opsHandler(reg *prometheus.Registry, readiness []func(context.Context) error) http.Handler {
+func opsHandler(reg *prometheus.Registry, ready func(context.Context) error) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -19,11 +18,7 @@ func opsHandler(reg *prometheus.Registry, readiness []func(context.Context) erro
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		var errs []error
-		for _, check := range readiness {
-			errs = append(errs, check(ctx))
-		}
-		if errors.Join(errs...) != nil {
+		if ready(ctx) != nil {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}

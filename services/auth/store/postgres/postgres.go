@@ -125,6 +125,24 @@ func (s *Store) CreatePasswordReset(ctx context.Context, r store.PasswordReset) 
 	return nil
 }
 
+// UserByResetToken implements store.Store.
+func (s *Store) UserByResetToken(ctx context.Context, tokenHash []byte, now time.Time) (store.User, error) {
+	var u store.User
+	err := s.pool.QueryRow(ctx,
+		`SELECT u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at
+		 FROM password_resets r JOIN users u ON u.id = r.user_id
+		 WHERE r.token_hash = $1 AND r.expires_at > $2`, tokenHash, ts(now)).
+		Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.User{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("user by reset token: %w", err)
+	}
+	u.CreatedAt, u.UpdatedAt = ts(u.CreatedAt), ts(u.UpdatedAt)
+	return u, nil
+}
+
 // ResetPassword implements store.Store.
 func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time) (string, error) {
 	now = ts(now)

@@ -136,6 +136,27 @@ func (s *Store) CreatePasswordReset(ctx context.Context, r store.PasswordReset) 
 	return nil
 }
 
+// UserByResetToken implements store.Store.
+func (s *Store) UserByResetToken(ctx context.Context, tokenHash []byte, now time.Time) (store.User, error) {
+	var (
+		u                store.User
+		created, updated int64
+	)
+	err := s.db.QueryRowContext(ctx,
+		`SELECT u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at
+		 FROM password_resets r JOIN users u ON u.id = r.user_id
+		 WHERE r.token_hash = ? AND r.expires_at > ?`, tokenHash, micros(now)).
+		Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.User{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("user by reset token: %w", err)
+	}
+	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return u, nil
+}
+
 // ResetPassword implements store.Store.
 func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time) (string, error) {
 	userID, err := s.resetPassword(ctx, tokenHash, newPasswordHash, micros(now))

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ResetPasswordExpiredToken", testResetExpiredToken},
 		{"ResetPasswordDeletesOtherTokens", testResetDeletesOtherTokens},
 		{"ResetPasswordConcurrently", testResetConcurrently},
+		{"UserByResetToken", testUserByResetToken},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
@@ -255,6 +256,40 @@ func testResetConcurrently(t *testing.T, s store.Store) {
 	want := u
 	want.PasswordHash, want.UpdatedAt = winners[0], stored(base)
 	wantUser(t, s, u.ID, want)
+}
+
+func testUserByResetToken(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := createUser(t, s, "ada@example.com")
+	createUser(t, s, "bob@example.com")
+	now := base.Add(time.Hour)
+	h := createReset(t, s, u.ID, now.Add(time.Microsecond))
+
+	for range 2 { // looking does not consume
+		got, err := s.UserByResetToken(ctx, h, now)
+		if err != nil || got != u {
+			t.Fatalf("UserByResetToken = %+v, %v; want %+v", got, err, u)
+		}
+	}
+	for name, tc := range map[string]struct {
+		hash []byte
+		now  time.Time
+	}{
+		"unknown token":                   {tokenHash(), now},
+		"token expiring now":              {h, now.Add(time.Microsecond)},
+		"expired token":                   {h, now.Add(time.Minute)},
+		"expiring within the microsecond": {createReset(t, s, u.ID, now.Add(time.Nanosecond)), now},
+	} {
+		if _, err := s.UserByResetToken(ctx, tc.hash, tc.now); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
+		}
+	}
+	if _, err := s.ResetPassword(ctx, h, "new-hash", now); err != nil {
+		t.Fatalf("ResetPassword after UserByResetToken: %v", err)
+	}
+	if _, err := s.UserByResetToken(ctx, h, now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("used token: err = %v, want ErrNotFound", err)
+	}
 }
 
 func testPing(t *testing.T, s store.Store) {

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type project struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Status      string `json:"status"`
+	CurrentGate int    `json:"currentGate"`
+	Role        string `json:"role"`
+	OwnerID     string `json:"ownerId"`
+}
+
+type gateView struct {
+	Number       int    `json:"number"`
+	Name         string `json:"name"`
+	State        string `json:"state"`
+	Deliverables []struct {
+		DocumentType string `json:"documentType"`
+		Required     bool   `json:"required"`
+		Complete     bool   `json:"complete"`
+		Version      int    `json:"version"`
+		ContentHash  string `json:"contentHash"`
+	} `json:"deliverables"`
+	Reviews []struct {
+		Decision             string `json:"decision"`
+		ReviewerID           string `json:"reviewerId"`
+		Notes                string `json:"notes"`
+		ReviewedDeliverables []struct {
+			DocumentType string `json:"documentType"`
+			DocumentID   string `json:"documentId"`
+			Version      int    `json:"version"`
+			ContentHash  string `json:"contentHash"`
+		} `json:"reviewedDeliverables"`
+	} `json:"reviews"`
+}
+
+type workflowView struct {
+	Gates []struct {
+		Number       int      `json:"number"`
+		Deliverables []string `json:"deliverables"`
+		Proofs       []string `json:"proofs"`
+		Roles        []string `json:"roles"`
+	} `json:"gates"`
+}
+
+func (s *server) createProject(t *testing.T, token, name, typ string) project {
+	t.Helper()
+	var out struct{ Project project }
+	s.do("POST", "/api/v1/projects", token, map[string]string{"name": name, "description": "A todo app", "type": typ}).
+		want(t, http.StatusCreated, "").data(t, &out)
+	return out.Project
+}
+
+// completeGate records every deliverable and proof the workflow requires for gate n, and takes
+// the gate through start and submit to review.
+func (s *server) completeGate(t *testing.T, token, pid string, wf workflowView, n int) {
+	t.Helper()
+	base := fmt.Sprintf("/api/v1/projects/%s/gates/%d", pid, n)
+	s.do("POST", base+":start", token, map[string]string{}).want(t, 200, "")
+	for i, d := range wf.Gates[n-1].Deliverables {
+		s.do("POST", base+"/deliverables", token, map[string]any{"documentType": d, "documentId": fmt.Sprintf("doc-%d-%d", n, i),
+			"version": 2, "contentHash": fmt.Sprintf("sha256:%d%d", n, i), "complete": true}).want(t, http.StatusCreated, "")
+	}
+	for _, p := range wf.Gates[n-1].Proofs {
+		s.do("POST", base+"/proofs", token, map[string]any{"type": p, "result": "PROOF_RESULT_PASS", "summary": "checked by hand"}).
+			want(t, http.StatusCreated, "")
+	}
+	s.do("POST", base+":submit", token, map[string]string{}).want(t, 200, "")
+}
+
+// TestProjectFromG1ToComplete walks one project through all nine gates the way a user does
+// without agents: record deliverables and proofs, submit, approve; then the project is complete.
+func TestProjectFromG1ToComplete(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), nil)
+		owner := s.register(t, "owner@example.com", goodPassword, "Owner")
+		tok := owner.AccessToken
+		p := s.createProject(t, tok, "Todo app", "PROJECT_TYPE_AI_ML")
+		if p.CurrentGate != 1 || p.Status != "PROJECT_STATUS_ACTIVE" || p.Role != "ROLE_OWNER" || p.Type != "PROJECT_TYPE_AI_ML" {
+			t.Fatalf("created: %+v", p)
+		}
+		var wf workflowView
+		s.do("GET", "/api/v1/workflows/PROJECT_TYPE_AI_ML", tok, nil).want(t, 200, "").data(t, &wf)
+		if len(wf.Gates) != 9 || !strings.Contains(strings.Join(wf.Gates[4].Roles, ","), "AGENT_ROLE_ML_ENGINEER") {
+			t.Fatalf("workflow: %+v", wf)
+		}
+
+		// Approval is refused while anything is missing, and the answer names it.
+		base := "/api/v1/projects/" + p.ID
+		s.do("POST", base+"/gates/1:start", tok, map[string]string{}).want(t, 200, "")
+		s.do("POST", base+"/gates/1:submit", tok, map[string]string{}).want(t, 200, "")
+		r := s.do("POST", base+"/gates/1:approve", tok, map[string]string{"notes": "ok"}).want(t, 400, "FAILED_PRECONDITION")
+		if got := r.fields(); len(got["deliverables.intake"]) == 0 {
+			t.Fatalf("missing deliverable not named: %s", r.raw)
+		}
+		s.do("POST", base+"/gates/1:request-changes", tok, map[string]string{"notes": "write the intake"}).want(t, 200, "")
+		for n := 1; n <= 9; n++ {
+			s.completeGate(t, tok, p.ID, wf, n)
+			var approved struct {
+				Gate     gateView
+				NextGate *gateView
+				Project  project
+			}
+			s.do("POST", fmt.Sprintf("%s/gates/%d:approve", base, n), tok, map[string]string{"notes": fmt.Sprintf("G%d looks right", n)}).
+				want(t, 200, "").data(t, &approved)
+			if approved.Gate.State != "GATE_STATE_APPROVED" {
+				t.Fatalf("G%d: %+v", n, approved.Gate)
+			}
+			last := approved.Gate.Reviews[len(approved.Gate.Reviews)-1]
+			if last.Decision != "GATE_STATE_APPROVED" || last.ReviewerID != owner.User.ID || len(last.ReviewedDeliverables) != len(wf.Gates[n-1].Deliverables) ||
+				last.ReviewedDeliverables[0].Version != 2 || last.ReviewedDeliverables[0].ContentHash == "" {
+				t.Fatalf("G%d review record: %+v", n, last)
+			}
+			if n < 9 && (approved.NextGate == nil || approved.NextGate.Number != n+1 || approved.Project.CurrentGate != n+1) {
+				t.Fatalf("G%d: next gate %+v, project %+v", n, approved.NextGate, approved.Project)
+			}
+			// What was approved cannot change.
+			s.do("POST", fmt.Sprintf("%s/gates/%d/proofs", base, n), tok, map[string]any{"type": "PROOF_TYPE_LINT", "result": "PROOF_RESULT_FAIL", "summary": "late"}).
+				want(t, 400, "FAILED_PRECONDITION")
+		}
+		var status struct {
+			PercentComplete int    `json:"percentComplete"`
+			ProjectStatus   string `json:"projectStatus"`
+			NextAction      string `json:"nextAction"`
+		}
+		s.do("GET", base+"/status", tok, nil).want(t, 200, "").data(t, &status)
+		if status.PercentComplete != 100 || status.ProjectStatus != "PROJECT_STATUS_COMPLETED" || status.NextAction == "" {
+			t.Fatalf("status: %+v", status)
+		}
+		// G1's history keeps both decisions, the request for changes first.
+		var g1 struct{ Gate gateView }
+		s.do("GET", base+"/gates/1", tok, nil).want(t, 200, "").data(t, &g1)
+		if len(g1.Gate.Reviews) != 2 || g1.Gate.Reviews[0].Decision != "GATE_STATE_CHANGES_REQUESTED" || g1.Gate.Reviews[0].Notes != "write the intake" {
+			t.Fatalf("G1 reviews: %+v", g1.Gate.Reviews)
+		}
+		// The timeline has it all, in order, and can be resumed from any event.
+		var events struct {
+			Events []struct {
+				ID          string         `json:"id"`
+				GateChanged map[string]any `json:"gateChanged"`
+			} `json:"events"`
+		}
+		s.do("GET", base+"/events?pageSize=500", tok, nil).want(t, 200, "").data(t, &events)
+		gateChanges := 0
+		for _, e := range events.Events {
+			if e.GateChanged != nil {
+				gateChanges++
+			}
+		}
+		if gateChanges < 9*4 {
+			t.Fatalf("%d gate changes in the timeline", gateChanges)
+		}
+		mid := events.Events[len(events.Events)/2].ID
+		var rest struct{ Events []struct{ ID string } }
+		s.do("GET", base+"/events?after="+mid, tok, nil).want(t, 200, "").data(t, &rest)
+		if len(rest.Events) != len(events.Events)-len(events.Events)/2-1 {
+			t.Fatalf("resume after %s: %d events of %d", mid, len(rest.Events), len(events.Events))
+		}
+		// A completed project is read-only.
+		s.do("PATCH", base, tok, map[string]string{"name": "renamed"}).want(t, 400, "FAILED_PRECONDITION")
+	})
+}
+
+// TestConcurrentApprovalsOneWins: parallel approvals of the same gate: exactly one succeeds.
+func TestConcurrentApprovalsOneWins(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), map[string]string{"RATE_LIMIT_PER_USER_PER_MINUTE": "1000", "RATE_LIMIT_PER_IP_PER_MINUTE": "1000"})
+		tok := s.register(t, "racer@example.com", goodPassword, "Racer").AccessToken
+		p := s.createProject(t, tok, "Race", "PROJECT_TYPE_TRADITIONAL")
+		var wf workflowView
+		s.do("GET", "/api/v1/workflows/PROJECT_TYPE_TRADITIONAL", tok, nil).want(t, 200, "").data(t, &wf)
+		s.completeGate(t, tok, p.ID, wf, 1)
+		const n = 8
+		codes := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = s.do("POST", "/api/v1/projects/"+p.ID+"/gates/1:approve", tok, map[string]string{}).status
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, c := range codes {
+			switch c {
+			case 200:
+				ok++
+			case 400, 409: // lost the race: already approved, or changed concurrently
+			default:
+				t.Errorf("unexpected status %d", c)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d approvals succeeded (%v), want exactly 1", ok, codes)
+		}
+		var gates struct{ Gates []gateView }
+		s.do("GET", "/api/v1/projects/"+p.ID+"/gates", tok, nil).want(t, 200, "").data(t, &gates)
+		if len(gates.Gates) != 2 {
+			t.Fatalf("want G1 and one G2 after the race: %+v", gates.Gates)
+		}
+		var g1 struct{ Gate gateView }
+		s.do("GET", "/api/v1/projects/"+p.ID+"/gates/1", tok, nil).want(t, 200, "").data(t, &g1)
+		if len(g1.Gate.Reviews) != 1 {
+			t.Fatalf("want one approval record, got %+v", g1.Gate.Reviews)
+		}
+	})
+}

@@ -1,0 +1,446 @@
+package projects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/workflow"
+)
+
+// Proof results.
+const (
+	ProofPass    = "pass"
+	ProofFail    = "fail"
+	ProofWarning = "warning"
+)
+
+// GateDetail is a gate with its workflow definition and everything recorded for it.
+type GateDetail struct {
+	store.Gate
+	Def          workflow.Gate
+	Deliverables []store.Deliverable
+	Proofs       []store.Proof
+	Reviews      []store.Review
+}
+
+// ListGates lists the project's gates created so far, with their definitions.
+func (s *Service) ListGates(ctx context.Context, who authn.Identity, projectID string) ([]GateDetail, error) {
+	p, err := s.access(ctx, s.Store, who, projectID, ActRead)
+	if err != nil {
+		return nil, err
+	}
+	gates, err := s.Store.Gates(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GateDetail, len(gates))
+	for i, g := range gates {
+		def, _ := workflow.GateOf(p.Type, g.Number)
+		out[i] = GateDetail{Gate: g, Def: def}
+	}
+	return out, nil
+}
+
+// GetGate returns one gate with its deliverables, proofs and reviews.
+func (s *Service) GetGate(ctx context.Context, who authn.Identity, projectID string, number int) (GateDetail, error) {
+	p, err := s.access(ctx, s.Store, who, projectID, ActRead)
+	if err != nil {
+		return GateDetail{}, err
+	}
+	return s.gateDetail(ctx, s.Store, p.Project, number)
+}
+
+func (s *Service) gateDetail(ctx context.Context, q store.Queries, p store.Project, number int) (GateDetail, error) {
+	g, err := gateOf(ctx, q, p, number)
+	if err != nil {
+		return GateDetail{}, err
+	}
+	d := GateDetail{Gate: g}
+	d.Def, _ = workflow.GateOf(p.Type, number)
+	if d.Deliverables, err = q.Deliverables(ctx, p.ID, number); err != nil {
+		return d, err
+	}
+	if d.Proofs, err = q.Proofs(ctx, p.ID, number); err != nil {
+		return d, err
+	}
+	d.Reviews, err = q.Reviews(ctx, p.ID, number)
+	return d, err
+}
+
+// gateOf loads a gate (locking it inside a transaction), with clear errors for gate numbers out
+// of range and gates not reached yet.
+func gateOf(ctx context.Context, q store.Queries, p store.Project, number int) (store.Gate, error) {
+	if number < 1 || number > workflow.Count {
+		var v apperr.Violations
+		v.Add("gate", fmt.Sprintf("must be between 1 and %d", workflow.Count))
+		return store.Gate{}, v.Err()
+	}
+	g, err := q.Gate(ctx, p.ID, number)
+	if errors.Is(err, store.ErrNotFound) {
+		return g, apperr.FailedPrecondition("gate G%d has not been reached yet: the project is at G%d", number, p.CurrentGate).
+			WithReason(ReasonIllegalTransition)
+	}
+	return g, err
+}
+
+// transition applies one state-machine transition to a gate in a transaction, with the rules
+// of the transition checked inside it. extra runs after the state change (approval side
+// effects); it may be nil.
+func (s *Service) transition(ctx context.Context, who authn.Identity, projectID string, number int, trans string, act Action,
+	reason string, extra func(q store.Queries, rec *recorder, p *store.ProjectWithRole, g store.Gate) error) (GateDetail, error) {
+	var out GateDetail
+	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+		p, err := s.access(ctx, q, who, projectID, act)
+		if err != nil {
+			return err
+		}
+		g, err := gateOf(ctx, q, p.Project, number)
+		if err != nil {
+			return err
+		}
+		to, err := nextState(number, g.State, trans, g.BlockedFrom)
+		if err != nil {
+			return err
+		}
+		from := g.State
+		g.State, g.UpdatedAt = to, rec.now
+		switch {
+		case trans == transBlock:
+			g.BlockedReason, g.BlockedFrom = reason, from
+		case from == GateBlocked:
+			g.BlockedReason, g.BlockedFrom = "", ""
+		case trans == transRequestChanges:
+			g.Revision++
+		}
+		if trans == transApprove {
+			if err := s.checkApprovable(ctx, q, p.Project, g); err != nil {
+				return err
+			}
+		}
+		if err := q.UpdateGate(ctx, g, from); errors.Is(err, store.ErrConflict) {
+			return apperr.Aborted("gate G%d changed concurrently; reload it and try again", number)
+		} else if err != nil {
+			return err
+		}
+		rec.add(projectID, who.UserID, EventGateChanged, GateChanged{Gate: number, From: from, To: to, Reason: reason})
+		if extra != nil {
+			if err := extra(q, rec, &p, g); err != nil {
+				return err
+			}
+		}
+		out, err = s.gateDetail(ctx, q, p.Project, number)
+		return err
+	})
+	return out, err
+}
+
+// StartGate: agents (or people) begin work on the gate.
+func (s *Service) StartGate(ctx context.Context, who authn.Identity, projectID string, gate int) (GateDetail, error) {
+	return s.transition(ctx, who, projectID, gate, transStart, ActWrite, "", nil)
+}
+
+// SubmitGate: the work is ready for the owner's review.
+func (s *Service) SubmitGate(ctx context.Context, who authn.Identity, projectID string, gate int) (GateDetail, error) {
+	return s.transition(ctx, who, projectID, gate, transSubmit, ActWrite, "", nil)
+}
+
+// BlockGate stops work on the gate, with a reason the owner will read.
+func (s *Service) BlockGate(ctx context.Context, who authn.Identity, projectID string, gate int, reason string) (GateDetail, error) {
+	reason = strings.TrimSpace(reason)
+	var v apperr.Violations
+	checkText(&v, "reason", reason, true, summaryMaxLen)
+	if err := v.Err(); err != nil {
+		return GateDetail{}, err
+	}
+	return s.transition(ctx, who, projectID, gate, transBlock, ActWrite, reason, nil)
+}
+
+// UnblockGate returns a blocked gate to the state it was blocked in.
+func (s *Service) UnblockGate(ctx context.Context, who authn.Identity, projectID string, gate int) (GateDetail, error) {
+	return s.transition(ctx, who, projectID, gate, transUnblock, ActAdmin, "", nil)
+}
+
+// RequestGateChanges sends the gate back with review notes, recorded immutably with a snapshot
+// of what was reviewed.
+func (s *Service) RequestGateChanges(ctx context.Context, who authn.Identity, projectID string, gate int, notes string) (GateDetail, error) {
+	notes = strings.TrimSpace(notes)
+	var v apperr.Violations
+	checkText(&v, "notes", notes, true, notesMaxLen)
+	if err := v.Err(); err != nil {
+		return GateDetail{}, err
+	}
+	return s.transition(ctx, who, projectID, gate, transRequestChanges, ActAdmin, "", func(q store.Queries, rec *recorder, p *store.ProjectWithRole, g store.Gate) error {
+		return s.recordReview(ctx, q, rec, who, p.Project, g, GateChangesRequested, notes)
+	})
+}
+
+// ApproveGate approves the gate if everything it requires is there, records the review, and
+// in the same transaction creates the next gate or, at G9, completes the project.
+func (s *Service) ApproveGate(ctx context.Context, who authn.Identity, projectID string, gate int, notes string) (GateDetail, store.ProjectWithRole, error) {
+	notes = strings.TrimSpace(notes)
+	var v apperr.Violations
+	checkText(&v, "notes", notes, false, notesMaxLen)
+	if err := v.Err(); err != nil {
+		return GateDetail{}, store.ProjectWithRole{}, err
+	}
+	var project store.ProjectWithRole
+	d, err := s.transition(ctx, who, projectID, gate, transApprove, ActAdmin, "", func(q store.Queries, rec *recorder, p *store.ProjectWithRole, g store.Gate) error {
+		if err := s.recordReview(ctx, q, rec, who, p.Project, g, GateApproved, notes); err != nil {
+			return err
+		}
+		p.UpdatedAt = rec.now
+		if gate == workflow.Count {
+			p.Status = store.StatusCompleted
+			rec.add(projectID, who.UserID, EventProjectChanged, ProjectChanged{Change: "completed", Status: p.Status})
+		} else {
+			p.CurrentGate = gate + 1
+			next := store.Gate{ProjectID: projectID, Number: gate + 1, State: GatePending, CreatedAt: rec.now, UpdatedAt: rec.now}
+			if err := q.CreateGate(ctx, next); err != nil {
+				return err
+			}
+			rec.add(projectID, who.UserID, EventGateChanged, GateChanged{Gate: gate + 1, To: GatePending})
+		}
+		project = *p
+		return q.UpdateProject(ctx, p.Project)
+	})
+	return d, project, err
+}
+
+// checkApprovable lists everything that stops the gate from being approved: the previous gate,
+// each required deliverable not recorded complete, and each required proof whose latest record
+// is not a pass.
+func (s *Service) checkApprovable(ctx context.Context, q store.Queries, p store.Project, g store.Gate) error {
+	if g.Number > 1 {
+		prev, err := q.Gate(ctx, p.ID, g.Number-1)
+		if err != nil {
+			return err
+		}
+		if prev.State != GateApproved {
+			return apperr.FailedPrecondition("gate G%d is not approved yet", g.Number-1)
+		}
+	}
+	missingDocs, missingProofs, err := missing(ctx, q, p, g.Number)
+	if err != nil {
+		return err
+	}
+	if len(missingDocs) == 0 && len(missingProofs) == 0 {
+		return nil
+	}
+	var v apperr.Violations
+	for _, d := range missingDocs {
+		v.Add("deliverables."+d, "required deliverable not recorded as complete")
+	}
+	for _, m := range missingProofs {
+		v.Add("proofs."+m.typ, m.why)
+	}
+	e := apperr.FailedPrecondition("gate G%d cannot be approved yet: %d deliverable(s) and %d proof(s) missing",
+		g.Number, len(missingDocs), len(missingProofs)).WithReason("GATE_REQUIREMENTS_MISSING")
+	e.Fields = v
+	return e
+}
+
+type missingProof struct{ typ, why string }
+
+// missing returns the required deliverables and proofs the gate still lacks.
+func missing(ctx context.Context, q store.Queries, p store.Project, number int) ([]string, []missingProof, error) {
+	def, _ := workflow.GateOf(p.Type, number)
+	delivs, err := q.Deliverables(ctx, p.ID, number)
+	if err != nil {
+		return nil, nil, err
+	}
+	var docs []string
+	for _, want := range def.Deliverables {
+		if !slices.ContainsFunc(delivs, func(d store.Deliverable) bool { return d.DocumentType == want && d.Complete }) {
+			docs = append(docs, want)
+		}
+	}
+	proofs, err := q.Proofs(ctx, p.ID, number)
+	if err != nil {
+		return nil, nil, err
+	}
+	latest := map[string]string{} // proofs are oldest first: the last one of a type wins
+	for _, pr := range proofs {
+		latest[pr.Type] = pr.Result
+	}
+	var miss []missingProof
+	for _, want := range def.Proofs {
+		switch r, ok := latest[want]; {
+		case !ok:
+			miss = append(miss, missingProof{want, "required proof not recorded"})
+		case r != ProofPass:
+			miss = append(miss, missingProof{want, "latest proof is " + r + ", not pass"})
+		}
+	}
+	return docs, miss, nil
+}
+
+func (s *Service) recordReview(ctx context.Context, q store.Queries, rec *recorder, who authn.Identity, p store.Project, g store.Gate, decision, notes string) error {
+	delivs, err := q.Deliverables(ctx, p.ID, g.Number)
+	if err != nil {
+		return err
+	}
+	proofs, err := q.Proofs(ctx, p.ID, g.Number)
+	if err != nil {
+		return err
+	}
+	return q.AddReview(ctx, store.Review{ID: uuid.NewString(), ProjectID: p.ID, Gate: g.Number, Decision: decision,
+		ReviewerID: who.UserID, Notes: notes, Deliverables: delivs, Proofs: proofs, CreatedAt: rec.now})
+}
+
+// gateOpen loads a gate that can still take deliverables and proofs (not approved).
+func gateOpen(ctx context.Context, q store.Queries, p store.Project, number int) (store.Gate, error) {
+	g, err := gateOf(ctx, q, p, number)
+	if err == nil && g.State == GateApproved {
+		err = apperr.FailedPrecondition("gate G%d is approved: what was approved cannot change", number).WithReason(ReasonIllegalTransition)
+	}
+	return g, err
+}
+
+// RecordDeliverable records a document version as the gate's deliverable of its type.
+func (s *Service) RecordDeliverable(ctx context.Context, who authn.Identity, d store.Deliverable) (store.Deliverable, error) {
+	var v apperr.Violations
+	if !slices.Contains(documentTypes, d.DocumentType) {
+		v.Add("documentType", "is required: one of the DOCUMENT_TYPE_ values")
+	}
+	checkText(&v, "documentId", d.DocumentID, true, 128)
+	if d.Version < 1 {
+		v.Add("version", "must be 1 or more")
+	}
+	checkText(&v, "contentHash", d.ContentHash, true, 128)
+	if err := v.Err(); err != nil {
+		return d, err
+	}
+	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+		p, err := s.access(ctx, q, who, d.ProjectID, ActWrite)
+		if err != nil {
+			return err
+		}
+		if _, err := gateOpen(ctx, q, p.Project, d.Gate); err != nil {
+			return err
+		}
+		d.RecordedBy, d.UpdatedAt = who.UserID, rec.now
+		if err := q.PutDeliverable(ctx, d); err != nil {
+			return err
+		}
+		rec.add(d.ProjectID, who.UserID, EventDeliverableRecorded, DeliverableRecorded{Gate: d.Gate, DocumentType: d.DocumentType, DocumentID: d.DocumentID, Version: d.Version})
+		return nil
+	})
+	return d, err
+}
+
+// RecordProof records evidence for the gate. A proof recorded by a person is an attestation and
+// is labelled so; none is ever derived from a document's existence.
+func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.Proof) (store.Proof, error) {
+	pr.Summary = strings.TrimSpace(pr.Summary)
+	var v apperr.Violations
+	if !slices.Contains(proofTypes, pr.Type) {
+		v.Add("type", "is required: one of the PROOF_TYPE_ values")
+	}
+	if pr.Result != ProofPass && pr.Result != ProofFail && pr.Result != ProofWarning {
+		v.Add("result", "is required: PROOF_RESULT_PASS, PROOF_RESULT_FAIL or PROOF_RESULT_WARNING")
+	}
+	checkText(&v, "summary", pr.Summary, true, summaryMaxLen)
+	if err := v.Err(); err != nil {
+		return pr, err
+	}
+	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+		p, err := s.access(ctx, q, who, pr.ProjectID, ActWrite)
+		if err != nil {
+			return err
+		}
+		if _, err := gateOpen(ctx, q, p.Project, pr.Gate); err != nil {
+			return err
+		}
+		pr.ID, pr.ProducedBy, pr.Attested, pr.CreatedAt = uuid.NewString(), who.UserID, true, rec.now
+		if err := q.AddProof(ctx, pr); err != nil {
+			return err
+		}
+		rec.add(pr.ProjectID, who.UserID, EventProofRecorded, ProofRecorded{Gate: pr.Gate, Type: pr.Type, Result: pr.Result})
+		return nil
+	})
+	return pr, err
+}
+
+var documentTypes = []string{workflow.DocIntake, workflow.DocRequirements, workflow.DocUserStory, workflow.DocArchitecture,
+	workflow.DocAPISpec, workflow.DocDatabaseSchema, workflow.DocDesign, workflow.DocCode, workflow.DocTestPlan,
+	workflow.DocSecurityAudit, workflow.DocDeploymentGuide, workflow.DocRunbook, workflow.DocOther}
+
+var proofTypes = []string{workflow.ProofSpecValidation, workflow.ProofBuild, workflow.ProofLint, workflow.ProofUnitTests,
+	workflow.ProofIntegrationTests, workflow.ProofE2ETests, workflow.ProofCoverage, workflow.ProofSecurityScan,
+	workflow.ProofDeployment, workflow.ProofSmokeTest, workflow.ProofManualVerification}
+
+// Status is where a project stands.
+type Status struct {
+	Project         store.ProjectWithRole
+	Gate            store.Gate
+	Def             workflow.Gate
+	PercentComplete int
+	NextAction      string
+	MissingDocs     []string
+	MissingProofs   []string
+}
+
+// GetStatus says where the project stands and what the user should do next.
+func (s *Service) GetStatus(ctx context.Context, who authn.Identity, projectID string) (Status, error) {
+	p, err := s.access(ctx, s.Store, who, projectID, ActRead)
+	if err != nil {
+		return Status{}, err
+	}
+	gates, err := s.Store.Gates(ctx, projectID)
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{Project: p}
+	approved := 0
+	for _, g := range gates {
+		if g.State == GateApproved {
+			approved++
+		}
+		if g.Number == p.CurrentGate {
+			st.Gate = g
+		}
+	}
+	st.PercentComplete = min(100, approved*100/workflow.Count)
+	st.Def, _ = workflow.GateOf(p.Type, p.CurrentGate)
+	docs, proofs, err := missing(ctx, s.Store, p.Project, p.CurrentGate)
+	if err != nil {
+		return st, err
+	}
+	st.MissingDocs = docs
+	for _, m := range proofs {
+		st.MissingProofs = append(st.MissingProofs, m.typ)
+	}
+	st.NextAction = nextAction(p, st.Gate, st.Def)
+	return st, nil
+}
+
+func nextAction(p store.ProjectWithRole, g store.Gate, def workflow.Gate) string {
+	gate := fmt.Sprintf("G%d %s", def.Number, def.Name)
+	switch {
+	case p.Status == store.StatusCompleted:
+		return "The project is complete: export its documents."
+	case p.Status == store.StatusArchived:
+		return "The project is archived."
+	}
+	switch g.State {
+	case GatePending:
+		return "Start " + gate + " so its agents can work."
+	case GateInProgress:
+		return "Agents are working on " + gate + "; wait for it to be submitted for review."
+	case GateInReview:
+		return "Review " + gate + ": approve it or request changes."
+	case GateChangesRequested:
+		return "Changes were requested on " + gate + "; restart it so the agents revise their work."
+	case GateBlocked:
+		return gate + " is blocked: " + g.BlockedReason + " — the owner can unblock it."
+	}
+	return ""
+}

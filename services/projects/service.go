@@ -1,0 +1,356 @@
+// Package projects is the projects service: projects and their members, the G1-G9 gates with
+// their state machine, deliverables, proofs and review records, tasks, and each project's event
+// timeline.
+//
+// Layers: module.go wires it, handler.go translates proto <-> domain, this file and its
+// siblings hold the domain rules, and package store persists (PostgreSQL or SQLite).
+package projects
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/workflow"
+)
+
+// User is an account as the auth service describes it.
+type User struct {
+	ID, Email, Name string
+}
+
+// Directory resolves accounts; the auth service implements it over gRPC.
+type Directory interface {
+	// UserByEmail returns the account with the email; found is false if there is none.
+	UserByEmail(ctx context.Context, email string) (u User, found bool, err error)
+	// UsersByID returns the accounts with the ids, keyed by id; unknown ids are absent.
+	UsersByID(ctx context.Context, ids []string) (map[string]User, error)
+}
+
+// Action is what a caller wants to do with a project.
+type Action int
+
+const (
+	// ActRead: see the project and everything in it. Any member.
+	ActRead Action = iota + 1
+	// ActWrite: change tasks, deliverables, proofs, gate progress. Owner or editor.
+	ActWrite
+	// ActAdmin: approve gates, manage members, archive, delete. Owner.
+	ActAdmin
+)
+
+var roleRank = map[string]Action{store.RoleViewer: ActRead, store.RoleEditor: ActWrite, store.RoleOwner: ActAdmin}
+
+var actionWords = map[Action]string{ActRead: "read", ActWrite: "change", ActAdmin: "administer"}
+
+// Service implements the projects domain.
+type Service struct {
+	Store     store.Store
+	Directory Directory
+	Bus       *eventbus.Bus
+	Logger    *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+func upper(s string) string { return strings.ToUpper(s) }
+
+// access returns the project as the caller sees it if the caller may perform act. A caller who
+// is not a member gets NotFound — the same answer as for a project that does not exist — so
+// project ids cannot be probed. Writes to an archived or completed project are refused.
+func (s *Service) access(ctx context.Context, q store.Queries, who authn.Identity, projectID string, act Action) (store.ProjectWithRole, error) {
+	p, err := q.ProjectForMember(ctx, projectID, who.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, apperr.NotFound("project %s not found", projectID)
+	}
+	if err != nil {
+		return p, err
+	}
+	if roleRank[p.Role] < act {
+		return p, apperr.PermissionDenied("your role in this project (%s) cannot %s it", p.Role, actionWords[act])
+	}
+	if act > ActRead && p.Status != store.StatusActive {
+		return p, apperr.FailedPrecondition("project is %s: it can no longer be changed", p.Status)
+	}
+	return p, nil
+}
+
+// change runs fn in one transaction with a recorder for timeline events; the events are
+// appended in the same transaction and published on the bus once it has committed.
+func (s *Service) change(ctx context.Context, fn func(q store.Queries, rec *recorder) error) error {
+	var committed []store.Event
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		rec := &recorder{now: s.now()}
+		if err := fn(q, rec); err != nil {
+			return err
+		}
+		if len(rec.events) == 0 {
+			return nil
+		}
+		var err error
+		committed, err = q.AppendEvents(ctx, rec.events)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(ctx, committed)
+	return nil
+}
+
+func (s *Service) publish(ctx context.Context, events []store.Event) {
+	if s.Bus == nil {
+		return
+	}
+	for _, e := range events {
+		msg, err := json.Marshal(e)
+		if err == nil {
+			err = s.Bus.Publish(ctx, eventbus.ProjectTopic(e.ProjectID), msg)
+		}
+		if err != nil { // the timeline has it; live clients catch up from there
+			s.Logger.WarnContext(ctx, "cannot publish event", "project_id", e.ProjectID, "event_id", e.ID, "error", err.Error())
+		}
+	}
+}
+
+// recorder collects the timeline events of one change.
+type recorder struct {
+	now    time.Time
+	events []store.Event
+}
+
+func (r *recorder) add(projectID, actor, typ string, payload any) {
+	b, _ := json.Marshal(payload) // payloads are plain structs: cannot fail
+	r.events = append(r.events, store.Event{ProjectID: projectID, ActorID: actor, Type: typ, Payload: b, CreatedAt: r.now})
+}
+
+// Limits on user input.
+const (
+	nameMaxLen        = 200
+	descriptionMaxLen = 10000
+	urlMaxLen         = 2048
+	notesMaxLen       = 10000
+	summaryMaxLen     = 4000
+)
+
+func checkText(v *apperr.Violations, field, value string, required bool, max int) {
+	n := utf8.RuneCountInString(value)
+	switch {
+	case required && strings.TrimSpace(value) == "":
+		v.Add(field, "is required")
+	case n > max:
+		v.Add(field, fmt.Sprintf("must be at most %d characters long", max))
+	case !utf8.ValidString(value):
+		v.Add(field, "must be valid UTF-8")
+	}
+}
+
+func checkRepositoryURL(v *apperr.Violations, raw string) {
+	if raw == "" {
+		return
+	}
+	u, err := url.Parse(raw)
+	if len(raw) > urlMaxLen || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		v.Add("repositoryUrl", "must be an http(s) URL such as https://github.com/owner/repo")
+	}
+}
+
+// CreateProject creates a project owned by the caller, with its first gate, in one transaction.
+func (s *Service) CreateProject(ctx context.Context, who authn.Identity, name, description, projectType, repositoryURL string) (store.ProjectWithRole, error) {
+	name, description = strings.TrimSpace(name), strings.TrimSpace(description)
+	var v apperr.Violations
+	checkText(&v, "name", name, true, nameMaxLen)
+	checkText(&v, "description", description, false, descriptionMaxLen)
+	if _, ok := workflow.For(projectType); !ok {
+		v.Add("type", "is required: choose one of "+strings.Join(workflow.ProjectTypes(), ", "))
+	}
+	checkRepositoryURL(&v, repositoryURL)
+	if err := v.Err(); err != nil {
+		return store.ProjectWithRole{}, err
+	}
+	now := s.now()
+	p := store.Project{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Description: description, Type: projectType,
+		RepositoryURL: repositoryURL, OwnerID: who.UserID, Status: store.StatusActive, CurrentGate: 1, CreatedAt: now, UpdatedAt: now}
+	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+		if err := q.CreateProject(ctx, p); err != nil {
+			return err
+		}
+		if err := q.AddMember(ctx, store.Member{ProjectID: p.ID, UserID: who.UserID, Role: store.RoleOwner, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := q.CreateGate(ctx, store.Gate{ProjectID: p.ID, Number: 1, State: GatePending, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		rec.add(p.ID, who.UserID, EventProjectChanged, ProjectChanged{Change: "created", Status: p.Status})
+		return nil
+	})
+	return store.ProjectWithRole{Project: p, Role: store.RoleOwner}, err
+}
+
+// GetProject returns a project the caller is a member of.
+func (s *Service) GetProject(ctx context.Context, who authn.Identity, projectID string) (store.ProjectWithRole, error) {
+	return s.access(ctx, s.Store, who, projectID, ActRead)
+}
+
+// Page sizes of ListProjects.
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+// ListProjects lists the caller's projects, newest first. The page token is opaque to clients.
+func (s *Service) ListProjects(ctx context.Context, who authn.Identity, pageSize int, pageToken string) ([]store.ProjectWithRole, string, error) {
+	var v apperr.Violations
+	if pageSize < 0 || pageSize > maxPageSize {
+		v.Add("pageSize", fmt.Sprintf("must be between 1 and %d", maxPageSize))
+	}
+	var after *store.ProjectCursor
+	if pageToken != "" {
+		c, err := decodeCursor(pageToken)
+		if err != nil {
+			v.Add("pageToken", "is not a token this API returned")
+		}
+		after = c
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	if pageSize == 0 {
+		pageSize = defaultPageSize
+	}
+	// One extra row tells whether there is a next page without a count query.
+	ps, err := s.Store.ProjectsForMember(ctx, who.UserID, after, pageSize+1)
+	if err != nil || len(ps) <= pageSize {
+		return ps, "", err
+	}
+	ps = ps[:pageSize]
+	last := ps[len(ps)-1]
+	return ps, encodeCursor(store.ProjectCursor{CreatedAt: last.CreatedAt, ID: last.ID}), nil
+}
+
+func encodeCursor(c store.ProjectCursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(token string) (*store.ProjectCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return nil, err
+	}
+	var c store.ProjectCursor
+	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
+		return nil, errors.New("bad cursor")
+	}
+	return &c, nil
+}
+
+// ProjectUpdate holds the fields to change; nil means unchanged.
+type ProjectUpdate struct {
+	Name, Description, RepositoryURL *string
+}
+
+// UpdateProject changes the given fields.
+func (s *Service) UpdateProject(ctx context.Context, who authn.Identity, projectID string, u ProjectUpdate) (store.ProjectWithRole, error) {
+	var v apperr.Violations
+	if u.Name != nil {
+		*u.Name = strings.TrimSpace(*u.Name)
+		checkText(&v, "name", *u.Name, true, nameMaxLen)
+	}
+	if u.Description != nil {
+		*u.Description = strings.TrimSpace(*u.Description)
+		checkText(&v, "description", *u.Description, false, descriptionMaxLen)
+	}
+	if u.RepositoryURL != nil {
+		checkRepositoryURL(&v, *u.RepositoryURL)
+	}
+	if err := v.Err(); err != nil {
+		return store.ProjectWithRole{}, err
+	}
+	var out store.ProjectWithRole
+	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+		p, err := s.access(ctx, q, who, projectID, ActWrite)
+		if err != nil {
+			return err
+		}
+		if u.Name != nil {
+			p.Name = *u.Name
+		}
+		if u.Description != nil {
+			p.Description = *u.Description
+		}
+		if u.RepositoryURL != nil {
+			p.RepositoryURL = *u.RepositoryURL
+		}
+		p.UpdatedAt = rec.now
+		if err := q.UpdateProject(ctx, p.Project); err != nil {
+			return err
+		}
+		rec.add(p.ID, who.UserID, EventProjectChanged, ProjectChanged{Change: "updated", Status: p.Status})
+		out = p
+		return nil
+	})
+	return out, err
+}
+
+// ArchiveProject makes the project read-only.
+func (s *Service) ArchiveProject(ctx context.Context, who authn.Identity, projectID string) (store.ProjectWithRole, error) {
+	var out store.ProjectWithRole
+	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+		p, err := s.access(ctx, q, who, projectID, ActAdmin)
+		if err != nil {
+			return err
+		}
+		p.Status, p.UpdatedAt = store.StatusArchived, rec.now
+		if err := q.UpdateProject(ctx, p.Project); err != nil {
+			return err
+		}
+		rec.add(p.ID, who.UserID, EventProjectChanged, ProjectChanged{Change: "archived", Status: p.Status})
+		out = p
+		return nil
+	})
+	return out, err
+}
+
+// DeleteProject deletes the project and everything it owns. Archived and completed projects
+// can be deleted too.
+func (s *Service) DeleteProject(ctx context.Context, who authn.Identity, projectID string) error {
+	return s.Store.InTx(ctx, func(q store.Queries) error {
+		p, err := q.ProjectForMember(ctx, projectID, who.UserID)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.NotFound("project %s not found", projectID)
+		} else if err != nil {
+			return err
+		}
+		if p.Role != store.RoleOwner {
+			return apperr.PermissionDenied("only the owner can delete a project")
+		}
+		return q.DeleteProject(ctx, projectID)
+	})
+}
+
+// Authorize returns the project and the caller's role if the caller may perform act on it.
+// Other services call it before touching anything of a project.
+func (s *Service) Authorize(ctx context.Context, who authn.Identity, projectID string, act Action) (store.ProjectWithRole, error) {
+	return s.access(ctx, s.Store, who, projectID, act)
+}

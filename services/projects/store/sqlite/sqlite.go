@@ -1,0 +1,639 @@
+// Package sqlite is the SQLite implementation of store.Store (modernc.org/sqlite, pure Go), the
+// embedded default. Times are stored as INTEGER microseconds since the Unix epoch, so they
+// round-trip exactly as the postgres store's TIMESTAMPTZ columns do: UTC, to the microsecond.
+//
+// It behaves as the postgres store does, beyond the contract of store.Queries too: a row naming a
+// missing project, gate or task is ErrNotFound, and tasks created at the same time are listed in
+// the order given. Unlike PostgreSQL, SQLite does not abort a transaction when a statement fails.
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is a store.Store backed by one SQLite file. Its *sql.DB has a single connection (see
+// database.OpenSQLite), so nothing may use the Store while a transaction of InTx is open.
+type Store struct {
+	queries
+	db *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it if needed) the database file at path and applies pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	migrations, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	db, err := database.OpenSQLite(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := database.MigrateSQLite(ctx, db, migrations); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Store{queries: queries{db: db}, db: db}, nil
+}
+
+// InTx implements store.Store. The transaction is BEGIN IMMEDIATE (see database.OpenSQLite): it
+// holds the write lock from the start, so transactions run one after the other.
+func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
+	return inTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&queries{db: tx}) })
+}
+
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close implements store.Store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// dbtx is what queries run on: *sql.DB or *sql.Tx.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements store.Queries on the database or, in InTx, on a transaction.
+type queries struct {
+	db dbtx
+}
+
+// atomically runs fn's statements all or none: in a transaction of its own or, inside InTx, under
+// a savepoint, so that a failure undoes them without ending the caller's transaction.
+func (q *queries) atomically(ctx context.Context, fn func(db dbtx) error) error {
+	switch db := q.db.(type) {
+	case *sql.DB:
+		return inTx(ctx, db, func(tx *sql.Tx) error { return fn(tx) })
+	case *sql.Tx:
+		if _, err := db.ExecContext(ctx, `SAVEPOINT atomically`); err != nil {
+			return err
+		}
+		if err := fn(db); err != nil {
+			_, _ = db.ExecContext(ctx, `ROLLBACK TO atomically`)
+			_, _ = db.ExecContext(ctx, `RELEASE atomically`)
+			return err
+		}
+		_, err := db.ExecContext(ctx, `RELEASE atomically`)
+		return err
+	default:
+		panic(fmt.Sprintf("sqlite: queries on %T", db))
+	}
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// utc is t as it reads back from micros: UTC, truncated to the microsecond.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// at scans an INTEGER of microseconds into *t, in UTC.
+type at struct{ t *time.Time }
+
+func (a at) Scan(src any) error {
+	us, ok := src.(int64)
+	if !ok {
+		return fmt.Errorf("sqlite: time stored as %T, want INTEGER", src)
+	}
+	*a.t = time.UnixMicro(us).UTC()
+	return nil
+}
+
+// jsonText scans a JSON TEXT column into v.
+type jsonText struct{ v any }
+
+func (j jsonText) Scan(src any) error {
+	s, ok := src.(string)
+	if !ok {
+		return fmt.Errorf("sqlite: JSON stored as %T, want TEXT", src)
+	}
+	return json.Unmarshal([]byte(s), j.v)
+}
+
+// jsonArg is v as a JSON TEXT argument. (Given as a BLOB, JSON functions would read it as JSONB.)
+func jsonArg(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// --- Projects
+
+// CreateProject implements store.Queries.
+func (q *queries) CreateProject(ctx context.Context, p store.Project) error {
+	_, err := q.db.ExecContext(ctx,
+		`INSERT INTO projects (id, name, description, type, repository_url, owner_id, status, current_gate, created_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Name, p.Description, p.Type, p.RepositoryURL, p.OwnerID, p.Status, p.CurrentGate,
+		micros(p.CreatedAt), micros(p.UpdatedAt))
+	return check("create project", err)
+}
+
+const selectProjectWithRole = `SELECT p.id, p.name, p.description, p.type, p.repository_url, p.owner_id,
+	p.status, p.current_gate, p.created_at, p.updated_at, m.role
+	FROM members m JOIN projects p ON p.id = m.project_id `
+
+func scanProjectWithRole(r scanner) (store.ProjectWithRole, error) {
+	var p store.ProjectWithRole
+	err := r.Scan(&p.ID, &p.Name, &p.Description, &p.Type, &p.RepositoryURL, &p.OwnerID,
+		&p.Status, &p.CurrentGate, at{&p.CreatedAt}, at{&p.UpdatedAt}, &p.Role)
+	return p, err
+}
+
+// ProjectForMember implements store.Queries.
+func (q *queries) ProjectForMember(ctx context.Context, projectID, userID string) (store.ProjectWithRole, error) {
+	p, err := scanProjectWithRole(q.db.QueryRowContext(ctx,
+		selectProjectWithRole+`WHERE m.project_id = ? AND m.user_id = ?`, projectID, userID))
+	if err != nil {
+		return store.ProjectWithRole{}, check("project for member", err)
+	}
+	return p, nil
+}
+
+// UpdateProject implements store.Queries.
+func (q *queries) UpdateProject(ctx context.Context, p store.Project) error {
+	res, err := q.db.ExecContext(ctx,
+		`UPDATE projects SET name = ?, description = ?, repository_url = ?, status = ?, current_gate = ?, updated_at = ?
+		 WHERE id = ?`,
+		p.Name, p.Description, p.RepositoryURL, p.Status, p.CurrentGate, micros(p.UpdatedAt), p.ID)
+	return affected("update project", res, err)
+}
+
+// DeleteProject implements store.Queries. The foreign keys cascade to everything the project owns.
+func (q *queries) DeleteProject(ctx context.Context, id string) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, id)
+	return affected("delete project", res, err)
+}
+
+// ProjectsForMember implements store.Queries.
+func (q *queries) ProjectsForMember(ctx context.Context, userID string, after *store.ProjectCursor, limit int) ([]store.ProjectWithRole, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	query, args := selectProjectWithRole+`WHERE m.user_id = ? `, []any{userID}
+	if after != nil {
+		query += `AND (p.created_at, p.id) < (?, ?) `
+		args = append(args, micros(after.CreatedAt), after.ID)
+	}
+	rows, err := q.db.QueryContext(ctx, query+`ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, append(args, limit)...)
+	projects, err := collect(rows, err, scanProjectWithRole)
+	return projects, check("projects for member", err)
+}
+
+// --- Members
+
+// AddMember implements store.Queries.
+func (q *queries) AddMember(ctx context.Context, m store.Member) error {
+	_, err := q.db.ExecContext(ctx,
+		`INSERT INTO members (project_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
+		m.ProjectID, m.UserID, m.Role, micros(m.CreatedAt))
+	return check("add member", err)
+}
+
+// SetMemberRole implements store.Queries.
+func (q *queries) SetMemberRole(ctx context.Context, projectID, userID, role string) error {
+	res, err := q.db.ExecContext(ctx,
+		`UPDATE members SET role = ? WHERE project_id = ? AND user_id = ?`, role, projectID, userID)
+	return affected("set member role", res, err)
+}
+
+// RemoveMember implements store.Queries.
+func (q *queries) RemoveMember(ctx context.Context, projectID, userID string) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM members WHERE project_id = ? AND user_id = ?`, projectID, userID)
+	return affected("remove member", res, err)
+}
+
+// Members implements store.Queries.
+func (q *queries) Members(ctx context.Context, projectID string) ([]store.Member, error) {
+	rows, err := q.db.QueryContext(ctx,
+		`SELECT project_id, user_id, role, created_at FROM members WHERE project_id = ? ORDER BY created_at, user_id`,
+		projectID)
+	members, err := collect(rows, err, func(r scanner) (store.Member, error) {
+		var m store.Member
+		err := r.Scan(&m.ProjectID, &m.UserID, &m.Role, at{&m.CreatedAt})
+		return m, err
+	})
+	return members, check("members", err)
+}
+
+// --- Gates
+
+// CreateGate implements store.Queries.
+func (q *queries) CreateGate(ctx context.Context, g store.Gate) error {
+	_, err := q.db.ExecContext(ctx,
+		`INSERT INTO gates (project_id, number, state, blocked_reason, blocked_from, revision, created_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		g.ProjectID, g.Number, g.State, g.BlockedReason, g.BlockedFrom, g.Revision, micros(g.CreatedAt), micros(g.UpdatedAt))
+	return check("create gate", err)
+}
+
+const selectGate = `SELECT project_id, number, state, blocked_reason, blocked_from, revision, created_at, updated_at
+	FROM gates `
+
+func scanGate(r scanner) (store.Gate, error) {
+	var g store.Gate
+	err := r.Scan(&g.ProjectID, &g.Number, &g.State, &g.BlockedReason, &g.BlockedFrom, &g.Revision,
+		at{&g.CreatedAt}, at{&g.UpdatedAt})
+	return g, err
+}
+
+// Gate implements store.Queries. It needs no row lock: a transaction holds the database's write
+// lock from BEGIN IMMEDIATE on.
+func (q *queries) Gate(ctx context.Context, projectID string, number int) (store.Gate, error) {
+	g, err := scanGate(q.db.QueryRowContext(ctx, selectGate+`WHERE project_id = ? AND number = ?`, projectID, number))
+	if err != nil {
+		return store.Gate{}, check("gate", err)
+	}
+	return g, nil
+}
+
+// Gates implements store.Queries.
+func (q *queries) Gates(ctx context.Context, projectID string) ([]store.Gate, error) {
+	rows, err := q.db.QueryContext(ctx, selectGate+`WHERE project_id = ? ORDER BY number`, projectID)
+	gates, err := collect(rows, err, scanGate)
+	return gates, check("gates", err)
+}
+
+// UpdateGate implements store.Queries.
+func (q *queries) UpdateGate(ctx context.Context, g store.Gate, fromState string) error {
+	res, err := q.db.ExecContext(ctx,
+		`UPDATE gates SET state = ?, blocked_reason = ?, blocked_from = ?, revision = ?, updated_at = ?
+		 WHERE project_id = ? AND number = ? AND state = ?`,
+		g.State, g.BlockedReason, g.BlockedFrom, g.Revision, micros(g.UpdatedAt), g.ProjectID, g.Number, fromState)
+	if err != nil {
+		return check("update gate", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return check("update gate", err)
+	}
+	// Nothing matched: a lost race, or no such gate.
+	var exists bool
+	if err := q.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM gates WHERE project_id = ? AND number = ?)`,
+		g.ProjectID, g.Number).Scan(&exists); err != nil {
+		return check("update gate", err)
+	}
+	if exists {
+		return store.ErrConflict
+	}
+	return store.ErrNotFound
+}
+
+// PutDeliverable implements store.Queries.
+func (q *queries) PutDeliverable(ctx context.Context, d store.Deliverable) error {
+	_, err := q.db.ExecContext(ctx,
+		`INSERT INTO deliverables (project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (project_id, gate, document_type) DO UPDATE SET
+		   document_id = excluded.document_id, version = excluded.version, content_hash = excluded.content_hash,
+		   complete = excluded.complete, recorded_by = excluded.recorded_by, updated_at = excluded.updated_at`,
+		d.ProjectID, d.Gate, d.DocumentType, d.DocumentID, d.Version, d.ContentHash, d.Complete, d.RecordedBy, micros(d.UpdatedAt))
+	return check("put deliverable", err)
+}
+
+// Deliverables implements store.Queries.
+func (q *queries) Deliverables(ctx context.Context, projectID string, gate int) ([]store.Deliverable, error) {
+	rows, err := q.db.QueryContext(ctx,
+		`SELECT project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at
+		 FROM deliverables WHERE project_id = ? AND gate = ? ORDER BY document_type`, projectID, gate)
+	deliverables, err := collect(rows, err, func(r scanner) (store.Deliverable, error) {
+		var d store.Deliverable
+		err := r.Scan(&d.ProjectID, &d.Gate, &d.DocumentType, &d.DocumentID, &d.Version, &d.ContentHash,
+			&d.Complete, &d.RecordedBy, at{&d.UpdatedAt})
+		return d, err
+	})
+	return deliverables, check("deliverables", err)
+}
+
+// AddProof implements store.Queries.
+func (q *queries) AddProof(ctx context.Context, p store.Proof) error {
+	_, err := q.db.ExecContext(ctx,
+		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, micros(p.CreatedAt))
+	return check("add proof", err)
+}
+
+// Proofs implements store.Queries.
+func (q *queries) Proofs(ctx context.Context, projectID string, gate int) ([]store.Proof, error) {
+	rows, err := q.db.QueryContext(ctx,
+		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at
+		 FROM proofs WHERE project_id = ? AND gate = ? ORDER BY created_at, id`, projectID, gate)
+	proofs, err := collect(rows, err, func(r scanner) (store.Proof, error) {
+		var p store.Proof
+		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, at{&p.CreatedAt})
+		return p, err
+	})
+	return proofs, check("proofs", err)
+}
+
+// AddReview implements store.Queries.
+func (q *queries) AddReview(ctx context.Context, r store.Review) error {
+	// The snapshot's times are stored like every other time, UTC to the microsecond.
+	deliverables := slices.Clone(r.Deliverables)
+	for i := range deliverables {
+		deliverables[i].UpdatedAt = utc(deliverables[i].UpdatedAt)
+	}
+	proofs := slices.Clone(r.Proofs)
+	for i := range proofs {
+		proofs[i].CreatedAt = utc(proofs[i].CreatedAt)
+	}
+	dJSON, err := jsonArg(deliverables)
+	if err != nil {
+		return fmt.Errorf("add review: %w", err)
+	}
+	pJSON, err := jsonArg(proofs)
+	if err != nil {
+		return fmt.Errorf("add review: %w", err)
+	}
+	_, err = q.db.ExecContext(ctx,
+		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ProjectID, r.Gate, r.Decision, r.ReviewerID, r.Notes, dJSON, pJSON, micros(r.CreatedAt))
+	return check("add review", err)
+}
+
+// Reviews implements store.Queries.
+func (q *queries) Reviews(ctx context.Context, projectID string, gate int) ([]store.Review, error) {
+	rows, err := q.db.QueryContext(ctx,
+		`SELECT id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at
+		 FROM reviews WHERE project_id = ? AND gate = ? ORDER BY created_at, id`, projectID, gate)
+	reviews, err := collect(rows, err, func(row scanner) (store.Review, error) {
+		var r store.Review
+		err := row.Scan(&r.ID, &r.ProjectID, &r.Gate, &r.Decision, &r.ReviewerID, &r.Notes,
+			jsonText{&r.Deliverables}, jsonText{&r.Proofs}, at{&r.CreatedAt})
+		return r, err
+	})
+	return reviews, check("reviews", err)
+}
+
+// --- Tasks
+
+// The tasks and dependencies of a batch travel as JSON arrays, so each statement is the same,
+// and within SQLite's limit on bound parameters, whatever the number of tasks.
+const (
+	insertTasks = `INSERT INTO tasks (project_id, id, gate, title, description, owner_role, status, priority, created_at, updated_at)
+	SELECT value->>'project_id', value->>'id', value->>'gate', value->>'title', value->>'description',
+		value->>'owner_role', value->>'status', value->>'priority', value->>'created_at', value->>'updated_at'
+	FROM json_each(?) ORDER BY key` // the rowid follows the order given
+	insertDependencies = `INSERT INTO task_dependencies (project_id, task_id, depends_on_id)
+	SELECT DISTINCT value->>0, value->>1, value->>2 FROM json_each(?)`
+)
+
+type taskRow struct {
+	ProjectID   string `json:"project_id"`
+	ID          string `json:"id"`
+	Gate        int    `json:"gate"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	OwnerRole   string `json:"owner_role"`
+	Status      string `json:"status"`
+	Priority    string `json:"priority"`
+	CreatedAt   int64  `json:"created_at"`
+	UpdatedAt   int64  `json:"updated_at"`
+}
+
+// CreateTasks implements store.Queries: two statements, in one transaction (SQLite has no round
+// trips to save). The foreign keys make a dependency naming no task of the project fail it.
+func (q *queries) CreateTasks(ctx context.Context, tasks []store.Task) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	rows := make([]taskRow, len(tasks))
+	var deps [][3]string // project, task, dependency
+	for i, t := range tasks {
+		rows[i] = taskRow{t.ProjectID, t.ID, t.Gate, t.Title, t.Description, t.OwnerRole, t.Status, t.Priority,
+			micros(t.CreatedAt), micros(t.UpdatedAt)}
+		for _, dep := range t.DependsOn {
+			deps = append(deps, [3]string{t.ProjectID, t.ID, dep})
+		}
+	}
+	tasksJSON, err := jsonArg(rows)
+	if err != nil {
+		return fmt.Errorf("create tasks: %w", err)
+	}
+	depsJSON, err := jsonArg(deps)
+	if err != nil {
+		return fmt.Errorf("create tasks: %w", err)
+	}
+	err = q.atomically(ctx, func(db dbtx) error {
+		if _, err := db.ExecContext(ctx, insertTasks, tasksJSON); err != nil || len(deps) == 0 {
+			return err
+		}
+		_, err := db.ExecContext(ctx, insertDependencies, depsJSON)
+		return err
+	})
+	return check("create tasks", err)
+}
+
+const selectTask = `SELECT t.id, t.project_id, t.gate, t.title, t.description, t.owner_role, t.status, t.priority,
+	(SELECT json_group_array(d.depends_on_id ORDER BY d.depends_on_id) FROM task_dependencies d
+	 WHERE d.project_id = t.project_id AND d.task_id = t.id),
+	t.created_at, t.updated_at
+	FROM tasks t `
+
+func scanTask(r scanner) (store.Task, error) {
+	var t store.Task
+	err := r.Scan(&t.ID, &t.ProjectID, &t.Gate, &t.Title, &t.Description, &t.OwnerRole, &t.Status, &t.Priority,
+		jsonText{&t.DependsOn}, at{&t.CreatedAt}, at{&t.UpdatedAt})
+	return t, err
+}
+
+// Tasks implements store.Queries.
+func (q *queries) Tasks(ctx context.Context, projectID string, f store.TaskFilter) ([]store.Task, error) {
+	query, args := selectTask+`WHERE t.project_id = ?`, []any{projectID}
+	if f.Gate != 0 {
+		query += ` AND t.gate = ?`
+		args = append(args, f.Gate)
+	}
+	if f.ReadyOnly {
+		query += ` AND t.status <> 'done' AND NOT EXISTS (
+			SELECT 1 FROM task_dependencies d JOIN tasks dep ON dep.project_id = d.project_id AND dep.id = d.depends_on_id
+			WHERE d.project_id = t.project_id AND d.task_id = t.id AND dep.status <> 'done')`
+	}
+	rows, err := q.db.QueryContext(ctx, query+` ORDER BY t.created_at, t.rowid`, args...)
+	tasks, err := collect(rows, err, scanTask)
+	return tasks, check("tasks", err)
+}
+
+// Task implements store.Queries.
+func (q *queries) Task(ctx context.Context, projectID, id string) (store.Task, error) {
+	t, err := scanTask(q.db.QueryRowContext(ctx, selectTask+`WHERE t.project_id = ? AND t.id = ?`, projectID, id))
+	if err != nil {
+		return store.Task{}, check("task", err)
+	}
+	return t, nil
+}
+
+// SetTaskStatus implements store.Queries.
+func (q *queries) SetTaskStatus(ctx context.Context, projectID, id, status string, updated time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE tasks SET status = ?, updated_at = ? WHERE project_id = ? AND id = ?`,
+		status, micros(updated), projectID, id)
+	return affected("set task status", res, err)
+}
+
+// --- Events
+
+// appendEvents inserts a batch of events in one statement. With one connection, writes are
+// serialised: ids are committed in the order they are drawn, which Events(after) relies on.
+const appendEvents = `INSERT INTO events (project_id, actor_id, type, payload, created_at)
+	SELECT value->>'project_id', value->>'actor_id', value->>'type', value->>'payload', value->>'created_at'
+	FROM json_each(?) ORDER BY key -- ids are drawn in the order given
+	RETURNING id`
+
+type eventRow struct {
+	ProjectID string `json:"project_id"`
+	ActorID   string `json:"actor_id"`
+	Type      string `json:"type"`
+	// The payload's text, as a JSON string: ->> returns it unchanged.
+	Payload   string `json:"payload"`
+	CreatedAt int64  `json:"created_at"`
+}
+
+// AppendEvents implements store.Queries. An event without CreatedAt gets the time of the call.
+func (q *queries) AppendEvents(ctx context.Context, events []store.Event) ([]store.Event, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	now := time.Now()
+	out := slices.Clone(events)
+	rows := make([]eventRow, len(out))
+	for i := range out {
+		e := &out[i]
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = now
+		}
+		e.CreatedAt = utc(e.CreatedAt)
+		rows[i] = eventRow{e.ProjectID, e.ActorID, e.Type, string(e.Payload), micros(e.CreatedAt)}
+	}
+	eventsJSON, err := jsonArg(rows)
+	if err != nil {
+		return nil, fmt.Errorf("append events: %w", err)
+	}
+	res, err := q.db.QueryContext(ctx, appendEvents, eventsJSON)
+	ids, err := collect(res, err, func(r scanner) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, check("append events", err)
+	}
+	// RETURNING promises no order; the ids, drawn in the order given, do.
+	slices.SortFunc(ids, cmp.Compare)
+	for i := range out {
+		out[i].ID = ids[i]
+	}
+	return out, nil
+}
+
+// Events implements store.Queries.
+func (q *queries) Events(ctx context.Context, projectID string, after int64, limit int) ([]store.Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := q.db.QueryContext(ctx,
+		`SELECT id, project_id, actor_id, type, payload, created_at FROM events
+		 WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?`, projectID, after, limit)
+	events, err := collect(rows, err, func(r scanner) (store.Event, error) {
+		var (
+			e       store.Event
+			payload string
+		)
+		err := r.Scan(&e.ID, &e.ProjectID, &e.ActorID, &e.Type, &payload, at{&e.CreatedAt})
+		e.Payload = []byte(payload)
+		return e, err
+	})
+	return events, check("events", err)
+}
+
+// --- Helpers
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row of a query's result (rows, err) with scan.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// affected is check for a statement that must change a row: none is ErrNotFound.
+func affected(op string, res sql.Result, err error) error {
+	if err != nil {
+		return check(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return check(op, err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// check maps err to the store's errors: no row is ErrNotFound, a taken key ErrAlreadyExists, a
+// foreign key violation (a row naming a missing project, gate or task) ErrNotFound. Other errors
+// are wrapped with op.
+func check(op string, err error) error {
+	switch code := errorCode(err); {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, code == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return store.ErrAlreadyExists
+	case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return store.ErrNotFound
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// errorCode returns the extended SQLite result code of err, or 0 if err is not a SQLite error.
+func errorCode(err error) int {
+	var e *msqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}

@@ -1,0 +1,227 @@
+package projects
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/workflow"
+)
+
+// Task statuses and priorities.
+const (
+	TaskTodo       = "todo"
+	TaskInProgress = "in_progress"
+	TaskDone       = "done"
+	TaskBlocked    = "blocked"
+
+	PriorityLow      = "low"
+	PriorityMedium   = "medium"
+	PriorityHigh     = "high"
+	PriorityCritical = "critical"
+)
+
+// maxTasksPerBatch bounds one CreateTasks call.
+const maxTasksPerBatch = 500
+
+// NewTask is one task of a decomposition. DependsOn names keys of tasks in the same batch or
+// ids of the project's existing tasks.
+type NewTask struct {
+	Key         string
+	Gate        int
+	Title       string
+	Description string
+	OwnerRole   string
+	Priority    string
+	DependsOn   []string
+}
+
+var agentRoles = []string{workflow.ProductManager, workflow.Architect, workflow.UXDesigner, workflow.FrontendDeveloper,
+	workflow.BackendDeveloper, workflow.DataEngineer, workflow.MLEngineer, workflow.PromptEngineer, workflow.QAEngineer,
+	workflow.ModelEvaluator, workflow.SecurityEngineer, workflow.DevOpsEngineer, workflow.AIOpsEngineer, "orchestrator"}
+
+// CreateTasks stores a whole decomposition atomically, in one round trip to the database. The
+// dependencies must form a DAG: a cycle is refused, naming the tasks on it.
+func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID string, in []NewTask) ([]store.Task, error) {
+	var v apperr.Violations
+	if len(in) == 0 || len(in) > maxTasksPerBatch {
+		v.Add("tasks", fmt.Sprintf("must hold between 1 and %d tasks", maxTasksPerBatch))
+		return nil, v.Err()
+	}
+	ids := make(map[string]string, len(in)) // key -> new id
+	for i, t := range in {
+		f := fmt.Sprintf("tasks[%d].", i)
+		switch {
+		case strings.TrimSpace(t.Key) == "":
+			v.Add(f+"key", "is required (unique within the request)")
+		case ids[t.Key] != "":
+			v.Add(f+"key", fmt.Sprintf("%q is used twice", t.Key))
+		default:
+			ids[t.Key] = uuid.Must(uuid.NewV7()).String()
+		}
+		if t.Gate < 1 || t.Gate > workflow.Count {
+			v.Add(f+"gate", fmt.Sprintf("must be between 1 and %d", workflow.Count))
+		}
+		checkText(&v, f+"title", strings.TrimSpace(t.Title), true, nameMaxLen)
+		checkText(&v, f+"description", t.Description, false, descriptionMaxLen)
+		if t.OwnerRole != "" && !slices.Contains(agentRoles, t.OwnerRole) {
+			v.Add(f+"ownerRole", "must be one of the AGENT_ROLE_ values")
+		}
+		if t.Priority != "" && !slices.Contains([]string{PriorityLow, PriorityMedium, PriorityHigh, PriorityCritical}, t.Priority) {
+			v.Add(f+"priority", "must be one of the TASK_PRIORITY_ values")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if cycle := findCycle(in); cycle != nil {
+		v.Add("tasks", "dependencies form a cycle: "+strings.Join(cycle, " -> "))
+		return nil, v.Err()
+	}
+	tasks := make([]store.Task, len(in))
+	created := make([]string, len(in))
+	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+		if _, err := s.access(ctx, q, who, projectID, ActWrite); err != nil {
+			return err
+		}
+		for i, t := range in {
+			deps := make([]string, len(t.DependsOn))
+			for j, d := range t.DependsOn {
+				if id, ok := ids[d]; ok {
+					deps[j] = id
+				} else {
+					deps[j] = d // an existing task's id; the store checks it exists
+				}
+			}
+			tasks[i] = store.Task{ID: ids[t.Key], ProjectID: projectID, Gate: t.Gate, Title: strings.TrimSpace(t.Title),
+				Description: t.Description, OwnerRole: t.OwnerRole, Status: TaskTodo, Priority: cmp.Or(t.Priority, PriorityMedium),
+				DependsOn: deps, CreatedAt: rec.now, UpdatedAt: rec.now}
+			created[i] = tasks[i].ID
+		}
+		if err := q.CreateTasks(ctx, tasks); errors.Is(err, store.ErrNotFound) {
+			v.Add("tasks", "a dependsOn entry is neither a key of this request nor the id of a task of this project")
+			return v.Err()
+		} else if err != nil {
+			return err
+		}
+		rec.add(projectID, who.UserID, EventTasksChanged, TasksChanged{TaskIDs: created, Change: "created", Status: TaskTodo})
+		return nil
+	})
+	return tasks, err
+}
+
+// findCycle returns the keys of a dependency cycle among the batch, or nil. Dependencies on
+// existing tasks cannot close a cycle: existing tasks never depend on new ones.
+func findCycle(in []NewTask) []string {
+	deps := make(map[string][]string, len(in))
+	for _, t := range in {
+		deps[t.Key] = t.DependsOn
+	}
+	const (
+		unvisited = iota
+		onPath
+		done
+	)
+	state := make(map[string]int, len(in))
+	var path []string
+	var visit func(k string) []string
+	visit = func(k string) []string {
+		state[k] = onPath
+		path = append(path, k)
+		for _, d := range deps[k] {
+			if _, inBatch := deps[d]; !inBatch {
+				continue
+			}
+			switch state[d] {
+			case onPath:
+				start := slices.Index(path, d)
+				return append(slices.Clone(path[start:]), d)
+			case unvisited:
+				if c := visit(d); c != nil {
+					return c
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		state[k] = done
+		return nil
+	}
+	for _, t := range in {
+		if state[t.Key] == unvisited {
+			if c := visit(t.Key); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// ListTasks lists the project's tasks, optionally only the ready ones or one gate's.
+func (s *Service) ListTasks(ctx context.Context, who authn.Identity, projectID string, f store.TaskFilter) ([]store.Task, error) {
+	if f.Gate < 0 || f.Gate > workflow.Count {
+		var v apperr.Violations
+		v.Add("gate", fmt.Sprintf("must be between 0 (all) and %d", workflow.Count))
+		return nil, v.Err()
+	}
+	if _, err := s.access(ctx, s.Store, who, projectID, ActRead); err != nil {
+		return nil, err
+	}
+	return s.Store.Tasks(ctx, projectID, f)
+}
+
+// UpdateTask changes a task's status.
+func (s *Service) UpdateTask(ctx context.Context, who authn.Identity, projectID, taskID, status string) (store.Task, error) {
+	if !slices.Contains([]string{TaskTodo, TaskInProgress, TaskDone, TaskBlocked}, status) {
+		var v apperr.Violations
+		v.Add("status", "is required: one of the TASK_STATUS_ values")
+		return store.Task{}, v.Err()
+	}
+	var out store.Task
+	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+		if _, err := s.access(ctx, q, who, projectID, ActWrite); err != nil {
+			return err
+		}
+		if err := q.SetTaskStatus(ctx, projectID, taskID, status, rec.now); errors.Is(err, store.ErrNotFound) {
+			return apperr.NotFound("task %s not found in this project", taskID)
+		} else if err != nil {
+			return err
+		}
+		rec.add(projectID, who.UserID, EventTasksChanged, TasksChanged{TaskIDs: []string{taskID}, Change: "updated", Status: status})
+		var err error
+		out, err = q.Task(ctx, projectID, taskID)
+		return err
+	})
+	return out, err
+}
+
+// Event page sizes.
+const (
+	defaultEventPage = 100
+	maxEventPage     = 500
+)
+
+// ListEvents lists the timeline after an event id.
+func (s *Service) ListEvents(ctx context.Context, who authn.Identity, projectID string, after int64, pageSize int) ([]store.Event, error) {
+	var v apperr.Violations
+	if after < 0 {
+		v.Add("after", "must be 0 or an event id")
+	}
+	if pageSize < 0 || pageSize > maxEventPage {
+		v.Add("pageSize", fmt.Sprintf("must be between 1 and %d", maxEventPage))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := s.access(ctx, s.Store, who, projectID, ActRead); err != nil {
+		return nil, err
+	}
+	return s.Store.Events(ctx, projectID, after, cmp.Or(pageSize, defaultEventPage))
+}
