@@ -140,12 +140,12 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	verifier := authn.NewVerifier(authn.RemoteKeys(authClient), d.Revocations)
 
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &marshaler{runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
 			// Unknown fields are refused (400 naming the field) rather than silently dropped, so
 			// a typo in a request never passes unnoticed.
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 		runtime.WithIncomingHeaderMatcher(incomingHeaders),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMetadata(forwardedMetadata),

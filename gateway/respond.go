@@ -28,7 +28,20 @@ func envelopeRewriter(ctx context.Context, resp proto.Message) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return envelope.Envelope{Success: true, Data: data, Meta: envelope.NewMeta(ctx)}, nil
+	return encodedJSON(envelope.AppendSuccess(make([]byte, 0, len(data)+128), data, envelope.NewMeta(ctx))), nil
+}
+
+// encodedJSON is a body that is already JSON; marshaler writes it as is.
+type encodedJSON []byte
+
+// marshaler is grpc-gateway's JSONPb, passing encodedJSON through untouched.
+type marshaler struct{ runtime.JSONPb }
+
+func (m *marshaler) Marshal(v any) ([]byte, error) {
+	if b, ok := v.(encodedJSON); ok {
+		return b, nil
+	}
+	return m.JSONPb.Marshal(v)
 }
 
 // successStatus marks API responses uncacheable (they carry tokens and private data; RFC 6749

@@ -4,7 +4,9 @@
 #     JWT verification, rate limiting, the membership check, the envelope, metrics and tracing;
 #   - the bare stack (bench/cmd/barestack): grpc-gateway -> gRPC -> one pgx primary-key read.
 # Both read the same row of the same database, driven by bench/cmd/loadgen with the same number
-# of connections, alternately, ROUNDS times each. Needs PostgreSQL and Redis like `make test`.
+# of connections, alternately, ROUNDS times each. The bare stack runs in the same topology as
+# FuzzyLlama (REST gateway and gRPC server as two processes); one round also measures it as a
+# single process, for reference. Needs PostgreSQL and Redis like `make test`.
 #
 #   scripts/bench-projects.sh [connections=100] [seconds=10] [rounds=2]
 #   PROFILE_DIR=/tmp/prof scripts/bench-projects.sh   # also save CPU profiles of the gateway and
@@ -54,11 +56,18 @@ TOKEN="$(curl -fsS -XPOST $GW/api/v1/auth/register -d '{"email":"bench@example.c
 PID="$(curl -fsS -XPOST $GW/api/v1/projects -H "Authorization: Bearer $TOKEN" \
   -d '{"name":"Bench","description":"load test","type":"PROJECT_TYPE_TRADITIONAL"}' | json_field id | head -n1)"
 
-DATABASE_URL="$DB_URL" "$BIN/barestack" -http 127.0.0.1:18090 2>"$BIN/bare.log" &
-PIDS+=($!)
-for _ in $(seq 50); do grep -q "is up" "$BIN/bare.log" 2>/dev/null && break; sleep 0.1; done
+bare() { # name flags...
+  local name=$1; shift
+  DATABASE_URL="$DB_URL" "$BIN/barestack" "$@" 2>"$BIN/$name.log" &
+  PIDS+=($!)
+  for _ in $(seq 50); do grep -q "is up" "$BIN/$name.log" 2>/dev/null && return 0; sleep 0.1; done
+}
+bare bare-server -grpc-listen 127.0.0.1:19093
+bare bare-gateway -http 127.0.0.1:18090 -grpc-target 127.0.0.1:19093
+bare bare-single -http 127.0.0.1:18091
 
 echo "# $(nproc) CPUs, $CONNS connections, ${SECS}s per run, $ROUNDS rounds; project $PID" >&2
+"$BIN/loadgen" -name bare-one-process -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18091/api/v1/projects/$PID"
 for r in $(seq "$ROUNDS"); do
   "$BIN/loadgen" -name bare -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18090/api/v1/projects/$PID"
   if [[ -n "${PROFILE_DIR:-}" && "$r" == "$ROUNDS" ]]; then
@@ -67,6 +76,6 @@ for r in $(seq "$ROUNDS"); do
     (sleep 3; curl -fsS "http://127.0.0.1:16062/debug/pprof/profile?seconds=$((SECS - 4))" -o "$PROFILE_DIR/projects.pprof") &
   fi
   "$BIN/loadgen" -name fuzzyllama -c "$CONNS" -d "${SECS}s" -url "$GW/api/v1/projects/$PID" -H "Authorization: Bearer $TOKEN"
-  wait_profiles=$(jobs -p | wc -l); [[ "$wait_profiles" -gt 0 ]] && sleep 1
 done
+[[ -n "${PROFILE_DIR:-}" ]] && sleep 1 # let the profile downloads finish
 [[ -n "${PROFILE_DIR:-}" ]] && cp "$BIN/fuzzyllama" "$PROFILE_DIR/" && echo "profiles in $PROFILE_DIR" >&2

@@ -3,9 +3,14 @@
 // a gRPC server whose GetProject is one pgx primary-key read. No authentication, rate limiting,
 // membership check, envelope, metrics or tracing. It reads the projects table the projects
 // service created in the same database, and serves the same JSON message.
+//
+// Like FuzzyLlama it can run as two processes, the REST gateway (-grpc-target) and the gRPC
+// server (-grpc-listen), so that both stacks are compared in the same topology; with neither
+// flag it runs both in one process.
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -51,22 +56,35 @@ func (s *server) GetProject(ctx context.Context, req *pb.GetProjectRequest) (*pb
 
 func main() {
 	dbURL := flag.String("db", os.Getenv("DATABASE_URL"), "PostgreSQL URL (the projects service's database)")
-	httpAddr := flag.String("http", "127.0.0.1:18090", "REST address")
+	httpAddr := flag.String("http", "127.0.0.1:18090", "REST address (gateway role)")
+	grpcListen := flag.String("grpc-listen", "", "run only the gRPC server, listening here")
+	grpcTarget := flag.String("grpc-target", "", "run only the REST gateway, calling the gRPC server here")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	pool, err := pgxpool.New(ctx, *dbURL)
-	if err != nil {
-		log.Fatal(err)
+	target := *grpcTarget
+	if target == "" {
+		listen := cmp.Or(*grpcListen, "127.0.0.1:0")
+		pool, err := pgxpool.New(ctx, *dbURL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		lis, err := net.Listen("tcp", listen)
+		if err != nil {
+			log.Fatal(err)
+		}
+		gs := grpc.NewServer()
+		pb.RegisterProjectsServiceServer(gs, &server{pool: pool})
+		if *grpcListen != "" {
+			go func() { <-ctx.Done(); gs.Stop() }()
+			fmt.Fprintln(os.Stderr, "barestack server is up:", lis.Addr())
+			_ = gs.Serve(lis)
+			return
+		}
+		go func() { _ = gs.Serve(lis) }()
+		target = lis.Addr().String()
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	pb.RegisterProjectsServiceServer(gs, &server{pool: pool})
-	go func() { _ = gs.Serve(lis) }()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -62,6 +62,24 @@ func NewMeta(ctx context.Context) Meta {
 	return Meta{Timestamp: Now().UTC().Format(time.RFC3339Nano), RequestID: requestid.FromContext(ctx)}
 }
 
+// AppendSuccess appends a success envelope around data, which must be valid JSON, built by
+// hand: the hot path of every successful API call should not re-encode (and re-validate) data
+// that protojson just produced. The meta strings need no escaping: timestamps are RFC 3339 and
+// request ids are restricted to requestid.Valid's alphabet (or generated).
+func AppendSuccess(dst []byte, data []byte, m Meta) []byte {
+	dst = append(dst, `{"success":true,"data":`...)
+	dst = append(dst, data...)
+	dst = append(dst, `,"meta":{"timestamp":"`...)
+	dst = append(dst, m.Timestamp...)
+	dst = append(dst, '"')
+	if m.RequestID != "" {
+		dst = append(dst, `,"requestId":"`...)
+		dst = append(dst, m.RequestID...)
+		dst = append(dst, '"')
+	}
+	return append(dst, "}}"...)
+}
+
 // WriteError writes an error envelope with the given HTTP status. A positive
 // details.RetryAfterSeconds also sets the Retry-After header.
 func WriteError(w http.ResponseWriter, r *http.Request, httpStatus int, code, message string, details *Details) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -134,23 +135,77 @@ type rateLimiter struct {
 	logger  *slog.Logger
 	// skipUntil (unix nanoseconds) is when to try Redis again after it failed.
 	skipUntil atomic.Int64
+
+	mu     sync.Mutex
+	leases map[string]*lease
 }
 
-// allow checks r against its limits and sets the RateLimit-* headers. When r is over a limit
+// A lease is a few requests of one budget, taken from Redis in one call and spent locally:
+// a client sending fast costs one Redis round trip per lease instead of one per request. The
+// budget is only ever charged early, never late, so a limit is never exceeded across gateway
+// instances; at worst the unused rest of a lease (leaseMax-1 requests) expires with it.
+// Leases are taken only for clients that asked again within leaseWindow and only on budgets
+// large enough (leaseSize), so strict limits (10 a minute on login) stay exact.
+type lease struct {
+	mu      sync.Mutex
+	unused  int       // requests already charged in Redis and not yet served
+	expires time.Time // when unused requests are forfeited
+	asked   time.Time // when Redis was last asked for this budget
+	// refusedUntil: Redis refused and said when to retry; until then the answer stays no,
+	// without asking again (nothing can refill a GCRA budget earlier).
+	refusedUntil time.Time
+	last         redis_rate.Result
+}
+
+const (
+	leaseMax    = 10
+	leaseTTL    = 250 * time.Millisecond
+	leaseWindow = 100 * time.Millisecond
+	// leaseSweepAt: past this many budgets tracked, forget the idle ones.
+	leaseSweepAt = 10000
+)
+
+// leaseSize is how many requests to charge at once on limit l: a twentieth of its burst, at
+// most leaseMax, and 1 (no lease) on small budgets.
+func leaseSize(l redis_rate.Limit) int { return min(max(l.Burst/20, 1), leaseMax) }
+
+func (rl *rateLimiter) leaseFor(key string, now time.Time) *lease {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.leases == nil {
+		rl.leases = map[string]*lease{}
+	}
+	l, ok := rl.leases[key]
+	if !ok {
+		if len(rl.leases) >= leaseSweepAt {
+			for k, old := range rl.leases {
+				if now.Sub(old.asked) > time.Minute {
+					delete(rl.leases, k)
+				}
+			}
+		}
+		l = &lease{}
+		rl.leases[key] = l
+	}
+	return l
+}
+
+// allow checks r against its limit and sets the RateLimit-* headers. When r is over the limit
 // it answers 429 and returns false.
 func (rl *rateLimiter) allow(w http.ResponseWriter, r *http.Request) bool {
 	if time.Now().UnixNano() < rl.skipUntil.Load() {
 		return true
 	}
-	res, c, err := rl.tightest(r)
+	c, ok := rl.cfg.check(r)
+	if !ok {
+		return true // no limit applies
+	}
+	res, err := rl.take(r.Context(), c)
 	if err != nil {
 		rl.skipUntil.Store(time.Now().Add(redisPause).UnixNano())
 		rl.logger.WarnContext(r.Context(), "rate limiter unavailable; letting requests through unchecked",
 			"error", err, "budget", redisBudget, "retry_in", redisPause)
 		return true
-	}
-	if res == nil {
-		return true // no limit applies
 	}
 	// Burst, not Rate: it is the most requests a full budget allows, which is what Remaining
 	// counts down from. The redis_rate.PerX constructors set both alike.
@@ -168,54 +223,69 @@ func (rl *rateLimiter) allow(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// tightest checks r against every limit that applies and returns the most constrained
-// result and its check; the result is nil when no limit applies.
-func (rl *rateLimiter) tightest(r *http.Request) (*redis_rate.Result, check, error) {
+// take spends one request of c's budget: from the lease when one is running, else from Redis.
+func (rl *rateLimiter) take(rctx context.Context, c check) (redis_rate.Result, error) {
+	now := time.Now()
+	l := rl.leaseFor(c.key, now)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.unused > 0 && now.Before(l.expires) {
+		l.unused--
+		res := l.last
+		res.Remaining += l.unused // what is still paid for is still the client's
+		return res, nil
+	}
+	if now.Before(l.refusedUntil) {
+		res := l.last
+		res.RetryAfter, res.ResetAfter = l.refusedUntil.Sub(now), res.ResetAfter-now.Sub(l.asked)
+		return res, nil
+	}
 	// Not bounded by r's own context: a client hanging up must not pass for a Redis failure,
 	// which would switch limiting off for everyone for redisPause.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), redisBudget)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), redisBudget)
 	defer cancel()
-	var best *redis_rate.Result
-	var bestCheck check
-	for _, c := range rl.cfg.checks(r) {
-		res, err := rl.limiter.Allow(ctx, c.key, c.limit)
-		if err != nil {
-			return nil, c, fmt.Errorf("check %s: %w", c.key, err)
-		}
-		if best == nil || tighter(res, best) {
-			best, bestCheck = res, c
-		}
-		if res.Allowed == 0 {
-			break // refused: spend no other budget
-		}
+	n := 1
+	if now.Sub(l.asked) < leaseWindow {
+		n = leaseSize(c.limit)
 	}
-	return best, bestCheck, nil
+	l.asked = now
+	res, err := rl.limiter.AllowN(ctx, c.key, c.limit, n)
+	if err == nil && n > 1 && res.Allowed == 0 { // near the limit: charge exactly one
+		n = 1
+		res, err = rl.limiter.AllowN(ctx, c.key, c.limit, 1)
+	}
+	if err != nil {
+		return redis_rate.Result{}, fmt.Errorf("check %s: %w", c.key, err)
+	}
+	l.unused, l.last = 0, *res
+	switch {
+	case res.Allowed == 0:
+		l.refusedUntil = now.Add(res.RetryAfter)
+	case n > 1:
+		l.unused, l.expires = n-1, now.Add(leaseTTL)
+		res.Remaining += l.unused
+	}
+	return *res, nil
 }
 
-// checks returns the limits that apply to r. A route rule always applies per client address
-// (credential routes are what brute force targets, whoever sends them). Otherwise an identified
-// user is limited per user — wherever they call from, and without sharing a budget with
-// everyone behind the same NAT — and an anonymous caller per client address.
-func (cfg *RateLimitConfig) checks(r *http.Request) []check {
-	var cs []check
+// check returns the limit that applies to r, if any. A route rule always applies per client
+// address (credential routes are what brute force targets, whoever sends them). Otherwise an
+// identified user is limited per user — wherever they call from, and without sharing a budget
+// with everyone behind the same NAT — and an anonymous caller per client address.
+func (cfg *RateLimitConfig) check(r *http.Request) (check, bool) {
 	for _, rule := range cfg.Routes {
 		if rule.matches(r) {
-			if !rule.Limit.IsZero() {
-				cs = append(cs, check{key: cfg.Prefix.Key("rl", "ip", rule.Name, clientKey(r)), limit: rule.Limit,
-					scope: "per client address for " + strings.TrimSpace(rule.Method+" "+rule.Path)})
-			}
-			return cs
+			return check{key: cfg.Prefix.Key("rl", "ip", rule.Name, clientKey(r)), limit: rule.Limit,
+				scope: "per client address for " + strings.TrimSpace(rule.Method+" "+rule.Path)}, !rule.Limit.IsZero()
 		}
 	}
 	if cfg.UserID != nil && !cfg.PerUser.IsZero() {
 		if id, ok := cfg.UserID(r); ok && id != "" {
-			return append(cs, check{key: cfg.Prefix.Key("rl", "user", id), limit: cfg.PerUser, scope: "per user"})
+			return check{key: cfg.Prefix.Key("rl", "user", id), limit: cfg.PerUser, scope: "per user"}, true
 		}
 	}
-	if !cfg.PerIP.IsZero() {
-		cs = append(cs, check{key: cfg.Prefix.Key("rl", "ip", "global", clientKey(r)), limit: cfg.PerIP, scope: "per client address"})
-	}
-	return cs
+	return check{key: cfg.Prefix.Key("rl", "ip", "global", clientKey(r)), limit: cfg.PerIP, scope: "per client address"},
+		!cfg.PerIP.IsZero()
 }
 
 // clientKey names the budget of the client of r: its IPv4 address, or its IPv6 /64.
@@ -231,18 +301,6 @@ func clientKey(r *http.Request) string {
 		return p.String()
 	}
 	return a.String()
-}
-
-// tighter reports whether a leaves the client less room than b: refused before allowed, then
-// fewer requests remaining, then longer until the budget is whole again.
-func tighter(a, b *redis_rate.Result) bool {
-	if (a.Allowed == 0) != (b.Allowed == 0) {
-		return a.Allowed == 0
-	}
-	if a.Remaining != b.Remaining {
-		return a.Remaining < b.Remaining
-	}
-	return a.ResetAfter > b.ResetAfter
 }
 
 // ceilSeconds returns d in whole seconds, rounded up; never negative.

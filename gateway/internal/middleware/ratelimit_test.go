@@ -362,3 +362,47 @@ func BenchmarkRateLimit(b *testing.B) {
 		}
 	}
 }
+
+// countCommands counts the commands c sends to Redis.
+type countCommands struct{ n atomic.Int64 }
+
+func (c *countCommands) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *countCommands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c *countCommands) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestRateLimitLeasesCutRedisTripsButNeverExceedTheLimit: a client sending fast is served from
+// leases (far fewer Redis calls than requests), yet never gets more than its budget; a slow
+// client is counted exactly.
+func TestRateLimitLeasesCutRedisTripsButNeverExceedTheLimit(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	counter := &countCommands{}
+	rdb.AddHook(counter)
+	h, calls := limited(t, RateLimitConfig{Redis: rdb, Prefix: prefix, PerUser: redis_rate.PerMinute(200), PerIP: redis_rate.PerMinute(1)})
+	for range 300 {
+		rec := call(h, "GET", "/", "192.0.2.1", "fast")
+		if rec.Code == http.StatusOK {
+			if rem, _ := strconv.Atoi(rec.Header().Get("RateLimit-Remaining")); rem < 0 || rem >= 200 {
+				t.Fatalf("RateLimit-Remaining = %d", rem)
+			}
+		}
+	}
+	if *calls > 200 || *calls < 200-leaseMax {
+		t.Fatalf("%d of 300 fast requests served with a budget of 200", *calls)
+	}
+	if n := counter.n.Load(); n > 300/3 {
+		t.Fatalf("%d Redis commands for 300 requests: leases are not used", n)
+	}
+
+	// A budget too small to lease is counted exactly, however fast the client.
+	h2, calls2 := limited(t, RateLimitConfig{PerUser: redis_rate.PerMinute(10), PerIP: redis_rate.PerMinute(1)})
+	for range 30 {
+		call(h2, "GET", "/", "192.0.2.2", "strict")
+	}
+	if *calls2 != 10 {
+		t.Fatalf("%d of 30 requests served with a budget of 10", *calls2)
+	}
+}
