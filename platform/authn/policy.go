@@ -125,8 +125,7 @@ func (a *Authorizer) authenticateUser(ctx context.Context) (context.Context, err
 
 // BearerFromMetadata returns the token of the incoming "authorization: Bearer <token>" metadata.
 func BearerFromMetadata(ctx context.Context) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	values := md.Get("authorization")
+	values := metadata.ValueFromIncomingContext(ctx, "authorization")
 	if len(values) == 0 {
 		return "", status.Error(codes.Unauthenticated, "missing access token: send Authorization: Bearer <accessToken>")
 	}

@@ -121,16 +121,15 @@ func (v *Verifier) verifySigned(ctx context.Context, token, typ string) (*Claims
 	if v.Now != nil {
 		now = v.Now()
 	}
-	key := typ + " " + token
-	if c := v.verified.get(key); c != nil {
-		if now.After(c.ExpiresAt.Add(v.Leeway)) {
+	if e, ok := v.verified.get(token); ok && e.typ == typ {
+		if now.After(e.claims.ExpiresAt.Add(v.Leeway)) {
 			return nil, ErrExpired
 		}
-		return c, nil
+		return e.claims, nil
 	}
 	c, err := v.parse(ctx, token, typ)
 	if err == nil {
-		v.verified.put(key, c)
+		v.verified.put(token, verifiedToken{typ: typ, claims: c})
 	}
 	return c, err
 }
@@ -180,23 +179,29 @@ func (v *Verifier) parse(ctx context.Context, token, typ string) (*Claims, error
 // verifiedCache remembers verified tokens, bounded: when full it starts over, which keeps it
 // small and O(1) without tracking recency (a miss only costs one signature verification).
 type verifiedCache struct {
-	mu sync.Mutex
-	m  map[string]*Claims
+	mu sync.RWMutex
+	m  map[string]verifiedToken // by the token itself
+}
+
+type verifiedToken struct {
+	typ    string
+	claims *Claims
 }
 
 const verifiedCacheSize = 10000
 
-func (c *verifiedCache) get(key string) *Claims {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[key]
+func (c *verifiedCache) get(token string) (verifiedToken, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.m[token]
+	return e, ok
 }
 
-func (c *verifiedCache) put(key string, claims *Claims) {
+func (c *verifiedCache) put(token string, e verifiedToken) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= verifiedCacheSize {
-		c.m = make(map[string]*Claims, 256)
+		c.m = make(map[string]verifiedToken, 256)
 	}
-	c.m[key] = claims
+	c.m[token] = e
 }

@@ -30,9 +30,8 @@ const HTTPStatusKey = "x-fuzzyllama-http-status"
 // are reachable only from inside the deployment (compose network, cluster network policy);
 // never expose them publicly.
 func ClientIP(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
 	raw := ""
-	if v := md.Get(ClientIPKey); len(v) > 0 {
+	if v := metadata.ValueFromIncomingContext(ctx, ClientIPKey); len(v) > 0 {
 		raw = v[0]
 	} else if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		raw = p.Addr.String()

@@ -53,13 +53,13 @@ func NewServer(cfg ServerConfig) *Server {
 	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		return fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 	})}
-	unary := []grpc.UnaryServerInterceptor{
-		requestIDUnary,
-		logging.UnaryServerInterceptor(slogAdapter(cfg.Logger), logOpts...),
-	}
-	stream := []grpc.StreamServerInterceptor{
-		requestIDStream,
-		logging.StreamServerInterceptor(slogAdapter(cfg.Logger), logOpts...),
+	unary := []grpc.UnaryServerInterceptor{requestIDUnary}
+	stream := []grpc.StreamServerInterceptor{requestIDStream}
+	// The call log is written at info; below that level the interceptor would only build
+	// fields to throw them away.
+	if cfg.Logger.Enabled(context.Background(), slog.LevelInfo) {
+		unary = append(unary, logging.UnaryServerInterceptor(slogAdapter(cfg.Logger), logOpts...))
+		stream = append(stream, logging.StreamServerInterceptor(slogAdapter(cfg.Logger), logOpts...))
 	}
 	if cfg.Metrics != nil {
 		unary = append(unary, cfg.Metrics.UnaryServerInterceptor())
@@ -99,9 +99,8 @@ func (s *Server) Serving(metrics *prometheus.ServerMetrics) {
 }
 
 func adoptRequestID(ctx context.Context) context.Context {
-	md, _ := metadata.FromIncomingContext(ctx)
 	id := ""
-	if v := md.Get(requestid.MetadataKey); len(v) > 0 && requestid.Valid(v[0]) {
+	if v := metadata.ValueFromIncomingContext(ctx, requestid.MetadataKey); len(v) > 0 && requestid.Valid(v[0]) {
 		id = v[0]
 	} else {
 		id = requestid.New()

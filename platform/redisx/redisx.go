@@ -5,6 +5,7 @@ package redisx
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -28,12 +29,8 @@ type Keyspace string
 
 // Key joins the prefix and parts with ':'.
 func (k Keyspace) Key(parts ...string) string {
-	s := string(k)
-	for _, p := range parts {
-		if s != "" {
-			s += ":"
-		}
-		s += p
+	if k == "" {
+		return strings.Join(parts, ":")
 	}
-	return s
+	return string(k) + ":" + strings.Join(parts, ":")
 }
