@@ -67,15 +67,27 @@ bare bare-gateway -http 127.0.0.1:18090 -grpc-target 127.0.0.1:19093
 bare bare-single -http 127.0.0.1:18091
 
 echo "# $(nproc) CPUs, $CONNS connections, ${SECS}s per run, $ROUNDS rounds; project $PID" >&2
-"$BIN/loadgen" -name bare-one-process -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18091/api/v1/projects/$PID"
+RESULTS="$BIN/results.jsonl"
+"$BIN/loadgen" -name bare-one-process -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18091/api/v1/projects/$PID" | tee -a "$RESULTS"
 for r in $(seq "$ROUNDS"); do
-  "$BIN/loadgen" -name bare -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18090/api/v1/projects/$PID"
+  "$BIN/loadgen" -name bare -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18090/api/v1/projects/$PID" | tee -a "$RESULTS"
   if [[ -n "${PROFILE_DIR:-}" && "$r" == "$ROUNDS" ]]; then
     mkdir -p "$PROFILE_DIR"
     (sleep 3; curl -fsS "http://127.0.0.1:16060/debug/pprof/profile?seconds=$((SECS - 4))" -o "$PROFILE_DIR/gateway.pprof") &
     (sleep 3; curl -fsS "http://127.0.0.1:16062/debug/pprof/profile?seconds=$((SECS - 4))" -o "$PROFILE_DIR/projects.pprof") &
   fi
-  "$BIN/loadgen" -name fuzzyllama -c "$CONNS" -d "${SECS}s" -url "$GW/api/v1/projects/$PID" -H "Authorization: Bearer $TOKEN"
+  "$BIN/loadgen" -name fuzzyllama -c "$CONNS" -d "${SECS}s" -url "$GW/api/v1/projects/$PID" -H "Authorization: Bearer $TOKEN" | tee -a "$RESULTS"
 done
+# Per round: FuzzyLlama's requests per second as a share of the bare stack's, and its p99 as a
+# multiple of the bare stack's; then the median of each over the rounds.
+awk -F'[:,]' '
+  function field(name,   i) { for (i = 1; i < NF; i++) if ($i ~ "\"" name "\"") return $(i + 1) + 0 }
+  /"name":"bare"/       { brps = field("rps"); bp99 = field("p99_ms") }
+  /"name":"fuzzyllama"/ { n++; share[n] = field("rps") / brps; p99[n] = field("p99_ms") / bp99
+                          printf "round %d: %.0f%% of the bare stack'"'"'s requests/s, p99 %.2fx\n", n, 100 * share[n], p99[n] }
+  function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  END { printf "median over %d rounds: %.0f%% of the requests/s (target >= 60%%), p99 %.2fx (target <= 1.5x)\n", n, 100 * median(share, n), median(p99, n) }
+' "$RESULTS" >&2
 [[ -n "${PROFILE_DIR:-}" ]] && sleep 1 # let the profile downloads finish
 [[ -n "${PROFILE_DIR:-}" ]] && cp "$BIN/fuzzyllama" "$PROFILE_DIR/" && echo "profiles in $PROFILE_DIR" >&2
