@@ -7,7 +7,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,16 +33,8 @@ var _ store.Store = (*Store)(nil)
 // Open connects to the database at url, creates the auth schema if needed and applies pending
 // migrations.
 func Open(ctx context.Context, url string) (*Store, error) {
-	migrations, err := fs.Sub(migrationFiles, "migrations")
+	pool, err := database.OpenPostgresMigrated(ctx, url, Schema, migrationFiles, "migrations")
 	if err != nil {
-		return nil, err
-	}
-	pool, err := database.OpenPostgres(ctx, url, Schema)
-	if err != nil {
-		return nil, err
-	}
-	if err := database.MigratePostgres(ctx, pool, migrations); err != nil {
-		pool.Close()
 		return nil, err
 	}
 	return &Store{pool: pool}, nil

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -33,16 +32,8 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating it if needed) the database file at path and applies pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
-	migrations, err := fs.Sub(migrationFiles, "migrations")
+	db, err := database.OpenSQLiteMigrated(ctx, path, migrationFiles, "migrations")
 	if err != nil {
-		return nil, err
-	}
-	db, err := database.OpenSQLite(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := database.MigrateSQLite(ctx, db, migrations); err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	return &Store{db: db}, nil

@@ -13,34 +13,26 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
 	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
 )
 
 // Run runs the suite. open must return an empty store of its own for each call (subtests run in
 // parallel) and close it when the test ends.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
-		{"CreateAndGet", testCreateAndGet},
-		{"DuplicateEmail", testDuplicateEmail},
-		{"NotFound", testNotFound},
-		{"LookupUsers", testLookupUsers},
-		{"ResetPasswordUnknownUser", testResetUnknownUser},
-		{"ResetPasswordConsumesToken", testResetConsumesToken},
-		{"ResetPasswordExpiredToken", testResetExpiredToken},
-		{"ResetPasswordDeletesOtherTokens", testResetDeletesOtherTokens},
-		{"ResetPasswordConcurrently", testResetConcurrently},
-		{"UserByResetToken", testUserByResetToken},
-		{"Ping", testPing},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open(t))
-		})
-	}
+	dbtest.RunSuite(t, open, map[string]func(*testing.T, store.Store){
+		"CreateAndGet":                    testCreateAndGet,
+		"DuplicateEmail":                  testDuplicateEmail,
+		"NotFound":                        testNotFound,
+		"LookupUsers":                     testLookupUsers,
+		"ResetPasswordUnknownUser":        testResetUnknownUser,
+		"ResetPasswordConsumesToken":      testResetConsumesToken,
+		"ResetPasswordExpiredToken":       testResetExpiredToken,
+		"ResetPasswordDeletesOtherTokens": testResetDeletesOtherTokens,
+		"ResetPasswordConcurrently":       testResetConcurrently,
+		"UserByResetToken":                testUserByResetToken,
+		"Ping":                            testPing,
+	})
 }
 
 // base is a time with nanoseconds in a zone other than UTC: stores must return it in UTC,

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"slices"
 	"time"
 
@@ -40,16 +39,8 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating it if needed) the database file at path and applies pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
-	migrations, err := fs.Sub(migrationFiles, "migrations")
+	db, err := database.OpenSQLiteMigrated(ctx, path, migrationFiles, "migrations")
 	if err != nil {
-		return nil, err
-	}
-	db, err := database.OpenSQLite(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := database.MigrateSQLite(ctx, db, migrations); err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	return &Store{queries: queries{db: db}, db: db}, nil

@@ -16,41 +16,33 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
 )
 
 // Run runs the suite. open must return an empty store of its own for each call (subtests run in
 // parallel) and close it when the test ends.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
-		{"ProjectRoundTrip", testProjectRoundTrip},
-		{"ProjectForMemberNotFound", testProjectForMemberNotFound},
-		{"ProjectsForMemberPages", testProjectsForMemberPages},
-		{"Members", testMembers},
-		{"DeleteProjectCascades", testDeleteProjectCascades},
-		{"Gates", testGates},
-		{"UpdateGate", testUpdateGate},
-		{"UpdateGateConcurrently", testUpdateGateConcurrently},
-		{"Deliverables", testDeliverables},
-		{"Proofs", testProofs},
-		{"Reviews", testReviews},
-		{"CreateTasks", testCreateTasks},
-		{"CreateTasksMissingDependency", testCreateTasksMissingDependency},
-		{"TaskFilter", testTaskFilter},
-		{"Events", testEvents},
-		{"InTx", testInTx},
-		{"InTxRollback", testInTxRollback},
-		{"Ping", testPing},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open(t))
-		})
-	}
+	dbtest.RunSuite(t, open, map[string]func(*testing.T, store.Store){
+		"ProjectRoundTrip":             testProjectRoundTrip,
+		"ProjectForMemberNotFound":     testProjectForMemberNotFound,
+		"ProjectsForMemberPages":       testProjectsForMemberPages,
+		"Members":                      testMembers,
+		"DeleteProjectCascades":        testDeleteProjectCascades,
+		"Gates":                        testGates,
+		"UpdateGate":                   testUpdateGate,
+		"UpdateGateConcurrently":       testUpdateGateConcurrently,
+		"Deliverables":                 testDeliverables,
+		"Proofs":                       testProofs,
+		"Reviews":                      testReviews,
+		"CreateTasks":                  testCreateTasks,
+		"CreateTasksMissingDependency": testCreateTasksMissingDependency,
+		"TaskFilter":                   testTaskFilter,
+		"Events":                       testEvents,
+		"InTx":                         testInTx,
+		"InTxRollback":                 testInTxRollback,
+		"Ping":                         testPing,
+	})
 }
 
 // base is a time with nanoseconds in a zone other than UTC: stores must return it in UTC,
