@@ -24,8 +24,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -37,6 +40,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
@@ -209,7 +213,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		}),
 		requireAuth,
 	}
-	var h http.Handler = stripUntrustedHeaders(root)
+	var h http.Handler = beforeMux(root)
 	for i := len(chain) - 1; i >= 0; i-- {
 		h = chain[i](h)
 	}
@@ -243,10 +247,30 @@ func forwardedMetadata(ctx context.Context, r *http.Request) metadata.MD {
 // or obey (a client-chosen gRPC deadline, which could turn any call into a 504).
 var untrustedHeaders = []string{"X-Forwarded-For", "X-Forwarded-Host", "Grpc-Timeout", "Forwarded"}
 
-func stripUntrustedHeaders(next http.Handler) http.Handler {
+// beforeMux drops untrusted headers and refuses a path or query that is not valid UTF-8 after
+// unescaping: protobuf strings must be, and the gRPC client would otherwise fail with a 500.
+func beforeMux(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, h := range untrustedHeaders {
 			r.Header.Del(h)
+		}
+		if !utf8.ValidString(r.URL.Path) {
+			envelope.WriteError(w, r, http.StatusBadRequest, "INVALID_ARGUMENT", "the request path must be valid UTF-8", nil)
+			return
+		}
+		query, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			envelope.WriteError(w, r, http.StatusBadRequest, "INVALID_ARGUMENT", "malformed query string", nil)
+			return
+		}
+		for name, values := range query {
+			for _, v := range values {
+				if !utf8.ValidString(name) || !utf8.ValidString(v) {
+					envelope.WriteError(w, r, http.StatusBadRequest, "INVALID_ARGUMENT", "query parameters must be valid UTF-8",
+						&envelope.Details{Fields: []envelope.Field{{Field: strings.ToValidUTF8(name, "?"), Description: "must be valid UTF-8"}}})
+					return
+				}
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -13,6 +13,9 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/requestid"
 )
 
+// maxResponseBytes bounds one response a client accepts.
+const maxResponseBytes = 64 << 20
+
 // Dial returns a client connection to another FuzzyLlama service at target (host:port, or any
 // gRPC target such as dns:///auth:9090). The connection propagates the trace context, the
 // request id and the caller's identity. Transport security between services is the deployment's (a mesh or private
@@ -21,6 +24,8 @@ func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	opts = append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		// Lists (a project's tasks, a gate with its proofs) can outgrow gRPC's 4 MiB default.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseBytes)),
 		grpc.WithChainUnaryInterceptor(propagateUnary),
 		grpc.WithChainStreamInterceptor(propagateStream),
 	}, opts...)

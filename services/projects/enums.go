@@ -1,6 +1,7 @@
 package projects
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
@@ -10,12 +11,18 @@ import (
 // upper-case names (GATE_STATE_IN_REVIEW). These two helpers are the whole mapping, for every
 // enum: the proto name is the prefix plus the domain word in upper case.
 
-// fromProto returns the domain word of a proto enum value ("" for the zero value).
+// fromProto returns the domain word of a proto enum value: "" for the zero value (not set),
+// and for a number the enum does not define a word no domain check accepts, so the request is
+// refused naming the field instead of being taken as "not set".
 func fromProto[E ~int32](v E, names map[int32]string, prefix string) string {
 	if v == 0 {
 		return ""
 	}
-	return strings.ToLower(strings.TrimPrefix(names[int32(v)], prefix))
+	name, ok := names[int32(v)]
+	if !ok {
+		return "undefined-" + strconv.Itoa(int(v))
+	}
+	return strings.ToLower(strings.TrimPrefix(name, prefix))
 }
 
 // toProto returns the proto enum value of a domain word (the zero value if unknown).

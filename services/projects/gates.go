@@ -31,7 +31,8 @@ type GateDetail struct {
 	Reviews      []store.Review
 }
 
-// ListGates lists the project's gates created so far, with their definitions.
+// ListGates lists the project's gates created so far (at most nine), each with what is
+// recorded for it, so the list never shows a deliverable as missing that is not.
 func (s *Service) ListGates(ctx context.Context, who authn.Identity, projectID string) ([]GateDetail, error) {
 	p, err := s.access(ctx, s.Store, who, projectID, ActRead)
 	if err != nil {
@@ -43,8 +44,9 @@ func (s *Service) ListGates(ctx context.Context, who authn.Identity, projectID s
 	}
 	out := make([]GateDetail, len(gates))
 	for i, g := range gates {
-		def, _ := workflow.GateOf(p.Type, g.Number)
-		out[i] = GateDetail{Gate: g, Def: def}
+		if out[i], err = s.gateDetail(ctx, s.Store, p.Project, g.Number); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -292,16 +294,41 @@ func (s *Service) recordReview(ctx context.Context, q store.Queries, rec *record
 		return err
 	}
 	return q.AddReview(ctx, store.Review{ID: uuid.NewString(), ProjectID: p.ID, Gate: g.Number, Decision: decision,
-		ReviewerID: who.UserID, Notes: notes, Deliverables: delivs, Proofs: proofs, CreatedAt: rec.now})
+		ReviewerID: who.UserID, Notes: notes, Deliverables: delivs, Proofs: latestPerType(proofs), CreatedAt: rec.now})
 }
 
-// gateOpen loads a gate that can still take deliverables and proofs (not approved).
+// latestPerType keeps the last proof of each type, in order: what stood when the decision was
+// made (older attempts remain listed on the gate).
+func latestPerType(proofs []store.Proof) []store.Proof {
+	last := map[string]int{}
+	for i, p := range proofs {
+		last[p.Type] = i
+	}
+	out := make([]store.Proof, 0, len(last))
+	for i, p := range proofs {
+		if last[p.Type] == i {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// gateOpen loads a gate that can still take deliverables and proofs: one being worked on.
+// Under review the record is frozen, so the owner approves exactly what they looked at; once
+// approved it never changes.
 func gateOpen(ctx context.Context, q store.Queries, p store.Project, number int) (store.Gate, error) {
 	g, err := gateOf(ctx, q, p, number)
-	if err == nil && g.State == GateApproved {
-		err = apperr.FailedPrecondition("gate G%d is approved: what was approved cannot change", number).WithReason(ReasonIllegalTransition)
+	if err != nil {
+		return g, err
 	}
-	return g, err
+	switch g.State {
+	case GatePending, GateInProgress, GateChangesRequested:
+		return g, nil
+	case GateApproved:
+		return g, apperr.FailedPrecondition("gate G%d is approved: what was approved cannot change", number).WithReason(ReasonIllegalTransition)
+	}
+	return g, apperr.FailedPrecondition("gate G%d is %s: deliverables and proofs are recorded while it is worked on", number, upper(g.State)).
+		WithReason(ReasonIllegalTransition)
 }
 
 // RecordDeliverable records a document version as the gate's deliverable of its type.
@@ -359,6 +386,11 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 		if _, err := gateOpen(ctx, q, p.Project, pr.Gate); err != nil {
 			return err
 		}
+		if existing, err := q.Proofs(ctx, pr.ProjectID, pr.Gate); err != nil {
+			return err
+		} else if len(existing) >= maxProofsPerGate {
+			return apperr.FailedPrecondition("gate G%d already has %d proofs: the latest of each type is what counts", pr.Gate, maxProofsPerGate)
+		}
 		pr.ID, pr.ProducedBy, pr.Attested, pr.CreatedAt = uuid.NewString(), who.UserID, true, rec.now
 		if err := q.AddProof(ctx, pr); err != nil {
 			return err
@@ -368,6 +400,9 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 	})
 	return pr, err
 }
+
+// maxProofsPerGate bounds what one gate can hold (and so every response that lists it).
+const maxProofsPerGate = 100
 
 var documentTypes = []string{workflow.DocIntake, workflow.DocRequirements, workflow.DocUserStory, workflow.DocArchitecture,
 	workflow.DocAPISpec, workflow.DocDatabaseSchema, workflow.DocDesign, workflow.DocCode, workflow.DocTestPlan,

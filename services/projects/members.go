@@ -28,9 +28,7 @@ func checkAssignableRole(role string) error {
 // AddMember gives the account with the email a role in the project.
 func (s *Service) AddMember(ctx context.Context, who authn.Identity, projectID, email, role string) (MemberInfo, error) {
 	var v apperr.Violations
-	if email == "" {
-		v.Add("email", "is required")
-	}
+	checkText(&v, "email", email, true, 254)
 	if err := v.Err(); err != nil {
 		return MemberInfo{}, err
 	}
@@ -38,7 +36,7 @@ func (s *Service) AddMember(ctx context.Context, who authn.Identity, projectID, 
 		return MemberInfo{}, err
 	}
 	// Check the caller's right before revealing whether an account exists.
-	if _, err := s.access(ctx, s.Store, who, projectID, ActAdmin); err != nil {
+	if _, err := s.role(ctx, s.Store, who, projectID, ActAdmin); err != nil {
 		return MemberInfo{}, err
 	}
 	u, found, err := s.Directory.UserByEmail(ctx, email)
@@ -51,7 +49,7 @@ func (s *Service) AddMember(ctx context.Context, who authn.Identity, projectID, 
 	}
 	m := store.Member{ProjectID: projectID, UserID: u.ID, Role: role}
 	err = s.change(ctx, func(q store.Queries, rec *recorder) error {
-		if _, err := s.access(ctx, q, who, projectID, ActAdmin); err != nil {
+		if _, err := s.role(ctx, q, who, projectID, ActAdmin); err != nil {
 			return err
 		}
 		m.CreatedAt = rec.now
@@ -73,12 +71,15 @@ func (s *Service) UpdateMember(ctx context.Context, who authn.Identity, projectI
 	}
 	var out MemberInfo
 	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
-		p, err := s.access(ctx, q, who, projectID, ActAdmin)
+		p, err := s.role(ctx, q, who, projectID, ActAdmin)
 		if err != nil {
 			return err
 		}
 		if userID == p.OwnerID {
 			return apperr.FailedPrecondition("the owner's role cannot be changed")
+		}
+		if !validID(userID) {
+			return apperr.NotFound("user %q is not a member of this project", userID)
 		}
 		if err := q.SetMemberRole(ctx, projectID, userID, role); errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("user %s is not a member of this project", userID)
@@ -98,12 +99,15 @@ func (s *Service) UpdateMember(ctx context.Context, who authn.Identity, projectI
 // RemoveMember removes a member; the owner cannot be removed.
 func (s *Service) RemoveMember(ctx context.Context, who authn.Identity, projectID, userID string) error {
 	return s.change(ctx, func(q store.Queries, rec *recorder) error {
-		p, err := s.access(ctx, q, who, projectID, ActAdmin)
+		p, err := s.role(ctx, q, who, projectID, ActAdmin)
 		if err != nil {
 			return err
 		}
 		if userID == p.OwnerID {
 			return apperr.FailedPrecondition("the owner cannot be removed from the project")
+		}
+		if !validID(userID) {
+			return apperr.NotFound("user %q is not a member of this project", userID)
 		}
 		if err := q.RemoveMember(ctx, projectID, userID); errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("user %s is not a member of this project", userID)

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -79,6 +80,19 @@ func upper(s string) string { return strings.ToUpper(s) }
 // is not a member gets NotFound — the same answer as for a project that does not exist — so
 // project ids cannot be probed. Writes to an archived or completed project are refused.
 func (s *Service) access(ctx context.Context, q store.Queries, who authn.Identity, projectID string, act Action) (store.ProjectWithRole, error) {
+	p, err := s.role(ctx, q, who, projectID, act)
+	if err == nil && act > ActRead && p.Status != store.StatusActive {
+		return p, apperr.FailedPrecondition("project is %s: it can no longer be changed", p.Status)
+	}
+	return p, err
+}
+
+// role is access without the project-status rule: who may manage members stays decidable on
+// archived and completed projects (an owner must always be able to revoke access).
+func (s *Service) role(ctx context.Context, q store.Queries, who authn.Identity, projectID string, act Action) (store.ProjectWithRole, error) {
+	if !validID(projectID) {
+		return store.ProjectWithRole{}, apperr.NotFound("project %q not found", projectID)
+	}
 	p, err := q.ProjectForMember(ctx, projectID, who.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, apperr.NotFound("project %s not found", projectID)
@@ -89,10 +103,14 @@ func (s *Service) access(ctx context.Context, q store.Queries, who authn.Identit
 	if roleRank[p.Role] < act {
 		return p, apperr.PermissionDenied("your role in this project (%s) cannot %s it", p.Role, actionWords[act])
 	}
-	if act > ActRead && p.Status != store.StatusActive {
-		return p, apperr.FailedPrecondition("project is %s: it can no longer be changed", p.Status)
-	}
 	return p, nil
+}
+
+// validID reports whether an id from a request can name anything: ids are at most 128
+// characters without control characters (UUIDs in practice). Anything else names nothing, and
+// must not reach the database (PostgreSQL refuses NUL in text with a server error).
+func validID(id string) bool {
+	return id != "" && len(id) <= 128 && utf8.ValidString(id) && !strings.ContainsFunc(id, unicode.IsControl)
 }
 
 // change runs fn in one transaction with a recorder for timeline events; the events are
@@ -153,6 +171,8 @@ const (
 	summaryMaxLen     = 4000
 )
 
+// checkText adds a violation unless value is valid UTF-8 text of at most max characters
+// (non-empty if required) without control characters other than line breaks and tabs.
 func checkText(v *apperr.Violations, field, value string, required bool, max int) {
 	n := utf8.RuneCountInString(value)
 	switch {
@@ -162,6 +182,8 @@ func checkText(v *apperr.Violations, field, value string, required bool, max int
 		v.Add(field, fmt.Sprintf("must be at most %d characters long", max))
 	case !utf8.ValidString(value):
 		v.Add(field, "must be valid UTF-8")
+	case strings.ContainsFunc(value, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }):
+		v.Add(field, "must not contain control characters")
 	}
 }
 
@@ -259,7 +281,7 @@ func decodeCursor(token string) (*store.ProjectCursor, error) {
 		return nil, err
 	}
 	var c store.ProjectCursor
-	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
+	if err := json.Unmarshal(b, &c); err != nil || !validID(c.ID) {
 		return nil, errors.New("bad cursor")
 	}
 	return &c, nil

@@ -78,6 +78,14 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 		if t.Priority != "" && !slices.Contains([]string{PriorityLow, PriorityMedium, PriorityHigh, PriorityCritical}, t.Priority) {
 			v.Add(f+"priority", "must be one of the TASK_PRIORITY_ values")
 		}
+		if len(t.DependsOn) > maxTasksPerBatch {
+			v.Add(f+"dependsOn", fmt.Sprintf("must hold at most %d entries", maxTasksPerBatch))
+		}
+		for j, d := range t.DependsOn {
+			if !validID(d) {
+				v.Add(fmt.Sprintf("%sdependsOn[%d]", f, j), "must be a key of this request or a task id")
+			}
+		}
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -189,6 +197,9 @@ func (s *Service) UpdateTask(ctx context.Context, who authn.Identity, projectID,
 		if _, err := s.access(ctx, q, who, projectID, ActWrite); err != nil {
 			return err
 		}
+		if !validID(taskID) {
+			return apperr.NotFound("task %q not found in this project", taskID)
+		}
 		if err := q.SetTaskStatus(ctx, projectID, taskID, status, rec.now); errors.Is(err, store.ErrNotFound) {
 			return apperr.NotFound("task %s not found in this project", taskID)
 		} else if err != nil {
@@ -205,7 +216,7 @@ func (s *Service) UpdateTask(ctx context.Context, who authn.Identity, projectID,
 // Event page sizes.
 const (
 	defaultEventPage = 100
-	maxEventPage     = 500
+	maxEventPage     = 200 // with tasks_changed events of up to 500 ids, a page stays under 4 MiB
 )
 
 // ListEvents lists the timeline after an event id.

@@ -148,7 +148,7 @@ func TestProjectFromG1ToComplete(t *testing.T) {
 				GateChanged map[string]any `json:"gateChanged"`
 			} `json:"events"`
 		}
-		s.do("GET", base+"/events?pageSize=500", tok, nil).want(t, 200, "").data(t, &events)
+		s.do("GET", base+"/events?pageSize=200", tok, nil).want(t, 200, "").data(t, &events)
 		gateChanges := 0
 		for _, e := range events.Events {
 			if e.GateChanged != nil {
@@ -179,24 +179,33 @@ func TestConcurrentApprovalsOneWins(t *testing.T) {
 		s.do("GET", "/api/v1/workflows/PROJECT_TYPE_TRADITIONAL", tok, nil).want(t, 200, "").data(t, &wf)
 		s.completeGate(t, tok, p.ID, wf, 1)
 		const n = 8
-		codes := make([]int, n)
+		type outcome struct {
+			status int
+			code   string
+		}
+		codes := make([]outcome, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				codes[i] = s.do("POST", "/api/v1/projects/"+p.ID+"/gates/1:approve", tok, map[string]string{}).status
+				r := s.do("POST", "/api/v1/projects/"+p.ID+"/gates/1:approve", tok, map[string]string{})
+				codes[i].status = r.status
+				if r.env.Error != nil {
+					codes[i].code = r.env.Error.Code
+				}
 			}()
 		}
 		wg.Wait()
 		ok := 0
-		for _, c := range codes {
-			switch c {
-			case 200:
+		for i, c := range codes {
+			switch {
+			case c.status == 200:
 				ok++
-			case 400, 409: // lost the race: already approved, or changed concurrently
+			case c.status == 400 && c.code == "FAILED_PRECONDITION", c.status == 409 && c.code == "ABORTED":
+				// lost the race: already approved, or changed concurrently
 			default:
-				t.Errorf("unexpected status %d", c)
+				t.Errorf("approval %d: unexpected %d %s", i, c.status, c.code)
 			}
 		}
 		if ok != 1 {
@@ -212,5 +221,78 @@ func TestConcurrentApprovalsOneWins(t *testing.T) {
 		if len(g1.Gate.Reviews) != 1 {
 			t.Fatalf("want one approval record, got %+v", g1.Gate.Reviews)
 		}
+	})
+}
+
+// TestBadProjectInputIsA4xx: malformed input never reaches the database and never gets a 5xx.
+func TestBadProjectInputIsA4xx(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), map[string]string{"RATE_LIMIT_PER_USER_PER_MINUTE": "10000"})
+		owner := s.register(t, "picky@example.com", goodPassword, "Picky")
+		tok := owner.AccessToken
+		p := s.createProject(t, tok, "Input", "PROJECT_TYPE_TRADITIONAL")
+		base := "/api/v1/projects/" + p.ID
+		cases := []struct {
+			name, method, path string
+			body               any
+			status             int
+			field              string
+		}{
+			{"NUL in a name", "POST", "/api/v1/projects", `{"name":"a\u0000b","type":"PROJECT_TYPE_TRADITIONAL"}`, 400, "name"},
+			{"no type", "POST", "/api/v1/projects", `{"name":"x"}`, 400, "type"},
+			{"unknown type number", "POST", "/api/v1/projects", `{"name":"x","type":99}`, 400, "type"},
+			{"ftp repository", "POST", "/api/v1/projects", `{"name":"x","type":"PROJECT_TYPE_TRADITIONAL","repositoryUrl":"ftp://x"}`, 400, "repositoryUrl"},
+			{"NUL in a project id", "GET", "/api/v1/projects/a%00b", nil, 404, ""},
+			{"invalid UTF-8 in the path", "GET", "/api/v1/projects/%ff", nil, 400, ""},
+			{"invalid UTF-8 in a query", "GET", "/api/v1/projects?pageToken=%ff", nil, 400, ""},
+			{"bad page token", "GET", "/api/v1/projects?pageToken=bm90LWEtdG9rZW4", nil, 400, "pageToken"},
+			{"page too large", "GET", "/api/v1/projects?pageSize=1000", nil, 400, "pageSize"},
+			{"gate 0", "GET", base + "/gates/0", nil, 400, "gate"},
+			{"gate 99", "POST", base + "/gates/99:start", `{}`, 400, "gate"},
+			{"gate not reached", "POST", base + "/gates/3:start", `{}`, 400, ""},
+			{"unknown priority number", "POST", base + "/tasks:batchCreate", `{"tasks":[{"key":"a","gate":1,"title":"t","priority":99}]}`, 400, "tasks[0].priority"},
+			{"task cycle", "POST", base + "/tasks:batchCreate", `{"tasks":[{"key":"a","gate":1,"title":"t","dependsOn":["a"]}]}`, 400, "tasks"},
+			{"NUL in a dependency", "POST", base + "/tasks:batchCreate", `{"tasks":[{"key":"a","gate":1,"title":"t","dependsOn":["x\u0000"]}]}`, 400, "tasks[0].dependsOn[0]"},
+			{"no tasks", "POST", base + "/tasks:batchCreate", `{"tasks":[]}`, 400, "tasks"},
+			{"unknown task", "PATCH", base + "/tasks/no-such-task", `{"status":"TASK_STATUS_DONE"}`, 404, ""},
+			{"NUL in a proof summary", "POST", base + "/gates/1/proofs", `{"type":"PROOF_TYPE_LINT","result":"PROOF_RESULT_PASS","summary":"a\u0000"}`, 400, "summary"},
+			{"events after -1", "GET", base + "/events?after=-1", nil, 400, "after"},
+			{"events page too large", "GET", base + "/events?pageSize=5000", nil, 400, "pageSize"},
+			{"owner as a role", "POST", base + "/members", `{"email":"x@example.com","role":"ROLE_OWNER"}`, 400, "role"},
+		}
+		for _, c := range cases {
+			r := s.do(c.method, c.path, tok, c.body)
+			if r.status != c.status {
+				t.Errorf("%s: %d, want %d: %s", c.name, r.status, c.status, r.raw)
+				continue
+			}
+			if c.field != "" && len(r.fields()[c.field]) == 0 {
+				t.Errorf("%s: field %s not named: %s", c.name, c.field, r.raw)
+			}
+		}
+		// Nothing of the refused requests was stored.
+		var list struct{ Projects []project }
+		s.do("GET", "/api/v1/projects", tok, nil).want(t, 200, "").data(t, &list)
+		var tasks struct{ Tasks []any }
+		s.do("GET", base+"/tasks", tok, nil).want(t, 200, "").data(t, &tasks)
+		if len(list.Projects) != 1 || len(tasks.Tasks) != 0 {
+			t.Fatalf("refused requests stored something: %d projects, %d tasks", len(list.Projects), len(tasks.Tasks))
+		}
+	})
+}
+
+// TestArchivedProjectsStillManageAccess: archiving freezes the content, not who may see it.
+func TestArchivedProjectsStillManageAccess(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), nil)
+		owner := s.register(t, "keeper@example.com", goodPassword, "Keeper").AccessToken
+		viewer := s.register(t, "reader@example.com", goodPassword, "Reader")
+		p := s.createProject(t, owner, "Archive me", "PROJECT_TYPE_TRADITIONAL")
+		s.do("POST", "/api/v1/projects/"+p.ID+"/members", owner, map[string]string{"email": "reader@example.com", "role": "ROLE_VIEWER"}).want(t, http.StatusCreated, "")
+		s.do("POST", "/api/v1/projects/"+p.ID+":archive", owner, map[string]string{}).want(t, 200, "")
+		s.do("PATCH", "/api/v1/projects/"+p.ID, owner, map[string]string{"name": "x"}).want(t, 400, "FAILED_PRECONDITION")
+		s.do("GET", "/api/v1/projects/"+p.ID, viewer.AccessToken, nil).want(t, 200, "")
+		s.do("DELETE", "/api/v1/projects/"+p.ID+"/members/"+viewer.User.ID, owner, nil).want(t, 200, "")
+		s.do("GET", "/api/v1/projects/"+p.ID, viewer.AccessToken, nil).want(t, 404, "NOT_FOUND")
 	})
 }

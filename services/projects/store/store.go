@@ -169,7 +169,9 @@ type Queries interface {
 	CreateProject(ctx context.Context, p Project) error
 	// ProjectForMember returns the project and the user's role in it, in one query: this is the
 	// hottest read of the service. ErrNotFound if the project does not exist or the user is not
-	// a member (callers must not be able to tell which).
+	// a member (callers must not be able to tell which). In a transaction on PostgreSQL it locks
+	// the project row and shares the membership row, so changes of one project are serialised
+	// and a membership cannot be removed under a change in flight (SQLite serialises writers).
 	ProjectForMember(ctx context.Context, projectID, userID string) (ProjectWithRole, error)
 	// UpdateProject overwrites the mutable fields of p (name, description, repository URL,
 	// status, current gate, updated time). ErrNotFound if it does not exist.
@@ -206,12 +208,13 @@ type Queries interface {
 	Deliverables(ctx context.Context, projectID string, gate int) ([]Deliverable, error)
 	// AddProof inserts p.
 	AddProof(ctx context.Context, p Proof) error
-	// Proofs lists a gate's proofs, oldest first.
+	// Proofs lists a gate's proofs in the order they were added (not by their times, which come
+	// from clocks that may disagree).
 	Proofs(ctx context.Context, projectID string, gate int) ([]Proof, error)
 	// AddReview inserts r with its snapshot. Reviews are never changed or deleted (except with
 	// their project).
 	AddReview(ctx context.Context, r Review) error
-	// Reviews lists a gate's reviews, oldest first.
+	// Reviews lists a gate's reviews in the order they were added.
 	Reviews(ctx context.Context, projectID string, gate int) ([]Review, error)
 
 	// CreateTasks inserts the tasks and their dependencies in a single round trip to the

@@ -134,8 +134,14 @@ func scanProjectWithRole(r pgx.Row) (store.ProjectWithRole, error) {
 
 // ProjectForMember implements store.Queries.
 func (q *queries) ProjectForMember(ctx context.Context, projectID, userID string) (store.ProjectWithRole, error) {
-	p, err := scanProjectWithRole(q.db.QueryRow(ctx,
-		selectProjectWithRole+`WHERE m.project_id = $1 AND m.user_id = $2`, projectID, userID))
+	query := selectProjectWithRole + `WHERE m.project_id = $1 AND m.user_id = $2`
+	if q.inTx {
+		// Every change of a project runs in a transaction that starts here: locking the project
+		// row serialises them (no lost update of the project), and sharing the caller's
+		// membership row makes a removal or demotion wait for the caller's change in flight.
+		query += ` FOR NO KEY UPDATE OF p FOR SHARE OF m`
+	}
+	p, err := scanProjectWithRole(q.db.QueryRow(ctx, query, projectID, userID))
 	if err != nil {
 		return store.ProjectWithRole{}, check("project for member", err)
 	}
@@ -318,7 +324,7 @@ func (q *queries) AddProof(ctx context.Context, p store.Proof) error {
 func (q *queries) Proofs(ctx context.Context, projectID string, gate int) ([]store.Proof, error) {
 	rows, err := q.db.Query(ctx,
 		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at
-		 FROM proofs WHERE project_id = $1 AND gate = $2 ORDER BY created_at, id`, projectID, gate)
+		 FROM proofs WHERE project_id = $1 AND gate = $2 ORDER BY seq`, projectID, gate)
 	proofs, err := collect(rows, err, func(r pgx.Row) (store.Proof, error) {
 		var p store.Proof
 		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, &p.CreatedAt)
@@ -358,7 +364,7 @@ func (q *queries) AddReview(ctx context.Context, r store.Review) error {
 func (q *queries) Reviews(ctx context.Context, projectID string, gate int) ([]store.Review, error) {
 	rows, err := q.db.Query(ctx,
 		`SELECT id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at
-		 FROM reviews WHERE project_id = $1 AND gate = $2 ORDER BY created_at, id`, projectID, gate)
+		 FROM reviews WHERE project_id = $1 AND gate = $2 ORDER BY seq`, projectID, gate)
 	reviews, err := collect(rows, err, func(row pgx.Row) (store.Review, error) {
 		var (
 			r            store.Review

@@ -338,7 +338,7 @@ func (q *queries) AddProof(ctx context.Context, p store.Proof) error {
 func (q *queries) Proofs(ctx context.Context, projectID string, gate int) ([]store.Proof, error) {
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at
-		 FROM proofs WHERE project_id = ? AND gate = ? ORDER BY created_at, id`, projectID, gate)
+		 FROM proofs WHERE project_id = ? AND gate = ? ORDER BY rowid`, projectID, gate)
 	proofs, err := collect(rows, err, func(r scanner) (store.Proof, error) {
 		var p store.Proof
 		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, at{&p.CreatedAt})
@@ -377,7 +377,7 @@ func (q *queries) AddReview(ctx context.Context, r store.Review) error {
 func (q *queries) Reviews(ctx context.Context, projectID string, gate int) ([]store.Review, error) {
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at
-		 FROM reviews WHERE project_id = ? AND gate = ? ORDER BY created_at, id`, projectID, gate)
+		 FROM reviews WHERE project_id = ? AND gate = ? ORDER BY rowid`, projectID, gate)
 	reviews, err := collect(rows, err, func(row scanner) (store.Review, error) {
 		var r store.Review
 		err := row.Scan(&r.ID, &r.ProjectID, &r.Gate, &r.Decision, &r.ReviewerID, &r.Notes,

@@ -56,6 +56,8 @@ CREATE TABLE deliverables (
 
 CREATE TABLE proofs (
     id          TEXT PRIMARY KEY,
+    -- Insertion order: "the latest proof of a type" must not depend on clocks.
+    seq         BIGINT GENERATED ALWAYS AS IDENTITY,
     project_id  TEXT NOT NULL,
     gate        INTEGER NOT NULL,
     type        TEXT NOT NULL,
@@ -67,10 +69,11 @@ CREATE TABLE proofs (
     FOREIGN KEY (project_id, gate) REFERENCES gates (project_id, number) ON DELETE CASCADE
 );
 
-CREATE INDEX proofs_project_id_gate_idx ON proofs (project_id, gate, created_at);
+CREATE INDEX proofs_project_id_gate_idx ON proofs (project_id, gate, seq);
 
 CREATE TABLE reviews (
     id           TEXT PRIMARY KEY,
+    seq          BIGINT GENERATED ALWAYS AS IDENTITY,
     project_id   TEXT NOT NULL,
     gate         INTEGER NOT NULL,
     decision     TEXT NOT NULL,
@@ -83,7 +86,7 @@ CREATE TABLE reviews (
     FOREIGN KEY (project_id, gate) REFERENCES gates (project_id, number) ON DELETE CASCADE
 );
 
-CREATE INDEX reviews_project_id_gate_idx ON reviews (project_id, gate, created_at);
+CREATE INDEX reviews_project_id_gate_idx ON reviews (project_id, gate, seq);
 
 -- Tasks may belong to a gate not created yet, so gate is not a foreign key.
 CREATE TABLE tasks (

@@ -67,7 +67,8 @@ CREATE TABLE proofs (
     FOREIGN KEY (project_id, gate) REFERENCES gates (project_id, number) ON DELETE CASCADE
 ) STRICT;
 
-CREATE INDEX proofs_project_id_gate_idx ON proofs (project_id, gate, created_at);
+-- Listed in insertion order (rowid): "the latest proof of a type" must not depend on clocks.
+CREATE INDEX proofs_project_id_gate_idx ON proofs (project_id, gate);
 
 CREATE TABLE reviews (
     id           TEXT PRIMARY KEY NOT NULL,
@@ -82,7 +83,7 @@ CREATE TABLE reviews (
     FOREIGN KEY (project_id, gate) REFERENCES gates (project_id, number) ON DELETE CASCADE
 ) STRICT;
 
-CREATE INDEX reviews_project_id_gate_idx ON reviews (project_id, gate, created_at);
+CREATE INDEX reviews_project_id_gate_idx ON reviews (project_id, gate);
 
 -- The rowid is the insertion order (the seq column of the postgres table).
 CREATE TABLE tasks (
