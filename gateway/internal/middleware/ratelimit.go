@@ -143,7 +143,7 @@ type rateLimiter struct {
 // A lease is a few requests of one budget, taken from Redis in one call and spent locally:
 // a client sending fast costs one Redis round trip per lease instead of one per request. The
 // budget is only ever charged early, never late, so a limit is never exceeded across gateway
-// instances; at worst the unused rest of a lease (leaseMax-1 requests) expires with it.
+// instances; at worst the unused rest of a lease (under 5% of the burst) expires with it.
 // Leases are taken only for clients that asked again within leaseWindow and only on budgets
 // large enough (leaseSize), so strict limits (10 a minute on login) stay exact.
 type lease struct {
@@ -158,7 +158,7 @@ type lease struct {
 }
 
 const (
-	leaseMax    = 10
+	leaseMax    = 100
 	leaseTTL    = 250 * time.Millisecond
 	leaseWindow = 100 * time.Millisecond
 	// leaseSweepAt: past this many budgets tracked, forget the idle ones.
@@ -166,7 +166,8 @@ const (
 )
 
 // leaseSize is how many requests to charge at once on limit l: a twentieth of its burst, at
-// most leaseMax, and 1 (no lease) on small budgets.
+// most leaseMax, and 1 (no lease) on budgets under 40. Larger leases on large budgets mean
+// fewer refills, during which the client's other requests wait.
 func leaseSize(l redis_rate.Limit) int { return min(max(l.Burst/20, 1), leaseMax) }
 
 func (rl *rateLimiter) leaseFor(key string, now time.Time) *lease {
