@@ -184,16 +184,24 @@ func (s *Service) RequestGateChanges(ctx context.Context, who authn.Identity, pr
 	})
 }
 
+// Approval is what ApproveGate did: the approved gate, the gate it opened (nil when G9
+// completed the project) and the project after it.
+type Approval struct {
+	Gate    GateDetail
+	Next    *GateDetail
+	Project store.ProjectWithRole
+}
+
 // ApproveGate approves the gate if everything it requires is there, records the review, and
 // in the same transaction creates the next gate or, at G9, completes the project.
-func (s *Service) ApproveGate(ctx context.Context, who authn.Identity, projectID string, gate int, notes string) (GateDetail, store.ProjectWithRole, error) {
+func (s *Service) ApproveGate(ctx context.Context, who authn.Identity, projectID string, gate int, notes string) (Approval, error) {
 	notes = strings.TrimSpace(notes)
 	var v apperr.Violations
 	checkText(&v, "notes", notes, false, notesMaxLen)
 	if err := v.Err(); err != nil {
-		return GateDetail{}, store.ProjectWithRole{}, err
+		return Approval{}, err
 	}
-	var project store.ProjectWithRole
+	var out Approval
 	d, err := s.transition(ctx, who, projectID, gate, transApprove, ActAdmin, "", func(q store.Queries, rec *recorder, p *store.ProjectWithRole, g store.Gate) error {
 		if err := s.recordReview(ctx, q, rec, who, p.Project, g, GateApproved, notes); err != nil {
 			return err
@@ -204,16 +212,22 @@ func (s *Service) ApproveGate(ctx context.Context, who authn.Identity, projectID
 			rec.add(projectID, who.UserID, EventProjectChanged, ProjectChanged{Change: "completed", Status: p.Status})
 		} else {
 			p.CurrentGate = gate + 1
-			next := store.Gate{ProjectID: projectID, Number: gate + 1, State: GatePending, CreatedAt: rec.now, UpdatedAt: rec.now}
-			if err := q.CreateGate(ctx, next); err != nil {
+			if err := q.CreateGate(ctx, store.Gate{ProjectID: projectID, Number: gate + 1, State: GatePending,
+				CreatedAt: rec.now, UpdatedAt: rec.now}); err != nil {
 				return err
 			}
 			rec.add(projectID, who.UserID, EventGateChanged, GateChanged{Gate: gate + 1, To: GatePending})
+			next, err := s.gateDetail(ctx, q, p.Project, gate+1)
+			if err != nil {
+				return err
+			}
+			out.Next = &next
 		}
-		project = *p
+		out.Project = *p
 		return q.UpdateProject(ctx, p.Project)
 	})
-	return d, project, err
+	out.Gate = d
+	return out, err
 }
 
 // checkApprovable lists everything that stops the gate from being approved: the previous gate,

@@ -331,17 +331,13 @@ func (h *Handler) SubmitGate(ctx context.Context, req *pb.SubmitGateRequest) (*p
 
 // ApproveGate implements pb.ProjectsServiceServer.
 func (h *Handler) ApproveGate(ctx context.Context, req *pb.ApproveGateRequest) (*pb.ApproveGateResponse, error) {
-	g, p, err := h.Service.ApproveGate(ctx, caller(ctx), req.GetProjectId(), int(req.GetGate()), req.GetNotes())
+	a, err := h.Service.ApproveGate(ctx, caller(ctx), req.GetProjectId(), int(req.GetGate()), req.GetNotes())
 	if err != nil {
 		return nil, err
 	}
-	resp := &pb.ApproveGateResponse{Gate: gatePB(g), Project: projectPB(p)}
-	if p.Status == store.StatusActive {
-		next, err := h.Service.GetGate(ctx, caller(ctx), req.GetProjectId(), p.CurrentGate)
-		if err != nil {
-			return nil, err
-		}
-		resp.NextGate = gatePB(next)
+	resp := &pb.ApproveGateResponse{Gate: gatePB(a.Gate), Project: projectPB(a.Project)}
+	if a.Next != nil {
+		resp.NextGate = gatePB(*a.Next)
 	}
 	return resp, nil
 }

@@ -93,7 +93,7 @@ func (s *Service) UpdateMember(ctx context.Context, who authn.Identity, projectI
 	if err != nil {
 		return out, err
 	}
-	return s.describe(ctx, out.Member)
+	return s.describe(ctx, out.Member), nil
 }
 
 // RemoveMember removes a member; the owner cannot be removed.
@@ -143,10 +143,13 @@ func (s *Service) ListMembers(ctx context.Context, who authn.Identity, projectID
 	return out, nil
 }
 
-func (s *Service) describe(ctx context.Context, m store.Member) (MemberInfo, error) {
+// describe adds the account's email and name to a member whose change has committed; if the
+// auth service cannot say, the change still stands and the member is returned without them.
+func (s *Service) describe(ctx context.Context, m store.Member) MemberInfo {
 	users, err := s.Directory.UsersByID(ctx, []string{m.UserID})
 	if err != nil {
-		return MemberInfo{}, err
+		s.Logger.WarnContext(ctx, "cannot name a member", "user_id", m.UserID, "error", err.Error())
+		return MemberInfo{Member: m}
 	}
-	return MemberInfo{Member: m, Email: users[m.UserID].Email, Name: users[m.UserID].Name}, nil
+	return MemberInfo{Member: m, Email: users[m.UserID].Email, Name: users[m.UserID].Name}
 }

@@ -233,7 +233,7 @@ func TestConcurrentChangesAreNotLost(t *testing.T) {
 					_, _ = svc.UpdateProject(ctx, owner, p.ID, projects.ProjectUpdate{Name: &name})
 				}()
 			}
-			mustDo(t, func() error { _, _, err := svc.ApproveGate(ctx, owner, p.ID, 1, ""); return err })
+			mustDo(t, func() error { _, err := svc.ApproveGate(ctx, owner, p.ID, 1, ""); return err })
 			wg.Wait()
 			got, err := svc.GetProject(ctx, owner, p.ID)
 			if err != nil {
