@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -113,7 +114,9 @@ func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grp
 }
 
 func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-	return h(srv, &contextStream{ServerStream: ss, ctx: adoptRequestID(ss.Context())})
+	wrapped := middleware.WrapServerStream(ss)
+	wrapped.WrappedContext = adoptRequestID(ss.Context())
+	return h(srv, wrapped)
 }
 
 func mapError(ctx context.Context, log *slog.Logger, method string, err error) error {
@@ -139,13 +142,6 @@ func errorsStream(log *slog.Logger) grpc.StreamServerInterceptor {
 		return mapError(ss.Context(), log, info.FullMethod, h(srv, ss))
 	}
 }
-
-type contextStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *contextStream) Context() context.Context { return s.ctx }
 
 // slogAdapter lets go-grpc-middleware's logging interceptor write through our slog logger.
 func slogAdapter(l *slog.Logger) logging.Logger {
