@@ -16,7 +16,9 @@
 //     per client IP otherwise; it runs before requests with bad tokens are refused, so those
 //     spend their IP's budget too.
 //  10. authentication required: public routes pass; all others need a valid access token.
-//  11. the grpc-gateway mux, or the operational endpoints (health, metrics, docs).
+//  11. before the mux: headers the services must not see are dropped (forwarded-for chains, a
+//     client-chosen gRPC deadline) and a path or query that is not valid UTF-8 is refused.
+//  12. the grpc-gateway mux, or the operational endpoints (health, metrics, docs).
 package gateway
 
 import (
