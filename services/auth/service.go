@@ -395,6 +395,9 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 	} else if err != nil {
 		return err
 	}
+	if ok, err := s.Throttle.ResetMailAllowed(ctx, u.ID); err != nil || !ok {
+		return err // a mail went out less than a minute ago: the reply to the caller is the same
+	}
 	token, hash, err := newResetToken()
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -291,5 +292,38 @@ func TestConfigRefusesLockoutsThatNeverEnd(t *testing.T) {
 		if !strings.Contains(err.Error(), name+": must be at least") {
 			t.Errorf("no problem reported for %s: %v", name, err)
 		}
+	}
+}
+
+// countingMailer counts what it is asked to send.
+type countingMailer struct{ n *atomic.Int32 }
+
+func (m countingMailer) Send(context.Context, Mail) error { m.n.Add(1); return nil }
+
+// TestResetMailsAreThrottledPerAccount: asking again and again sends one mail a minute per
+// account, while the caller's answer stays the same.
+func TestResetMailsAreThrottledPerAccount(t *testing.T) {
+	rdb, keys := redistest.New(t)
+	svc := newService(t, rdb, keys, nil)
+	ctx := context.Background()
+	for _, email := range []string{"ann@example.com", "ben@example.com"} {
+		if _, _, err := svc.Register(ctx, email, testPassword, "X"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := &atomic.Int32{}
+	svc.Mailer = countingMailer{n: sent}
+	for range 5 {
+		for _, email := range []string{"ann@example.com", "ben@example.com"} {
+			if err := svc.ForgotPassword(ctx, email); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := svc.Close(ctx); err != nil { // waits for the background sends
+		t.Fatal(err)
+	}
+	if got := sent.Load(); got != 2 {
+		t.Fatalf("%d reset mails sent for 10 requests on 2 accounts, want 2", got)
 	}
 }

@@ -129,3 +129,12 @@ func (t *LoginThrottle) Released(ctx context.Context, email, ip string) error {
 func (t *LoginThrottle) Clear(ctx context.Context, email string) error {
 	return t.settle(ctx, []string{t.accountKey(email)}, true)
 }
+
+// resetMailEvery is how often an account can be sent a password-reset mail.
+const resetMailEvery = time.Minute
+
+// ResetMailAllowed reports whether the account may be sent a reset mail now, and if so starts
+// its cooldown: whoever knows an address must not be able to flood its inbox.
+func (t *LoginThrottle) ResetMailAllowed(ctx context.Context, userID string) (bool, error) {
+	return t.Redis.SetNX(ctx, t.Keys.Key("auth", "reset-mail", userID), 1, resetMailEvery).Result()
+}
