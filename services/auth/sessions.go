@@ -55,10 +55,6 @@ func (s *Sessions) sessionKey(sid string) string { return s.Keys.Key("auth", "se
 func (s *Sessions) indexKey(uid string) string   { return s.Keys.Key("auth", "user-session-index", uid) }
 func (s *Sessions) genKey(uid string) string     { return s.Keys.Key("auth", "session-generation", uid) }
 
-// legacySetKey is the unsorted set of session ids of earlier versions. EndAll still ends the
-// sessions it lists; it can go once AUTH_REFRESH_TOKEN_TTL has passed since this version shipped.
-func (s *Sessions) legacySetKey(uid string) string { return s.Keys.Key("auth", "user-sessions", uid) }
-
 // userKeys are the per-user keys every script takes: the index and the generation.
 func (s *Sessions) userKeys(uid string) []string { return []string{s.indexKey(uid), s.genKey(uid)} }
 
@@ -163,7 +159,7 @@ func (s *Sessions) End(ctx context.Context, uid, sid string) error {
 	return err
 }
 
-// endAllScript: KEYS index, generation, legacy set; ARGV session key prefix, ttl ms. Deletes
+// endAllScript: KEYS index, generation; ARGV session key prefix, ttl ms. Deletes
 // every listed session, bumps the generation and returns the ids of the sessions it ended that
 // had not expired (by their score, so the count is right even where key expiry lags).
 var endAllScript = redis.NewScript(luaNow + `
@@ -174,10 +170,7 @@ for i = 1, #indexed, 2 do
     table.insert(ended, indexed[i])
   end
 end
-for _, sid in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  if redis.call('DEL', ARGV[1] .. sid) == 1 then table.insert(ended, sid) end
-end
-redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('DEL', KEYS[1])
 redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return ended
@@ -186,6 +179,5 @@ return ended
 // EndAll deletes every session of the user, refuses the sessions of logins already under way
 // (see Generation), and returns the ids of the sessions it ended.
 func (s *Sessions) EndAll(ctx context.Context, uid string) ([]string, error) {
-	return endAllScript.Run(ctx, s.Redis, append(s.userKeys(uid), s.legacySetKey(uid)),
-		s.sessionKey(""), s.TTL.Milliseconds()).StringSlice()
+	return endAllScript.Run(ctx, s.Redis, s.userKeys(uid), s.sessionKey(""), s.TTL.Milliseconds()).StringSlice()
 }

@@ -172,21 +172,6 @@ func TestSessionIndexOnlyHoldsLiveSessions(t *testing.T) {
 	})
 }
 
-// TestEndAllEndsLegacySessions: sessions indexed by an earlier version (a plain set) still end.
-func TestEndAllEndsLegacySessions(t *testing.T) {
-	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
-		s := newSessions(rdb, keys, time.Hour)
-		ctx := context.Background()
-		uid, sid := uuid.NewString(), uuid.NewString()
-		rdb.HSet(ctx, s.sessionKey(sid), "uid", uid, "jti", "j1")
-		rdb.SAdd(ctx, s.legacySetKey(uid), sid)
-		ended, err := s.EndAll(ctx, uid)
-		if err != nil || !slices.Equal(ended, []string{sid}) || alive(t, s, sid) {
-			t.Fatalf("EndAll = %v, %v; alive %v", ended, err, alive(t, s, sid))
-		}
-	})
-}
-
 // TestRotateReuseGrace: the token just rotated out, presented again within the grace, gets the
 // current jti (two tabs refreshing at once); an older token, or the same one after the grace,
 // is reuse and ends the session.
