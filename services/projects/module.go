@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
@@ -35,6 +37,9 @@ type AuthDirectory struct {
 // UserByEmail implements Directory.
 func (d AuthDirectory) UserByEmail(ctx context.Context, email string) (User, bool, error) {
 	resp, err := d.Client.LookupUsers(ctx, &authv1.LookupUsersRequest{Emails: []string{email}})
+	if status.Code(err) == codes.InvalidArgument {
+		return User{}, false, nil // not an address any account can have
+	}
 	if err != nil || len(resp.GetUsers()) == 0 {
 		return User{}, false, err
 	}
