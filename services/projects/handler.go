@@ -420,11 +420,12 @@ func (h *Handler) CreateTasks(ctx context.Context, req *pb.CreateTasksRequest) (
 
 // ListTasks implements pb.ProjectsServiceServer.
 func (h *Handler) ListTasks(ctx context.Context, req *pb.ListTasksRequest) (*pb.ListTasksResponse, error) {
-	ts, err := h.Service.ListTasks(ctx, caller(ctx), req.GetProjectId(), store.TaskFilter{Gate: int(req.GetGate()), ReadyOnly: req.GetReadyOnly()})
+	ts, next, err := h.Service.ListTasks(ctx, caller(ctx), req.GetProjectId(),
+		store.TaskFilter{Gate: int(req.GetGate()), ReadyOnly: req.GetReadyOnly()}, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ListTasksResponse{Tasks: mapSlice(ts, taskPB)}, nil
+	return &pb.ListTasksResponse{Tasks: mapSlice(ts, taskPB), NextPageToken: next}, nil
 }
 
 // UpdateTask implements pb.ProjectsServiceServer.

@@ -7,6 +7,7 @@
 package projects
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -243,9 +244,7 @@ const (
 // ListProjects lists the caller's projects, newest first. The page token is opaque to clients.
 func (s *Service) ListProjects(ctx context.Context, who authn.Identity, pageSize int, pageToken string) ([]store.ProjectWithRole, string, error) {
 	var v apperr.Violations
-	if pageSize < 0 || pageSize > maxPageSize {
-		v.Add("pageSize", fmt.Sprintf("must be between 1 and %d", maxPageSize))
-	}
+	pageSize = checkPageSize(&v, pageSize, defaultPageSize, maxPageSize)
 	var after *store.ProjectCursor
 	if pageToken != "" {
 		c, err := decodeCursor(pageToken)
@@ -257,17 +256,34 @@ func (s *Service) ListProjects(ctx context.Context, who authn.Identity, pageSize
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
-	if pageSize == 0 {
-		pageSize = defaultPageSize
-	}
-	// One extra row tells whether there is a next page without a count query.
 	ps, err := s.Store.ProjectsForMember(ctx, who.UserID, after, pageSize+1)
-	if err != nil || len(ps) <= pageSize {
-		return ps, "", err
+	if err != nil {
+		return nil, "", err
 	}
-	ps = ps[:pageSize]
-	last := ps[len(ps)-1]
-	return ps, encodeCursor(store.ProjectCursor{CreatedAt: last.CreatedAt, ID: last.ID}), nil
+	ps, next := cutPage(ps, pageSize, func(last store.ProjectWithRole) string {
+		return encodeCursor(store.ProjectCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	})
+	return ps, next, nil
+}
+
+// checkPageSize checks a requested page size (0 asks for the default) and returns the size to
+// use.
+func checkPageSize(v *apperr.Violations, size, defaultSize, maxSize int) int {
+	if size < 0 || size > maxSize {
+		v.Add("pageSize", fmt.Sprintf("must be between 1 and %d", maxSize))
+	}
+	return cmp.Or(size, defaultSize)
+}
+
+// cutPage returns a page of size rows out of rows fetched with a limit of size+1: the extra row
+// tells whether there is a next page without a count query. The token of the next page is made
+// from the last row of this one, and is empty on the last page.
+func cutPage[T any](rows []T, size int, token func(last T) string) ([]T, string) {
+	if len(rows) <= size {
+		return rows, ""
+	}
+	rows = rows[:size]
+	return rows, token(rows[len(rows)-1])
 }
 
 func encodeCursor(c store.ProjectCursor) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -177,7 +178,7 @@ func TestTaskDecomposition(t *testing.T) {
 			t.Fatal(err)
 		}
 		ready := func() []string {
-			ts, err := svc.ListTasks(ctx, owner, p.ID, store.TaskFilter{ReadyOnly: true})
+			ts, _, err := svc.ListTasks(ctx, owner, p.ID, store.TaskFilter{ReadyOnly: true}, 0, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,6 +203,149 @@ func TestTaskDecomposition(t *testing.T) {
 			t.Fatalf("unknown dependency: %v", err)
 		}
 	})
+}
+
+// TestListTasksPages: pages follow each other in creation order (tasks created together in the
+// order given), whatever the filter, without duplicates or gaps, and the last page has no token.
+func TestListTasksPages(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(t *testing.T) (*projects.Service, *eventbus.Bus)) {
+		svc, _ := open(t)
+		ctx := context.Background()
+		owner := authn.Identity{UserID: "u-owner"}
+		p, err := svc.CreateProject(ctx, owner, "Pages", "", "traditional", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := svc.CreateProject(ctx, owner, "Other", "", "traditional", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []string // titles in creation order
+		create := func(projectID string, gates ...int) {
+			t.Helper()
+			in := make([]projects.NewTask, len(gates))
+			for i, gate := range gates {
+				in[i] = projects.NewTask{Key: fmt.Sprint(i), Gate: gate, Title: fmt.Sprintf("%s-%d", projectID[:4], len(all)+i)}
+			}
+			if _, err := svc.CreateTasks(ctx, owner, projectID, in); err != nil {
+				t.Fatal(err)
+			}
+			if projectID == p.ID {
+				for _, task := range in {
+					all = append(all, task.Title)
+				}
+			}
+		}
+		create(p.ID, 1, 2, 1, 1)
+		create(other.ID, 1)
+		create(p.ID, 2, 1, 1)
+
+		// list pages through the tasks; tokens[i] is the token returned with page i.
+		list := func(f store.TaskFilter, size int) (titles []string, tokens []string) {
+			t.Helper()
+			token := ""
+			for range 20 {
+				ts, next, err := svc.ListTasks(ctx, owner, p.ID, f, size, token)
+				if err != nil {
+					t.Fatalf("ListTasks(%+v, %d, %q): %v", f, size, token, err)
+				}
+				if size > 0 && len(ts) > size {
+					t.Fatalf("ListTasks(%+v, %d): %d tasks", f, size, len(ts))
+				}
+				for _, task := range ts {
+					titles = append(titles, task.Title)
+				}
+				tokens = append(tokens, next)
+				if next == "" {
+					return titles, tokens
+				}
+				token = next
+			}
+			t.Fatalf("ListTasks(%+v, %d): no last page", f, size)
+			return nil, nil
+		}
+		pick := func(is ...int) []string {
+			out := make([]string, len(is))
+			for i, j := range is {
+				out[i] = all[j]
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			filter store.TaskFilter
+			size   int
+			want   []string
+			pages  int
+		}{
+			{store.TaskFilter{}, 3, all, 3},
+			{store.TaskFilter{}, 0, all, 1}, // the default page holds them all
+			{store.TaskFilter{}, 7, all, 1}, // a full last page: the extra row tells it is the last
+			{store.TaskFilter{}, 1, all, 7},
+			{store.TaskFilter{Gate: 1}, 3, pick(0, 2, 3, 5, 6), 2},
+			{store.TaskFilter{Gate: 2}, 2, pick(1, 4), 1},
+			{store.TaskFilter{ReadyOnly: true}, 3, all, 3},
+			{store.TaskFilter{Gate: 3}, 3, nil, 1},
+		} {
+			got, tokens := list(tc.filter, tc.size)
+			if !slices.Equal(got, tc.want) || len(tokens) != tc.pages {
+				t.Errorf("ListTasks(%+v) in pages of %d: %v in %d pages, want %v in %d", tc.filter, tc.size, got, len(tokens), tc.want, tc.pages)
+			}
+		}
+
+		// A page token resumes after its task even with another filter; tasks done since do not
+		// shift the pages.
+		ts, next, err := svc.ListTasks(ctx, owner, p.ID, store.TaskFilter{}, 2, "")
+		if err != nil || len(ts) != 2 || next == "" {
+			t.Fatalf("first page: %d tasks, token %q, err %v", len(ts), next, err)
+		}
+		if _, err := svc.UpdateTask(ctx, owner, p.ID, ts[0].ID, projects.TaskDone); err != nil {
+			t.Fatal(err)
+		}
+		ts, _, err = svc.ListTasks(ctx, owner, p.ID, store.TaskFilter{Gate: 1, ReadyOnly: true}, 2, next)
+		if titles := taskTitles(ts); err != nil || !slices.Equal(titles, pick(2, 3)) {
+			t.Errorf("ListTasks(gate 1, ready, after the 2nd): %v, err %v, want %v", titles, err, pick(2, 3))
+		}
+
+		for _, tc := range []struct {
+			name  string
+			size  int
+			token string
+			field string
+		}{
+			{"page too large", 501, "", "pageSize"},
+			{"negative page size", -1, "", "pageSize"},
+			{"garbage token", 0, "not a token!", "pageToken"},
+			{"token of no base64", 0, "bm90LWEtdG9rZW4", "pageToken"},
+			{"position 0", 0, "MA", "pageToken"},
+			{"negative position", 0, "LTE", "pageToken"},
+			{"leading zero", 0, "MDE", "pageToken"},
+		} {
+			_, _, err := svc.ListTasks(ctx, owner, p.ID, store.TaskFilter{}, tc.size, tc.token)
+			if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 1 || e.Fields[0].Field != tc.field {
+				t.Errorf("%s: %v, want invalid %s", tc.name, err, tc.field)
+			}
+		}
+		// A token of ListProjects is not one of ListTasks.
+		_, projectsToken, err := svc.ListProjects(ctx, owner, 1, "")
+		if err != nil || projectsToken == "" {
+			t.Fatalf("ListProjects: token %q, err %v", projectsToken, err)
+		}
+		if _, _, err := svc.ListTasks(ctx, owner, p.ID, store.TaskFilter{}, 0, projectsToken); !apperr.IsKind(err, apperr.KindInvalid) {
+			t.Errorf("a ListProjects token: %v, want invalid", err)
+		}
+		// Strangers learn nothing, valid token or not.
+		if _, _, err := svc.ListTasks(ctx, authn.Identity{UserID: "stranger"}, p.ID, store.TaskFilter{}, 2, next); !apperr.IsKind(err, apperr.KindNotFound) {
+			t.Errorf("stranger: %v, want not found", err)
+		}
+	})
+}
+
+func taskTitles(ts []store.Task) []string {
+	titles := make([]string, len(ts))
+	for i, t := range ts {
+		titles[i] = t.Title
+	}
+	return titles
 }
 
 // TestConcurrentChangesAreNotLost: an approval racing renames must leave the project at the next

@@ -3,9 +3,11 @@ package projects
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -172,17 +174,61 @@ func findCycle(in []NewTask) []string {
 	return nil
 }
 
-// ListTasks lists the project's tasks, optionally only the ready ones or one gate's.
-func (s *Service) ListTasks(ctx context.Context, who authn.Identity, projectID string, f store.TaskFilter) ([]store.Task, error) {
+// Page sizes of ListTasks.
+const (
+	defaultTaskPage = 100
+	maxTaskPage     = 500
+)
+
+// ListTasks lists the project's tasks in the order they were created, optionally only the ready
+// ones or one gate's, a page at a time. The page token is opaque to clients. The filter's After
+// and Limit are set from the page token and size.
+func (s *Service) ListTasks(ctx context.Context, who authn.Identity, projectID string, f store.TaskFilter, pageSize int, pageToken string) ([]store.Task, string, error) {
+	var v apperr.Violations
 	if f.Gate < 0 || f.Gate > workflow.Count {
-		var v apperr.Violations
 		v.Add("gate", fmt.Sprintf("must be between 0 (all) and %d", workflow.Count))
-		return nil, v.Err()
+	}
+	pageSize = checkPageSize(&v, pageSize, defaultTaskPage, maxTaskPage)
+	f.After, f.Limit = 0, pageSize+1
+	if pageToken != "" {
+		after, ok := decodeTaskToken(pageToken)
+		if !ok {
+			v.Add("pageToken", "is not a token this API returned")
+		}
+		f.After = after
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
 	}
 	if _, err := s.access(ctx, s.Store, who, projectID, ActRead); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.Store.Tasks(ctx, projectID, f)
+	tasks, err := s.Store.Tasks(ctx, projectID, f)
+	if err != nil {
+		return nil, "", err
+	}
+	tasks, next := cutPage(tasks, pageSize, func(last store.Task) string { return encodeTaskToken(last.Position) })
+	return tasks, next, nil
+}
+
+// encodeTaskToken returns the page token of the tasks after the task at position.
+func encodeTaskToken(position int64) string {
+	return base64.RawURLEncoding.EncodeToString(strconv.AppendInt(nil, position, 10))
+}
+
+// decodeTaskToken returns the position a page token of ListTasks starts after; ok is false for a
+// token encodeTaskToken did not return.
+func decodeTaskToken(token string) (position int64, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return 0, false
+	}
+	position, err = strconv.ParseInt(string(b), 10, 64)
+	// Only the canonical form: no sign, leading zeros or stray bits.
+	if err != nil || position <= 0 || encodeTaskToken(position) != token {
+		return 0, false
+	}
+	return position, true
 }
 
 // UpdateTask changes a task's status.
@@ -225,14 +271,12 @@ func (s *Service) ListEvents(ctx context.Context, who authn.Identity, projectID 
 	if after < 0 {
 		v.Add("after", "must be 0 or an event id")
 	}
-	if pageSize < 0 || pageSize > maxEventPage {
-		v.Add("pageSize", fmt.Sprintf("must be between 1 and %d", maxEventPage))
-	}
+	pageSize = checkPageSize(&v, pageSize, defaultEventPage, maxEventPage)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if _, err := s.access(ctx, s.Store, who, projectID, ActRead); err != nil {
 		return nil, err
 	}
-	return s.Store.Events(ctx, projectID, after, cmp.Or(pageSize, defaultEventPage))
+	return s.Store.Events(ctx, projectID, after, pageSize)
 }

@@ -133,8 +133,11 @@ type Task struct {
 	Status      string
 	Priority    string
 	DependsOn   []string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Position is its place in the project's task list: insertion order; opaque to clients.
+	// Filled in by Tasks and Task; CreateTasks ignores it.
+	Position  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TaskFilter narrows Tasks.
@@ -143,6 +146,11 @@ type TaskFilter struct {
 	Gate int
 	// ReadyOnly keeps tasks that are not done and whose dependencies are all done.
 	ReadyOnly bool
+	// After, when non-zero, keeps the tasks listed after the task at this Position (0 = from the
+	// start).
+	After int64
+	// Limit, when non-zero, returns at most that many tasks.
+	Limit int
 }
 
 // Event is one entry of a project's timeline. Type names the payload's kind; Payload is its
@@ -221,7 +229,8 @@ type Queries interface {
 	// database, whatever their number. ErrAlreadyExists if an id is taken; ErrNotFound if a
 	// dependency names no task of the project (neither among these nor already stored).
 	CreateTasks(ctx context.Context, tasks []Task) error
-	// Tasks lists a project's tasks matching the filter, oldest first, with their dependencies.
+	// Tasks lists a project's tasks matching the filter in insertion order (by Position; tasks
+	// created together in the order given), with their dependencies.
 	Tasks(ctx context.Context, projectID string, f TaskFilter) ([]Task, error)
 	// Task returns one task with its dependencies. ErrNotFound if it does not exist.
 	Task(ctx context.Context, projectID, id string) (Task, error)

@@ -428,13 +428,13 @@ func (q *queries) CreateTasks(ctx context.Context, tasks []store.Task) error {
 
 const selectTask = `SELECT t.id, t.project_id, t.gate, t.title, t.description, t.owner_role, t.status, t.priority,
 	array(SELECT d.depends_on_id FROM task_dependencies d WHERE d.project_id = t.project_id AND d.task_id = t.id ORDER BY 1),
-	t.created_at, t.updated_at
+	t.seq, t.created_at, t.updated_at
 	FROM tasks t `
 
 func scanTask(r pgx.Row) (store.Task, error) {
 	var t store.Task
 	err := r.Scan(&t.ID, &t.ProjectID, &t.Gate, &t.Title, &t.Description, &t.OwnerRole, &t.Status, &t.Priority,
-		&t.DependsOn, &t.CreatedAt, &t.UpdatedAt)
+		&t.DependsOn, &t.Position, &t.CreatedAt, &t.UpdatedAt)
 	t.CreatedAt, t.UpdatedAt = ts(t.CreatedAt), ts(t.UpdatedAt)
 	return t, err
 }
@@ -452,7 +452,18 @@ func (q *queries) Tasks(ctx context.Context, projectID string, f store.TaskFilte
 			SELECT 1 FROM task_dependencies d JOIN tasks dep ON dep.project_id = d.project_id AND dep.id = d.depends_on_id
 			WHERE d.project_id = t.project_id AND d.task_id = t.id AND dep.status <> 'done')`
 	}
-	rows, err := q.db.Query(ctx, query+` ORDER BY t.created_at, t.seq`, args...)
+	if f.After != 0 {
+		args = append(args, f.After)
+		query += fmt.Sprintf(` AND t.seq > $%d`, len(args))
+	}
+	// Insertion order: tasks_project_id_seq_idx (or tasks_project_id_gate_idx for one gate)
+	// returns the rows in it, so a page reads no more rows than it returns.
+	query += ` ORDER BY t.seq`
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		query += fmt.Sprintf(` LIMIT $%d`, len(args))
+	}
+	rows, err := q.db.Query(ctx, query, args...)
 	tasks, err := collect(rows, err, scanTask)
 	return tasks, check("tasks", err)
 }

@@ -240,6 +240,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	ctx := t.Context()
 	fewUser, busyUser, projectID := seed(t, pool)
 	cursor := &store.ProjectCursor{CreatedAt: time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC), ID: "p9999"}
+	taskPage := tasksAfter(t, s, projectID, 50, 21)
 
 	for _, tc := range []struct {
 		name    string
@@ -255,6 +256,20 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"Events", func() error { _, err := s.Events(ctx, projectID, 100, 50); return err }, []string{"events_project_id_id_idx"}},
 		{"Tasks(gate)", func() error { _, err := s.Tasks(ctx, projectID, store.TaskFilter{Gate: 3}); return err }, []string{"tasks_project_id_gate_idx", "task_dependencies_pkey"}},
 		{"Tasks(ready)", func() error { _, err := s.Tasks(ctx, projectID, store.TaskFilter{ReadyOnly: true}); return err }, nil},
+		// Pages walk the tasks in insertion order and stop when full.
+		{"Tasks(page)", func() error { _, err := s.Tasks(ctx, projectID, taskPage); return err }, []string{"tasks_project_id_seq_idx"}},
+		{"Tasks(gate, page)", func() error {
+			f := taskPage
+			f.Gate = 3
+			_, err := s.Tasks(ctx, projectID, f)
+			return err
+		}, []string{"tasks_project_id_gate_idx"}},
+		{"Tasks(ready, page)", func() error {
+			f := taskPage
+			f.ReadyOnly = true
+			_, err := s.Tasks(ctx, projectID, f)
+			return err
+		}, []string{"tasks_project_id_seq_idx"}},
 	} {
 		var err error
 		statements, _ := tr.record(func() { err = tc.call() })
@@ -276,6 +291,16 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tasksAfter returns the filter of the page of limit tasks after the project's nth.
+func tasksAfter(t *testing.T, s store.Queries, projectID string, n, limit int) store.TaskFilter {
+	t.Helper()
+	tasks, err := s.Tasks(t.Context(), projectID, store.TaskFilter{Limit: n})
+	if err != nil || len(tasks) != n {
+		t.Fatalf("Tasks(first %d): %d tasks, err %v", n, len(tasks), err)
+	}
+	return store.TaskFilter{After: tasks[n-1].Position, Limit: limit}
 }
 
 // explain returns the plan PostgreSQL chooses for the statement, with its arguments.

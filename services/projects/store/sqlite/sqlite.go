@@ -449,13 +449,13 @@ func (q *queries) CreateTasks(ctx context.Context, tasks []store.Task) error {
 const selectTask = `SELECT t.id, t.project_id, t.gate, t.title, t.description, t.owner_role, t.status, t.priority,
 	(SELECT json_group_array(d.depends_on_id ORDER BY d.depends_on_id) FROM task_dependencies d
 	 WHERE d.project_id = t.project_id AND d.task_id = t.id),
-	t.created_at, t.updated_at
+	t.rowid, t.created_at, t.updated_at
 	FROM tasks t `
 
 func scanTask(r scanner) (store.Task, error) {
 	var t store.Task
 	err := r.Scan(&t.ID, &t.ProjectID, &t.Gate, &t.Title, &t.Description, &t.OwnerRole, &t.Status, &t.Priority,
-		jsonText{&t.DependsOn}, at{&t.CreatedAt}, at{&t.UpdatedAt})
+		jsonText{&t.DependsOn}, &t.Position, at{&t.CreatedAt}, at{&t.UpdatedAt})
 	return t, err
 }
 
@@ -471,7 +471,18 @@ func (q *queries) Tasks(ctx context.Context, projectID string, f store.TaskFilte
 			SELECT 1 FROM task_dependencies d JOIN tasks dep ON dep.project_id = d.project_id AND dep.id = d.depends_on_id
 			WHERE d.project_id = t.project_id AND d.task_id = t.id AND dep.status <> 'done')`
 	}
-	rows, err := q.db.QueryContext(ctx, query+` ORDER BY t.created_at, t.rowid`, args...)
+	if f.After != 0 {
+		query += ` AND t.rowid > ?`
+		args = append(args, f.After)
+	}
+	// Insertion order: tasks_project_id_idx (or tasks_project_id_gate_idx for one gate) holds
+	// the rowid last, so returns the rows in it.
+	query += ` ORDER BY t.rowid`
+	if f.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := q.db.QueryContext(ctx, query, args...)
 	tasks, err := collect(rows, err, scanTask)
 	return tasks, check("tasks", err)
 }

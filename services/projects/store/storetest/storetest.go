@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"CreateTasks":                  testCreateTasks,
 		"CreateTasksMissingDependency": testCreateTasksMissingDependency,
 		"TaskFilter":                   testTaskFilter,
+		"TaskPages":                    testTaskPages,
 		"Events":                       testEvents,
 		"InTx":                         testInTx,
 		"InTxRollback":                 testInTxRollback,
@@ -126,8 +127,9 @@ func newTask(projectID string, gate int, created time.Time, dependsOn ...string)
 }
 
 // storedTask is t as a store returns it: times normalised, dependencies in no particular order
-// (sorted here), none being nil.
+// (sorted here), none being nil, and its position (set by the store) left out.
 func storedTask(t store.Task) store.Task {
+	t.Position = 0
 	t.CreatedAt, t.UpdatedAt = stored(t.CreatedAt), stored(t.UpdatedAt)
 	t.DependsOn = slices.Sorted(slices.Values(t.DependsOn))
 	if len(t.DependsOn) == 0 {
@@ -162,6 +164,12 @@ func wantTasks(t *testing.T, s store.Queries, projectID string, f store.TaskFilt
 		t.Fatalf("Tasks(%+v): %v", f, err)
 	}
 	for i := range got {
+		if got[i].Position <= 0 || i > 0 && got[i].Position <= got[i-1].Position {
+			t.Errorf("Tasks(%+v): positions %v, want positive and increasing", f, positions(got))
+			break
+		}
+	}
+	for i := range got {
 		got[i] = storedTask(got[i]) // sorts dependencies
 	}
 	if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
@@ -170,6 +178,14 @@ func wantTasks(t *testing.T, s store.Queries, projectID string, f store.TaskFilt
 			t.Errorf("same tasks, different fields:\n got %+v\nwant %+v", got, want)
 		}
 	}
+}
+
+func positions(tasks []store.Task) []int64 {
+	ps := make([]int64, len(tasks))
+	for i, t := range tasks {
+		ps[i] = t.Position
+	}
+	return ps
 }
 
 func countTasks(t *testing.T, s store.Queries, projectID string) int {
@@ -739,6 +755,85 @@ func testTaskFilter(t *testing.T, s store.Store) {
 	wantTasks(t, s, p.ID, store.TaskFilter{}, []store.Task{A, B, C, D, E, F})
 	wantTasks(t, s, p.ID, store.TaskFilter{ReadyOnly: true}, []store.Task{B, D, E, F})
 	wantErr(t, "SetTaskStatus(unknown)", s.SetTaskStatus(ctx, p.ID, uuid.NewString(), "done", doneAt), store.ErrNotFound)
+}
+
+func testTaskPages(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	p := createProject(t, s, newProject("ada", base))
+	other := createProject(t, s, newProject("ada", base))
+
+	// 7 tasks in two batches, the second created earlier by the clock, with another project's
+	// tasks stored in between: listed in insertion order all the same.
+	a := newTask(p.ID, 1, base)
+	b := newTask(p.ID, 2, base, a.ID)
+	c := newTask(p.ID, 1, base)
+	c.Status = "done"
+	d := newTask(p.ID, 1, base, a.ID)
+	batch1 := createTasks(t, s, a, b, c, d)
+	createTasks(t, s, newTask(other.ID, 1, base), newTask(other.ID, 1, base))
+	e := newTask(p.ID, 1, base.Add(-time.Hour), c.ID)
+	f := newTask(p.ID, 2, base.Add(-time.Hour))
+	g := newTask(p.ID, 1, base.Add(-time.Hour), d.ID)
+	batch2 := createTasks(t, s, e, f, g)
+	all := slices.Concat(batch1, batch2)
+	A, B, C, D, E, F, G := all[0], all[1], all[2], all[3], all[4], all[5], all[6]
+
+	for _, tc := range []struct {
+		filter store.TaskFilter
+		want   []store.Task
+	}{
+		{store.TaskFilter{}, all},
+		{store.TaskFilter{Gate: 1}, []store.Task{A, C, D, E, G}},
+		{store.TaskFilter{Gate: 2}, []store.Task{B, F}},
+		// b, d and g wait for a, a for nothing, c is done.
+		{store.TaskFilter{ReadyOnly: true}, []store.Task{A, E, F}},
+		{store.TaskFilter{Gate: 1, ReadyOnly: true}, []store.Task{A, E}},
+	} {
+		for _, limit := range []int{1, 3, 7, 100} {
+			f := tc.filter
+			f.Limit = limit
+			var listed []store.Task
+			for pages := 0; ; pages++ {
+				if pages > len(all) {
+					t.Fatalf("Tasks(%+v): more pages than tasks", f)
+				}
+				page, err := s.Tasks(ctx, p.ID, f)
+				must(t, err)
+				if len(page) > limit {
+					t.Fatalf("Tasks(%+v) returned %d tasks", f, len(page))
+				}
+				for _, task := range page {
+					// The position listed is the task's own.
+					if one, err := s.Task(ctx, p.ID, task.ID); err != nil || one.Position != task.Position {
+						t.Errorf("Task(%s): position %d (err %v), listed at %d", task.ID, one.Position, err, task.Position)
+					}
+				}
+				listed = append(listed, page...)
+				if len(page) < limit {
+					break
+				}
+				f.After = page[len(page)-1].Position
+			}
+			for i := range listed {
+				if i > 0 && listed[i].Position <= listed[i-1].Position {
+					t.Errorf("Tasks(%+v) in pages: positions %v, want increasing", tc.filter, positions(listed))
+					break
+				}
+				listed[i] = storedTask(listed[i])
+			}
+			if !reflect.DeepEqual(listed, tc.want) && !(len(listed) == 0 && len(tc.want) == 0) {
+				t.Errorf("Tasks(%+v) in pages of %d:\n got %v\nwant %v", tc.filter, limit, taskIDs(listed), taskIDs(tc.want))
+			}
+		}
+	}
+
+	// After may be the position of a task the filter leaves out.
+	got, err := s.Tasks(ctx, p.ID, store.TaskFilter{})
+	must(t, err)
+	wantTasks(t, s, p.ID, store.TaskFilter{Gate: 1, After: got[1].Position}, []store.Task{C, D, E, G}) // after b
+	wantTasks(t, s, p.ID, store.TaskFilter{After: got[6].Position}, nil)
+	wantTasks(t, s, other.ID, store.TaskFilter{After: got[6].Position}, nil)
+	wantTasks(t, s, p.ID, store.TaskFilter{Gate: 2, After: got[0].Position, Limit: 1}, []store.Task{B})
 }
 
 func testEvents(t *testing.T, s store.Store) {

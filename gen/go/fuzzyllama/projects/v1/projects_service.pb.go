@@ -4377,7 +4377,10 @@ type ListTasksRequest struct {
 	// Only tasks whose dependencies are all done and that are not done themselves.
 	ReadyOnly bool `protobuf:"varint,2,opt,name=ready_only,json=readyOnly,proto3" json:"ready_only,omitempty"`
 	// Only tasks of this gate (0 = all).
-	Gate          int32 `protobuf:"varint,3,opt,name=gate,proto3" json:"gate,omitempty"`
+	Gate int32 `protobuf:"varint,3,opt,name=gate,proto3" json:"gate,omitempty"`
+	// At most 500; default 100.
+	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4433,9 +4436,25 @@ func (x *ListTasksRequest) GetGate() int32 {
 	return 0
 }
 
+func (x *ListTasksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTasksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListTasksResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tasks         []*Task                `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Tasks []*Task                `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4475,6 +4494,13 @@ func (x *ListTasksResponse) GetTasks() []*Task {
 		return x.Tasks
 	}
 	return nil
+}
+
+func (x *ListTasksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type UpdateTaskRequest struct {
@@ -5007,15 +5033,19 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x125\n" +
 	"\x05tasks\x18\x02 \x03(\v2\x1f.fuzzyllama.projects.v1.NewTaskR\x05tasks\"I\n" +
 	"\x13CreateTasksResponse\x122\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\"d\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\"\xa0\x01\n" +
 	"\x10ListTasksRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1d\n" +
 	"\n" +
 	"ready_only\x18\x02 \x01(\bR\treadyOnly\x12\x12\n" +
-	"\x04gate\x18\x03 \x01(\x05R\x04gate\"G\n" +
+	"\x04gate\x18\x03 \x01(\x05R\x04gate\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"o\n" +
 	"\x11ListTasksResponse\x122\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\"\x87\x01\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x87\x01\n" +
 	"\x11UpdateTaskRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x17\n" +

@@ -112,7 +112,8 @@ type ProjectsServiceClient interface {
 	// CreateTasks creates a whole decomposition atomically; dependencies form a DAG. Owner or
 	// editor.
 	CreateTasks(ctx context.Context, in *CreateTasksRequest, opts ...grpc.CallOption) (*CreateTasksResponse, error)
-	// ListTasks lists the project's tasks, optionally only those ready to start.
+	// ListTasks lists the project's tasks in the order they were created, a page at a time,
+	// optionally only those ready to start or those of one gate.
 	ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error)
 	// UpdateTask changes a task's status. Owner or editor.
 	UpdateTask(ctx context.Context, in *UpdateTaskRequest, opts ...grpc.CallOption) (*UpdateTaskResponse, error)
@@ -463,7 +464,8 @@ type ProjectsServiceServer interface {
 	// CreateTasks creates a whole decomposition atomically; dependencies form a DAG. Owner or
 	// editor.
 	CreateTasks(context.Context, *CreateTasksRequest) (*CreateTasksResponse, error)
-	// ListTasks lists the project's tasks, optionally only those ready to start.
+	// ListTasks lists the project's tasks in the order they were created, a page at a time,
+	// optionally only those ready to start or those of one gate.
 	ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error)
 	// UpdateTask changes a task's status. Owner or editor.
 	UpdateTask(context.Context, *UpdateTaskRequest) (*UpdateTaskResponse, error)

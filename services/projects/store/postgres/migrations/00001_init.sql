@@ -105,7 +105,9 @@ CREATE TABLE tasks (
     PRIMARY KEY (project_id, id)
 );
 
-CREATE INDEX tasks_project_id_gate_idx ON tasks (project_id, gate);
+-- Tasks are listed, a page at a time, in insertion order: of the project, or of one of its gates.
+CREATE INDEX tasks_project_id_seq_idx ON tasks (project_id, seq);
+CREATE INDEX tasks_project_id_gate_idx ON tasks (project_id, gate, seq);
 
 -- A dependency names a task of the same project: the composite foreign keys enforce it.
 CREATE TABLE task_dependencies (

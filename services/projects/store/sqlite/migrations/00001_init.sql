@@ -100,6 +100,9 @@ CREATE TABLE tasks (
     PRIMARY KEY (project_id, id)
 ) STRICT;
 
+-- Tasks are listed, a page at a time, in insertion order (an index holds the rowid last): of the
+-- project, or of one of its gates.
+CREATE INDEX tasks_project_id_idx ON tasks (project_id);
 CREATE INDEX tasks_project_id_gate_idx ON tasks (project_id, gate);
 
 CREATE TABLE task_dependencies (
