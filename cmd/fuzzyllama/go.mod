@@ -5,8 +5,10 @@ go 1.26.0
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0
 	github.com/fuzzyllama/fuzzyllama/gateway v0.0.0
+	github.com/fuzzyllama/fuzzyllama/gen v0.0.0
 	github.com/fuzzyllama/fuzzyllama/platform v0.0.0
 	github.com/fuzzyllama/fuzzyllama/services/auth v0.0.0
+	github.com/fuzzyllama/fuzzyllama/services/projects v0.0.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1
 	github.com/prometheus/client_golang v1.25.0
@@ -22,7 +24,6 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
-	github.com/fuzzyllama/fuzzyllama/gen v0.0.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-redis/redis_rate/v10 v10.0.1 // indirect

@@ -8,7 +8,7 @@ replace github.com/fuzzyllama/fuzzyllama/platform => ../../platform
 
 require (
 	github.com/fuzzyllama/fuzzyllama/gen v0.0.0
-	github.com/fuzzyllama/fuzzyllama/platform v0.0.0-00010101000000-000000000000
+	github.com/fuzzyllama/fuzzyllama/platform v0.0.0
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	google.golang.org/grpc v1.85.0
