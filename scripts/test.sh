@@ -53,6 +53,11 @@ fi
 echo "== go vet" >&2
 go vet work
 
+echo "== go.mod files are tidy" >&2
+for m in $(go list -m -f '{{.Dir}}'); do
+  (cd "$m" && go mod tidy -diff) || { echo "go.mod of $m is not tidy: run 'make tidy'" >&2; exit 1; }
+done
+
 echo "== protobuf contracts: buf format, buf lint, generated code is fresh" >&2
 scripts/proto.sh check
 
