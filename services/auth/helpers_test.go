@@ -108,3 +108,13 @@ func resetToken(t *testing.T, svc *Service, email string) string {
 	}
 	return token
 }
+
+// register creates an account with testPassword, failing the test if it cannot.
+func register(t *testing.T, svc *Service, email string) store.User {
+	t.Helper()
+	u, _, err := svc.Register(context.Background(), email, testPassword, "Test "+email)
+	if err != nil {
+		t.Fatalf("register %s: %v", email, err)
+	}
+	return u
+}

@@ -22,9 +22,7 @@ func TestLoginBurstChecksAtMostTheLimit(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, nil) // 5 per account
 		ctx := context.Background()
-		if _, _, err := svc.Register(ctx, "ann@example.com", testPassword, "Ann"); err != nil {
-			t.Fatal(err)
-		}
+		register(t, svc, "ann@example.com")
 		var checks atomic.Int64
 		svc.passwordChecked = func() { checks.Add(1) }
 
@@ -64,9 +62,7 @@ func TestLoginSuccessCountsNothing(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, func(c *Config) { c.LoginMaxPerAccount, c.LoginMaxPerIP = 3, 3 })
 		ctx := context.Background()
-		if _, _, err := svc.Register(ctx, "bob@example.com", testPassword, "Bob"); err != nil {
-			t.Fatal(err)
-		}
+		register(t, svc, "bob@example.com")
 		for _, round := range []string{"first", "second"} {
 			for range 2 {
 				_, _, err := svc.Login(ctx, "bob@example.com", "wrong password 1", "")
@@ -110,9 +106,7 @@ func TestLoginBusyHasherGivesTheAttemptBack(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, func(c *Config) { c.LoginMaxPerAccount = 1 })
 		ctx := context.Background()
-		if _, _, err := svc.Register(ctx, "dan@example.com", testPassword, "Dan"); err != nil {
-			t.Fatal(err)
-		}
+		register(t, svc, "dan@example.com")
 		svc.hashing = newHashLimiter(1, 10*time.Millisecond)
 		if err := svc.hashing.acquire(ctx); err != nil {
 			t.Fatal(err)

@@ -28,9 +28,7 @@ func TestResetPasswordLooksUpTheTokenFirst(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, nil)
 		ctx := context.Background()
-		if _, _, err := svc.Register(ctx, "eve@example.com", testPassword, "Eve"); err != nil {
-			t.Fatal(err)
-		}
+		register(t, svc, "eve@example.com")
 		token := resetToken(t, svc, "eve@example.com")
 		svc.hashing = newHashLimiter(1, 10*time.Millisecond)
 		if err := svc.hashing.acquire(ctx); err != nil {
@@ -61,9 +59,7 @@ func TestResetPasswordRefusesTheEmail(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, nil)
 		ctx := context.Background()
-		if _, _, err := svc.Register(ctx, "frank@example.com", testPassword, "Frank"); err != nil {
-			t.Fatal(err)
-		}
+		register(t, svc, "frank@example.com")
 		token := resetToken(t, svc, "frank@example.com")
 		wantField(t, svc.ResetPassword(ctx, token, "Frank password 9"), "newPassword")
 		if err := svc.ResetPassword(ctx, token, newPassword); err != nil {
@@ -77,9 +73,7 @@ func TestResetPasswordClearsTheLockout(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, func(c *Config) { c.LoginMaxPerAccount = 2 })
 		ctx := context.Background()
-		if _, _, err := svc.Register(ctx, "gina@example.com", testPassword, "Gina"); err != nil {
-			t.Fatal(err)
-		}
+		register(t, svc, "gina@example.com")
 		for range 2 {
 			_, _, err := svc.Login(ctx, "gina@example.com", "guess number 1", clientIP)
 			wantErr(t, err, apperr.KindUnauthenticated)
@@ -101,10 +95,7 @@ func TestLoginRacingPasswordReset(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, nil)
 		ctx := context.Background()
-		u, _, err := svc.Register(ctx, "hal@example.com", testPassword, "Hal")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := register(t, svc, "hal@example.com")
 		token := resetToken(t, svc, "hal@example.com")
 		svc.passwordChecked = func() {
 			svc.passwordChecked = nil
@@ -112,7 +103,7 @@ func TestLoginRacingPasswordReset(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		_, _, err = svc.Login(ctx, "hal@example.com", testPassword, clientIP)
+		_, _, err := svc.Login(ctx, "hal@example.com", testPassword, clientIP)
 		wantErr(t, err, apperr.KindUnauthenticated)
 		if n := rdb.ZCard(ctx, svc.Sessions.indexKey(u.ID)).Val(); n != 0 {
 			t.Fatalf("%d sessions after the reset, want 0", n)
@@ -142,17 +133,14 @@ func TestLoginRacingPasswordResetBeforeTheGenerationIsRead(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, nil)
 		ctx := context.Background()
-		u, _, err := svc.Register(ctx, "hal@example.com", testPassword, "Hal")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := register(t, svc, "hal@example.com")
 		token := resetToken(t, svc, "hal@example.com")
 		svc.Store = &lookupHookStore{Store: svc.Store, after: func() {
 			if err := svc.ResetPassword(ctx, token, newPassword); err != nil {
 				t.Error(err)
 			}
 		}}
-		_, _, err = svc.Login(ctx, "hal@example.com", testPassword, clientIP)
+		_, _, err := svc.Login(ctx, "hal@example.com", testPassword, clientIP)
 		wantErr(t, err, apperr.KindUnauthenticated)
 		if n := rdb.ZCard(ctx, svc.Sessions.indexKey(u.ID)).Val(); n != 0 {
 			t.Fatalf("%d sessions after the reset, want 0", n)
@@ -238,9 +226,7 @@ func TestCloseWaitsForResetMail(t *testing.T) {
 	rdb, keys := redistest.New(t)
 	svc := newService(t, rdb, keys, nil)
 	ctx := context.Background()
-	if _, _, err := svc.Register(ctx, "kim@example.com", testPassword, "Kim"); err != nil {
-		t.Fatal(err)
-	}
+	register(t, svc, "kim@example.com")
 	m := blockingMailer{sent: make(chan Mail, 1), release: make(chan struct{})}
 	svc.Mailer = m
 	if err := svc.ForgotPassword(ctx, "kim@example.com"); err != nil {
@@ -307,9 +293,7 @@ func TestResetMailsAreThrottledPerAccount(t *testing.T) {
 	svc := newService(t, rdb, keys, nil)
 	ctx := context.Background()
 	for _, email := range []string{"ann@example.com", "ben@example.com"} {
-		if _, _, err := svc.Register(ctx, email, testPassword, "X"); err != nil {
-			t.Fatal(err)
-		}
+		register(t, svc, email)
 	}
 	sent := &atomic.Int32{}
 	svc.Mailer = countingMailer{n: sent}

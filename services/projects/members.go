@@ -71,19 +71,10 @@ func (s *Service) UpdateMember(ctx context.Context, who authn.Identity, projectI
 	}
 	var out MemberInfo
 	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
-		p, err := s.role(ctx, q, who, projectID, ActAdmin)
-		if err != nil {
+		if err := s.changeableMember(ctx, q, who, projectID, userID, "the owner's role cannot be changed"); err != nil {
 			return err
 		}
-		if userID == p.OwnerID {
-			return apperr.FailedPrecondition("the owner's role cannot be changed")
-		}
-		if !validID(userID) {
-			return apperr.NotFound("user %q is not a member of this project", userID)
-		}
-		if err := q.SetMemberRole(ctx, projectID, userID, role); errors.Is(err, store.ErrNotFound) {
-			return apperr.NotFound("user %s is not a member of this project", userID)
-		} else if err != nil {
+		if err := memberErr(q.SetMemberRole(ctx, projectID, userID, role), userID); err != nil {
 			return err
 		}
 		rec.add(projectID, who.UserID, EventMemberChanged, MemberChanged{UserID: userID, Role: role})
@@ -96,22 +87,37 @@ func (s *Service) UpdateMember(ctx context.Context, who authn.Identity, projectI
 	return s.describe(ctx, out.Member), nil
 }
 
+// changeableMember checks the caller administers the project and userID names a member other
+// than the owner (whose membership ownerRefusal explains cannot change).
+func (s *Service) changeableMember(ctx context.Context, q store.Queries, who authn.Identity, projectID, userID, ownerRefusal string) error {
+	p, err := s.role(ctx, q, who, projectID, ActAdmin)
+	if err != nil {
+		return err
+	}
+	if userID == p.OwnerID {
+		return apperr.FailedPrecondition("%s", ownerRefusal)
+	}
+	if !validID(userID) {
+		return memberErr(store.ErrNotFound, userID)
+	}
+	return nil
+}
+
+// memberErr turns the store's not-found into the caller's answer.
+func memberErr(err error, userID string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.NotFound("user %q is not a member of this project", userID)
+	}
+	return err
+}
+
 // RemoveMember removes a member; the owner cannot be removed.
 func (s *Service) RemoveMember(ctx context.Context, who authn.Identity, projectID, userID string) error {
 	return s.change(ctx, func(q store.Queries, rec *recorder) error {
-		p, err := s.role(ctx, q, who, projectID, ActAdmin)
-		if err != nil {
+		if err := s.changeableMember(ctx, q, who, projectID, userID, "the owner cannot be removed from the project"); err != nil {
 			return err
 		}
-		if userID == p.OwnerID {
-			return apperr.FailedPrecondition("the owner cannot be removed from the project")
-		}
-		if !validID(userID) {
-			return apperr.NotFound("user %q is not a member of this project", userID)
-		}
-		if err := q.RemoveMember(ctx, projectID, userID); errors.Is(err, store.ErrNotFound) {
-			return apperr.NotFound("user %s is not a member of this project", userID)
-		} else if err != nil {
+		if err := memberErr(q.RemoveMember(ctx, projectID, userID), userID); err != nil {
 			return err
 		}
 		rec.add(projectID, who.UserID, EventMemberChanged, MemberChanged{UserID: userID})
