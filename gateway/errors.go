@@ -53,14 +53,14 @@ func writeStatus(w http.ResponseWriter, r *http.Request, httpCode int, st *statu
 				d.RetryAfterSeconds = int64(s + 0.999) // round up: never invite an early retry
 			}
 		case *errdetails.ErrorInfo:
-			d.Reason = v.GetReason()
+			d.Reason, d.Metadata = v.GetReason(), v.GetMetadata()
 		}
 	}
 	if st.Code() == codes.Unauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fuzzyllama"`)
 	}
 	var details *envelope.Details
-	if len(d.Fields) > 0 || d.Reason != "" || d.RetryAfterSeconds > 0 {
+	if len(d.Fields) > 0 || d.Reason != "" || d.RetryAfterSeconds > 0 || len(d.Metadata) > 0 {
 		details = &d
 	}
 	envelope.WriteError(w, r, httpCode, codeName(st.Code()), st.Message(), details)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -29,12 +30,14 @@ func TestErrorsBecomeTheEnvelope(t *testing.T) {
 		message    string
 		fields     int
 		retryAfter string
+		metadata   map[string]string
 	}{
-		{"validation", statusErr(invalid.Err()), 400, "INVALID_ARGUMENT", "invalid request: check email, password", 2, ""},
-		{"rate limited", statusErr(limited), 429, "RESOURCE_EXHAUSTED", "slow down", 0, "2"},
-		{"not found", statusErr(apperr.NotFound("project p not found")), 404, "NOT_FOUND", "project p not found", 0, ""},
-		{"conflict", statusErr(apperr.Aborted("stale")), 409, "ABORTED", "stale", 0, ""},
-		{"internal is masked", errors.New("pq: password authentication failed for user x"), 500, "INTERNAL", "internal error", 0, ""},
+		{"validation", statusErr(invalid.Err()), 400, "INVALID_ARGUMENT", "invalid request: check email, password", 2, "", nil},
+		{"rate limited", statusErr(limited), 429, "RESOURCE_EXHAUSTED", "slow down", 0, "2", nil},
+		{"not found", statusErr(apperr.NotFound("project p not found")), 404, "NOT_FOUND", "project p not found", 0, "", nil},
+		{"conflict", statusErr(apperr.Aborted("stale").WithReason("STALE_VERSION").WithMetadata("currentVersion", "5")), 409, "ABORTED", "stale", 0, "",
+			map[string]string{"currentVersion": "5"}},
+		{"internal is masked", errors.New("pq: password authentication failed for user x"), 500, "INTERNAL", "internal error", 0, "", nil},
 	}
 	for _, c := range cases {
 		w := httptest.NewRecorder()
@@ -53,6 +56,9 @@ func TestErrorsBecomeTheEnvelope(t *testing.T) {
 			}
 		} else if c.fields > 0 {
 			t.Errorf("%s: no details", c.name)
+		}
+		if c.metadata != nil && (env.Error.Details == nil || !maps.Equal(env.Error.Details.Metadata, c.metadata)) {
+			t.Errorf("%s: details %+v, want metadata %v", c.name, env.Error.Details, c.metadata)
 		}
 		if w.Header().Get("Retry-After") != c.retryAfter {
 			t.Errorf("%s: Retry-After %q", c.name, w.Header().Get("Retry-After"))

@@ -43,6 +43,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Reason is a stable machine-readable reason (e.g. "REFRESH_TOKEN_REVOKED").
 	Reason string
+	// Metadata adds machine-readable facts to the reason (e.g. "currentVersion": "5"); it
+	// travels only with a reason.
+	Metadata map[string]string
 }
 
 func (e *Error) Error() string {
@@ -117,6 +120,15 @@ func (e *Error) WithReason(reason string) *Error {
 	return e
 }
 
+// WithMetadata adds a fact to the error's reason and returns e.
+func (e *Error) WithMetadata(key, value string) *Error {
+	if e.Metadata == nil {
+		e.Metadata = map[string]string{}
+	}
+	e.Metadata[key] = value
+	return e
+}
+
 // Violations collects field violations; its Err is nil when nothing was added.
 type Violations []FieldViolation
 
@@ -143,4 +155,11 @@ func (v Violations) Err() error {
 		Message: "invalid request: check " + strings.Join(fields, ", "),
 		Fields:  v,
 	}
+}
+
+// InvalidField is an InvalidArgument error naming one request field.
+func InvalidField(field, description string) error {
+	var v Violations
+	v.Add(field, description)
+	return v.Err()
 }

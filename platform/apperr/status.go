@@ -66,7 +66,7 @@ func (e *Error) status() *status.Status {
 		ds = append(ds, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
 	}
 	if e.Reason != "" {
-		ds = append(ds, &errdetails.ErrorInfo{Reason: e.Reason, Domain: ErrorDomain})
+		ds = append(ds, &errdetails.ErrorInfo{Reason: e.Reason, Domain: ErrorDomain, Metadata: e.Metadata})
 	}
 	if len(ds) == 0 {
 		return st

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/input"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/workflow"
 )
@@ -158,7 +159,7 @@ func (s *Service) SubmitGate(ctx context.Context, who authn.Identity, projectID 
 func (s *Service) BlockGate(ctx context.Context, who authn.Identity, projectID string, gate int, reason string) (GateDetail, error) {
 	reason = strings.TrimSpace(reason)
 	var v apperr.Violations
-	checkText(&v, "reason", reason, true, summaryMaxLen)
+	input.CheckText(&v, "reason", reason, true, summaryMaxLen)
 	if err := v.Err(); err != nil {
 		return GateDetail{}, err
 	}
@@ -175,7 +176,7 @@ func (s *Service) UnblockGate(ctx context.Context, who authn.Identity, projectID
 func (s *Service) RequestGateChanges(ctx context.Context, who authn.Identity, projectID string, gate int, notes string) (GateDetail, error) {
 	notes = strings.TrimSpace(notes)
 	var v apperr.Violations
-	checkText(&v, "notes", notes, true, notesMaxLen)
+	input.CheckText(&v, "notes", notes, true, notesMaxLen)
 	if err := v.Err(); err != nil {
 		return GateDetail{}, err
 	}
@@ -197,7 +198,7 @@ type Approval struct {
 func (s *Service) ApproveGate(ctx context.Context, who authn.Identity, projectID string, gate int, notes string) (Approval, error) {
 	notes = strings.TrimSpace(notes)
 	var v apperr.Violations
-	checkText(&v, "notes", notes, false, notesMaxLen)
+	input.CheckText(&v, "notes", notes, false, notesMaxLen)
 	if err := v.Err(); err != nil {
 		return Approval{}, err
 	}
@@ -351,11 +352,11 @@ func (s *Service) RecordDeliverable(ctx context.Context, who authn.Identity, d s
 	if !slices.Contains(documentTypes, d.DocumentType) {
 		v.Add("documentType", "is required: one of the DOCUMENT_TYPE_ values")
 	}
-	checkText(&v, "documentId", d.DocumentID, true, 128)
+	input.CheckText(&v, "documentId", d.DocumentID, true, 128)
 	if d.Version < 1 {
 		v.Add("version", "must be 1 or more")
 	}
-	checkText(&v, "contentHash", d.ContentHash, true, 128)
+	input.CheckText(&v, "contentHash", d.ContentHash, true, 128)
 	if err := v.Err(); err != nil {
 		return d, err
 	}
@@ -388,7 +389,7 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 	if pr.Result != ProofPass && pr.Result != ProofFail && pr.Result != ProofWarning {
 		v.Add("result", "is required: PROOF_RESULT_PASS, PROOF_RESULT_FAIL or PROOF_RESULT_WARNING")
 	}
-	checkText(&v, "summary", pr.Summary, true, summaryMaxLen)
+	input.CheckText(&v, "summary", pr.Summary, true, summaryMaxLen)
 	if err := v.Err(); err != nil {
 		return pr, err
 	}

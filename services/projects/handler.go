@@ -9,8 +9,10 @@ import (
 
 	commonv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/edge"
+	"github.com/fuzzyllama/fuzzyllama/platform/protoenum"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/workflow"
 )
@@ -26,50 +28,54 @@ func caller(ctx context.Context) authn.Identity {
 	return id
 }
 
-// Enum conversions, one pair per enum.
+// Enum conversions, one pair per enum (see platform/protoenum).
 func projectType(v commonv1.ProjectType) string {
-	return fromProto(v, commonv1.ProjectType_name, "PROJECT_TYPE_")
+	return protoenum.Word(v, commonv1.ProjectType_name, "PROJECT_TYPE_")
 }
 func projectTypePB(s string) commonv1.ProjectType {
-	return toProto[commonv1.ProjectType](s, commonv1.ProjectType_value, "PROJECT_TYPE_")
+	return protoenum.Value[commonv1.ProjectType](s, commonv1.ProjectType_value, "PROJECT_TYPE_")
 }
-func role(v pb.Role) string   { return fromProto(v, pb.Role_name, "ROLE_") }
-func rolePB(s string) pb.Role { return toProto[pb.Role](s, pb.Role_value, "ROLE_") }
+func role(v pb.Role) string   { return protoenum.Word(v, pb.Role_name, "ROLE_") }
+func rolePB(s string) pb.Role { return protoenum.Value[pb.Role](s, pb.Role_value, "ROLE_") }
 func statusPB(s string) pb.ProjectStatus {
-	return toProto[pb.ProjectStatus](s, pb.ProjectStatus_value, "PROJECT_STATUS_")
+	return protoenum.Value[pb.ProjectStatus](s, pb.ProjectStatus_value, "PROJECT_STATUS_")
 }
 func gateStatePB(s string) pb.GateState {
-	return toProto[pb.GateState](s, pb.GateState_value, "GATE_STATE_")
+	return protoenum.Value[pb.GateState](s, pb.GateState_value, "GATE_STATE_")
 }
 func docType(v commonv1.DocumentType) string {
-	return fromProto(v, commonv1.DocumentType_name, "DOCUMENT_TYPE_")
+	return protoenum.Word(v, commonv1.DocumentType_name, "DOCUMENT_TYPE_")
 }
 func docTypePB(s string) commonv1.DocumentType {
-	return toProto[commonv1.DocumentType](s, commonv1.DocumentType_value, "DOCUMENT_TYPE_")
+	return protoenum.Value[commonv1.DocumentType](s, commonv1.DocumentType_value, "DOCUMENT_TYPE_")
 }
 func proofType(v commonv1.ProofType) string {
-	return fromProto(v, commonv1.ProofType_name, "PROOF_TYPE_")
+	return protoenum.Word(v, commonv1.ProofType_name, "PROOF_TYPE_")
 }
 func proofTypePB(s string) commonv1.ProofType {
-	return toProto[commonv1.ProofType](s, commonv1.ProofType_value, "PROOF_TYPE_")
+	return protoenum.Value[commonv1.ProofType](s, commonv1.ProofType_value, "PROOF_TYPE_")
 }
-func proofResult(v pb.ProofResult) string { return fromProto(v, pb.ProofResult_name, "PROOF_RESULT_") }
+func proofResult(v pb.ProofResult) string {
+	return protoenum.Word(v, pb.ProofResult_name, "PROOF_RESULT_")
+}
 func proofResultPB(s string) pb.ProofResult {
-	return toProto[pb.ProofResult](s, pb.ProofResult_value, "PROOF_RESULT_")
+	return protoenum.Value[pb.ProofResult](s, pb.ProofResult_value, "PROOF_RESULT_")
 }
 func agentRole(v commonv1.AgentRole) string {
-	return fromProto(v, commonv1.AgentRole_name, "AGENT_ROLE_")
+	return protoenum.Word(v, commonv1.AgentRole_name, "AGENT_ROLE_")
 }
 func agentRolePB(s string) commonv1.AgentRole {
-	return toProto[commonv1.AgentRole](s, commonv1.AgentRole_value, "AGENT_ROLE_")
+	return protoenum.Value[commonv1.AgentRole](s, commonv1.AgentRole_value, "AGENT_ROLE_")
 }
-func taskStatus(v pb.TaskStatus) string { return fromProto(v, pb.TaskStatus_name, "TASK_STATUS_") }
+func taskStatus(v pb.TaskStatus) string { return protoenum.Word(v, pb.TaskStatus_name, "TASK_STATUS_") }
 func taskStatusPB(s string) pb.TaskStatus {
-	return toProto[pb.TaskStatus](s, pb.TaskStatus_value, "TASK_STATUS_")
+	return protoenum.Value[pb.TaskStatus](s, pb.TaskStatus_value, "TASK_STATUS_")
 }
-func priority(v pb.TaskPriority) string { return fromProto(v, pb.TaskPriority_name, "TASK_PRIORITY_") }
+func priority(v pb.TaskPriority) string {
+	return protoenum.Word(v, pb.TaskPriority_name, "TASK_PRIORITY_")
+}
 func priorityPB(s string) pb.TaskPriority {
-	return toProto[pb.TaskPriority](s, pb.TaskPriority_value, "TASK_PRIORITY_")
+	return protoenum.Value[pb.TaskPriority](s, pb.TaskPriority_value, "TASK_PRIORITY_")
 }
 
 func projectPB(p store.ProjectWithRole) *pb.Project {
@@ -270,7 +276,7 @@ var actions = map[pb.Action]Action{pb.Action_ACTION_READ: ActRead, pb.Action_ACT
 func (h *Handler) Authorize(ctx context.Context, req *pb.AuthorizeRequest) (*pb.AuthorizeResponse, error) {
 	act, ok := actions[req.GetAction()]
 	if !ok {
-		return nil, invalidField("action", "is required: ACTION_READ, ACTION_WRITE or ACTION_ADMIN")
+		return nil, apperr.InvalidField("action", "is required: ACTION_READ, ACTION_WRITE or ACTION_ADMIN")
 	}
 	p, err := h.Service.Authorize(ctx, caller(ctx), req.GetProjectId(), act)
 	if err != nil {
@@ -283,7 +289,7 @@ func (h *Handler) Authorize(ctx context.Context, req *pb.AuthorizeRequest) (*pb.
 func (h *Handler) GetWorkflow(_ context.Context, req *pb.GetWorkflowRequest) (*pb.GetWorkflowResponse, error) {
 	gates, ok := workflow.For(projectType(req.GetProjectType()))
 	if !ok {
-		return nil, invalidField("projectType", "is required: one of the PROJECT_TYPE_ values")
+		return nil, apperr.InvalidField("projectType", "is required: one of the PROJECT_TYPE_ values")
 	}
 	resp := &pb.GetWorkflowResponse{ProjectType: req.GetProjectType()}
 	for _, g := range gates {
@@ -444,4 +450,13 @@ func (h *Handler) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*p
 		return nil, err
 	}
 	return &pb.ListEventsResponse{Events: mapSlice(es, eventPB)}, nil
+}
+
+// mapSlice converts each element.
+func mapSlice[A, B any](in []A, f func(A) B) []B {
+	out := make([]B, len(in))
+	for i, a := range in {
+		out[i] = f(a)
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/input"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
 )
 
@@ -28,7 +29,7 @@ func checkAssignableRole(role string) error {
 // AddMember gives the account with the email a role in the project.
 func (s *Service) AddMember(ctx context.Context, who authn.Identity, projectID, email, role string) (MemberInfo, error) {
 	var v apperr.Violations
-	checkText(&v, "email", email, true, 254)
+	input.CheckText(&v, "email", email, true, 254)
 	if err := v.Err(); err != nil {
 		return MemberInfo{}, err
 	}
@@ -97,7 +98,7 @@ func (s *Service) changeableMember(ctx context.Context, q store.Queries, who aut
 	if userID == p.OwnerID {
 		return apperr.FailedPrecondition("%s", ownerRefusal)
 	}
-	if !validID(userID) {
+	if !input.ValidID(userID) {
 		return memberErr(store.ErrNotFound, userID)
 	}
 	return nil

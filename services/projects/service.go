@@ -7,24 +7,22 @@
 package projects
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
+	"github.com/fuzzyllama/fuzzyllama/platform/input"
+	"github.com/fuzzyllama/fuzzyllama/platform/paging"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/workflow"
 )
@@ -91,7 +89,7 @@ func (s *Service) access(ctx context.Context, q store.Queries, who authn.Identit
 // role is access without the project-status rule: who may manage members stays decidable on
 // archived and completed projects (an owner must always be able to revoke access).
 func (s *Service) role(ctx context.Context, q store.Queries, who authn.Identity, projectID string, act Action) (store.ProjectWithRole, error) {
-	if !validID(projectID) {
+	if !input.ValidID(projectID) {
 		return store.ProjectWithRole{}, apperr.NotFound("project %q not found", projectID)
 	}
 	p, err := q.ProjectForMember(ctx, projectID, who.UserID)
@@ -105,13 +103,6 @@ func (s *Service) role(ctx context.Context, q store.Queries, who authn.Identity,
 		return p, apperr.PermissionDenied("your role in this project (%s) cannot %s it", p.Role, actionWords[act])
 	}
 	return p, nil
-}
-
-// validID reports whether an id from a request can name anything: ids are at most 128
-// characters without control characters (UUIDs in practice). Anything else names nothing, and
-// must not reach the database (PostgreSQL refuses NUL in text with a server error).
-func validID(id string) bool {
-	return id != "" && len(id) <= 128 && utf8.ValidString(id) && !strings.ContainsFunc(id, unicode.IsControl)
 }
 
 // change runs fn in one transaction with a recorder for timeline events; the events are
@@ -172,22 +163,6 @@ const (
 	summaryMaxLen     = 4000
 )
 
-// checkText adds a violation unless value is valid UTF-8 text of at most max characters
-// (non-empty if required) without control characters other than line breaks and tabs.
-func checkText(v *apperr.Violations, field, value string, required bool, max int) {
-	n := utf8.RuneCountInString(value)
-	switch {
-	case required && strings.TrimSpace(value) == "":
-		v.Add(field, "is required")
-	case n > max:
-		v.Add(field, fmt.Sprintf("must be at most %d characters long", max))
-	case !utf8.ValidString(value):
-		v.Add(field, "must be valid UTF-8")
-	case strings.ContainsFunc(value, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }):
-		v.Add(field, "must not contain control characters")
-	}
-}
-
 func checkRepositoryURL(v *apperr.Violations, raw string) {
 	if raw == "" {
 		return
@@ -202,8 +177,8 @@ func checkRepositoryURL(v *apperr.Violations, raw string) {
 func (s *Service) CreateProject(ctx context.Context, who authn.Identity, name, description, projectType, repositoryURL string) (store.ProjectWithRole, error) {
 	name, description = strings.TrimSpace(name), strings.TrimSpace(description)
 	var v apperr.Violations
-	checkText(&v, "name", name, true, nameMaxLen)
-	checkText(&v, "description", description, false, descriptionMaxLen)
+	input.CheckText(&v, "name", name, true, nameMaxLen)
+	input.CheckText(&v, "description", description, false, descriptionMaxLen)
 	if _, ok := workflow.For(projectType); !ok {
 		v.Add("type", "is required: choose one of "+strings.Join(workflow.ProjectTypes(), ", "))
 	}
@@ -244,7 +219,7 @@ const (
 // ListProjects lists the caller's projects, newest first. The page token is opaque to clients.
 func (s *Service) ListProjects(ctx context.Context, who authn.Identity, pageSize int, pageToken string) ([]store.ProjectWithRole, string, error) {
 	var v apperr.Violations
-	pageSize = checkPageSize(&v, pageSize, defaultPageSize, maxPageSize)
+	pageSize = paging.Size(&v, pageSize, defaultPageSize, maxPageSize)
 	var after *store.ProjectCursor
 	if pageToken != "" {
 		c, err := decodeCursor(pageToken)
@@ -260,30 +235,10 @@ func (s *Service) ListProjects(ctx context.Context, who authn.Identity, pageSize
 	if err != nil {
 		return nil, "", err
 	}
-	ps, next := cutPage(ps, pageSize, func(last store.ProjectWithRole) string {
+	ps, next := paging.Cut(ps, pageSize, func(last store.ProjectWithRole) string {
 		return encodeCursor(store.ProjectCursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	})
 	return ps, next, nil
-}
-
-// checkPageSize checks a requested page size (0 asks for the default) and returns the size to
-// use.
-func checkPageSize(v *apperr.Violations, size, defaultSize, maxSize int) int {
-	if size < 0 || size > maxSize {
-		v.Add("pageSize", fmt.Sprintf("must be between 1 and %d", maxSize))
-	}
-	return cmp.Or(size, defaultSize)
-}
-
-// cutPage returns a page of size rows out of rows fetched with a limit of size+1: the extra row
-// tells whether there is a next page without a count query. The token of the next page is made
-// from the last row of this one, and is empty on the last page.
-func cutPage[T any](rows []T, size int, token func(last T) string) ([]T, string) {
-	if len(rows) <= size {
-		return rows, ""
-	}
-	rows = rows[:size]
-	return rows, token(rows[len(rows)-1])
 }
 
 func encodeCursor(c store.ProjectCursor) string {
@@ -297,7 +252,7 @@ func decodeCursor(token string) (*store.ProjectCursor, error) {
 		return nil, err
 	}
 	var c store.ProjectCursor
-	if err := json.Unmarshal(b, &c); err != nil || !validID(c.ID) {
+	if err := json.Unmarshal(b, &c); err != nil || !input.ValidID(c.ID) {
 		return nil, errors.New("bad cursor")
 	}
 	return &c, nil
@@ -313,11 +268,11 @@ func (s *Service) UpdateProject(ctx context.Context, who authn.Identity, project
 	var v apperr.Violations
 	if u.Name != nil {
 		*u.Name = strings.TrimSpace(*u.Name)
-		checkText(&v, "name", *u.Name, true, nameMaxLen)
+		input.CheckText(&v, "name", *u.Name, true, nameMaxLen)
 	}
 	if u.Description != nil {
 		*u.Description = strings.TrimSpace(*u.Description)
-		checkText(&v, "description", *u.Description, false, descriptionMaxLen)
+		input.CheckText(&v, "description", *u.Description, false, descriptionMaxLen)
 	}
 	if u.RepositoryURL != nil {
 		checkRepositoryURL(&v, *u.RepositoryURL)

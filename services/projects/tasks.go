@@ -3,17 +3,17 @@ package projects
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/input"
+	"github.com/fuzzyllama/fuzzyllama/platform/paging"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/workflow"
 )
@@ -72,8 +72,8 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 		if t.Gate < 1 || t.Gate > workflow.Count {
 			v.Add(f+"gate", fmt.Sprintf("must be between 1 and %d", workflow.Count))
 		}
-		checkText(&v, f+"title", strings.TrimSpace(t.Title), true, nameMaxLen)
-		checkText(&v, f+"description", t.Description, false, descriptionMaxLen)
+		input.CheckText(&v, f+"title", strings.TrimSpace(t.Title), true, nameMaxLen)
+		input.CheckText(&v, f+"description", t.Description, false, descriptionMaxLen)
 		if t.OwnerRole != "" && !slices.Contains(agentRoles, t.OwnerRole) {
 			v.Add(f+"ownerRole", "must be one of the AGENT_ROLE_ values")
 		}
@@ -84,7 +84,7 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 			v.Add(f+"dependsOn", fmt.Sprintf("must hold at most %d entries", maxTasksPerBatch))
 		}
 		for j, d := range t.DependsOn {
-			if !validID(d) {
+			if !input.ValidID(d) {
 				v.Add(fmt.Sprintf("%sdependsOn[%d]", f, j), "must be a key of this request or a task id")
 			}
 		}
@@ -188,10 +188,10 @@ func (s *Service) ListTasks(ctx context.Context, who authn.Identity, projectID s
 	if f.Gate < 0 || f.Gate > workflow.Count {
 		v.Add("gate", fmt.Sprintf("must be between 0 (all) and %d", workflow.Count))
 	}
-	pageSize = checkPageSize(&v, pageSize, defaultTaskPage, maxTaskPage)
+	pageSize = paging.Size(&v, pageSize, defaultTaskPage, maxTaskPage)
 	f.After, f.Limit = 0, pageSize+1
 	if pageToken != "" {
-		after, ok := decodeTaskToken(pageToken)
+		after, ok := paging.ParsePositionToken(pageToken)
 		if !ok {
 			v.Add("pageToken", "is not a token this API returned")
 		}
@@ -207,28 +207,8 @@ func (s *Service) ListTasks(ctx context.Context, who authn.Identity, projectID s
 	if err != nil {
 		return nil, "", err
 	}
-	tasks, next := cutPage(tasks, pageSize, func(last store.Task) string { return encodeTaskToken(last.Position) })
+	tasks, next := paging.Cut(tasks, pageSize, func(last store.Task) string { return paging.PositionToken(last.Position) })
 	return tasks, next, nil
-}
-
-// encodeTaskToken returns the page token of the tasks after the task at position.
-func encodeTaskToken(position int64) string {
-	return base64.RawURLEncoding.EncodeToString(strconv.AppendInt(nil, position, 10))
-}
-
-// decodeTaskToken returns the position a page token of ListTasks starts after; ok is false for a
-// token encodeTaskToken did not return.
-func decodeTaskToken(token string) (position int64, ok bool) {
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		return 0, false
-	}
-	position, err = strconv.ParseInt(string(b), 10, 64)
-	// Only the canonical form: no sign, leading zeros or stray bits.
-	if err != nil || position <= 0 || encodeTaskToken(position) != token {
-		return 0, false
-	}
-	return position, true
 }
 
 // UpdateTask changes a task's status.
@@ -243,7 +223,7 @@ func (s *Service) UpdateTask(ctx context.Context, who authn.Identity, projectID,
 		if _, err := s.access(ctx, q, who, projectID, ActWrite); err != nil {
 			return err
 		}
-		if !validID(taskID) {
+		if !input.ValidID(taskID) {
 			return apperr.NotFound("task %q not found in this project", taskID)
 		}
 		if err := q.SetTaskStatus(ctx, projectID, taskID, status, rec.now); errors.Is(err, store.ErrNotFound) {
@@ -271,7 +251,7 @@ func (s *Service) ListEvents(ctx context.Context, who authn.Identity, projectID 
 	if after < 0 {
 		v.Add("after", "must be 0 or an event id")
 	}
-	pageSize = checkPageSize(&v, pageSize, defaultEventPage, maxEventPage)
+	pageSize = paging.Size(&v, pageSize, defaultEventPage, maxEventPage)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

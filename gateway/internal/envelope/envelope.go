@@ -38,6 +38,8 @@ type Details struct {
 	Fields []Field `json:"fields,omitempty"`
 	// Reason is a stable machine-readable reason, e.g. REFRESH_TOKEN_REVOKED.
 	Reason string `json:"reason,omitempty"`
+	// Metadata adds machine-readable facts to the reason, e.g. {"currentVersion": "5"}.
+	Metadata map[string]string `json:"metadata,omitempty"`
 	// RetryAfterSeconds tells a rate-limited client when to retry (also in Retry-After).
 	RetryAfterSeconds int64 `json:"retryAfterSeconds,omitempty"`
 }

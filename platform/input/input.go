@@ -1,0 +1,39 @@
+// Package input holds the rules every service applies to request input before it reaches a
+// store: what an id from a request may look like, and what counts as acceptable text. The rules
+// are shared so that every service answers the same bad input with the same 4xx.
+package input
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+)
+
+// IDMaxLen is the longest id a request may name.
+const IDMaxLen = 128
+
+// ValidID reports whether an id from a request can name anything: ids are at most IDMaxLen
+// characters of valid UTF-8 without control characters (UUIDs in practice). Anything else names
+// nothing, and must not reach a database (PostgreSQL refuses NUL in text with a server error).
+func ValidID(id string) bool {
+	return id != "" && len(id) <= IDMaxLen && utf8.ValidString(id) && !strings.ContainsFunc(id, unicode.IsControl)
+}
+
+// CheckText adds a violation unless value is valid UTF-8 text of at most max characters
+// (non-empty if required) without control characters other than line breaks and tabs.
+func CheckText(v *apperr.Violations, field, value string, required bool, max int) {
+	n := utf8.RuneCountInString(value)
+	switch {
+	case required && strings.TrimSpace(value) == "":
+		v.Add(field, "is required")
+	case n > max:
+		v.Add(field, fmt.Sprintf("must be at most %d characters long", max))
+	case !utf8.ValidString(value):
+		v.Add(field, "must be valid UTF-8")
+	case strings.ContainsFunc(value, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }):
+		v.Add(field, "must not contain control characters")
+	}
+}
