@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"time"
 
-	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/database"
+	"github.com/fuzzyllama/fuzzyllama/platform/database/sqlitex"
 	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
 )
 
@@ -39,16 +39,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-func micros(t time.Time) int64      { return t.UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // CreateUser implements store.Store.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO users (id, email, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.Name, u.PasswordHash, micros(u.CreatedAt), micros(u.UpdatedAt))
+		u.ID, u.Email, u.Name, u.PasswordHash, sqlitex.Micros(u.CreatedAt), sqlitex.Micros(u.UpdatedAt))
 	// email is the only UNIQUE column of users; a duplicate id is SQLITE_CONSTRAINT_PRIMARYKEY.
-	if errorCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+	if sqlitex.ErrorCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 		return store.ErrEmailTaken
 	}
 	if err != nil {
@@ -117,8 +116,8 @@ func (s *Store) LookupUsers(ctx context.Context, emails, ids []string) ([]store.
 func (s *Store) CreatePasswordReset(ctx context.Context, r store.PasswordReset) error {
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)`,
-		r.TokenHash, r.UserID, micros(r.ExpiresAt), micros(r.CreatedAt))
-	if errorCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		r.TokenHash, r.UserID, sqlitex.Micros(r.ExpiresAt), sqlitex.Micros(r.CreatedAt))
+	if sqlitex.ErrorCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
 		return store.ErrNotFound
 	}
 	if err != nil {
@@ -136,7 +135,7 @@ func (s *Store) UserByResetToken(ctx context.Context, tokenHash []byte, now time
 	err := s.db.QueryRowContext(ctx,
 		`SELECT u.id, u.email, u.name, u.password_hash, u.created_at, u.updated_at
 		 FROM password_resets r JOIN users u ON u.id = r.user_id
-		 WHERE r.token_hash = ? AND r.expires_at > ?`, tokenHash, micros(now)).
+		 WHERE r.token_hash = ? AND r.expires_at > ?`, tokenHash, sqlitex.Micros(now)).
 		Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, store.ErrNotFound
@@ -150,7 +149,7 @@ func (s *Store) UserByResetToken(ctx context.Context, tokenHash []byte, now time
 
 // ResetPassword implements store.Store.
 func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time) (string, error) {
-	userID, err := s.resetPassword(ctx, tokenHash, newPasswordHash, micros(now))
+	userID, err := s.resetPassword(ctx, tokenHash, newPasswordHash, sqlitex.Micros(now))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", fmt.Errorf("reset password: %w", err)
 	}
@@ -191,12 +190,3 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close implements store.Store.
 func (s *Store) Close() error { return s.db.Close() }
-
-// errorCode returns the extended SQLite result code of err, or 0 if err is not a SQLite error.
-func errorCode(err error) int {
-	var e *msqlite.Error
-	if errors.As(err, &e) {
-		return e.Code()
-	}
-	return 0
-}

@@ -18,10 +18,10 @@ import (
 	"slices"
 	"time"
 
-	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/database"
+	"github.com/fuzzyllama/fuzzyllama/platform/database/sqlitex"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
 )
 
@@ -49,19 +49,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // InTx implements store.Store. The transaction is BEGIN IMMEDIATE (see database.OpenSQLite): it
 // holds the write lock from the start, so transactions run one after the other.
 func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
-	return inTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&queries{db: tx}) })
-}
-
-func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }() // after Commit, a no-op
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return sqlitex.InTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&queries{db: tx}) })
 }
 
 // Ping implements store.Store.
@@ -70,56 +58,13 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // Close implements store.Store.
 func (s *Store) Close() error { return s.db.Close() }
 
-// dbtx is what queries run on: *sql.DB or *sql.Tx.
-type dbtx interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // queries implements store.Queries on the database or, in InTx, on a transaction.
 type queries struct {
-	db dbtx
+	db sqlitex.DBTX
 }
-
-// atomically runs fn's statements all or none: in a transaction of its own or, inside InTx, under
-// a savepoint, so that a failure undoes them without ending the caller's transaction.
-func (q *queries) atomically(ctx context.Context, fn func(db dbtx) error) error {
-	switch db := q.db.(type) {
-	case *sql.DB:
-		return inTx(ctx, db, func(tx *sql.Tx) error { return fn(tx) })
-	case *sql.Tx:
-		if _, err := db.ExecContext(ctx, `SAVEPOINT atomically`); err != nil {
-			return err
-		}
-		if err := fn(db); err != nil {
-			_, _ = db.ExecContext(ctx, `ROLLBACK TO atomically`)
-			_, _ = db.ExecContext(ctx, `RELEASE atomically`)
-			return err
-		}
-		_, err := db.ExecContext(ctx, `RELEASE atomically`)
-		return err
-	default:
-		panic(fmt.Sprintf("sqlite: queries on %T", db))
-	}
-}
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // utc is t as it reads back from micros: UTC, truncated to the microsecond.
 func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-// at scans an INTEGER of microseconds into *t, in UTC.
-type at struct{ t *time.Time }
-
-func (a at) Scan(src any) error {
-	us, ok := src.(int64)
-	if !ok {
-		return fmt.Errorf("sqlite: time stored as %T, want INTEGER", src)
-	}
-	*a.t = time.UnixMicro(us).UTC()
-	return nil
-}
 
 // jsonText scans a JSON TEXT column into v.
 type jsonText struct{ v any }
@@ -146,7 +91,7 @@ func (q *queries) CreateProject(ctx context.Context, p store.Project) error {
 		`INSERT INTO projects (id, name, description, type, repository_url, owner_id, status, current_gate, created_at, updated_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Name, p.Description, p.Type, p.RepositoryURL, p.OwnerID, p.Status, p.CurrentGate,
-		micros(p.CreatedAt), micros(p.UpdatedAt))
+		sqlitex.Micros(p.CreatedAt), sqlitex.Micros(p.UpdatedAt))
 	return check("create project", err)
 }
 
@@ -154,10 +99,10 @@ const selectProjectWithRole = `SELECT p.id, p.name, p.description, p.type, p.rep
 	p.status, p.current_gate, p.created_at, p.updated_at, m.role
 	FROM members m JOIN projects p ON p.id = m.project_id `
 
-func scanProjectWithRole(r scanner) (store.ProjectWithRole, error) {
+func scanProjectWithRole(r sqlitex.Scanner) (store.ProjectWithRole, error) {
 	var p store.ProjectWithRole
 	err := r.Scan(&p.ID, &p.Name, &p.Description, &p.Type, &p.RepositoryURL, &p.OwnerID,
-		&p.Status, &p.CurrentGate, at{&p.CreatedAt}, at{&p.UpdatedAt}, &p.Role)
+		&p.Status, &p.CurrentGate, sqlitex.ScanTime(&p.CreatedAt), sqlitex.ScanTime(&p.UpdatedAt), &p.Role)
 	return p, err
 }
 
@@ -176,7 +121,7 @@ func (q *queries) UpdateProject(ctx context.Context, p store.Project) error {
 	res, err := q.db.ExecContext(ctx,
 		`UPDATE projects SET name = ?, description = ?, repository_url = ?, status = ?, current_gate = ?, updated_at = ?
 		 WHERE id = ?`,
-		p.Name, p.Description, p.RepositoryURL, p.Status, p.CurrentGate, micros(p.UpdatedAt), p.ID)
+		p.Name, p.Description, p.RepositoryURL, p.Status, p.CurrentGate, sqlitex.Micros(p.UpdatedAt), p.ID)
 	return affected("update project", res, err)
 }
 
@@ -194,10 +139,10 @@ func (q *queries) ProjectsForMember(ctx context.Context, userID string, after *s
 	query, args := selectProjectWithRole+`WHERE m.user_id = ? `, []any{userID}
 	if after != nil {
 		query += `AND (p.created_at, p.id) < (?, ?) `
-		args = append(args, micros(after.CreatedAt), after.ID)
+		args = append(args, sqlitex.Micros(after.CreatedAt), after.ID)
 	}
 	rows, err := q.db.QueryContext(ctx, query+`ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, append(args, limit)...)
-	projects, err := collect(rows, err, scanProjectWithRole)
+	projects, err := sqlitex.Collect(rows, err, scanProjectWithRole)
 	return projects, check("projects for member", err)
 }
 
@@ -207,7 +152,7 @@ func (q *queries) ProjectsForMember(ctx context.Context, userID string, after *s
 func (q *queries) AddMember(ctx context.Context, m store.Member) error {
 	_, err := q.db.ExecContext(ctx,
 		`INSERT INTO members (project_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
-		m.ProjectID, m.UserID, m.Role, micros(m.CreatedAt))
+		m.ProjectID, m.UserID, m.Role, sqlitex.Micros(m.CreatedAt))
 	return check("add member", err)
 }
 
@@ -229,9 +174,9 @@ func (q *queries) Members(ctx context.Context, projectID string) ([]store.Member
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT project_id, user_id, role, created_at FROM members WHERE project_id = ? ORDER BY created_at, user_id`,
 		projectID)
-	members, err := collect(rows, err, func(r scanner) (store.Member, error) {
+	members, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Member, error) {
 		var m store.Member
-		err := r.Scan(&m.ProjectID, &m.UserID, &m.Role, at{&m.CreatedAt})
+		err := r.Scan(&m.ProjectID, &m.UserID, &m.Role, sqlitex.ScanTime(&m.CreatedAt))
 		return m, err
 	})
 	return members, check("members", err)
@@ -244,17 +189,17 @@ func (q *queries) CreateGate(ctx context.Context, g store.Gate) error {
 	_, err := q.db.ExecContext(ctx,
 		`INSERT INTO gates (project_id, number, state, blocked_reason, blocked_from, revision, created_at, updated_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		g.ProjectID, g.Number, g.State, g.BlockedReason, g.BlockedFrom, g.Revision, micros(g.CreatedAt), micros(g.UpdatedAt))
+		g.ProjectID, g.Number, g.State, g.BlockedReason, g.BlockedFrom, g.Revision, sqlitex.Micros(g.CreatedAt), sqlitex.Micros(g.UpdatedAt))
 	return check("create gate", err)
 }
 
 const selectGate = `SELECT project_id, number, state, blocked_reason, blocked_from, revision, created_at, updated_at
 	FROM gates `
 
-func scanGate(r scanner) (store.Gate, error) {
+func scanGate(r sqlitex.Scanner) (store.Gate, error) {
 	var g store.Gate
 	err := r.Scan(&g.ProjectID, &g.Number, &g.State, &g.BlockedReason, &g.BlockedFrom, &g.Revision,
-		at{&g.CreatedAt}, at{&g.UpdatedAt})
+		sqlitex.ScanTime(&g.CreatedAt), sqlitex.ScanTime(&g.UpdatedAt))
 	return g, err
 }
 
@@ -271,7 +216,7 @@ func (q *queries) Gate(ctx context.Context, projectID string, number int) (store
 // Gates implements store.Queries.
 func (q *queries) Gates(ctx context.Context, projectID string) ([]store.Gate, error) {
 	rows, err := q.db.QueryContext(ctx, selectGate+`WHERE project_id = ? ORDER BY number`, projectID)
-	gates, err := collect(rows, err, scanGate)
+	gates, err := sqlitex.Collect(rows, err, scanGate)
 	return gates, check("gates", err)
 }
 
@@ -280,7 +225,7 @@ func (q *queries) UpdateGate(ctx context.Context, g store.Gate, fromState string
 	res, err := q.db.ExecContext(ctx,
 		`UPDATE gates SET state = ?, blocked_reason = ?, blocked_from = ?, revision = ?, updated_at = ?
 		 WHERE project_id = ? AND number = ? AND state = ?`,
-		g.State, g.BlockedReason, g.BlockedFrom, g.Revision, micros(g.UpdatedAt), g.ProjectID, g.Number, fromState)
+		g.State, g.BlockedReason, g.BlockedFrom, g.Revision, sqlitex.Micros(g.UpdatedAt), g.ProjectID, g.Number, fromState)
 	if err != nil {
 		return check("update gate", err)
 	}
@@ -307,7 +252,7 @@ func (q *queries) PutDeliverable(ctx context.Context, d store.Deliverable) error
 		 ON CONFLICT (project_id, gate, document_type) DO UPDATE SET
 		   document_id = excluded.document_id, version = excluded.version, content_hash = excluded.content_hash,
 		   complete = excluded.complete, recorded_by = excluded.recorded_by, updated_at = excluded.updated_at`,
-		d.ProjectID, d.Gate, d.DocumentType, d.DocumentID, d.Version, d.ContentHash, d.Complete, d.RecordedBy, micros(d.UpdatedAt))
+		d.ProjectID, d.Gate, d.DocumentType, d.DocumentID, d.Version, d.ContentHash, d.Complete, d.RecordedBy, sqlitex.Micros(d.UpdatedAt))
 	return check("put deliverable", err)
 }
 
@@ -316,10 +261,10 @@ func (q *queries) Deliverables(ctx context.Context, projectID string, gate int) 
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at
 		 FROM deliverables WHERE project_id = ? AND gate = ? ORDER BY document_type`, projectID, gate)
-	deliverables, err := collect(rows, err, func(r scanner) (store.Deliverable, error) {
+	deliverables, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Deliverable, error) {
 		var d store.Deliverable
 		err := r.Scan(&d.ProjectID, &d.Gate, &d.DocumentType, &d.DocumentID, &d.Version, &d.ContentHash,
-			&d.Complete, &d.RecordedBy, at{&d.UpdatedAt})
+			&d.Complete, &d.RecordedBy, sqlitex.ScanTime(&d.UpdatedAt))
 		return d, err
 	})
 	return deliverables, check("deliverables", err)
@@ -330,7 +275,7 @@ func (q *queries) AddProof(ctx context.Context, p store.Proof) error {
 	_, err := q.db.ExecContext(ctx,
 		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, micros(p.CreatedAt))
+		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, sqlitex.Micros(p.CreatedAt))
 	return check("add proof", err)
 }
 
@@ -339,9 +284,9 @@ func (q *queries) Proofs(ctx context.Context, projectID string, gate int) ([]sto
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at
 		 FROM proofs WHERE project_id = ? AND gate = ? ORDER BY rowid`, projectID, gate)
-	proofs, err := collect(rows, err, func(r scanner) (store.Proof, error) {
+	proofs, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Proof, error) {
 		var p store.Proof
-		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, at{&p.CreatedAt})
+		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, sqlitex.ScanTime(&p.CreatedAt))
 		return p, err
 	})
 	return proofs, check("proofs", err)
@@ -369,7 +314,7 @@ func (q *queries) AddReview(ctx context.Context, r store.Review) error {
 	_, err = q.db.ExecContext(ctx,
 		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.ProjectID, r.Gate, r.Decision, r.ReviewerID, r.Notes, dJSON, pJSON, micros(r.CreatedAt))
+		r.ID, r.ProjectID, r.Gate, r.Decision, r.ReviewerID, r.Notes, dJSON, pJSON, sqlitex.Micros(r.CreatedAt))
 	return check("add review", err)
 }
 
@@ -378,10 +323,10 @@ func (q *queries) Reviews(ctx context.Context, projectID string, gate int) ([]st
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at
 		 FROM reviews WHERE project_id = ? AND gate = ? ORDER BY rowid`, projectID, gate)
-	reviews, err := collect(rows, err, func(row scanner) (store.Review, error) {
+	reviews, err := sqlitex.Collect(rows, err, func(row sqlitex.Scanner) (store.Review, error) {
 		var r store.Review
 		err := row.Scan(&r.ID, &r.ProjectID, &r.Gate, &r.Decision, &r.ReviewerID, &r.Notes,
-			jsonText{&r.Deliverables}, jsonText{&r.Proofs}, at{&r.CreatedAt})
+			jsonText{&r.Deliverables}, jsonText{&r.Proofs}, sqlitex.ScanTime(&r.CreatedAt))
 		return r, err
 	})
 	return reviews, check("reviews", err)
@@ -423,7 +368,7 @@ func (q *queries) CreateTasks(ctx context.Context, tasks []store.Task) error {
 	var deps [][3]string // project, task, dependency
 	for i, t := range tasks {
 		rows[i] = taskRow{t.ProjectID, t.ID, t.Gate, t.Title, t.Description, t.OwnerRole, t.Status, t.Priority,
-			micros(t.CreatedAt), micros(t.UpdatedAt)}
+			sqlitex.Micros(t.CreatedAt), sqlitex.Micros(t.UpdatedAt)}
 		for _, dep := range t.DependsOn {
 			deps = append(deps, [3]string{t.ProjectID, t.ID, dep})
 		}
@@ -436,7 +381,7 @@ func (q *queries) CreateTasks(ctx context.Context, tasks []store.Task) error {
 	if err != nil {
 		return fmt.Errorf("create tasks: %w", err)
 	}
-	err = q.atomically(ctx, func(db dbtx) error {
+	err = sqlitex.Atomically(ctx, q.db, func(db sqlitex.DBTX) error {
 		if _, err := db.ExecContext(ctx, insertTasks, tasksJSON); err != nil || len(deps) == 0 {
 			return err
 		}
@@ -452,10 +397,10 @@ const selectTask = `SELECT t.id, t.project_id, t.gate, t.title, t.description, t
 	t.rowid, t.created_at, t.updated_at
 	FROM tasks t `
 
-func scanTask(r scanner) (store.Task, error) {
+func scanTask(r sqlitex.Scanner) (store.Task, error) {
 	var t store.Task
 	err := r.Scan(&t.ID, &t.ProjectID, &t.Gate, &t.Title, &t.Description, &t.OwnerRole, &t.Status, &t.Priority,
-		jsonText{&t.DependsOn}, &t.Position, at{&t.CreatedAt}, at{&t.UpdatedAt})
+		jsonText{&t.DependsOn}, &t.Position, sqlitex.ScanTime(&t.CreatedAt), sqlitex.ScanTime(&t.UpdatedAt))
 	return t, err
 }
 
@@ -483,7 +428,7 @@ func (q *queries) Tasks(ctx context.Context, projectID string, f store.TaskFilte
 		args = append(args, f.Limit)
 	}
 	rows, err := q.db.QueryContext(ctx, query, args...)
-	tasks, err := collect(rows, err, scanTask)
+	tasks, err := sqlitex.Collect(rows, err, scanTask)
 	return tasks, check("tasks", err)
 }
 
@@ -499,7 +444,7 @@ func (q *queries) Task(ctx context.Context, projectID, id string) (store.Task, e
 // SetTaskStatus implements store.Queries.
 func (q *queries) SetTaskStatus(ctx context.Context, projectID, id, status string, updated time.Time) error {
 	res, err := q.db.ExecContext(ctx, `UPDATE tasks SET status = ?, updated_at = ? WHERE project_id = ? AND id = ?`,
-		status, micros(updated), projectID, id)
+		status, sqlitex.Micros(updated), projectID, id)
 	return affected("set task status", res, err)
 }
 
@@ -535,14 +480,14 @@ func (q *queries) AppendEvents(ctx context.Context, events []store.Event) ([]sto
 			e.CreatedAt = now
 		}
 		e.CreatedAt = utc(e.CreatedAt)
-		rows[i] = eventRow{e.ProjectID, e.ActorID, e.Type, string(e.Payload), micros(e.CreatedAt)}
+		rows[i] = eventRow{e.ProjectID, e.ActorID, e.Type, string(e.Payload), sqlitex.Micros(e.CreatedAt)}
 	}
 	eventsJSON, err := jsonArg(rows)
 	if err != nil {
 		return nil, fmt.Errorf("append events: %w", err)
 	}
 	res, err := q.db.QueryContext(ctx, appendEvents, eventsJSON)
-	ids, err := collect(res, err, func(r scanner) (int64, error) {
+	ids, err := sqlitex.Collect(res, err, func(r sqlitex.Scanner) (int64, error) {
 		var id int64
 		return id, r.Scan(&id)
 	})
@@ -565,12 +510,12 @@ func (q *queries) Events(ctx context.Context, projectID string, after int64, lim
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT id, project_id, actor_id, type, payload, created_at FROM events
 		 WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?`, projectID, after, limit)
-	events, err := collect(rows, err, func(r scanner) (store.Event, error) {
+	events, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Event, error) {
 		var (
 			e       store.Event
 			payload string
 		)
-		err := r.Scan(&e.ID, &e.ProjectID, &e.ActorID, &e.Type, &payload, at{&e.CreatedAt})
+		err := r.Scan(&e.ID, &e.ProjectID, &e.ActorID, &e.Type, &payload, sqlitex.ScanTime(&e.CreatedAt))
 		e.Payload = []byte(payload)
 		return e, err
 	})
@@ -578,26 +523,6 @@ func (q *queries) Events(ctx context.Context, projectID string, after int64, lim
 }
 
 // --- Helpers
-
-// scanner is *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// collect scans every row of a query's result (rows, err) with scan.
-func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
 
 // affected is check for a statement that must change a row: none is ErrNotFound.
 func affected(op string, res sql.Result, err error) error {
@@ -618,7 +543,7 @@ func affected(op string, res sql.Result, err error) error {
 // foreign key violation (a row naming a missing project, gate or task) ErrNotFound. Other errors
 // are wrapped with op.
 func check(op string, err error) error {
-	switch code := errorCode(err); {
+	switch code := sqlitex.ErrorCode(err); {
 	case err == nil:
 		return nil
 	case errors.Is(err, sql.ErrNoRows):
@@ -629,13 +554,4 @@ func check(op string, err error) error {
 		return store.ErrNotFound
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// errorCode returns the extended SQLite result code of err, or 0 if err is not a SQLite error.
-func errorCode(err error) int {
-	var e *msqlite.Error
-	if errors.As(err, &e) {
-		return e.Code()
-	}
-	return 0
 }
