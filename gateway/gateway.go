@@ -45,6 +45,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
+	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
@@ -90,8 +91,9 @@ func (c *Config) Register(s *config.Set) {
 
 // Backends are the client connections to the services.
 type Backends struct {
-	Auth     *grpc.ClientConn
-	Projects *grpc.ClientConn
+	Auth      *grpc.ClientConn
+	Projects  *grpc.ClientConn
+	Documents *grpc.ClientConn
 }
 
 // Deps are the gateway's collaborators.
@@ -169,6 +171,14 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	}
 	if err := projectsv1.RegisterProjectsServiceHandlerClient(ctx, mux, projectsv1.NewProjectsServiceClient(d.Backends.Projects)); err != nil {
 		return nil, fmt.Errorf("register projects routes: %w", err)
+	}
+	documentsClient := documentsv1.NewDocumentsServiceClient(d.Backends.Documents)
+	if err := documentsv1.RegisterDocumentsServiceHandlerClient(ctx, mux, documentsClient); err != nil {
+		return nil, fmt.Errorf("register documents routes: %w", err)
+	}
+	// After the generated routes, so that it replaces the generated ExportDocuments handler.
+	if err := mux.HandlePath(http.MethodGet, exportPattern, serveExport(mux, documentsClient, d.Logger)); err != nil {
+		return nil, fmt.Errorf("register the export download: %w", err)
 	}
 
 	g := &Gateway{}

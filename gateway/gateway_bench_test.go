@@ -61,7 +61,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 	b.Cleanup(func() { _ = conn.Close() })
 
 	gw, err := New(context.Background(), Config{MaxBodyBytes: 1 << 20, RateLimitPerIP: 1 << 30, RateLimitAuthIP: 1 << 30,
-		RateLimitPerUser: 1 << 30}, Deps{Backends: Backends{Auth: conn, Projects: conn}, Redis: rdb, Keys: prefix, Logger: log,
+		RateLimitPerUser: 1 << 30}, Deps{Backends: Backends{Auth: conn, Projects: conn, Documents: conn}, Redis: rdb, Keys: prefix, Logger: log,
 		Registry: prometheus.NewRegistry(), Revocations: verifier.Revocations})
 	if err != nil {
 		b.Fatal(err)

@@ -29,6 +29,8 @@ type ServerConfig struct {
 	Logger     *slog.Logger
 	Metrics    *prometheus.ServerMetrics // shared by every server of the process; may be nil
 	Authorizer *authn.Authorizer
+	// MaxRecvBytes is the largest request the server accepts; 0 keeps gRPC's 4 MiB.
+	MaxRecvBytes int
 }
 
 // Server is a gRPC server with the FuzzyLlama interceptor chain, the health service and
@@ -76,11 +78,15 @@ func NewServer(cfg ServerConfig) *Server {
 		errorsStream(cfg.Logger),
 		recovery.StreamServerInterceptor(recoverOpts...),
 	)
-	s := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
-	)
+	}
+	if cfg.MaxRecvBytes > 0 {
+		opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxRecvBytes))
+	}
+	s := grpc.NewServer(opts...)
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(s, h)
 	reflection.Register(s)

@@ -4,8 +4,10 @@
 package paging
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -50,4 +52,23 @@ func ParsePositionToken(token string) (position int64, ok bool) {
 		return 0, false
 	}
 	return position, true
+}
+
+// CursorToken returns the page token of the rows after the row that cursor (a struct of the
+// ordering columns) describes.
+func CursorToken(cursor any) string {
+	b, _ := json.Marshal(cursor) // cursors are plain structs: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseCursorToken decodes a token of CursorToken into cursor; an error means the token is not
+// one CursorToken returned (the caller still checks the decoded values).
+func ParseCursorToken(token string, cursor any) error {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(cursor)
 }

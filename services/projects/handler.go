@@ -282,7 +282,7 @@ func (h *Handler) Authorize(ctx context.Context, req *pb.AuthorizeRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	return &pb.AuthorizeResponse{Role: rolePB(p.Role), ProjectType: projectTypePB(p.Type)}, nil
+	return &pb.AuthorizeResponse{Role: rolePB(p.Role), ProjectType: projectTypePB(p.Type), ProjectName: p.Name}, nil
 }
 
 // GetWorkflow implements pb.ProjectsServiceServer.

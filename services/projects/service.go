@@ -8,7 +8,6 @@ package projects
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -236,23 +235,14 @@ func (s *Service) ListProjects(ctx context.Context, who authn.Identity, pageSize
 		return nil, "", err
 	}
 	ps, next := paging.Cut(ps, pageSize, func(last store.ProjectWithRole) string {
-		return encodeCursor(store.ProjectCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		return paging.CursorToken(store.ProjectCursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	})
 	return ps, next, nil
 }
 
-func encodeCursor(c store.ProjectCursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 func decodeCursor(token string) (*store.ProjectCursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		return nil, err
-	}
 	var c store.ProjectCursor
-	if err := json.Unmarshal(b, &c); err != nil || !input.ValidID(c.ID) {
+	if err := paging.ParseCursorToken(token, &c); err != nil || !input.ValidID(c.ID) {
 		return nil, errors.New("bad cursor")
 	}
 	return &c, nil

@@ -10,10 +10,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // DefaultURL is the PostgreSQL server used when TEST_DATABASE_URL is not set.
@@ -83,4 +86,81 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Tracer is a pgx tracer that records the statements run on its connections: queries, each
+// query of a batch, and preparations (a round trip of their own). Tests set it as a pool's
+// ConnConfig.Tracer to count what an operation costs.
+type Tracer struct {
+	mu         sync.Mutex
+	statements []Statement
+	prepares   int
+}
+
+// Statement is one statement a Tracer saw.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// TraceQueryStart implements pgx.QueryTracer.
+func (tr *Tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.statements = append(tr.statements, Statement{data.SQL, data.Args})
+	return ctx
+}
+
+// TraceQueryEnd implements pgx.QueryTracer.
+func (*Tracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TraceBatchStart implements pgx.BatchTracer.
+func (*Tracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+// TraceBatchQuery implements pgx.BatchTracer.
+func (tr *Tracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.statements = append(tr.statements, Statement{data.SQL, data.Args})
+}
+
+// TraceBatchEnd implements pgx.BatchTracer.
+func (*Tracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// TracePrepareStart implements pgx.PrepareTracer.
+func (tr *Tracer) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.prepares++
+	return ctx
+}
+
+// TracePrepareEnd implements pgx.PrepareTracer.
+func (*Tracer) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+// Record returns the statements and preparations fn ran.
+func (tr *Tracer) Record(fn func()) (statements []Statement, prepares int) {
+	tr.mu.Lock()
+	tr.statements, tr.prepares = nil, 0
+	tr.mu.Unlock()
+	fn()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.statements, tr.prepares
+}
+
+// Explain returns the plan PostgreSQL chooses for the statement, with its arguments.
+func Explain(t testing.TB, pool *pgxpool.Pool, st Statement) string {
+	t.Helper()
+	var lines []string
+	rows, err := pool.Query(context.Background(), "EXPLAIN (FORMAT TEXT) "+st.SQL, st.Args...)
+	if err == nil {
+		lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", st.SQL, err)
+	}
+	return strings.Join(lines, "\n")
 }

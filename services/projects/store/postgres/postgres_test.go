@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
@@ -32,60 +30,6 @@ func open(tb testing.TB) *postgres.Store {
 
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
-}
-
-// tracer records the statements run on its connections: queries, each query of a batch, and
-// preparations (a round trip of their own).
-type tracer struct {
-	mu         sync.Mutex
-	statements []statement
-	prepares   int
-}
-
-type statement struct {
-	sql  string
-	args []any
-}
-
-func (tr *tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	tr.statements = append(tr.statements, statement{data.SQL, data.Args})
-	return ctx
-}
-
-func (*tracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (*tracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	return ctx
-}
-
-func (tr *tracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	tr.statements = append(tr.statements, statement{data.SQL, data.Args})
-}
-
-func (*tracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
-func (tr *tracer) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	tr.prepares++
-	return ctx
-}
-
-func (*tracer) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
-
-// record returns what fn ran.
-func (tr *tracer) record(fn func()) (statements []statement, prepares int) {
-	tr.mu.Lock()
-	tr.statements, tr.prepares = nil, 0
-	tr.mu.Unlock()
-	fn()
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.statements, tr.prepares
 }
 
 // openPool returns a store on a pool configured by configure, in the projects schema as in
@@ -117,9 +61,9 @@ func openPool(tb testing.TB, configure func(*pgxpool.Config)) (*postgres.Store, 
 }
 
 // openTraced returns a store on a pool of one connection, traced by the returned tracer.
-func openTraced(t *testing.T) (*postgres.Store, *tracer, *pgxpool.Pool) {
+func openTraced(t *testing.T) (*postgres.Store, *dbtest.Tracer, *pgxpool.Pool) {
 	t.Helper()
-	tr := &tracer{}
+	tr := &dbtest.Tracer{}
 	s, pool := openPool(t, func(cfg *pgxpool.Config) {
 		cfg.MaxConns = 1 // every statement on the one connection, whose statement cache is then warm
 		cfg.ConnConfig.Tracer = tr
@@ -171,7 +115,7 @@ func TestCreateTasksIsOneStatement(t *testing.T) {
 		tasks[i].DependsOn = append(tasks[i].DependsOn, existing[0].ID)
 	}
 	var err error
-	statements, prepares := tr.record(func() { err = s.CreateTasks(ctx, tasks) })
+	statements, prepares := tr.Record(func() { err = s.CreateTasks(ctx, tasks) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +137,7 @@ func TestCreateTasksIsOneStatement(t *testing.T) {
 	// Failing costs no more: the foreign key is checked within the statement.
 	bad := chain(p.ID, 50)
 	bad[49].DependsOn = []string{uuid.NewString()}
-	statements, _ = tr.record(func() { err = s.CreateTasks(ctx, bad) })
+	statements, _ = tr.Record(func() { err = s.CreateTasks(ctx, bad) })
 	if !errors.Is(err, store.ErrNotFound) || len(statements) != 1 {
 		t.Errorf("CreateTasks with a missing dependency: err %v after %d statements, want ErrNotFound after 1", err, len(statements))
 	}
@@ -272,14 +216,14 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		}, []string{"tasks_project_id_seq_idx"}},
 	} {
 		var err error
-		statements, _ := tr.record(func() { err = tc.call() })
+		statements, _ := tr.Record(func() { err = tc.call() })
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		if len(statements) != 1 {
 			t.Fatalf("%s ran %d statements, want 1", tc.name, len(statements))
 		}
-		plan := explain(t, pool, statements[0])
+		plan := dbtest.Explain(t, pool, statements[0])
 		t.Logf("%s:\n%s", tc.name, plan)
 		if strings.Contains(plan, "Seq Scan") {
 			t.Errorf("%s reads a whole table:\n%s", tc.name, plan)
@@ -301,20 +245,6 @@ func tasksAfter(t *testing.T, s store.Queries, projectID string, n, limit int) s
 		t.Fatalf("Tasks(first %d): %d tasks, err %v", n, len(tasks), err)
 	}
 	return store.TaskFilter{After: tasks[n-1].Position, Limit: limit}
-}
-
-// explain returns the plan PostgreSQL chooses for the statement, with its arguments.
-func explain(t *testing.T, pool *pgxpool.Pool, st statement) string {
-	t.Helper()
-	var lines []string
-	rows, err := pool.Query(t.Context(), "EXPLAIN (FORMAT TEXT) "+st.sql, st.args...)
-	if err == nil {
-		lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	}
-	if err != nil {
-		t.Fatalf("EXPLAIN %s: %v", st.sql, err)
-	}
-	return strings.Join(lines, "\n")
 }
 
 func TestGateLocksInTx(t *testing.T) {

@@ -2823,6 +2823,7 @@ type AuthorizeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Role          Role                   `protobuf:"varint,1,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
 	ProjectType   v1.ProjectType         `protobuf:"varint,2,opt,name=project_type,json=projectType,proto3,enum=fuzzyllama.common.v1.ProjectType" json:"project_type,omitempty"`
+	ProjectName   string                 `protobuf:"bytes,3,opt,name=project_name,json=projectName,proto3" json:"project_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2869,6 +2870,13 @@ func (x *AuthorizeResponse) GetProjectType() v1.ProjectType {
 		return x.ProjectType
 	}
 	return v1.ProjectType(0)
+}
+
+func (x *AuthorizeResponse) GetProjectName() string {
+	if x != nil {
+		return x.ProjectName
+	}
+	return ""
 }
 
 type GetWorkflowRequest struct {
@@ -4921,10 +4929,11 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x10AuthorizeRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x126\n" +
-	"\x06action\x18\x02 \x01(\x0e2\x1e.fuzzyllama.projects.v1.ActionR\x06action\"\x8b\x01\n" +
+	"\x06action\x18\x02 \x01(\x0e2\x1e.fuzzyllama.projects.v1.ActionR\x06action\"\xae\x01\n" +
 	"\x11AuthorizeResponse\x120\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\x12D\n" +
-	"\fproject_type\x18\x02 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeR\vprojectType\"Z\n" +
+	"\fproject_type\x18\x02 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeR\vprojectType\x12!\n" +
+	"\fproject_name\x18\x03 \x01(\tR\vprojectName\"Z\n" +
 	"\x12GetWorkflowRequest\x12D\n" +
 	"\fproject_type\x18\x01 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeR\vprojectType\"\x97\x01\n" +
 	"\x13GetWorkflowResponse\x12D\n" +
