@@ -12,36 +12,16 @@ import (
 // member without the right gets 403, a stranger gets 404 (project ids cannot be probed).
 func TestAuthorizationMatrix(t *testing.T) {
 	eachMode(t, func(t *testing.T, m mode) {
-		s := start(t, m.env(t), map[string]string{"RATE_LIMIT_PER_USER_PER_MINUTE": "100000", "RATE_LIMIT_PER_IP_PER_MINUTE": "100000"})
-		users := map[string]session{}
-		for _, u := range []string{"owner", "editor", "viewer", "stranger", "newcomer"} {
-			users[u] = s.register(t, u+"@example.com", goodPassword, u)
-		}
+		s, users, fixture := startMatrix(t, m)
 		owner := users["owner"].AccessToken
 		var wf workflowView
 		s.do("GET", "/api/v1/workflows/PROJECT_TYPE_TRADITIONAL", owner, nil).want(t, 200, "").data(t, &wf)
-
-		// fixture makes a project with an editor and a viewer.
-		fixture := func() string {
-			p := s.createProject(t, owner, "Matrix", "PROJECT_TYPE_TRADITIONAL")
-			for _, r := range []string{"editor", "viewer"} {
-				s.do("POST", "/api/v1/projects/"+p.ID+"/members", owner, map[string]string{"email": r + "@example.com", "role": "ROLE_" + strings.ToUpper(r)}).
-					want(t, http.StatusCreated, "")
-			}
-			return p.ID
-		}
 		gate := func(pid, action string) {
 			body := map[string]string{}
 			if action == "block" {
 				body["reason"] = "waiting for input"
 			}
 			s.do("POST", "/api/v1/projects/"+pid+"/gates/1:"+action, owner, body).want(t, 200, "")
-		}
-		type call struct {
-			name, method, path string // path has %s for the project id
-			body               any
-			minRole            int // 1 viewer, 2 editor, 3 owner
-			prepare            func(pid string) (extra string)
 		}
 		calls := []call{
 			{"get project", "GET", "/api/v1/projects/%s", nil, 1, nil},
@@ -73,32 +53,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}},
 			{"list events", "GET", "/api/v1/projects/%s/events", nil, 1, nil},
 		}
-		roles := []struct {
-			name string
-			rank int
-		}{{"owner", 3}, {"editor", 2}, {"viewer", 1}, {"stranger", 0}}
-		for _, c := range calls {
-			for _, r := range roles {
-				pid := fixture()
-				extra := ""
-				if c.prepare != nil {
-					extra = c.prepare(pid)
-				}
-				path := fmt.Sprintf(c.path, pid)
-				if extra != "" {
-					path = fmt.Sprintf(c.path, pid, extra)
-				}
-				got := s.do(c.method, path, users[r.name].AccessToken, c.body)
-				switch {
-				case r.rank == 0 && got.status != 404:
-					t.Errorf("%s as stranger: %d, want 404: %s", c.name, got.status, got.raw)
-				case r.rank > 0 && r.rank < c.minRole && got.status != 403:
-					t.Errorf("%s as %s: %d, want 403: %s", c.name, r.name, got.status, got.raw)
-				case r.rank >= c.minRole && got.status >= 300:
-					t.Errorf("%s as %s: %d, want success: %s", c.name, r.name, got.status, got.raw)
-				}
-			}
-		}
+		checkMatrix(t, s, users, fixture, calls)
 		// A stranger's project list never shows others' projects.
 		var list struct{ Projects []project }
 		s.do("GET", "/api/v1/projects", users["stranger"].AccessToken, nil).want(t, 200, "").data(t, &list)
@@ -106,4 +61,65 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Fatalf("stranger sees %d projects", len(list.Projects))
 		}
 	})
+}
+
+// startMatrix starts the product for an authorization matrix, with users owner, editor,
+// viewer, stranger and newcomer, and a fixture that makes a project owned by owner with editor
+// and viewer as members.
+func startMatrix(t *testing.T, m mode) (*server, map[string]session, func() string) {
+	t.Helper()
+	s := start(t, m.env(t), map[string]string{"RATE_LIMIT_PER_USER_PER_MINUTE": "100000", "RATE_LIMIT_PER_IP_PER_MINUTE": "100000"})
+	users := map[string]session{}
+	for _, u := range []string{"owner", "editor", "viewer", "stranger", "newcomer"} {
+		users[u] = s.register(t, u+"@example.com", goodPassword, u)
+	}
+	fixture := func() string {
+		p := s.createProject(t, users["owner"].AccessToken, "Matrix", "PROJECT_TYPE_TRADITIONAL")
+		for _, r := range []string{"editor", "viewer"} {
+			s.do("POST", "/api/v1/projects/"+p.ID+"/members", users["owner"].AccessToken,
+				map[string]string{"email": r + "@example.com", "role": "ROLE_" + strings.ToUpper(r)}).want(t, http.StatusCreated, "")
+		}
+		return p.ID
+	}
+	return s, users, fixture
+}
+
+// call is one REST call of an authorization matrix.
+type call struct {
+	name, method, path string // path has %s for the project id (and one more for prepare's result)
+	body               any
+	minRole            int // 1 viewer, 2 editor, 3 owner
+	prepare            func(pid string) (extra string)
+}
+
+// checkMatrix makes each call as owner, editor, viewer and stranger, each on a fresh project
+// from fixture: an allowed role succeeds, a member without the right gets 403, a stranger 404.
+func checkMatrix(t *testing.T, s *server, users map[string]session, fixture func() string, calls []call) {
+	t.Helper()
+	roles := []struct {
+		name string
+		rank int
+	}{{"owner", 3}, {"editor", 2}, {"viewer", 1}, {"stranger", 0}}
+	for _, c := range calls {
+		for _, r := range roles {
+			pid := fixture()
+			extra := ""
+			if c.prepare != nil {
+				extra = c.prepare(pid)
+			}
+			path := fmt.Sprintf(c.path, pid)
+			if extra != "" {
+				path = fmt.Sprintf(c.path, pid, extra)
+			}
+			got := s.do(c.method, path, users[r.name].AccessToken, c.body)
+			switch {
+			case r.rank == 0 && got.status != 404:
+				t.Errorf("%s as stranger: %d, want 404: %s", c.name, got.status, got.raw)
+			case r.rank > 0 && r.rank < c.minRole && got.status != 403:
+				t.Errorf("%s as %s: %d, want 403: %s", c.name, r.name, got.status, got.raw)
+			case r.rank >= c.minRole && got.status >= 300:
+				t.Errorf("%s as %s: %d, want success: %s", c.name, r.name, got.status, got.raw)
+			}
+		}
+	}
 }

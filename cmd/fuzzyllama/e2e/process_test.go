@@ -99,8 +99,9 @@ func runProcess(t *testing.T, env map[string]string, args ...string) {
 	}
 }
 
-// TestServicesRunAsSeparateProcesses runs the production shape: the auth service and the
-// gateway as two processes of the real binary, on PostgreSQL and Redis, talking gRPC.
+// TestServicesRunAsSeparateProcesses runs the production shape: the auth, projects and
+// documents services and the gateway as processes of the real binary, on PostgreSQL and Redis,
+// talking gRPC.
 func TestServicesRunAsSeparateProcesses(t *testing.T) {
 	t.Parallel()
 	_, prefix := redistest.New(t)
@@ -113,7 +114,7 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 		"DATA_DIR":         t.TempDir(),
 	}
 	db := dbtest.NewPostgres(t) // one database; each service migrates and uses its own schema
-	authAddr, projectsAddr := freeAddr(t), freeAddr(t)
+	authAddr, projectsAddr, documentsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	authEnv := map[string]string{"DATABASE_URL": db, "AUTH_GRPC_ADDR": authAddr, "HTTP_ADDR": freeAddr(t)}
 	for k, v := range shared {
 		authEnv[k] = v
@@ -122,13 +123,17 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 
 	// The other parts need no signing key: they verify with the auth service's JWKS.
 	projectsEnv := map[string]string{"DATABASE_URL": db, "PROJECTS_GRPC_ADDR": projectsAddr, "AUTH_SERVICE_ADDR": authAddr, "HTTP_ADDR": freeAddr(t)}
-	gwEnv := map[string]string{"AUTH_SERVICE_ADDR": authAddr, "PROJECTS_SERVICE_ADDR": projectsAddr, "HTTP_ADDR": freeAddr(t)}
+	documentsEnv := map[string]string{"DATABASE_URL": db, "DOCUMENTS_GRPC_ADDR": documentsAddr, "AUTH_SERVICE_ADDR": authAddr,
+		"PROJECTS_SERVICE_ADDR": projectsAddr, "HTTP_ADDR": freeAddr(t)}
+	gwEnv := map[string]string{"AUTH_SERVICE_ADDR": authAddr, "PROJECTS_SERVICE_ADDR": projectsAddr, "DOCUMENTS_SERVICE_ADDR": documentsAddr,
+		"HTTP_ADDR": freeAddr(t)}
 	for k, v := range shared {
 		if k != "AUTH_SIGNING_KEY" {
-			projectsEnv[k], gwEnv[k] = v, v
+			projectsEnv[k], documentsEnv[k], gwEnv[k] = v, v, v
 		}
 	}
 	runProcess(t, projectsEnv, "-target=projects")
+	runProcess(t, documentsEnv, "-target=documents")
 	runProcess(t, gwEnv, "-target=gateway")
 
 	s := &server{t: t, base: "http://" + gwEnv["HTTP_ADDR"], logs: &syncBuffer{}}
@@ -136,6 +141,11 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 	s.do("GET", "/api/v1/auth/me", ses.AccessToken, nil).want(t, 200, "")
 	p := s.createProject(t, ses.AccessToken, "Across processes", "PROJECT_TYPE_TRADITIONAL")
 	s.do("GET", "/api/v1/projects/"+p.ID, ses.AccessToken, nil).want(t, 200, "")
+	// Gateway -> documents -> projects (access, the gate's deliverable), each its own process.
+	s.do("POST", "/api/v1/projects/"+p.ID+"/gates/1:start", ses.AccessToken, map[string]string{}).want(t, 200, "")
+	if _, rec := s.createDocument(t, ses.AccessToken, p.ID, map[string]any{"gate": 1, "type": "DOCUMENT_TYPE_INTAKE", "title": "Intake", "content": "# Intake\n"}); rec == nil || !rec.Recorded {
+		t.Fatalf("deliverable across processes: %+v", rec)
+	}
 	// Logout in the auth process ends the session in the gateway and projects processes too,
 	// as soon as the revocation message reaches them (a pub/sub delivery: well under a second).
 	s.do("POST", "/api/v1/auth/logout", ses.AccessToken, map[string]string{}).want(t, 200, "")

@@ -28,6 +28,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/gateway"
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
+	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/grpcx"
@@ -35,11 +36,12 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/telemetry"
 	"github.com/fuzzyllama/fuzzyllama/services/auth"
+	"github.com/fuzzyllama/fuzzyllama/services/documents"
 	"github.com/fuzzyllama/fuzzyllama/services/projects"
 )
 
 // Targets are the parts a process can run. "all" runs every one of them.
-var Targets = []string{"all", "auth", "projects", "gateway"}
+var Targets = []string{"all", "auth", "projects", "documents", "gateway"}
 
 // App is a started process.
 type App struct {
@@ -95,8 +97,8 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	a.closers = append(a.closers, func(context.Context) error { stopWatch(); return nil })
 	go revocations.Watch(watchCtx, a.log)
 	a.readiness = append(a.readiness, func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	serve := func(name, listen string, verifier *authn.Verifier, register func(grpc.ServiceRegistrar)) (string, error) {
-		return a.serveService(name, listen, verifier, grpcMetrics, register)
+	serve := func(name, listen string, verifier *authn.Verifier, maxRecv int, register func(grpc.ServiceRegistrar)) (string, error) {
+		return a.serveService(name, listen, verifier, grpcMetrics, maxRecv, register)
 	}
 
 	// Auth first: every other part verifies tokens with its keys and resolves users through it.
@@ -107,12 +109,12 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 			return nil, err
 		}
 		verifier := authn.NewVerifier(svc.Keys, svc.Revocations)
-		if authAddr, err = serve("auth", cfg.AuthGRPCAddr, verifier, func(s grpc.ServiceRegistrar) { auth.RegisterGRPC(s, svc) }); err != nil {
+		if authAddr, err = serve("auth", cfg.AuthGRPCAddr, verifier, 0, func(s grpc.ServiceRegistrar) { auth.RegisterGRPC(s, svc) }); err != nil {
 			return nil, err
 		}
 	}
 	var authConn *grpc.ClientConn
-	if cfg.runs("projects") || cfg.runs("gateway") {
+	if cfg.runs("projects") || cfg.runs("documents") || cfg.runs("gateway") {
 		if authConn, err = a.dial(authAddr, "fuzzyllama.auth.v1.AuthService"); err != nil {
 			return nil, err
 		}
@@ -130,19 +132,42 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		a.readiness = append(a.readiness, st.Ping)
 		svc := &projects.Service{Store: st, Directory: projects.AuthDirectory{Client: authClient},
 			Bus: &eventbus.Bus{Redis: rdb, Keys: keys}, Logger: a.log}
-		if projectsAddr, err = serve("projects", cfg.ProjectsGRPCAddr, remoteVerifier, func(s grpc.ServiceRegistrar) { projects.RegisterGRPC(s, svc) }); err != nil {
+		if projectsAddr, err = serve("projects", cfg.ProjectsGRPCAddr, remoteVerifier, 0, func(s grpc.ServiceRegistrar) { projects.RegisterGRPC(s, svc) }); err != nil {
+			return nil, err
+		}
+	}
+	var projectsConn *grpc.ClientConn
+	if cfg.runs("documents") || cfg.runs("gateway") {
+		if projectsConn, err = a.dial(projectsAddr, "fuzzyllama.projects.v1.ProjectsService"); err != nil {
+			return nil, err
+		}
+	}
+
+	// Documents calls projects for every access decision and for gate deliverables.
+	documentsAddr := cfg.DocumentsService
+	if cfg.runs("documents") {
+		st, err := documents.OpenStore(ctx, cfg.DatabaseURL, cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("documents store: %w", err)
+		}
+		a.closers = append(a.closers, func(context.Context) error { return st.Close() })
+		a.readiness = append(a.readiness, st.Ping)
+		svc := &documents.Service{Store: st, Projects: &documents.ProjectsClient{Client: projectsv1.NewProjectsServiceClient(projectsConn)},
+			Logger: a.log, Export: cfg.Documents.Export()}
+		if documentsAddr, err = serve("documents", cfg.DocumentsGRPCAddr, remoteVerifier, documents.MaxRequestBytes,
+			func(s grpc.ServiceRegistrar) { documents.RegisterGRPC(s, svc) }); err != nil {
 			return nil, err
 		}
 	}
 
 	var handler http.Handler
 	if cfg.runs("gateway") {
-		projectsConn, err := a.dial(projectsAddr, "fuzzyllama.projects.v1.ProjectsService")
+		documentsConn, err := a.dial(documentsAddr, "fuzzyllama.documents.v1.DocumentsService")
 		if err != nil {
 			return nil, err
 		}
 		a.gw, err = gateway.New(ctx, cfg.Gateway, gateway.Deps{
-			Backends: gateway.Backends{Auth: authConn, Projects: projectsConn},
+			Backends: gateway.Backends{Auth: authConn, Projects: projectsConn, Documents: documentsConn},
 			Redis:    rdb, Keys: keys, Logger: a.log, Registry: reg,
 			Ready: a.ready,
 		})
@@ -222,9 +247,9 @@ func (a *App) startAuth(ctx context.Context, rdb *redis.Client, keys redisx.Keys
 // serveService starts one service's gRPC server, with the shared interceptor chain, and returns
 // the address it listens on. With -target=all every service listens on a loopback port of its
 // own: the other parts of the process are its only clients, exactly as over the network.
-func (a *App) serveService(name, listen string, verifier *authn.Verifier, metrics *grpcprom.ServerMetrics, register func(grpc.ServiceRegistrar)) (string, error) {
+func (a *App) serveService(name, listen string, verifier *authn.Verifier, metrics *grpcprom.ServerMetrics, maxRecv int, register func(grpc.ServiceRegistrar)) (string, error) {
 	srv := grpcx.NewServer(grpcx.ServerConfig{Logger: a.log, Metrics: metrics,
-		Authorizer: &authn.Authorizer{Verifier: verifier, Logger: a.log}})
+		Authorizer: &authn.Authorizer{Verifier: verifier, Logger: a.log}, MaxRecvBytes: maxRecv})
 	register(srv)
 	if a.cfg.Target == "all" {
 		listen = "127.0.0.1:0"

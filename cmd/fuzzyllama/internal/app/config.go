@@ -11,6 +11,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
 	"github.com/fuzzyllama/fuzzyllama/platform/logging"
 	"github.com/fuzzyllama/fuzzyllama/services/auth"
+	"github.com/fuzzyllama/fuzzyllama/services/documents"
 )
 
 // Config is the whole process's configuration: shared variables plus each component's own.
@@ -29,14 +30,19 @@ type Config struct {
 	AuthService      string
 	ProjectsGRPCAddr string
 	ProjectsService  string
-	FrontendURL      string
-	LogLevel         string
-	OTLPEndpoint     string
-	OTLPInsecure     bool
-	PprofAddr        string
+	// DocumentsGRPCAddr and DocumentsService: where the documents service listens, and where
+	// the gateway finds it.
+	DocumentsGRPCAddr string
+	DocumentsService  string
+	FrontendURL       string
+	LogLevel          string
+	OTLPEndpoint      string
+	OTLPInsecure      bool
+	PprofAddr         string
 
-	Auth    auth.Config
-	Gateway gateway.Config
+	Auth      auth.Config
+	Documents documents.Config
+	Gateway   gateway.Config
 
 	production bool
 	// signingKeyRequired: production and this process runs the auth service.
@@ -73,7 +79,9 @@ func NewConfigSet(c *Config) *config.Set {
 	s.StringVar(&c.AuthGRPCAddr, "AUTH_GRPC_ADDR", ":9091", "where the auth service listens for gRPC when run alone (-target=auth)")
 	s.StringVar(&c.AuthService, "AUTH_SERVICE_ADDR", "localhost:9091", "gRPC address of the auth service, for the other targets")
 	s.StringVar(&c.ProjectsGRPCAddr, "PROJECTS_GRPC_ADDR", ":9092", "where the projects service listens for gRPC when run alone (-target=projects)")
-	s.StringVar(&c.ProjectsService, "PROJECTS_SERVICE_ADDR", "localhost:9092", "gRPC address of the projects service, for -target=gateway")
+	s.StringVar(&c.ProjectsService, "PROJECTS_SERVICE_ADDR", "localhost:9092", "gRPC address of the projects service, for -target=documents and -target=gateway")
+	s.StringVar(&c.DocumentsGRPCAddr, "DOCUMENTS_GRPC_ADDR", ":9093", "where the documents service listens for gRPC when run alone (-target=documents)")
+	s.StringVar(&c.DocumentsService, "DOCUMENTS_SERVICE_ADDR", "localhost:9093", "gRPC address of the documents service, for -target=gateway")
 	s.StringVar(&c.FrontendURL, "FRONTEND_URL", "http://localhost:5173", "URL of the web app: links in mail point there and it is the default CORS origin")
 	s.StringVar(&c.LogLevel, "LOG_LEVEL", "info", "debug, info, warn or error")
 	s.StringVar(&c.OTLPEndpoint, "OTEL_EXPORTER_OTLP_ENDPOINT", "", "host:port of an OTLP/gRPC collector; empty disables span export")
@@ -91,10 +99,11 @@ func NewConfigSet(c *Config) *config.Set {
 		return config.Errorf("FUZZYLLAMA_ENV", "must be development or production, got %q", c.Env)
 	})
 	c.Auth.Register(s, &c.signingKeyRequired)
+	c.Documents.Register(s)
 	c.Gateway.Register(s)
 
 	s.Check(func() error {
-		if c.production && c.DatabaseURL == "" && (c.runs("auth") || c.runs("projects")) {
+		if c.production && c.DatabaseURL == "" && (c.runs("auth") || c.runs("projects") || c.runs("documents")) {
 			return config.Errorf("DATABASE_URL", "is required in production")
 		}
 		return config.CheckURL("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")
@@ -127,7 +136,8 @@ func NewConfigSet(c *Config) *config.Set {
 	for _, a := range []struct {
 		name string
 		addr *string
-	}{{"HTTP_ADDR", &c.HTTPAddr}, {"AUTH_GRPC_ADDR", &c.AuthGRPCAddr}, {"PROJECTS_GRPC_ADDR", &c.ProjectsGRPCAddr}} {
+	}{{"HTTP_ADDR", &c.HTTPAddr}, {"AUTH_GRPC_ADDR", &c.AuthGRPCAddr}, {"PROJECTS_GRPC_ADDR", &c.ProjectsGRPCAddr},
+		{"DOCUMENTS_GRPC_ADDR", &c.DocumentsGRPCAddr}} {
 		s.Check(func() error {
 			if _, _, err := net.SplitHostPort(*a.addr); err != nil {
 				return config.Errorf(a.name, "must be host:port or :port, got %q", *a.addr)

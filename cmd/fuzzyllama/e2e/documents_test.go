@@ -1,0 +1,309 @@
+package e2e
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type documentView struct {
+	ID          string `json:"id"`
+	ProjectID   string `json:"projectId"`
+	Gate        int    `json:"gate"`
+	Type        string `json:"type"`
+	Title       string `json:"title"`
+	Version     int    `json:"version"`
+	ContentHash string `json:"contentHash"`
+	SizeBytes   string `json:"sizeBytes"` // int64 travels as a string in protojson
+	Author      struct {
+		UserID string `json:"userId"`
+		Agent  *struct {
+			RunID string `json:"runId"`
+			Role  string `json:"role"`
+		} `json:"agent"`
+	} `json:"author"`
+}
+
+type deliverableRecord struct {
+	Gate     int    `json:"gate"`
+	Version  int    `json:"version"`
+	Recorded bool   `json:"recorded"`
+	Reason   string `json:"reason"`
+}
+
+func (s *server) createDocument(t *testing.T, token, pid string, doc map[string]any) (documentView, *deliverableRecord) {
+	t.Helper()
+	var out struct {
+		Document    documentView
+		Deliverable *deliverableRecord
+	}
+	s.do("POST", "/api/v1/projects/"+pid+"/documents", token, map[string]any{"document": doc}).want(t, http.StatusCreated, "").data(t, &out)
+	return out.Document, out.Deliverable
+}
+
+// TestDocumentsJourney: a document's life through the gateway — created as a gate's
+// deliverable, revised with optimistic concurrency, diffed, rendered, listed and exported —
+// with the projects service keeping the gate's deliverable current.
+func TestDocumentsJourney(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), nil)
+		tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+		p := s.createProject(t, tok, "Todo app", "PROJECT_TYPE_TRADITIONAL")
+		base := "/api/v1/projects/" + p.ID
+		s.do("POST", base+"/gates/1:start", tok, map[string]string{}).want(t, 200, "")
+
+		intake, rec := s.createDocument(t, tok, p.ID, map[string]any{"gate": 1, "type": "DOCUMENT_TYPE_INTAKE", "title": "Project Intake",
+			"content": "# Intake\n\nA todo app for teams.\n", "changeNote": "first draft"})
+		if intake.Version != 1 || intake.Gate != 1 || intake.Type != "DOCUMENT_TYPE_INTAKE" || rec == nil || !rec.Recorded || rec.Version != 1 {
+			t.Fatalf("created %+v, deliverable %+v", intake, rec)
+		}
+		// The projects service now lists the document as G1's deliverable.
+		var g1 struct{ Gate gateView }
+		s.do("GET", base+"/gates/1", tok, nil).want(t, 200, "").data(t, &g1)
+		if d := g1.Gate.Deliverables[0]; !d.Complete || d.Version != 1 || d.ContentHash != intake.ContentHash {
+			t.Fatalf("G1 deliverable after create: %+v (document hash %s)", d, intake.ContentHash)
+		}
+
+		// A revision based on version 1 makes version 2; another based on version 1 is a 409
+		// naming the current version.
+		doc := base + "/documents/" + intake.ID
+		var updated struct {
+			Document    documentView
+			Outcome     string
+			Deliverable deliverableRecord
+		}
+		s.do("PATCH", doc, tok, map[string]any{"baseVersion": 1, "content": "# Intake\n\nA todo app for small teams.\n\nOut of scope: billing.\n"}).
+			want(t, 200, "").data(t, &updated)
+		if updated.Document.Version != 2 || updated.Outcome != "SAVE_OUTCOME_NEW_VERSION" || !updated.Deliverable.Recorded || updated.Deliverable.Version != 2 {
+			t.Fatalf("update: %+v", updated)
+		}
+		stale := s.do("PATCH", doc, tok, map[string]any{"baseVersion": 1, "content": "# mine\n"}).want(t, http.StatusConflict, "ABORTED")
+		var details struct {
+			Error struct {
+				Details struct {
+					Reason   string            `json:"reason"`
+					Metadata map[string]string `json:"metadata"`
+				} `json:"details"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(stale.raw, &details)
+		if details.Error.Details.Reason != "STALE_VERSION" || details.Error.Details.Metadata["currentVersion"] != "2" {
+			t.Fatalf("stale update: %s", stale.raw)
+		}
+		s.do("GET", base+"/gates/1", tok, nil).want(t, 200, "").data(t, &g1)
+		if g1.Gate.Deliverables[0].Version != 2 {
+			t.Fatalf("G1 deliverable after the update: %+v", g1.Gate.Deliverables[0])
+		}
+
+		// Both versions stay readable; the diff and the rendering come from the server.
+		var v1 struct{ Content string }
+		s.do("GET", doc+"/versions/1", tok, nil).want(t, 200, "").data(t, &v1)
+		if v1.Content != "# Intake\n\nA todo app for teams.\n" {
+			t.Fatalf("version 1: %q", v1.Content)
+		}
+		var versions struct{ Versions []struct{ Version int } }
+		s.do("GET", doc+"/versions", tok, nil).want(t, 200, "").data(t, &versions)
+		if len(versions.Versions) != 2 || versions.Versions[0].Version != 2 {
+			t.Fatalf("versions: %+v", versions)
+		}
+		var diff struct {
+			Unified      string
+			LinesAdded   int
+			LinesRemoved int
+			Hunks        []struct {
+				Lines []struct{ Kind, Text string }
+			}
+		}
+		s.do("GET", doc+":diff?fromVersion=1&toVersion=2", tok, nil).want(t, 200, "").data(t, &diff)
+		if !strings.Contains(diff.Unified, "-A todo app for teams.") || !strings.Contains(diff.Unified, "+A todo app for small teams.") ||
+			diff.LinesAdded != 3 || diff.LinesRemoved != 1 || len(diff.Hunks) != 1 {
+			t.Fatalf("diff: %+v", diff)
+		}
+		var rendered struct {
+			Version int
+			HTML    string `json:"html"`
+		}
+		s.do("GET", doc+":render", tok, nil).want(t, 200, "").data(t, &rendered)
+		if rendered.Version != 2 || !strings.Contains(rendered.HTML, "<h1") || !strings.Contains(rendered.HTML, "small teams") {
+			t.Fatalf("render: %+v", rendered)
+		}
+
+		// An agent's whole output in one batch; re-running it adds versions, not documents.
+		batch := map[string]any{"agent": map[string]any{"runId": "run-1", "role": "AGENT_ROLE_PRODUCT_MANAGER"}, "addVersions": true,
+			"idempotencyKey": "run-1", "documents": []map[string]any{
+				{"gate": 2, "type": "DOCUMENT_TYPE_REQUIREMENTS", "title": "PRD", "content": "# PRD\n"},
+				{"gate": 2, "type": "DOCUMENT_TYPE_USER_STORY", "title": "Stories", "content": "- sign in\n"},
+			}}
+		var created struct {
+			Documents []struct {
+				Document documentView
+				Outcome  string
+			}
+			Deliverables []deliverableRecord
+		}
+		s.do("POST", base+"/documents:batchCreate", tok, batch).want(t, http.StatusCreated, "").data(t, &created)
+		if len(created.Documents) != 2 || created.Documents[0].Document.Author.Agent == nil || created.Documents[0].Document.Author.Agent.RunID != "run-1" ||
+			len(created.Deliverables) != 2 || created.Deliverables[0].Recorded {
+			t.Fatalf("batch: %+v", created) // G2 does not exist yet: not recorded, and told why
+		}
+		batch["idempotencyKey"] = "run-2"
+		batch["documents"].([]map[string]any)[0]["content"] = "# PRD, revised\n"
+		s.do("POST", base+"/documents:batchCreate", tok, batch).want(t, http.StatusCreated, "").data(t, &created)
+		if created.Documents[0].Outcome != "SAVE_OUTCOME_NEW_VERSION" || created.Documents[0].Document.Version != 2 || created.Documents[1].Outcome != "SAVE_OUTCOME_UNCHANGED" {
+			t.Fatalf("re-run: %+v", created)
+		}
+		var list struct{ Documents []documentView }
+		s.do("GET", base+"/documents?type=DOCUMENT_TYPE_REQUIREMENTS", tok, nil).want(t, 200, "").data(t, &list)
+		if len(list.Documents) != 1 || list.Documents[0].Version != 2 {
+			t.Fatalf("list of requirements: %+v", list)
+		}
+
+		// The export holds every document's latest version, named by the manifest.
+		want := map[string]string{
+			"docs/intake/project-intake.md": "# Intake\n\nA todo app for small teams.\n\nOut of scope: billing.\n",
+			"docs/requirements/prd.md":      "# PRD, revised\n",
+			"docs/user-story/stories.md":    "- sign in\n",
+		}
+		for _, format := range []string{"ARCHIVE_FORMAT_ZIP", "ARCHIVE_FORMAT_TAR_GZ"} {
+			r := s.do("GET", base+"/documents:export?format="+format, tok, nil)
+			if r.status != 200 || !strings.Contains(r.header.Get("Content-Disposition"), `attachment; filename=todo-app-documents.`) {
+				t.Fatalf("%s: %d %v %.200s", format, r.status, r.header, r.raw)
+			}
+			files := unpackArchive(t, r.header.Get("Content-Type"), r.raw)
+			for path, content := range want {
+				if files[path] != content {
+					t.Errorf("%s: %s = %q, want %q", format, path, files[path], content)
+				}
+			}
+			if !strings.Contains(files["manifest.json"], intake.ID) || len(files) != len(want)+1 {
+				t.Errorf("%s: %d files, manifest %s", format, len(files), files["manifest.json"])
+			}
+		}
+		s.do("GET", base+"/documents:export?format=RAR", tok, nil).want(t, 400, "INVALID_ARGUMENT")
+	})
+}
+
+// unpackArchive reads every file of a zip (application/zip) or tar.gz archive.
+func unpackArchive(t *testing.T, contentType string, b []byte) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	read := func(name string, r io.Reader) {
+		content, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		files[name] = string(content)
+	}
+	if contentType == "application/zip" {
+		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range zr.File {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			read(f.Name, rc)
+			rc.Close()
+		}
+		return files
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s archive: %v", contentType, err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return files
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		read(h.Name, tr)
+	}
+}
+
+// TestConcurrentDocumentWriters: two people save a revision of the same version at once;
+// one wins, the other gets a 409, and neither version is lost.
+func TestConcurrentDocumentWriters(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), nil)
+		owner := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+		editor := s.register(t, "editor@example.com", goodPassword, "Editor").AccessToken
+		p := s.createProject(t, owner, "Race", "PROJECT_TYPE_TRADITIONAL")
+		s.do("POST", "/api/v1/projects/"+p.ID+"/members", owner, map[string]string{"email": "editor@example.com", "role": "ROLE_EDITOR"}).
+			want(t, http.StatusCreated, "")
+		d, _ := s.createDocument(t, owner, p.ID, map[string]any{"type": "DOCUMENT_TYPE_REQUIREMENTS", "title": "PRD", "content": "v1\n"})
+		path := "/api/v1/projects/" + p.ID + "/documents/" + d.ID
+		statuses := make([]int, 2)
+		var wg sync.WaitGroup
+		for i, tok := range []string{owner, editor} {
+			wg.Go(func() {
+				statuses[i] = s.do("PATCH", path, tok, map[string]any{"baseVersion": 1, "content": fmt.Sprintf("writer %d\n", i)}).status
+			})
+		}
+		wg.Wait()
+		if !(statuses[0] == 200 && statuses[1] == 409 || statuses[0] == 409 && statuses[1] == 200) {
+			t.Fatalf("statuses %v, want one 200 and one 409", statuses)
+		}
+		winner := 0
+		if statuses[1] == 200 {
+			winner = 1
+		}
+		var got struct{ Content string }
+		s.do("GET", path, owner, nil).want(t, 200, "").data(t, &got)
+		if got.Content != fmt.Sprintf("writer %d\n", winner) {
+			t.Errorf("latest content %q, want the winner's", got.Content)
+		}
+		var versions struct{ Versions []struct{ Version int } }
+		s.do("GET", path+"/versions", owner, nil).want(t, 200, "").data(t, &versions)
+		if len(versions.Versions) != 2 {
+			t.Errorf("%d versions, want 2", len(versions.Versions))
+		}
+	})
+}
+
+// TestDocumentsAuthorizationMatrix tries every documents REST call as owner, editor, viewer and
+// stranger: viewers read, owners and editors write, strangers learn nothing.
+func TestDocumentsAuthorizationMatrix(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s, users, fixture := startMatrix(t, m)
+		owner := users["owner"].AccessToken
+		doc := func(pid string) string {
+			d, _ := s.createDocument(t, owner, pid, map[string]any{"type": "DOCUMENT_TYPE_OTHER", "title": "Notes", "content": "a\n"})
+			return d.ID
+		}
+		newDoc := map[string]any{"document": map[string]any{"type": "DOCUMENT_TYPE_OTHER", "title": "New", "content": "x"}}
+		calls := []call{
+			{"create document", "POST", "/api/v1/projects/%s/documents", newDoc, 2, nil},
+			{"batch create", "POST", "/api/v1/projects/%s/documents:batchCreate", map[string]any{"documents": []any{newDoc["document"]}}, 2, nil},
+			{"list documents", "GET", "/api/v1/projects/%s/documents", nil, 1, nil},
+			{"get document", "GET", "/api/v1/projects/%s/documents/%s", nil, 1, doc},
+			{"update document", "PATCH", "/api/v1/projects/%s/documents/%s", map[string]any{"baseVersion": 1, "content": "b\n"}, 2, doc},
+			{"list versions", "GET", "/api/v1/projects/%s/documents/%s/versions", nil, 1, doc},
+			{"get version", "GET", "/api/v1/projects/%s/documents/%s/versions/1", nil, 1, doc},
+			{"diff", "GET", "/api/v1/projects/%s/documents/%s:diff?fromVersion=1", nil, 1, doc},
+			{"render", "GET", "/api/v1/projects/%s/documents/%s:render", nil, 1, doc},
+			{"export", "GET", "/api/v1/projects/%s/documents:export", nil, 1, nil},
+		}
+		checkMatrix(t, s, users, fixture, calls)
+		// A document cannot be reached through another project, even by that project's owner.
+		mine, theirs := fixture(), s.createProject(t, users["stranger"].AccessToken, "Other", "PROJECT_TYPE_TRADITIONAL").ID
+		id := doc(mine)
+		s.do("GET", "/api/v1/projects/"+theirs+"/documents/"+id, users["stranger"].AccessToken, nil).want(t, 404, "NOT_FOUND")
+		s.do("PATCH", "/api/v1/projects/"+theirs+"/documents/"+id, users["stranger"].AccessToken, map[string]any{"baseVersion": 1, "content": "x"}).
+			want(t, 404, "NOT_FOUND")
+	})
+}

@@ -1,0 +1,84 @@
+// Package archive writes a set of files as a .zip or .tar.gz stream: each file goes to the
+// underlying writer as it is added, so an export of any size holds one file in memory at a time.
+package archive
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Formats.
+const (
+	Zip   = "zip"
+	TarGz = "tar_gz"
+)
+
+// ContentType is the media type of an archive of the format.
+func ContentType(format string) string {
+	if format == TarGz {
+		return "application/gzip"
+	}
+	return "application/zip"
+}
+
+// Extension is the file name extension of an archive of the format.
+func Extension(format string) string {
+	if format == TarGz {
+		return ".tar.gz"
+	}
+	return ".zip"
+}
+
+// Writer adds files to an archive.
+type Writer struct {
+	zip *zip.Writer
+	tar *tar.Writer
+	gz  *gzip.Writer
+}
+
+// NewWriter starts an archive of the format on w.
+func NewWriter(w io.Writer, format string) (*Writer, error) {
+	switch format {
+	case Zip:
+		return &Writer{zip: zip.NewWriter(w)}, nil
+	case TarGz:
+		gz := gzip.NewWriter(w)
+		return &Writer{tar: tar.NewWriter(gz), gz: gz}, nil
+	}
+	return nil, fmt.Errorf("archive: unknown format %q", format)
+}
+
+// Add adds a regular file (mode 0644) with the content and modification time. name is a
+// slash-separated relative path.
+func (w *Writer) Add(name string, content []byte, modTime time.Time) error {
+	if w.zip != nil {
+		f, err := w.zip.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modTime.UTC()})
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(content)
+		return err
+	}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(content)), ModTime: modTime.UTC(),
+		Format: tar.FormatPAX} // PAX: long and non-ASCII names survive
+	if err := w.tar.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := w.tar.Write(content)
+	return err
+}
+
+// Close finishes the archive (it does not close the underlying writer).
+func (w *Writer) Close() error {
+	if w.zip != nil {
+		return w.zip.Close()
+	}
+	if err := w.tar.Close(); err != nil {
+		return err
+	}
+	return w.gz.Close()
+}

@@ -1,0 +1,149 @@
+package gitexport
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// testCommitter is the committer every test export uses.
+var testCommitter = Signature{Name: "FuzzyLlama", Email: "export@fuzzyllama.test"}
+
+// docVersions returns a history of three documents with three versions
+// each, interleaved the way agents would write them.
+func docVersions() []Version {
+	base := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	paris := time.FixedZone("CET", 3600)
+	docs := []string{
+		"docs/architecture/system-overview.md",
+		"docs/requirements/prd.md",
+		"docs/runbooks/deploy.md",
+	}
+	var vs []Version
+	for rev := 1; rev <= 3; rev++ {
+		for i, path := range docs {
+			n := len(vs)
+			vs = append(vs, Version{
+				Path:        path,
+				Content:     fmt.Appendf(nil, "# %s\n\nrevision %d\n", path, rev),
+				Message:     fmt.Sprintf("Update %s (v%d)", path, rev),
+				AuthorName:  fmt.Sprintf("agent-%d", i+1),
+				AuthorEmail: fmt.Sprintf("agent-%d@agents.fuzzyllama.test", i+1),
+				// Mixed zones: the export must not depend on them.
+				Time: base.Add(time.Duration(n) * time.Hour).In(paris),
+			})
+		}
+	}
+	return vs
+}
+
+// seq streams vs the way the documents service would.
+func seq(vs []Version) iter.Seq2[Version, error] {
+	return func(yield func(Version, error) bool) {
+		for _, v := range vs {
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
+}
+
+// build exports vs on branch main into a fresh directory.
+func build(t testing.TB, vs []Version) (*Repository, string) {
+	t.Helper()
+	dir := t.TempDir()
+	repo, err := Build(context.Background(), dir, "main", testCommitter, seq(vs))
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	return repo, dir
+}
+
+// runGit runs the real git binary in dir, isolated from the machine's and
+// user's git configuration, and returns its trimmed output.
+func runGit(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(cmd.Environ(), gitEnv...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+var gitEnv = []string{
+	"GIT_CONFIG_NOSYSTEM=1",
+	"GIT_CONFIG_GLOBAL=/dev/null",
+	"GIT_TERMINAL_PROMPT=0",
+}
+
+// testRemote is a real git server: git http-backend behind a handler that
+// wants HTTP basic auth with the token as password, like a forge.
+type testRemote struct {
+	URL      string // remote repository URL for Push
+	Dir      string // the bare repository on disk
+	requests atomic.Int64
+}
+
+func newTestRemote(t *testing.T, token string) *testRemote {
+	t.Helper()
+	root := t.TempDir()
+	rem := &testRemote{Dir: filepath.Join(root, "remote.git")}
+	runGit(t, root, "init", "--quiet", "--bare", "--initial-branch=main", rem.Dir)
+	runGit(t, rem.Dir, "config", "http.receivepack", "true")
+
+	backend := &cgi.Handler{
+		Path: filepath.Join(runGit(t, root, "--exec-path"), "git-http-backend"),
+		Env:  append([]string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}, gitEnv...),
+		// Its complaints (e.g. "Not a git repository") reach the test as
+		// HTTP statuses; keep them out of the test output.
+		Stderr: io.Discard,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rem.requests.Add(1)
+		user, password, ok := r.BasicAuth()
+		if !ok || user != tokenUser || password != token {
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			// A careless server echoing what it got: Push must redact it.
+			fmt.Fprintf(w, "bad credentials for %s:%s\n", user, password)
+			return
+		}
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	rem.URL = srv.URL + "/remote.git"
+	return rem
+}
+
+// head returns the remote's main branch tip, or "" when it has none.
+func (rem *testRemote) head(t *testing.T) string {
+	t.Helper()
+	return runGit(t, rem.Dir, "for-each-ref", "--format=%(objectname)", "refs/heads/main")
+}
+
+// localPolicy lets a test reach its httptest server.
+var localPolicy = Policy{AllowHTTP: true, AllowPrivateNetworks: true}
+
+// newRedirectServer starts a server that answers every request with a 302 to
+// location(path) and returns its URL.
+func newRedirectServer(t *testing.T, location func(path string) string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, location(r.URL.Path)+"?"+r.URL.RawQuery, http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

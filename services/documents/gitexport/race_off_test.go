@@ -1,0 +1,5 @@
+//go:build !race
+
+package gitexport
+
+const raceDetector = false

@@ -1,0 +1,68 @@
+package documents
+
+import (
+	"testing"
+
+	"github.com/fuzzyllama/fuzzyllama/services/documents/store"
+)
+
+func TestFilePaths(t *testing.T) {
+	doc := func(id, typ, title string, seq int64) store.Document {
+		return store.Document{ID: id, Type: typ, Title: title, Seq: seq}
+	}
+	docs := []store.Document{
+		// Listed out of creation order: the earlier document keeps the plain path.
+		doc("0190-later-aaaa1111", "architecture", "system overview", 2),
+		doc("0190-first-bbbb2222", "architecture", "System Overview", 1),
+		doc("0190-third-cccc3333", "architecture", "System: Overview!", 3),
+		doc("c1", "code", "backend/cmd/main.go", 4),
+		doc("c2", "code", "../../etc/passwd.txt", 5),
+		doc("c3", "code", "Implementation notes", 6),
+		doc("c4", "code", "README.md", 7),
+		doc("o1", "user_story", "  ", 8),
+		doc("o2", "deployment_guide", "Déploiement en production", 9),
+	}
+	got := filePaths(docs)
+	want := map[string]string{
+		"0190-first-bbbb2222": "docs/architecture/system-overview.md",
+		"0190-later-aaaa1111": "docs/architecture/system-overview-aaaa1111.md",
+		"0190-third-cccc3333": "docs/architecture/system-overview-cccc3333.md",
+		"c1":                  "docs/code/backend/cmd/main.go",
+		"c2":                  "docs/code/etc/passwd.txt",
+		"c3":                  "docs/code/implementation-notes.md",
+		"c4":                  "docs/code/readme.md",
+		"o1":                  "docs/user-story/untitled.md",
+		"o2":                  "docs/deployment-guide/déploiement-en-production.md",
+	}
+	for id, p := range want {
+		if got[id] != p {
+			t.Errorf("%s: path %q, want %q", id, got[id], p)
+		}
+	}
+	// Stable as the project grows: adding documents changes no earlier path.
+	more := append(docs, doc("z", "architecture", "SYSTEM OVERVIEW", 10))
+	for id, p := range filePaths(more) {
+		if id != "z" && p != got[id] {
+			t.Errorf("%s moved from %q to %q when a document was added", id, got[id], p)
+		}
+	}
+}
+
+func TestSourceExtension(t *testing.T) {
+	for _, tc := range []struct {
+		typ, title, ext string
+		ok              bool
+	}{
+		{"code", "main.go", "go", true},
+		{"code", "web/App.TSX", "tsx", true},
+		{"code", "notes.md", "", false},
+		{"code", "Implementation notes", "", false},
+		{"code", "v1.2 plan", "", false},
+		{"architecture", "main.go", "", false},
+	} {
+		ext, ok := sourceExtension(store.Document{Type: tc.typ, Title: tc.title})
+		if ext != tc.ext || ok != tc.ok {
+			t.Errorf("%s %q: %q, %v; want %q, %v", tc.typ, tc.title, ext, ok, tc.ext, tc.ok)
+		}
+	}
+}
