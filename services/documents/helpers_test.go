@@ -76,11 +76,11 @@ func (p *projectsDouble) deliverables() []documents.Deliverable {
 
 // stores are the two databases the service tests run on: SQLite serialises transactions,
 // PostgreSQL runs them concurrently, so races only show on the latter.
-var stores = map[string]func(t *testing.T) (store.Store, error){
-	"sqlite": func(t *testing.T) (store.Store, error) {
+var stores = map[string]func(t testing.TB) (store.Store, error){
+	"sqlite": func(t testing.TB) (store.Store, error) {
 		return sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "documents.db"))
 	},
-	"postgres": func(t *testing.T) (store.Store, error) {
+	"postgres": func(t testing.TB) (store.Store, error) {
 		return postgres.Open(context.Background(), dbtest.NewPostgres(t))
 	},
 }
@@ -91,7 +91,7 @@ type fixture struct {
 	projects *projectsDouble
 }
 
-func newFixture(t *testing.T, open func(t *testing.T) (store.Store, error)) fixture {
+func newFixture(t *testing.T, open func(t testing.TB) (store.Store, error)) fixture {
 	t.Helper()
 	st, err := open(t)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/fuzzyllama/fuzzyllama/services/documents/forgetest"
 )
 
 type documentView struct {
@@ -305,5 +307,55 @@ func TestDocumentsAuthorizationMatrix(t *testing.T) {
 		s.do("GET", "/api/v1/projects/"+theirs+"/documents/"+id, users["stranger"].AccessToken, nil).want(t, 404, "NOT_FOUND")
 		s.do("PATCH", "/api/v1/projects/"+theirs+"/documents/"+id, users["stranger"].AccessToken, map[string]any{"baseVersion": 1, "content": "x"}).
 			want(t, 404, "NOT_FOUND")
+	})
+}
+
+// TestExportToGitHub: through the gateway, a project's documents become a new GitHub
+// repository whose history follows their versions; the token is in no log line.
+func TestExportToGitHub(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		const token = "ghp_e2e0123456789abcdefghijklmnopqrstu"
+		forge := forgetest.New(t, token)
+		s := start(t, m.env(t), map[string]string{"GITHUB_API_URL": forge.URL, "EXPORT_ALLOW_HTTP_REMOTES": "true",
+			"EXPORT_ALLOW_PRIVATE_REMOTES": "true"})
+		tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+		p := s.createProject(t, tok, "Todo app", "PROJECT_TYPE_TRADITIONAL")
+		d, _ := s.createDocument(t, tok, p.ID, map[string]any{"type": "DOCUMENT_TYPE_REQUIREMENTS", "title": "PRD", "content": "# PRD v1\n"})
+		s.do("PATCH", "/api/v1/projects/"+p.ID+"/documents/"+d.ID, tok, map[string]any{"baseVersion": 1, "content": "# PRD v2\n", "changeNote": "scope"}).
+			want(t, 200, "")
+
+		var out struct {
+			RemoteURL  string `json:"remoteUrl"`
+			HTMLURL    string `json:"htmlUrl"`
+			HeadCommit string `json:"headCommit"`
+			Commits    int    `json:"commits"`
+		}
+		s.do("POST", "/api/v1/projects/"+p.ID+"/documents:exportToGit", tok, map[string]any{"token": token,
+			"createGithubRepository": map[string]any{"name": "todo-docs", "description": "Todo app"}}).want(t, 200, "").data(t, &out)
+		if out.Commits != 2 || out.RemoteURL != forge.RepositoryURL("todo-docs") || out.HTMLURL == "" {
+			t.Fatalf("export: %+v", out)
+		}
+		files, dir := forge.Clone(t, "todo-docs")
+		if files["docs/requirements/prd.md"] != "# PRD v2\n" || len(files) != 1 {
+			t.Errorf("clone holds %v", files)
+		}
+		if subjects := forgetest.RunGit(t, dir, "log", "--reverse", "--format=%s"); subjects != "PRD: version 1\nscope" {
+			t.Errorf("history: %q", subjects)
+		}
+		if created := forge.Created(); len(created) != 1 || created[0]["private"] != true {
+			t.Errorf("GitHub was asked for %v, want one private repository", created)
+		}
+		// A refused token is a 400 naming it, and the token appears nowhere.
+		bad := s.do("POST", "/api/v1/projects/"+p.ID+"/documents:exportToGit", tok, map[string]any{"token": "ghp_wrong_but_secret",
+			"remoteUrl": out.RemoteURL})
+		bad.want(t, 400, "INVALID_ARGUMENT")
+		if bad.fields()["token"] == nil || strings.Contains(string(bad.raw), "ghp_wrong_but_secret") {
+			t.Errorf("refused token: %s", bad.raw)
+		}
+		for _, secret := range []string{token, "ghp_wrong_but_secret"} {
+			if strings.Contains(s.logs.String(), secret) {
+				t.Errorf("a log line holds the token %q", secret)
+			}
+		}
 	})
 }

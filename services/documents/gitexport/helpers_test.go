@@ -3,17 +3,13 @@ package gitexport
 import (
 	"context"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fuzzyllama/fuzzyllama/services/documents/forgetest"
 )
 
 // testCommitter is the committer every test export uses.
@@ -69,63 +65,20 @@ func build(t testing.TB, vs []Version) (*Repository, string) {
 	return repo, dir
 }
 
-// runGit runs the real git binary in dir, isolated from the machine's and
-// user's git configuration, and returns its trimmed output.
-func runGit(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(cmd.Environ(), gitEnv...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+// runGit runs the real git binary in dir.
+var runGit = forgetest.RunGit
 
-var gitEnv = []string{
-	"GIT_CONFIG_NOSYSTEM=1",
-	"GIT_CONFIG_GLOBAL=/dev/null",
-	"GIT_TERMINAL_PROMPT=0",
-}
-
-// testRemote is a real git server: git http-backend behind a handler that
-// wants HTTP basic auth with the token as password, like a forge.
+// testRemote is a real git server (see forgetest) holding one repository, remote.
 type testRemote struct {
-	URL      string // remote repository URL for Push
-	Dir      string // the bare repository on disk
-	requests atomic.Int64
+	*forgetest.Forge
+	URL string // remote repository URL for Push
+	Dir string // the bare repository on disk
 }
 
 func newTestRemote(t *testing.T, token string) *testRemote {
 	t.Helper()
-	root := t.TempDir()
-	rem := &testRemote{Dir: filepath.Join(root, "remote.git")}
-	runGit(t, root, "init", "--quiet", "--bare", "--initial-branch=main", rem.Dir)
-	runGit(t, rem.Dir, "config", "http.receivepack", "true")
-
-	backend := &cgi.Handler{
-		Path: filepath.Join(runGit(t, root, "--exec-path"), "git-http-backend"),
-		Env:  append([]string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}, gitEnv...),
-		// Its complaints (e.g. "Not a git repository") reach the test as
-		// HTTP statuses; keep them out of the test output.
-		Stderr: io.Discard,
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rem.requests.Add(1)
-		user, password, ok := r.BasicAuth()
-		if !ok || user != tokenUser || password != token {
-			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			// A careless server echoing what it got: Push must redact it.
-			fmt.Fprintf(w, "bad credentials for %s:%s\n", user, password)
-			return
-		}
-		backend.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	rem.URL = srv.URL + "/remote.git"
-	return rem
+	f := forgetest.New(t, token)
+	return &testRemote{Forge: f, URL: f.NewRepository(t, "remote"), Dir: f.Dir("remote")}
 }
 
 // head returns the remote's main branch tip, or "" when it has none.

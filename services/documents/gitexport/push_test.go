@@ -152,7 +152,7 @@ func TestPushRefusesPrivateAddressAtDialTime(t *testing.T) {
 	if !errors.Is(err, ErrRemoteRefused) {
 		t.Fatalf("Push to localhost without AllowPrivateNetworks: %v, want ErrRemoteRefused", err)
 	}
-	if n := rem.requests.Load(); n != 0 {
+	if n := rem.Requests.Load(); n != 0 {
 		t.Errorf("the server received %d requests, want none", n)
 	}
 }
@@ -172,7 +172,7 @@ func TestPushWithZeroPolicyRefusesLoopback(t *testing.T) {
 			t.Errorf("Push(%s) with the zero Policy: %v, want a refusal", url, err)
 		}
 	}
-	if n := rem.requests.Load(); n != 0 {
+	if n := rem.Requests.Load(); n != 0 {
 		t.Errorf("the server received %d requests, want none", n)
 	}
 }
@@ -189,7 +189,7 @@ func TestPushRefusesRedirectToAnotherScheme(t *testing.T) {
 	if !errors.Is(err, ErrRemoteRefused) {
 		t.Fatalf("Push through an http -> https redirect: %v, want ErrRemoteRefused", err)
 	}
-	if n := target.requests.Load(); n != 0 {
+	if n := target.Requests.Load(); n != 0 {
 		t.Errorf("the redirect target received %d requests, want none", n)
 	}
 }
