@@ -40,6 +40,9 @@ ensure_redis() {
   exit 1
 }
 
+# The git export tests push to a real git server (git http-backend).
+command -v git >/dev/null || { echo "tests need the git binary (the export tests push to git http-backend): install git" >&2; exit 1; }
+
 # Only start local servers when the tests use the defaults.
 [[ "$TEST_DATABASE_URL" == *"127.0.0.1:5432"* ]] && ensure_postgres
 [[ "$TEST_REDIS_URL" == *"127.0.0.1:6379"* ]] && ensure_redis

@@ -91,7 +91,7 @@ type fixture struct {
 	projects *projectsDouble
 }
 
-func newFixture(t *testing.T, open func(t testing.TB) (store.Store, error)) fixture {
+func newFixture(t testing.TB, open func(t testing.TB) (store.Store, error)) fixture {
 	t.Helper()
 	st, err := open(t)
 	if err != nil {
@@ -140,7 +140,7 @@ func fields(err error) map[string]bool {
 }
 
 // create stores one document as user in project p1 and returns it.
-func (fx fixture) create(t *testing.T, user string, d documents.NewDocument) documents.Saved {
+func (fx fixture) create(t testing.TB, user string, d documents.NewDocument) documents.Saved {
 	t.Helper()
 	b, err := fx.svc.CreateDocuments(as(user), identity(user), "p1", []documents.NewDocument{d}, documents.Agent{}, false, "")
 	if err != nil {

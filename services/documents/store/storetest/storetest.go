@@ -394,12 +394,13 @@ func testHistory(t *testing.T, s store.Store) {
 
 func testContents(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	ref := func(id string, n int) store.VersionRef { return store.VersionRef{DocumentID: id, Number: n} }
 	docs := create(t, s, newDoc("p", "architecture", "A", 3), newDoc("p", "api_spec", "B", 3))
 	other := create(t, s, newDoc("q", "architecture", "A", 3))[0]
 	must(t, s.AddVersions(ctx, []store.Version{newVersion(docs[0], 2, "a2")}))
-	got, err := s.Contents(ctx, "p", []store.VersionRef{{docs[0].ID, 1}, {docs[0].ID, 2}, {docs[1].ID, 1}, {docs[1].ID, 9}, {other.ID, 1}})
+	got, err := s.Contents(ctx, "p", []store.VersionRef{ref(docs[0].ID, 1), ref(docs[0].ID, 2), ref(docs[1].ID, 1), ref(docs[1].ID, 9), ref(other.ID, 1)})
 	must(t, err)
-	want := map[store.VersionRef]string{{docs[0].ID, 1}: "A v1", {docs[0].ID, 2}: "a2", {docs[1].ID, 1}: "B v1"}
+	want := map[store.VersionRef]string{ref(docs[0].ID, 1): "A v1", ref(docs[0].ID, 2): "a2", ref(docs[1].ID, 1): "B v1"}
 	if len(got) != len(want) {
 		t.Errorf("Contents returned %d versions, want %d", len(got), len(want))
 	}
