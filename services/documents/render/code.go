@@ -14,8 +14,9 @@ const maxLanguageLen = 32
 //
 // The hint is a file extension ("go", ".go"), a file name ("main.go": the part
 // after the last dot is used) or a language name ("python", "c++"). It is
-// lower-cased and every character outside [a-z0-9_+-] is dropped, so the hint
-// can never break out of the class attribute. A hint that is empty after that,
+// lower-cased, "#" is spelled "sharp" ("c#" gives "csharp") and every other
+// character outside [a-z0-9_+-] is dropped, so the hint can never break out of
+// the class attribute. A hint that is empty after that,
 // or longer than 32 characters, gives no class. This is the same
 // class="language-…" form that fenced code blocks get from Markdown, so one
 // client-side highlighter serves both.
@@ -45,6 +46,9 @@ func language(hint string) string {
 	if i := strings.LastIndexByte(hint, '.'); i >= 0 {
 		hint = hint[i+1:]
 	}
+	// "c#" and "f#" are spelled the way highlighters name them; without this
+	// the '#' would be dropped and C# highlighted as C.
+	hint = strings.ReplaceAll(hint, "#", "sharp")
 	lang := strings.Map(func(r rune) rune {
 		switch {
 		case 'a' <= r && r <= 'z', '0' <= r && r <= '9', r == '_', r == '+', r == '-':

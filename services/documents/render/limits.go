@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"slices"
 
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
@@ -9,33 +10,44 @@ import (
 )
 
 // goldmark (v1.8.7) takes time or memory far out of proportion to the input
-// for a few shapes of input that no person writes but an attacker can. With
-// 512 KiB of input, measured on the machine this package was written on:
+// for a few shapes of input that no person writes but an attacker can. Times
+// are for 512 KiB of input, measured with plain goldmark + GFM on one core of
+// an AMD EPYC:
 //
-//   - ">>>>…" or "- - - …" on one line (nested blockquotes or lists): minutes,
-//     because each nested block re-measures the line from its start;
-//   - "*_a*_a…" (emphasis delimiters that cannot match): minutes, because
-//     every closer walks back over every opener;
-//   - "[a]([a](…" without spaces: over a minute, because every "](" scans the
+//   - "*_a*_a…" (emphasis delimiters that cannot match): 7.5 minutes,
+//     because every closer walks back over every opener;
+//   - ">>>>…" or "- - - …" on one line (nested blockquotes or lists): over
+//     2 minutes, because each nested block re-measures the line from its start;
+//   - "[a]([a](…" without spaces: 1.5 minutes, because every "](" scans the
 //     rest of the line for the end of the link destination;
-//   - a table with a 1000-column header followed by many one-character rows:
-//     gigabytes, because every row is padded to the header's width.
+//   - a paragraph of link reference definitions ("[a]: b" lines): 5 seconds,
+//     because every definition found copies the rest of the paragraph;
+//   - a table with a 1000-column header followed by short rows: gigabytes
+//     (64 KiB of input gave 328 MB of HTML), because every row is padded to
+//     the header's width;
+//   - "____…x____…" (one long emphasis run): elements nested deeper than
+//     HTML parsers go (x/net/html refuses more than 512 levels).
 //
 // The wrappers below cap each of these where goldmark's parsers are plugged
 // in. The caps are far above what a real document needs, and what lies beyond
-// a cap is still rendered, as plain text. BenchmarkMarkdown has a case for
-// each shape.
+// a cap is still rendered, as plain text. With them, none of these inputs
+// takes more than about half a second; BenchmarkMarkdown has a case for each.
 const (
 	// maxNesting is how deep blockquotes and lists may nest; a deeper ">"
 	// or list marker is text.
 	maxNesting = 32
 	// maxDelimitersPerBlock is how many emphasis and strikethrough
-	// delimiters ("*", "_", "~") one paragraph, heading or table cell may
-	// open; later ones are text.
+	// characters ("*", "_", "~") one paragraph, heading or table cell may
+	// use; later ones are text. It also keeps inline nesting (at most half
+	// of it) well inside the 512 levels HTML parsers build.
 	maxDelimitersPerBlock = 500
 	// maxLinksPerBlock is how many link or image openers ("[", "![") one
 	// paragraph, heading or table cell may have; later ones are text.
 	maxLinksPerBlock = 500
+	// maxReferenceLines is how many lines at the start of a paragraph are
+	// searched for link reference definitions ("[label]: url"); later ones
+	// are text.
+	maxReferenceLines = 1000
 	// tableCellsPerByte bounds a table's cell count by the size of its
 	// source. A real table spends at least a "|" on nearly every cell; only
 	// a table whose rows leave out most cells comes near the bound.
@@ -67,50 +79,76 @@ func nestingDepth(n ast.Node) int {
 	return depth
 }
 
-// perBlockLimited wraps an inline parser so that it produces at most max
-// opening nodes in one block (a paragraph, heading or table cell). The count
-// lives in the parse context under key and is reset when the block's inline
-// parsing ends. Parsers that share a key share the count.
-type perBlockLimited struct {
+// perBlockBudget wraps an inline parser so that the openers it parses in one
+// block (a paragraph, heading or table cell) cost at most budget. The amount
+// used lives in the parse context under key and is reset when the block's
+// inline parsing ends; parsers that share a key share the budget.
+type perBlockBudget struct {
 	parser.InlineParser
-	key parser.ContextKey
-	max int
-	// opens reports whether the parser is at a node that counts; nil means
-	// every node counts.
-	opens func(line []byte) bool
+	key    parser.ContextKey
+	budget int
+	// opener measures what the parser is looking at: the bytes it would
+	// take as one opener and what that costs. A zero width means it is not
+	// at an opener (a closing "]", say), which is parsed without counting.
+	opener func(line []byte) (width, cost int)
 }
 
-func (p perBlockLimited) Parse(parent ast.Node, block text.Reader, pc parser.Context) ast.Node {
-	line, _ := block.PeekLine()
-	if p.opens != nil && !p.opens(line) {
+func (p perBlockBudget) Parse(parent ast.Node, block text.Reader, pc parser.Context) ast.Node {
+	line, segment := block.PeekLine()
+	width, cost := p.opener(line)
+	if width == 0 {
 		return p.InlineParser.Parse(parent, block, pc)
 	}
-	count, _ := pc.Get(p.key).(*int)
-	if count == nil {
-		count = new(int)
-		pc.Set(p.key, count)
+	used, _ := pc.Get(p.key).(*int)
+	if used == nil {
+		used = new(int)
+		pc.Set(p.key, used)
 	}
-	if *count >= p.max {
-		return nil // goldmark keeps the character as text
+	if *used+cost > p.budget {
+		if width == 1 {
+			return nil // goldmark keeps the byte as text
+		}
+		// A longer opener becomes text at once: handing it back to goldmark
+		// byte by byte would rescan the rest of the run for every byte.
+		block.Advance(width)
+		return ast.NewTextSegment(segment.WithStop(segment.Start + width))
 	}
 	node := p.InlineParser.Parse(parent, block, pc)
 	if node != nil {
-		*count++
+		*used += cost
 	}
 	return node
 }
 
-func (p perBlockLimited) CloseBlock(parent ast.Node, block text.Reader, pc parser.Context) {
+func (p perBlockBudget) CloseBlock(parent ast.Node, block text.Reader, pc parser.Context) {
 	pc.Set(p.key, nil)
 	if inner, ok := p.InlineParser.(parser.CloseBlocker); ok {
 		inner.CloseBlock(parent, block, pc)
 	}
 }
 
-// opensLink reports whether the link parser is at "[" or "![" (rather than at
-// a closing "]").
-func opensLink(line []byte) bool {
-	return len(line) > 0 && (line[0] == '[' || (line[0] == '!' && len(line) > 1 && line[1] == '['))
+// delimiterRun measures a run of one emphasis or strikethrough character.
+// Every character counts: a single run of n characters can nest n/2 elements.
+func delimiterRun(line []byte) (width, cost int) {
+	if len(line) == 0 {
+		return 0, 0
+	}
+	n := 1
+	for n < len(line) && line[n] == line[0] {
+		n++
+	}
+	return n, n
+}
+
+// linkOpener measures "[" or "![" (a closing "]" is not an opener).
+func linkOpener(line []byte) (width, cost int) {
+	switch {
+	case len(line) > 0 && line[0] == '[':
+		return 1, 1
+	case len(line) > 1 && line[0] == '!' && line[1] == '[':
+		return 2, 1
+	}
+	return 0, 0
 }
 
 // tableBudgeted wraps the GFM table paragraph transformer: a paragraph whose
@@ -135,4 +173,34 @@ func (t tableBudgeted) Transform(node *ast.Paragraph, reader text.Reader, pc par
 		return
 	}
 	t.ParagraphTransformer.Transform(node, reader, pc)
+}
+
+// referencesBudgeted wraps goldmark's link reference definition transformer
+// so that it searches only the first maxReferenceLines lines of a paragraph.
+type referencesBudgeted struct {
+	parser.ParagraphTransformer
+}
+
+func (t referencesBudgeted) Transform(node *ast.Paragraph, reader text.Reader, pc parser.Context) {
+	lines := node.Lines()
+	if lines.Len() <= maxReferenceLines {
+		t.ParagraphTransformer.Transform(node, reader, pc)
+		return
+	}
+	// Cloned: the slice shares its array with lines, which the transformer
+	// appends to.
+	rest := slices.Clone(lines.Sliced(maxReferenceLines, lines.Len()))
+	lines.SetSliced(0, maxReferenceLines)
+	parent, next := node.Parent(), node.NextSibling()
+	t.ParagraphTransformer.Transform(node, reader, pc)
+	if node.Parent() == nil {
+		// Every line searched was a definition, so the transformer removed
+		// the paragraph; the rest of it is still text.
+		if next != nil {
+			parent.InsertBefore(parent, next, node)
+		} else {
+			parent.AppendChild(parent, node)
+		}
+	}
+	node.Lines().AppendAll(rest)
 }

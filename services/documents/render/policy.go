@@ -16,7 +16,7 @@ var (
 	// class="language-…"; anything beyond these characters could be used to
 	// hijack the page's own CSS classes, so the class is dropped instead.
 	codeClass = regexp.MustCompile(`^language-[a-zA-Z0-9_+-]+$`)
-	// Only ids made by headingIDPrefixer; see headingIDPrefix.
+	// Only ids made by prefixIDs; see headingIDPrefix.
 	headingID  = regexp.MustCompile(`^` + headingIDPrefix + `[a-zA-Z0-9_-]+$`)
 	cellAlign  = regexp.MustCompile(`^(left|center|right)$`)
 	checkbox   = regexp.MustCompile(`^checkbox$`)
@@ -27,8 +27,7 @@ var (
 // bluemonday.UGCPolicy: UGCPolicy allows "id" on every element (its pattern is
 // not even anchored) and a policy can only be widened, never narrowed, so
 // starting from it would let ids clobber DOM globals. It also allows many
-// elements goldmark never produces. The choices below follow UGCPolicy's
-// wherever they overlap.
+// elements goldmark never produces. URLs are checked as UGCPolicy checks them.
 func newPolicy() *bluemonday.Policy {
 	p := bluemonday.NewPolicy()
 
@@ -60,8 +59,9 @@ func newPolicy() *bluemonday.Policy {
 	p.AllowAttrs("align").Matching(cellAlign).OnElements("th", "td")
 
 	// GFM task lists: <input checked="" disabled="" type="checkbox">. Nothing
-	// else is allowed on input, so it cannot take focus handlers, a name, a
-	// form or a value; an input left with no attribute is removed.
+	// else is allowed on input: no handlers, name, form, value or other type.
+	// An input left with no attribute is removed; one left with only
+	// checked/disabled (goldmark never writes that) is an inert text box.
 	p.AllowAttrs("type").Matching(checkbox).OnElements("input")
 	p.AllowAttrs("checked", "disabled").Matching(emptyValue).OnElements("input")
 

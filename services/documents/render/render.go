@@ -34,6 +34,8 @@ import (
 // or an id used by the application around the document.
 const headingIDPrefix = "user-content-"
 
+var replacement = []byte("\uFFFD")
+
 var converter = goldmark.New(
 	goldmark.WithParser(newParser()),
 	goldmark.WithRendererOptions(renderer.WithNodeRenderers(
@@ -66,13 +68,16 @@ func newParser() parser.Parser {
 	for i, v := range inlines {
 		switch v.Value {
 		case parser.NewEmphasisParser():
-			inlines[i].Value = perBlockLimited{InlineParser: parser.NewEmphasisParser(), key: delimiters, max: maxDelimitersPerBlock}
+			inlines[i].Value = perBlockBudget{
+				InlineParser: parser.NewEmphasisParser(), key: delimiters, budget: maxDelimitersPerBlock, opener: delimiterRun}
 		case parser.NewLinkParser():
-			inlines[i].Value = perBlockLimited{InlineParser: parser.NewLinkParser(), key: links, max: maxLinksPerBlock, opens: opensLink}
+			inlines[i].Value = perBlockBudget{
+				InlineParser: parser.NewLinkParser(), key: links, budget: maxLinksPerBlock, opener: linkOpener}
 		}
 	}
 	inlines = append(inlines,
-		util.Prioritized(perBlockLimited{InlineParser: extension.NewStrikethroughParser(), key: delimiters, max: maxDelimitersPerBlock}, 500),
+		util.Prioritized(perBlockBudget{
+			InlineParser: extension.NewStrikethroughParser(), key: delimiters, budget: maxDelimitersPerBlock, opener: delimiterRun}, 500),
 		util.Prioritized(extension.NewLinkifyParser(), 999),
 		util.Prioritized(extension.NewTaskCheckBoxParser(), 0),
 	)
@@ -80,11 +85,13 @@ func newParser() parser.Parser {
 	return parser.NewParser(
 		parser.WithBlockParsers(blocks...),
 		parser.WithInlineParsers(inlines...),
-		parser.WithParagraphTransformers(append(parser.DefaultParagraphTransformers(),
-			util.Prioritized(tableBudgeted{extension.NewTableParagraphTransformer()}, 200))...),
+		parser.WithParagraphTransformers(
+			util.Prioritized(referencesBudgeted{parser.LinkReferenceParagraphTransformer}, 100),
+			util.Prioritized(tableBudgeted{extension.NewTableParagraphTransformer()}, 200),
+		),
 		parser.WithASTTransformers(
 			util.Prioritized(extension.NewTableASTTransformer(), 0),
-			util.Prioritized(headingIDPrefixer{}, 1000),
+			util.Prioritized(prefixIDs{}, 1000),
 		),
 		parser.WithAutoHeadingID(),
 	)
@@ -92,10 +99,12 @@ func newParser() parser.Parser {
 
 // Markdown renders CommonMark + GitHub Flavored Markdown (tables, strikethrough, autolinks, task lists) to HTML that is safe to insert into a page.
 //
-// Any bytes are accepted: invalid UTF-8 becomes U+FFFD before parsing, so the
-// output is always valid UTF-8.
+// Any bytes are accepted: invalid UTF-8 and NUL become U+FFFD before parsing
+// (CommonMark asks for the NUL replacement; doing it here keeps it out of
+// every code path), so the output is always valid UTF-8 without NUL.
 func Markdown(src []byte) []byte {
-	src = bytes.ToValidUTF8(src, []byte("\uFFFD"))
+	src = bytes.ToValidUTF8(src, replacement)
+	src = bytes.ReplaceAll(src, []byte{0}, replacement)
 	var out bytes.Buffer
 	// Writing to a bytes.Buffer cannot fail and goldmark's own renderers
 	// return no errors, so an error here would be a goldmark bug; whatever was
@@ -104,28 +113,31 @@ func Markdown(src []byte) []byte {
 	return policy.SanitizeBytes(out.Bytes())
 }
 
-// headingIDPrefixer prefixes the id goldmark gave each heading with
-// headingIDPrefix. Prefixing after parsing (rather than generating ids
-// ourselves through a custom parser.IDs) keeps goldmark's slug and
-// de-duplication rules and covers every way a heading can get an id; the
-// sanitizer drops any heading id that lacks the prefix, in case this is
-// bypassed.
-type headingIDPrefixer struct{}
+// prefixIDs puts headingIDPrefix in front of the id goldmark gave each
+// heading, and in front of the fragment of each link into the document
+// ("[Install](#install)"), so that such links still reach their heading.
+//
+// Prefixing after parsing (rather than generating ids through a custom
+// parser.IDs) keeps goldmark's slug and de-duplication rules and covers every
+// way a heading can get an id. The sanitizer drops any id without the prefix,
+// in case this is ever bypassed.
+type prefixIDs struct{}
 
-func (headingIDPrefixer) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+func (prefixIDs) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
 		}
-		if n.Kind() == ast.KindHeading {
+		switch n := n.(type) {
+		case *ast.Heading:
 			if id, ok := n.AttributeString("id"); ok {
 				n.SetAttributeString("id", prefixed(id))
 			}
-			return ast.WalkSkipChildren, nil
-		}
-		if n.Type() == ast.TypeInline {
-			// Headings are blocks; nothing below an inline node can be one.
-			return ast.WalkSkipChildren, nil
+		case *ast.Link:
+			dest := n.Destination
+			if len(dest) > 1 && dest[0] == '#' && !bytes.HasPrefix(dest[1:], []byte(headingIDPrefix)) {
+				n.Destination = append([]byte("#"+headingIDPrefix), dest[1:]...)
+			}
 		}
 		return ast.WalkContinue, nil
 	})
