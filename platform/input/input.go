@@ -37,3 +37,14 @@ func CheckText(v *apperr.Violations, field, value string, required bool, max int
 		v.Add(field, "must not contain control characters")
 	}
 }
+
+// CheckLine is CheckText for one line of text (a title, a name, an identifier): no control
+// characters at all, line breaks and tabs included, since such values end up in headers, file
+// names and single-line displays.
+func CheckLine(v *apperr.Violations, field, value string, required bool, max int) {
+	if strings.ContainsFunc(value, unicode.IsControl) && utf8.ValidString(value) {
+		v.Add(field, "must be one line without control characters")
+		return
+	}
+	CheckText(v, field, value, required, max)
+}

@@ -32,6 +32,13 @@ type ExportConfig struct {
 	Committer gitexport.Signature
 }
 
+// A git export builds a repository on disk and talks to a remote someone else runs: at most
+// maxGitExports run at once in a process, each for at most gitExportTimeout.
+const (
+	maxGitExports    = 4
+	gitExportTimeout = 10 * time.Minute
+)
+
 // contentPage bounds the versions whose content an export reads in one query, and so the
 // content it holds in memory: at most contentPage × MaxContentBytes.
 const contentPage = 16
@@ -203,7 +210,7 @@ func (s *Service) ExportToGit(ctx context.Context, projectID string, e GitExport
 		if err := github.CheckRepositoryName(e.CreateRepository.Name); err != nil {
 			v.Add("createGithubRepository.name", err.Error())
 		}
-		input.CheckText(&v, "createGithubRepository.description", e.CreateRepository.Description, false, 350)
+		input.CheckLine(&v, "createGithubRepository.description", e.CreateRepository.Description, false, 350)
 	default:
 		if err := gitexport.CheckRemoteURL(e.RemoteURL, s.Export.Policy); err != nil {
 			v.Add("remoteUrl", strings.TrimPrefix(err.Error(), gitexport.ErrInvalidRemoteURL.Error()+": "))
@@ -215,6 +222,13 @@ func (s *Service) ExportToGit(ctx context.Context, projectID string, e GitExport
 	if _, err := s.authorize(ctx, projectID, false); err != nil {
 		return GitResult{}, err
 	}
+	release, err := s.exports.acquire(ctx, maxGitExports, "git exports")
+	if err != nil {
+		return GitResult{}, err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, gitExportTimeout)
+	defer cancel()
 	dir, err := os.MkdirTemp(s.Export.TempDir, "git-export-")
 	if err != nil {
 		return GitResult{}, err
@@ -225,10 +239,13 @@ func (s *Service) ExportToGit(ctx context.Context, projectID string, e GitExport
 		return GitResult{}, err
 	}
 	repo, err := gitexport.Build(ctx, dir, e.Branch, s.Export.Committer, versions)
-	if errors.Is(err, gitexport.ErrNothingToExport) {
+	switch {
+	case errors.Is(err, gitexport.ErrNothingToExport):
 		return GitResult{}, apperr.FailedPrecondition("the project has no documents to export yet")
-	}
-	if err != nil {
+	case errors.Is(err, gitexport.ErrInvalidInput): // paths and names are ours: a bug, but the caller's request was fine
+		s.Logger.ErrorContext(ctx, "git export refused its own input", "project_id", projectID, "error", err.Error())
+		return GitResult{}, apperr.FailedPrecondition("the documents cannot be written as a git repository: %s", err)
+	case err != nil:
 		return GitResult{}, err
 	}
 	out := GitResult{RemoteURL: e.RemoteURL, Branch: e.Branch, Head: repo.Head(), Commits: repo.Commits()}
@@ -326,7 +343,9 @@ func pushError(err error, token, branch string) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
-	return apperr.Unavailable("cannot push to the remote: %s", redact(err, token))
+	// The remote is the caller's: its failures (no such host, not a git server, a hook refusing
+	// the update) are not this service being unavailable.
+	return apperr.FailedPrecondition("the push to the remote failed: %s", redact(err, token)).WithReason("PUSH_FAILED")
 }
 
 // gitHubError says in the caller's terms why GitHub refused to create the repository.
@@ -342,6 +361,8 @@ func gitHubError(err error, token string) error {
 		return apperr.ResourceExhausted(limited.RetryAfter, "GitHub's rate limit for this token is reached: try again later")
 	case errors.Is(err, github.ErrForbidden):
 		return apperr.PermissionDenied("GitHub refused to create the repository: %s", redact(err, token))
+	case errors.Is(err, github.ErrInvalidRepository):
+		return apperr.InvalidField("createGithubRepository", "was refused by GitHub: "+redact(err, token))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}

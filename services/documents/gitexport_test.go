@@ -1,6 +1,9 @@
 package documents_test
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -120,6 +123,13 @@ func TestExportToGitRefusals(t *testing.T) {
 		if _, err := fx.svc.ExportToGit(as("ann"), "p1", tc.e); !fields(err)[tc.field] {
 			t.Errorf("%+v: err %v, want a violation of %s", tc.e, err, tc.field)
 		}
+	}
+	// A remote that is no git server is the caller's problem, said so, not this service's outage.
+	notGit := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>hello</html>") }))
+	defer notGit.Close()
+	_, err = fx.svc.ExportToGit(as("ann"), "p1", documents.GitExport{RemoteURL: notGit.URL + "/repo.git", Token: forgeToken})
+	if e := wantKind(t, "a remote that is no git server", err, apperr.KindFailedPrecondition); e.Reason != "PUSH_FAILED" {
+		t.Errorf("not a git server: %+v", e)
 	}
 	// Strangers cannot export.
 	_, err = fx.svc.ExportToGit(as("bob"), "p1", documents.GitExport{RemoteURL: remote, Token: forgeToken})

@@ -188,7 +188,7 @@ func (h *Handler) DiffDocumentVersions(ctx context.Context, req *pb.DiffDocument
 		return nil, err
 	}
 	out := &pb.DiffDocumentVersionsResponse{FromVersion: int32(d.From), ToVersion: int32(d.To), Unified: d.Unified,
-		LinesAdded: int32(d.Added), LinesRemoved: int32(d.Removed)}
+		LinesAdded: int32(d.Added), LinesRemoved: int32(d.Removed), Truncated: d.Truncated}
 	for _, hk := range d.Hunks {
 		ph := &pb.DiffHunk{FromLine: int32(hk.FromLine), FromCount: int32(hk.FromCount), ToLine: int32(hk.ToLine), ToCount: int32(hk.ToCount)}
 		for _, l := range hk.Lines {

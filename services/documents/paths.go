@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/fuzzyllama/fuzzyllama/services/documents/store"
 )
@@ -22,15 +23,19 @@ func sourceExtension(d store.Document) (string, bool) {
 		return "", false
 	}
 	ext := strings.ToLower(path.Ext(d.Title))
-	if len(ext) < 2 || ext == ".md" || ext == ".markdown" || strings.ContainsAny(ext, " /") {
+	if len(ext) < 2 || len(ext) > 16 || ext == ".md" || ext == ".markdown" || strings.ContainsAny(ext, " /") {
 		return "", false
 	}
 	return ext[1:], true
 }
 
+// maxSegmentBytes bounds one segment of a path, well inside the 255 bytes file systems allow,
+// with room for the suffix a colliding name gets.
+const maxSegmentBytes = 160
+
 // slug makes one path segment of s: letters and digits (of any script: git, zip and tar all
-// carry UTF-8 names), '.', '_' and '-' kept, runs of anything else become one '-'; never empty,
-// "." or "..".
+// carry UTF-8 names), '.', '_' and '-' kept, runs of anything else become one '-'; at most
+// maxSegmentBytes (cut at a character boundary); never empty, "." or "..".
 func slug(s string, lower bool) string {
 	if lower {
 		s = strings.ToLower(s)
@@ -38,6 +43,9 @@ func slug(s string, lower bool) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range s {
+		if b.Len()+utf8.RuneLen(r) > maxSegmentBytes {
+			break
+		}
 		switch {
 		case unicode.IsLetter(r), unicode.IsDigit(r), r == '.', r == '_', r == '-':
 			b.WriteRune(r)
@@ -75,25 +83,45 @@ func filePath(d store.Document) string {
 
 // filePaths assigns every document a distinct path, keyed by document id. The documents are
 // taken in the order they were created (Seq): a document keeps the path it was given however
-// many documents come after it, so an export's paths are stable as a project grows. A path
-// already taken (or equal but for case, which many file systems cannot tell apart) gets the end
-// of the document's id, the random part of a UUIDv7, before its extension.
+// many documents come after it, so an export's paths are stable as a project grows. A path that
+// is taken — by a file, or by a directory (a.go next to a.go/b.go), or by either but for case,
+// which many file systems cannot tell apart — is flattened into one file name beside its type's
+// directory, with the end of the document's id (the random part of a UUIDv7) before its
+// extension.
 func filePaths(docs []store.Document) map[string]string {
 	docs = slices.Clone(docs)
 	slices.SortFunc(docs, func(a, b store.Document) int { return cmp.Compare(a.Seq, b.Seq) })
 	out := make(map[string]string, len(docs))
-	taken := map[string]bool{}
-	for _, d := range docs {
-		p := filePath(d)
-		ext := path.Ext(p)
-		base := strings.TrimSuffix(p, ext)
-		for n := 1; taken[strings.ToLower(p)]; n++ {
-			p = fmt.Sprintf("%s-%s%s", base, d.ID[max(0, len(d.ID)-8):], ext)
-			if n > 1 {
-				p = fmt.Sprintf("%s-%s-%d%s", base, d.ID[max(0, len(d.ID)-8):], n, ext)
+	files, dirs := map[string]bool{}, map[string]bool{} // folded to lower case
+	free := func(p string) bool {
+		p = strings.ToLower(p)
+		if files[p] || dirs[p] {
+			return false
+		}
+		for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+			if files[dir] {
+				return false
 			}
 		}
-		taken[strings.ToLower(p)] = true
+		return true
+	}
+	for _, d := range docs {
+		p := filePath(d)
+		if !free(p) {
+			dir := "docs/" + strings.ReplaceAll(d.Type, "_", "-")
+			name := strings.ReplaceAll(strings.TrimPrefix(p, dir+"/"), "/", "-")
+			ext := path.Ext(name)
+			base := slug(strings.TrimSuffix(name, ext), false)
+			tail := d.ID[max(0, len(d.ID)-8):]
+			p = fmt.Sprintf("%s/%s-%s%s", dir, base, tail, ext)
+			for n := 2; !free(p); n++ {
+				p = fmt.Sprintf("%s/%s-%s-%d%s", dir, base, tail, n, ext)
+			}
+		}
+		files[strings.ToLower(p)] = true
+		for dir := path.Dir(strings.ToLower(p)); dir != "."; dir = path.Dir(dir) {
+			dirs[dir] = true
+		}
 		out[d.ID] = p
 	}
 	return out

@@ -1,6 +1,7 @@
 package documents
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/fuzzyllama/fuzzyllama/services/documents/store"
@@ -21,6 +22,13 @@ func TestFilePaths(t *testing.T) {
 		doc("c4", "code", "README.md", 7),
 		doc("o1", "user_story", "  ", 8),
 		doc("o2", "deployment_guide", "Déploiement en production", 9),
+		// A file and a directory of the same name cannot both exist (in an archive, on disk, in git).
+		doc("c5", "code", "a.go", 11),
+		doc("c6", "code", "a.go/b.go", 12),
+		doc("c7", "code", "readme.md/z.go", 13),
+		doc("c8", "code", "pkg.go/util.go", 14),
+		doc("c9", "code", "PKG.GO", 15),
+		doc("l1", "design", strings.Repeat("設計", 100), 16),
 	}
 	got := filePaths(docs)
 	want := map[string]string{
@@ -33,6 +41,12 @@ func TestFilePaths(t *testing.T) {
 		"c4":                  "docs/code/readme.md",
 		"o1":                  "docs/user-story/untitled.md",
 		"o2":                  "docs/deployment-guide/déploiement-en-production.md",
+		"c5":                  "docs/code/a.go",
+		"c6":                  "docs/code/a.go-b-c6.go",
+		"c7":                  "docs/code/readme.md-z-c7.go",
+		"c8":                  "docs/code/pkg.go/util.go",
+		"c9":                  "docs/code/PKG-c9.GO",
+		"l1":                  "docs/design/" + strings.Repeat("設計", 26) + "設.md", // 160 bytes of name
 	}
 	for id, p := range want {
 		if got[id] != p {

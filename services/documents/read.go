@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
@@ -50,7 +51,7 @@ func (s *Service) ListDocuments(ctx context.Context, projectID, typ string, gate
 	f := store.DocumentFilter{Type: typ, Gate: gate, Limit: pageSize + 1}
 	if pageToken != "" {
 		var c store.DocumentCursor
-		if err := paging.ParseCursorToken(pageToken, &c); err != nil || !documentTypes[c.Type] {
+		if paging.ParseCursorToken(pageToken, &c) != nil || !validCursor(c) {
 			v.Add("pageToken", "is not a token this API returned")
 		}
 		f.After = &c
@@ -71,6 +72,14 @@ func (s *Service) ListDocuments(ctx context.Context, projectID, typ string, gate
 	return docs, next, nil
 }
 
+// validCursor reports whether a decoded cursor could have come from a listed document; a
+// forged one must not reach the database (PostgreSQL refuses NUL in text with a server error).
+func validCursor(c store.DocumentCursor) bool {
+	var v apperr.Violations
+	input.CheckLine(&v, "titleKey", c.TitleKey, true, titleMaxLen)
+	return documentTypes[c.Type] && len(v) == 0
+}
+
 // ListVersions lists a document's versions, newest first, a page at a time.
 func (s *Service) ListVersions(ctx context.Context, projectID, documentID string, pageSize int, pageToken string) ([]store.Version, string, error) {
 	var v apperr.Violations
@@ -78,7 +87,8 @@ func (s *Service) ListVersions(ctx context.Context, projectID, documentID string
 	before := int64(0)
 	if pageToken != "" {
 		var ok bool
-		if before, ok = paging.ParsePositionToken(pageToken); !ok {
+		// Version numbers are 32-bit in the stores: a larger position is no token of ours.
+		if before, ok = paging.ParsePositionToken(pageToken); !ok || before > math.MaxInt32 {
 			v.Add("pageToken", "is not a token this API returned")
 		}
 	}
@@ -126,15 +136,21 @@ func (s *Service) versionOf(ctx context.Context, projectID, documentID string, n
 	return d, ver, err
 }
 
+// maxDiffLines bounds the lines a diff returns (its hunks and unified text hold the first ones;
+// the counts are of all): two large unrelated versions would otherwise answer with tens of
+// megabytes.
+const maxDiffLines = 20000
+
 // Diff is a line diff between two versions.
 type Diff struct {
 	From, To int
 	// Unified is the diff as `diff -u` prints it; empty when the versions are equal.
 	Unified          string
 	Hunks            []Hunk
-	Added            int
-	Removed          int
+	Added, Removed   int
 	FromHash, ToHash string
+	// Truncated: the diff has more than maxDiffLines lines; Hunks and Unified hold the first.
+	Truncated bool
 }
 
 // Hunk is one region of change with its context lines.
@@ -178,6 +194,11 @@ func (s *Service) DiffVersions(ctx context.Context, projectID, documentID string
 	if err != nil {
 		return Diff{}, err
 	}
+	release, err := s.diffs.acquire(ctx, 0, "diffs")
+	if err != nil {
+		return Diff{}, err
+	}
+	defer release()
 	return diffVersions(d.Title, older, newer), nil
 }
 
@@ -191,20 +212,36 @@ func diffVersions(title string, from, to store.Version) Diff {
 	if err != nil { // edits computed from old itself are always consistent with it
 		panic(fmt.Sprintf("documents: inconsistent diff edits: %v", err))
 	}
-	out.Unified = u.String()
-	for _, h := range u.Hunks {
+	budget := maxDiffLines
+	for i, h := range u.Hunks {
 		hunk := Hunk{FromLine: h.FromLine, ToLine: h.ToLine}
-		for _, l := range h.Lines {
+		for j, l := range h.Lines {
+			switch l.Kind {
+			case udiff.Delete:
+				out.Removed++
+			case udiff.Insert:
+				out.Added++
+			}
+			if budget == 0 {
+				if !out.Truncated { // the unified text ends where the hunks do
+					out.Truncated = true
+					u.Hunks = u.Hunks[:i:i]
+					if j > 0 {
+						h.Lines = h.Lines[:j]
+						u.Hunks = append(u.Hunks, h)
+					}
+				}
+				continue
+			}
+			budget--
 			line := DiffLine{Text: strings.TrimSuffix(l.Content, "\n")}
 			switch l.Kind {
 			case udiff.Delete:
 				line.Kind = LineRemoved
 				hunk.FromCount++
-				out.Removed++
 			case udiff.Insert:
 				line.Kind = LineAdded
 				hunk.ToCount++
-				out.Added++
 			default:
 				line.Kind = LineContext
 				hunk.FromCount++
@@ -212,8 +249,11 @@ func diffVersions(title string, from, to store.Version) Diff {
 			}
 			hunk.Lines = append(hunk.Lines, line)
 		}
-		out.Hunks = append(out.Hunks, hunk)
+		if len(hunk.Lines) > 0 {
+			out.Hunks = append(out.Hunks, hunk)
+		}
 	}
+	out.Unified = u.String()
 	return out
 }
 

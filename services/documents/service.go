@@ -69,6 +69,8 @@ type Service struct {
 	Now func() time.Time
 	// Export configures ExportToGit.
 	Export ExportConfig
+
+	diffs, exports slots
 }
 
 func (s *Service) now() time.Time {
@@ -180,7 +182,7 @@ func checkAgent(v *apperr.Violations, a Agent) {
 	if a == (Agent{}) {
 		return
 	}
-	input.CheckText(v, "agent.runId", a.RunID, true, input.IDMaxLen)
+	input.CheckLine(v, "agent.runId", a.RunID, true, input.IDMaxLen)
 	if !agentRoles[a.Role] {
 		v.Add("agent.role", "is required with agent.runId: one of the AGENT_ROLE_ values")
 	}
@@ -195,7 +197,7 @@ func checkNew(v *apperr.Violations, field string, d *NewDocument) {
 	if !documentTypes[d.Type] {
 		v.Add(field+"type", "is required: one of the DOCUMENT_TYPE_ values")
 	}
-	input.CheckText(v, field+"title", d.Title, true, titleMaxLen)
+	input.CheckLine(v, field+"title", d.Title, true, titleMaxLen)
 	checkContent(v, field+"content", d.Content)
 	input.CheckText(v, field+"changeNote", d.ChangeNote, false, changeNoteMaxLen)
 }
@@ -235,7 +237,7 @@ func (s *Service) CreateDocuments(ctx context.Context, who authn.Identity, proje
 	}
 	checkAgent(&v, agent)
 	if key != "" {
-		input.CheckText(&v, "idempotencyKey", key, false, keyMaxLen)
+		input.CheckLine(&v, "idempotencyKey", key, false, keyMaxLen)
 	}
 	if err := v.Err(); err != nil {
 		return Batch{}, err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"github.com/fuzzyllama/fuzzyllama/platform/paging"
 	"github.com/fuzzyllama/fuzzyllama/services/documents"
 )
 
@@ -263,6 +264,7 @@ func TestValidation(t *testing.T) {
 		{"no title", documents.NewDocument{Type: "other", Title: "  "}, "documents[0].title"},
 		{"long title", documents.NewDocument{Type: "other", Title: strings.Repeat("é", 201)}, "documents[0].title"},
 		{"control in title", documents.NewDocument{Type: "other", Title: "a\x00b"}, "documents[0].title"},
+		{"line break in title", documents.NewDocument{Type: "other", Title: "a\n+++ b"}, "documents[0].title"},
 		{"gate 10", documents.NewDocument{Type: "other", Title: "t", Gate: 10}, "documents[0].gate"},
 		{"content too large", documents.NewDocument{Type: "other", Title: "t", Content: big}, "documents[0].content"},
 		{"invalid UTF-8", documents.NewDocument{Type: "other", Title: "t", Content: []byte{0xff}}, "documents[0].content"},
@@ -299,12 +301,23 @@ func TestValidation(t *testing.T) {
 	if !fields(err)["agent.role"] {
 		t.Errorf("agent without a role: %v", err)
 	}
+	_, err = fx.svc.CreateDocuments(as("ann"), identity("ann"), "p1", []documents.NewDocument{{Type: "other", Title: "t"}},
+		documents.Agent{RunID: "r\nDocument-Id: forged", Role: "architect"}, false, "")
+	if !fields(err)["agent.runId"] {
+		t.Errorf("agent run id with a line break: %v", err)
+	}
 	_, _, err = fx.svc.UpdateDocument(as("ann"), identity("ann"), "p1", nul.Document.ID, 0, []byte("x"), "", documents.Agent{})
 	if !fields(err)["baseVersion"] {
 		t.Errorf("update without a base version: %v", err)
 	}
-	_, _, err = fx.svc.ListDocuments(as("ann"), "p1", "", 0, 0, "not-a-token")
-	if !fields(err)["pageToken"] {
-		t.Errorf("bad page token: %v", err)
+	// Page tokens this API never returned, however they decode, are refused before any query.
+	for _, token := range []string{"not-a-token", paging.CursorToken(map[string]string{"Type": "design", "TitleKey": "\x00"}),
+		paging.CursorToken(map[string]string{"Type": "nope", "TitleKey": "x"}), paging.CursorToken(map[string]any{"Type": "design", "Extra": 1})} {
+		if _, _, err := fx.svc.ListDocuments(as("ann"), "p1", "", 0, 0, token); !fields(err)["pageToken"] {
+			t.Errorf("document page token %q: %v", token, err)
+		}
+	}
+	if _, _, err := fx.svc.ListVersions(as("ann"), "p1", nul.Document.ID, 0, paging.PositionToken(3_000_000_000)); !fields(err)["pageToken"] {
+		t.Errorf("version page token past 32 bits: %v", err)
 	}
 }

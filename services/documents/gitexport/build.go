@@ -29,6 +29,9 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
+// maxBranchLen keeps a branch's ref file name well inside every file system's limits.
+const maxBranchLen = 200
+
 var (
 	// ErrNothingToExport is returned by Build when versions yields nothing:
 	// git has no way to express a branch without a commit.
@@ -289,6 +292,9 @@ func CheckBranchName(branch string) error {
 	}
 	if branch == "" {
 		return bad("is empty")
+	}
+	if len(branch) > maxBranchLen {
+		return bad(fmt.Sprintf("is longer than %d characters", maxBranchLen))
 	}
 	for _, c := range branch {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._/-", c)) {

@@ -3,6 +3,7 @@ package gitexport
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -129,6 +130,10 @@ const (
 	tlsHandshakeTimeout   = 10 * time.Second
 	responseHeaderTimeout = 30 * time.Second
 	maxRedirects          = 3
+	// A remote's answers are read with these caps: go-git reads the whole body of an error
+	// answer (and of the advertised refs) into memory, and the remote is anyone's server.
+	maxErrorBody    = 64 << 10
+	maxResponseBody = 32 << 20
 )
 
 // guard enforces a Policy on every connection and redirect of one push and
@@ -191,7 +196,7 @@ func (g *guard) checkRedirect(req *http.Request, via []*http.Request) error {
 func (g *guard) httpClient() *http.Client {
 	dialer := &net.Dialer{Timeout: dialTimeout, Control: g.control}
 	return &http.Client{
-		Transport: &http.Transport{
+		Transport: cappedBodies{&http.Transport{
 			// No proxy: through a proxy, control would check the proxy's
 			// address rather than the remote's.
 			Proxy:                 nil,
@@ -200,7 +205,45 @@ func (g *guard) httpClient() *http.Client {
 			TLSHandshakeTimeout:   tlsHandshakeTimeout,
 			ResponseHeaderTimeout: responseHeaderTimeout,
 			IdleConnTimeout:       30 * time.Second,
-		},
+		}},
 		CheckRedirect: g.checkRedirect,
 	}
+}
+
+// errBodyTooLarge ends the read of a remote's answer past its cap.
+var errBodyTooLarge = errors.New("the remote's answer is larger than any git server sends")
+
+// cappedBodies caps the bodies of the responses its transport returns: maxErrorBody for an
+// error status, maxResponseBody otherwise, so a hostile remote cannot make a push hold
+// unbounded memory.
+type cappedBodies struct{ next http.RoundTripper }
+
+func (c cappedBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	limit := int64(maxResponseBody)
+	if resp.StatusCode >= 300 {
+		limit = maxErrorBody
+	}
+	resp.Body = &cappedBody{ReadCloser: resp.Body, left: limit}
+	return resp, nil
+}
+
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }

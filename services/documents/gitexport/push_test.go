@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const goodToken = "ghp_test_token_0123456789"
@@ -213,6 +216,32 @@ func TestPushToMissingRepository(t *testing.T) {
 	err := repo.Push(context.Background(), strings.TrimSuffix(rem.URL, "remote.git")+"missing.git", goodToken, localPolicy)
 	if !errors.Is(err, ErrRemoteNotFound) {
 		t.Fatalf("Push to a repository that does not exist: %v, want ErrRemoteNotFound", err)
+	}
+}
+
+// TestPushStopsReadingAnEndlessAnswer: a hostile remote answering with an endless error body
+// gets a refused push, not a process that reads (and holds) it all.
+func TestPushStopsReadingAnEndlessAnswer(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusNotFound, http.StatusOK} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-git-receive-pack-advertisement")
+			w.WriteHeader(status)
+			chunk := []byte(strings.Repeat("x", 64<<10))
+			for {
+				if _, err := w.Write(chunk); err != nil {
+					return // the client hung up
+				}
+			}
+		}))
+		t.Cleanup(srv.Close)
+		repo, _ := build(t, docVersions()[:1])
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := repo.Push(ctx, srv.URL+"/endless.git", goodToken, localPolicy)
+		cancel()
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("status %d with an endless body: err = %v, want a refusal well before the deadline", status, err)
+		}
 	}
 }
 

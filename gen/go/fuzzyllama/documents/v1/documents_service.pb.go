@@ -1823,10 +1823,13 @@ type DiffDocumentVersionsResponse struct {
 	FromVersion int32                  `protobuf:"varint,1,opt,name=from_version,json=fromVersion,proto3" json:"from_version,omitempty"`
 	ToVersion   int32                  `protobuf:"varint,2,opt,name=to_version,json=toVersion,proto3" json:"to_version,omitempty"`
 	// The unified diff (as `diff -u`), empty when the versions are equal.
-	Unified       string      `protobuf:"bytes,3,opt,name=unified,proto3" json:"unified,omitempty"`
-	Hunks         []*DiffHunk `protobuf:"bytes,4,rep,name=hunks,proto3" json:"hunks,omitempty"`
-	LinesAdded    int32       `protobuf:"varint,5,opt,name=lines_added,json=linesAdded,proto3" json:"lines_added,omitempty"`
-	LinesRemoved  int32       `protobuf:"varint,6,opt,name=lines_removed,json=linesRemoved,proto3" json:"lines_removed,omitempty"`
+	Unified string      `protobuf:"bytes,3,opt,name=unified,proto3" json:"unified,omitempty"`
+	Hunks   []*DiffHunk `protobuf:"bytes,4,rep,name=hunks,proto3" json:"hunks,omitempty"`
+	// Counted over the whole diff, also when it is truncated.
+	LinesAdded   int32 `protobuf:"varint,5,opt,name=lines_added,json=linesAdded,proto3" json:"lines_added,omitempty"`
+	LinesRemoved int32 `protobuf:"varint,6,opt,name=lines_removed,json=linesRemoved,proto3" json:"lines_removed,omitempty"`
+	// The diff has more than 20,000 lines: hunks and unified hold the first 20,000.
+	Truncated     bool `protobuf:"varint,7,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1901,6 +1904,13 @@ func (x *DiffDocumentVersionsResponse) GetLinesRemoved() int32 {
 		return x.LinesRemoved
 	}
 	return 0
+}
+
+func (x *DiffDocumentVersionsResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
 }
 
 type RenderDocumentRequest struct {
@@ -2513,7 +2523,7 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"from_count\x18\x02 \x01(\x05R\tfromCount\x12\x17\n" +
 	"\ato_line\x18\x03 \x01(\x05R\x06toLine\x12\x19\n" +
 	"\bto_count\x18\x04 \x01(\x05R\atoCount\x127\n" +
-	"\x05lines\x18\x05 \x03(\v2!.fuzzyllama.documents.v1.DiffLineR\x05lines\"\xf9\x01\n" +
+	"\x05lines\x18\x05 \x03(\v2!.fuzzyllama.documents.v1.DiffLineR\x05lines\"\x97\x02\n" +
 	"\x1cDiffDocumentVersionsResponse\x12!\n" +
 	"\ffrom_version\x18\x01 \x01(\x05R\vfromVersion\x12\x1d\n" +
 	"\n" +
@@ -2522,7 +2532,8 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"\x05hunks\x18\x04 \x03(\v2!.fuzzyllama.documents.v1.DiffHunkR\x05hunks\x12\x1f\n" +
 	"\vlines_added\x18\x05 \x01(\x05R\n" +
 	"linesAdded\x12#\n" +
-	"\rlines_removed\x18\x06 \x01(\x05R\flinesRemoved\"q\n" +
+	"\rlines_removed\x18\x06 \x01(\x05R\flinesRemoved\x12\x1c\n" +
+	"\ttruncated\x18\a \x01(\bR\ttruncated\"q\n" +
 	"\x15RenderDocumentRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1f\n" +
