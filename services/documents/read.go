@@ -277,6 +277,13 @@ func (s *Service) RenderDocument(ctx context.Context, projectID, documentID stri
 	if err != nil {
 		return Rendered{}, err
 	}
+	// Rendering is bounded per document (see package render), but a hostile one at the size
+	// limit still costs up to a second and a hundred megabytes: a few at a time.
+	release, err := s.renders.acquire(ctx, 0, "renderings")
+	if err != nil {
+		return Rendered{}, err
+	}
+	defer release()
 	out := Rendered{Version: ver.Number, ContentHash: ver.ContentHash}
 	if ext, ok := sourceExtension(d); ok {
 		out.HTML = render.Code(ver.Content, ext)

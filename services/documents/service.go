@@ -70,7 +70,7 @@ type Service struct {
 	// Export configures ExportToGit.
 	Export ExportConfig
 
-	diffs, exports slots
+	diffs, renders, exports slots
 }
 
 func (s *Service) now() time.Time {
