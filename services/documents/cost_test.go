@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
 	"github.com/fuzzyllama/fuzzyllama/services/documents"
 	"github.com/fuzzyllama/fuzzyllama/services/documents/store/postgres"
@@ -18,21 +16,7 @@ import (
 // openTraced returns a service on PostgreSQL whose pool has one connection, traced.
 func openTraced(tb testing.TB) (*documents.Service, *dbtest.Tracer) {
 	tb.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.NewPostgres(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tr := &dbtest.Tracer{}
-	cfg.ConnConfig.RuntimeParams["search_path"] = postgres.Schema
-	cfg.ConnConfig.Tracer = tr
-	cfg.MaxConns = 1 // one connection, whose statement cache is then warm
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := pool.Exec(context.Background(), "CREATE SCHEMA "+postgres.Schema); err != nil {
-		tb.Fatal(err)
-	}
+	pool, tr := dbtest.TracedPool(tb, postgres.Schema)
 	st, err := postgres.New(context.Background(), pool)
 	if err != nil {
 		tb.Fatal(err)

@@ -1,13 +1,8 @@
 package documents_test
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 	"testing"
 
@@ -19,45 +14,15 @@ import (
 // unpack reads every file of an archive.
 func unpack(t *testing.T, format string, b []byte) map[string]string {
 	t.Helper()
-	files := map[string]string{}
-	if format == archive.Zip {
-		r, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range r.File {
-			rc, err := f.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			content, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[f.Name] = string(content)
-		}
-		return files
-	}
-	gz, err := gzip.NewReader(bytes.NewReader(b))
+	files, err := archive.ReadAll(format, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := tar.NewReader(gz)
-	for {
-		h, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return files
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		content, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[h.Name] = string(content)
+	out := make(map[string]string, len(files))
+	for name, content := range files {
+		out[name] = string(content)
 	}
+	return out
 }
 
 func TestExportArchiveRoundTrip(t *testing.T) {

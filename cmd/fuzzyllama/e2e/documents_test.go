@@ -1,19 +1,14 @@
 package e2e
 
 import (
-	"archive/tar"
-	"archive/zip"
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/fuzzyllama/fuzzyllama/services/documents/archive"
 	"github.com/fuzzyllama/fuzzyllama/services/documents/forgetest"
 )
 
@@ -197,44 +192,19 @@ func TestDocumentsJourney(t *testing.T) {
 // unpackArchive reads every file of a zip (application/zip) or tar.gz archive.
 func unpackArchive(t *testing.T, contentType string, b []byte) map[string]string {
 	t.Helper()
-	files := map[string]string{}
-	read := func(name string, r io.Reader) {
-		content, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		files[name] = string(content)
-	}
+	format := archive.TarGz
 	if contentType == "application/zip" {
-		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range zr.File {
-			rc, err := f.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			read(f.Name, rc)
-			rc.Close()
-		}
-		return files
+		format = archive.Zip
 	}
-	gz, err := gzip.NewReader(bytes.NewReader(b))
+	files, err := archive.ReadAll(format, b)
 	if err != nil {
 		t.Fatalf("%s archive: %v", contentType, err)
 	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return files
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		read(h.Name, tr)
+	out := make(map[string]string, len(files))
+	for name, content := range files {
+		out[name] = string(content)
 	}
+	return out
 }
 
 // TestConcurrentDocumentWriters: two people save a revision of the same version at once;

@@ -164,3 +164,39 @@ func Explain(t testing.TB, pool *pgxpool.Pool, st Statement) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// NewPool returns a pool on a new database (NewPostgres) whose connections use schema, created
+// and first on their search_path as in production, after configure has adjusted the pool's
+// configuration (a tracer, a connection limit). The pool is closed when the test ends unless
+// the caller hands it to something that closes it first (closing twice is harmless).
+func NewPool(tb testing.TB, schema string, configure func(*pgxpool.Config)) *pgxpool.Pool {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(NewPostgres(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	if configure != nil {
+		configure(cfg)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	if _, err := pool.Exec(context.Background(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		tb.Fatal(err)
+	}
+	return pool
+}
+
+// TracedPool is NewPool with one connection (so its statement cache warms up and every
+// statement is seen in order) traced by the returned Tracer.
+func TracedPool(tb testing.TB, schema string) (*pgxpool.Pool, *Tracer) {
+	tb.Helper()
+	tr := &Tracer{}
+	return NewPool(tb, schema, func(cfg *pgxpool.Config) {
+		cfg.MaxConns = 1
+		cfg.ConnConfig.Tracer = tr
+	}), tr
+}

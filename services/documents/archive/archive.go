@@ -5,7 +5,9 @@ package archive
 import (
 	"archive/tar"
 	"archive/zip"
+	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -81,4 +83,52 @@ func (w *Writer) Close() error {
 		return err
 	}
 	return w.gz.Close()
+}
+
+// ReadAll returns every regular file of an archive of the format, keyed by name: what a person
+// unpacking an export gets.
+func ReadAll(format string, b []byte) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	switch format {
+	case Zip:
+		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range zr.File {
+			rc, err := f.Open()
+			if err != nil {
+				return nil, err
+			}
+			content, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f.Name, err)
+			}
+			files[f.Name] = content
+		}
+		return files, nil
+	case TarGz:
+		gz, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		tr := tar.NewReader(gz)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				return files, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			if h.Typeflag != tar.TypeReg {
+				return nil, fmt.Errorf("%s: not a regular file", h.Name)
+			}
+			if files[h.Name], err = io.ReadAll(tr); err != nil {
+				return nil, fmt.Errorf("%s: %w", h.Name, err)
+			}
+		}
+	}
+	return nil, fmt.Errorf("archive: unknown format %q", format)
 }

@@ -29,29 +29,12 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 }
 
-// openTraced returns a store on a pool of one connection, traced, in the documents schema as in
-// production, and the pool.
+// openTraced returns a store on a pool of one connection, traced, and the pool.
 func openTraced(t *testing.T) (*postgres.Store, *dbtest.Tracer, *pgxpool.Pool) {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.NewPostgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &dbtest.Tracer{}
-	cfg.ConnConfig.RuntimeParams["search_path"] = postgres.Schema
-	cfg.ConnConfig.Tracer = tr
-	cfg.MaxConns = 1
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.Exec(context.Background(), "CREATE SCHEMA "+postgres.Schema); err != nil {
-		pool.Close()
-		t.Fatal(err)
-	}
+	pool, tr := dbtest.TracedPool(t, postgres.Schema)
 	s, err := postgres.New(context.Background(), pool)
 	if err != nil {
-		pool.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })

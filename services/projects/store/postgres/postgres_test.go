@@ -36,24 +36,9 @@ func TestStore(t *testing.T) {
 // production, and the pool.
 func openPool(tb testing.TB, configure func(*pgxpool.Config)) (*postgres.Store, *pgxpool.Pool) {
 	tb.Helper()
-	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dbtest.NewPostgres(tb))
+	pool := dbtest.NewPool(tb, postgres.Schema, configure)
+	s, err := postgres.New(context.Background(), pool)
 	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = postgres.Schema
-	configure(cfg)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+postgres.Schema); err != nil {
-		pool.Close()
-		tb.Fatal(err)
-	}
-	s, err := postgres.New(ctx, pool)
-	if err != nil {
-		pool.Close()
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = s.Close() })
@@ -63,11 +48,12 @@ func openPool(tb testing.TB, configure func(*pgxpool.Config)) (*postgres.Store, 
 // openTraced returns a store on a pool of one connection, traced by the returned tracer.
 func openTraced(t *testing.T) (*postgres.Store, *dbtest.Tracer, *pgxpool.Pool) {
 	t.Helper()
-	tr := &dbtest.Tracer{}
-	s, pool := openPool(t, func(cfg *pgxpool.Config) {
-		cfg.MaxConns = 1 // every statement on the one connection, whose statement cache is then warm
-		cfg.ConnConfig.Tracer = tr
-	})
+	pool, tr := dbtest.TracedPool(t, postgres.Schema)
+	s, err := postgres.New(context.Background(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
 	return s, tr, pool
 }
 
