@@ -250,20 +250,23 @@ func (s *Service) CreateDocuments(ctx context.Context, who authn.Identity, proje
 	if err != nil {
 		return Batch{}, err
 	}
+	hash := requestHash(docs, agent, addVersions)
 	var out Batch
 	err = s.Store.Write(ctx, projectID, func(q store.Queries) error {
-		var replayed bool
-		out, replayed, err = replay(ctx, q, projectID, key, requestHash(docs, agent, addVersions))
+		stored, replayed, err := replay(ctx, q, projectID, key, hash)
 		if err != nil || replayed {
+			out = stored
 			return err
 		}
-		if out, err = s.saveAll(ctx, q, who, projectID, docs, agent, addVersions); err != nil {
+		b, err := s.saveAll(ctx, q, who, projectID, docs, agent, addVersions)
+		if err != nil {
 			return err
 		}
-		if out.Deliverables, err = s.record(ctx, required, out.Documents); err != nil {
+		if b.Deliverables, err = s.record(ctx, required, b.Documents); err != nil {
 			return err
 		}
-		return remember(ctx, q, projectID, key, requestHash(docs, agent, addVersions), out, s.now())
+		out = b
+		return remember(ctx, q, projectID, key, hash, b, s.now())
 	})
 	return out, err
 }
