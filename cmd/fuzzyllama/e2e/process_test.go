@@ -203,16 +203,20 @@ func TestOneTraceFromGatewayToService(t *testing.T) {
 	s := start(t, map[string]string{"DATA_DIR": t.TempDir()}, nil)
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	s.do("GET", "/.well-known/jwks.json", "", nil, "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	// The service ends its span after it has sent the response, so the span may be exported a
+	// moment after the client has its answer: look until both are there (or a generous deadline).
 	var gatewaySpan, serviceSpan bool
-	for _, sp := range exp.GetSpans() {
-		if sp.SpanContext.TraceID().String() != traceID {
-			continue
-		}
-		switch {
-		case sp.Name == "GET" && sp.SpanKind.String() == "server": // otelhttp names server spans by method
-			gatewaySpan = true
-		case sp.Name == "fuzzyllama.auth.v1.AuthService/GetJWKS" && sp.SpanKind.String() == "server":
-			serviceSpan = true
+	for deadline := time.Now().Add(5 * time.Second); !(gatewaySpan && serviceSpan) && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, sp := range exp.GetSpans() {
+			if sp.SpanContext.TraceID().String() != traceID {
+				continue
+			}
+			switch {
+			case sp.Name == "GET" && sp.SpanKind.String() == "server": // otelhttp names server spans by method
+				gatewaySpan = true
+			case sp.Name == "fuzzyllama.auth.v1.AuthService/GetJWKS" && sp.SpanKind.String() == "server":
+				serviceSpan = true
+			}
 		}
 	}
 	if !gatewaySpan || !serviceSpan {
