@@ -12,19 +12,25 @@ import (
 // OpenPostgresMigrated opens a pool on the service's schema (OpenPostgres) and applies the goose
 // migrations found in dir of fsys (usually an embed.FS of the store package).
 func OpenPostgresMigrated(ctx context.Context, url, schema string, fsys fs.FS, dir string) (*pgxpool.Pool, error) {
-	migrations, err := fs.Sub(fsys, dir)
-	if err != nil {
-		return nil, fmt.Errorf("migrations: %w", err)
-	}
 	pool, err := OpenPostgres(ctx, url, schema)
 	if err != nil {
 		return nil, err
 	}
-	if err := MigratePostgres(ctx, pool, migrations); err != nil {
+	if err := MigratePostgresDir(ctx, pool, fsys, dir); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return pool, nil
+}
+
+// MigratePostgresDir is MigratePostgres with the migrations found in dir of fsys, for a pool
+// opened otherwise than by OpenPostgresMigrated (a tracer, in tests).
+func MigratePostgresDir(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, dir string) error {
+	migrations, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return MigratePostgres(ctx, pool, migrations)
 }
 
 // OpenSQLiteMigrated opens the SQLite file (OpenSQLite) and applies the goose migrations found

@@ -21,14 +21,7 @@ func (s *Service) GetDocument(ctx context.Context, projectID, documentID string)
 	if _, err := s.authorize(ctx, projectID, false); err != nil {
 		return store.Document{}, err
 	}
-	if !input.ValidID(documentID) {
-		return store.Document{}, apperr.NotFound("document %q not found", documentID)
-	}
-	d, err := s.Store.Document(ctx, projectID, documentID, true)
-	if errors.Is(err, store.ErrNotFound) {
-		return d, apperr.NotFound("document %s not found", documentID)
-	}
-	return d, err
+	return s.document(ctx, s.Store, projectID, documentID, true)
 }
 
 // Page sizes of the lists.
@@ -98,7 +91,7 @@ func (s *Service) ListVersions(ctx context.Context, projectID, documentID string
 	if _, err := s.authorize(ctx, projectID, false); err != nil {
 		return nil, "", err
 	}
-	if _, err := s.document(ctx, s.Store, projectID, documentID); err != nil {
+	if _, err := s.document(ctx, s.Store, projectID, documentID, false); err != nil {
 		return nil, "", err
 	}
 	versions, err := s.Store.Versions(ctx, projectID, documentID, int(before), pageSize+1)
@@ -117,23 +110,24 @@ func (s *Service) GetVersion(ctx context.Context, projectID, documentID string, 
 	if _, err := s.authorize(ctx, projectID, false); err != nil {
 		return store.Document{}, store.Version{}, err
 	}
-	return s.versionOf(ctx, projectID, documentID, number)
-}
-
-// versionOf reads a document and one of its versions with content; number 0 is the latest.
-func (s *Service) versionOf(ctx context.Context, projectID, documentID string, number int) (store.Document, store.Version, error) {
-	d, err := s.document(ctx, s.Store, projectID, documentID)
+	d, err := s.document(ctx, s.Store, projectID, documentID, false)
 	if err != nil {
 		return d, store.Version{}, err
 	}
+	v, err := s.versionOf(ctx, d, number)
+	return d, v, err
+}
+
+// versionOf reads one version of d with its content; number 0 is the latest.
+func (s *Service) versionOf(ctx context.Context, d store.Document, number int) (store.Version, error) {
 	if number == 0 {
 		number = d.Latest.Number
 	}
-	ver, err := s.Store.Version(ctx, projectID, documentID, number)
+	ver, err := s.Store.Version(ctx, d.ProjectID, d.ID, number)
 	if errors.Is(err, store.ErrNotFound) {
-		return d, ver, apperr.NotFound("document %s has no version %d: its latest is %d", documentID, number, d.Latest.Number)
+		return ver, apperr.NotFound("document %s has no version %d: its latest is %d", d.ID, number, d.Latest.Number)
 	}
-	return d, ver, err
+	return ver, err
 }
 
 // maxDiffLines bounds the lines a diff returns (its hunks and unified text hold the first ones;
@@ -186,11 +180,15 @@ func (s *Service) DiffVersions(ctx context.Context, projectID, documentID string
 	if _, err := s.authorize(ctx, projectID, false); err != nil {
 		return Diff{}, err
 	}
-	d, newer, err := s.versionOf(ctx, projectID, documentID, to)
+	d, err := s.document(ctx, s.Store, projectID, documentID, false)
 	if err != nil {
 		return Diff{}, err
 	}
-	_, older, err := s.versionOf(ctx, projectID, documentID, from)
+	newer, err := s.versionOf(ctx, d, to)
+	if err != nil {
+		return Diff{}, err
+	}
+	older, err := s.versionOf(ctx, d, from)
 	if err != nil {
 		return Diff{}, err
 	}
@@ -273,7 +271,11 @@ func (s *Service) RenderDocument(ctx context.Context, projectID, documentID stri
 	if _, err := s.authorize(ctx, projectID, false); err != nil {
 		return Rendered{}, err
 	}
-	d, ver, err := s.versionOf(ctx, projectID, documentID, number)
+	d, err := s.document(ctx, s.Store, projectID, documentID, false)
+	if err != nil {
+		return Rendered{}, err
+	}
+	ver, err := s.versionOf(ctx, d, number)
 	if err != nil {
 		return Rendered{}, err
 	}

@@ -164,9 +164,7 @@ func (s *Service) authorize(ctx context.Context, projectID string, write bool) (
 	if !input.ValidID(projectID) {
 		return Project{}, apperr.NotFound("project %q not found", projectID)
 	}
-	p, err := s.Projects.Authorize(ctx, projectID, write)
-	p.ID = projectID
-	return p, err
+	return s.Projects.Authorize(ctx, projectID, write)
 }
 
 func checkContent(v *apperr.Violations, field string, content []byte) {
@@ -390,7 +388,7 @@ func (s *Service) UpdateDocument(ctx context.Context, who authn.Identity, projec
 		records []DeliverableRecord
 	)
 	err = s.Store.Write(ctx, projectID, func(q store.Queries) error {
-		doc, err := s.document(ctx, q, projectID, documentID)
+		doc, err := s.document(ctx, q, projectID, documentID, false)
 		if err != nil {
 			return err
 		}
@@ -426,12 +424,12 @@ func staleVersion(doc store.Document, base int) error {
 		doc.ID, doc.Latest.Number, base).WithReason(ReasonStaleVersion).WithMetadata("currentVersion", fmt.Sprint(doc.Latest.Number))
 }
 
-// document reads a document of the project, without content.
-func (s *Service) document(ctx context.Context, q store.Queries, projectID, documentID string) (store.Document, error) {
+// document reads a document of the project, with its latest version's content if asked.
+func (s *Service) document(ctx context.Context, q store.Queries, projectID, documentID string, withContent bool) (store.Document, error) {
 	if !input.ValidID(documentID) {
 		return store.Document{}, apperr.NotFound("document %q not found", documentID)
 	}
-	d, err := q.Document(ctx, projectID, documentID, false)
+	d, err := q.Document(ctx, projectID, documentID, withContent)
 	if errors.Is(err, store.ErrNotFound) {
 		return d, apperr.NotFound("document %s not found", documentID)
 	}

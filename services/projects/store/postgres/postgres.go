@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"slices"
 	"time"
 
@@ -49,31 +48,24 @@ var _ store.Store = (*Store)(nil)
 // Open connects to the database at url, creates the projects schema if needed and applies
 // pending migrations.
 func Open(ctx context.Context, url string) (*Store, error) {
-	pool, err := database.OpenPostgres(ctx, url, Schema)
+	pool, err := database.OpenPostgresMigrated(ctx, url, Schema, migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	s, err := New(ctx, pool)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return s, nil
+	return newStore(pool), nil
 }
 
 // New applies pending migrations in the current schema of pool (the first entry of its
-// search_path) and returns a Store on it, which then owns pool: Close closes it. Open is New on a
-// pool from database.OpenPostgres; New is for a pool configured otherwise (a tracer, in tests).
+// search_path) and returns a Store on it, which then owns pool: Close closes it. New is for a
+// pool configured otherwise than by Open (a tracer, in tests).
 func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
-	migrations, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
+	if err := database.MigratePostgresDir(ctx, pool, migrationFiles, "migrations"); err != nil {
 		return nil, err
 	}
-	if err := database.MigratePostgres(ctx, pool, migrations); err != nil {
-		return nil, err
-	}
-	return &Store{queries: queries{db: pool}, pool: pool}, nil
+	return newStore(pool), nil
 }
+
+func newStore(pool *pgxpool.Pool) *Store { return &Store{queries: queries{db: pool}, pool: pool} }
 
 // InTx implements store.Store.
 func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
