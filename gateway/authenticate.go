@@ -78,6 +78,12 @@ func verifyRequest(ctx context.Context, v *authn.Verifier, log *slog.Logger, hea
 		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
 			message: "invalid or expired access token"}, ctx
 	}
+	if claims.Actor != nil {
+		// A service's delegated token is for calls between services; at the edge it would let
+		// whoever copied it out of a process act as the user.
+		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
+			message: "service tokens are not accepted here: sign in for an access token"}, ctx
+	}
 	id := authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}
 	return authOutcome{}, authn.NewContext(ctx, id)
 }

@@ -8,6 +8,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	commonv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
 )
 
 func testKey(t *testing.T) Key {
@@ -131,5 +137,76 @@ func TestVerifiedTokensAreRememberedButStillExpire(t *testing.T) {
 	now = now.Add(2 * time.Minute)
 	if _, err := v.Verify(context.Background(), tok, TypeAccess); !errors.Is(err, ErrExpired) {
 		t.Fatalf("expired remembered token: %v", err)
+	}
+}
+
+// TestDelegatedTokens: a delegated token verifies as its user with the service as actor; a token
+// whose actor and session id disagree (one forged into looking delegated, or the reverse) is
+// refused.
+func TestDelegatedTokens(t *testing.T) {
+	k := testKey(t)
+	s := Signer{Key: k, Issuer: Issuer, Audience: Audience}
+	v := &Verifier{Keys: NewStaticKeys(k), Issuer: Issuer, Audience: Audience}
+	ctx, now := context.Background(), time.Now()
+	tok, err := s.SignDelegated("u1", "agents", "j1", now, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := v.Verify(ctx, tok, TypeAccess)
+	if err != nil || c.Subject != "u1" || c.Actor == nil || c.Actor.Subject != "agents" || c.SessionID != "svc:agents" {
+		t.Fatalf("delegated token: %v %+v", err, c)
+	}
+	// A user's session id may not start like a service's, and an actor needs the matching one.
+	for name, claims := range map[string]Claims{
+		"service session without actor": s.claims("u1", "svc:agents", "j2", now, time.Minute),
+		"actor without service session": func() Claims {
+			c := s.claims("u1", "s1", "j3", now, time.Minute)
+			c.Actor = &Actor{Subject: "agents"}
+			return c
+		}(),
+		"actor of another service": func() Claims {
+			c := s.claims("u1", "svc:documents", "j4", now, time.Minute)
+			c.Actor = &Actor{Subject: "agents"}
+			return c
+		}(),
+	} {
+		tok, err := s.sign(TypeAccess, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(ctx, tok, TypeAccess); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+// TestServicePolicyNeedsADelegatedToken: an ACCESS_SERVICE method refuses a user's own token and
+// takes a service's; ACCESS_USER methods take both, and the identity says which it was.
+func TestServicePolicyNeedsADelegatedToken(t *testing.T) {
+	k := testKey(t)
+	s := Signer{Key: k, Issuer: Issuer, Audience: Audience}
+	a := &Authorizer{Verifier: &Verifier{Keys: NewStaticKeys(k), Issuer: Issuer, Audience: Audience}}
+	now := time.Now()
+	user, _ := s.Sign(TypeAccess, "u1", "s1", "j1", now, time.Minute)
+	delegated, _ := s.SignDelegated("u1", "agents", "j2", now, time.Minute)
+	with := func(tok string) context.Context {
+		return metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))
+	}
+	a.cache.Store("/x.Svc/Service", commonv1.Access_ACCESS_SERVICE)
+	a.cache.Store("/x.Svc/User", commonv1.Access_ACCESS_USER)
+
+	if _, err := a.Authorize(with(user), "/x.Svc/Service"); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("user token on a service method: %v", err)
+	}
+	ctx, err := a.Authorize(with(delegated), "/x.Svc/Service")
+	if id, _ := FromContext(ctx); err != nil || !id.Delegated() || id.Actor != "agents" || id.UserID != "u1" {
+		t.Fatalf("delegated token on a service method: %v %+v", err, id)
+	}
+	ctx, err = a.Authorize(with(user), "/x.Svc/User")
+	if id, _ := FromContext(ctx); err != nil || id.Delegated() {
+		t.Fatalf("user token on a user method: %v %+v", err, id)
+	}
+	if _, err := a.Authorize(with(delegated), "/x.Svc/User"); err != nil {
+		t.Fatalf("delegated token on a user method: %v", err)
 	}
 }

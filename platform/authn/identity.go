@@ -6,6 +6,9 @@ import "context"
 type Identity struct {
 	UserID    string
 	SessionID string
+	// Actor is the FuzzyLlama service acting for the user (a delegated token), empty when the
+	// user calls in person.
+	Actor string
 	// Token is the raw access token, forwarded when this service calls another on the
 	// caller's behalf.
 	Token string
@@ -23,3 +26,6 @@ func FromContext(ctx context.Context) (Identity, bool) {
 	id, ok := ctx.Value(identityKey{}).(Identity)
 	return id, ok
 }
+
+// Delegated reports whether a service acts for the user rather than the user in person.
+func (id Identity) Delegated() bool { return id.Actor != "" }

@@ -96,17 +96,24 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string) (context.
 	case commonv1.Access_ACCESS_PUBLIC:
 		return ctx, nil
 	case commonv1.Access_ACCESS_USER, commonv1.Access_ACCESS_USER_OR_SERVICE:
-		return a.authenticateUser(ctx)
+		return a.authenticate(ctx)
 	case commonv1.Access_ACCESS_SERVICE:
-		// Service identities arrive with the first RPC that needs them; until then no caller
-		// qualifies.
-		return nil, status.Error(codes.PermissionDenied, "this method is reserved for FuzzyLlama services")
+		ctx, err := a.authenticate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if who, _ := FromContext(ctx); !who.Delegated() {
+			return nil, status.Error(codes.PermissionDenied, "this method is reserved for FuzzyLlama services")
+		}
+		return ctx, nil
 	default:
 		return nil, status.Errorf(codes.PermissionDenied, "method %s declares no access policy", fullMethod)
 	}
 }
 
-func (a *Authorizer) authenticateUser(ctx context.Context) (context.Context, error) {
+// authenticate verifies the caller's access token, a user's own or one a service holds for the
+// user (delegated).
+func (a *Authorizer) authenticate(ctx context.Context) (context.Context, error) {
 	token, err := BearerFromMetadata(ctx)
 	if err != nil {
 		return nil, err
@@ -121,7 +128,11 @@ func (a *Authorizer) authenticateUser(ctx context.Context) (context.Context, err
 		}
 		return nil, status.Error(codes.Unauthenticated, "invalid or expired access token")
 	}
-	return NewContext(ctx, Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}), nil
+	id := Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}
+	if claims.Actor != nil {
+		id.Actor = claims.Actor.Subject
+	}
+	return NewContext(ctx, id), nil
 }
 
 // BearerFromMetadata returns the token of the incoming "authorization: Bearer <token>" metadata.

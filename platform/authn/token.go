@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +38,19 @@ type Claims struct {
 	jwt.RegisteredClaims
 	// SessionID is the login session (refresh-token family) the token belongs to.
 	SessionID string `json:"sid"`
+	// Actor is set on a delegated token: the FuzzyLlama service acting for the subject in
+	// background work (RFC 8693 §4.1 "act" claim).
+	Actor *Actor `json:"act,omitempty"`
 }
+
+// Actor names who acts for a token's subject.
+type Actor struct {
+	Subject string `json:"sub"`
+}
+
+// ServiceSessionPrefix begins the session id of every delegated token, which belongs to no
+// login session: "svc:" plus the service name.
+const ServiceSessionPrefix = "svc:"
 
 // Signer signs tokens with the current key.
 type Signer struct {
@@ -49,7 +62,19 @@ type Signer struct {
 // Sign returns a signed token of the given type for subject, session and token id, valid from
 // now for ttl.
 func (s Signer) Sign(typ, subject, sessionID, tokenID string, now time.Time, ttl time.Duration) (string, error) {
-	c := Claims{
+	return s.sign(typ, s.claims(subject, sessionID, tokenID, now, ttl))
+}
+
+// SignDelegated returns an access token for subject on which service acts (see Actor), valid
+// from now for ttl.
+func (s Signer) SignDelegated(subject, service, tokenID string, now time.Time, ttl time.Duration) (string, error) {
+	c := s.claims(subject, ServiceSessionPrefix+service, tokenID, now, ttl)
+	c.Actor = &Actor{Subject: service}
+	return s.sign(TypeAccess, c)
+}
+
+func (s Signer) claims(subject, sessionID, tokenID string, now time.Time, ttl time.Duration) Claims {
+	return Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.Issuer,
 			Subject:   subject,
@@ -61,6 +86,9 @@ func (s Signer) Sign(typ, subject, sessionID, tokenID string, now time.Time, ttl
 		},
 		SessionID: sessionID,
 	}
+}
+
+func (s Signer) sign(typ string, c Claims) (string, error) {
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	t.Header["kid"] = s.Key.ID
 	t.Header["typ"] = typ
@@ -172,6 +200,12 @@ func (v *Verifier) parse(ctx context.Context, token, typ string) (*Claims, error
 	}
 	if claims.Subject == "" || claims.SessionID == "" || claims.ID == "" || claims.ExpiresAt == nil {
 		return nil, fmt.Errorf("%w: missing sub, sid, jti or exp", ErrInvalid)
+	}
+	// A delegated token and only a delegated token carries a service session id, so neither
+	// can pass for the other.
+	if (claims.Actor != nil) != strings.HasPrefix(claims.SessionID, ServiceSessionPrefix) ||
+		(claims.Actor != nil && (claims.Actor.Subject == "" || claims.SessionID != ServiceSessionPrefix+claims.Actor.Subject)) {
+		return nil, fmt.Errorf("%w: actor and session disagree", ErrInvalid)
 	}
 	return &claims, nil
 }

@@ -135,6 +135,15 @@ func (h *Handler) LookupUsers(ctx context.Context, req *authv1.LookupUsersReques
 }
 
 // GetJWKS implements authv1.AuthServiceServer.
+// IssueServiceToken implements authv1.AuthServiceServer.
+func (h *Handler) IssueServiceToken(ctx context.Context, req *authv1.IssueServiceTokenRequest) (*authv1.IssueServiceTokenResponse, error) {
+	token, expiry, err := h.Service.IssueServiceToken(ctx, req.GetService(), req.GetCredential(), req.GetUserId())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.IssueServiceTokenResponse{AccessToken: token, ExpireTime: timestamppb.New(expiry)}, nil
+}
+
 func (h *Handler) GetJWKS(context.Context, *authv1.GetJWKSRequest) (*authv1.GetJWKSResponse, error) {
 	resp := &authv1.GetJWKSResponse{}
 	for _, k := range h.Service.Keys.JWKS() {

@@ -99,6 +99,9 @@ func gateOf(ctx context.Context, q store.Queries, p store.Project, number int) (
 // effects); it may be nil.
 func (s *Service) transition(ctx context.Context, who authn.Identity, projectID string, number int, trans string, act Action,
 	reason string, extra func(q store.Queries, rec *recorder, p *store.ProjectWithRole, g store.Gate) error) (GateDetail, error) {
+	if humanOnly[trans] && who.Delegated() {
+		return GateDetail{}, apperr.PermissionDenied("only a person can %s a gate: the %s service acts for the user, not as them", trans, who.Actor)
+	}
 	var out GateDetail
 	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
 		p, err := s.access(ctx, q, who, projectID, act)
@@ -144,6 +147,11 @@ func (s *Service) transition(ctx context.Context, who authn.Identity, projectID 
 	})
 	return out, err
 }
+
+// humanOnly are the transitions that are the owner's decisions: a service holding a delegated
+// token (background work) may start, submit and block gates, never approve, send back or
+// unblock them.
+var humanOnly = map[string]bool{transApprove: true, transRequestChanges: true, transUnblock: true}
 
 // StartGate: agents (or people) begin work on the gate.
 func (s *Service) StartGate(ctx context.Context, who authn.Identity, projectID string, gate int) (GateDetail, error) {
@@ -390,6 +398,9 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 		v.Add("result", "is required: PROOF_RESULT_PASS, PROOF_RESULT_FAIL or PROOF_RESULT_WARNING")
 	}
 	input.CheckText(&v, "summary", pr.Summary, true, summaryMaxLen)
+	if machineProduced[pr.Type] && !who.Delegated() {
+		v.Add("type", pr.Type+" is produced by FuzzyLlama itself (the agents service validates the API specification); it cannot be attested")
+	}
 	if err := v.Err(); err != nil {
 		return pr, err
 	}
@@ -406,7 +417,11 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 		} else if len(existing) >= maxProofsPerGate {
 			return apperr.FailedPrecondition("gate G%d already has %d proofs: the latest of each type is what counts", pr.Gate, maxProofsPerGate)
 		}
+		// A person's record is their attestation; a service's is the output of its check.
 		pr.ID, pr.ProducedBy, pr.Attested, pr.CreatedAt = uuid.NewString(), who.UserID, true, rec.now
+		if who.Delegated() {
+			pr.ProducedBy, pr.Attested = who.Actor, false
+		}
 		if err := q.AddProof(ctx, pr); err != nil {
 			return err
 		}
@@ -415,6 +430,9 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 	})
 	return pr, err
 }
+
+// machineProduced are the proof types only a FuzzyLlama service produces, never a person.
+var machineProduced = map[string]bool{workflow.ProofSpecValidation: true}
 
 // maxProofsPerGate bounds what one gate can hold (and so every response that lists it).
 const maxProofsPerGate = 100

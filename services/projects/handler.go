@@ -416,7 +416,7 @@ func (h *Handler) CreateTasks(ctx context.Context, req *pb.CreateTasksRequest) (
 		return NewTask{Key: t.GetKey(), Gate: int(t.GetGate()), Title: t.GetTitle(), Description: t.GetDescription(),
 			OwnerRole: agentRole(t.GetOwnerRole()), Priority: priority(t.GetPriority()), DependsOn: t.GetDependsOn()}
 	})
-	ts, err := h.Service.CreateTasks(ctx, caller(ctx), req.GetProjectId(), in)
+	ts, err := h.Service.CreateTasks(ctx, caller(ctx), req.GetProjectId(), in, req.GetIdempotencyKey())
 	if err != nil {
 		return nil, err
 	}

@@ -162,18 +162,30 @@ func TestTaskDecomposition(t *testing.T) {
 		_, err = svc.CreateTasks(ctx, owner, p.ID, []projects.NewTask{
 			{Key: "a", Gate: 1, Title: "A", DependsOn: []string{"b"}},
 			{Key: "b", Gate: 1, Title: "B", DependsOn: []string{"a"}},
-		})
+		}, "")
 		if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 1 {
 			t.Fatalf("cycle: %v", err)
 		}
 		first, err := svc.CreateTasks(ctx, owner, p.ID, []projects.NewTask{
 			{Key: "design", Gate: 1, Title: "Design"},
 			{Key: "build", Gate: 1, Title: "Build", DependsOn: []string{"design"}},
-		})
+		}, "run-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := svc.CreateTasks(ctx, owner, p.ID, []projects.NewTask{{Key: "ship", Gate: 2, Title: "Ship", DependsOn: []string{first[1].ID}}})
+		// A replay with the same key (an agent run's output stored again after a crash)
+		// returns the same tasks and creates none.
+		again, err := svc.CreateTasks(ctx, owner, p.ID, []projects.NewTask{
+			{Key: "design", Gate: 1, Title: "Design"},
+			{Key: "build", Gate: 1, Title: "Build", DependsOn: []string{"design"}},
+		}, "run-1")
+		if err != nil || len(again) != 2 || again[0].ID != first[0].ID || again[1].ID != first[1].ID || again[1].DependsOn[0] != first[0].ID {
+			t.Fatalf("replay: %v %+v", err, again)
+		}
+		if all, _, err := svc.ListTasks(ctx, owner, p.ID, store.TaskFilter{}, 0, ""); err != nil || len(all) != 2 {
+			t.Fatalf("after the replay the project has %d tasks (%v), want 2", len(all), err)
+		}
+		second, err := svc.CreateTasks(ctx, owner, p.ID, []projects.NewTask{{Key: "ship", Gate: 2, Title: "Ship", DependsOn: []string{first[1].ID}}}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +211,7 @@ func TestTaskDecomposition(t *testing.T) {
 		if got := ready(); len(got) != 1 || got[0] != "Ship" || second[0].DependsOn[0] != first[1].ID {
 			t.Fatalf("ready after done: %v", got)
 		}
-		if _, err := svc.CreateTasks(ctx, owner, p.ID, []projects.NewTask{{Key: "x", Gate: 1, Title: "X", DependsOn: []string{"no-such-task"}}}); !apperr.IsKind(err, apperr.KindInvalid) {
+		if _, err := svc.CreateTasks(ctx, owner, p.ID, []projects.NewTask{{Key: "x", Gate: 1, Title: "X", DependsOn: []string{"no-such-task"}}}, ""); !apperr.IsKind(err, apperr.KindInvalid) {
 			t.Fatalf("unknown dependency: %v", err)
 		}
 	})
@@ -227,7 +239,7 @@ func TestListTasksPages(t *testing.T) {
 			for i, gate := range gates {
 				in[i] = projects.NewTask{Key: fmt.Sprint(i), Gate: gate, Title: fmt.Sprintf("%s-%d", projectID[:4], len(all)+i)}
 			}
-			if _, err := svc.CreateTasks(ctx, owner, projectID, in); err != nil {
+			if _, err := svc.CreateTasks(ctx, owner, projectID, in, ""); err != nil {
 				t.Fatal(err)
 			}
 			if projectID == p.ID {

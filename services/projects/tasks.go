@@ -52,11 +52,21 @@ var agentRoles = []string{workflow.ProductManager, workflow.Architect, workflow.
 
 // CreateTasks stores a whole decomposition atomically, in one round trip to the database. The
 // dependencies must form a DAG: a cycle is refused, naming the tasks on it.
-func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID string, in []NewTask) ([]store.Task, error) {
+//
+// With an idempotency key, the tasks' ids derive from it, so a retry finds the tasks the first
+// request created and returns them instead of creating more.
+func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID string, in []NewTask, idempotencyKey string) ([]store.Task, error) {
 	var v apperr.Violations
 	if len(in) == 0 || len(in) > maxTasksPerBatch {
 		v.Add("tasks", fmt.Sprintf("must hold between 1 and %d tasks", maxTasksPerBatch))
 		return nil, v.Err()
+	}
+	input.CheckLine(&v, "idempotencyKey", idempotencyKey, false, 128)
+	newID := func(string) string { return uuid.Must(uuid.NewV7()).String() }
+	if idempotencyKey != "" {
+		newID = func(key string) string {
+			return uuid.NewSHA1(taskIDSpace, []byte(projectID+"\n"+idempotencyKey+"\n"+key)).String()
+		}
 	}
 	ids := make(map[string]string, len(in)) // key -> new id
 	for i, t := range in {
@@ -67,7 +77,7 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 		case ids[t.Key] != "":
 			v.Add(f+"key", fmt.Sprintf("%q is used twice", t.Key))
 		default:
-			ids[t.Key] = uuid.Must(uuid.NewV7()).String()
+			ids[t.Key] = newID(t.Key)
 		}
 		if t.Gate < 1 || t.Gate > workflow.Count {
 			v.Add(f+"gate", fmt.Sprintf("must be between 1 and %d", workflow.Count))
@@ -102,6 +112,11 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 		if _, err := s.access(ctx, q, who, projectID, ActWrite); err != nil {
 			return err
 		}
+		if idempotencyKey != "" {
+			if done, err := replayedTasks(ctx, q, projectID, in, ids, tasks); done || err != nil {
+				return err
+			}
+		}
 		for i, t := range in {
 			deps := make([]string, len(t.DependsOn))
 			for j, d := range t.DependsOn {
@@ -126,6 +141,26 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 		return nil
 	})
 	return tasks, err
+}
+
+// taskIDSpace is the UUID namespace of task ids derived from idempotency keys.
+var taskIDSpace = uuid.MustParse("5b0c3f7e-2a41-4c55-9a43-8d1f0e6b7a21")
+
+// replayedTasks fills tasks with those an earlier request with the same idempotency key
+// created, and reports whether there was one.
+func replayedTasks(ctx context.Context, q store.Queries, projectID string, in []NewTask, ids map[string]string, tasks []store.Task) (bool, error) {
+	for i, t := range in {
+		stored, err := q.Task(ctx, projectID, ids[t.Key])
+		if errors.Is(err, store.ErrNotFound) && i == 0 {
+			return false, nil
+		} else if errors.Is(err, store.ErrNotFound) {
+			return false, apperr.FailedPrecondition("idempotencyKey was used for a different set of tasks")
+		} else if err != nil {
+			return false, err
+		}
+		tasks[i] = stored
+	}
+	return true, nil
 }
 
 // findCycle returns the keys of a dependency cycle among the batch, or nil. Dependencies on

@@ -106,12 +106,13 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 	t.Parallel()
 	_, prefix := redistest.New(t)
 	shared := map[string]string{
-		"FUZZYLLAMA_ENV":   "production",
-		"REDIS_URL":        redistest.URL(),
-		"REDIS_KEY_PREFIX": string(prefix),
-		"AUTH_SIGNING_KEY": newSeed(t),
-		"FRONTEND_URL":     "https://app.example.com",
-		"DATA_DIR":         t.TempDir(),
+		"FUZZYLLAMA_ENV":     "production",
+		"REDIS_URL":          redistest.URL(),
+		"REDIS_KEY_PREFIX":   string(prefix),
+		"AUTH_SIGNING_KEY":   newSeed(t),
+		"SERVICE_CREDENTIAL": newSeed(t) + newSeed(t),
+		"FRONTEND_URL":       "https://app.example.com",
+		"DATA_DIR":           t.TempDir(),
 	}
 	db := dbtest.NewPostgres(t) // one database; each service migrates and uses its own schema
 	authAddr, projectsAddr, documentsAddr := freeAddr(t), freeAddr(t), freeAddr(t)

@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +65,10 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	target := cfg.Target
 	if !slices.Contains(Targets, target) {
 		return nil, fmt.Errorf("unknown target %q: choose one of %v", target, Targets)
+	}
+	if cfg.ServiceCredential == "" && target == "all" {
+		// One process: its services share a secret nobody else ever sees.
+		cfg.ServiceCredential = rand.Text() + rand.Text()
 	}
 	a = &App{cfg: cfg, serveErr: make(chan error, 4)}
 	a.log = logging.New(logOut, cfg.Level(), target)
@@ -239,6 +244,7 @@ func (a *App) startAuth(ctx context.Context, rdb *redis.Client, keys redisx.Keys
 	if err != nil {
 		return nil, err
 	}
+	svc.ServiceCredential = a.cfg.ServiceCredential
 	// Closers run in reverse: in-flight reset mail finishes before the store closes.
 	a.closers = append(a.closers, svc.Close)
 	return svc, nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
 	"github.com/fuzzyllama/fuzzyllama/platform/logging"
 	"github.com/fuzzyllama/fuzzyllama/services/auth"
@@ -35,6 +36,9 @@ type Config struct {
 	DocumentsGRPCAddr string
 	DocumentsService  string
 	FrontendURL       string
+	// ServiceCredential is the shared secret services present to the auth service for delegated
+	// tokens (background work done for a user).
+	ServiceCredential string
 	LogLevel          string
 	OTLPEndpoint      string
 	OTLPInsecure      bool
@@ -83,6 +87,7 @@ func NewConfigSet(c *Config) *config.Set {
 	s.StringVar(&c.DocumentsGRPCAddr, "DOCUMENTS_GRPC_ADDR", ":9093", "where the documents service listens for gRPC when run alone (-target=documents)")
 	s.StringVar(&c.DocumentsService, "DOCUMENTS_SERVICE_ADDR", "localhost:9093", "gRPC address of the documents service, for -target=gateway")
 	s.StringVar(&c.FrontendURL, "FRONTEND_URL", "http://localhost:5173", "URL of the web app: links in mail point there and it is the default CORS origin")
+	s.StringVar(&c.ServiceCredential, "SERVICE_CREDENTIAL", "", "shared secret (at least 32 characters) with which services obtain delegated tokens from the auth service for background work; required in production by -target=auth and -target=agents, generated per process by -target=all")
 	s.StringVar(&c.LogLevel, "LOG_LEVEL", "info", "debug, info, warn or error")
 	s.StringVar(&c.OTLPEndpoint, "OTEL_EXPORTER_OTLP_ENDPOINT", "", "host:port of an OTLP/gRPC collector; empty disables span export")
 	s.BoolVar(&c.OTLPInsecure, "OTEL_EXPORTER_OTLP_INSECURE", true, "send spans without TLS")
@@ -124,6 +129,15 @@ func NewConfigSet(c *Config) *config.Set {
 		c.FrontendURL = strings.TrimSuffix(c.FrontendURL, "/")
 		if len(c.Gateway.CORSOrigins) == 0 {
 			c.Gateway.CORSOrigins = []string{c.FrontendURL}
+		}
+		return nil
+	})
+	s.Check(func() error {
+		switch {
+		case c.ServiceCredential != "" && len(c.ServiceCredential) < authn.MinServiceCredentialLen:
+			return config.Errorf("SERVICE_CREDENTIAL", "must be at least %d characters (generate one with: head -c32 /dev/urandom | base64)", authn.MinServiceCredentialLen)
+		case c.ServiceCredential == "" && c.Target != "all" && (c.runs("agents") || c.production && c.runs("auth")):
+			return config.Errorf("SERVICE_CREDENTIAL", "is required by -target=%s (the same value for auth and agents)", c.Target)
 		}
 		return nil
 	})

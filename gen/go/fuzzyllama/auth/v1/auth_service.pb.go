@@ -978,6 +978,121 @@ func (x *LookupUsersResponse) GetUsers() []*User {
 	return nil
 }
 
+type IssueServiceTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The calling service's name, e.g. "agents"; it becomes the token's actor.
+	Service string `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	// The deployment's shared service credential (SERVICE_CREDENTIAL).
+	Credential string `protobuf:"bytes,2,opt,name=credential,proto3" json:"credential,omitempty"`
+	// The user the service acts for.
+	UserId        string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueServiceTokenRequest) Reset() {
+	*x = IssueServiceTokenRequest{}
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueServiceTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueServiceTokenRequest) ProtoMessage() {}
+
+func (x *IssueServiceTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueServiceTokenRequest.ProtoReflect.Descriptor instead.
+func (*IssueServiceTokenRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *IssueServiceTokenRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *IssueServiceTokenRequest) GetCredential() string {
+	if x != nil {
+		return x.Credential
+	}
+	return ""
+}
+
+func (x *IssueServiceTokenRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+type IssueServiceTokenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessToken   string                 `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueServiceTokenResponse) Reset() {
+	*x = IssueServiceTokenResponse{}
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueServiceTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueServiceTokenResponse) ProtoMessage() {}
+
+func (x *IssueServiceTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueServiceTokenResponse.ProtoReflect.Descriptor instead.
+func (*IssueServiceTokenResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *IssueServiceTokenResponse) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *IssueServiceTokenResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 type GetJWKSRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -986,7 +1101,7 @@ type GetJWKSRequest struct {
 
 func (x *GetJWKSRequest) Reset() {
 	*x = GetJWKSRequest{}
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[19]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -998,7 +1113,7 @@ func (x *GetJWKSRequest) String() string {
 func (*GetJWKSRequest) ProtoMessage() {}
 
 func (x *GetJWKSRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[19]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1011,7 +1126,7 @@ func (x *GetJWKSRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJWKSRequest.ProtoReflect.Descriptor instead.
 func (*GetJWKSRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{19}
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{21}
 }
 
 type GetJWKSResponse struct {
@@ -1023,7 +1138,7 @@ type GetJWKSResponse struct {
 
 func (x *GetJWKSResponse) Reset() {
 	*x = GetJWKSResponse{}
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[20]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1150,7 @@ func (x *GetJWKSResponse) String() string {
 func (*GetJWKSResponse) ProtoMessage() {}
 
 func (x *GetJWKSResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[20]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1163,7 @@ func (x *GetJWKSResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJWKSResponse.ProtoReflect.Descriptor instead.
 func (*GetJWKSResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{20}
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetJWKSResponse) GetKeys() []*JSONWebKey {
@@ -1079,7 +1194,7 @@ type JSONWebKey struct {
 
 func (x *JSONWebKey) Reset() {
 	*x = JSONWebKey{}
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[21]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1206,7 @@ func (x *JSONWebKey) String() string {
 func (*JSONWebKey) ProtoMessage() {}
 
 func (x *JSONWebKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[21]
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1219,7 @@ func (x *JSONWebKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JSONWebKey.ProtoReflect.Descriptor instead.
 func (*JSONWebKey) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{21}
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *JSONWebKey) GetKty() string {
@@ -1212,7 +1327,17 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x06emails\x18\x01 \x03(\tR\x06emails\x12\x10\n" +
 	"\x03ids\x18\x02 \x03(\tR\x03ids\"E\n" +
 	"\x13LookupUsersResponse\x12.\n" +
-	"\x05users\x18\x01 \x03(\v2\x18.fuzzyllama.auth.v1.UserR\x05users\"\x10\n" +
+	"\x05users\x18\x01 \x03(\v2\x18.fuzzyllama.auth.v1.UserR\x05users\"m\n" +
+	"\x18IssueServiceTokenRequest\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12\x1e\n" +
+	"\n" +
+	"credential\x18\x02 \x01(\tR\n" +
+	"credential\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\"{\n" +
+	"\x19IssueServiceTokenResponse\x12!\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\x10\n" +
 	"\x0eGetJWKSRequest\"E\n" +
 	"\x0fGetJWKSResponse\x122\n" +
 	"\x04keys\x18\x01 \x03(\v2\x1e.fuzzyllama.auth.v1.JSONWebKeyR\x04keys\"t\n" +
@@ -1223,7 +1348,8 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x01x\x18\x03 \x01(\tR\x01x\x12\x10\n" +
 	"\x03kid\x18\x04 \x01(\tR\x03kid\x12\x10\n" +
 	"\x03alg\x18\x05 \x01(\tR\x03alg\x12\x10\n" +
-	"\x03use\x18\x06 \x01(\tR\x03use2\xfe\t\n" +
+	"\x03use\x18\x06 \x01(\tR\x03use2\xf6\n" +
+	"\n" +
 	"\vAuthService\x12\x80\x01\n" +
 	"\bRegister\x12#.fuzzyllama.auth.v1.RegisterRequest\x1a$.fuzzyllama.auth.v1.RegisterResponse\")\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/api/v1/auth/register\x12t\n" +
 	"\x05Login\x12 .fuzzyllama.auth.v1.LoginRequest\x1a!.fuzzyllama.auth.v1.LoginResponse\"&\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/api/v1/auth/login\x12|\n" +
@@ -1233,7 +1359,8 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x05GetMe\x12 .fuzzyllama.auth.v1.GetMeRequest\x1a!.fuzzyllama.auth.v1.GetMeResponse\"\x1b\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/auth/me\x12\x99\x01\n" +
 	"\x0eForgotPassword\x12).fuzzyllama.auth.v1.ForgotPasswordRequest\x1a*.fuzzyllama.auth.v1.ForgotPasswordResponse\"0\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/api/v1/auth/forgot-password\x12\x95\x01\n" +
 	"\rResetPassword\x12(.fuzzyllama.auth.v1.ResetPasswordRequest\x1a).fuzzyllama.auth.v1.ResetPasswordResponse\"/\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/api/v1/auth/reset-password\x12d\n" +
-	"\vLookupUsers\x12&.fuzzyllama.auth.v1.LookupUsersRequest\x1a'.fuzzyllama.auth.v1.LookupUsersResponse\"\x04\xc8\xf3\x18\x02\x12{\n" +
+	"\vLookupUsers\x12&.fuzzyllama.auth.v1.LookupUsersRequest\x1a'.fuzzyllama.auth.v1.LookupUsersResponse\"\x04\xc8\xf3\x18\x02\x12v\n" +
+	"\x11IssueServiceToken\x12,.fuzzyllama.auth.v1.IssueServiceTokenRequest\x1a-.fuzzyllama.auth.v1.IssueServiceTokenResponse\"\x04\xc8\xf3\x18\x01\x12{\n" +
 	"\aGetJWKS\x12\".fuzzyllama.auth.v1.GetJWKSRequest\x1a#.fuzzyllama.auth.v1.GetJWKSResponse\"'\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonB\x82\x03\x92A\xbb\x02\x12\xdf\x01\n" +
 	"\x0eFuzzyLlama API\x12\xc7\x01REST/JSON edge of the FuzzyLlama services. Every JSON response is wrapped in the envelope {success, data, error:{code,message,details}, meta:{timestamp,requestId}}; the schemas below describe `data`.2\x031.0ZI\n" +
 	"G\n" +
@@ -1254,64 +1381,69 @@ func file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP() []byte {
 	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescData
 }
 
-var file_fuzzyllama_auth_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_fuzzyllama_auth_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_fuzzyllama_auth_v1_auth_service_proto_goTypes = []any{
-	(*User)(nil),                   // 0: fuzzyllama.auth.v1.User
-	(*RegisterRequest)(nil),        // 1: fuzzyllama.auth.v1.RegisterRequest
-	(*RegisterResponse)(nil),       // 2: fuzzyllama.auth.v1.RegisterResponse
-	(*LoginRequest)(nil),           // 3: fuzzyllama.auth.v1.LoginRequest
-	(*LoginResponse)(nil),          // 4: fuzzyllama.auth.v1.LoginResponse
-	(*RefreshRequest)(nil),         // 5: fuzzyllama.auth.v1.RefreshRequest
-	(*RefreshResponse)(nil),        // 6: fuzzyllama.auth.v1.RefreshResponse
-	(*LogoutRequest)(nil),          // 7: fuzzyllama.auth.v1.LogoutRequest
-	(*LogoutResponse)(nil),         // 8: fuzzyllama.auth.v1.LogoutResponse
-	(*LogoutAllRequest)(nil),       // 9: fuzzyllama.auth.v1.LogoutAllRequest
-	(*LogoutAllResponse)(nil),      // 10: fuzzyllama.auth.v1.LogoutAllResponse
-	(*GetMeRequest)(nil),           // 11: fuzzyllama.auth.v1.GetMeRequest
-	(*GetMeResponse)(nil),          // 12: fuzzyllama.auth.v1.GetMeResponse
-	(*ForgotPasswordRequest)(nil),  // 13: fuzzyllama.auth.v1.ForgotPasswordRequest
-	(*ForgotPasswordResponse)(nil), // 14: fuzzyllama.auth.v1.ForgotPasswordResponse
-	(*ResetPasswordRequest)(nil),   // 15: fuzzyllama.auth.v1.ResetPasswordRequest
-	(*ResetPasswordResponse)(nil),  // 16: fuzzyllama.auth.v1.ResetPasswordResponse
-	(*LookupUsersRequest)(nil),     // 17: fuzzyllama.auth.v1.LookupUsersRequest
-	(*LookupUsersResponse)(nil),    // 18: fuzzyllama.auth.v1.LookupUsersResponse
-	(*GetJWKSRequest)(nil),         // 19: fuzzyllama.auth.v1.GetJWKSRequest
-	(*GetJWKSResponse)(nil),        // 20: fuzzyllama.auth.v1.GetJWKSResponse
-	(*JSONWebKey)(nil),             // 21: fuzzyllama.auth.v1.JSONWebKey
-	(*timestamppb.Timestamp)(nil),  // 22: google.protobuf.Timestamp
+	(*User)(nil),                      // 0: fuzzyllama.auth.v1.User
+	(*RegisterRequest)(nil),           // 1: fuzzyllama.auth.v1.RegisterRequest
+	(*RegisterResponse)(nil),          // 2: fuzzyllama.auth.v1.RegisterResponse
+	(*LoginRequest)(nil),              // 3: fuzzyllama.auth.v1.LoginRequest
+	(*LoginResponse)(nil),             // 4: fuzzyllama.auth.v1.LoginResponse
+	(*RefreshRequest)(nil),            // 5: fuzzyllama.auth.v1.RefreshRequest
+	(*RefreshResponse)(nil),           // 6: fuzzyllama.auth.v1.RefreshResponse
+	(*LogoutRequest)(nil),             // 7: fuzzyllama.auth.v1.LogoutRequest
+	(*LogoutResponse)(nil),            // 8: fuzzyllama.auth.v1.LogoutResponse
+	(*LogoutAllRequest)(nil),          // 9: fuzzyllama.auth.v1.LogoutAllRequest
+	(*LogoutAllResponse)(nil),         // 10: fuzzyllama.auth.v1.LogoutAllResponse
+	(*GetMeRequest)(nil),              // 11: fuzzyllama.auth.v1.GetMeRequest
+	(*GetMeResponse)(nil),             // 12: fuzzyllama.auth.v1.GetMeResponse
+	(*ForgotPasswordRequest)(nil),     // 13: fuzzyllama.auth.v1.ForgotPasswordRequest
+	(*ForgotPasswordResponse)(nil),    // 14: fuzzyllama.auth.v1.ForgotPasswordResponse
+	(*ResetPasswordRequest)(nil),      // 15: fuzzyllama.auth.v1.ResetPasswordRequest
+	(*ResetPasswordResponse)(nil),     // 16: fuzzyllama.auth.v1.ResetPasswordResponse
+	(*LookupUsersRequest)(nil),        // 17: fuzzyllama.auth.v1.LookupUsersRequest
+	(*LookupUsersResponse)(nil),       // 18: fuzzyllama.auth.v1.LookupUsersResponse
+	(*IssueServiceTokenRequest)(nil),  // 19: fuzzyllama.auth.v1.IssueServiceTokenRequest
+	(*IssueServiceTokenResponse)(nil), // 20: fuzzyllama.auth.v1.IssueServiceTokenResponse
+	(*GetJWKSRequest)(nil),            // 21: fuzzyllama.auth.v1.GetJWKSRequest
+	(*GetJWKSResponse)(nil),           // 22: fuzzyllama.auth.v1.GetJWKSResponse
+	(*JSONWebKey)(nil),                // 23: fuzzyllama.auth.v1.JSONWebKey
+	(*timestamppb.Timestamp)(nil),     // 24: google.protobuf.Timestamp
 }
 var file_fuzzyllama_auth_v1_auth_service_proto_depIdxs = []int32{
-	22, // 0: fuzzyllama.auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	24, // 0: fuzzyllama.auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: fuzzyllama.auth.v1.RegisterResponse.user:type_name -> fuzzyllama.auth.v1.User
 	0,  // 2: fuzzyllama.auth.v1.LoginResponse.user:type_name -> fuzzyllama.auth.v1.User
 	0,  // 3: fuzzyllama.auth.v1.GetMeResponse.user:type_name -> fuzzyllama.auth.v1.User
 	0,  // 4: fuzzyllama.auth.v1.LookupUsersResponse.users:type_name -> fuzzyllama.auth.v1.User
-	21, // 5: fuzzyllama.auth.v1.GetJWKSResponse.keys:type_name -> fuzzyllama.auth.v1.JSONWebKey
-	1,  // 6: fuzzyllama.auth.v1.AuthService.Register:input_type -> fuzzyllama.auth.v1.RegisterRequest
-	3,  // 7: fuzzyllama.auth.v1.AuthService.Login:input_type -> fuzzyllama.auth.v1.LoginRequest
-	5,  // 8: fuzzyllama.auth.v1.AuthService.Refresh:input_type -> fuzzyllama.auth.v1.RefreshRequest
-	7,  // 9: fuzzyllama.auth.v1.AuthService.Logout:input_type -> fuzzyllama.auth.v1.LogoutRequest
-	9,  // 10: fuzzyllama.auth.v1.AuthService.LogoutAll:input_type -> fuzzyllama.auth.v1.LogoutAllRequest
-	11, // 11: fuzzyllama.auth.v1.AuthService.GetMe:input_type -> fuzzyllama.auth.v1.GetMeRequest
-	13, // 12: fuzzyllama.auth.v1.AuthService.ForgotPassword:input_type -> fuzzyllama.auth.v1.ForgotPasswordRequest
-	15, // 13: fuzzyllama.auth.v1.AuthService.ResetPassword:input_type -> fuzzyllama.auth.v1.ResetPasswordRequest
-	17, // 14: fuzzyllama.auth.v1.AuthService.LookupUsers:input_type -> fuzzyllama.auth.v1.LookupUsersRequest
-	19, // 15: fuzzyllama.auth.v1.AuthService.GetJWKS:input_type -> fuzzyllama.auth.v1.GetJWKSRequest
-	2,  // 16: fuzzyllama.auth.v1.AuthService.Register:output_type -> fuzzyllama.auth.v1.RegisterResponse
-	4,  // 17: fuzzyllama.auth.v1.AuthService.Login:output_type -> fuzzyllama.auth.v1.LoginResponse
-	6,  // 18: fuzzyllama.auth.v1.AuthService.Refresh:output_type -> fuzzyllama.auth.v1.RefreshResponse
-	8,  // 19: fuzzyllama.auth.v1.AuthService.Logout:output_type -> fuzzyllama.auth.v1.LogoutResponse
-	10, // 20: fuzzyllama.auth.v1.AuthService.LogoutAll:output_type -> fuzzyllama.auth.v1.LogoutAllResponse
-	12, // 21: fuzzyllama.auth.v1.AuthService.GetMe:output_type -> fuzzyllama.auth.v1.GetMeResponse
-	14, // 22: fuzzyllama.auth.v1.AuthService.ForgotPassword:output_type -> fuzzyllama.auth.v1.ForgotPasswordResponse
-	16, // 23: fuzzyllama.auth.v1.AuthService.ResetPassword:output_type -> fuzzyllama.auth.v1.ResetPasswordResponse
-	18, // 24: fuzzyllama.auth.v1.AuthService.LookupUsers:output_type -> fuzzyllama.auth.v1.LookupUsersResponse
-	20, // 25: fuzzyllama.auth.v1.AuthService.GetJWKS:output_type -> fuzzyllama.auth.v1.GetJWKSResponse
-	16, // [16:26] is the sub-list for method output_type
-	6,  // [6:16] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	24, // 5: fuzzyllama.auth.v1.IssueServiceTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	23, // 6: fuzzyllama.auth.v1.GetJWKSResponse.keys:type_name -> fuzzyllama.auth.v1.JSONWebKey
+	1,  // 7: fuzzyllama.auth.v1.AuthService.Register:input_type -> fuzzyllama.auth.v1.RegisterRequest
+	3,  // 8: fuzzyllama.auth.v1.AuthService.Login:input_type -> fuzzyllama.auth.v1.LoginRequest
+	5,  // 9: fuzzyllama.auth.v1.AuthService.Refresh:input_type -> fuzzyllama.auth.v1.RefreshRequest
+	7,  // 10: fuzzyllama.auth.v1.AuthService.Logout:input_type -> fuzzyllama.auth.v1.LogoutRequest
+	9,  // 11: fuzzyllama.auth.v1.AuthService.LogoutAll:input_type -> fuzzyllama.auth.v1.LogoutAllRequest
+	11, // 12: fuzzyllama.auth.v1.AuthService.GetMe:input_type -> fuzzyllama.auth.v1.GetMeRequest
+	13, // 13: fuzzyllama.auth.v1.AuthService.ForgotPassword:input_type -> fuzzyllama.auth.v1.ForgotPasswordRequest
+	15, // 14: fuzzyllama.auth.v1.AuthService.ResetPassword:input_type -> fuzzyllama.auth.v1.ResetPasswordRequest
+	17, // 15: fuzzyllama.auth.v1.AuthService.LookupUsers:input_type -> fuzzyllama.auth.v1.LookupUsersRequest
+	19, // 16: fuzzyllama.auth.v1.AuthService.IssueServiceToken:input_type -> fuzzyllama.auth.v1.IssueServiceTokenRequest
+	21, // 17: fuzzyllama.auth.v1.AuthService.GetJWKS:input_type -> fuzzyllama.auth.v1.GetJWKSRequest
+	2,  // 18: fuzzyllama.auth.v1.AuthService.Register:output_type -> fuzzyllama.auth.v1.RegisterResponse
+	4,  // 19: fuzzyllama.auth.v1.AuthService.Login:output_type -> fuzzyllama.auth.v1.LoginResponse
+	6,  // 20: fuzzyllama.auth.v1.AuthService.Refresh:output_type -> fuzzyllama.auth.v1.RefreshResponse
+	8,  // 21: fuzzyllama.auth.v1.AuthService.Logout:output_type -> fuzzyllama.auth.v1.LogoutResponse
+	10, // 22: fuzzyllama.auth.v1.AuthService.LogoutAll:output_type -> fuzzyllama.auth.v1.LogoutAllResponse
+	12, // 23: fuzzyllama.auth.v1.AuthService.GetMe:output_type -> fuzzyllama.auth.v1.GetMeResponse
+	14, // 24: fuzzyllama.auth.v1.AuthService.ForgotPassword:output_type -> fuzzyllama.auth.v1.ForgotPasswordResponse
+	16, // 25: fuzzyllama.auth.v1.AuthService.ResetPassword:output_type -> fuzzyllama.auth.v1.ResetPasswordResponse
+	18, // 26: fuzzyllama.auth.v1.AuthService.LookupUsers:output_type -> fuzzyllama.auth.v1.LookupUsersResponse
+	20, // 27: fuzzyllama.auth.v1.AuthService.IssueServiceToken:output_type -> fuzzyllama.auth.v1.IssueServiceTokenResponse
+	22, // 28: fuzzyllama.auth.v1.AuthService.GetJWKS:output_type -> fuzzyllama.auth.v1.GetJWKSResponse
+	18, // [18:29] is the sub-list for method output_type
+	7,  // [7:18] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_auth_v1_auth_service_proto_init() }
@@ -1325,7 +1457,7 @@ func file_fuzzyllama_auth_v1_auth_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_auth_v1_auth_service_proto_rawDesc), len(file_fuzzyllama_auth_v1_auth_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

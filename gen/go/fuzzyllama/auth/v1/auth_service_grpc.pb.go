@@ -19,16 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthService_Register_FullMethodName       = "/fuzzyllama.auth.v1.AuthService/Register"
-	AuthService_Login_FullMethodName          = "/fuzzyllama.auth.v1.AuthService/Login"
-	AuthService_Refresh_FullMethodName        = "/fuzzyllama.auth.v1.AuthService/Refresh"
-	AuthService_Logout_FullMethodName         = "/fuzzyllama.auth.v1.AuthService/Logout"
-	AuthService_LogoutAll_FullMethodName      = "/fuzzyllama.auth.v1.AuthService/LogoutAll"
-	AuthService_GetMe_FullMethodName          = "/fuzzyllama.auth.v1.AuthService/GetMe"
-	AuthService_ForgotPassword_FullMethodName = "/fuzzyllama.auth.v1.AuthService/ForgotPassword"
-	AuthService_ResetPassword_FullMethodName  = "/fuzzyllama.auth.v1.AuthService/ResetPassword"
-	AuthService_LookupUsers_FullMethodName    = "/fuzzyllama.auth.v1.AuthService/LookupUsers"
-	AuthService_GetJWKS_FullMethodName        = "/fuzzyllama.auth.v1.AuthService/GetJWKS"
+	AuthService_Register_FullMethodName          = "/fuzzyllama.auth.v1.AuthService/Register"
+	AuthService_Login_FullMethodName             = "/fuzzyllama.auth.v1.AuthService/Login"
+	AuthService_Refresh_FullMethodName           = "/fuzzyllama.auth.v1.AuthService/Refresh"
+	AuthService_Logout_FullMethodName            = "/fuzzyllama.auth.v1.AuthService/Logout"
+	AuthService_LogoutAll_FullMethodName         = "/fuzzyllama.auth.v1.AuthService/LogoutAll"
+	AuthService_GetMe_FullMethodName             = "/fuzzyllama.auth.v1.AuthService/GetMe"
+	AuthService_ForgotPassword_FullMethodName    = "/fuzzyllama.auth.v1.AuthService/ForgotPassword"
+	AuthService_ResetPassword_FullMethodName     = "/fuzzyllama.auth.v1.AuthService/ResetPassword"
+	AuthService_LookupUsers_FullMethodName       = "/fuzzyllama.auth.v1.AuthService/LookupUsers"
+	AuthService_IssueServiceToken_FullMethodName = "/fuzzyllama.auth.v1.AuthService/IssueServiceToken"
+	AuthService_GetJWKS_FullMethodName           = "/fuzzyllama.auth.v1.AuthService/GetJWKS"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -59,6 +60,12 @@ type AuthServiceClient interface {
 	// LookupUsers returns the accounts with the given emails or ids (at most 100 of each), for
 	// other services: adding a project member by email, naming members. Not exposed over REST.
 	LookupUsers(ctx context.Context, in *LookupUsersRequest, opts ...grpc.CallOption) (*LookupUsersResponse, error)
+	// IssueServiceToken gives a FuzzyLlama service a short-lived access token to act for a user in
+	// background work (an agent run outlives the user's 15-minute token). The caller proves it is a
+	// FuzzyLlama service with the deployment's shared service credential; the token names the
+	// service as actor (RFC 8693 "act" claim), so every service can tell the work was delegated.
+	// Not exposed over REST.
+	IssueServiceToken(ctx context.Context, in *IssueServiceTokenRequest, opts ...grpc.CallOption) (*IssueServiceTokenResponse, error)
 	// GetJWKS returns the public keys that verify access tokens (RFC 7517). It is served without
 	// the response envelope, as JWKS consumers expect.
 	GetJWKS(ctx context.Context, in *GetJWKSRequest, opts ...grpc.CallOption) (*GetJWKSResponse, error)
@@ -162,6 +169,16 @@ func (c *authServiceClient) LookupUsers(ctx context.Context, in *LookupUsersRequ
 	return out, nil
 }
 
+func (c *authServiceClient) IssueServiceToken(ctx context.Context, in *IssueServiceTokenRequest, opts ...grpc.CallOption) (*IssueServiceTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IssueServiceTokenResponse)
+	err := c.cc.Invoke(ctx, AuthService_IssueServiceToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *authServiceClient) GetJWKS(ctx context.Context, in *GetJWKSRequest, opts ...grpc.CallOption) (*GetJWKSResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetJWKSResponse)
@@ -200,6 +217,12 @@ type AuthServiceServer interface {
 	// LookupUsers returns the accounts with the given emails or ids (at most 100 of each), for
 	// other services: adding a project member by email, naming members. Not exposed over REST.
 	LookupUsers(context.Context, *LookupUsersRequest) (*LookupUsersResponse, error)
+	// IssueServiceToken gives a FuzzyLlama service a short-lived access token to act for a user in
+	// background work (an agent run outlives the user's 15-minute token). The caller proves it is a
+	// FuzzyLlama service with the deployment's shared service credential; the token names the
+	// service as actor (RFC 8693 "act" claim), so every service can tell the work was delegated.
+	// Not exposed over REST.
+	IssueServiceToken(context.Context, *IssueServiceTokenRequest) (*IssueServiceTokenResponse, error)
 	// GetJWKS returns the public keys that verify access tokens (RFC 7517). It is served without
 	// the response envelope, as JWKS consumers expect.
 	GetJWKS(context.Context, *GetJWKSRequest) (*GetJWKSResponse, error)
@@ -239,6 +262,9 @@ func (UnimplementedAuthServiceServer) ResetPassword(context.Context, *ResetPassw
 }
 func (UnimplementedAuthServiceServer) LookupUsers(context.Context, *LookupUsersRequest) (*LookupUsersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method LookupUsers not implemented")
+}
+func (UnimplementedAuthServiceServer) IssueServiceToken(context.Context, *IssueServiceTokenRequest) (*IssueServiceTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssueServiceToken not implemented")
 }
 func (UnimplementedAuthServiceServer) GetJWKS(context.Context, *GetJWKSRequest) (*GetJWKSResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJWKS not implemented")
@@ -426,6 +452,24 @@ func _AuthService_LookupUsers_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_IssueServiceToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueServiceTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).IssueServiceToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_IssueServiceToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).IssueServiceToken(ctx, req.(*IssueServiceTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AuthService_GetJWKS_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetJWKSRequest)
 	if err := dec(in); err != nil {
@@ -486,6 +530,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LookupUsers",
 			Handler:    _AuthService_LookupUsers_Handler,
+		},
+		{
+			MethodName: "IssueServiceToken",
+			Handler:    _AuthService_IssueServiceToken_Handler,
 		},
 		{
 			MethodName: "GetJWKS",

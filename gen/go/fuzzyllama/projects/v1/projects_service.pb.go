@@ -4284,11 +4284,14 @@ func (x *NewTask) GetDependsOn() []string {
 }
 
 type CreateTasksRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Tasks         []*NewTask             `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Tasks     []*NewTask             `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// Optional. A retry with the same key creates nothing more and returns the tasks the first
+	// request created (their ids derive from the key), so a replayed agent run never doubles them.
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CreateTasksRequest) Reset() {
@@ -4333,6 +4336,13 @@ func (x *CreateTasksRequest) GetTasks() []*NewTask {
 		return x.Tasks
 	}
 	return nil
+}
+
+func (x *CreateTasksRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
 }
 
 type CreateTasksResponse struct {
@@ -5036,11 +5046,12 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"owner_role\x18\x05 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\townerRole\x12@\n" +
 	"\bpriority\x18\x06 \x01(\x0e2$.fuzzyllama.projects.v1.TaskPriorityR\bpriority\x12\x1d\n" +
 	"\n" +
-	"depends_on\x18\a \x03(\tR\tdependsOn\"j\n" +
+	"depends_on\x18\a \x03(\tR\tdependsOn\"\x93\x01\n" +
 	"\x12CreateTasksRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x125\n" +
-	"\x05tasks\x18\x02 \x03(\v2\x1f.fuzzyllama.projects.v1.NewTaskR\x05tasks\"I\n" +
+	"\x05tasks\x18\x02 \x03(\v2\x1f.fuzzyllama.projects.v1.NewTaskR\x05tasks\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"I\n" +
 	"\x13CreateTasksResponse\x122\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\"\xa0\x01\n" +
 	"\x10ListTasksRequest\x12\x1d\n" +
