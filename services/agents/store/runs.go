@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// runColumns are the columns scanRun reads, without the output.
+const runColumns = `id, project_id, gate, role, revision, state, priority, instructions, feedback, user_id, automatic,
+	model, attempt, max_attempts, input_tokens, output_tokens, cost_micros, unpriced, error, result, job_id,
+	created_at, started_at, ended_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRun(row scanner, extra ...any) (Run, error) {
+	var r Run
+	var result string
+	var created, started, ended int64
+	dest := append([]any{&r.ID, &r.ProjectID, &r.Gate, &r.Role, &r.Revision, &r.State, &r.Priority, &r.Instructions,
+		&r.Feedback, &r.UserID, &r.Automatic, &r.Model, &r.Attempt, &r.MaxAttempts, &r.InputTokens, &r.OutputTokens,
+		&r.CostMicros, &r.Unpriced, &r.Error, &result, &r.JobID, &created, &started, &ended}, extra...)
+	if err := row.Scan(dest...); errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	} else if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal([]byte(result), &r.Result); err != nil {
+		return r, fmt.Errorf("run %s: result: %w", r.ID, err)
+	}
+	r.CreatedAt, r.StartedAt, r.EndedAt = fromMicros(created), fromMicros(started), fromMicros(ended)
+	return r, nil
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// CreateRun inserts r as queued and enqueues its job, in one transaction. If a run of the same
+// (project, gate, role) is active, it returns that one and created=false.
+func (d *DB) CreateRun(ctx context.Context, r Run) (Run, bool, error) {
+	created := false
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, project_id, gate, role, revision, state, priority, instructions,
+			feedback, user_id, automatic, model, max_attempts, created_at)
+			VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (project_id, gate, role) WHERE state IN ('queued', 'running') DO NOTHING`,
+			r.ID, r.ProjectID, r.Gate, r.Role, r.Revision, r.Priority, r.Instructions, r.Feedback, r.UserID, r.Automatic,
+			r.Model, r.MaxAttempts, micros(r.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			r, err = scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs
+				WHERE project_id = $1 AND gate = $2 AND role = $3 AND state IN ('queued', 'running')`, r.ProjectID, r.Gate, r.Role))
+			return err
+		}
+		job, err := d.queue.InsertTx(ctx, tx, RunJob{RunID: r.ID}, &river.InsertOpts{Priority: r.Priority})
+		if err != nil {
+			return fmt.Errorf("enqueue run: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET job_id = $1 WHERE id = $2`, job.Job.ID, r.ID); err != nil {
+			return err
+		}
+		r.State, r.JobID, created = StateQueued, job.Job.ID, true
+		return nil
+	})
+	return r, created, err
+}
+
+// Run returns a run with its output.
+func (d *DB) Run(ctx context.Context, id string) (Run, error) {
+	var output string
+	r, err := scanRun(d.db.QueryRowContext(ctx, `SELECT `+runColumns+`, output FROM runs WHERE id = $1`, id), &output)
+	r.Output = output
+	return r, err
+}
+
+// RunPage selects a page of a project's runs, newest first.
+type RunPage struct {
+	Gate int // 0: every gate
+	// After the run with this creation time and id (the last of the previous page).
+	BeforeCreated time.Time
+	BeforeID      string
+	Limit         int
+}
+
+// Runs lists a project's runs, without output, newest first.
+func (d *DB) Runs(ctx context.Context, projectID string, p RunPage) ([]Run, error) {
+	before := int64(1<<63 - 1)
+	if !p.BeforeCreated.IsZero() {
+		before = micros(p.BeforeCreated)
+	}
+	return d.runs(ctx, `SELECT `+runColumns+` FROM runs WHERE project_id = $1 AND ($2 = 0 OR gate = $2)
+		AND (created_at < $3 OR (created_at = $3 AND id < $4)) ORDER BY created_at DESC, id DESC LIMIT $5`,
+		projectID, p.Gate, before, p.BeforeID, p.Limit)
+}
+
+// GateRuns lists the runs of one revision of a gate, oldest first.
+func (d *DB) GateRuns(ctx context.Context, projectID string, gate, revision int) ([]Run, error) {
+	return d.runs(ctx, `SELECT `+runColumns+` FROM runs WHERE project_id = $1 AND gate = $2 AND revision = $3
+		ORDER BY created_at, id`, projectID, gate, revision)
+}
+
+func (d *DB) runs(ctx context.Context, query string, args ...any) ([]Run, error) {
+	rows, err := d.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// StartAttempt marks an active run running in its next attempt and drops the output of earlier
+// attempts. ErrFinished if the run is no longer active.
+func (d *DB) StartAttempt(ctx context.Context, id string, now time.Time) (Run, error) {
+	var r Run
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		r, err = scanRun(tx.QueryRowContext(ctx, `UPDATE runs SET state = 'running', attempt = attempt + 1,
+			started_at = CASE WHEN started_at = 0 THEN $2 ELSE started_at END
+			WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+runColumns, id, micros(now)))
+		if errors.Is(err, ErrNotFound) {
+			return d.finishedOrMissing(ctx, tx, id)
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM run_chunks WHERE run_id = $1 AND attempt < $2`, id, r.Attempt)
+		return err
+	})
+	return r, err
+}
+
+func (d *DB) finishedOrMissing(ctx context.Context, tx *sql.Tx, id string) error {
+	var state string
+	if err := tx.QueryRowContext(ctx, `SELECT state FROM runs WHERE id = $1`, id).Scan(&state); errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	return ErrFinished
+}
+
+// AppendChunks stores output of the run's attempt.
+func (d *DB) AppendChunks(ctx context.Context, runID string, chunks []Chunk) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		for _, c := range chunks {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO run_chunks (run_id, attempt, seq, text) VALUES ($1, $2, $3, $4)
+				ON CONFLICT DO NOTHING`, runID, c.Attempt, c.Seq, c.Text); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Chunks returns the stored output of an attempt after seq, in order.
+func (d *DB) Chunks(ctx context.Context, runID string, attempt int, after int64) ([]Chunk, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT attempt, seq, text FROM run_chunks WHERE run_id = $1 AND attempt = $2 AND seq > $3
+		ORDER BY seq`, runID, attempt, after)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Chunk
+	for rows.Next() {
+		var c Chunk
+		if err := rows.Scan(&c.Attempt, &c.Seq, &c.Text); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Usage is what one attempt consumed.
+type Usage struct {
+	InputTokens, OutputTokens, CostMicros int64
+	Unpriced                              bool
+	Model                                 string
+}
+
+// AddUsage adds an attempt's usage to the run, whatever its state: tokens were spent.
+func (d *DB) AddUsage(ctx context.Context, id string, u Usage) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE runs SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3,
+		cost_micros = cost_micros + $4, unpriced = (unpriced OR $5), model = CASE WHEN $6 = '' THEN model ELSE $6 END
+		WHERE id = $1`, id, u.InputTokens, u.OutputTokens, u.CostMicros, u.Unpriced, u.Model)
+	return err
+}
+
+// Requeue returns a running run to queued while it waits to be retried, noting why.
+func (d *DB) Requeue(ctx context.Context, id, reason string) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE runs SET state = 'queued', error = $2 WHERE id = $1 AND state = 'running'`, id, reason)
+	return err
+}
+
+// SaveResult records the progress of a run's output processing.
+func (d *DB) SaveResult(ctx context.Context, id string, res Result) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, err = d.db.ExecContext(ctx, `UPDATE runs SET result = $2 WHERE id = $1`, id, string(b))
+	return err
+}
+
+// SaveOutput stores the run's full output.
+func (d *DB) SaveOutput(ctx context.Context, id, output string) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE runs SET output = $2 WHERE id = $1`, id, output)
+	return err
+}
+
+// Finish ends an active run in state (succeeded, failed or cancelled) with the error, if any,
+// drops its streamed chunks (the output holds them all), and enqueues a reconcile of its project
+// in the same transaction, so the orchestration hears of it even if this process dies next.
+// ErrFinished if the run had already ended.
+func (d *DB) Finish(ctx context.Context, id, state, reason string, now time.Time) (Run, error) {
+	var r Run
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		r, err = scanRun(tx.QueryRowContext(ctx, `UPDATE runs SET state = $2, error = $3, ended_at = $4
+			WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+runColumns, id, state, reason, micros(now)))
+		if errors.Is(err, ErrNotFound) {
+			return d.finishedOrMissing(ctx, tx, id)
+		} else if err != nil {
+			return err
+		}
+		if state == StateCancelled && r.JobID != 0 {
+			// Stops a queued job from starting, and tells a running one to stop.
+			if _, err := d.queue.JobCancelTx(ctx, tx, r.JobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+				return fmt.Errorf("cancel job: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM run_chunks WHERE run_id = $1`, id); err != nil {
+			return err
+		}
+		_, err = d.queue.InsertTx(ctx, tx, ReconcileJob{ProjectID: r.ProjectID}, &river.InsertOpts{Priority: 1})
+		return err
+	})
+	return r, err
+}
+
+// EnqueueReconcile asks for a reconcile of the project.
+func (d *DB) EnqueueReconcile(ctx context.Context, projectID string) error {
+	_, err := d.queue.Insert(ctx, ReconcileJob{ProjectID: projectID}, &river.InsertOpts{Priority: 1})
+	return err
+}

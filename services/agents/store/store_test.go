@@ -1,0 +1,208 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
+)
+
+// eachDB runs f on a fresh PostgreSQL database and a fresh SQLite file: the store's one
+// implementation must behave the same on both.
+func eachDB(t *testing.T, f func(t *testing.T, db *store.DB)) {
+	q := store.QueueConfig{JobTimeout: time.Minute, RescueAfter: time.Hour, PollInterval: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for name, open := range map[string]func(t *testing.T) (*store.DB, error){
+		"postgres": func(t *testing.T) (*store.DB, error) { return store.OpenPostgres(context.Background(), dbtest.NewPostgres(t), q) },
+		"sqlite":   func(t *testing.T) (*store.DB, error) { return store.OpenSQLite(context.Background(), dbtest.NewSQLitePath(t), q) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, err := open(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			f(t, db)
+		})
+	}
+}
+
+func newRun(project string, gate int, role string) store.Run {
+	return store.Run{ID: uuid.NewString(), ProjectID: project, Gate: gate, Role: role, Priority: 2, UserID: "u1",
+		Model: "offline", MaxAttempts: 3, CreatedAt: time.Now()}
+}
+
+// TestOneActiveRunPerGateRole: a second start of an active (project, gate, role) returns the first
+// run; once it has finished, a new one can start.
+func TestOneActiveRunPerGateRole(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		first, created, err := db.CreateRun(ctx, newRun("p1", 2, "product_manager"))
+		if err != nil || !created || first.JobID == 0 || first.State != store.StateQueued {
+			t.Fatalf("first: %v %v %+v", err, created, first)
+		}
+		again, created, err := db.CreateRun(ctx, newRun("p1", 2, "product_manager"))
+		if err != nil || created || again.ID != first.ID {
+			t.Fatalf("second start: %v created=%v id %s, want %s", err, created, again.ID, first.ID)
+		}
+		other, created, err := db.CreateRun(ctx, newRun("p1", 2, "architect"))
+		if err != nil || !created || other.ID == first.ID {
+			t.Fatalf("another role: %v %v", err, created)
+		}
+		if _, err := db.StartAttempt(ctx, first.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, created, _ := db.CreateRun(ctx, newRun("p1", 2, "product_manager")); created {
+			t.Fatal("a running run let another start")
+		}
+		if _, err := db.Finish(ctx, first.ID, store.StateSucceeded, "", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Finish(ctx, first.ID, store.StateFailed, "late", time.Now()); !errors.Is(err, store.ErrFinished) {
+			t.Fatalf("finishing twice: %v", err)
+		}
+		if _, err := db.StartAttempt(ctx, first.ID, time.Now()); !errors.Is(err, store.ErrFinished) {
+			t.Fatalf("attempt after the end: %v", err)
+		}
+		next, created, err := db.CreateRun(ctx, newRun("p1", 2, "product_manager"))
+		if err != nil || !created || next.ID == first.ID {
+			t.Fatalf("after the first finished: %v %v", err, created)
+		}
+	})
+}
+
+// TestAttemptsOutputAndUsage: chunks belong to an attempt and a new attempt drops the old ones;
+// usage adds up across attempts and into the totals per user, gate and project.
+func TestAttemptsOutputAndUsage(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r, _, err := db.CreateRun(ctx, newRun("p1", 3, "architect"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a1, err := db.StartAttempt(ctx, r.ID, time.Now())
+		if err != nil || a1.Attempt != 1 || a1.State != store.StateRunning || a1.StartedAt.IsZero() {
+			t.Fatalf("attempt 1: %v %+v", err, a1)
+		}
+		if err := db.AppendChunks(ctx, r.ID, []store.Chunk{{Attempt: 1, Seq: 1, Text: "ab"}, {Attempt: 1, Seq: 2, Text: "cd"}}); err != nil {
+			t.Fatal(err)
+		}
+		if cs, err := db.Chunks(ctx, r.ID, 1, 1); err != nil || len(cs) != 1 || cs[0].Text != "cd" {
+			t.Fatalf("chunks after 1: %v %+v", err, cs)
+		}
+		if err := db.AddUsage(ctx, r.ID, store.Usage{InputTokens: 100, OutputTokens: 10, CostMicros: 450, Model: "claude-sonnet-4-5"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Requeue(ctx, r.ID, "anthropic: transient (HTTP 529)"); err != nil {
+			t.Fatal(err)
+		}
+		a2, err := db.StartAttempt(ctx, r.ID, time.Now())
+		if err != nil || a2.Attempt != 2 || !a2.StartedAt.Equal(a1.StartedAt) {
+			t.Fatalf("attempt 2: %v %+v", err, a2)
+		}
+		if cs, _ := db.Chunks(ctx, r.ID, 1, 0); len(cs) != 0 {
+			t.Fatalf("attempt 1's output survived attempt 2: %+v", cs)
+		}
+		if err := db.AddUsage(ctx, r.ID, store.Usage{InputTokens: 100, OutputTokens: 20, CostMicros: 600, Model: "claude-sonnet-4-5"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveOutput(ctx, r.ID, "the whole answer"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveResult(ctx, r.ID, store.Result{DocumentsStored: true, Documents: []store.Document{{ID: "d1", Type: "api_spec", Title: "API", Version: 2}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Finish(ctx, r.ID, store.StateSucceeded, "", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Run(ctx, r.ID)
+		if err != nil || got.InputTokens != 200 || got.OutputTokens != 30 || got.CostMicros != 1050 || got.Output != "the whole answer" ||
+			got.Model != "claude-sonnet-4-5" || !got.Result.DocumentsStored || got.Result.Documents[0].Version != 2 || got.EndedAt.IsZero() {
+			t.Fatalf("run: %v %+v", err, got)
+		}
+		other := newRun("p1", 3, "ux_designer")
+		other.UserID = "u2"
+		o, _, _ := db.CreateRun(ctx, other)
+		_ = db.AddUsage(ctx, o.ID, store.Usage{InputTokens: 5, OutputTokens: 5, Unpriced: true, Model: "llama3.1:8b"})
+
+		if u, err := db.UserTotals(ctx, "u1", time.Now().Add(-time.Hour)); err != nil || u.Tokens() != 230 || u.CostMicros != 1050 || u.Runs != 1 {
+			t.Fatalf("user totals: %v %+v", err, u)
+		}
+		if u, _ := db.UserTotals(ctx, "u1", time.Now().Add(time.Hour)); u.Runs != 0 {
+			t.Fatalf("runs before the month counted: %+v", u)
+		}
+		total, byGate, byRole, err := db.ProjectTotals(ctx, "p1")
+		if err != nil || total.Runs != 2 || total.Unpriced != 1 || total.Tokens() != 240 || len(byGate) != 1 || byGate[0].Gate != 3 ||
+			len(byRole) != 2 || byRole[0].Role != "architect" || byRole[0].CostMicros != 1050 {
+			t.Fatalf("project totals: %v %+v %+v %+v", err, total, byGate, byRole)
+		}
+		second, _, _ := db.CreateRun(ctx, newRun("p1", 3, "architect"))
+		if _, reruns, err := db.GateTotals(ctx, "p1", 3); err != nil || reruns != 1 || second.ID == "" {
+			t.Fatalf("re-runs: %d %v", reruns, err)
+		}
+	})
+}
+
+// TestCancelStopsTheJob: a cancelled queued run ends at once and its job will not start.
+func TestCancelStopsTheJob(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r, _, err := db.CreateRun(ctx, newRun("p1", 1, "product_manager"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.Finish(ctx, r.ID, store.StateCancelled, "cancelled by u1", time.Now())
+		if err != nil || c.State != store.StateCancelled || c.Error != "cancelled by u1" {
+			t.Fatalf("cancel: %v %+v", err, c)
+		}
+		if _, err := db.Finish(ctx, r.ID, store.StateCancelled, "again", time.Now()); !errors.Is(err, store.ErrFinished) {
+			t.Fatalf("second cancel: %v", err)
+		}
+	})
+}
+
+// TestWorkAndAllowances: the orchestration's records.
+func TestWorkAndAllowances(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.Work(ctx, "p1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("no work yet: %v", err)
+		}
+		w, err := db.PutWork(ctx, store.Work{ProjectID: "p1", UserID: "u1", CreatedAt: time.Now()})
+		if err != nil || w.UserID != "u1" {
+			t.Fatalf("put: %v %+v", err, w)
+		}
+		if w, _ := db.PutWork(ctx, store.Work{ProjectID: "p1", UserID: "u2", CreatedAt: time.Now()}); w.UserID != "u1" {
+			t.Fatalf("a second start took the project over: %+v", w)
+		}
+		_, _ = db.PutWork(ctx, store.Work{ProjectID: "p2", UserID: "u1", CreatedAt: time.Now()})
+		if ids, err := db.ActiveWork(ctx, "", 10); err != nil || len(ids) != 2 {
+			t.Fatalf("active: %v %v", ids, err)
+		}
+		if err := db.CompleteWork(ctx, "p1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := db.ActiveWork(ctx, "", 10); len(ids) != 1 || ids[0] != "p2" {
+			t.Fatalf("active after completing p1: %v", ids)
+		}
+		if a, err := db.Allowance(ctx, "p1", 3); err != nil || a.TokensSpent != 0 {
+			t.Fatalf("no allowance yet: %v %+v", err, a)
+		}
+		for _, spent := range []int64{100, 250} {
+			if err := db.PutAllowance(ctx, store.Allowance{ProjectID: "p1", Gate: 3, TokensSpent: spent, Reruns: 2}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a, _ := db.Allowance(ctx, "p1", 3); a.TokensSpent != 250 || a.Reruns != 2 {
+			t.Fatalf("allowance: %+v", a)
+		}
+	})
+}

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+const totalsColumns = `COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cost_micros), 0),
+	COUNT(*), COALESCE(SUM(CASE WHEN unpriced THEN 1 ELSE 0 END), 0)`
+
+func scanTotals(row scanner, extra ...any) (Totals, error) {
+	var t Totals
+	err := row.Scan(append([]any{&t.InputTokens, &t.OutputTokens, &t.CostMicros, &t.Runs, &t.Unpriced}, extra...)...)
+	return t, err
+}
+
+// UserTotals sums the runs a user started (or that work for them) since the given time.
+func (d *DB) UserTotals(ctx context.Context, userID string, since time.Time) (Totals, error) {
+	return scanTotals(d.db.QueryRowContext(ctx, `SELECT `+totalsColumns+` FROM runs WHERE user_id = $1 AND created_at >= $2`,
+		userID, micros(since)))
+}
+
+// GateTotals sums a gate's runs, and counts its re-runs: runs beyond the first of each role.
+func (d *DB) GateTotals(ctx context.Context, projectID string, gate int) (Totals, int, error) {
+	var distinctRoles int
+	t, err := scanTotals(d.db.QueryRowContext(ctx, `SELECT `+totalsColumns+`, COUNT(DISTINCT role) FROM runs
+		WHERE project_id = $1 AND gate = $2`, projectID, gate), &distinctRoles)
+	return t, t.Runs - distinctRoles, err
+}
+
+// ProjectTotals sums a project's runs, in all and per gate and per role.
+func (d *DB) ProjectTotals(ctx context.Context, projectID string) (Totals, []GroupTotals, []GroupTotals, error) {
+	total, err := scanTotals(d.db.QueryRowContext(ctx, `SELECT `+totalsColumns+` FROM runs WHERE project_id = $1`, projectID))
+	if err != nil {
+		return total, nil, nil, err
+	}
+	group := func(column string) ([]GroupTotals, error) {
+		rows, err := d.db.QueryContext(ctx, `SELECT `+totalsColumns+`, `+column+` FROM runs WHERE project_id = $1
+			GROUP BY `+column+` ORDER BY `+column, projectID)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []GroupTotals
+		for rows.Next() {
+			var g GroupTotals
+			key := any(&g.Gate)
+			if column == "role" {
+				key = &g.Role
+			}
+			if g.Totals, err = scanTotals(rows, key); err != nil {
+				return nil, err
+			}
+			out = append(out, g)
+		}
+		return out, rows.Err()
+	}
+	byGate, err := group("gate")
+	if err != nil {
+		return total, nil, nil, err
+	}
+	byRole, err := group("role")
+	return total, byGate, byRole, err
+}
+
+// PutWork records that the orchestration moves the project for w.UserID, unless it already
+// does; it returns the stored record.
+func (d *DB) PutWork(ctx context.Context, w Work) (Work, error) {
+	if _, err := d.db.ExecContext(ctx, `INSERT INTO project_work (project_id, user_id, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (project_id) DO NOTHING`, w.ProjectID, w.UserID, micros(w.CreatedAt)); err != nil {
+		return w, err
+	}
+	return d.Work(ctx, w.ProjectID)
+}
+
+// Work returns the orchestration record of a project; ErrNotFound if its work never started.
+func (d *DB) Work(ctx context.Context, projectID string) (Work, error) {
+	w := Work{ProjectID: projectID}
+	var created, completed int64
+	err := d.db.QueryRowContext(ctx, `SELECT user_id, created_at, completed_at FROM project_work WHERE project_id = $1`, projectID).
+		Scan(&w.UserID, &created, &completed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, ErrNotFound
+	}
+	w.CreatedAt, w.CompletedAt = fromMicros(created), fromMicros(completed)
+	return w, err
+}
+
+// ActiveWork lists the projects in progress (not completed), at most limit, after the project id
+// given (for paging through them).
+func (d *DB) ActiveWork(ctx context.Context, after string, limit int) ([]string, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT project_id FROM project_work WHERE completed_at = 0 AND project_id > $1
+		ORDER BY project_id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// CompleteWork marks the project's work done: the orchestration leaves it alone from then on.
+func (d *DB) CompleteWork(ctx context.Context, projectID string, at time.Time) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE project_work SET completed_at = $2 WHERE project_id = $1 AND completed_at = 0`,
+		projectID, micros(at))
+	return err
+}
+
+// Allowance returns what the gate had spent when it was last blocked (zero if never).
+func (d *DB) Allowance(ctx context.Context, projectID string, gate int) (Allowance, error) {
+	a := Allowance{ProjectID: projectID, Gate: gate}
+	err := d.db.QueryRowContext(ctx, `SELECT tokens_spent, cost_spent, reruns FROM gate_allowances WHERE project_id = $1 AND gate = $2`,
+		projectID, gate).Scan(&a.TokensSpent, &a.CostSpent, &a.Reruns)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, nil
+	}
+	return a, err
+}
+
+// PutAllowance records what the gate has spent as it is blocked.
+func (d *DB) PutAllowance(ctx context.Context, a Allowance) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO gate_allowances (project_id, gate, tokens_spent, cost_spent, reruns)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, gate) DO UPDATE SET tokens_spent = $3, cost_spent = $4, reruns = $5`,
+		a.ProjectID, a.Gate, a.TokensSpent, a.CostSpent, a.Reruns)
+	return err
+}
