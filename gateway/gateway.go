@@ -44,6 +44,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
+	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
@@ -94,6 +95,7 @@ type Backends struct {
 	Auth      *grpc.ClientConn
 	Projects  *grpc.ClientConn
 	Documents *grpc.ClientConn
+	Agents    *grpc.ClientConn
 }
 
 // Deps are the gateway's collaborators.
@@ -176,9 +178,16 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	if err := documentsv1.RegisterDocumentsServiceHandlerClient(ctx, mux, documentsClient); err != nil {
 		return nil, fmt.Errorf("register documents routes: %w", err)
 	}
+	agentsClient := agentsv1.NewAgentsServiceClient(d.Backends.Agents)
+	if err := agentsv1.RegisterAgentsServiceHandlerClient(ctx, mux, agentsClient); err != nil {
+		return nil, fmt.Errorf("register agents routes: %w", err)
+	}
 	// After the generated routes, so that it replaces the generated ExportDocuments handler.
 	if err := mux.HandlePath(http.MethodGet, exportPattern, serveExport(mux, documentsClient, d.Logger)); err != nil {
 		return nil, fmt.Errorf("register the export download: %w", err)
+	}
+	if err := mux.HandlePath(http.MethodGet, watchRunPattern, serveWatchRun(mux, agentsClient, d.Logger)); err != nil {
+		return nil, fmt.Errorf("register the run watch: %w", err)
 	}
 
 	g := &Gateway{}

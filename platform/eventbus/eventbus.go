@@ -21,8 +21,12 @@ type Bus struct {
 	Keys  redisx.Keyspace
 }
 
-// ProjectTopic is the topic of one project's events.
+// ProjectTopic is the topic of one project's events; ProjectTopic("*") matches every project's
+// (see SubscribePattern).
 func ProjectTopic(projectID string) string { return "project:" + projectID }
+
+// RunTopic is the topic of one agent run's output and state changes.
+func RunTopic(runID string) string { return "run:" + runID }
 
 func (b *Bus) channel(topic string) string { return b.Keys.Key("events", topic) }
 
@@ -45,7 +49,16 @@ func (b *Bus) Subscribe(ctx context.Context, topics ...string) (*Subscription, e
 	for i, t := range topics {
 		channels[i] = b.channel(t)
 	}
-	ps := b.Redis.Subscribe(ctx, channels...)
+	return subscribe(ctx, b.Redis.Subscribe(ctx, channels...))
+}
+
+// SubscribePattern is Subscribe to every topic matching a glob pattern (Redis PSUBSCRIBE), e.g.
+// ProjectTopic("*").
+func (b *Bus) SubscribePattern(ctx context.Context, pattern string) (*Subscription, error) {
+	return subscribe(ctx, b.Redis.PSubscribe(ctx, b.channel(pattern)))
+}
+
+func subscribe(ctx context.Context, ps *redis.PubSub) (*Subscription, error) {
 	if _, err := ps.Receive(ctx); err != nil { // wait for the subscription to be confirmed
 		_ = ps.Close()
 		return nil, err

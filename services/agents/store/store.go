@@ -107,6 +107,8 @@ type Allowance struct {
 	TokensSpent int64
 	CostSpent   int64
 	Reruns      int
+	// FailedRun is the failed run the gate was blocked for, if that was the reason.
+	FailedRun string
 }
 
 // Totals sums runs' usage.

@@ -20,8 +20,12 @@ func eachDB(t *testing.T, f func(t *testing.T, db *store.DB)) {
 	q := store.QueueConfig{JobTimeout: time.Minute, RescueAfter: time.Hour, PollInterval: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for name, open := range map[string]func(t *testing.T) (*store.DB, error){
-		"postgres": func(t *testing.T) (*store.DB, error) { return store.OpenPostgres(context.Background(), dbtest.NewPostgres(t), q) },
-		"sqlite":   func(t *testing.T) (*store.DB, error) { return store.OpenSQLite(context.Background(), dbtest.NewSQLitePath(t), q) },
+		"postgres": func(t *testing.T) (*store.DB, error) {
+			return store.OpenPostgres(context.Background(), dbtest.NewPostgres(t), q)
+		},
+		"sqlite": func(t *testing.T) (*store.DB, error) {
+			return store.OpenSQLite(context.Background(), dbtest.NewSQLitePath(t), q)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -118,8 +118,8 @@ func (d *DB) CompleteWork(ctx context.Context, projectID string, at time.Time) e
 // Allowance returns what the gate had spent when it was last blocked (zero if never).
 func (d *DB) Allowance(ctx context.Context, projectID string, gate int) (Allowance, error) {
 	a := Allowance{ProjectID: projectID, Gate: gate}
-	err := d.db.QueryRowContext(ctx, `SELECT tokens_spent, cost_spent, reruns FROM gate_allowances WHERE project_id = $1 AND gate = $2`,
-		projectID, gate).Scan(&a.TokensSpent, &a.CostSpent, &a.Reruns)
+	err := d.db.QueryRowContext(ctx, `SELECT tokens_spent, cost_spent, reruns, failed_run FROM gate_allowances
+		WHERE project_id = $1 AND gate = $2`, projectID, gate).Scan(&a.TokensSpent, &a.CostSpent, &a.Reruns, &a.FailedRun)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, nil
 	}
@@ -128,8 +128,9 @@ func (d *DB) Allowance(ctx context.Context, projectID string, gate int) (Allowan
 
 // PutAllowance records what the gate has spent as it is blocked.
 func (d *DB) PutAllowance(ctx context.Context, a Allowance) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO gate_allowances (project_id, gate, tokens_spent, cost_spent, reruns)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, gate) DO UPDATE SET tokens_spent = $3, cost_spent = $4, reruns = $5`,
-		a.ProjectID, a.Gate, a.TokensSpent, a.CostSpent, a.Reruns)
+	_, err := d.db.ExecContext(ctx, `INSERT INTO gate_allowances (project_id, gate, tokens_spent, cost_spent, reruns, failed_run)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (project_id, gate) DO UPDATE SET tokens_spent = $3, cost_spent = $4, reruns = $5, failed_run = $6`,
+		a.ProjectID, a.Gate, a.TokensSpent, a.CostSpent, a.Reruns, a.FailedRun)
 	return err
 }

@@ -24,11 +24,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway"
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
+	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
@@ -36,13 +38,14 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/logging"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/telemetry"
+	"github.com/fuzzyllama/fuzzyllama/services/agents"
 	"github.com/fuzzyllama/fuzzyllama/services/auth"
 	"github.com/fuzzyllama/fuzzyllama/services/documents"
 	"github.com/fuzzyllama/fuzzyllama/services/projects"
 )
 
 // Targets are the parts a process can run. "all" runs every one of them.
-var Targets = []string{"all", "auth", "projects", "documents", "gateway"}
+var Targets = []string{"all", "auth", "projects", "documents", "agents", "gateway"}
 
 // App is a started process.
 type App struct {
@@ -119,7 +122,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		}
 	}
 	var authConn *grpc.ClientConn
-	if cfg.runs("projects") || cfg.runs("documents") || cfg.runs("gateway") {
+	if cfg.runs("projects") || cfg.runs("documents") || cfg.runs("agents") || cfg.runs("gateway") {
 		if authConn, err = a.dial(authAddr, "fuzzyllama.auth.v1.AuthService"); err != nil {
 			return nil, err
 		}
@@ -142,7 +145,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		}
 	}
 	var projectsConn *grpc.ClientConn
-	if cfg.runs("documents") || cfg.runs("gateway") {
+	if cfg.runs("documents") || cfg.runs("agents") || cfg.runs("gateway") {
 		if projectsConn, err = a.dial(projectsAddr, "fuzzyllama.projects.v1.ProjectsService"); err != nil {
 			return nil, err
 		}
@@ -165,14 +168,33 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		}
 	}
 
+	var documentsConn *grpc.ClientConn
+	if cfg.runs("agents") || cfg.runs("gateway") {
+		if documentsConn, err = a.dial(documentsAddr, "fuzzyllama.documents.v1.DocumentsService"); err != nil {
+			return nil, err
+		}
+	}
+
+	// Agents calls projects and documents, as the user or (background work) for the user.
+	agentsAddr := cfg.AgentsService
+	if cfg.runs("agents") {
+		svc, err := a.startAgents(ctx, authClient, projectsConn, documentsConn, &eventbus.Bus{Redis: rdb, Keys: keys})
+		if err != nil {
+			return nil, err
+		}
+		if agentsAddr, err = serve("agents", cfg.AgentsGRPCAddr, remoteVerifier, 0, func(s grpc.ServiceRegistrar) { agents.RegisterGRPC(s, svc) }); err != nil {
+			return nil, err
+		}
+	}
+
 	var handler http.Handler
 	if cfg.runs("gateway") {
-		documentsConn, err := a.dial(documentsAddr, "fuzzyllama.documents.v1.DocumentsService")
+		agentsConn, err := a.dial(agentsAddr, "fuzzyllama.agents.v1.AgentsService")
 		if err != nil {
 			return nil, err
 		}
 		a.gw, err = gateway.New(ctx, cfg.Gateway, gateway.Deps{
-			Backends: gateway.Backends{Auth: authConn, Projects: projectsConn, Documents: documentsConn},
+			Backends: gateway.Backends{Auth: authConn, Projects: projectsConn, Documents: documentsConn, Agents: agentsConn},
 			Redis:    rdb, Keys: keys, Logger: a.log, Registry: reg,
 			Ready: a.ready,
 		})
@@ -247,6 +269,40 @@ func (a *App) startAuth(ctx context.Context, rdb *redis.Client, keys redisx.Keys
 	svc.ServiceCredential = a.cfg.ServiceCredential
 	// Closers run in reverse: in-flight reset mail finishes before the store closes.
 	a.closers = append(a.closers, svc.Close)
+	return svc, nil
+}
+
+// startAgents opens the agents store with its job queue, builds the service, and starts its
+// workers and its watch on project events; they stop when the process closes.
+func (a *App) startAgents(ctx context.Context, authClient authv1.AuthServiceClient, projectsConn, documentsConn *grpc.ClientConn,
+	bus *eventbus.Bus) (*agents.Service, error) {
+	cfg := a.cfg.Agents
+	workers := river.NewWorkers()
+	st, err := agents.OpenStore(ctx, a.cfg.DatabaseURL, a.cfg.DataDir, cfg.Queue(workers, a.log))
+	if err != nil {
+		return nil, fmt.Errorf("agents store: %w", err)
+	}
+	a.closers = append(a.closers, func(context.Context) error { return st.Close() })
+	a.readiness = append(a.readiness, st.Ping)
+	router, model := cfg.Providers(&http.Client{})
+	svc := &agents.Service{Store: st, Projects: &agents.ProjectsClient{Client: projectsv1.NewProjectsServiceClient(projectsConn)},
+		Documents: &agents.DocumentsClient{Client: documentsv1.NewDocumentsServiceClient(documentsConn)},
+		Providers: router, Prices: cfg.PriceTable(), Model: model, Limits: cfg.Limits(),
+		Tokens: &authn.ServiceTokens{Client: authClient, Service: "agents", Credential: a.cfg.ServiceCredential},
+		Bus:    bus, Logger: a.log}
+	agents.RegisterWorkers(workers, svc)
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	if err := st.Start(runCtx); err != nil {
+		stop()
+		return nil, fmt.Errorf("agents job queue: %w", err)
+	}
+	go svc.WatchProjectEvents(runCtx)
+	// Closers run in reverse: the queue stops (running jobs finish or are handed back) before
+	// the store closes.
+	a.closers = append(a.closers, func(ctx context.Context) error { defer stop(); return st.Stop(ctx) })
+	if model != "" {
+		a.log.Info("agent runs use one model for every role", "model", model)
+	}
 	return svc, nil
 }
 

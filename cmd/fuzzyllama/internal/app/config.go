@@ -11,6 +11,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
 	"github.com/fuzzyllama/fuzzyllama/platform/logging"
+	"github.com/fuzzyllama/fuzzyllama/services/agents"
 	"github.com/fuzzyllama/fuzzyllama/services/auth"
 	"github.com/fuzzyllama/fuzzyllama/services/documents"
 )
@@ -35,7 +36,11 @@ type Config struct {
 	// the gateway finds it.
 	DocumentsGRPCAddr string
 	DocumentsService  string
-	FrontendURL       string
+	// AgentsGRPCAddr and AgentsService: where the agents service listens, and where the gateway
+	// finds it.
+	AgentsGRPCAddr string
+	AgentsService  string
+	FrontendURL    string
 	// ServiceCredential is the shared secret services present to the auth service for delegated
 	// tokens (background work done for a user).
 	ServiceCredential string
@@ -46,6 +51,7 @@ type Config struct {
 
 	Auth      auth.Config
 	Documents documents.Config
+	Agents    agents.Config
 	Gateway   gateway.Config
 
 	production bool
@@ -86,6 +92,8 @@ func NewConfigSet(c *Config) *config.Set {
 	s.StringVar(&c.ProjectsService, "PROJECTS_SERVICE_ADDR", "localhost:9092", "gRPC address of the projects service, for -target=documents and -target=gateway")
 	s.StringVar(&c.DocumentsGRPCAddr, "DOCUMENTS_GRPC_ADDR", ":9093", "where the documents service listens for gRPC when run alone (-target=documents)")
 	s.StringVar(&c.DocumentsService, "DOCUMENTS_SERVICE_ADDR", "localhost:9093", "gRPC address of the documents service, for -target=gateway")
+	s.StringVar(&c.AgentsGRPCAddr, "AGENTS_GRPC_ADDR", ":9094", "where the agents service listens for gRPC when run alone (-target=agents)")
+	s.StringVar(&c.AgentsService, "AGENTS_SERVICE_ADDR", "localhost:9094", "gRPC address of the agents service, for -target=gateway")
 	s.StringVar(&c.FrontendURL, "FRONTEND_URL", "http://localhost:5173", "URL of the web app: links in mail point there and it is the default CORS origin")
 	s.StringVar(&c.ServiceCredential, "SERVICE_CREDENTIAL", "", "shared secret (at least 32 characters) with which services obtain delegated tokens from the auth service for background work; required in production by -target=auth and -target=agents, generated per process by -target=all")
 	s.StringVar(&c.LogLevel, "LOG_LEVEL", "info", "debug, info, warn or error")
@@ -105,10 +113,11 @@ func NewConfigSet(c *Config) *config.Set {
 	})
 	c.Auth.Register(s, &c.signingKeyRequired)
 	c.Documents.Register(s)
+	c.Agents.Register(s)
 	c.Gateway.Register(s)
 
 	s.Check(func() error {
-		if c.production && c.DatabaseURL == "" && (c.runs("auth") || c.runs("projects") || c.runs("documents")) {
+		if c.production && c.DatabaseURL == "" && (c.runs("auth") || c.runs("projects") || c.runs("documents") || c.runs("agents")) {
 			return config.Errorf("DATABASE_URL", "is required in production")
 		}
 		return config.CheckURL("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")
@@ -151,7 +160,7 @@ func NewConfigSet(c *Config) *config.Set {
 		name string
 		addr *string
 	}{{"HTTP_ADDR", &c.HTTPAddr}, {"AUTH_GRPC_ADDR", &c.AuthGRPCAddr}, {"PROJECTS_GRPC_ADDR", &c.ProjectsGRPCAddr},
-		{"DOCUMENTS_GRPC_ADDR", &c.DocumentsGRPCAddr}} {
+		{"DOCUMENTS_GRPC_ADDR", &c.DocumentsGRPCAddr}, {"AGENTS_GRPC_ADDR", &c.AgentsGRPCAddr}} {
 		s.Check(func() error {
 			if _, _, err := net.SplitHostPort(*a.addr); err != nil {
 				return config.Errorf(a.name, "must be host:port or :port, got %q", *a.addr)

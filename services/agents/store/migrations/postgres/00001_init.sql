@@ -58,6 +58,8 @@ CREATE TABLE gate_allowances (
     tokens_spent  BIGINT NOT NULL,
     cost_spent    BIGINT NOT NULL,
     reruns        INTEGER NOT NULL,
+    -- The failed run the gate was blocked for: once the owner unblocks it, that role runs again.
+    failed_run    TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (project_id, gate)
 );
 

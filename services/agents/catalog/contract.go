@@ -1,0 +1,27 @@
+package catalog
+
+// OutputContract is the part of every system prompt that tells the model how to format its
+// answer. A program reads the answer (package output parses exactly this format), so the rules
+// are strict and the limits are the parser's.
+const OutputContract = `## Output format (mandatory)
+
+A program reads your answer. Format it exactly like this, with nothing that matters outside the blocks:
+
+<document type="requirements" title="Product Requirements Document">
+...the whole document...
+</document>
+<handoff>
+{"deliverables": ["requirements"], "nextRoles": ["architect"], "notes": "Assumption: single-tenant. Open question: payment provider.", "tasks": []}
+</handoff>
+
+Rules:
+1. Write one <document> block per document you were asked to produce. The opening tag and the closing tag </document> each stand alone on their own line; the document's content is everything between those two lines, kept verbatim.
+2. type is one of: intake, requirements, user_story, architecture, api_spec, database_schema, design, code, test_plan, security_audit, deployment_guide, runbook, other. title is exactly the title you were given: one line of at most 200 characters; inside it write & as &amp; and " as &quot;.
+3. The content is Markdown unless the document type needs otherwise: an api_spec is a bare OpenAPI 3 YAML document, with no Markdown around it and no code fence. Content must not be empty, must be at most 512 KiB, and no line of it may be exactly </document>.
+4. At most 20 documents, and never two with the same type and title.
+5. End with exactly one <handoff> block holding one JSON object (strict JSON: no comments, no trailing commas):
+   - "deliverables": the types of the documents above that you consider complete; each listed type must have a <document> block in this answer.
+   - "nextRoles": the role words of the agents that should work next, possibly none: orchestrator, product_manager, architect, ux_designer, frontend_developer, backend_developer, data_engineer, ml_engineer, prompt_engineer, qa_engineer, model_evaluator, security_engineer, devops_engineer, aiops_engineer.
+   - "notes": for the reviewer and the next agents: decisions, assumptions, open questions and risks; plain text, at most 4000 characters.
+   - "tasks": follow-up work to track; leave it empty unless you are asked to decompose the project. At most 100, each an object with "key" (a short id unique in this list, e.g. "api-auth"), "title" (one line, at most 200 characters), "description" (at most 4000 characters), "ownerRole" (a role word above), "priority" ("low", "medium", "high" or "critical") and "dependsOn" (keys of other tasks in this same list; no cycles).
+6. Do not wrap the blocks in code fences, and do not put anything you need kept outside them: text outside the blocks is discarded.`

@@ -1,0 +1,231 @@
+package agents
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	commonv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
+	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
+	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/protoenum"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
+)
+
+// ProjectsClient is the Projects port over the projects service's gRPC API, as the identity in
+// the context (the client connection forwards its token).
+type ProjectsClient struct {
+	Client projectsv1.ProjectsServiceClient
+
+	workflows sync.Map // project type -> []WorkflowGate: the workflow is fixed, read once
+}
+
+func gateStateWord(v projectsv1.GateState) string {
+	return protoenum.Word(v, projectsv1.GateState_name, "GATE_STATE_")
+}
+
+// Authorize implements Projects.
+func (c *ProjectsClient) Authorize(ctx context.Context, projectID string, write bool) (Project, error) {
+	action := projectsv1.Action_ACTION_READ
+	if write {
+		action = projectsv1.Action_ACTION_WRITE
+	}
+	resp, err := c.Client.Authorize(ctx, &projectsv1.AuthorizeRequest{ProjectId: projectID, Action: action})
+	if err != nil {
+		return Project{}, err // the projects service's own status: NOT_FOUND, PERMISSION_DENIED, ...
+	}
+	return Project{ID: projectID, Name: resp.GetProjectName(), Type: projectTypeWord(resp.GetProjectType()),
+		Role: protoenum.Word(resp.GetRole(), projectsv1.Role_name, "ROLE_")}, nil
+}
+
+// Project implements Projects.
+func (c *ProjectsClient) Project(ctx context.Context, projectID string) (Project, error) {
+	resp, err := c.Client.GetProject(ctx, &projectsv1.GetProjectRequest{ProjectId: projectID})
+	if err != nil {
+		return Project{}, err
+	}
+	p := resp.GetProject()
+	return Project{ID: p.GetId(), Name: p.GetName(), Description: p.GetDescription(), Type: projectTypeWord(p.GetType()),
+		Role: protoenum.Word(p.GetRole(), projectsv1.Role_name, "ROLE_"), CurrentGate: int(p.GetCurrentGate()),
+		Completed: p.GetStatus() == projectsv1.ProjectStatus_PROJECT_STATUS_COMPLETED}, nil
+}
+
+// SetDescription implements Projects.
+func (c *ProjectsClient) SetDescription(ctx context.Context, projectID, description string) error {
+	_, err := c.Client.UpdateProject(ctx, &projectsv1.UpdateProjectRequest{ProjectId: projectID, Description: &description})
+	return err
+}
+
+// Workflow implements Projects.
+func (c *ProjectsClient) Workflow(ctx context.Context, projectType string) ([]WorkflowGate, error) {
+	if wf, ok := c.workflows.Load(projectType); ok {
+		return wf.([]WorkflowGate), nil
+	}
+	resp, err := c.Client.GetWorkflow(ctx, &projectsv1.GetWorkflowRequest{ProjectType: projectTypePB(projectType)})
+	if err != nil {
+		return nil, err
+	}
+	var wf []WorkflowGate
+	for _, g := range resp.GetGates() {
+		wf = append(wf, WorkflowGate{Number: int(g.GetNumber()), Name: g.GetName(), Roles: mapSlice(g.GetRoles(), roleWord),
+			Deliverables: mapSlice(g.GetDeliverables(), docTypeWord),
+			Proofs: mapSlice(g.GetProofs(), func(p commonv1.ProofType) string {
+				return protoenum.Word(p, commonv1.ProofType_name, "PROOF_TYPE_")
+			})})
+	}
+	c.workflows.Store(projectType, wf)
+	return wf, nil
+}
+
+// Gates implements Projects.
+func (c *ProjectsClient) Gates(ctx context.Context, projectID string) ([]Gate, error) {
+	resp, err := c.Client.ListGates(ctx, &projectsv1.ListGatesRequest{ProjectId: projectID})
+	if err != nil {
+		return nil, err
+	}
+	var out []Gate
+	for _, g := range resp.GetGates() {
+		gate := Gate{Number: int(g.GetNumber()), State: gateStateWord(g.GetState()), Revision: int(g.GetRevision())}
+		for _, d := range g.GetDeliverables() {
+			if d.GetComplete() {
+				gate.Delivered = append(gate.Delivered, docTypeWord(d.GetDocumentType()))
+			}
+		}
+		for _, p := range g.GetProofs() {
+			gate.Proven = append(gate.Proven, protoenum.Word(p.GetType(), commonv1.ProofType_name, "PROOF_TYPE_"))
+		}
+		for _, r := range g.GetReviews() {
+			if r.GetDecision() == projectsv1.GateState_GATE_STATE_CHANGES_REQUESTED {
+				gate.ChangeNotes = r.GetNotes() // reviews come oldest first: the last one wins
+			}
+		}
+		out = append(out, gate)
+	}
+	return out, nil
+}
+
+// StartGate implements Projects.
+func (c *ProjectsClient) StartGate(ctx context.Context, projectID string, gate int) error {
+	_, err := c.Client.StartGate(ctx, &projectsv1.StartGateRequest{ProjectId: projectID, Gate: int32(gate)})
+	return err
+}
+
+// SubmitGate implements Projects.
+func (c *ProjectsClient) SubmitGate(ctx context.Context, projectID string, gate int) error {
+	_, err := c.Client.SubmitGate(ctx, &projectsv1.SubmitGateRequest{ProjectId: projectID, Gate: int32(gate)})
+	return err
+}
+
+// BlockGate implements Projects.
+func (c *ProjectsClient) BlockGate(ctx context.Context, projectID string, gate int, reason string) error {
+	_, err := c.Client.BlockGate(ctx, &projectsv1.BlockGateRequest{ProjectId: projectID, Gate: int32(gate), Reason: reason})
+	return err
+}
+
+// RecordProof implements Projects.
+func (c *ProjectsClient) RecordProof(ctx context.Context, projectID string, gate int, proofType string, pass bool, summary string) error {
+	result := projectsv1.ProofResult_PROOF_RESULT_FAIL
+	if pass {
+		result = projectsv1.ProofResult_PROOF_RESULT_PASS
+	}
+	_, err := c.Client.RecordProof(ctx, &projectsv1.RecordProofRequest{ProjectId: projectID, Gate: int32(gate),
+		Type: protoenum.Value[commonv1.ProofType](proofType, commonv1.ProofType_value, "PROOF_TYPE_"), Result: result, Summary: summary})
+	return err
+}
+
+// CreateTasks implements Projects.
+func (c *ProjectsClient) CreateTasks(ctx context.Context, projectID string, tasks []NewTask, idempotencyKey string) (int, error) {
+	req := &projectsv1.CreateTasksRequest{ProjectId: projectID, IdempotencyKey: idempotencyKey}
+	for _, t := range tasks {
+		req.Tasks = append(req.Tasks, &projectsv1.NewTask{Key: t.Key, Gate: int32(t.Gate), Title: t.Title, Description: t.Description,
+			OwnerRole: rolePB(t.OwnerRole), Priority: protoenum.Value[projectsv1.TaskPriority](t.Priority, projectsv1.TaskPriority_value, "TASK_PRIORITY_"),
+			DependsOn: t.DependsOn})
+	}
+	resp, err := c.Client.CreateTasks(ctx, req)
+	return len(resp.GetTasks()), err
+}
+
+// OpenTasks implements Projects.
+func (c *ProjectsClient) OpenTasks(ctx context.Context, projectID string, limit int) ([]string, error) {
+	resp, err := c.Client.ListTasks(ctx, &projectsv1.ListTasksRequest{ProjectId: projectID, PageSize: 500})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range resp.GetTasks() {
+		if t.GetStatus() != projectsv1.TaskStatus_TASK_STATUS_DONE && len(out) < limit {
+			out = append(out, t.GetTitle())
+		}
+	}
+	return out, nil
+}
+
+// DocumentsClient is the Documents port over the documents service's gRPC API.
+type DocumentsClient struct {
+	Client documentsv1.DocumentsServiceClient
+}
+
+// Latest implements Documents.
+func (c *DocumentsClient) Latest(ctx context.Context, projectID string, perDoc, total int) ([]provider.ContextDocument, error) {
+	list, err := c.Client.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{ProjectId: projectID, PageSize: 100})
+	if err != nil {
+		return nil, err
+	}
+	var out []provider.ContextDocument
+	for _, d := range list.GetDocuments() {
+		if total <= 0 {
+			break
+		}
+		got, err := c.Client.GetDocument(ctx, &documentsv1.GetDocumentRequest{ProjectId: projectID, DocumentId: d.GetId()})
+		if err != nil {
+			return nil, err
+		}
+		content := cut(got.GetContent(), min(perDoc, total))
+		total -= len(content)
+		out = append(out, provider.ContextDocument{Type: docTypeWord(d.GetType()), Title: d.GetTitle(), Version: int(d.GetVersion()), Content: content})
+	}
+	return out, nil
+}
+
+// cut shortens s to at most n bytes on a character boundary, saying so.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const note = "\n[… cut: the rest is not shown]"
+	n = max(n-len(note), 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.TrimRight(s[:n], "\n") + note
+}
+
+// Store implements Documents.
+func (c *DocumentsClient) Store(ctx context.Context, r store.Run, docs []output.Document, idempotencyKey string) ([]store.Document, error) {
+	req := &documentsv1.CreateDocumentsRequest{ProjectId: r.ProjectID, AddVersions: true, IdempotencyKey: idempotencyKey,
+		Agent: &documentsv1.AgentAuthor{RunId: r.ID, Role: rolePB(r.Role)}}
+	for _, d := range docs {
+		req.Documents = append(req.Documents, &documentsv1.NewDocument{Gate: int32(r.Gate), Type: docTypePB(d.Type), Title: d.Title,
+			Content: d.Content, ChangeNote: changeNote(r)})
+	}
+	resp, err := c.Client.CreateDocuments(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Document
+	for _, s := range resp.GetDocuments() {
+		d := s.GetDocument()
+		out = append(out, store.Document{ID: d.GetId(), Type: docTypeWord(d.GetType()), Title: d.GetTitle(), Version: int(d.GetVersion())})
+	}
+	return out, nil
+}
+
+func changeNote(r store.Run) string {
+	if r.Revision > 0 {
+		return cut("revised after review: "+r.Feedback, 1000)
+	}
+	return "written by the " + r.Role + " run " + r.ID
+}

@@ -1,0 +1,231 @@
+package agents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/catalog"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
+)
+
+// runWorker executes runs from the queue.
+type runWorker struct {
+	river.WorkerDefaults[store.RunJob]
+	s *Service
+}
+
+func (w *runWorker) Work(ctx context.Context, job *river.Job[store.RunJob]) error {
+	return w.s.execute(ctx, job.Args.RunID)
+}
+
+// maxOutputBytes bounds what one run may write: a model that never stops costs no memory past it.
+const maxOutputBytes = 2 << 20
+
+// errRunGone: the run was cancelled or finished while the job ran.
+var errRunGone = errors.New("run is no longer active")
+
+// execute runs one attempt of a run. It is safe to repeat: the model is called only until one
+// complete answer is saved, and each step of processing that answer is recorded once done.
+func (s *Service) execute(ctx context.Context, runID string) error {
+	r, err := s.Store.StartAttempt(ctx, runID, s.now())
+	if errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrNotFound) {
+		return nil // cancelled before it started, or finished by an earlier execution
+	} else if err != nil {
+		return err
+	}
+	s.publishRun(ctx, r)
+	uctx, err := s.actFor(ctx, r.UserID)
+	if err != nil {
+		return s.failOrRetry(ctx, r, err)
+	}
+	if r.Output == "" {
+		if r.Attempt > r.MaxAttempts {
+			return s.fail(ctx, r, fmt.Sprintf("gave up after %d attempts; the last error: %s", r.MaxAttempts, r.Error))
+		}
+		text, err := s.callModel(ctx, uctx, r)
+		if err != nil {
+			return s.failOrRetry(ctx, r, err)
+		}
+		if err := s.Store.SaveOutput(ctx, r.ID, text); err != nil {
+			return err
+		}
+		r.Output = text
+	}
+	role, _ := catalog.Get(r.Role)
+	out, err := output.Parse(r.Output)
+	if err == nil {
+		err = out.Check(role.OutputsFor(r.Gate))
+	}
+	if err != nil {
+		return s.fail(ctx, r, "the output does not follow the output contract: "+err.Error())
+	}
+	if err := s.process(uctx, r, out); err != nil {
+		return s.failOrRetry(ctx, r, err)
+	}
+	done, err := s.Store.Finish(ctx, r.ID, store.StateSucceeded, "", s.now())
+	if errors.Is(err, store.ErrFinished) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	s.publishRun(ctx, done)
+	return nil
+}
+
+// callModel builds the prompt, streams the model's answer (storing and publishing it as it
+// comes) and records the tokens it used.
+func (s *Service) callModel(ctx, uctx context.Context, r store.Run) (string, error) {
+	req, err := s.prompt(uctx, r)
+	if err != nil {
+		return "", err
+	}
+	p, err := s.Providers.For(r.Model)
+	if err != nil {
+		return "", &provider.Error{Provider: "config", Kind: provider.Permanent, Message: err.Error()}
+	}
+	w := &outputWriter{s: s, run: r}
+	resp, err := p.Stream(ctx, req, w.write)
+	flushErr := w.flush(ctx)
+	cost, priced := s.Prices.Cost(cmpOr(resp.Model, r.Model), resp.Usage.InputTokens, resp.Usage.OutputTokens)
+	if resp.Usage != (provider.Usage{}) {
+		if err := s.Store.AddUsage(context.WithoutCancel(ctx), r.ID, store.Usage{InputTokens: resp.Usage.InputTokens,
+			OutputTokens: resp.Usage.OutputTokens, CostMicros: cost, Unpriced: !priced, Model: resp.Model}); err != nil {
+			s.Logger.WarnContext(ctx, "cannot record usage", "run_id", r.ID, "error", err.Error())
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return w.text.String(), flushErr
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// failOrRetry ends the attempt after err: a transient failure with attempts left snoozes the
+// job with backoff (honouring the provider's Retry-After); anything else fails the run with the
+// provider's (or the service's) message.
+func (s *Service) failOrRetry(ctx context.Context, r store.Run, err error) error {
+	if current, gerr := s.Store.Run(context.WithoutCancel(ctx), r.ID); gerr == nil && !current.Active() {
+		return nil // cancelled while it ran: the cancellation stopped it
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // the worker is stopping: the job is worked again (the attempt counts)
+	}
+	if retryable(err) && r.Attempt < r.MaxAttempts {
+		wait := backoff(s.Limits.RetryBase, s.Limits.RetryMax, r.Attempt, provider.RetryAfter(err))
+		reason := fmt.Sprintf("attempt %d of %d failed, retrying in %s: %s", r.Attempt, r.MaxAttempts, wait.Round(time.Millisecond), err)
+		if err := s.Store.Requeue(ctx, r.ID, reason); err != nil {
+			return err
+		}
+		r.State, r.Error = store.StateQueued, reason
+		s.publishRun(ctx, r)
+		s.Logger.InfoContext(ctx, "run attempt failed, will retry", "run_id", r.ID, "attempt", r.Attempt, "wait", wait, "error", err.Error())
+		return river.JobSnooze(wait)
+	}
+	return s.fail(ctx, r, err.Error())
+}
+
+// retryable reports whether trying again later can help: transient provider failures and
+// services that are unavailable for now.
+func retryable(err error) bool {
+	if provider.IsTransient(err) {
+		return true
+	}
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		return false
+	}
+	if e, ok := apperr.As(err); ok {
+		return e.Kind == apperr.KindUnavailable || e.Kind == apperr.KindAborted || e.Kind == apperr.KindInternal
+	}
+	return true // a network error or a failed database call
+}
+
+// fail ends the run as failed with reason; the job is done (there is nothing to retry).
+func (s *Service) fail(ctx context.Context, r store.Run, reason string) error {
+	done, err := s.Store.Finish(context.WithoutCancel(ctx), r.ID, store.StateFailed, reason, s.now())
+	if errors.Is(err, store.ErrFinished) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	s.Logger.WarnContext(ctx, "run failed", "run_id", r.ID, "project_id", r.ProjectID, "role", r.Role, "gate", r.Gate, "reason", reason)
+	s.publishRun(ctx, done)
+	return nil
+}
+
+// backoff is the wait before attempt+1: exponential from base, capped at max, with full jitter
+// in its upper half, and never shorter than what the provider asked for.
+func backoff(base, max time.Duration, attempt int, retryAfter time.Duration) time.Duration {
+	d := base << min(attempt-1, 20)
+	if d > max || d <= 0 {
+		d = max
+	}
+	d = d/2 + rand.N(d/2+1)
+	return maxDuration(d, retryAfter)
+}
+
+func maxDuration(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// outputWriter collects a streaming answer, storing and publishing it in small batches so that a
+// watcher sees it live and one joining late can replay it.
+type outputWriter struct {
+	s       *Service
+	run     store.Run
+	text    strings.Builder
+	pending strings.Builder
+	seq     int64
+	last    time.Time
+}
+
+const (
+	flushBytes    = 2048
+	flushInterval = 100 * time.Millisecond
+)
+
+func (w *outputWriter) write(text string) error {
+	if w.text.Len()+len(text) > maxOutputBytes {
+		return &provider.Error{Provider: "agents", Kind: provider.Permanent,
+			Message: fmt.Sprintf("the answer exceeds %d MiB; stopped", maxOutputBytes>>20)}
+	}
+	w.text.WriteString(text)
+	w.pending.WriteString(text)
+	if w.pending.Len() >= flushBytes || time.Since(w.last) >= flushInterval {
+		return w.flush(context.Background())
+	}
+	return nil
+}
+
+func (w *outputWriter) flush(ctx context.Context) error {
+	if w.pending.Len() == 0 {
+		return nil
+	}
+	w.seq++
+	c := store.Chunk{Attempt: w.run.Attempt, Seq: w.seq, Text: w.pending.String()}
+	w.pending.Reset()
+	w.last = time.Now()
+	if err := w.s.Store.AppendChunks(context.WithoutCancel(ctx), w.run.ID, []store.Chunk{c}); err != nil {
+		return err
+	}
+	w.s.publishChunk(ctx, w.run.ID, c)
+	return nil
+}

@@ -1,0 +1,307 @@
+package agents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/catalog"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/pricing"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
+)
+
+// The orchestration is level-triggered: a reconcile job reads where a project's current gate
+// stands and where its runs stand, and does the one thing that follows (start the gate, enqueue
+// the runs it lacks, submit it for review, block it), then looks again. It keeps no state of its
+// own besides the runs, so a duplicated, replayed or lost nudge changes nothing: the next
+// reconcile (after any run ends, after any gate event, and by the periodic sweep) sees the same
+// state and does the same thing.
+
+// reconcileWorker reconciles one project.
+type reconcileWorker struct {
+	river.WorkerDefaults[store.ReconcileJob]
+	s *Service
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[store.ReconcileJob]) error {
+	return w.s.Reconcile(ctx, job.Args.ProjectID)
+}
+
+// sweepWorker enqueues a reconcile of every project in progress.
+type sweepWorker struct {
+	river.WorkerDefaults[store.SweepJob]
+	s *Service
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[store.SweepJob]) error {
+	after := ""
+	for {
+		ids, err := w.s.Store.ActiveWork(ctx, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := w.s.Store.EnqueueReconcile(ctx, id); err != nil {
+				return err
+			}
+		}
+		if len(ids) < 500 {
+			return nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// maxSteps bounds the transitions of one reconcile (pending → in progress → runs enqueued).
+const maxSteps = 4
+
+// Reconcile moves a project's current gate as far as its state allows.
+func (s *Service) Reconcile(ctx context.Context, projectID string) error {
+	w, err := s.Store.Work(ctx, projectID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // not a project the orchestration moves
+	} else if err != nil {
+		return err
+	}
+	if !w.CompletedAt.IsZero() {
+		return nil
+	}
+	uctx, err := s.actFor(ctx, w.UserID)
+	if err != nil {
+		return err
+	}
+	for range maxSteps {
+		p, err := s.Projects.Project(uctx, projectID)
+		if apperr.IsKind(err, apperr.KindNotFound) || apperr.IsKind(err, apperr.KindPermissionDenied) {
+			// Deleted, or the user who started the work lost access: nobody to work for.
+			s.Logger.InfoContext(ctx, "orchestration stops", "project_id", projectID, "reason", err.Error())
+			return s.Store.CompleteWork(ctx, projectID, s.now())
+		} else if err != nil {
+			return err
+		}
+		if p.Completed {
+			return s.Store.CompleteWork(ctx, projectID, s.now())
+		}
+		gates, err := s.Projects.Gates(uctx, projectID)
+		if err != nil || len(gates) == 0 {
+			return err
+		}
+		changed, err := s.advance(uctx, w, p, gates[len(gates)-1])
+		if err != nil || !changed {
+			return err
+		}
+	}
+	return nil
+}
+
+// advance does the next thing the gate's state calls for and reports whether it changed
+// anything worth looking at again.
+func (s *Service) advance(ctx context.Context, w store.Work, p Project, g Gate) (bool, error) {
+	switch g.State {
+	case GatePending, GateChangesRequested:
+		// A gate opens when the one before it is approved (that is what created it) or, for G1,
+		// when the work starts; after a request for changes it reopens for the re-run.
+		return true, ignoreStale(s.Projects.StartGate(ctx, p.ID, g.Number))
+	case GateInProgress:
+		return s.runGate(ctx, w, p, g)
+	case GateApproved:
+		if g.Number == catalog.GateCount {
+			return false, s.Store.CompleteWork(ctx, p.ID, s.now())
+		}
+	}
+	return false, nil // in review or blocked: the owner decides
+}
+
+// ignoreStale treats a transition refused because the gate has moved on (another reconcile, or a
+// person, got there first) as done.
+func ignoreStale(err error) error {
+	if apperr.IsKind(err, apperr.KindFailedPrecondition) || apperr.IsKind(err, apperr.KindAborted) {
+		return nil
+	}
+	return err
+}
+
+// runGate enqueues the runs the gate's current revision lacks and submits the gate for review
+// once every role's run has succeeded and its deliverables are recorded.
+func (s *Service) runGate(ctx context.Context, w store.Work, p Project, g Gate) (bool, error) {
+	roles, err := s.gateRoles(ctx, p.Type, g.Number)
+	if err != nil {
+		return false, err
+	}
+	runs, err := s.Store.GateRuns(ctx, p.ID, g.Number, g.Revision)
+	if err != nil {
+		return false, err
+	}
+	latest := map[string]store.Run{}
+	for _, r := range runs {
+		latest[r.Role] = r // oldest first: the last one wins
+	}
+	allDone := true
+	for _, role := range roles {
+		r, ok := latest[role.ID]
+		switch {
+		case ok && r.State == store.StateSucceeded:
+			continue
+		case ok && r.Active():
+			allDone = false
+			continue
+		}
+		allDone = false
+		if ok {
+			// Failed or cancelled: the owner is told and decides; once they unblock the gate,
+			// the role runs again.
+			a, err := s.Store.Allowance(ctx, p.ID, g.Number)
+			if err != nil {
+				return false, err
+			}
+			if a.FailedRun != r.ID {
+				reason := fmt.Sprintf("the %s's run %s %s: %s. Fix the cause (a provider key, the budget), then unblock G%d to run it again.",
+					role.Name, r.ID, r.State, orNone(r.Error), g.Number)
+				return true, s.block(ctx, p, g, reason, r.ID)
+			}
+		}
+		if reason, err := s.overBudget(ctx, w, p, g, len(roles)); err != nil || reason != "" {
+			if err != nil {
+				return false, err
+			}
+			return true, s.block(ctx, p, g, reason, "")
+		}
+		if _, _, err := s.enqueue(ctx, role, p.ID, g, w.UserID, "", true); err != nil {
+			return false, err
+		}
+	}
+	if !allDone {
+		return false, nil
+	}
+	wf, err := s.Projects.Workflow(ctx, p.Type)
+	if err != nil {
+		return false, err
+	}
+	if missing := absent(wf[g.Number-1].Deliverables, g.Delivered); len(missing) > 0 {
+		return true, s.block(ctx, p, g, fmt.Sprintf("every run of G%d succeeded but no %s was recorded as its deliverable; "+
+			"save the missing documents, then unblock the gate", g.Number, strings.Join(missing, ", ")), "")
+	}
+	if missing := absent(wf[g.Number-1].Proofs, g.Proven); len(missing) > 0 {
+		// Evidence nothing here produces (builds, tests, scans, deployments) is the owner's to
+		// record; the gate goes to review once it is there (a proof event nudges a reconcile).
+		return false, nil
+	}
+	return true, ignoreStale(s.Projects.SubmitGate(ctx, p.ID, g.Number))
+}
+
+// absent lists the entries of want missing from have.
+func absent(want, have []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no reason recorded"
+	}
+	return s
+}
+
+// overBudget says why the gate may not spend more, or "" if it may: its re-run cap, its token
+// or cost budget (both counted since the owner last unblocked it), or the monthly budget of the
+// user the work is for.
+func (s *Service) overBudget(ctx context.Context, w store.Work, p Project, g Gate, roles int) (string, error) {
+	spent, reruns, err := s.Store.GateTotals(ctx, p.ID, g.Number)
+	if err != nil {
+		return "", err
+	}
+	a, err := s.Store.Allowance(ctx, p.ID, g.Number)
+	if err != nil {
+		return "", err
+	}
+	l := s.Limits
+	switch {
+	case l.GateMaxReruns > 0 && reruns-a.Reruns >= l.GateMaxReruns*roles:
+		return fmt.Sprintf("G%d's agents have run again %d times (the cap is %d per role). Review what they produced and approve it, "+
+			"or unblock G%d to allow %d more re-runs.", g.Number, reruns-a.Reruns, l.GateMaxReruns, g.Number, l.GateMaxReruns*roles), nil
+	case l.GateTokenBudget > 0 && spent.Tokens()-a.TokensSpent >= l.GateTokenBudget:
+		return fmt.Sprintf("G%d's runs have used %d tokens, its budget of %d. Unblock G%d to allow %d more, or raise AGENT_GATE_TOKEN_BUDGET.",
+			g.Number, spent.Tokens()-a.TokensSpent, l.GateTokenBudget, g.Number, l.GateTokenBudget), nil
+	case l.GateCostBudgetMicros > 0 && spent.CostMicros-a.CostSpent >= l.GateCostBudgetMicros:
+		return fmt.Sprintf("G%d's runs have cost %s, its budget of %s. Unblock G%d to allow as much again, or raise AGENT_GATE_COST_BUDGET.",
+			g.Number, pricing.FormatUSD(spent.CostMicros-a.CostSpent), pricing.FormatUSD(l.GateCostBudgetMicros), g.Number), nil
+	}
+	if err := s.checkMonthlyBudget(ctx, w.UserID); apperr.IsKind(err, apperr.KindResourceExhausted) {
+		e, _ := apperr.As(err)
+		return "the user the work is for has spent their " + strings.TrimPrefix(e.Message, "monthly ") + ". Unblock the gate after that.", nil
+	} else if err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+// block blocks the gate with a reason for the owner and records what the gate had spent, so
+// that unblocking it grants a fresh allowance (and re-runs failedRun, if that was the reason).
+func (s *Service) block(ctx context.Context, p Project, g Gate, reason, failedRun string) error {
+	spent, reruns, err := s.Store.GateTotals(ctx, p.ID, g.Number)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.PutAllowance(ctx, store.Allowance{ProjectID: p.ID, Gate: g.Number, TokensSpent: spent.Tokens(),
+		CostSpent: spent.CostMicros, Reruns: reruns, FailedRun: failedRun}); err != nil {
+		return err
+	}
+	s.Logger.InfoContext(ctx, "gate blocked", "project_id", p.ID, "gate", g.Number, "reason", reason)
+	if len(reason) > 1000 {
+		reason = reason[:997] + "..."
+	}
+	return ignoreStale(s.Projects.BlockGate(ctx, p.ID, g.Number, reason))
+}
+
+// WatchProjectEvents nudges the orchestration whenever a project it moves has a gate event (an
+// approval, a request for changes, an unblock) or a proof is recorded, until ctx ends. Nudges are a shortcut: the
+// periodic sweep catches any the bus loses.
+func (s *Service) WatchProjectEvents(ctx context.Context) {
+	for ctx.Err() == nil {
+		sub, err := s.Bus.SubscribePattern(ctx, eventbus.ProjectTopic("*"))
+		if err != nil {
+			s.Logger.WarnContext(ctx, "cannot watch project events; retrying", "error", err.Error())
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
+		for msg := range sub.C {
+			s.nudge(ctx, msg)
+		}
+		stop()
+		_ = sub.Close()
+	}
+}
+
+// nudge enqueues a reconcile of the project of a gate event, if the orchestration moves it.
+func (s *Service) nudge(ctx context.Context, msg []byte) {
+	var e struct {
+		ProjectID string
+		Type      string
+	}
+	if json.Unmarshal(msg, &e) != nil || e.Type != "gate_changed" && e.Type != "proof_recorded" {
+		return
+	}
+	if _, err := s.Store.Work(ctx, e.ProjectID); err != nil {
+		return
+	}
+	if err := s.Store.EnqueueReconcile(ctx, e.ProjectID); err != nil && ctx.Err() == nil {
+		s.Logger.WarnContext(ctx, "cannot enqueue a reconcile", "project_id", e.ProjectID, "error", err.Error())
+	}
+}

@@ -1,0 +1,161 @@
+package output
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	docOpen      = "<document"
+	docClose     = "</document>"
+	handoffOpen  = "<handoff>"
+	handoffClose = "</handoff>"
+)
+
+// tagLine is a line as tags are matched: without the spaces around it (and a CR of a CRLF).
+func tagLine(line string) string { return strings.Trim(line, " \t\r") }
+
+// isDocOpen reports whether a trimmed line is a <document …> tag (well-formed or not).
+func isDocOpen(t string) bool {
+	if !strings.HasPrefix(t, docOpen) {
+		return false
+	}
+	if len(t) == len(docOpen) {
+		return true
+	}
+	switch t[len(docOpen)] {
+	case ' ', '\t', '>', '/':
+		return true
+	}
+	return false
+}
+
+// isHandoffTag reports whether a trimmed line starts like a <handoff> tag, to catch a handoff
+// written on the tag's line.
+func isHandoffTag(t string) bool {
+	return strings.HasPrefix(t, "<handoff") && len(t) > len("<handoff") &&
+		strings.ContainsRune(" \t>", rune(t[len("<handoff")]))
+}
+
+// docAttrs are the attributes of a <document> tag.
+type docAttrs struct {
+	typ, title        string
+	hasType, hasTitle bool
+}
+
+// parseDocTag reads the attributes of a <document …> line. Attributes may be in any order and
+// quoted with " or '; unknown attributes are ignored. It returns what it could read and the
+// first problem, "" if none.
+func parseDocTag(t string) (docAttrs, string) {
+	var a docAttrs
+	rest := t[len(docOpen):]
+	for {
+		rest = strings.TrimLeft(rest, " \t")
+		switch {
+		case rest == "":
+			return a, "the <document> tag is not closed with >"
+		case strings.HasPrefix(rest, "/>"):
+			return a, "a <document> tag cannot be self-closing; the content goes between it and </document>"
+		case rest[0] == '>':
+			if strings.TrimSpace(rest[1:]) != "" {
+				return a, "text follows the <document> tag; the tag must stand alone on its line"
+			}
+			return a, ""
+		}
+		n := 0
+		for n < len(rest) && isNameByte(rest[n]) {
+			n++
+		}
+		if n == 0 {
+			return a, "malformed <document> tag near " + quote(rest)
+		}
+		name := strings.ToLower(rest[:n])
+		rest = strings.TrimLeft(rest[n:], " \t")
+		if !strings.HasPrefix(rest, "=") {
+			return a, "<document> attribute " + name + " has no value (write " + name + "=\"…\")"
+		}
+		rest = strings.TrimLeft(rest[1:], " \t")
+		if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
+			return a, "<document> attribute " + name + " must be quoted"
+		}
+		end := strings.IndexByte(rest[1:], rest[0])
+		if end < 0 {
+			return a, "<document> attribute " + name + " has no closing quote"
+		}
+		value := unescape(rest[1 : 1+end])
+		rest = rest[end+2:]
+		switch name {
+		case "type":
+			if a.hasType {
+				return a, "<document> has two type attributes"
+			}
+			a.typ, a.hasType = value, true
+		case "title":
+			if a.hasTitle {
+				return a, "<document> has two title attributes"
+			}
+			a.title, a.hasTitle = value, true
+		}
+	}
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == ':'
+}
+
+// escape makes a value safe inside a double-quoted attribute. Every & is escaped, so unescape
+// gives back exactly the value whatever entities it contains.
+func escape(s string) string {
+	return attrEscaper.Replace(s)
+}
+
+var attrEscaper = strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;")
+
+var namedEntities = map[string]rune{"amp": '&', "quot": '"', "apos": '\'', "lt": '<', "gt": '>'}
+
+// unescape decodes the XML entities of an attribute value: the five named ones and numeric
+// ones. Anything else, such as a bare & in "R&D", is kept as written (models do write that).
+func unescape(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for {
+		i := strings.IndexByte(s, '&')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		// An entity is short: looking at most this far keeps the work linear.
+		semi := strings.IndexByte(s[:min(len(s), 12)], ';')
+		if r, ok := entity(s[1:max(semi, 1)]); semi > 0 && ok {
+			b.WriteRune(r)
+			s = s[semi+1:]
+			continue
+		}
+		b.WriteByte('&')
+		s = s[1:]
+	}
+}
+
+func entity(name string) (rune, bool) {
+	if r, ok := namedEntities[name]; ok {
+		return r, true
+	}
+	if !strings.HasPrefix(name, "#") || len(name) < 2 {
+		return 0, false
+	}
+	digits, base := name[1:], 10
+	if digits[0] == 'x' || digits[0] == 'X' {
+		digits, base = digits[1:], 16
+	}
+	n, err := strconv.ParseUint(digits, base, 32)
+	if err != nil || n == 0 || !utf8.ValidRune(rune(n)) {
+		return 0, false
+	}
+	return rune(n), true
+}

@@ -1,0 +1,116 @@
+package agents
+
+import (
+	"context"
+	"slices"
+
+	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/specvalidate"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
+)
+
+// Proof and document types the output processing knows.
+const (
+	proofSpecValidation = "spec_validation"
+	docAPISpec          = "api_spec"
+)
+
+// process stores what a successful run produced, in steps that are each done once: its
+// documents (one batch call, keyed by the run so a repeat stores nothing twice), its tasks (one
+// batch, keyed likewise), and the validation of an API specification as the gate's
+// spec_validation proof. Each step is recorded in the run's result as soon as it is done, so a
+// run processed again after a crash picks up where it stopped.
+func (s *Service) process(ctx context.Context, r store.Run, out output.Output) error {
+	res := r.Result
+	key := "run:" + r.ID
+	if !res.DocumentsStored {
+		docs, err := s.Documents.Store(ctx, r, out.Documents, key)
+		if err != nil {
+			return err
+		}
+		res.Documents, res.DocumentsStored = docs, true
+		res.Deliverables, res.NextRoles, res.Notes = out.Handoff.Deliverables, out.Handoff.NextRoles, out.Handoff.Notes
+		if err := s.Store.SaveResult(ctx, r.ID, res); err != nil {
+			return err
+		}
+	}
+	if !res.TasksStored {
+		if len(out.Handoff.Tasks) > 0 {
+			tasks, err := s.tasksOf(ctx, r, out.Handoff.Tasks)
+			if err != nil {
+				return err
+			}
+			if res.TasksCreated, err = s.Projects.CreateTasks(ctx, r.ProjectID, tasks, key); err != nil {
+				return err
+			}
+		}
+		res.TasksStored = true
+		if err := s.Store.SaveResult(ctx, r.ID, res); err != nil {
+			return err
+		}
+	}
+	if spec, ok := specOf(out); ok && !res.ProofRecorded && s.gateRequiresProof(ctx, r, proofSpecValidation) {
+		v := specvalidate.OpenAPI(ctx, []byte(spec.Content))
+		if err := s.Projects.RecordProof(ctx, r.ProjectID, r.Gate, proofSpecValidation, v.Pass,
+			"\""+spec.Title+"\": "+v.Summary); err != nil {
+			return err
+		}
+		res.ProofRecorded = true
+		if err := s.Store.SaveResult(ctx, r.ID, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// specOf returns the output's API specification, if it has one.
+func specOf(out output.Output) (output.Document, bool) {
+	for _, d := range out.Documents {
+		if d.Type == docAPISpec {
+			return d, true
+		}
+	}
+	return output.Document{}, false
+}
+
+// gateRequiresProof reports whether the run's gate requires the proof type.
+func (s *Service) gateRequiresProof(ctx context.Context, r store.Run, proofType string) bool {
+	p, err := s.Projects.Project(ctx, r.ProjectID)
+	if err != nil {
+		return false
+	}
+	wf, err := s.Projects.Workflow(ctx, p.Type)
+	if err != nil || r.Gate > len(wf) {
+		return false
+	}
+	for _, t := range wf[r.Gate-1].Proofs {
+		if t == proofType {
+			return true
+		}
+	}
+	return false
+}
+
+// tasksOf places each proposed task at the first gate, from the run's on, where its owner
+// works; a task without an owner, or whose owner works at no later gate, stays at the run's.
+func (s *Service) tasksOf(ctx context.Context, r store.Run, in []output.Task) ([]NewTask, error) {
+	p, err := s.Projects.Project(ctx, r.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	wf, err := s.Projects.Workflow(ctx, p.Type)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NewTask, len(in))
+	for i, t := range in {
+		out[i] = NewTask{Task: t, Gate: r.Gate}
+		for _, g := range wf[r.Gate-1:] {
+			if slices.Contains(g.Roles, t.OwnerRole) {
+				out[i].Gate = g.Number
+				break
+			}
+		}
+	}
+	return out, nil
+}
