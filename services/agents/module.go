@@ -28,6 +28,7 @@ import (
 type Config struct {
 	Workers       int
 	RunTimeout    time.Duration
+	RescueAfter   time.Duration
 	PollInterval  time.Duration
 	SweepInterval time.Duration
 	IdleTimeout   time.Duration
@@ -52,7 +53,8 @@ type Config struct {
 // Register declares the agents service's variables.
 func (c *Config) Register(s *config.Set) {
 	s.IntVar(&c.Workers, "AGENT_WORKERS", 4, "how many agent runs this process executes at once")
-	s.DurationVar(&c.RunTimeout, "AGENT_RUN_TIMEOUT", 15*time.Minute, "longest one attempt of a run may take; a worker that dies mid-run has its run picked up by another this long (plus a minute) after")
+	s.DurationVar(&c.RunTimeout, "AGENT_RUN_TIMEOUT", 15*time.Minute, "longest one attempt of a run may take")
+	s.DurationVar(&c.RescueAfter, "AGENT_RESCUE_AFTER", 0, "how long a run's job may stay running before it is taken to belong to a dead worker and handed to another; must exceed AGENT_RUN_TIMEOUT (0: AGENT_RUN_TIMEOUT plus a minute)")
 	s.DurationVar(&c.PollInterval, "AGENT_QUEUE_POLL_INTERVAL", 250*time.Millisecond, "how often idle workers look for queued runs (PostgreSQL also notifies them at once)")
 	s.DurationVar(&c.SweepInterval, "AGENT_SWEEP_INTERVAL", 30*time.Second, "how often every project in progress is reconciled, to catch gate events the event bus lost")
 	s.DurationVar(&c.IdleTimeout, "AGENT_STREAM_IDLE_TIMEOUT", 90*time.Second, "a provider stream silent this long is a timeout (retried)")
@@ -92,6 +94,8 @@ func (c *Config) Register(s *config.Set) {
 			return config.Errorf("AGENT_MAX_ATTEMPTS", "must be at least 1")
 		case c.RunTimeout < time.Second:
 			return config.Errorf("AGENT_RUN_TIMEOUT", "must be at least 1s")
+		case c.RescueAfter != 0 && c.RescueAfter <= c.RunTimeout:
+			return config.Errorf("AGENT_RESCUE_AFTER", "must be longer than AGENT_RUN_TIMEOUT, or a live run would be handed to a second worker")
 		case c.PollInterval < time.Millisecond || c.SweepInterval < time.Second:
 			return config.Errorf("AGENT_QUEUE_POLL_INTERVAL", "must be at least 1ms, and AGENT_SWEEP_INTERVAL at least 1s")
 		case c.RetryBase <= 0 || c.RetryMax < c.RetryBase:
@@ -167,7 +171,11 @@ func (c *Config) PriceTable() *pricing.Table { return pricing.Default().With(c.p
 
 // Queue returns the job queue configuration, with the workers to register into.
 func (c *Config) Queue(workers *river.Workers, logger *slog.Logger) store.QueueConfig {
-	return store.QueueConfig{Workers: workers, MaxWorkers: c.Workers, JobTimeout: c.RunTimeout, RescueAfter: c.RunTimeout + time.Minute,
+	rescue := c.RescueAfter
+	if rescue == 0 {
+		rescue = c.RunTimeout + time.Minute
+	}
+	return store.QueueConfig{Workers: workers, MaxWorkers: c.Workers, JobTimeout: c.RunTimeout, RescueAfter: rescue,
 		PollInterval: c.PollInterval, SweepInterval: c.SweepInterval, Logger: logger}
 }
 

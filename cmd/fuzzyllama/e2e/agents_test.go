@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/providertest"
 )
 
 type runView struct {
@@ -224,4 +229,244 @@ func (s *server) requestChangesOnce(t *testing.T, tok, pid string) {
 	if len(runs.Runs) != 2 || runs.Runs[0].Revision != 1 || runs.Runs[0].Feedback != "Add offline mode for the shopping list." {
 		t.Fatalf("G2 runs: %+v", runs.Runs)
 	}
+}
+
+// intakeAnswer is a vendor's answer that follows the output contract for the G1 intake.
+func intakeAnswer() string {
+	return output.Format(output.Output{
+		Documents: []output.Document{{Type: "intake", Title: "Project Intake", Content: "# Project Intake\n\nRecipes for home cooks.\n"}},
+		Handoff:   output.Handoff{Deliverables: []string{"intake"}, NextRoles: []string{"product_manager"}, Notes: "scope agreed"},
+	})
+}
+
+// startWork starts a project's work and returns its intake run.
+func (s *server) startWork(t *testing.T, tok, pid string) runView {
+	t.Helper()
+	var started struct{ Run runView }
+	s.do("POST", "/api/v1/projects/"+pid+":startWork", tok, map[string]string{"description": "Recipes for home cooks, with shopping lists."}).
+		want(t, 200, "").data(t, &started)
+	return started.Run
+}
+
+// waitRun polls a run until it has finished.
+func (s *server) waitRun(t *testing.T, tok, pid, runID string) runView {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var out struct{ Run runView }
+		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs/%s", pid, runID), tok, nil).want(t, 200, "").data(t, &out)
+		if out.Run.State != "RUN_STATE_QUEUED" && out.Run.State != "RUN_STATE_RUNNING" {
+			return out.Run
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run still %s after a minute: %+v", out.Run.State, out.Run)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestVendorFailures runs against a fake Anthropic API speaking its real streaming format: a
+// rate limit (honouring Retry-After) and an overload in the middle of the stream are retried and
+// the run succeeds on its third attempt; a bad request fails the run at once with the vendor's
+// message, and the gate is blocked with it instead of spending more.
+func TestVendorFailures(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		vendor := providertest.NewAnthropic(t,
+			providertest.Script{Status: 429, ErrorType: "rate_limit_error", ErrorMessage: "slow down", RetryAfter: "1"},
+			providertest.Script{Text: intakeAnswer(), Chunks: 8, InputTokens: 900, Fault: providertest.MidStreamError, FaultAfter: 3,
+				ErrorType: "overloaded_error", ErrorMessage: "Overloaded"},
+			providertest.Script{Text: intakeAnswer(), Chunks: 8, InputTokens: 1000, OutputTokens: 200},
+			providertest.Script{Status: 400, ErrorType: "invalid_request_error", ErrorMessage: "max_tokens: 999999 > 64000, which is the maximum"},
+		)
+		s := start(t, m.env(t), map[string]string{"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": vendor.URL,
+			"AGENT_RETRY_BASE": "10ms", "AGENT_RETRY_MAX": "50ms", "AGENT_QUEUE_POLL_INTERVAL": "20ms", "RATE_LIMIT_PER_USER_PER_MINUTE": "100000"})
+		tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+		p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
+		startedAt := time.Now()
+		run := s.waitRun(t, tok, p.ID, s.startWork(t, tok, p.ID).ID)
+		if run.State != "RUN_STATE_SUCCEEDED" || run.Attempt != 3 || run.Model != "claude-sonnet-4-5" || run.Usage.OutputTokens != "200" {
+			t.Fatalf("run after two transient failures: %+v", run)
+		}
+		if waited := time.Since(startedAt); waited < time.Second {
+			t.Fatalf("the run was retried after %v, before the vendor's Retry-After of 1s", waited)
+		}
+		if vendor.Calls() != 3 || vendor.Requests()[0].Header.Get("X-Api-Key") != "sk-ant-test" || !strings.Contains(vendor.Requests()[0].System, "Output format") {
+			t.Fatalf("vendor calls: %d, first %+v", vendor.Calls(), vendor.Requests()[0])
+		}
+		s.waitGate(t, tok, p.ID, 1, "GATE_STATE_IN_REVIEW")
+
+		// G2's run gets the 400: no retry, the run fails with the vendor's words, the gate blocks.
+		s.do("POST", "/api/v1/projects/"+p.ID+"/gates/1:approve", tok, map[string]string{}).want(t, 200, "")
+		g := s.waitGate(t, tok, p.ID, 2, "GATE_STATE_BLOCKED")
+		if !strings.Contains(g.BlockedReason, "max_tokens: 999999 > 64000") || !strings.Contains(g.BlockedReason, "unblock G2") {
+			t.Fatalf("blocked reason: %q", g.BlockedReason)
+		}
+		var runs struct{ Runs []runView }
+		s.do("GET", "/api/v1/projects/"+p.ID+"/runs?gate=2", tok, nil).want(t, 200, "").data(t, &runs)
+		if len(runs.Runs) != 1 || runs.Runs[0].State != "RUN_STATE_FAILED" || runs.Runs[0].Attempt != 1 ||
+			!strings.Contains(runs.Runs[0].Error, "invalid_request_error") || vendor.Calls() != 4 {
+			t.Fatalf("G2 runs: %+v (vendor calls %d)", runs.Runs, vendor.Calls())
+		}
+		if strings.Contains(s.logs.String(), "sk-ant-test") {
+			t.Fatal("the API key reached the logs")
+		}
+	})
+}
+
+// TestRunawayGuards: a gate's re-run cap blocks it with a reason saying what to do, unblocking
+// grants as many again, and a user over their monthly budget gets RESOURCE_EXHAUSTED.
+func TestRunawayGuards(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), map[string]string{"AGENT_GATE_MAX_RERUNS": "1", "AGENT_USER_MONTHLY_TOKENS": "60000",
+			"AGENT_QUEUE_POLL_INTERVAL": "20ms", "RATE_LIMIT_PER_USER_PER_MINUTE": "100000"})
+		tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+		p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
+		base := "/api/v1/projects/" + p.ID
+		s.startWork(t, tok, p.ID)
+		s.waitGate(t, tok, p.ID, 1, "GATE_STATE_IN_REVIEW")
+		s.do("POST", base+"/gates/1:request-changes", tok, map[string]string{"notes": "name the users"}).want(t, 200, "")
+		s.waitGate(t, tok, p.ID, 1, "GATE_STATE_IN_REVIEW")
+		// The second request for changes exceeds the cap of one re-run per role.
+		s.do("POST", base+"/gates/1:request-changes", tok, map[string]string{"notes": "and their goals"}).want(t, 200, "")
+		g := s.waitGate(t, tok, p.ID, 1, "GATE_STATE_BLOCKED")
+		if !strings.Contains(g.BlockedReason, "cap is 1 per role") || !strings.Contains(g.BlockedReason, "unblock G1") {
+			t.Fatalf("blocked reason: %q", g.BlockedReason)
+		}
+		var runs struct{ Runs []runView }
+		s.do("GET", base+"/runs", tok, nil).want(t, 200, "").data(t, &runs)
+		if len(runs.Runs) != 2 {
+			t.Fatalf("%d runs, want 2: the cap let another start", len(runs.Runs))
+		}
+		s.do("POST", base+"/gates/1:unblock", tok, map[string]string{}).want(t, 200, "")
+		s.waitGate(t, tok, p.ID, 1, "GATE_STATE_IN_REVIEW")
+
+		// A user over their monthly budget: the orchestration blocks the gate instead of running,
+		// and a run asked for by hand is refused up front.
+		s2 := start(t, m.env(t), map[string]string{"AGENT_USER_MONTHLY_TOKENS": "1", "AGENT_QUEUE_POLL_INTERVAL": "20ms",
+			"RATE_LIMIT_PER_USER_PER_MINUTE": "100000"})
+		tok = s2.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+		p = s2.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
+		base = "/api/v1/projects/" + p.ID
+		s2.startWork(t, tok, p.ID) // nothing spent yet
+		s2.waitGate(t, tok, p.ID, 1, "GATE_STATE_IN_REVIEW")
+		s2.do("POST", base+"/gates/1:request-changes", tok, map[string]string{"notes": "name the users"}).want(t, 200, "")
+		g = s2.waitGate(t, tok, p.ID, 1, "GATE_STATE_BLOCKED")
+		if !strings.Contains(g.BlockedReason, "token budget spent") {
+			t.Fatalf("blocked reason: %q", g.BlockedReason)
+		}
+		r := s2.do("POST", base+"/runs", tok, map[string]any{"gate": 1, "role": "AGENT_ROLE_PRODUCT_MANAGER"}).want(t, 429, "RESOURCE_EXHAUSTED")
+		var usage struct {
+			Used        struct{ Runs int }
+			TokenBudget string    `json:"tokenBudget"`
+			MonthEnd    time.Time `json:"monthEnd"`
+		}
+		s2.do("GET", "/api/v1/usage", tok, nil).want(t, 200, "").data(t, &usage)
+		if !strings.Contains(r.env.Error.Message, "monthly token budget spent") || usage.TokenBudget != "1" || usage.Used.Runs != 1 ||
+			usage.MonthEnd.Day() != 1 || r.header.Get("Retry-After") == "" {
+			t.Fatalf("over budget: %s (usage %+v)", r.raw, usage)
+		}
+	})
+}
+
+func atoi(s string) int {
+	n := 0
+	fmt.Sscan(s, &n)
+	return n
+}
+
+// TestWatchRun follows a run as server-sent events: the run, its output in order as it is
+// written, and the finished run; the chunks add up to the stored output.
+func TestWatchRun(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), map[string]string{"OFFLINE_CHUNK_DELAY": "5ms", "AGENT_QUEUE_POLL_INTERVAL": "20ms"})
+		tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+		p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
+		run := s.startWork(t, tok, p.ID)
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/projects/%s/runs/%s:watch", s.base, p.ID, run.ID), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+			t.Fatalf("watch: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		var text strings.Builder
+		var states []string
+		seq := int64(0)
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 4<<20)
+		event := ""
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: ") && event == "run":
+				var r runView
+				if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &r); err != nil {
+					t.Fatal(err)
+				}
+				states = append(states, r.State)
+			case strings.HasPrefix(line, "data: ") && event == "chunk":
+				var c struct {
+					Seq  string `json:"seq"`
+					Text string `json:"text"`
+				}
+				if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &c); err != nil {
+					t.Fatal(err)
+				}
+				if n := int64(atoi(c.Seq)); n != seq+1 {
+					t.Fatalf("chunk %d after %d", n, seq)
+				}
+				seq++
+				text.WriteString(c.Text)
+			case strings.HasPrefix(line, "data: ") && event == "error":
+				t.Fatalf("error event: %s", line)
+			}
+		}
+		var got struct{ Run runView }
+		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs/%s", p.ID, run.ID), tok, nil).want(t, 200, "").data(t, &got)
+		if len(states) < 2 || states[len(states)-1] != "RUN_STATE_SUCCEEDED" || seq < 2 || text.String() != got.Run.Output {
+			t.Fatalf("states %v, %d chunks, %d bytes streamed, %d stored", states, seq, text.Len(), len(got.Run.Output))
+		}
+		// A finished run replays in one piece; another user's watch is refused as not found.
+		stranger := s.register(t, "stranger@example.com", goodPassword, "Stranger").AccessToken
+		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs/%s:watch", p.ID, run.ID), stranger, nil).want(t, 404, "NOT_FOUND")
+	})
+}
+
+// TestAgentsAuthorizationMatrix: the agents routes of a project as owner, editor, viewer and
+// stranger.
+func TestAgentsAuthorizationMatrix(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s, users, fixture := startMatrix(t, m)
+		owner := users["owner"].AccessToken
+		withRun := func(pid string) string { return s.startWork(t, owner, pid).ID }
+		calls := []call{
+			{"start work", "POST", "/api/v1/projects/%s:startWork", map[string]string{"description": "Recipes for home cooks."}, 2, nil},
+			{"start run", "POST", "/api/v1/projects/%s/runs", map[string]any{"gate": 1, "role": "AGENT_ROLE_ORCHESTRATOR"}, 2, nil},
+			{"list runs", "GET", "/api/v1/projects/%s/runs", nil, 1, nil},
+			{"get run", "GET", "/api/v1/projects/%s/runs/%s", nil, 1, withRun},
+			{"cancel run", "POST", "/api/v1/projects/%s/runs/%s:cancel", map[string]string{}, 2, func(pid string) string {
+				// A run that cannot finish before it is cancelled: the orchestrator at a gate not yet reached
+				// would be refused, so cancel a queued orchestrator run right after starting it.
+				var out struct{ Run runView }
+				s.do("POST", "/api/v1/projects/"+pid+"/runs", owner, map[string]any{"gate": 1, "role": "AGENT_ROLE_ORCHESTRATOR"}).data(t, &out)
+				return out.Run.ID
+			}},
+			{"costs", "GET", "/api/v1/projects/%s/costs", nil, 1, nil},
+		}
+		checkMatrix(t, s, users, fixture, calls)
+		// The catalog is for every signed-in user; a run of another project is not found.
+		var agents struct{ Agents []struct{ Role string } }
+		s.do("GET", "/api/v1/agents", users["stranger"].AccessToken, nil).want(t, 200, "").data(t, &agents)
+		if len(agents.Agents) != 14 {
+			t.Fatalf("%d agents in the catalog", len(agents.Agents))
+		}
+		a, b := fixture(), fixture()
+		run := withRun(a)
+		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs/%s", b, run), owner, nil).want(t, 404, "NOT_FOUND")
+	})
 }

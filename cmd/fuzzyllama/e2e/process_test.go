@@ -19,6 +19,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/providertest"
 )
 
 var (
@@ -59,7 +60,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // runProcess starts the binary with env and waits until it says it is up.
-func runProcess(t *testing.T, env map[string]string, args ...string) {
+func runProcess(t *testing.T, env map[string]string, args ...string) *exec.Cmd {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, fuzzyllamaBinary(t), args...)
@@ -97,6 +98,7 @@ func runProcess(t *testing.T, env map[string]string, args ...string) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("%v did not come up", args)
 	}
+	return cmd
 }
 
 // TestServicesRunAsSeparateProcesses runs the production shape: the auth, projects and
@@ -115,7 +117,7 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 		"DATA_DIR":           t.TempDir(),
 	}
 	db := dbtest.NewPostgres(t) // one database; each service migrates and uses its own schema
-	authAddr, projectsAddr, documentsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	authAddr, projectsAddr, documentsAddr, agentsAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	authEnv := map[string]string{"DATABASE_URL": db, "AUTH_GRPC_ADDR": authAddr, "HTTP_ADDR": freeAddr(t)}
 	for k, v := range shared {
 		authEnv[k] = v
@@ -126,15 +128,19 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 	projectsEnv := map[string]string{"DATABASE_URL": db, "PROJECTS_GRPC_ADDR": projectsAddr, "AUTH_SERVICE_ADDR": authAddr, "HTTP_ADDR": freeAddr(t)}
 	documentsEnv := map[string]string{"DATABASE_URL": db, "DOCUMENTS_GRPC_ADDR": documentsAddr, "AUTH_SERVICE_ADDR": authAddr,
 		"PROJECTS_SERVICE_ADDR": projectsAddr, "HTTP_ADDR": freeAddr(t)}
+	agentsEnv := map[string]string{"DATABASE_URL": db, "AGENTS_GRPC_ADDR": agentsAddr, "AUTH_SERVICE_ADDR": authAddr,
+		"PROJECTS_SERVICE_ADDR": projectsAddr, "DOCUMENTS_SERVICE_ADDR": documentsAddr, "HTTP_ADDR": freeAddr(t),
+		"AGENT_QUEUE_POLL_INTERVAL": "50ms"}
 	gwEnv := map[string]string{"AUTH_SERVICE_ADDR": authAddr, "PROJECTS_SERVICE_ADDR": projectsAddr, "DOCUMENTS_SERVICE_ADDR": documentsAddr,
-		"HTTP_ADDR": freeAddr(t)}
+		"AGENTS_SERVICE_ADDR": agentsAddr, "HTTP_ADDR": freeAddr(t)}
 	for k, v := range shared {
 		if k != "AUTH_SIGNING_KEY" {
-			projectsEnv[k], documentsEnv[k], gwEnv[k] = v, v, v
+			projectsEnv[k], documentsEnv[k], agentsEnv[k], gwEnv[k] = v, v, v, v
 		}
 	}
 	runProcess(t, projectsEnv, "-target=projects")
 	runProcess(t, documentsEnv, "-target=documents")
+	runProcess(t, agentsEnv, "-target=agents")
 	runProcess(t, gwEnv, "-target=gateway")
 
 	s := &server{t: t, base: "http://" + gwEnv["HTTP_ADDR"], logs: &syncBuffer{}}
@@ -147,6 +153,14 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 	if _, rec := s.createDocument(t, ses.AccessToken, p.ID, map[string]any{"gate": 1, "type": "DOCUMENT_TYPE_INTAKE", "title": "Intake", "content": "# Intake\n"}); rec == nil || !rec.Recorded {
 		t.Fatalf("deliverable across processes: %+v", rec)
 	}
+	// Gateway -> agents; the run, in the background, acts for the user with a delegated token
+	// from the auth process, on projects and documents in theirs.
+	q := s.createProject(t, ses.AccessToken, "Agents across processes", "PROJECT_TYPE_TRADITIONAL")
+	run := s.startWork(t, ses.AccessToken, q.ID)
+	if got := s.waitRun(t, ses.AccessToken, q.ID, run.ID); got.State != "RUN_STATE_SUCCEEDED" || len(got.Documents) != 1 {
+		t.Fatalf("run across processes: %+v", got)
+	}
+	s.waitGate(t, ses.AccessToken, q.ID, 1, "GATE_STATE_IN_REVIEW")
 	// Logout in the auth process ends the session in the gateway and projects processes too,
 	// as soon as the revocation message reaches them (a pub/sub delivery: well under a second).
 	s.do("POST", "/api/v1/auth/logout", ses.AccessToken, map[string]string{}).want(t, 200, "")
@@ -252,4 +266,54 @@ func TestReadinessTurnsUnavailableOnShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
+}
+
+// TestKilledWorkerResumes: a process killed (SIGKILL) while a run streams leaves the run RUNNING;
+// a new process on the same database rescues its job once it has been running longer than
+// AGENT_RESCUE_AFTER and completes it in a new attempt. Nothing stays RUNNING for ever.
+func TestKilledWorkerResumes(t *testing.T) {
+	t.Parallel()
+	vendor := providertest.NewAnthropic(t,
+		providertest.Script{Text: intakeAnswer(), Chunks: 8, Fault: providertest.Stall, FaultAfter: 2},
+		providertest.Script{Text: intakeAnswer(), Chunks: 8, InputTokens: 500, OutputTokens: 100})
+	httpAddr := freeAddr(t)
+	env := map[string]string{"DATA_DIR": t.TempDir(), "HTTP_ADDR": httpAddr, "ANTHROPIC_API_KEY": "sk-ant-test",
+		"ANTHROPIC_BASE_URL": vendor.URL, "AGENT_RUN_TIMEOUT": "3s", "AGENT_RESCUE_AFTER": "4s", "AGENT_QUEUE_POLL_INTERVAL": "50ms",
+		"AGENT_STREAM_IDLE_TIMEOUT": "1h", "AUTH_SIGNING_KEY": newSeed(t), "SERVICE_CREDENTIAL": newSeed(t) + newSeed(t)}
+	first := runProcess(t, env)
+	s := &server{t: t, base: "http://" + httpAddr, logs: &syncBuffer{}}
+	tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+	p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
+	run := s.startWork(t, tok, p.ID)
+	for deadline := time.Now().Add(30 * time.Second); vendor.Calls() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the run never called the vendor")
+		}
+	}
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+
+	// Restart once the job is past AGENT_RESCUE_AFTER, so that the rescuer's first pass (when the
+	// new process becomes the queue's leader) takes it rather than one 30 s later.
+	time.Sleep(5 * time.Second)
+	runProcess(t, env)
+	// The killed attempt's job is rescued and retried; the vendor now answers.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var out struct{ Run runView }
+		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs/%s", p.ID, run.ID), tok, nil).want(t, 200, "").data(t, &out)
+		if out.Run.State == "RUN_STATE_SUCCEEDED" {
+			if out.Run.Attempt != 2 || vendor.Calls() != 2 {
+				t.Fatalf("resumed run: %+v, vendor calls %d", out.Run, vendor.Calls())
+			}
+			break
+		}
+		if out.Run.State == "RUN_STATE_FAILED" || time.Now().After(deadline) {
+			t.Fatalf("run after the kill: %+v", out.Run)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.waitGate(t, tok, p.ID, 1, "GATE_STATE_IN_REVIEW")
 }

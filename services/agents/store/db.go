@@ -106,7 +106,8 @@ func open(ctx context.Context, db *sql.DB, driver riverdriver.Driver[*sql.Tx], q
 		JobTimeout:           q.JobTimeout,
 		RescueStuckJobsAfter: q.RescueAfter,
 		FetchPollInterval:    q.PollInterval,
-		FetchCooldown:        min(q.PollInterval, 100*time.Millisecond),
+		// After a notification, workers fetch at most this often: short, since a run waits for it.
+		FetchCooldown: min(q.PollInterval, 10*time.Millisecond),
 		// Runs count their own attempts (a transient provider failure snoozes the job); River's
 		// limit only ends jobs that keep crashing their worker.
 		MaxAttempts: 25,

@@ -52,13 +52,17 @@ func fromMicros(us int64) time.Time {
 }
 
 // CreateRun inserts r as queued and enqueues its job, in one transaction. If a run of the same
-// (project, gate, role) is active, it returns that one and created=false.
+// (project, gate, role) is active, it returns that one and created=false. An automatic run (the
+// orchestration's) is also not created when its role already succeeded at that revision of the
+// gate: two reconciles racing cannot run a role twice.
 func (d *DB) CreateRun(ctx context.Context, r Run) (Run, bool, error) {
 	created := false
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, project_id, gate, role, revision, state, priority, instructions,
 			feedback, user_id, automatic, model, max_attempts, created_at)
-			VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12, $13)
+			SELECT $1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12, $13
+			WHERE NOT $10 OR NOT EXISTS (SELECT 1 FROM runs WHERE project_id = $2 AND gate = $3 AND role = $4 AND revision = $5
+				AND state = 'succeeded')
 			ON CONFLICT (project_id, gate, role) WHERE state IN ('queued', 'running') DO NOTHING`,
 			r.ID, r.ProjectID, r.Gate, r.Role, r.Revision, r.Priority, r.Instructions, r.Feedback, r.UserID, r.Automatic,
 			r.Model, r.MaxAttempts, micros(r.CreatedAt))
@@ -67,7 +71,8 @@ func (d *DB) CreateRun(ctx context.Context, r Run) (Run, bool, error) {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			r, err = scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs
-				WHERE project_id = $1 AND gate = $2 AND role = $3 AND state IN ('queued', 'running')`, r.ProjectID, r.Gate, r.Role))
+				WHERE project_id = $1 AND gate = $2 AND role = $3 AND (state IN ('queued', 'running') OR revision = $4 AND state = 'succeeded')
+				ORDER BY created_at DESC LIMIT 1`, r.ProjectID, r.Gate, r.Role, r.Revision))
 			return err
 		}
 		job, err := d.queue.InsertTx(ctx, tx, RunJob{RunID: r.ID}, &river.InsertOpts{Priority: r.Priority})

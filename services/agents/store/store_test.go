@@ -76,6 +76,13 @@ func TestOneActiveRunPerGateRole(t *testing.T) {
 		if _, err := db.StartAttempt(ctx, first.ID, time.Now()); !errors.Is(err, store.ErrFinished) {
 			t.Fatalf("attempt after the end: %v", err)
 		}
+		// The orchestration does not run a role again at a revision where it succeeded (two
+		// reconciles racing); a person may.
+		auto := newRun("p1", 2, "product_manager")
+		auto.Automatic = true
+		if got, created, err := db.CreateRun(ctx, auto); err != nil || created || got.ID != first.ID {
+			t.Fatalf("automatic run after a success: %v created=%v %s", err, created, got.ID)
+		}
 		next, created, err := db.CreateRun(ctx, newRun("p1", 2, "product_manager"))
 		if err != nil || !created || next.ID == first.ID {
 			t.Fatalf("after the first finished: %v %v", err, created)

@@ -133,7 +133,7 @@ func (p *project) palette() [][]string {
 		{"color.text", "Body text on the background", text, white},
 		{"color.text-muted", "Secondary text on the background", hexColor("#4B5563"), white},
 		{"color.surface", "Cards and panels, under body text", hexColor("#F9FAFB"), text},
-		{"color.border", "Borders and dividers (non-text, 3:1 not required)", hexColor("#D1D5DB"), white},
+		{"color.border", "Decorative borders and dividers, never the only cue for a control", hexColor("#D1D5DB"), white},
 		{"color.danger", "Errors and destructive actions; white text on it", hexColor("#B91C1C"), white},
 		{"color.success", "Confirmations; white text on it", hexColor("#15803D"), white},
 	}

@@ -122,7 +122,7 @@ func (p *project) securityAudit(title string) string {
 		{"A03 Injection", "Parameterised SQL only; output encoding in the web app", "To verify"},
 		{"A04 Insecure design", "Threat model above reviewed at each change", "To verify"},
 		{"A05 Security misconfiguration", "Security headers (CSP, HSTS), no debug endpoints, least-privilege database user", "To verify"},
-		{"A06 Vulnerable components", "Dependency scanning (govulncheck, npm audit"+when(p.ai(), ", pip-audit")+") in CI", "To verify"},
+		{"A06 Vulnerable components", "Dependency scanning (govulncheck, npm audit" + when(p.ai(), ", pip-audit") + ") in CI", "To verify"},
 		{"A07 Identification and authentication failures", "Rate-limited sign-in, lockout, no user enumeration", "To verify"},
 		{"A08 Software and data integrity failures", "Signed container images, pinned CI actions, reviewed migrations", "To verify"},
 		{"A09 Security logging and monitoring failures", "Sign-in failures, access denials and admin actions logged and alerted", "To verify"},

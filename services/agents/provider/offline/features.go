@@ -154,7 +154,7 @@ func findAction(tokens, lower []string) (actor string, start int, form verbForm)
 	for i := 1; i < min(len(lower), 5); i++ {
 		f := isVerb(lower[i])
 		followedByVerb := i+1 < len(lower) && isVerb(lower[i+1]) != notVerb
-		if f != notVerb && !followedByVerb && !subjectStop[lower[i-1]] && !articles[lower[i-1]] {
+		if f != notVerb && !followedByVerb && !joiners[lower[i-1]] && !articles[lower[i-1]] {
 			return subjectBefore(tokens, lower, i), i, f
 		}
 	}
@@ -165,6 +165,8 @@ func findAction(tokens, lower []string) (actor string, start int, form verbForm)
 	}
 	return "", -1, notVerb
 }
+
+var joiners = set("where", "that", "which", "who", "so", "and", "or", "then", "when", "if", "but", "to", "also")
 
 var articles = set("a", "an", "the", "my", "our", "your", "their", "its", "this", "each", "every")
 

@@ -173,7 +173,7 @@ func (p *project) resourceLabels() []string {
 // feedbackPoints splits the reviewer's feedback into its points.
 func (p *project) feedbackPoints() []string {
 	var out []string
-	for _, s := range sentences(p.feedback) {
+	for _, s := range points(p.feedback) {
 		if len(out) == 20 {
 			break
 		}

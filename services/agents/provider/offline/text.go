@@ -1,6 +1,7 @@
 package offline
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -75,22 +76,31 @@ func lowerFirst(s string) string {
 }
 
 // sentences splits prose into sentences and list items: at . ! ? ; followed by a space or the
-// end, and at line breaks; list markers are dropped.
-func sentences(text string) []string {
+// end, and at line breaks; list markers and the terminators are dropped.
+func sentences(text string) []string { return split(text, ".!?;", false) }
+
+// points splits feedback into its points: sentences and lines, each keeping its punctuation.
+func points(text string) []string { return split(text, ".!?", true) }
+
+var listMarker = regexp.MustCompile(`^(?:[-*•]|\d{1,3}[.)])\s+`)
+
+func split(text, terminators string, keep bool) []string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		line = strings.TrimLeft(line, "-*•0123456789.) \t")
+		line = listMarker.ReplaceAllString(strings.TrimSpace(line), "")
 		start := 0
 		for i := 0; i < len(line); i++ {
-			c := line[i]
-			if c != '.' && c != '!' && c != '?' && c != ';' {
+			if strings.IndexByte(terminators, line[i]) < 0 {
 				continue
 			}
 			if i+1 < len(line) && line[i+1] != ' ' {
 				continue // 3.5, e.g., example.com
 			}
-			out = appendSentence(out, line[start:i])
+			end := i
+			if keep {
+				end = i + 1
+			}
+			out = appendSentence(out, line[start:end])
 			start = i + 1
 		}
 		out = appendSentence(out, line[start:])
