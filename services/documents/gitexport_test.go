@@ -31,7 +31,7 @@ func TestExportToGitRoundTrip(t *testing.T) {
 		remote := forge.NewRepository(t, "docs")
 		arch := fx.create(t, "ann", documents.NewDocument{Gate: 3, Type: "architecture", Title: "System Overview", Content: []byte("# v1\n"), ChangeNote: "first cut"})
 		for n, content := range []string{"# v2\n", "# v3\n"} {
-			if _, _, err := fx.svc.UpdateDocument(as("ed"), identity("ed"), "p1", arch.Document.ID, n+1, []byte(content), "", documents.Agent{RunID: "run-3", Role: "architect"}); err != nil {
+			if _, _, err := fx.svc.UpdateDocument(as("ed"), delegated("ed"), "p1", arch.Document.ID, n+1, []byte(content), "", documents.Agent{RunID: "run-3", Role: "architect"}); err != nil {
 				t.Fatal(err)
 			}
 		}

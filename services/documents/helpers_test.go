@@ -119,6 +119,9 @@ func as(user string) context.Context {
 
 func identity(user string) authn.Identity { return authn.Identity{UserID: user} }
 
+// delegated is the agents service acting for user, as agent attributions require.
+func delegated(user string) authn.Identity { return authn.Identity{UserID: user, Actor: "agents"} }
+
 func wantKind(t *testing.T, what string, err error, kind apperr.Kind) *apperr.Error {
 	t.Helper()
 	e, ok := apperr.As(err)

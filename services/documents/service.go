@@ -176,8 +176,15 @@ func checkContent(v *apperr.Violations, field string, content []byte) {
 	}
 }
 
-func checkAgent(v *apperr.Violations, a Agent) {
+// checkAgent checks an agent attribution. Only the agents service, acting for the user with a
+// delegated token, attributes a save to one of its runs: a person's claim to be an agent is
+// refused, so authorship can be trusted.
+func checkAgent(v *apperr.Violations, who authn.Identity, a Agent) {
 	if a == (Agent{}) {
+		return
+	}
+	if !who.Delegated() {
+		v.Add("agent", "is set by the agents service for its runs; what a person saves is attributed to them")
 		return
 	}
 	input.CheckLine(v, "agent.runId", a.RunID, true, input.IDMaxLen)
@@ -233,7 +240,7 @@ func (s *Service) CreateDocuments(ctx context.Context, who authn.Identity, proje
 	if total > MaxBatchContentBytes {
 		v.Add("documents", fmt.Sprintf("must hold at most %d MiB of content in all", MaxBatchContentBytes>>20))
 	}
-	checkAgent(&v, agent)
+	checkAgent(&v, who, agent)
 	if key != "" {
 		input.CheckLine(&v, "idempotencyKey", key, false, keyMaxLen)
 	}
@@ -371,7 +378,7 @@ func (s *Service) UpdateDocument(ctx context.Context, who authn.Identity, projec
 	}
 	checkContent(&v, "content", content)
 	input.CheckText(&v, "changeNote", note, false, changeNoteMaxLen)
-	checkAgent(&v, agent)
+	checkAgent(&v, who, agent)
 	if err := v.Err(); err != nil {
 		return Saved{}, nil, err
 	}

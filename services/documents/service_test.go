@@ -106,7 +106,7 @@ func TestCreateDocumentsBatch(t *testing.T) {
 			}
 		}
 		agent := documents.Agent{RunID: "run-1", Role: "product_manager"}
-		b, err := fx.svc.CreateDocuments(as("ed"), identity("ed"), "p1", batch(), agent, false, "")
+		b, err := fx.svc.CreateDocuments(as("ed"), delegated("ed"), "p1", batch(), agent, false, "")
 		if err != nil || len(b.Documents) != 3 {
 			t.Fatalf("batch: %+v, %v", b, err)
 		}
@@ -116,7 +116,7 @@ func TestCreateDocumentsBatch(t *testing.T) {
 			}
 		}
 		// Again without addVersions: refused naming each taken title, nothing stored.
-		_, err = fx.svc.CreateDocuments(as("ed"), identity("ed"), "p1", batch(), agent, false, "")
+		_, err = fx.svc.CreateDocuments(as("ed"), delegated("ed"), "p1", batch(), agent, false, "")
 		e := wantKind(t, "existing titles", err, apperr.KindAlreadyExists)
 		if len(e.Fields) != 3 || e.Fields[0].Field != "documents[0].title" {
 			t.Errorf("existing titles: %+v", e.Fields)
@@ -124,7 +124,7 @@ func TestCreateDocumentsBatch(t *testing.T) {
 		// With addVersions: the changed ones get a version, the unchanged one none.
 		again := batch()
 		again[0].Content = []byte("# PRD, revised\n")
-		b, err = fx.svc.CreateDocuments(as("ed"), identity("ed"), "p1", again, agent, true, "")
+		b, err = fx.svc.CreateDocuments(as("ed"), delegated("ed"), "p1", again, agent, true, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,12 +152,12 @@ func TestIdempotencyKey(t *testing.T) {
 			return []documents.NewDocument{{Gate: 3, Type: "architecture", Title: "Arch", Content: []byte("x")}}
 		}
 		agent := documents.Agent{RunID: "run-9", Role: "architect"}
-		first, err := fx.svc.CreateDocuments(as("ed"), identity("ed"), "p1", docs(), agent, true, "run-9/attempt")
+		first, err := fx.svc.CreateDocuments(as("ed"), delegated("ed"), "p1", docs(), agent, true, "run-9/attempt")
 		if err != nil {
 			t.Fatal(err)
 		}
 		// A replay (even with addVersions, which would otherwise compare contents) returns the same.
-		replay, err := fx.svc.CreateDocuments(as("ed"), identity("ed"), "p1", docs(), agent, true, "run-9/attempt")
+		replay, err := fx.svc.CreateDocuments(as("ed"), delegated("ed"), "p1", docs(), agent, true, "run-9/attempt")
 		if err != nil || replay.Documents[0].Document.ID != first.Documents[0].Document.ID || replay.Documents[0].Outcome != documents.Created ||
 			len(replay.Deliverables) != 1 || !replay.Deliverables[0].Recorded {
 			t.Fatalf("replay: %+v, %v", replay, err)
@@ -168,12 +168,12 @@ func TestIdempotencyKey(t *testing.T) {
 		// The same key for another request is refused.
 		other := docs()
 		other[0].Content = []byte("y")
-		_, err = fx.svc.CreateDocuments(as("ed"), identity("ed"), "p1", other, agent, true, "run-9/attempt")
+		_, err = fx.svc.CreateDocuments(as("ed"), delegated("ed"), "p1", other, agent, true, "run-9/attempt")
 		if e := wantKind(t, "key reused", err, apperr.KindFailedPrecondition); e.Reason != "IDEMPOTENCY_KEY_REUSED" {
 			t.Errorf("key reused: %+v", e)
 		}
 		// Keys are per project.
-		if _, err := fx.svc.CreateDocuments(as("bob"), identity("bob"), "p2", other, agent, true, "run-9/attempt"); err != nil {
+		if _, err := fx.svc.CreateDocuments(as("bob"), delegated("bob"), "p2", other, agent, true, "run-9/attempt"); err != nil {
 			t.Errorf("the same key in another project: %v", err)
 		}
 		versions, _, _ := fx.svc.ListVersions(as("ed"), "p1", first.Documents[0].Document.ID, 0, "")
@@ -297,14 +297,20 @@ func TestValidation(t *testing.T) {
 	if !fields(err)["documents"] {
 		t.Errorf("8.5 MiB in a batch: %v", err)
 	}
-	_, err = fx.svc.CreateDocuments(as("ann"), identity("ann"), "p1", []documents.NewDocument{{Type: "other", Title: "t"}}, documents.Agent{RunID: "r"}, false, "")
+	_, err = fx.svc.CreateDocuments(as("ann"), delegated("ann"), "p1", []documents.NewDocument{{Type: "other", Title: "t"}}, documents.Agent{RunID: "r"}, false, "")
 	if !fields(err)["agent.role"] {
 		t.Errorf("agent without a role: %v", err)
 	}
-	_, err = fx.svc.CreateDocuments(as("ann"), identity("ann"), "p1", []documents.NewDocument{{Type: "other", Title: "t"}},
+	_, err = fx.svc.CreateDocuments(as("ann"), delegated("ann"), "p1", []documents.NewDocument{{Type: "other", Title: "t"}},
 		documents.Agent{RunID: "r\nDocument-Id: forged", Role: "architect"}, false, "")
 	if !fields(err)["agent.runId"] {
 		t.Errorf("agent run id with a line break: %v", err)
+	}
+	// A person cannot claim an agent wrote what they save.
+	_, err = fx.svc.CreateDocuments(as("ann"), identity("ann"), "p1", []documents.NewDocument{{Type: "other", Title: "t"}},
+		documents.Agent{RunID: "r", Role: "architect"}, false, "")
+	if !fields(err)["agent"] {
+		t.Errorf("a person's agent attribution: %v", err)
 	}
 	_, _, err = fx.svc.UpdateDocument(as("ann"), identity("ann"), "p1", nul.Document.ID, 0, []byte("x"), "", documents.Agent{})
 	if !fields(err)["baseVersion"] {

@@ -211,6 +211,11 @@ func (s *server) requestChangesOnce(t *testing.T, tok, pid string) {
 	}
 	var after struct{ Documents []documentView }
 	s.do("GET", base+"/documents?gate=2", tok, nil).want(t, 200, "").data(t, &after)
+	for _, d := range after.Documents {
+		if d.Author.Agent == nil || d.Author.Agent.RunID == "" || d.Author.UserID == "" {
+			t.Fatalf("document %q is not attributed to its run and user: %+v", d.Title, d.Author)
+		}
+	}
 	if len(after.Documents) != len(before.Documents) || len(after.Documents) != 2 {
 		t.Fatalf("documents before %d, after %d", len(before.Documents), len(after.Documents))
 	}

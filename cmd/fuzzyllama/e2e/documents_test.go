@@ -134,9 +134,12 @@ func TestDocumentsJourney(t *testing.T) {
 			t.Fatalf("render: %+v", rendered)
 		}
 
-		// An agent's whole output in one batch; re-running it adds versions, not documents.
-		batch := map[string]any{"agent": map[string]any{"runId": "run-1", "role": "AGENT_ROLE_PRODUCT_MANAGER"}, "addVersions": true,
-			"idempotencyKey": "run-1", "documents": []map[string]any{
+		// Only the agents service attributes documents to its runs; a person's claim is refused.
+		s.do("POST", base+"/documents:batchCreate", tok, map[string]any{"agent": map[string]any{"runId": "run-1", "role": "AGENT_ROLE_PRODUCT_MANAGER"},
+			"documents": []map[string]any{{"type": "DOCUMENT_TYPE_OTHER", "title": "Forged", "content": "x"}}}).want(t, 400, "INVALID_ARGUMENT")
+
+		// A whole output in one batch; saving it again adds versions, not documents.
+		batch := map[string]any{"addVersions": true, "idempotencyKey": "run-1", "documents": []map[string]any{
 				{"gate": 2, "type": "DOCUMENT_TYPE_REQUIREMENTS", "title": "PRD", "content": "# PRD\n"},
 				{"gate": 2, "type": "DOCUMENT_TYPE_USER_STORY", "title": "Stories", "content": "- sign in\n"},
 			}}
@@ -148,7 +151,7 @@ func TestDocumentsJourney(t *testing.T) {
 			Deliverables []deliverableRecord
 		}
 		s.do("POST", base+"/documents:batchCreate", tok, batch).want(t, http.StatusCreated, "").data(t, &created)
-		if len(created.Documents) != 2 || created.Documents[0].Document.Author.Agent == nil || created.Documents[0].Document.Author.Agent.RunID != "run-1" ||
+		if len(created.Documents) != 2 || created.Documents[0].Document.Author.Agent != nil || created.Documents[0].Document.Author.UserID == "" ||
 			len(created.Deliverables) != 2 || created.Deliverables[0].Recorded {
 			t.Fatalf("batch: %+v", created) // G2 does not exist yet: not recorded, and told why
 		}

@@ -29,8 +29,12 @@ func (w *signalWorker) Work(_ context.Context, job *river.Job[store.RunJob]) err
 // PostgreSQL the insert notifies the workers (LISTEN/NOTIFY); on SQLite they poll.
 func BenchmarkQueueToStart(b *testing.B) {
 	for name, open := range map[string]func(q store.QueueConfig) (*store.DB, error){
-		"postgres": func(q store.QueueConfig) (*store.DB, error) { return store.OpenPostgres(context.Background(), dbtest.NewPostgres(b), q) },
-		"sqlite":   func(q store.QueueConfig) (*store.DB, error) { return store.OpenSQLite(context.Background(), dbtest.NewSQLitePath(b), q) },
+		"postgres": func(q store.QueueConfig) (*store.DB, error) {
+			return store.OpenPostgres(context.Background(), dbtest.NewPostgres(b), q)
+		},
+		"sqlite": func(q store.QueueConfig) (*store.DB, error) {
+			return store.OpenSQLite(context.Background(), dbtest.NewSQLitePath(b), q)
+		},
 	} {
 		b.Run(name, func(b *testing.B) {
 			workers := river.NewWorkers()
