@@ -77,3 +77,13 @@ func (e *Error) status() *status.Status {
 	}
 	return withDetails
 }
+
+// Code is the gRPC code err carries, whether it is an *Error or a status from another service
+// (codes.OK for nil, codes.Internal for anything else).
+func Code(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	st, _ := ToStatus(err)
+	return st.Code()
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"google.golang.org/grpc/codes"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/catalog"
@@ -149,10 +150,11 @@ func retryable(err error) bool {
 	if errors.As(err, &pe) {
 		return false
 	}
-	if e, ok := apperr.As(err); ok {
-		return e.Kind == apperr.KindUnavailable || e.Kind == apperr.KindAborted || e.Kind == apperr.KindInternal
+	switch apperr.Code(err) {
+	case codes.Unavailable, codes.Aborted, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Internal, codes.Unknown:
+		return true // includes a network error or a failed database call (Internal)
 	}
-	return true // a network error or a failed database call
+	return false // the other service refused the request itself: it would again
 }
 
 // fail ends the run as failed with reason; the job is done (there is nothing to retry).

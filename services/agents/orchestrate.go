@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"google.golang.org/grpc/codes"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
@@ -75,12 +76,15 @@ func (s *Service) Reconcile(ctx context.Context, projectID string) error {
 		return nil
 	}
 	uctx, err := s.actFor(ctx, w.UserID)
-	if err != nil {
+	if c := apperr.Code(err); c == codes.NotFound {
+		s.Logger.InfoContext(ctx, "orchestration stops: the user it worked for is gone", "project_id", projectID, "user_id", w.UserID)
+		return s.Store.CompleteWork(ctx, projectID, s.now())
+	} else if err != nil {
 		return err
 	}
 	for range maxSteps {
 		p, err := s.Projects.Project(uctx, projectID)
-		if apperr.IsKind(err, apperr.KindNotFound) || apperr.IsKind(err, apperr.KindPermissionDenied) {
+		if c := apperr.Code(err); c == codes.NotFound || c == codes.PermissionDenied {
 			// Deleted, or the user who started the work lost access: nobody to work for.
 			s.Logger.InfoContext(ctx, "orchestration stops", "project_id", projectID, "reason", err.Error())
 			return s.Store.CompleteWork(ctx, projectID, s.now())
@@ -123,7 +127,7 @@ func (s *Service) advance(ctx context.Context, w store.Work, p Project, g Gate) 
 // ignoreStale treats a transition refused because the gate has moved on (another reconcile, or a
 // person, got there first) as done.
 func ignoreStale(err error) error {
-	if apperr.IsKind(err, apperr.KindFailedPrecondition) || apperr.IsKind(err, apperr.KindAborted) {
+	if c := apperr.Code(err); c == codes.FailedPrecondition || c == codes.Aborted {
 		return nil
 	}
 	return err

@@ -213,7 +213,7 @@ func (s *Service) StartProject(ctx context.Context, who authn.Identity, projectI
 		return store.Run{}, err
 	}
 	if g1.State == GatePending {
-		if err := s.Projects.StartGate(ctx, projectID, 1); err != nil && !apperr.IsKind(err, apperr.KindFailedPrecondition) {
+		if err := ignoreStale(s.Projects.StartGate(ctx, projectID, 1)); err != nil {
 			return store.Run{}, err
 		}
 		g1.State = GateInProgress

@@ -140,9 +140,9 @@ func TestDocumentsJourney(t *testing.T) {
 
 		// A whole output in one batch; saving it again adds versions, not documents.
 		batch := map[string]any{"addVersions": true, "idempotencyKey": "run-1", "documents": []map[string]any{
-				{"gate": 2, "type": "DOCUMENT_TYPE_REQUIREMENTS", "title": "PRD", "content": "# PRD\n"},
-				{"gate": 2, "type": "DOCUMENT_TYPE_USER_STORY", "title": "Stories", "content": "- sign in\n"},
-			}}
+			{"gate": 2, "type": "DOCUMENT_TYPE_REQUIREMENTS", "title": "PRD", "content": "# PRD\n"},
+			{"gate": 2, "type": "DOCUMENT_TYPE_USER_STORY", "title": "Stories", "content": "- sign in\n"},
+		}}
 		var created struct {
 			Documents []struct {
 				Document documentView

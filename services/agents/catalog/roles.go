@@ -37,7 +37,9 @@ var (
 	softwareTypes = []string{Traditional, Enhancement}
 )
 
-func doc(docType, title string) provider.DocSpec { return provider.DocSpec{Type: docType, Title: title} }
+func doc(docType, title string) provider.DocSpec {
+	return provider.DocSpec{Type: docType, Title: title}
+}
 
 // one is the Outputs of a role that works at one gate and produces one document there.
 func one(gate int, docType, title string) map[int][]provider.DocSpec {

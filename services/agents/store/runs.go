@@ -139,15 +139,18 @@ func (d *DB) runs(ctx context.Context, query string, args ...any) ([]Run, error)
 	return out, rows.Err()
 }
 
-// StartAttempt marks an active run running in its next attempt and drops the output of earlier
-// attempts. ErrFinished if the run is no longer active.
+// StartAttempt marks an active run running in its next attempt and drops the streamed output of
+// earlier attempts; the run it returns has its output (saved once an answer was complete).
+// ErrFinished if the run is no longer active.
 func (d *DB) StartAttempt(ctx context.Context, id string, now time.Time) (Run, error) {
 	var r Run
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
+		var output string
 		r, err = scanRun(tx.QueryRowContext(ctx, `UPDATE runs SET state = 'running', attempt = attempt + 1,
 			started_at = CASE WHEN started_at = 0 THEN $2 ELSE started_at END
-			WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+runColumns, id, micros(now)))
+			WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+runColumns+`, output`, id, micros(now)), &output)
+		r.Output = output
 		if errors.Is(err, ErrNotFound) {
 			return d.finishedOrMissing(ctx, tx, id)
 		} else if err != nil {

@@ -128,6 +128,11 @@ func TestAttemptsOutputAndUsage(t *testing.T) {
 		if err := db.SaveOutput(ctx, r.ID, "the whole answer"); err != nil {
 			t.Fatal(err)
 		}
+		// An attempt after the answer was saved (its processing failed) gets the answer, so the
+		// model is not called again.
+		if a3, err := db.StartAttempt(ctx, r.ID, time.Now()); err != nil || a3.Output != "the whole answer" || a3.Attempt != 3 {
+			t.Fatalf("attempt 3: %v %+v", err, a3)
+		}
 		if err := db.SaveResult(ctx, r.ID, store.Result{DocumentsStored: true, Documents: []store.Document{{ID: "d1", Type: "api_spec", Title: "API", Version: 2}}}); err != nil {
 			t.Fatal(err)
 		}
