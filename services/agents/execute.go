@@ -69,6 +69,9 @@ func (s *Service) execute(ctx context.Context, runID string) error {
 	if err != nil {
 		return s.fail(ctx, r, "the output does not follow the output contract: "+err.Error())
 	}
+	if current, err := s.Store.Run(ctx, r.ID); err != nil || !current.Active() {
+		return err // cancelled while the model answered: store nothing
+	}
 	if err := s.process(uctx, r, out); err != nil {
 		return s.failOrRetry(ctx, r, err)
 	}

@@ -36,13 +36,22 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[store.Reconci
 	return w.s.Reconcile(ctx, job.Args.ProjectID)
 }
 
-// sweepWorker enqueues a reconcile of every project in progress.
+// sweepWorker fails runs the queue gave up on, and enqueues a reconcile of every project in
+// progress.
 type sweepWorker struct {
 	river.WorkerDefaults[store.SweepJob]
 	s *Service
 }
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[store.SweepJob]) error {
+	orphans, err := w.s.Store.FailOrphans(ctx, w.s.now())
+	if err != nil {
+		return err
+	}
+	for _, r := range orphans {
+		w.s.Logger.WarnContext(ctx, "run failed: the job queue gave up on it", "run_id", r.ID, "project_id", r.ProjectID)
+		w.s.publishRun(ctx, r)
+	}
 	after := ""
 	for {
 		ids, err := w.s.Store.ActiveWork(ctx, after, 500)

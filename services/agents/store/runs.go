@@ -276,3 +276,38 @@ func (d *DB) EnqueueReconcile(ctx context.Context, projectID string) error {
 	_, err := d.queue.Insert(ctx, ReconcileJob{ProjectID: projectID}, &river.InsertOpts{Priority: 1})
 	return err
 }
+
+// FailOrphans fails the active runs whose job the queue no longer holds live: discarded after
+// too many crashes of its worker, cancelled or completed without the run ending, or cleaned
+// away. It returns them, so that nothing stays queued or running for ever.
+func (d *DB) FailOrphans(ctx context.Context, now time.Time) ([]Run, error) {
+	var out []Run
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE runs SET state = 'failed', ended_at = $1,
+			error = 'the job queue gave up on this run (its worker kept failing); start it again'
+			WHERE state IN ('queued', 'running') AND job_id <> 0 AND NOT EXISTS (
+				SELECT 1 FROM river_job j WHERE j.id = runs.job_id AND j.state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))
+			RETURNING `+runColumns, micros(now))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRun(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range out {
+			if _, err := d.queue.InsertTx(ctx, tx, ReconcileJob{ProjectID: r.ProjectID}, &river.InsertOpts{Priority: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -222,3 +222,32 @@ func TestWorkAndAllowances(t *testing.T) {
 		}
 	})
 }
+
+// TestFailOrphans: a run whose job the queue discarded (its worker kept crashing) or no longer
+// has is failed by the sweep; a run with a live job is left alone.
+func TestFailOrphans(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		live, _, _ := db.CreateRun(ctx, newRun("p1", 1, "product_manager"))
+		discarded, _, _ := db.CreateRun(ctx, newRun("p1", 2, "product_manager"))
+		gone, _, _ := db.CreateRun(ctx, newRun("p1", 3, "architect"))
+		if err := db.ExecForTest(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = CURRENT_TIMESTAMP WHERE id = $1`, discarded.JobID); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.ExecForTest(ctx, `DELETE FROM river_job WHERE id = $1`, gone.JobID); err != nil {
+			t.Fatal(err)
+		}
+		failed, err := db.FailOrphans(ctx, time.Now())
+		if err != nil || len(failed) != 2 {
+			t.Fatalf("orphans: %v %+v", err, failed)
+		}
+		for _, id := range []string{discarded.ID, gone.ID} {
+			if r, _ := db.Run(ctx, id); r.State != store.StateFailed || r.Error == "" {
+				t.Errorf("orphan %s: %+v", id, r)
+			}
+		}
+		if r, _ := db.Run(ctx, live.ID); r.State != store.StateQueued {
+			t.Errorf("live run: %+v", r)
+		}
+	})
+}
