@@ -48,3 +48,21 @@ func CheckLine(v *apperr.Violations, field, value string, required bool, max int
 	}
 	CheckText(v, field, value, required, max)
 }
+
+// Clean makes text pass CheckText with the given max: invalid UTF-8 and control characters other
+// than line breaks and tabs become spaces, and text over max characters is cut (on a character
+// boundary) and ends with "…". For text a service composes from others' words (a provider's
+// error message in a block reason) rather than a request's.
+func Clean(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, " "))
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	runes := []rune(s)
+	return string(runes[:max-1]) + "…"
+}

@@ -207,7 +207,12 @@ const (
 	flushInterval = 100 * time.Millisecond
 )
 
+// cleanText keeps what a model writes storable everywhere: PostgreSQL text takes neither NUL nor
+// invalid UTF-8 (SQLite would, and the same answer must not fail on one database only).
+var cleanText = strings.NewReplacer("\x00", "")
+
 func (w *outputWriter) write(text string) error {
+	text = cleanText.Replace(strings.ToValidUTF8(text, "\uFFFD"))
 	if w.text.Len()+len(text) > maxOutputBytes {
 		return &provider.Error{Provider: "agents", Kind: provider.Permanent,
 			Message: fmt.Sprintf("the answer exceeds %d MiB; stopped", maxOutputBytes>>20)}

@@ -128,10 +128,10 @@ func (h *Handler) GetAgent(_ context.Context, req *pb.GetAgentRequest) (*pb.GetA
 // StartProject implements pb.AgentsServiceServer.
 func (h *Handler) StartProject(ctx context.Context, req *pb.StartProjectRequest) (*pb.StartProjectResponse, error) {
 	r, err := h.Service.StartProject(ctx, caller(ctx), req.GetProjectId(), req.GetDescription())
-	if err != nil {
-		return nil, err
+	if err != nil || r == nil {
+		return &pb.StartProjectResponse{}, err
 	}
-	return &pb.StartProjectResponse{Run: runPB(r)}, nil
+	return &pb.StartProjectResponse{Run: runPB(*r)}, nil
 }
 
 // StartRun implements pb.AgentsServiceServer. A new run answers 202 Accepted: it is queued.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
+	"github.com/fuzzyllama/fuzzyllama/platform/input"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/catalog"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/pricing"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
@@ -73,7 +75,13 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[store.SweepJob]) er
 // maxSteps bounds the transitions of one reconcile (pending → in progress → runs enqueued).
 const maxSteps = 4
 
-// Reconcile moves a project's current gate as far as its state allows.
+// reconcileLease bounds how long one reconcile holds its project; a holder that dies frees it
+// when the lease lapses.
+const reconcileLease = time.Minute
+
+// Reconcile moves a project's current gate as far as its state allows. Reconciles of one project
+// take turns (a lease on its work record): one that finds the project held tries again shortly,
+// so it still sees what the holder did.
 func (s *Service) Reconcile(ctx context.Context, projectID string) error {
 	w, err := s.Store.Work(ctx, projectID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -84,6 +92,22 @@ func (s *Service) Reconcile(ctx context.Context, projectID string) error {
 	if !w.CompletedAt.IsZero() {
 		return nil
 	}
+	now := s.now()
+	if ok, err := s.Store.LeaseWork(ctx, projectID, now, now.Add(reconcileLease)); err != nil {
+		return err
+	} else if !ok {
+		return river.JobSnooze(100*time.Millisecond + rand.N(100*time.Millisecond))
+	}
+	defer func() {
+		if err := s.Store.ReleaseWork(context.WithoutCancel(ctx), projectID); err != nil {
+			s.Logger.WarnContext(ctx, "cannot release a reconcile lease; it lapses", "project_id", projectID, "error", err.Error())
+		}
+	}()
+	return s.reconcile(ctx, w)
+}
+
+func (s *Service) reconcile(ctx context.Context, w store.Work) error {
+	projectID := w.ProjectID
 	uctx, err := s.actFor(ctx, w.UserID)
 	if c := apperr.Code(err); c == codes.NotFound {
 		s.Logger.InfoContext(ctx, "orchestration stops: the user it worked for is gone", "project_id", projectID, "user_id", w.UserID)
@@ -129,8 +153,23 @@ func (s *Service) advance(ctx context.Context, w store.Work, p Project, g Gate) 
 		if g.Number == catalog.GateCount {
 			return false, s.Store.CompleteWork(ctx, p.ID, s.now())
 		}
+	case GateBlocked:
+		return false, s.acknowledge(ctx, p, g)
 	}
 	return false, nil // in review or blocked: the owner decides
+}
+
+// acknowledge records what a blocked gate has spent and run, and that the owner has seen its
+// failed runs: when they unblock it, budgets and re-run caps count from here, and those roles
+// run again. It is recorded on seeing the block (not on asking for it), so a block that did not
+// happen grants nothing.
+func (s *Service) acknowledge(ctx context.Context, p Project, g Gate) error {
+	spent, roleRuns, err := s.Store.GateTotals(ctx, p.ID, g.Number)
+	if err != nil {
+		return err
+	}
+	return s.Store.PutAllowance(ctx, store.Allowance{ProjectID: p.ID, Gate: g.Number, TokensSpent: spent.Tokens(),
+		CostSpent: spent.CostMicros, RoleRuns: roleRuns, AcknowledgedAt: s.now()})
 }
 
 // ignoreStale treats a transition refused because the gate has moved on (another reconcile, or a
@@ -157,6 +196,10 @@ func (s *Service) runGate(ctx context.Context, w store.Work, p Project, g Gate) 
 	for _, r := range runs {
 		latest[r.Role] = r // oldest first: the last one wins
 	}
+	a, err := s.Store.Allowance(ctx, p.ID, g.Number)
+	if err != nil {
+		return false, err
+	}
 	allDone := true
 	for _, role := range roles {
 		r, ok := latest[role.ID]
@@ -168,24 +211,18 @@ func (s *Service) runGate(ctx context.Context, w store.Work, p Project, g Gate) 
 			continue
 		}
 		allDone = false
-		if ok {
-			// Failed or cancelled: the owner is told and decides; once they unblock the gate,
-			// the role runs again.
-			a, err := s.Store.Allowance(ctx, p.ID, g.Number)
-			if err != nil {
-				return false, err
-			}
-			if a.FailedRun != r.ID {
-				reason := fmt.Sprintf("the %s's run %s %s: %s. Fix the cause (a provider key, the budget), then unblock G%d to run it again.",
-					role.Name, r.ID, r.State, orNone(r.Error), g.Number)
-				return true, s.block(ctx, p, g, reason, r.ID)
-			}
+		if ok && !r.EndedAt.Before(a.AcknowledgedAt) {
+			// Failed or cancelled, and the owner has not seen it yet: they are told and decide;
+			// once they unblock the gate, the role runs again.
+			reason := fmt.Sprintf("the %s's run %s %s: %s. Fix the cause (a provider key, the budget), then unblock G%d to run it again.",
+				role.Name, r.ID, r.State, orNone(r.Error), g.Number)
+			return true, s.block(ctx, p, g, reason)
 		}
-		if reason, err := s.overBudget(ctx, w, p, g, len(roles)); err != nil || reason != "" {
+		if reason, err := s.overBudget(ctx, w, g, role, a); err != nil || reason != "" {
 			if err != nil {
 				return false, err
 			}
-			return true, s.block(ctx, p, g, reason, "")
+			return true, s.block(ctx, p, g, reason)
 		}
 		if _, _, err := s.enqueue(ctx, role, p.ID, g, w.UserID, "", true); err != nil {
 			return false, err
@@ -200,7 +237,7 @@ func (s *Service) runGate(ctx context.Context, w store.Work, p Project, g Gate) 
 	}
 	if missing := absent(wf[g.Number-1].Deliverables, g.Delivered); len(missing) > 0 {
 		return true, s.block(ctx, p, g, fmt.Sprintf("every run of G%d succeeded but no %s was recorded as its deliverable; "+
-			"save the missing documents, then unblock the gate", g.Number, strings.Join(missing, ", ")), "")
+			"save the missing documents, then unblock the gate", g.Number, strings.Join(missing, ", ")))
 	}
 	if missing := absent(wf[g.Number-1].Proofs, g.Proven); len(missing) > 0 {
 		// Evidence nothing here produces (builds, tests, scans, deployments) is the owner's to
@@ -228,23 +265,21 @@ func orNone(s string) string {
 	return s
 }
 
-// overBudget says why the gate may not spend more, or "" if it may: its re-run cap, its token
-// or cost budget (both counted since the owner last unblocked it), or the monthly budget of the
-// user the work is for.
-func (s *Service) overBudget(ctx context.Context, w store.Work, p Project, g Gate, roles int) (string, error) {
-	spent, reruns, err := s.Store.GateTotals(ctx, p.ID, g.Number)
+// overBudget says why the role may not run (again) at the gate, or "" if it may: its re-run cap,
+// the gate's token or cost budget (all counted since the owner last unblocked the gate), or the
+// monthly budget of the user the work is for.
+func (s *Service) overBudget(ctx context.Context, w store.Work, g Gate, role catalog.Role, a store.Allowance) (string, error) {
+	spent, roleRuns, err := s.Store.GateTotals(ctx, w.ProjectID, g.Number)
 	if err != nil {
 		return "", err
 	}
-	a, err := s.Store.Allowance(ctx, p.ID, g.Number)
-	if err != nil {
-		return "", err
-	}
+	// The first run of a role is not a re-run; after an unblock, the count starts again.
+	reruns := roleRuns[role.ID] - max(a.RoleRuns[role.ID], 1)
 	l := s.Limits
 	switch {
-	case l.GateMaxReruns > 0 && reruns-a.Reruns >= l.GateMaxReruns*roles:
-		return fmt.Sprintf("G%d's agents have run again %d times (the cap is %d per role). Review what they produced and approve it, "+
-			"or unblock G%d to allow %d more re-runs.", g.Number, reruns-a.Reruns, l.GateMaxReruns, g.Number, l.GateMaxReruns*roles), nil
+	case l.GateMaxReruns > 0 && roleRuns[role.ID] > 0 && reruns >= l.GateMaxReruns:
+		return fmt.Sprintf("the %s has run again %d times at G%d (the cap is %d per role). Review what it produced and approve it, "+
+			"or unblock G%d to allow %d more.", role.Name, reruns, g.Number, l.GateMaxReruns, g.Number, l.GateMaxReruns), nil
 	case l.GateTokenBudget > 0 && spent.Tokens()-a.TokensSpent >= l.GateTokenBudget:
 		return fmt.Sprintf("G%d's runs have used %d tokens, its budget of %d. Unblock G%d to allow %d more, or raise AGENT_GATE_TOKEN_BUDGET.",
 			g.Number, spent.Tokens()-a.TokensSpent, l.GateTokenBudget, g.Number, l.GateTokenBudget), nil
@@ -261,22 +296,14 @@ func (s *Service) overBudget(ctx context.Context, w store.Work, p Project, g Gat
 	return "", nil
 }
 
-// block blocks the gate with a reason for the owner and records what the gate had spent, so
-// that unblocking it grants a fresh allowance (and re-runs failedRun, if that was the reason).
-func (s *Service) block(ctx context.Context, p Project, g Gate, reason, failedRun string) error {
-	spent, reruns, err := s.Store.GateTotals(ctx, p.ID, g.Number)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.PutAllowance(ctx, store.Allowance{ProjectID: p.ID, Gate: g.Number, TokensSpent: spent.Tokens(),
-		CostSpent: spent.CostMicros, Reruns: reruns, FailedRun: failedRun}); err != nil {
-		return err
-	}
+// maxReason is the longest block reason the projects service takes.
+const maxReason = 1000
+
+// block blocks the gate with a reason for the owner. What the gate has spent is recorded when
+// the next look sees it blocked (see acknowledge).
+func (s *Service) block(ctx context.Context, p Project, g Gate, reason string) error {
 	s.Logger.InfoContext(ctx, "gate blocked", "project_id", p.ID, "gate", g.Number, "reason", reason)
-	if len(reason) > 1000 {
-		reason = reason[:997] + "..."
-	}
-	return ignoreStale(s.Projects.BlockGate(ctx, p.ID, g.Number, reason))
+	return ignoreStale(s.Projects.BlockGate(ctx, p.ID, g.Number, input.Clean(reason, maxReason)))
 }
 
 // WatchProjectEvents nudges the orchestration whenever a project it moves has a gate event (an

@@ -181,52 +181,63 @@ func (s *Service) CancelRun(ctx context.Context, who authn.Identity, projectID, 
 	return r, err
 }
 
-// StartProject begins the orchestration of a project's gates for the caller, with the user's
-// description, and returns the G1 intake run.
-func (s *Service) StartProject(ctx context.Context, who authn.Identity, projectID, description string) (store.Run, error) {
+// StartProject begins (or resumes) the orchestration of a project's gates for the caller, with
+// the user's description, and returns the G1 intake run. Past G1's work (it is in review or
+// approved) there is no intake to run: the orchestration resumes at the current gate and the run
+// is nil.
+func (s *Service) StartProject(ctx context.Context, who authn.Identity, projectID, description string) (*store.Run, error) {
 	description = strings.TrimSpace(description)
 	var v apperr.Violations
 	input.CheckText(&v, "description", description, false, descriptionMaxLen)
 	if err := v.Err(); err != nil {
-		return store.Run{}, err
+		return nil, err
 	}
 	p, err := s.Projects.Authorize(ctx, projectID, true)
 	if err != nil {
-		return store.Run{}, err
+		return nil, err
 	}
-	if p.Completed {
-		return store.Run{}, apperr.FailedPrecondition("project %s is complete", projectID).WithReason("PROJECT_COMPLETE")
+	project, err := s.Projects.Project(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	if project.Completed {
+		return nil, apperr.FailedPrecondition("project %s is complete", projectID).WithReason("PROJECT_COMPLETE")
+	}
+	if err := s.checkMonthlyBudget(ctx, who.UserID); err != nil {
+		return nil, err
 	}
 	if description != "" {
 		if err := s.Projects.SetDescription(ctx, projectID, description); err != nil {
-			return store.Run{}, err
+			return nil, err
 		}
 	}
-	if err := s.checkMonthlyBudget(ctx, who.UserID); err != nil {
-		return store.Run{}, err
-	}
+	// The work is for whoever started it last: a resumed project's runs spend their budget.
 	if _, err := s.Store.PutWork(ctx, store.Work{ProjectID: projectID, UserID: who.UserID, CreatedAt: s.now()}); err != nil {
-		return store.Run{}, err
+		return nil, err
 	}
 	g1, err := s.gate(ctx, projectID, 1)
 	if err != nil {
-		return store.Run{}, err
+		return nil, err
 	}
-	if g1.State == GatePending {
-		if err := ignoreStale(s.Projects.StartGate(ctx, projectID, 1)); err != nil {
-			return store.Run{}, err
+	var intake *store.Run
+	switch g1.State {
+	case GatePending, GateInProgress:
+		if g1.State == GatePending {
+			if err := ignoreStale(s.Projects.StartGate(ctx, projectID, 1)); err != nil {
+				return nil, err
+			}
 		}
-		g1.State = GateInProgress
+		roles, err := s.gateRoles(ctx, p.Type, 1)
+		if err != nil {
+			return nil, err
+		}
+		r, _, err := s.latestOrNew(ctx, roles[0], projectID, g1, who.UserID)
+		if err != nil {
+			return nil, err
+		}
+		intake = &r
 	}
-	roles, err := s.gateRoles(ctx, p.Type, 1)
-	if err != nil {
-		return store.Run{}, err
-	}
-	r, _, err := s.latestOrNew(ctx, roles[0], projectID, g1, who.UserID)
-	if err != nil {
-		return store.Run{}, err
-	}
-	return r, s.Store.EnqueueReconcile(ctx, projectID)
+	return intake, s.Store.EnqueueReconcile(ctx, projectID)
 }
 
 // latestOrNew returns the role's run of the gate's current revision, creating it if there is

@@ -56,6 +56,17 @@ func fromMicros(us int64) time.Time {
 // orchestration's) is also not created when its role already succeeded at that revision of the
 // gate: two reconciles racing cannot run a role twice.
 func (d *DB) CreateRun(ctx context.Context, r Run) (Run, bool, error) {
+	for range 4 {
+		got, created, err := d.createRun(ctx, r)
+		// The run it conflicted with ended between the insert and the read: try again.
+		if !errors.Is(err, ErrNotFound) {
+			return got, created, err
+		}
+	}
+	return Run{}, false, fmt.Errorf("create run: the active run of %s at G%d kept changing", r.Role, r.Gate)
+}
+
+func (d *DB) createRun(ctx context.Context, r Run) (Run, bool, error) {
 	created := false
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, project_id, gate, role, revision, state, priority, instructions,
@@ -211,8 +222,19 @@ type Usage struct {
 	Model                                 string
 }
 
+// Bounds of one attempt's usage: a provider's counts are its claim, and a broken or hostile
+// server must not make a total negative or overflow it (no call takes a billion tokens or costs
+// a billion dollars).
+const (
+	maxTokensPerAttempt = 1 << 30
+	maxCostPerAttempt   = 1_000_000_000 * 1_000_000 // micro-dollars
+)
+
 // AddUsage adds an attempt's usage to the run, whatever its state: tokens were spent.
 func (d *DB) AddUsage(ctx context.Context, id string, u Usage) error {
+	u.InputTokens = min(max(u.InputTokens, 0), maxTokensPerAttempt)
+	u.OutputTokens = min(max(u.OutputTokens, 0), maxTokensPerAttempt)
+	u.CostMicros = min(max(u.CostMicros, 0), maxCostPerAttempt)
 	_, err := d.db.ExecContext(ctx, `UPDATE runs SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3,
 		cost_micros = cost_micros + $4, unpriced = (unpriced OR $5), model = CASE WHEN $6 = '' THEN model ELSE $6 END
 		WHERE id = $1`, id, u.InputTokens, u.OutputTokens, u.CostMicros, u.Unpriced, u.Model)

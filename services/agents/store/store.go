@@ -100,15 +100,17 @@ type Work struct {
 	CompletedAt time.Time
 }
 
-// Allowance is what a gate had spent when it was last blocked for its budget or re-run cap.
+// Allowance is what a gate had spent, and how many runs each role had, when it was last seen
+// blocked: after the owner unblocks it, budgets and re-run caps count from there.
 type Allowance struct {
 	ProjectID   string
 	Gate        int
 	TokensSpent int64
 	CostSpent   int64
-	Reruns      int
-	// FailedRun is the failed run the gate was blocked for, if that was the reason.
-	FailedRun string
+	RoleRuns    map[string]int
+	// AcknowledgedAt: runs that ended before it had failed while the owner could see it; once
+	// the gate is unblocked, their roles run again.
+	AcknowledgedAt time.Time
 }
 
 // Totals sums runs' usage.

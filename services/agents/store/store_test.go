@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 
@@ -161,8 +162,8 @@ func TestAttemptsOutputAndUsage(t *testing.T) {
 			t.Fatalf("project totals: %v %+v %+v %+v", err, total, byGate, byRole)
 		}
 		second, _, _ := db.CreateRun(ctx, newRun("p1", 3, "architect"))
-		if _, reruns, err := db.GateTotals(ctx, "p1", 3); err != nil || reruns != 1 || second.ID == "" {
-			t.Fatalf("re-runs: %d %v", reruns, err)
+		if _, perRole, err := db.GateTotals(ctx, "p1", 3); err != nil || perRole["architect"] != 2 || perRole["ux_designer"] != 1 || second.ID == "" {
+			t.Fatalf("runs per role: %v %v", perRole, err)
 		}
 	})
 }
@@ -196,8 +197,22 @@ func TestWorkAndAllowances(t *testing.T) {
 		if err != nil || w.UserID != "u1" {
 			t.Fatalf("put: %v %+v", err, w)
 		}
-		if w, _ := db.PutWork(ctx, store.Work{ProjectID: "p1", UserID: "u2", CreatedAt: time.Now()}); w.UserID != "u1" {
-			t.Fatalf("a second start took the project over: %+v", w)
+		// One reconcile at a time holds the project, until it releases it or the lease lapses.
+		now := time.Now()
+		if ok, err := db.LeaseWork(ctx, "p1", now, now.Add(time.Minute)); err != nil || !ok {
+			t.Fatalf("first lease: %v %v", ok, err)
+		}
+		if ok, _ := db.LeaseWork(ctx, "p1", now, now.Add(time.Minute)); ok {
+			t.Fatal("a second reconcile got the held project")
+		}
+		if ok, _ := db.LeaseWork(ctx, "p1", now.Add(2*time.Minute), now.Add(3*time.Minute)); !ok {
+			t.Fatal("a lapsed lease was not taken over")
+		}
+		if err := db.ReleaseWork(ctx, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := db.LeaseWork(ctx, "p1", now, now.Add(time.Minute)); !ok {
+			t.Fatal("a released project could not be taken")
 		}
 		_, _ = db.PutWork(ctx, store.Work{ProjectID: "p2", UserID: "u1", CreatedAt: time.Now()})
 		if ids, err := db.ActiveWork(ctx, "", 10); err != nil || len(ids) != 2 {
@@ -209,15 +224,21 @@ func TestWorkAndAllowances(t *testing.T) {
 		if ids, _ := db.ActiveWork(ctx, "", 10); len(ids) != 1 || ids[0] != "p2" {
 			t.Fatalf("active after completing p1: %v", ids)
 		}
+		// Starting it again resumes it, for whoever started it last.
+		if w, _ := db.PutWork(ctx, store.Work{ProjectID: "p1", UserID: "u2", CreatedAt: time.Now()}); w.UserID != "u2" || !w.CompletedAt.IsZero() {
+			t.Fatalf("restarted work: %+v", w)
+		}
 		if a, err := db.Allowance(ctx, "p1", 3); err != nil || a.TokensSpent != 0 {
 			t.Fatalf("no allowance yet: %v %+v", err, a)
 		}
+		seen := time.Now().Truncate(time.Microsecond)
 		for _, spent := range []int64{100, 250} {
-			if err := db.PutAllowance(ctx, store.Allowance{ProjectID: "p1", Gate: 3, TokensSpent: spent, Reruns: 2}); err != nil {
+			if err := db.PutAllowance(ctx, store.Allowance{ProjectID: "p1", Gate: 3, TokensSpent: spent,
+				RoleRuns: map[string]int{"architect": 2}, AcknowledgedAt: seen}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if a, _ := db.Allowance(ctx, "p1", 3); a.TokensSpent != 250 || a.Reruns != 2 {
+		if a, _ := db.Allowance(ctx, "p1", 3); a.TokensSpent != 250 || a.RoleRuns["architect"] != 2 || !a.AcknowledgedAt.Equal(seen) {
 			t.Fatalf("allowance: %+v", a)
 		}
 	})
@@ -248,6 +269,35 @@ func TestFailOrphans(t *testing.T) {
 		}
 		if r, _ := db.Run(ctx, live.ID); r.State != store.StateQueued {
 			t.Errorf("live run: %+v", r)
+		}
+	})
+}
+
+// TestUsageIsBounded: usage a provider reports is clamped per attempt, so a broken or hostile
+// server can neither lower a user's total (negative counts) nor overflow it (and make the run
+// unreadable on SQLite, or its update fail on PostgreSQL).
+func TestUsageIsBounded(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, _, _ := db.CreateRun(ctx, newRun("p1", 1, "product_manager"))
+		b, _, _ := db.CreateRun(ctx, newRun("p1", 2, "product_manager"))
+		for _, u := range []store.Usage{{InputTokens: math.MaxInt64, OutputTokens: math.MaxInt64, CostMicros: math.MaxInt64}, {InputTokens: 10}} {
+			if err := db.AddUsage(ctx, a.ID, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.AddUsage(ctx, b.ID, store.Usage{InputTokens: -1_000_000, OutputTokens: -5, CostMicros: -9}); err != nil {
+			t.Fatal(err)
+		}
+		ra, err := db.Run(ctx, a.ID)
+		if err != nil || ra.InputTokens <= 0 || ra.InputTokens > 1<<31 || ra.CostMicros <= 0 {
+			t.Fatalf("huge usage: %v %+v", err, ra)
+		}
+		if rb, _ := db.Run(ctx, b.ID); rb.InputTokens != 0 || rb.OutputTokens != 0 || rb.CostMicros != 0 {
+			t.Fatalf("negative usage stored: %+v", rb)
+		}
+		if u, err := db.UserTotals(ctx, "u1", time.Time{}); err != nil || u.Tokens() < 1<<30 {
+			t.Fatalf("user totals: %v %+v", err, u)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -22,12 +23,27 @@ func (d *DB) UserTotals(ctx context.Context, userID string, since time.Time) (To
 		userID, micros(since)))
 }
 
-// GateTotals sums a gate's runs, and counts its re-runs: runs beyond the first of each role.
-func (d *DB) GateTotals(ctx context.Context, projectID string, gate int) (Totals, int, error) {
-	var distinctRoles int
-	t, err := scanTotals(d.db.QueryRowContext(ctx, `SELECT `+totalsColumns+`, COUNT(DISTINCT role) FROM runs
-		WHERE project_id = $1 AND gate = $2`, projectID, gate), &distinctRoles)
-	return t, t.Runs - distinctRoles, err
+// GateTotals sums a gate's runs, and counts them per role.
+func (d *DB) GateTotals(ctx context.Context, projectID string, gate int) (Totals, map[string]int, error) {
+	t, err := scanTotals(d.db.QueryRowContext(ctx, `SELECT `+totalsColumns+` FROM runs WHERE project_id = $1 AND gate = $2`, projectID, gate))
+	if err != nil {
+		return t, nil, err
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT role, COUNT(*) FROM runs WHERE project_id = $1 AND gate = $2 GROUP BY role`, projectID, gate)
+	if err != nil {
+		return t, nil, err
+	}
+	defer rows.Close()
+	perRole := map[string]int{}
+	for rows.Next() {
+		var role string
+		var n int
+		if err := rows.Scan(&role, &n); err != nil {
+			return t, nil, err
+		}
+		perRole[role] = n
+	}
+	return t, perRole, rows.Err()
 }
 
 // ProjectTotals sums a project's runs, in all and per gate and per role.
@@ -65,14 +81,32 @@ func (d *DB) ProjectTotals(ctx context.Context, projectID string) (Totals, []Gro
 	return total, byGate, byRole, err
 }
 
-// PutWork records that the orchestration moves the project for w.UserID, unless it already
-// does; it returns the stored record.
+// PutWork records that the orchestration moves the project for w.UserID: the user who last
+// started the work, even if it had ended (it resumes).
 func (d *DB) PutWork(ctx context.Context, w Work) (Work, error) {
 	if _, err := d.db.ExecContext(ctx, `INSERT INTO project_work (project_id, user_id, created_at) VALUES ($1, $2, $3)
-		ON CONFLICT (project_id) DO NOTHING`, w.ProjectID, w.UserID, micros(w.CreatedAt)); err != nil {
+		ON CONFLICT (project_id) DO UPDATE SET user_id = $2, completed_at = 0`, w.ProjectID, w.UserID, micros(w.CreatedAt)); err != nil {
 		return w, err
 	}
 	return d.Work(ctx, w.ProjectID)
+}
+
+// LeaseWork takes the project for one reconcile until the given time, unless another holds it;
+// it reports whether it did. A lease is released by ReleaseWork, or lapses (its holder died).
+func (d *DB) LeaseWork(ctx context.Context, projectID string, now, until time.Time) (bool, error) {
+	res, err := d.db.ExecContext(ctx, `UPDATE project_work SET lease_until = $3 WHERE project_id = $1 AND lease_until < $2`,
+		projectID, micros(now), micros(until))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseWork ends a reconcile's lease.
+func (d *DB) ReleaseWork(ctx context.Context, projectID string) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE project_work SET lease_until = 0 WHERE project_id = $1`, projectID)
+	return err
 }
 
 // Work returns the orchestration record of a project; ErrNotFound if its work never started.
@@ -115,22 +149,31 @@ func (d *DB) CompleteWork(ctx context.Context, projectID string, at time.Time) e
 	return err
 }
 
-// Allowance returns what the gate had spent when it was last blocked (zero if never).
+// Allowance returns what the gate had when it was last seen blocked (zero if never).
 func (d *DB) Allowance(ctx context.Context, projectID string, gate int) (Allowance, error) {
-	a := Allowance{ProjectID: projectID, Gate: gate}
-	err := d.db.QueryRowContext(ctx, `SELECT tokens_spent, cost_spent, reruns, failed_run FROM gate_allowances
-		WHERE project_id = $1 AND gate = $2`, projectID, gate).Scan(&a.TokensSpent, &a.CostSpent, &a.Reruns, &a.FailedRun)
+	a := Allowance{ProjectID: projectID, Gate: gate, RoleRuns: map[string]int{}}
+	var roleRuns string
+	var acknowledged int64
+	err := d.db.QueryRowContext(ctx, `SELECT tokens_spent, cost_spent, role_runs, acknowledged_at FROM gate_allowances
+		WHERE project_id = $1 AND gate = $2`, projectID, gate).Scan(&a.TokensSpent, &a.CostSpent, &roleRuns, &acknowledged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, nil
+	} else if err != nil {
+		return a, err
 	}
-	return a, err
+	a.AcknowledgedAt = fromMicros(acknowledged)
+	return a, json.Unmarshal([]byte(roleRuns), &a.RoleRuns)
 }
 
-// PutAllowance records what the gate has spent as it is blocked.
+// PutAllowance records what the gate has as it is seen blocked.
 func (d *DB) PutAllowance(ctx context.Context, a Allowance) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO gate_allowances (project_id, gate, tokens_spent, cost_spent, reruns, failed_run)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (project_id, gate) DO UPDATE SET tokens_spent = $3, cost_spent = $4, reruns = $5, failed_run = $6`,
-		a.ProjectID, a.Gate, a.TokensSpent, a.CostSpent, a.Reruns, a.FailedRun)
+	roleRuns, err := json.Marshal(a.RoleRuns)
+	if err != nil {
+		return err
+	}
+	_, err = d.db.ExecContext(ctx, `INSERT INTO gate_allowances (project_id, gate, tokens_spent, cost_spent, role_runs, acknowledged_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, gate) DO UPDATE
+		SET tokens_spent = $3, cost_spent = $4, role_runs = $5, acknowledged_at = $6`,
+		a.ProjectID, a.Gate, a.TokensSpent, a.CostSpent, string(roleRuns), micros(a.AcknowledgedAt))
 	return err
 }

@@ -47,19 +47,22 @@ CREATE TABLE project_work (
     project_id   TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL,
     created_at   BIGINT NOT NULL,
-    completed_at BIGINT NOT NULL DEFAULT 0
+    completed_at BIGINT NOT NULL DEFAULT 0,
+    -- Until when one reconcile holds the project: reconciles of a project run one at a time.
+    lease_until  BIGINT NOT NULL DEFAULT 0
 );
 
--- What a gate had spent when its budget or re-run cap last blocked it: after the owner unblocks
--- it, the gate gets a fresh allowance counted from there.
+-- What a gate had spent, and how many runs each role had, when it was last seen blocked (for
+-- its budget, its re-run cap, a failed run, or by a person): once the owner unblocks it, the
+-- gate gets a fresh allowance counted from there, and failures before acknowledged_at are taken
+-- as seen by the owner.
 CREATE TABLE gate_allowances (
-    project_id    TEXT NOT NULL,
-    gate          INTEGER NOT NULL,
-    tokens_spent  BIGINT NOT NULL,
-    cost_spent    BIGINT NOT NULL,
-    reruns        INTEGER NOT NULL,
-    -- The failed run the gate was blocked for: once the owner unblocks it, that role runs again.
-    failed_run    TEXT NOT NULL DEFAULT '',
+    project_id     TEXT NOT NULL,
+    gate           INTEGER NOT NULL,
+    tokens_spent   BIGINT NOT NULL,
+    cost_spent     BIGINT NOT NULL,
+    role_runs      TEXT NOT NULL,
+    acknowledged_at BIGINT NOT NULL,
     PRIMARY KEY (project_id, gate)
 );
 
