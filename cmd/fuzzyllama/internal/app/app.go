@@ -51,6 +51,7 @@ var Targets = []string{"all", "auth", "projects", "documents", "agents", "gatewa
 type App struct {
 	cfg       Config
 	log       *slog.Logger
+	queueLog  *slog.Logger
 	httpLis   net.Listener
 	httpSrv   *http.Server
 	gw        *gateway.Gateway
@@ -75,6 +76,9 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	}
 	a = &App{cfg: cfg, serveErr: make(chan error, 4)}
 	a.log = logging.New(logOut, cfg.Level(), target)
+	// River reports its routine (migrations applied, job counts every few seconds) at info; only
+	// its warnings and errors are worth an operator's attention.
+	a.queueLog = logging.New(logOut, max(cfg.Level(), slog.LevelWarn), target)
 	started := a // the error returns below set a to nil
 	defer func() {
 		if err != nil {
@@ -278,7 +282,7 @@ func (a *App) startAgents(ctx context.Context, authClient authv1.AuthServiceClie
 	bus *eventbus.Bus) (*agents.Service, error) {
 	cfg := a.cfg.Agents
 	workers := river.NewWorkers()
-	st, err := agents.OpenStore(ctx, a.cfg.DatabaseURL, a.cfg.DataDir, cfg.Queue(workers, a.log))
+	st, err := agents.OpenStore(ctx, a.cfg.DatabaseURL, a.cfg.DataDir, cfg.Queue(workers, a.queueLog))
 	if err != nil {
 		return nil, fmt.Errorf("agents store: %w", err)
 	}
