@@ -52,6 +52,12 @@ func (s *Service) execute(ctx context.Context, runID string) error {
 		if r.Attempt > r.MaxAttempts {
 			return s.fail(ctx, r, fmt.Sprintf("gave up after %d attempts; the last error: %s", r.MaxAttempts, r.Error))
 		}
+		// The budget was checked when the run was queued; other runs may have spent it since.
+		if err := s.checkMonthlyBudget(ctx, r.UserID); apperr.Code(err) == codes.ResourceExhausted {
+			return s.fail(ctx, r, err.Error())
+		} else if err != nil {
+			return err
+		}
 		text, err := s.callModel(ctx, uctx, r)
 		if err != nil {
 			return s.failOrRetry(ctx, r, err)

@@ -177,3 +177,29 @@ func TestCancelRunningRun(t *testing.T) {
 		}
 	})
 }
+
+// TestBudgetCheckedWhenARunStarts: two runs queued while the budget still had room; the first to
+// run spends it, so the other fails as it starts, without calling a model.
+func TestBudgetCheckedWhenARunStarts(t *testing.T) {
+	eachMode(t, func(t *testing.T, m mode) {
+		s := start(t, m.env(t), map[string]string{"AGENT_USER_MONTHLY_TOKENS": "1", "AGENT_WORKERS": "1", "OFFLINE_CHUNK_DELAY": "20ms",
+			"AGENT_QUEUE_POLL_INTERVAL": "20ms", "RATE_LIMIT_PER_USER_PER_MINUTE": "100000"})
+		tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+		p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
+		base := "/api/v1/projects/" + p.ID
+		s.do("POST", base+"/gates/1:start", tok, map[string]string{}).want(t, 200, "")
+		var first, second struct{ Run runView }
+		s.do("POST", base+"/runs", tok, map[string]any{"gate": 1, "role": "AGENT_ROLE_PRODUCT_MANAGER"}).want(t, http.StatusAccepted, "").data(t, &first)
+		s.do("POST", base+"/runs", tok, map[string]any{"gate": 1, "role": "AGENT_ROLE_ORCHESTRATOR"}).want(t, http.StatusAccepted, "").data(t, &second)
+		// Whichever starts first spends the budget (the idle worker may take the first before the
+		// second, of higher priority, is queued).
+		a, b := s.waitRun(t, tok, p.ID, first.Run.ID), s.waitRun(t, tok, p.ID, second.Run.ID)
+		if a.State == "RUN_STATE_FAILED" {
+			a, b = b, a
+		}
+		if a.State != "RUN_STATE_SUCCEEDED" || b.State != "RUN_STATE_FAILED" || !strings.Contains(b.Error, "monthly token budget spent") ||
+			b.Usage.InputTokens != "0" {
+			t.Fatalf("one run %s, the other %s (%s) with %s tokens", a.State, b.State, b.Error, b.Usage.InputTokens)
+		}
+	})
+}
