@@ -106,6 +106,12 @@ type watcher struct {
 	sent    int // bytes of the attempt's output sent
 }
 
+func (w *watcher) sendRun(r store.Run) error {
+	w.state, w.started = r.State, true
+	r.Output = "" // the output goes in chunks
+	return w.send(Watched{Run: &r})
+}
+
 // handle forwards a bus event: the next chunk directly; anything else (a gap, another attempt, a
 // state change) by reading the store.
 func (w *watcher) handle(ctx context.Context, msg []byte) (bool, error) {
@@ -139,19 +145,27 @@ func (w *watcher) refresh(ctx context.Context) (bool, error) {
 	if r.Attempt != w.attempt {
 		w.attempt, w.seq, w.sent = r.Attempt, 0, 0
 	}
-	if changed {
-		w.state, w.started = r.State, true
-		full := r
-		full.Output = "" // the output goes in chunks
-		if err := w.send(Watched{Run: &full}); err != nil {
-			return false, err
-		}
-	}
 	if !r.Active() {
-		if len(r.Output) > w.sent {
+		// The rest of the output first, so that the finished run is the last message.
+		if len(r.Output) > w.sent && w.started {
+			if err := w.chunk(store.Chunk{Attempt: r.Attempt, Seq: w.seq + 1, Text: r.Output[w.sent:]}); err != nil {
+				return false, err
+			}
+		}
+		if changed {
+			if err := w.sendRun(r); err != nil {
+				return false, err
+			}
+		}
+		if len(r.Output) > w.sent { // a watch that began after the end: the run, then its output
 			return true, w.chunk(store.Chunk{Attempt: r.Attempt, Seq: w.seq + 1, Text: r.Output[w.sent:]})
 		}
 		return true, nil
+	}
+	if changed {
+		if err := w.sendRun(r); err != nil {
+			return false, err
+		}
 	}
 	chunks, err := w.s.Store.Chunks(ctx, w.runID, w.attempt, w.seq)
 	if err != nil {

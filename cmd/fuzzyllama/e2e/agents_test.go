@@ -387,59 +387,79 @@ func TestWatchRun(t *testing.T) {
 		tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
 		p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
 		run := s.startWork(t, tok, p.ID)
-		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/projects/%s/runs/%s:watch", s.base, p.ID, run.ID), nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-			t.Fatalf("watch: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-		}
-		var text strings.Builder
-		var states []string
-		seq := int64(0)
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(nil, 4<<20)
-		event := ""
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "event: "):
-				event = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: ") && event == "run":
-				var r runView
-				if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &r); err != nil {
-					t.Fatal(err)
-				}
-				states = append(states, r.State)
-			case strings.HasPrefix(line, "data: ") && event == "chunk":
-				var c struct {
-					Seq  string `json:"seq"`
-					Text string `json:"text"`
-				}
-				if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &c); err != nil {
-					t.Fatal(err)
-				}
-				if n := int64(atoi(c.Seq)); n != seq+1 {
-					t.Fatalf("chunk %d after %d", n, seq)
-				}
-				seq++
-				text.WriteString(c.Text)
-			case strings.HasPrefix(line, "data: ") && event == "error":
-				t.Fatalf("error event: %s", line)
-			}
-		}
+		states, text, chunks := s.watch(t, tok, p.ID, run.ID)
 		var got struct{ Run runView }
 		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs/%s", p.ID, run.ID), tok, nil).want(t, 200, "").data(t, &got)
-		if len(states) < 2 || states[len(states)-1] != "RUN_STATE_SUCCEEDED" || seq < 2 || text.String() != got.Run.Output {
-			t.Fatalf("states %v, %d chunks, %d bytes streamed, %d stored", states, seq, text.Len(), len(got.Run.Output))
+		if len(states) < 2 || states[len(states)-1] != "RUN_STATE_SUCCEEDED" || chunks < 2 || text != got.Run.Output {
+			t.Fatalf("states %v, %d chunks, %d bytes streamed, %d stored", states, chunks, len(text), len(got.Run.Output))
 		}
-		// A finished run replays in one piece; another user's watch is refused as not found.
+		// A finished run replays as the run, then its output in one piece.
+		states, text, chunks = s.watch(t, tok, p.ID, run.ID)
+		if len(states) != 1 || states[0] != "RUN_STATE_SUCCEEDED" || chunks != 1 || text != got.Run.Output {
+			t.Fatalf("replay of a finished run: states %v, %d chunks, %d bytes", states, chunks, len(text))
+		}
+		// Another user's watch is refused as not found.
 		stranger := s.register(t, "stranger@example.com", goodPassword, "Stranger").AccessToken
 		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs/%s:watch", p.ID, run.ID), stranger, nil).want(t, 404, "NOT_FOUND")
 	})
+}
+
+// watch follows a run's server-sent events to their end and returns the run states seen, the
+// output text and the number of chunks, checking the chunks come in order and the finished run
+// comes last.
+func (s *server) watch(t *testing.T, tok, pid, runID string) (states []string, text string, chunks int) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/projects/%s/runs/%s:watch", s.base, pid, runID), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("watch: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var out strings.Builder
+	var seq int64
+	last := ""
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 4<<20)
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		data, isData := strings.CutPrefix(line, "data: ")
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case isData && event == "run":
+			var r runView
+			if err := json.Unmarshal([]byte(data), &r); err != nil {
+				t.Fatal(err)
+			}
+			states = append(states, r.State)
+			last = "run"
+		case isData && event == "chunk":
+			var c struct {
+				Seq  string `json:"seq"`
+				Text string `json:"text"`
+			}
+			if err := json.Unmarshal([]byte(data), &c); err != nil {
+				t.Fatal(err)
+			}
+			if n := int64(atoi(c.Seq)); n != seq+1 {
+				t.Fatalf("chunk %d after %d", n, seq)
+			}
+			seq++
+			out.WriteString(c.Text)
+			last = "chunk"
+		case isData && event == "error":
+			t.Fatalf("error event: %s", line)
+		}
+	}
+	if last != "run" && !(len(states) == 1 && seq == 1) {
+		t.Fatalf("the stream did not end with the finished run (last event %q)", last)
+	}
+	return states, out.String(), int(seq)
 }
 
 // TestAgentsAuthorizationMatrix: the agents routes of a project as owner, editor, viewer and
