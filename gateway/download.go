@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -33,19 +34,17 @@ var exportQuery = utilities.NewDoubleArray([][]string{{"project_id"}})
 func serveExport(mux *runtime.ServeMux, client documentsv1.DocumentsServiceClient, log *slog.Logger) runtime.HandlerFunc {
 	const method = "/fuzzyllama.documents.v1.DocumentsService/ExportDocuments"
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-		_, marshaler := runtime.MarshalerForRequest(mux, r)
-		ctx, err := runtime.AnnotateContext(r.Context(), mux, r, method, runtime.WithHTTPPathPattern(exportPattern))
-		if err != nil {
-			runtime.HTTPError(ctx, mux, marshaler, w, r, err)
+		ctx, fail, ok := annotate(mux, w, r, method, exportPattern)
+		if !ok {
 			return
 		}
 		req := &documentsv1.ExportDocumentsRequest{ProjectId: params["project_id"]}
 		if err := r.ParseForm(); err != nil {
-			runtime.HTTPError(ctx, mux, marshaler, w, r, err)
+			fail(err)
 			return
 		}
 		if err := runtime.PopulateQueryParameters(req, r.Form, exportQuery); err != nil {
-			runtime.HTTPError(ctx, mux, marshaler, w, r, status.Errorf(codes.InvalidArgument, "%v", err))
+			fail(status.Errorf(codes.InvalidArgument, "%v", err))
 			return
 		}
 		stream, err := client.ExportDocuments(ctx, req)
@@ -54,7 +53,7 @@ func serveExport(mux *runtime.ServeMux, client documentsv1.DocumentsServiceClien
 			first, err = stream.Recv()
 		}
 		if err != nil {
-			runtime.HTTPError(ctx, mux, marshaler, w, r, err)
+			fail(err)
 			return
 		}
 		h := w.Header()
@@ -76,4 +75,18 @@ func serveExport(mux *runtime.ServeMux, client documentsv1.DocumentsServiceClien
 			}
 		}
 	}
+}
+
+// annotate prepares a hand-written route the way grpc-gateway prepares its generated ones: ctx
+// carries the outgoing metadata (the caller's token, the request id), and fail answers an error
+// as the usual envelope. ok is false when the request could not be prepared (already answered).
+func annotate(mux *runtime.ServeMux, w http.ResponseWriter, r *http.Request, method, pattern string) (ctx context.Context, fail func(error), ok bool) {
+	_, marshaler := runtime.MarshalerForRequest(mux, r)
+	ctx, err := runtime.AnnotateContext(r.Context(), mux, r, method, runtime.WithHTTPPathPattern(pattern))
+	fail = func(err error) { runtime.HTTPError(ctx, mux, marshaler, w, r, err) }
+	if err != nil {
+		fail(err)
+		return nil, nil, false
+	}
+	return ctx, fail, true
 }

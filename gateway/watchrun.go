@@ -34,10 +34,8 @@ func serveWatchRun(mux *runtime.ServeMux, client agentsv1.AgentsServiceClient, l
 	const method = "/fuzzyllama.agents.v1.AgentsService/WatchRun"
 	json := protojson.MarshalOptions{}
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-		_, marshaler := runtime.MarshalerForRequest(mux, r)
-		ctx, err := runtime.AnnotateContext(r.Context(), mux, r, method, runtime.WithHTTPPathPattern(watchRunPattern))
-		if err != nil {
-			runtime.HTTPError(ctx, mux, marshaler, w, r, err)
+		ctx, fail, ok := annotate(mux, w, r, method, watchRunPattern)
+		if !ok {
 			return
 		}
 		stream, err := client.WatchRun(ctx, &agentsv1.WatchRunRequest{ProjectId: params["project_id"], RunId: params["run_id"]})
@@ -46,7 +44,7 @@ func serveWatchRun(mux *runtime.ServeMux, client agentsv1.AgentsServiceClient, l
 			first, err = stream.Recv()
 		}
 		if err != nil {
-			runtime.HTTPError(ctx, mux, marshaler, w, r, err)
+			fail(err)
 			return
 		}
 		h := w.Header()
