@@ -115,10 +115,18 @@ type Deps struct {
 type Gateway struct {
 	http.Handler
 	draining atomic.Bool
+	// streams ends with the gateway: long-lived responses (run watches) stop on it, since a
+	// graceful HTTP shutdown would otherwise wait for them for ever.
+	streams    context.Context
+	endStreams context.CancelFunc
 }
 
 // Drain makes /readyz answer 503 so load balancers stop sending traffic before shutdown.
 func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// EndStreams ends every long-lived response (run watches); their clients reconnect, to another
+// replica. Register it with http.Server.RegisterOnShutdown.
+func (g *Gateway) EndStreams() { g.endStreams() }
 
 // publicRoutes need no access token; everything else does. Keep this list short and explicit.
 var publicRoutes = map[string]bool{
@@ -186,11 +194,12 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	if err := mux.HandlePath(http.MethodGet, exportPattern, serveExport(mux, documentsClient, d.Logger)); err != nil {
 		return nil, fmt.Errorf("register the export download: %w", err)
 	}
-	if err := mux.HandlePath(http.MethodGet, watchRunPattern, serveWatchRun(mux, agentsClient, d.Logger)); err != nil {
+	g := &Gateway{}
+	g.streams, g.endStreams = context.WithCancel(context.Background())
+	if err := mux.HandlePath(http.MethodGet, watchRunPattern, serveWatchRun(mux, agentsClient, g.streams, d.Logger)); err != nil {
 		return nil, fmt.Errorf("register the run watch: %w", err)
 	}
 
-	g := &Gateway{}
 	root := http.NewServeMux()
 	root.Handle("/", mux)
 	root.HandleFunc("GET /healthz", healthz)

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,14 +32,19 @@ const sseHeartbeat = 15 * time.Second
 //
 // An error before the first event is the usual JSON envelope with its HTTP status; one after it
 // is an "event: error" with the code and message, and the end of the stream.
-func serveWatchRun(mux *runtime.ServeMux, client agentsv1.AgentsServiceClient, log *slog.Logger) runtime.HandlerFunc {
+//
+// The stream also ends when streams does (the gateway shutting down): the client reconnects.
+func serveWatchRun(mux *runtime.ServeMux, client agentsv1.AgentsServiceClient, streams context.Context, log *slog.Logger) runtime.HandlerFunc {
 	const method = "/fuzzyllama.agents.v1.AgentsService/WatchRun"
-	json := protojson.MarshalOptions{}
+	pj := protojson.MarshalOptions{}
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		ctx, fail, ok := annotate(mux, w, r, method, watchRunPattern)
 		if !ok {
 			return
 		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(streams, cancel)()
 		stream, err := client.WatchRun(ctx, &agentsv1.WatchRunRequest{ProjectId: params["project_id"], RunId: params["run_id"]})
 		var first *agentsv1.WatchRunResponse
 		if err == nil {
@@ -78,7 +85,7 @@ func serveWatchRun(mux *runtime.ServeMux, client agentsv1.AgentsServiceClient, l
 		id := 0
 		write := func(event string, m proto.Message) bool {
 			id++
-			b, _ := json.Marshal(m)
+			b, _ := pj.Marshal(m)
 			_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, event, b)
 			return err == nil && rc.Flush() == nil
 		}
@@ -105,7 +112,8 @@ func serveWatchRun(mux *runtime.ServeMux, client agentsv1.AgentsServiceClient, l
 					case err := <-failed:
 						st := status.Convert(err)
 						log.InfoContext(ctx, "run watch ended with an error", "code", st.Code().String(), "error", st.Message())
-						_, _ = fmt.Fprintf(w, "event: error\ndata: {\"code\":%q,\"message\":%q}\n\n", st.Code().String(), st.Message())
+						b, _ := json.Marshal(map[string]string{"code": st.Code().String(), "message": st.Message()})
+						_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
 						_ = rc.Flush()
 					default:
 					}

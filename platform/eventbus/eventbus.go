@@ -9,6 +9,7 @@ package eventbus
 
 import (
 	"context"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -37,8 +38,10 @@ func (b *Bus) Publish(ctx context.Context, topic string, msg []byte) error {
 
 // Subscription receives the messages of some topics until closed.
 type Subscription struct {
-	ps *redis.PubSub
-	C  <-chan []byte
+	ps      *redis.PubSub
+	C       <-chan []byte
+	done    chan struct{}
+	closing sync.Once
 }
 
 // Subscribe starts receiving the topics' messages; the subscription is active when it returns.
@@ -64,14 +67,28 @@ func subscribe(ctx context.Context, ps *redis.PubSub) (*Subscription, error) {
 		return nil, err
 	}
 	out := make(chan []byte, 64)
+	done := make(chan struct{})
 	go func() {
 		defer close(out)
-		for m := range ps.Channel() {
-			out <- []byte(m.Payload)
+		in := ps.Channel()
+		for m := range in {
+			select {
+			case out <- []byte(m.Payload):
+			case <-done:
+				// Closed while its receiver had stopped reading: drop the rest, so that go-redis's
+				// reader (blocked on a full channel) finishes too; it closes in once closed.
+				for range in {
+				}
+				return
+			}
 		}
 	}()
-	return &Subscription{ps: ps, C: out}, nil
+	return &Subscription{ps: ps, C: out, done: done}, nil
 }
 
-// Close ends the subscription and closes C.
-func (s *Subscription) Close() error { return s.ps.Close() }
+// Close ends the subscription and, once what was buffered is read or abandoned, closes C. It may
+// be called more than once.
+func (s *Subscription) Close() error {
+	s.closing.Do(func() { close(s.done) })
+	return s.ps.Close()
+}

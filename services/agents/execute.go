@@ -179,22 +179,19 @@ func (s *Service) fail(ctx context.Context, r store.Run, reason string) error {
 	return nil
 }
 
-// backoff is the wait before attempt+1: exponential from base, capped at max, with full jitter
-// in its upper half, and never shorter than what the provider asked for.
-func backoff(base, max time.Duration, attempt int, retryAfter time.Duration) time.Duration {
+// maxRetryAfter bounds the wait a provider may ask for: a server answering "Retry-After: a year"
+// must not park a run (and its gate) for a year.
+const maxRetryAfter = 30 * time.Minute
+
+// backoff is the wait before attempt+1: exponential from base, capped at ceiling, with jitter in
+// its upper half, and never shorter than what the provider asked for (up to maxRetryAfter).
+func backoff(base, ceiling time.Duration, attempt int, retryAfter time.Duration) time.Duration {
 	d := base << min(attempt-1, 20)
-	if d > max || d <= 0 {
-		d = max
+	if d > ceiling || d <= 0 {
+		d = ceiling
 	}
 	d = d/2 + rand.N(d/2+1)
-	return maxDuration(d, retryAfter)
-}
-
-func maxDuration(a, b time.Duration) time.Duration {
-	if a > b {
-		return a
-	}
-	return b
+	return max(d, min(retryAfter, max(ceiling, maxRetryAfter)))
 }
 
 // outputWriter collects a streaming answer, storing and publishing it in small batches so that a

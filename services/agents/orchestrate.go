@@ -93,13 +93,14 @@ func (s *Service) Reconcile(ctx context.Context, projectID string) error {
 		return nil
 	}
 	now := s.now()
-	if ok, err := s.Store.LeaseWork(ctx, projectID, now, now.Add(reconcileLease)); err != nil {
+	until := now.Add(reconcileLease)
+	if ok, err := s.Store.LeaseWork(ctx, projectID, now, until); err != nil {
 		return err
 	} else if !ok {
 		return river.JobSnooze(100*time.Millisecond + rand.N(100*time.Millisecond))
 	}
 	defer func() {
-		if err := s.Store.ReleaseWork(context.WithoutCancel(ctx), projectID); err != nil {
+		if err := s.Store.ReleaseWork(context.WithoutCancel(ctx), projectID, until); err != nil {
 			s.Logger.WarnContext(ctx, "cannot release a reconcile lease; it lapses", "project_id", projectID, "error", err.Error())
 		}
 	}()

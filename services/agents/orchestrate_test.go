@@ -52,3 +52,33 @@ func TestRerunCapIsPerRole(t *testing.T) {
 	// The owner unblocked the gate after seeing it blocked with these runs.
 	check(frontend, store.Allowance{RoleRuns: map[string]int{"frontend_developer": 2, "backend_developer": 1}}, false)
 }
+
+// TestLapsedLeaseHolderCannotFreeTheNext: a reconcile whose lease lapsed (it ran past a minute)
+// does not free the project for a third while the second holds it.
+func TestLapsedLeaseHolderCannotFreeTheNext(t *testing.T) {
+	db := sqliteStore(t)
+	ctx := context.Background()
+	t0 := time.Now()
+	if _, err := db.PutWork(ctx, store.Work{ProjectID: "p1", UserID: "u1", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	take := func(now time.Time) bool {
+		ok, err := db.LeaseWork(ctx, "p1", now, now.Add(reconcileLease))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !take(t0) { // A
+		t.Fatal("A could not take a free project")
+	}
+	if !take(t0.Add(reconcileLease + time.Second)) { // B: A's lease lapsed
+		t.Fatal("B could not take a lapsed lease")
+	}
+	if err := db.ReleaseWork(ctx, "p1", t0.Add(reconcileLease)); err != nil { // A ends, releasing "its" lease
+		t.Fatal(err)
+	}
+	if take(t0.Add(reconcileLease + 2*time.Second)) { // C, while B holds it
+		t.Fatal("C took the project while B held its lease: A's release freed B's lease")
+	}
+}

@@ -149,22 +149,8 @@ func TestNULInAnswer(t *testing.T) {
 // nothing, and its gate is blocked for the owner to decide, instead of being run again.
 func TestCancelRunningRun(t *testing.T) {
 	eachMode(t, func(t *testing.T, m mode) {
-		vendor := providertest.NewAnthropic(t, providertest.Script{Text: intakeAnswer(), Chunks: 8, Fault: providertest.Stall, FaultAfter: 2})
-		s := start(t, m.env(t), map[string]string{"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": vendor.URL,
-			"AGENT_QUEUE_POLL_INTERVAL": "20ms", "AGENT_STREAM_IDLE_TIMEOUT": "1h", "RATE_LIMIT_PER_USER_PER_MINUTE": "100000"})
-		tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
-		p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
-		run := s.startWork(t, tok, p.ID)
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			var out struct{ Run runView }
-			s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs/%s", p.ID, run.ID), tok, nil).want(t, 200, "").data(t, &out)
-			if out.Run.State == "RUN_STATE_RUNNING" && vendor.Calls() == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the run never started streaming: %+v", out.Run)
-			}
-		}
+		s, vendor, tok, pid, run := streamingRun(t, m.env(t))
+		p := project{ID: pid}
 		var cancelled struct{ Run runView }
 		s.do("POST", fmt.Sprintf("/api/v1/projects/%s/runs/%s:cancel", p.ID, run.ID), tok, map[string]string{}).want(t, 200, "").data(t, &cancelled)
 		if cancelled.Run.State != "RUN_STATE_CANCELLED" {

@@ -208,7 +208,7 @@ func TestWorkAndAllowances(t *testing.T) {
 		if ok, _ := db.LeaseWork(ctx, "p1", now.Add(2*time.Minute), now.Add(3*time.Minute)); !ok {
 			t.Fatal("a lapsed lease was not taken over")
 		}
-		if err := db.ReleaseWork(ctx, "p1"); err != nil {
+		if err := db.ReleaseWork(ctx, "p1", now.Add(3*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if ok, _ := db.LeaseWork(ctx, "p1", now, now.Add(time.Minute)); !ok {

@@ -103,9 +103,11 @@ func (d *DB) LeaseWork(ctx context.Context, projectID string, now, until time.Ti
 	return n == 1, err
 }
 
-// ReleaseWork ends a reconcile's lease.
-func (d *DB) ReleaseWork(ctx context.Context, projectID string) error {
-	_, err := d.db.ExecContext(ctx, `UPDATE project_work SET lease_until = 0 WHERE project_id = $1`, projectID)
+// ReleaseWork ends the lease LeaseWork gave until the given time, if it still holds: a holder
+// whose lease lapsed must not free the next holder's.
+func (d *DB) ReleaseWork(ctx context.Context, projectID string, until time.Time) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE project_work SET lease_until = 0 WHERE project_id = $1 AND lease_until = $2`,
+		projectID, micros(until))
 	return err
 }
 

@@ -216,6 +216,10 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	}
 	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	if a.gw != nil {
+		// A graceful shutdown waits for responses to end; run watches would not on their own.
+		a.httpSrv.RegisterOnShutdown(a.gw.EndStreams)
+	}
 	go func() {
 		if err := a.httpSrv.Serve(a.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.serveErr <- fmt.Errorf("http: %w", err)

@@ -13,14 +13,31 @@ type stream struct {
 	resp   provider.Response
 }
 
+// handled are the events this client reads; any other (ping, content_block_start/stop, and event
+// types added later, whatever their shape) is skipped without decoding its payload.
+var handled = map[string]bool{"message_start": true, "content_block_delta": true, "message_delta": true,
+	"message_stop": true, "error": true}
+
 func (s *stream) handle(ev sse.Event) (done bool, err error) {
+	name := ev.Name
+	if name == "" {
+		var typed struct {
+			Type string `json:"type"`
+		}
+		if err := s.call.Decode(ev, &typed); err != nil {
+			return false, err
+		}
+		name = typed.Type
+	}
+	if !handled[name] {
+		return false, nil
+	}
+	if name == "error" {
+		return false, s.streamError(ev)
+	}
 	var e event
 	if err := s.call.Decode(ev, &e); err != nil {
 		return false, err
-	}
-	name := ev.Name
-	if name == "" {
-		name = e.Type
 	}
 	switch name {
 	case "message_start":
@@ -41,11 +58,7 @@ func (s *stream) handle(ev sse.Event) (done bool, err error) {
 		}
 	case "message_stop":
 		return true, nil
-	case "error":
-		return false, s.streamError(ev)
 	}
-	// ping, content_block_start, content_block_stop and event types added later carry nothing
-	// this client needs.
 	return false, nil
 }
 
