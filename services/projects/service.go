@@ -176,7 +176,7 @@ func checkRepositoryURL(v *apperr.Violations, raw string) {
 func (s *Service) CreateProject(ctx context.Context, who authn.Identity, name, description, projectType, repositoryURL string) (store.ProjectWithRole, error) {
 	name, description = strings.TrimSpace(name), strings.TrimSpace(description)
 	var v apperr.Violations
-	input.CheckText(&v, "name", name, true, nameMaxLen)
+	input.CheckLine(&v, "name", name, true, nameMaxLen)
 	input.CheckText(&v, "description", description, false, descriptionMaxLen)
 	if _, ok := workflow.For(projectType); !ok {
 		v.Add("type", "is required: choose one of "+strings.Join(workflow.ProjectTypes(), ", "))
@@ -258,7 +258,7 @@ func (s *Service) UpdateProject(ctx context.Context, who authn.Identity, project
 	var v apperr.Violations
 	if u.Name != nil {
 		*u.Name = strings.TrimSpace(*u.Name)
-		input.CheckText(&v, "name", *u.Name, true, nameMaxLen)
+		input.CheckLine(&v, "name", *u.Name, true, nameMaxLen)
 	}
 	if u.Description != nil {
 		*u.Description = strings.TrimSpace(*u.Description)

@@ -82,7 +82,7 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 		if t.Gate < 1 || t.Gate > workflow.Count {
 			v.Add(f+"gate", fmt.Sprintf("must be between 1 and %d", workflow.Count))
 		}
-		input.CheckText(&v, f+"title", strings.TrimSpace(t.Title), true, nameMaxLen)
+		input.CheckLine(&v, f+"title", strings.TrimSpace(t.Title), true, nameMaxLen)
 		input.CheckText(&v, f+"description", t.Description, false, descriptionMaxLen)
 		if t.OwnerRole != "" && !slices.Contains(agentRoles, t.OwnerRole) {
 			v.Add(f+"ownerRole", "must be one of the AGENT_ROLE_ values")
