@@ -43,6 +43,7 @@ func (s *Service) execute(ctx context.Context, runID string) error {
 	} else if err != nil {
 		return err
 	}
+	s.Metrics.started(r)
 	s.publishRun(ctx, r)
 	uctx, err := s.actFor(ctx, r.UserID)
 	if err != nil {
@@ -87,7 +88,7 @@ func (s *Service) execute(ctx context.Context, runID string) error {
 	} else if err != nil {
 		return err
 	}
-	s.publishRun(ctx, done)
+	s.runEnded(ctx, done)
 	return nil
 }
 
@@ -107,10 +108,12 @@ func (s *Service) callModel(ctx, uctx context.Context, r store.Run) (string, err
 	flushErr := w.flush(ctx)
 	cost, priced := s.Prices.Cost(cmpOr(resp.Model, r.Model), resp.Usage.InputTokens, resp.Usage.OutputTokens)
 	if resp.Usage != (provider.Usage{}) {
-		if err := s.Store.AddUsage(context.WithoutCancel(ctx), r.ID, store.Usage{InputTokens: resp.Usage.InputTokens,
-			OutputTokens: resp.Usage.OutputTokens, CostMicros: cost, Unpriced: !priced, Model: resp.Model}); err != nil {
+		u := store.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CostMicros: cost,
+			Unpriced: !priced, Model: resp.Model}
+		if err := s.Store.AddUsage(context.WithoutCancel(ctx), r.ID, u); err != nil {
 			s.Logger.WarnContext(ctx, "cannot record usage", "run_id", r.ID, "error", err.Error())
 		}
+		s.Metrics.used(r.Role, u)
 	}
 	if err != nil {
 		return "", err
@@ -135,6 +138,7 @@ func (s *Service) failOrRetry(ctx context.Context, r store.Run, err error) error
 	if ctx.Err() != nil {
 		return ctx.Err() // the worker is stopping: the job is worked again (the attempt counts)
 	}
+	s.Metrics.failed(r.Role, retryable(err) && r.Attempt < r.MaxAttempts)
 	if retryable(err) && r.Attempt < r.MaxAttempts {
 		wait := backoff(s.Limits.RetryBase, s.Limits.RetryMax, r.Attempt, provider.RetryAfter(err))
 		reason := fmt.Sprintf("attempt %d of %d failed, retrying in %s: %s", r.Attempt, r.MaxAttempts, wait.Round(time.Millisecond), err)
@@ -175,7 +179,7 @@ func (s *Service) fail(ctx context.Context, r store.Run, reason string) error {
 		return err
 	}
 	s.Logger.WarnContext(ctx, "run failed", "run_id", r.ID, "project_id", r.ProjectID, "role", r.Role, "gate", r.Gate, "reason", reason)
-	s.publishRun(ctx, done)
+	s.runEnded(ctx, done)
 	return nil
 }
 

@@ -52,7 +52,7 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[store.SweepJob]) er
 	}
 	for _, r := range orphans {
 		w.s.Logger.WarnContext(ctx, "run failed: the job queue gave up on it", "run_id", r.ID, "project_id", r.ProjectID)
-		w.s.publishRun(ctx, r)
+		w.s.runEnded(ctx, r)
 	}
 	after := ""
 	for {

@@ -176,7 +176,7 @@ func (s *Service) CancelRun(ctx context.Context, who authn.Identity, projectID, 
 		return r, apperr.FailedPrecondition("run %s has already finished", runID).WithReason("RUN_FINISHED")
 	}
 	if err == nil {
-		s.publishRun(ctx, r)
+		s.runEnded(ctx, r)
 	}
 	return r, err
 }

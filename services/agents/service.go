@@ -60,8 +60,9 @@ type Service struct {
 	Limits Limits
 	// Tokens gives the service delegated tokens to act for a run's user in background work.
 	Tokens *authn.ServiceTokens
-	Bus    *eventbus.Bus
-	Logger *slog.Logger
+	Bus     *eventbus.Bus
+	Metrics *Metrics // nil records nothing
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -37,6 +37,12 @@ func (s *Service) publishRun(ctx context.Context, r store.Run) {
 	s.publish(ctx, runEvent{Type: "run", RunID: r.ID, State: r.State, Attempt: r.Attempt})
 }
 
+// runEnded tells watchers and the metrics that a run ended.
+func (s *Service) runEnded(ctx context.Context, r store.Run) {
+	s.Metrics.ended(r)
+	s.publishRun(ctx, r)
+}
+
 func (s *Service) publishChunk(ctx context.Context, runID string, c store.Chunk) {
 	s.publish(ctx, runEvent{Type: "chunk", RunID: runID, Attempt: c.Attempt, Seq: c.Seq, Text: c.Text})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -103,6 +104,8 @@ func (s *Service) transition(ctx context.Context, who authn.Identity, projectID 
 		return GateDetail{}, apperr.PermissionDenied("only a person can %s a gate: the %s service acts for the user, not as them", trans, who.Actor)
 	}
 	var out GateDetail
+	var from, to string
+	var since, at time.Time
 	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
 		p, err := s.access(ctx, q, who, projectID, act)
 		if err != nil {
@@ -112,11 +115,11 @@ func (s *Service) transition(ctx context.Context, who authn.Identity, projectID 
 		if err != nil {
 			return err
 		}
-		to, err := nextState(number, g.State, trans, g.BlockedFrom)
+		to, err = nextState(number, g.State, trans, g.BlockedFrom)
 		if err != nil {
 			return err
 		}
-		from := g.State
+		from, since, at = g.State, g.UpdatedAt, rec.now
 		g.State, g.UpdatedAt = to, rec.now
 		switch {
 		case trans == transBlock:
@@ -145,6 +148,9 @@ func (s *Service) transition(ctx context.Context, who authn.Identity, projectID 
 		out, err = s.gateDetail(ctx, q, p.Project, number)
 		return err
 	})
+	if err == nil {
+		s.Metrics.transitioned(number, from, to, since, at)
+	}
 	return out, err
 }
 

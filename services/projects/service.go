@@ -60,6 +60,7 @@ type Service struct {
 	Store     store.Store
 	Directory Directory
 	Bus       *eventbus.Bus
+	Metrics   *Metrics // nil records nothing
 	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

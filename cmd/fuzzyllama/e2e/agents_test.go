@@ -194,6 +194,23 @@ func TestAgentsJourney(t *testing.T) {
 		if costs.Total.Runs != len(runs.Runs) || costs.Total.InputTokens == "" || costs.Total.CostUsd != "$0.00" || len(costs.Gates) != 9 {
 			t.Fatalf("costs: %+v", costs)
 		}
+		// The product metrics saw the same journey.
+		metrics := string(s.do("GET", "/metrics", "", nil).raw)
+		for _, want := range []string{
+			`fuzzyllama_agent_runs_total{role="product_manager",status="succeeded"} 3`,
+			`fuzzyllama_agent_runs_total{role="architect",status="succeeded"} 1`,
+			`fuzzyllama_agent_queue_depth{state="queued"} 0`,
+			`fuzzyllama_agent_queue_wait_seconds_count{role="architect"} 1`,
+			`fuzzyllama_agent_run_duration_seconds_count{role="qa_engineer",status="succeeded"} 1`,
+			`fuzzyllama_agent_tokens_total{direction="output",role="devops_engineer"}`,
+			`fuzzyllama_gate_transitions_total{gate="9",to="approved"} 1`,
+			`fuzzyllama_gate_transitions_total{gate="2",to="changes_requested"} 1`,
+			`fuzzyllama_gate_review_duration_seconds_count{decision="approved",gate="1"} 1`,
+		} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
 	})
 }
 

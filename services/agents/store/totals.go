@@ -179,3 +179,22 @@ func (d *DB) PutAllowance(ctx context.Context, a Allowance) error {
 		a.ProjectID, a.Gate, a.TokensSpent, a.CostSpent, string(roleRuns), micros(a.AcknowledgedAt))
 	return err
 }
+
+// ActiveRuns counts the runs queued and running (the queue's depth).
+func (d *DB) ActiveRuns(ctx context.Context) (map[string]int, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM runs WHERE state IN ('queued', 'running') GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}

@@ -143,7 +143,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		a.closers = append(a.closers, func(context.Context) error { return st.Close() })
 		a.readiness = append(a.readiness, st.Ping)
 		svc := &projects.Service{Store: st, Directory: projects.AuthDirectory{Client: authClient},
-			Bus: &eventbus.Bus{Redis: rdb, Keys: keys}, Logger: a.log}
+			Bus: &eventbus.Bus{Redis: rdb, Keys: keys}, Metrics: projects.NewMetrics(reg), Logger: a.log}
 		if projectsAddr, err = serve("projects", cfg.ProjectsGRPCAddr, remoteVerifier, 0, func(s grpc.ServiceRegistrar) { projects.RegisterGRPC(s, svc) }); err != nil {
 			return nil, err
 		}
@@ -182,7 +182,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	// Agents calls projects and documents, as the user or (background work) for the user.
 	agentsAddr := cfg.AgentsService
 	if cfg.runs("agents") {
-		svc, err := a.startAgents(ctx, authClient, projectsConn, documentsConn, &eventbus.Bus{Redis: rdb, Keys: keys})
+		svc, err := a.startAgents(ctx, authClient, projectsConn, documentsConn, &eventbus.Bus{Redis: rdb, Keys: keys}, reg)
 		if err != nil {
 			return nil, err
 		}
@@ -283,7 +283,7 @@ func (a *App) startAuth(ctx context.Context, rdb *redis.Client, keys redisx.Keys
 // startAgents opens the agents store with its job queue, builds the service, and starts its
 // workers and its watch on project events; they stop when the process closes.
 func (a *App) startAgents(ctx context.Context, authClient authv1.AuthServiceClient, projectsConn, documentsConn *grpc.ClientConn,
-	bus *eventbus.Bus) (*agents.Service, error) {
+	bus *eventbus.Bus, reg prometheus.Registerer) (*agents.Service, error) {
 	cfg := a.cfg.Agents
 	workers := river.NewWorkers()
 	st, err := agents.OpenStore(ctx, a.cfg.DatabaseURL, a.cfg.DataDir, cfg.Queue(workers, a.queueLog))
@@ -297,7 +297,7 @@ func (a *App) startAgents(ctx context.Context, authClient authv1.AuthServiceClie
 		Documents: &agents.DocumentsClient{Client: documentsv1.NewDocumentsServiceClient(documentsConn)},
 		Providers: router, Prices: cfg.PriceTable(), Model: model, Limits: cfg.Limits(),
 		Tokens: &authn.ServiceTokens{Client: authClient, Service: "agents", Credential: a.cfg.ServiceCredential},
-		Bus:    bus, Logger: a.log}
+		Bus:    bus, Metrics: agents.NewMetrics(reg, st), Logger: a.log}
 	agents.RegisterWorkers(workers, svc)
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := st.Start(runCtx); err != nil {
