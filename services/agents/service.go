@@ -59,7 +59,7 @@ type Service struct {
 	Model  string
 	Limits Limits
 	// Tokens gives the service delegated tokens to act for a run's user in background work.
-	Tokens *authn.ServiceTokens
+	Tokens  *authn.ServiceTokens
 	Bus     *eventbus.Bus
 	Metrics *Metrics // nil records nothing
 	Logger  *slog.Logger
