@@ -317,3 +317,38 @@ func TestKilledWorkerResumes(t *testing.T) {
 	}
 	s.waitGate(t, tok, p.ID, 1, "GATE_STATE_IN_REVIEW")
 }
+
+// TestRunWorkLinksToItsRequest: the job queue carries the trace context: the span of a run's work
+// links back to the trace of the request that started it. Not parallel: it installs a global
+// tracer provider.
+func TestRunWorkLinksToItsRequest(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+
+	s := start(t, map[string]string{"DATA_DIR": t.TempDir()}, map[string]string{"AGENT_QUEUE_POLL_INTERVAL": "20ms"})
+	tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+	p := s.createProject(t, tok, "Traced", "PROJECT_TYPE_TRADITIONAL")
+	const traceID = "5bf92f3577b34da6a3ce929d0e0e4737"
+	s.do("POST", "/api/v1/projects/"+p.ID+":startWork", tok, map[string]string{}, "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01").
+		want(t, 200, "")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, sp := range exp.GetSpans() {
+			if sp.Name != "river.work/agent_run" {
+				continue
+			}
+			for _, l := range sp.Links {
+				if l.SpanContext.TraceID().String() == traceID {
+					return
+				}
+			}
+		}
+	}
+	var names []string
+	for _, sp := range exp.GetSpans() {
+		names = append(names, sp.Name)
+	}
+	t.Fatalf("no river.work/agent_run span links to trace %s; spans: %v", traceID, names)
+}

@@ -16,6 +16,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/riverqueue/rivercontrib/otelriver"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/database"
 )
@@ -112,6 +114,10 @@ func open(ctx context.Context, db *sql.DB, driver riverdriver.Driver[*sql.Tx], q
 		// limit only ends jobs that keep crashing their worker.
 		MaxAttempts: 25,
 		Workers:     q.Workers,
+		// Spans for inserts and work, with the enqueuing request's trace context carried in the
+		// job's metadata, so that a run's work links back to the request that started it.
+		Plugins: []rivertype.Plugin{otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
+			EnableTracePropagation: true, EnableWorkSpanJobKindSuffix: true})},
 	}
 	if q.Workers != nil {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(q.MaxWorkers, 1)}}
