@@ -332,11 +332,13 @@ func (s *Service) WatchProjectEvents(ctx context.Context) {
 
 // nudge enqueues a reconcile of the project of a gate event, if the orchestration moves it.
 func (s *Service) nudge(ctx context.Context, msg []byte) {
+	// The projects service publishes its public Event (protojson).
 	var e struct {
-		ProjectID string
-		Type      string
+		ProjectID     string          `json:"projectId"`
+		GateChanged   json.RawMessage `json:"gateChanged"`
+		ProofRecorded json.RawMessage `json:"proofRecorded"`
 	}
-	if json.Unmarshal(msg, &e) != nil || e.Type != "gate_changed" && e.Type != "proof_recorded" {
+	if json.Unmarshal(msg, &e) != nil || e.ProjectID == "" || e.GateChanged == nil && e.ProofRecorded == nil {
 		return
 	}
 	if _, err := s.Store.Work(ctx, e.ProjectID); err != nil {

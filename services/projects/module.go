@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -61,3 +63,7 @@ func (d AuthDirectory) UsersByID(ctx context.Context, ids []string) (map[string]
 	}
 	return out, nil
 }
+
+// PublicEvent encodes a timeline event as the JSON of the Event message (protojson), the form
+// ListEvents answers with: what the bus carries to live clients.
+func PublicEvent(e store.Event) ([]byte, error) { return protojson.Marshal(eventPB(e)) }

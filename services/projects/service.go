@@ -60,8 +60,11 @@ type Service struct {
 	Store     store.Store
 	Directory Directory
 	Bus       *eventbus.Bus
-	Metrics   *Metrics // nil records nothing
-	Logger    *slog.Logger
+	// EncodeEvent is the form events take on the bus: PublicEvent, the JSON of the Event message
+	// ListEvents returns, so that a client can switch between the two without translating.
+	EncodeEvent func(store.Event) ([]byte, error)
+	Metrics     *Metrics // nil records nothing
+	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -129,11 +132,11 @@ func (s *Service) change(ctx context.Context, fn func(q store.Queries, rec *reco
 }
 
 func (s *Service) publish(ctx context.Context, events []store.Event) {
-	if s.Bus == nil {
+	if s.Bus == nil || s.EncodeEvent == nil {
 		return
 	}
 	for _, e := range events {
-		msg, err := json.Marshal(e)
+		msg, err := s.EncodeEvent(e)
 		if err == nil {
 			err = s.Bus.Publish(ctx, eventbus.ProjectTopic(e.ProjectID), msg)
 		}

@@ -2,7 +2,6 @@ package projects_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+
+	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
@@ -68,7 +70,8 @@ func newService(t *testing.T, open func(t *testing.T) (store.Store, error)) (*pr
 	rdb, prefix := redistest.New(t)
 	bus := &eventbus.Bus{Redis: rdb, Keys: prefix}
 	dir := directory{"ed@example.com": {ID: "u-ed", Email: "ed@example.com", Name: "Ed"}}
-	return &projects.Service{Store: st, Directory: dir, Bus: bus, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, bus
+	return &projects.Service{Store: st, Directory: dir, Bus: bus, EncodeEvent: projects.PublicEvent,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, bus
 }
 
 // TestChangesArePublishedAfterCommit: what the timeline records is also published live, with
@@ -92,17 +95,18 @@ func TestChangesArePublishedAfterCommit(t *testing.T) {
 		}
 		select {
 		case msg := <-sub.C:
-			var e store.Event
-			if err := json.Unmarshal(msg, &e); err != nil {
-				t.Fatal(err)
+			// The bus carries the public Event, as ListEvents answers with it.
+			var e pb.Event
+			if err := protojson.Unmarshal(msg, &e); err != nil {
+				t.Fatalf("%v: %s", err, msg)
 			}
 			stored, err := svc.ListEvents(ctx, owner, p.ID, 0, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			last := stored[len(stored)-1]
-			if e.Type != projects.EventGateChanged || e.ID != last.ID || e.ProjectID != p.ID {
-				t.Fatalf("published %+v, stored last %+v", e, last)
+			if e.GetGateChanged().GetTo() != pb.GateState_GATE_STATE_IN_PROGRESS || e.GetId() != last.ID || e.GetProjectId() != p.ID {
+				t.Fatalf("published %s, stored last %+v", msg, last)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("nothing published")
