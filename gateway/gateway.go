@@ -43,12 +43,14 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
+	"github.com/fuzzyllama/fuzzyllama/gateway/live"
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
 	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
 	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
@@ -65,6 +67,10 @@ type Config struct {
 	RateLimitPerUser  int
 	HSTS              bool
 	ShutdownDrainTime time.Duration
+	// Live events (/api/v1/ws).
+	LiveMaxConnsPerUser int
+	LiveSendBuffer      int
+	LiveHeartbeat       time.Duration
 }
 
 // Register declares the gateway's variables.
@@ -75,6 +81,9 @@ func (c *Config) Register(s *config.Set) {
 	s.IntVar(&c.RateLimitPerIP, "RATE_LIMIT_PER_IP_PER_MINUTE", 100, "requests per minute per client IP")
 	s.IntVar(&c.RateLimitAuthIP, "RATE_LIMIT_AUTH_PER_IP_PER_MINUTE", 10, "requests per minute per client IP to each credential route (login, register, refresh, password reset)")
 	s.IntVar(&c.RateLimitPerUser, "RATE_LIMIT_PER_USER_PER_MINUTE", 300, "requests per minute per authenticated user")
+	s.IntVar(&c.LiveMaxConnsPerUser, "LIVE_MAX_CONNECTIONS_PER_USER", 8, "live-event sockets one user may have open on one gateway")
+	s.IntVar(&c.LiveSendBuffer, "LIVE_SEND_BUFFER", 256, "messages a slow live-event client may fall behind before it is disconnected (close code 4008)")
+	s.DurationVar(&c.LiveHeartbeat, "LIVE_HEARTBEAT", 20*time.Second, "how often live-event sockets are pinged; one that does not answer is closed")
 	s.DurationVar(&c.ShutdownDrainTime, "SHUTDOWN_DRAIN_TIME", 5*time.Second, "how long /readyz reports 503 before the server stops, so load balancers move away")
 	s.Check(func() error {
 		if _, err := middleware.ParseTrustedProxies(c.TrustedProxies); err != nil {
@@ -83,6 +92,9 @@ func (c *Config) Register(s *config.Set) {
 		return nil
 	})
 	s.Check(func() error {
+		if c.LiveMaxConnsPerUser < 1 || c.LiveSendBuffer < 1 || c.LiveHeartbeat < time.Second {
+			return config.Errorf("LIVE_MAX_CONNECTIONS_PER_USER", "live limits must be at least 1 (LIVE_HEARTBEAT at least 1s)")
+		}
 		if c.RateLimitPerIP < 1 || c.RateLimitAuthIP < 1 || c.RateLimitPerUser < 1 || c.MaxBodyBytes < 1024 {
 			return config.Errorf("RATE_LIMIT_PER_IP_PER_MINUTE", "rate limits must be at least 1 and HTTP_MAX_BODY_BYTES at least 1024")
 		}
@@ -119,6 +131,7 @@ type Gateway struct {
 	// graceful HTTP shutdown would otherwise wait for them for ever.
 	streams    context.Context
 	endStreams context.CancelFunc
+	live       *live.Hub
 }
 
 // Drain makes /readyz answer 503 so load balancers stop sending traffic before shutdown.
@@ -126,7 +139,22 @@ func (g *Gateway) Drain() { g.draining.Store(true) }
 
 // EndStreams ends every long-lived response (run watches); their clients reconnect, to another
 // replica. Register it with http.Server.RegisterOnShutdown.
-func (g *Gateway) EndStreams() { g.endStreams() }
+func (g *Gateway) EndStreams() {
+	g.endStreams()
+	g.live.Shutdown()
+}
+
+// originHosts turns the CORS origins (https://app.example.com) into the host patterns the
+// WebSocket origin check takes (app.example.com).
+func originHosts(origins []string) []string {
+	var hosts []string
+	for _, o := range origins {
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return hosts
+}
 
 // publicRoutes need no access token; everything else does. Keep this list short and explicit.
 var publicRoutes = map[string]bool{
@@ -139,6 +167,7 @@ var publicRoutes = map[string]bool{
 	"GET /healthz":                      true,
 	"GET /readyz":                       true,
 	"GET /metrics":                      true,
+	"GET /api/v1/ws":                     true, // authenticates itself: browsers send the token as a subprotocol
 	"GET /api/docs":                     true,
 	"GET /api/docs/openapi.json":        true,
 	"GET /api/docs/app.js":              true,
@@ -200,8 +229,14 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("register the run watch: %w", err)
 	}
 
+	g.live = live.New(live.Config{MaxConnsPerUser: cfg.LiveMaxConnsPerUser, SendBuffer: cfg.LiveSendBuffer, MaxSubscriptions: 50,
+		Heartbeat: cfg.LiveHeartbeat, WriteTimeout: 10 * time.Second, OriginPatterns: originHosts(cfg.CORSOrigins)},
+		verifier, projectsv1.NewProjectsServiceClient(d.Backends.Projects), &eventbus.Bus{Redis: d.Redis, Keys: d.Keys}, d.Logger)
+	go g.live.Run(g.streams)
+
 	root := http.NewServeMux()
 	root.Handle("/", mux)
+	root.Handle("GET /api/v1/ws", g.live)
 	root.HandleFunc("GET /healthz", healthz)
 	root.HandleFunc("GET /readyz", g.readyz(d.Ready, d.Logger))
 	root.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))

@@ -3,6 +3,7 @@ module github.com/fuzzyllama/fuzzyllama/gateway
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/fuzzyllama/fuzzyllama/gen v0.0.0
 	github.com/fuzzyllama/fuzzyllama/platform v0.0.0
 	github.com/go-redis/redis_rate/v10 v10.0.1

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0
+	github.com/coder/websocket v1.8.15
 	github.com/compose-spec/compose-go/v2 v2.10.0
 	github.com/fuzzyllama/fuzzyllama/gateway v0.0.0
 	github.com/fuzzyllama/fuzzyllama/gen v0.0.0

@@ -1,0 +1,336 @@
+package live_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/fuzzyllama/fuzzyllama/gateway/live"
+	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
+)
+
+// projects is a fake projects service: who may read which project, and each project's timeline.
+type projects struct {
+	mu       sync.Mutex
+	readers  map[string]map[string]bool // project -> user ids
+	timeline map[string][]*projectsv1.Event
+}
+
+func (p *projects) Authorize(ctx context.Context, in *projectsv1.AuthorizeRequest, _ ...grpc.CallOption) (*projectsv1.AuthorizeResponse, error) {
+	who, _ := authn.FromContext(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.readers[in.GetProjectId()][who.UserID] {
+		return nil, status.Error(codes.NotFound, "project not found")
+	}
+	return &projectsv1.AuthorizeResponse{Role: projectsv1.Role_ROLE_VIEWER}, nil
+}
+
+func (p *projects) ListEvents(_ context.Context, in *projectsv1.ListEventsRequest, _ ...grpc.CallOption) (*projectsv1.ListEventsResponse, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*projectsv1.Event
+	for _, e := range p.timeline[in.GetProjectId()] {
+		if e.GetId() > in.GetAfter() && len(out) < int(in.GetPageSize()) {
+			out = append(out, e)
+		}
+	}
+	return &projectsv1.ListEventsResponse{Events: out}, nil
+}
+
+func event(project string, id int64, gate int32) *projectsv1.Event {
+	return &projectsv1.Event{Id: id, ProjectId: project, Payload: &projectsv1.Event_GateChanged{GateChanged: &projectsv1.GateChanged{
+		Gate: gate, To: projectsv1.GateState_GATE_STATE_IN_REVIEW}}}
+}
+
+type fixture struct {
+	url     string
+	hub     *live.Hub
+	bus     *eventbus.Bus
+	signer  authn.Signer
+	fake    *projects
+	publish func(t *testing.T, e *projectsv1.Event)
+}
+
+func newFixture(t *testing.T, cfg live.Config) *fixture {
+	t.Helper()
+	seed := make([]byte, ed25519.SeedSize)
+	_, _ = rand.Read(seed)
+	key, _ := authn.NewKey(seed)
+	verifier := &authn.Verifier{Keys: authn.NewStaticKeys(key), Issuer: authn.Issuer, Audience: authn.Audience}
+	rdb, prefix := redistest.New(t)
+	bus := &eventbus.Bus{Redis: rdb, Keys: prefix}
+	fake := &projects{readers: map[string]map[string]bool{"p1": {"ann": true}, "p2": {"bob": true}}, timeline: map[string][]*projectsv1.Event{}}
+	if cfg.MaxConnsPerUser == 0 {
+		cfg.MaxConnsPerUser = 10000
+	}
+	if cfg.SendBuffer == 0 {
+		cfg.SendBuffer = 64
+	}
+	cfg.MaxSubscriptions, cfg.Heartbeat, cfg.WriteTimeout = 10, time.Minute, 5*time.Second
+	hub := live.New(cfg, verifier, fake, bus, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { hub.Run(ctx); close(done) }()
+	srv := httptest.NewServer(hub)
+	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	f := &fixture{url: "ws" + strings.TrimPrefix(srv.URL, "http"), hub: hub, bus: bus, fake: fake,
+		signer: authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}}
+	f.publish = func(t *testing.T, e *projectsv1.Event) {
+		b, _ := protojson.Marshal(e)
+		if err := bus.Publish(context.Background(), eventbus.ProjectTopic(e.GetProjectId()), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // let Run subscribe
+	return f
+}
+
+func (f *fixture) token(t *testing.T, user string, ttl time.Duration) string {
+	tok, err := f.signer.Sign(authn.TypeAccess, user, "s-"+user, user+fmt.Sprint(time.Now().UnixNano()), time.Now(), ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// dial opens a socket the way a browser does, with the token as a subprotocol.
+func (f *fixture) dial(t *testing.T, token string) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return websocket.Dial(ctx, f.url, &websocket.DialOptions{Subprotocols: []string{live.Subprotocol, "bearer." + token}})
+}
+
+type msg struct {
+	Type      string          `json:"type"`
+	ProjectID string          `json:"projectId"`
+	Code      string          `json:"code"`
+	Event     json.RawMessage `json:"event"`
+}
+
+func send(t *testing.T, c *websocket.Conn, v any) {
+	b, _ := json.Marshal(v)
+	if err := c.Write(context.Background(), websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func recv(t *testing.T, c *websocket.Conn) msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var m msg
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func eventID(t *testing.T, m msg) int64 {
+	var e projectsv1.Event
+	if err := protojson.Unmarshal(m.Event, &e); err != nil {
+		t.Fatalf("event %s: %v", m.Event, err)
+	}
+	return e.GetId()
+}
+
+// TestAuthenticationAndAuthorization: no socket without a valid access token; a client gets the
+// events of the projects it may read and never those of others.
+func TestAuthenticationAndAuthorization(t *testing.T) {
+	f := newFixture(t, live.Config{})
+	if _, resp, err := f.dial(t, "not-a-token"); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("bad token: %v %v", err, resp)
+	}
+	c, _, err := f.dial(t, f.token(t, "ann", time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	send(t, c, map[string]string{"type": "subscribe", "projectId": "p2"})
+	if m := recv(t, c); m.Type != "error" || m.Code != "NotFound" || m.ProjectID != "p2" {
+		t.Fatalf("subscribing to another's project: %+v", m)
+	}
+	send(t, c, map[string]string{"type": "subscribe", "projectId": "p1"})
+	if m := recv(t, c); m.Type != "subscribed" {
+		t.Fatalf("subscribe: %+v", m)
+	}
+	f.publish(t, event("p2", 7, 1)) // not hers
+	f.publish(t, event("p1", 1, 1))
+	if m := recv(t, c); m.Type != "event" || m.ProjectID != "p1" || eventID(t, m) != 1 {
+		t.Fatalf("event: %+v", m)
+	}
+}
+
+// TestResumeThenLive: a subscription after event 1 gets 2 and 3 from the timeline, then the live
+// events, in order, with the one that is both replayed and live sent once.
+func TestResumeThenLive(t *testing.T) {
+	f := newFixture(t, live.Config{})
+	f.fake.timeline["p1"] = []*projectsv1.Event{event("p1", 1, 1), event("p1", 2, 1), event("p1", 3, 1)}
+	c, _, err := f.dial(t, f.token(t, "ann", time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	send(t, c, map[string]string{"type": "subscribe", "projectId": "p1", "afterEventId": "1"})
+	if m := recv(t, c); m.Type != "subscribed" {
+		t.Fatalf("subscribe: %+v", m)
+	}
+	f.publish(t, event("p1", 3, 1))
+	f.publish(t, event("p1", 4, 2))
+	for _, want := range []int64{2, 3, 4} {
+		if m := recv(t, c); m.Type != "event" || eventID(t, m) != want {
+			t.Fatalf("want event %d, got %+v", want, m)
+		}
+	}
+	send(t, c, map[string]string{"type": "unsubscribe", "projectId": "p1"})
+	if m := recv(t, c); m.Type != "unsubscribed" {
+		t.Fatalf("unsubscribe: %+v", m)
+	}
+}
+
+// TestSlowConsumerIsDisconnected: a client that stops reading is closed with 4008 once its queue
+// is full, instead of holding events for ever.
+func TestSlowConsumerIsDisconnected(t *testing.T) {
+	f := newFixture(t, live.Config{SendBuffer: 2})
+	c, _, err := f.dial(t, f.token(t, "ann", time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 20)
+	send(t, c, map[string]string{"type": "subscribe", "projectId": "p1"})
+	if m := recv(t, c); m.Type != "subscribed" {
+		t.Fatalf("subscribe: %+v", m)
+	}
+	// Events big enough to fill the socket's buffers too.
+	big := strings.Repeat("x", 64<<10)
+	for i := int64(1); i <= 200; i++ {
+		e := event("p1", i, 1)
+		e.GetGateChanged().Reason = big
+		f.publish(t, e)
+	}
+	time.Sleep(500 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			if code := websocket.CloseStatus(err); code != live.CloseTooSlow {
+				t.Fatalf("closed with %v (%v), want %d", code, err, live.CloseTooSlow)
+			}
+			return
+		}
+	}
+}
+
+// TestExpiredTokenClosesTheSocket: the socket ends with 4001 when its access token expires.
+func TestExpiredTokenClosesTheSocket(t *testing.T) {
+	f := newFixture(t, live.Config{})
+	c, _, err := f.dial(t, f.token(t, "ann", 1500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err = c.Read(ctx)
+	if code := websocket.CloseStatus(err); code != live.CloseTokenExpired {
+		t.Fatalf("closed with %v (%v), want %d", code, err, live.CloseTokenExpired)
+	}
+}
+
+// TestConnectionsPerUserAreLimited: past the limit a socket is refused with 429.
+func TestConnectionsPerUserAreLimited(t *testing.T) {
+	f := newFixture(t, live.Config{MaxConnsPerUser: 2})
+	for range 2 {
+		c, _, err := f.dial(t, f.token(t, "ann", time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+	}
+	if _, resp, err := f.dial(t, f.token(t, "ann", time.Minute)); err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third socket: %v %v", err, resp)
+	}
+	if c, _, err := f.dial(t, f.token(t, "bob", time.Minute)); err != nil {
+		t.Fatalf("another user: %v", err)
+	} else {
+		c.CloseNow()
+	}
+}
+
+// TestThousandsOfConnectionsLeaveNothing: opening and closing 2,000 subscribed sockets leaves the
+// registry empty and the goroutines and heap where they were (the seed's WebSocket leak).
+func TestThousandsOfConnectionsLeaveNothing(t *testing.T) {
+	f := newFixture(t, live.Config{})
+	tok := f.token(t, "ann", time.Hour)
+	open := func() {
+		c, _, err := f.dial(t, tok)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		send(t, c, map[string]string{"type": "subscribe", "projectId": "p1"})
+		if m := recv(t, c); m.Type != "subscribed" {
+			t.Errorf("subscribe: %+v", m)
+		}
+		if errors.Is(c.Close(websocket.StatusNormalClosure, ""), context.Canceled) {
+			t.Error("close")
+		}
+	}
+	open() // warm up: the first socket allocates what later ones reuse
+	settle := func() (int, uint64) {
+		var ms runtime.MemStats
+		for range 3 {
+			runtime.GC()
+		}
+		runtime.ReadMemStats(&ms)
+		return runtime.NumGoroutine(), ms.HeapInuse
+	}
+	goroutines, heap := settle()
+	for range 20 {
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Add(1)
+			go func() { defer wg.Done(); open() }()
+		}
+		wg.Wait()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := f.hub.Stats()
+		g, h := settle()
+		if s == (live.Stats{}) && g <= goroutines+2 && h < heap+8<<20 {
+			t.Logf("after 2000 sockets: %d goroutines (were %d), heap %d KiB (was %d KiB)", g, goroutines, h>>10, heap>>10)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 2000 sockets: registry %+v, %d goroutines (were %d), heap %d KiB (was %d KiB)", s, g, goroutines, h>>10, heap>>10)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
