@@ -43,16 +43,16 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
-	"github.com/fuzzyllama/fuzzyllama/gateway/live"
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
+	"github.com/fuzzyllama/fuzzyllama/gateway/live"
 	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
-	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
 	"github.com/fuzzyllama/fuzzyllama/platform/edge"
+	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/requestid"
 )
@@ -167,7 +167,7 @@ var publicRoutes = map[string]bool{
 	"GET /healthz":                      true,
 	"GET /readyz":                       true,
 	"GET /metrics":                      true,
-	"GET /api/v1/ws":                     true, // authenticates itself: browsers send the token as a subprotocol
+	"GET /api/v1/ws":                    true, // authenticates itself: browsers send the token as a subprotocol
 	"GET /api/docs":                     true,
 	"GET /api/docs/openapi.json":        true,
 	"GET /api/docs/app.js":              true,
