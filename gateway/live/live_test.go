@@ -70,10 +70,10 @@ type fixture struct {
 	bus     *eventbus.Bus
 	signer  authn.Signer
 	fake    *projects
-	publish func(t *testing.T, e *projectsv1.Event)
+	publish func(t testing.TB, e *projectsv1.Event)
 }
 
-func newFixture(t *testing.T, cfg live.Config) *fixture {
+func newFixture(t testing.TB, cfg live.Config) *fixture {
 	t.Helper()
 	seed := make([]byte, ed25519.SeedSize)
 	_, _ = rand.Read(seed)
@@ -97,7 +97,7 @@ func newFixture(t *testing.T, cfg live.Config) *fixture {
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	f := &fixture{url: "ws" + strings.TrimPrefix(srv.URL, "http"), hub: hub, bus: bus, fake: fake,
 		signer: authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}}
-	f.publish = func(t *testing.T, e *projectsv1.Event) {
+	f.publish = func(t testing.TB, e *projectsv1.Event) {
 		b, _ := protojson.Marshal(e)
 		if err := bus.Publish(context.Background(), eventbus.ProjectTopic(e.GetProjectId()), b); err != nil {
 			t.Fatal(err)
@@ -107,7 +107,7 @@ func newFixture(t *testing.T, cfg live.Config) *fixture {
 	return f
 }
 
-func (f *fixture) token(t *testing.T, user string, ttl time.Duration) string {
+func (f *fixture) token(t testing.TB, user string, ttl time.Duration) string {
 	tok, err := f.signer.Sign(authn.TypeAccess, user, "s-"+user, user+fmt.Sprint(time.Now().UnixNano()), time.Now(), ttl)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func (f *fixture) token(t *testing.T, user string, ttl time.Duration) string {
 }
 
 // dial opens a socket the way a browser does, with the token as a subprotocol.
-func (f *fixture) dial(t *testing.T, token string) (*websocket.Conn, *http.Response, error) {
+func (f *fixture) dial(t testing.TB, token string) (*websocket.Conn, *http.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return websocket.Dial(ctx, f.url, &websocket.DialOptions{Subprotocols: []string{live.Subprotocol, "bearer." + token}})
@@ -129,14 +129,14 @@ type msg struct {
 	Event     json.RawMessage `json:"event"`
 }
 
-func send(t *testing.T, c *websocket.Conn, v any) {
+func send(t testing.TB, c *websocket.Conn, v any) {
 	b, _ := json.Marshal(v)
 	if err := c.Write(context.Background(), websocket.MessageText, b); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func recv(t *testing.T, c *websocket.Conn) msg {
+func recv(t testing.TB, c *websocket.Conn) msg {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
