@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +34,8 @@ func OpenPostgres(ctx context.Context, url, schema string) (*pgxpool.Pool, error
 		return nil, parseError(err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	// A span per query (its SQL, never its arguments), in the trace of the request it serves.
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

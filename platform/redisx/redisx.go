@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -17,6 +18,11 @@ func Open(ctx context.Context, url string) (*redis.Client, error) {
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
 	c := redis.NewClient(opts)
+	// A span per command, in the trace of the request it serves.
+	if err := redisotel.InstrumentTracing(c); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("redis tracing: %w", err)
+	}
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("redis at %s: %w", opts.Addr, err)

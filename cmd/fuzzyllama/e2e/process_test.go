@@ -352,3 +352,46 @@ func TestRunWorkLinksToItsRequest(t *testing.T) {
 	}
 	t.Fatalf("no river.work/agent_run span links to trace %s; spans: %v", traceID, names)
 }
+
+// TestOneTraceFromGatewayToDatabase: one request's trace covers the gateway, the service it
+// calls, and that service's PostgreSQL queries and Redis commands. Not parallel: it installs a
+// global tracer provider.
+func TestOneTraceFromGatewayToDatabase(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+
+	s := start(t, modes[1].env(t), nil) // PostgreSQL and Redis
+	tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+	p := s.createProject(t, tok, "Traced", "PROJECT_TYPE_TRADITIONAL")
+	const traceID = "6bf92f3577b34da6a3ce929d0e0e4738"
+	s.do("GET", "/api/v1/projects/"+p.ID, tok, nil, "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01").want(t, 200, "")
+	var gateway, service, query, redisCommand bool
+	for deadline := time.Now().Add(5 * time.Second); !(gateway && service && query && redisCommand) && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, sp := range exp.GetSpans() {
+			if sp.SpanContext.TraceID().String() != traceID {
+				continue
+			}
+			switch scope := sp.InstrumentationScope.Name; {
+			case sp.Name == "GET" && sp.SpanKind.String() == "server":
+				gateway = true
+			case sp.Name == "fuzzyllama.projects.v1.ProjectsService/GetProject" && sp.SpanKind.String() == "server":
+				service = true
+			case strings.Contains(scope, "otelpgx"):
+				query = true
+			case strings.Contains(scope, "redisotel"):
+				redisCommand = true
+			}
+		}
+	}
+	if !gateway || !service || !query || !redisCommand {
+		for _, sp := range exp.GetSpans() {
+			if sp.SpanContext.TraceID().String() == traceID {
+				t.Logf("span %s kind=%s scope=%s", sp.Name, sp.SpanKind, sp.InstrumentationScope.Name)
+			}
+		}
+		t.Fatalf("trace %s: gateway %v, projects service %v, PostgreSQL query %v, Redis command %v", traceID, gateway, service, query, redisCommand)
+	}
+}
