@@ -39,9 +39,10 @@ type request struct {
 
 // Messages to the client.
 type message struct {
-	Type      string          `json:"type"` // "subscribed", "unsubscribed", "event" or "error"
+	Type      string          `json:"type"` // "subscribed", "unsubscribed", "event", "run" or "error"
 	ProjectID string          `json:"projectId,omitempty"`
 	Event     json.RawMessage `json:"event,omitempty"`
+	Run       json.RawMessage `json:"run,omitempty"`
 	Code      string          `json:"code,omitempty"`
 	Message   string          `json:"message,omitempty"`
 }
@@ -320,6 +321,16 @@ func (c *client) deliver(projectID string, id int64, event []byte) {
 		s.pending, s.pendingID = append(s.pending, event), append(s.pendingID, id)
 	default:
 		c.sendEvent(projectID, s, id, event)
+	}
+}
+
+// deliverRun hands the client an agent run's new state, if it follows the run's project.
+func (c *client) deliverRun(projectID string, run []byte) {
+	c.mu.Lock()
+	_, ok := c.subs[projectID]
+	c.mu.Unlock()
+	if ok {
+		c.queue(message{Type: "run", ProjectID: projectID, Run: run})
 	}
 }
 

@@ -2,8 +2,8 @@
 // access token (the Authorization header, or the subprotocol "bearer.<token>" for browsers,
 // which cannot set headers on a WebSocket), subscribes to projects it may read (checked with the
 // projects service as that user), and receives their timeline events as JSON, each the public
-// Event message ListEvents answers with. A subscription may give the last event id its client
-// saw: the events after it are replayed from the timeline, then the live ones follow, in order,
+// Event message ListEvents answers with, and the state changes of its agent runs (the public Run
+// message, as type "run"). A subscription may give the last event id its client saw: the events after it are replayed from the timeline, then the live ones follow, in order,
 // without gaps or duplicates.
 //
 // One Redis subscription per gateway (a pattern over every project's topic) feeds every
@@ -90,11 +90,19 @@ func (h *Hub) Stats() Stats {
 	return s
 }
 
-// Run forwards the bus's project events to the subscribed connections until ctx ends,
-// resubscribing if the bus connection drops.
+// Run forwards the bus's project events and run state changes to the subscribed connections
+// until ctx ends, resubscribing if the bus connection drops.
 func (h *Hub) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); h.follow(ctx, eventbus.ProjectTopic("*"), h.dispatch) }()
+	go func() { defer wg.Done(); h.follow(ctx, eventbus.ProjectRunsTopic("*"), h.dispatchRun) }()
+	wg.Wait()
+}
+
+func (h *Hub) follow(ctx context.Context, pattern string, dispatch func(context.Context, []byte)) {
 	for ctx.Err() == nil {
-		sub, err := h.bus.SubscribePattern(ctx, eventbus.ProjectTopic("*"))
+		sub, err := h.bus.SubscribePattern(ctx, pattern)
 		if err != nil {
 			h.log.WarnContext(ctx, "live events: cannot subscribe to the bus; retrying", "error", err.Error())
 			select {
@@ -105,7 +113,7 @@ func (h *Hub) Run(ctx context.Context) {
 		}
 		stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
 		for msg := range sub.C {
-			h.dispatch(ctx, msg)
+			dispatch(ctx, msg)
 		}
 		stop()
 	}
@@ -127,19 +135,37 @@ func (h *Hub) dispatch(ctx context.Context, msg []byte) {
 	if err != nil {
 		return
 	}
-	h.mu.Lock()
-	subs := make([]*client, 0, len(h.topics[e.ProjectID]))
-	for c := range h.topics[e.ProjectID] {
-		subs = append(subs, c)
-	}
-	h.mu.Unlock()
-	for _, c := range subs {
+	for _, c := range h.subscribers(e.ProjectID) {
 		c.deliver(e.ProjectID, id, msg)
 		if e.MemberChanged != nil {
 			// Someone's access changed: whoever may no longer read the project stops getting it.
 			go c.recheck(ctx, e.ProjectID)
 		}
 	}
+}
+
+// dispatchRun forwards an agent run's new state (the public Run message) to its project's
+// subscribers. Runs are not part of the timeline: a client that reconnects lists them.
+func (h *Hub) dispatchRun(_ context.Context, msg []byte) {
+	var r struct {
+		ProjectID string `json:"projectId"`
+	}
+	if json.Unmarshal(msg, &r) != nil || r.ProjectID == "" {
+		return
+	}
+	for _, c := range h.subscribers(r.ProjectID) {
+		c.deliverRun(r.ProjectID, msg)
+	}
+}
+
+func (h *Hub) subscribers(projectID string) []*client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	subs := make([]*client, 0, len(h.topics[projectID]))
+	for c := range h.topics[projectID] {
+		subs = append(subs, c)
+	}
+	return subs
 }
 
 func (h *Hub) join(projectID string, c *client) {

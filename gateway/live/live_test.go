@@ -127,6 +127,7 @@ type msg struct {
 	ProjectID string          `json:"projectId"`
 	Code      string          `json:"code"`
 	Event     json.RawMessage `json:"event"`
+	Run       json.RawMessage `json:"run"`
 }
 
 func send(t testing.TB, c *websocket.Conn, v any) {
@@ -183,6 +184,15 @@ func TestAuthenticationAndAuthorization(t *testing.T) {
 	f.publish(t, event("p1", 1, 1))
 	if m := recv(t, c); m.Type != "event" || m.ProjectID != "p1" || eventID(t, m) != 1 {
 		t.Fatalf("event: %+v", m)
+	}
+	// A run's state changes reach the followers of its project only.
+	for _, p := range []string{"p2", "p1"} {
+		if err := f.bus.Publish(context.Background(), eventbus.ProjectRunsTopic(p), []byte(`{"id":"r-`+p+`","projectId":"`+p+`","state":"RUN_STATE_RUNNING"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := recv(t, c); m.Type != "run" || m.ProjectID != "p1" || !strings.Contains(string(m.Run), `"r-p1"`) {
+		t.Fatalf("run: %+v", m)
 	}
 }
 

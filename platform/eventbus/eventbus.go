@@ -29,6 +29,10 @@ func ProjectTopic(projectID string) string { return "project:" + projectID }
 // RunTopic is the topic of one agent run's output and state changes.
 func RunTopic(runID string) string { return "run:" + runID }
 
+// ProjectRunsTopic is the topic of the state changes of a project's agent runs (the public Run
+// message, without its output); ProjectRunsTopic("*") matches every project's.
+func ProjectRunsTopic(projectID string) string { return "runs:" + projectID }
+
 func (b *Bus) channel(topic string) string { return b.Keys.Key("events", topic) }
 
 // Publish sends msg to the subscribers of topic.

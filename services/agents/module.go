@@ -13,6 +13,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
@@ -198,3 +199,7 @@ func RegisterWorkers(workers *river.Workers, svc *Service) {
 	river.AddWorker(workers, &reconcileWorker{s: svc})
 	river.AddWorker(workers, &sweepWorker{s: svc})
 }
+
+// PublicRun encodes a run as the JSON of the Run message (protojson): what live clients of its
+// project receive when its state changes.
+func PublicRun(r store.Run) ([]byte, error) { return protojson.Marshal(runPB(r)) }

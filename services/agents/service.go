@@ -59,10 +59,12 @@ type Service struct {
 	Model  string
 	Limits Limits
 	// Tokens gives the service delegated tokens to act for a run's user in background work.
-	Tokens  *authn.ServiceTokens
-	Bus     *eventbus.Bus
-	Metrics *Metrics // nil records nothing
-	Logger  *slog.Logger
+	Tokens *authn.ServiceTokens
+	Bus    *eventbus.Bus
+	// EncodeRun is the form a run's state change takes on its project's runs topic: PublicRun.
+	EncodeRun func(store.Run) ([]byte, error)
+	Metrics   *Metrics // nil records nothing
+	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -35,6 +35,18 @@ func (s *Service) publish(ctx context.Context, e runEvent) {
 
 func (s *Service) publishRun(ctx context.Context, r store.Run) {
 	s.publish(ctx, runEvent{Type: "run", RunID: r.ID, State: r.State, Attempt: r.Attempt})
+	if s.Bus == nil || s.EncodeRun == nil {
+		return
+	}
+	// For the project's live clients: the run as the API shows it, without its output.
+	r.Output = ""
+	msg, err := s.EncodeRun(r)
+	if err == nil {
+		err = s.Bus.Publish(context.WithoutCancel(ctx), eventbus.ProjectRunsTopic(r.ProjectID), msg)
+	}
+	if err != nil {
+		s.Logger.WarnContext(ctx, "cannot publish a run's state to its project", "run_id", r.ID, "error", err.Error())
+	}
 }
 
 // runEnded tells watchers and the metrics that a run ended.

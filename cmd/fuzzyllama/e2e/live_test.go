@@ -13,8 +13,9 @@ import (
 )
 
 // TestLiveEvents follows a project over the gateway's WebSocket, as a browser does (the token as
-// a subprotocol): the timeline so far is replayed, then the agents' work arrives live up to G1
-// going to review; a stranger cannot follow the project.
+// a subprotocol): the timeline so far is replayed, then the agents' work arrives live — the
+// timeline's events in order up to G1 going to review, and the intake run's states; a stranger
+// cannot follow the project.
 func TestLiveEvents(t *testing.T) {
 	eachMode(t, func(t *testing.T, m mode) {
 		s := start(t, m.env(t), map[string]string{"AGENT_QUEUE_POLL_INTERVAL": "20ms", "OFFLINE_CHUNK_DELAY": "2ms"})
@@ -35,7 +36,11 @@ func TestLiveEvents(t *testing.T) {
 		}
 		type message struct {
 			Type, ProjectID, Code string
-			Event                 struct {
+			Run                   struct {
+				Role  string `json:"role"`
+				State string `json:"state"`
+			}
+			Event struct {
 				ID          string `json:"id"`
 				GateChanged *struct {
 					Gate int    `json:"gate"`
@@ -80,18 +85,29 @@ func TestLiveEvents(t *testing.T) {
 		}
 		s.startWork(t, tok, p.ID)
 		last := 1
-		for {
+		var runStates []string
+		inReview, succeeded := false, false
+		for !inReview || !succeeded {
 			msg := read(c)
+			if msg.Type == "run" {
+				runStates = append(runStates, msg.Run.State)
+				succeeded = succeeded || msg.Run.State == "RUN_STATE_SUCCEEDED"
+				continue
+			}
 			if msg.Type != "event" {
-				t.Fatalf("message %+v", msg)
+				t.Fatalf("message %+v (run states so far %v)", msg, runStates)
 			}
 			if id := atoi(msg.Event.ID); id != last+1 {
 				t.Fatalf("event %d after %d: events must come in order, once", id, last)
 			}
 			last++
 			if g := msg.Event.GateChanged; g != nil && g.Gate == 1 && g.To == "GATE_STATE_IN_REVIEW" {
-				break
+				inReview = true
 			}
+		}
+		// The intake run's states came too: queued or running, then succeeded.
+		if len(runStates) < 2 {
+			t.Fatalf("run states seen: %v", runStates)
 		}
 		// A reconnect after an event id gets what followed it, from the timeline.
 		again := dial(tok)

@@ -297,7 +297,7 @@ func (a *App) startAgents(ctx context.Context, authClient authv1.AuthServiceClie
 		Documents: &agents.DocumentsClient{Client: documentsv1.NewDocumentsServiceClient(documentsConn)},
 		Providers: router, Prices: cfg.PriceTable(), Model: model, Limits: cfg.Limits(),
 		Tokens: &authn.ServiceTokens{Client: authClient, Service: "agents", Credential: a.cfg.ServiceCredential},
-		Bus:    bus, Metrics: agents.NewMetrics(reg, st), Logger: a.log}
+		Bus:    bus, EncodeRun: agents.PublicRun, Metrics: agents.NewMetrics(reg, st), Logger: a.log}
 	agents.RegisterWorkers(workers, svc)
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := st.Start(runCtx); err != nil {
