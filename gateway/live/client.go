@@ -39,10 +39,11 @@ type request struct {
 
 // Messages to the client.
 type message struct {
-	Type      string          `json:"type"` // "subscribed", "unsubscribed", "event", "run" or "error"
+	Type      string          `json:"type"` // "subscribed", "unsubscribed", "event", "run", "document" or "error"
 	ProjectID string          `json:"projectId,omitempty"`
 	Event     json.RawMessage `json:"event,omitempty"`
 	Run       json.RawMessage `json:"run,omitempty"`
+	Document  json.RawMessage `json:"document,omitempty"`
 	Code      string          `json:"code,omitempty"`
 	Message   string          `json:"message,omitempty"`
 }
@@ -324,13 +325,14 @@ func (c *client) deliver(projectID string, id int64, event []byte) {
 	}
 }
 
-// deliverRun hands the client an agent run's new state, if it follows the run's project.
-func (c *client) deliverRun(projectID string, run []byte) {
+// deliverOther hands the client a message outside the timeline (a run's state, a document's
+// save), if it follows the project.
+func (c *client) deliverOther(projectID string, b []byte) {
 	c.mu.Lock()
 	_, ok := c.subs[projectID]
 	c.mu.Unlock()
 	if ok {
-		c.queue(message{Type: "run", ProjectID: projectID, Run: run})
+		c.enqueue(b)
 	}
 }
 

@@ -2,8 +2,8 @@
 // access token (the Authorization header, or the subprotocol "bearer.<token>" for browsers,
 // which cannot set headers on a WebSocket), subscribes to projects it may read (checked with the
 // projects service as that user), and receives their timeline events as JSON, each the public
-// Event message ListEvents answers with, and the state changes of its agent runs (the public Run
-// message, as type "run"). A subscription may give the last event id its client saw: the events after it are replayed from the timeline, then the live ones follow, in order,
+// Event message ListEvents answers with, the state changes of its agent runs (the public Run
+// message, as type "run") and the saves of its documents (SavedDocument, as type "document"). A subscription may give the last event id its client saw: the events after it are replayed from the timeline, then the live ones follow, in order,
 // without gaps or duplicates.
 //
 // One Redis subscription per gateway (a pattern over every project's topic) feeds every
@@ -94,9 +94,10 @@ func (h *Hub) Stats() Stats {
 // until ctx ends, resubscribing if the bus connection drops.
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); h.follow(ctx, eventbus.ProjectTopic("*"), h.dispatch) }()
 	go func() { defer wg.Done(); h.follow(ctx, eventbus.ProjectRunsTopic("*"), h.dispatchRun) }()
+	go func() { defer wg.Done(); h.follow(ctx, eventbus.ProjectDocumentsTopic("*"), h.dispatchDocument) }()
 	wg.Wait()
 }
 
@@ -150,11 +151,29 @@ func (h *Hub) dispatchRun(_ context.Context, msg []byte) {
 	var r struct {
 		ProjectID string `json:"projectId"`
 	}
-	if json.Unmarshal(msg, &r) != nil || r.ProjectID == "" {
-		return
+	if json.Unmarshal(msg, &r) == nil && r.ProjectID != "" {
+		h.forward(r.ProjectID, message{Type: "run", ProjectID: r.ProjectID, Run: msg})
 	}
-	for _, c := range h.subscribers(r.ProjectID) {
-		c.deliverRun(r.ProjectID, msg)
+}
+
+// dispatchDocument forwards a document's save (the public SavedDocument message: created or a
+// new version) to its project's subscribers. A client that reconnects lists the documents.
+func (h *Hub) dispatchDocument(_ context.Context, msg []byte) {
+	var d struct {
+		Document struct {
+			ProjectID string `json:"projectId"`
+		} `json:"document"`
+	}
+	if json.Unmarshal(msg, &d) == nil && d.Document.ProjectID != "" {
+		h.forward(d.Document.ProjectID, message{Type: "document", ProjectID: d.Document.ProjectID, Document: msg})
+	}
+}
+
+// forward queues a message for every subscriber of the project.
+func (h *Hub) forward(projectID string, m message) {
+	b, _ := json.Marshal(m)
+	for _, c := range h.subscribers(projectID) {
+		c.deliverOther(projectID, b)
 	}
 }
 

@@ -128,6 +128,7 @@ type msg struct {
 	Code      string          `json:"code"`
 	Event     json.RawMessage `json:"event"`
 	Run       json.RawMessage `json:"run"`
+	Document  json.RawMessage `json:"document"`
 }
 
 func send(t testing.TB, c *websocket.Conn, v any) {
@@ -193,6 +194,16 @@ func TestAuthenticationAndAuthorization(t *testing.T) {
 	}
 	if m := recv(t, c); m.Type != "run" || m.ProjectID != "p1" || !strings.Contains(string(m.Run), `"r-p1"`) {
 		t.Fatalf("run: %+v", m)
+	}
+	// So do its documents' saves.
+	for _, p := range []string{"p2", "p1"} {
+		if err := f.bus.Publish(context.Background(), eventbus.ProjectDocumentsTopic(p),
+			[]byte(`{"document":{"id":"d-`+p+`","projectId":"`+p+`","version":2},"outcome":"SAVE_OUTCOME_NEW_VERSION"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := recv(t, c); m.Type != "document" || m.ProjectID != "p1" || !strings.Contains(string(m.Document), `"d-p1"`) {
+		t.Fatalf("document: %+v", m)
 	}
 }
 

@@ -33,6 +33,11 @@ func RunTopic(runID string) string { return "run:" + runID }
 // message, without its output); ProjectRunsTopic("*") matches every project's.
 func ProjectRunsTopic(projectID string) string { return "runs:" + projectID }
 
+// ProjectDocumentsTopic is the topic of the saves of a project's documents (the public
+// SavedDocument message: created or new version); ProjectDocumentsTopic("*") matches every
+// project's.
+func ProjectDocumentsTopic(projectID string) string { return "documents:" + projectID }
+
 func (b *Bus) channel(topic string) string { return b.Keys.Key("events", topic) }
 
 // Publish sends msg to the subscribers of topic.

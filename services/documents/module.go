@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	commonv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
@@ -114,4 +115,10 @@ func (c *Config) Export() ExportConfig {
 		GitHub:    &github.Client{BaseURL: c.GitHubAPIURL},
 		Committer: gitexport.Signature{Name: "FuzzyLlama", Email: "export@fuzzyllama.invalid"},
 	}
+}
+
+// PublicSaved encodes a save as the JSON of the SavedDocument message (protojson): what the
+// project's live clients receive.
+func PublicSaved(sv Saved) ([]byte, error) {
+	return protojson.Marshal(&pb.SavedDocument{Document: documentPB(sv.Document), Outcome: outcomePB(sv.Outcome)})
 }

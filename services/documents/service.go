@@ -23,6 +23,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/input"
 	"github.com/fuzzyllama/fuzzyllama/services/documents/store"
 )
@@ -64,7 +65,11 @@ type Projects interface {
 type Service struct {
 	Store    store.Store
 	Projects Projects
-	Logger   *slog.Logger
+	// Bus, when set, carries each save to the project's live clients (documents topic), in the
+	// form EncodeSaved gives it (PublicSaved: the SavedDocument message).
+	Bus         *eventbus.Bus
+	EncodeSaved func(Saved) ([]byte, error)
+	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Export configures ExportToGit.
@@ -257,6 +262,7 @@ func (s *Service) CreateDocuments(ctx context.Context, who authn.Identity, proje
 	}
 	hash := requestHash(docs, agent, addVersions)
 	var out Batch
+	fresh := false // not a replay of an earlier request
 	err = s.Store.Write(ctx, projectID, func(q store.Queries) error {
 		stored, replayed, err := replay(ctx, q, projectID, key, hash)
 		if err != nil || replayed {
@@ -271,9 +277,33 @@ func (s *Service) CreateDocuments(ctx context.Context, who authn.Identity, proje
 			return err
 		}
 		out = b
+		fresh = true
 		return remember(ctx, q, projectID, key, hash, b, s.now())
 	})
+	if err == nil && fresh {
+		s.publish(ctx, projectID, out.Documents...)
+	}
 	return out, err
+}
+
+// publish tells the project's live clients what a committed save did. The bus is not durable:
+// a client that missed it lists the documents.
+func (s *Service) publish(ctx context.Context, projectID string, saved ...Saved) {
+	if s.Bus == nil || s.EncodeSaved == nil {
+		return
+	}
+	for _, sv := range saved {
+		if sv.Outcome == Unchanged {
+			continue
+		}
+		msg, err := s.EncodeSaved(sv)
+		if err == nil {
+			err = s.Bus.Publish(context.WithoutCancel(ctx), eventbus.ProjectDocumentsTopic(projectID), msg)
+		}
+		if err != nil {
+			s.Logger.WarnContext(ctx, "cannot publish a saved document", "project_id", projectID, "document_id", sv.Document.ID, "error", err.Error())
+		}
+	}
 }
 
 // saveAll stores the batch with a constant number of statements: one lookup of the documents
@@ -416,6 +446,9 @@ func (s *Service) UpdateDocument(ctx context.Context, who authn.Identity, projec
 		records, err = s.record(ctx, required, []Saved{out})
 		return err
 	})
+	if err == nil {
+		s.publish(ctx, projectID, out)
+	}
 	if err != nil || len(records) == 0 {
 		return out, nil, err
 	}

@@ -14,8 +14,8 @@ import (
 
 // TestLiveEvents follows a project over the gateway's WebSocket, as a browser does (the token as
 // a subprotocol): the timeline so far is replayed, then the agents' work arrives live — the
-// timeline's events in order up to G1 going to review, and the intake run's states; a stranger
-// cannot follow the project.
+// timeline's events in order up to G1 going to review, the intake run's states and the save of
+// its document; a stranger cannot follow the project.
 func TestLiveEvents(t *testing.T) {
 	eachMode(t, func(t *testing.T, m mode) {
 		s := start(t, m.env(t), map[string]string{"AGENT_QUEUE_POLL_INTERVAL": "20ms", "OFFLINE_CHUNK_DELAY": "2ms"})
@@ -86,9 +86,16 @@ func TestLiveEvents(t *testing.T) {
 		s.startWork(t, tok, p.ID)
 		last := 1
 		var runStates []string
+		documents := 0
 		inReview, succeeded := false, false
-		for !inReview || !succeeded {
+		// Three subscriptions feed the socket (timeline, runs, documents): their messages may
+		// interleave in any order, so wait for all three kinds.
+		for !inReview || !succeeded || documents == 0 {
 			msg := read(c)
+			if msg.Type == "document" {
+				documents++
+				continue
+			}
 			if msg.Type == "run" {
 				runStates = append(runStates, msg.Run.State)
 				succeeded = succeeded || msg.Run.State == "RUN_STATE_SUCCEEDED"
@@ -105,9 +112,10 @@ func TestLiveEvents(t *testing.T) {
 				inReview = true
 			}
 		}
-		// The intake run's states came too: queued or running, then succeeded.
+		// The intake run's states came too (queued or running, then succeeded), and the save of
+		// the intake document it wrote.
 		if len(runStates) < 2 {
-			t.Fatalf("run states seen: %v", runStates)
+			t.Fatalf("run states seen: %v; %d document saves", runStates, documents)
 		}
 		// A reconnect after an event id gets what followed it, from the timeline.
 		again := dial(tok)
