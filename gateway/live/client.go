@@ -270,11 +270,9 @@ func (c *client) replay(ctx context.Context, projectID string, s *subscription, 
 			return err
 		}
 		for _, e := range page.GetEvents() {
-			b, err := protojson.Marshal(e)
-			if err != nil {
+			if err := c.replayEvent(ctx, projectID, s, e); err != nil {
 				return err
 			}
-			c.deliverNow(projectID, s, e.GetId(), b)
 			after = e.GetId()
 		}
 		if len(page.GetEvents()) < 200 {
@@ -295,10 +293,30 @@ func (c *client) replay(ctx context.Context, projectID string, s *subscription, 
 	return nil
 }
 
-func (c *client) deliverNow(projectID string, s *subscription, id int64, event []byte) {
+// replayEvent sends one event of the timeline, waiting for room in the send queue: a replay is
+// paced by the client (however much it missed), unlike live events, which must not wait for
+// one slow client.
+func (c *client) replayEvent(ctx context.Context, projectID string, s *subscription, e *projectsv1.Event) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sendEvent(projectID, s, id, event)
+	fresh := e.GetId() > s.last
+	if fresh {
+		s.last = e.GetId()
+	}
+	c.mu.Unlock()
+	if !fresh {
+		return nil
+	}
+	event, err := protojson.Marshal(e)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(message{Type: "event", ProjectID: projectID, Event: event})
+	select {
+	case c.send <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // sendEvent sends an event newer than the last one sent. c.mu is held.

@@ -355,3 +355,26 @@ func TestThousandsOfConnectionsLeaveNothing(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestLongReplayIsPaced: a client that missed far more events than its send queue holds gets them
+// all on resume, paced, instead of being disconnected as too slow.
+func TestLongReplayIsPaced(t *testing.T) {
+	f := newFixture(t, live.Config{SendBuffer: 4})
+	for i := int64(1); i <= 1000; i++ {
+		f.fake.timeline["p1"] = append(f.fake.timeline["p1"], event("p1", i, 1))
+	}
+	c, _, err := f.dial(t, f.token(t, "ann", time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	send(t, c, map[string]string{"type": "subscribe", "projectId": "p1", "afterEventId": "0"})
+	if m := recv(t, c); m.Type != "subscribed" {
+		t.Fatalf("subscribe: %+v", m)
+	}
+	for want := int64(1); want <= 1000; want++ {
+		if m := recv(t, c); m.Type != "event" || eventID(t, m) != want {
+			t.Fatalf("want event %d, got %+v", want, m)
+		}
+	}
+}
