@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -55,6 +55,11 @@ type client struct {
 	who  authn.Identity
 	send chan []byte
 	stop context.CancelFunc
+	// work is the context of the socket's writer, heartbeat and replays: it ends as soon as the
+	// socket is closing, so none of them waits on a client that is gone.
+	work       context.Context
+	cancelWork context.CancelFunc
+	tasks      sync.WaitGroup
 
 	ending sync.Once
 
@@ -69,6 +74,33 @@ type subscription struct {
 	pending   [][]byte
 	pendingID []int64
 	last      int64
+	start     int64 // afterEventId: the client has everything up to it
+	// recent are the ids sent lately: an event published late (its commit raced another's) is
+	// still sent once, even after a newer one.
+	recent map[int64]bool
+	order  []int64
+}
+
+// recentIDs bounds how many sent ids a subscription remembers.
+const recentIDs = 1024
+
+// fresh reports whether the event is one the client does not have — after its afterEventId and
+// not sent yet — and notes it as sent. c.mu is held.
+func (s *subscription) fresh(id int64) bool {
+	if id <= s.start || s.recent[id] {
+		return false
+	}
+	if s.recent == nil {
+		s.recent = map[int64]bool{}
+	}
+	s.recent[id] = true
+	s.order = append(s.order, id)
+	if len(s.order) > recentIDs {
+		delete(s.recent, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.last = max(s.last, id)
+	return true
 }
 
 // ServeHTTP authenticates the request and serves one socket.
@@ -119,10 +151,13 @@ func bearer(r *http.Request) (string, bool) {
 // serve runs the socket until it closes: a reader of requests (here), a writer, a heartbeat and
 // the token's expiry. Everything the socket registered is removed before serve returns.
 func (c *client) serve(ctx context.Context, expiry time.Time) {
+	c.work, c.cancelWork = context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
+		c.cancelWork()
 		c.stop()
 		wg.Wait()
+		c.tasks.Wait()
 		c.mu.Lock()
 		for id := range c.subs {
 			c.hub.leave(id, c)
@@ -132,8 +167,10 @@ func (c *client) serve(ctx context.Context, expiry time.Time) {
 		_ = c.conn.CloseNow()
 	}()
 	wg.Add(2)
-	go func() { defer wg.Done(); c.write(ctx) }()
-	go func() { defer wg.Done(); c.heartbeat(ctx) }()
+	// The writer runs on the socket's own context: cancelling a write would cut the connection
+	// before a close frame (4008, 4001) could reach the client. When it stops, the work stops.
+	go func() { defer wg.Done(); defer c.cancelWork(); c.write(ctx) }()
+	go func() { defer wg.Done(); c.heartbeat(c.work) }()
 	expired := time.AfterFunc(time.Until(expiry), func() {
 		c.end(CloseTokenExpired, "access token expired: reconnect with a fresh one")
 	})
@@ -150,7 +187,9 @@ func (c *client) serve(ctx context.Context, expiry time.Time) {
 		}
 		switch req.Type {
 		case "subscribe":
-			c.subscribe(ctx, req)
+			// Off the reader, which must keep reading (pongs, the client's close) during a replay.
+			c.tasks.Add(1)
+			go func() { defer c.tasks.Done(); c.subscribe(c.work, req) }()
 		case "unsubscribe":
 			c.unsubscribe(req.ProjectID)
 		default:
@@ -162,7 +201,10 @@ func (c *client) serve(ctx context.Context, expiry time.Time) {
 // end closes the socket with a code and reason the client can act on. The close handshake runs
 // in the background; the reader then sees the socket closed and serve cleans up.
 func (c *client) end(code websocket.StatusCode, reason string) {
-	c.ending.Do(func() { go func() { _ = c.conn.Close(code, reason) }() })
+	c.ending.Do(func() {
+		c.cancelWork()
+		go func() { _ = c.conn.Close(code, reason) }()
+	})
 }
 
 func (c *client) write(ctx context.Context) {
@@ -171,6 +213,12 @@ func (c *client) write(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case b := <-c.send:
+			// A session ended since (logout, password reset) gets nothing more; the check is in
+			// memory (the process's revocation list) and the signature is not verified again.
+			if _, err := c.hub.verifier.Verify(ctx, c.who.Token, authn.TypeAccess); err != nil {
+				c.end(CloseTokenExpired, "the session has ended: sign in again")
+				return
+			}
 			wctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
 			err := c.conn.Write(wctx, websocket.MessageText, b)
 			cancel()
@@ -189,6 +237,11 @@ func (c *client) heartbeat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// A session ended since (logout, password reset) ends its sockets too.
+			if _, err := c.hub.verifier.Verify(ctx, c.who.Token, authn.TypeAccess); err != nil {
+				c.end(CloseTokenExpired, "the session has ended: sign in again")
+				return
+			}
 			pctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
 			err := c.conn.Ping(pctx)
 			cancel()
@@ -248,13 +301,21 @@ func (c *client) subscribe(ctx context.Context, req request) {
 		return
 	}
 	// Join first, holding live events back, then replay: an event committed meanwhile is either
-	// replayed or held, and sent once.
-	s := &subscription{replaying: true, last: after}
+	// replayed or held, and sent once. Without afterEventId there is nothing to replay.
+	resume := req.AfterEventID != ""
+	s := &subscription{replaying: resume, last: after, start: after}
 	c.mu.Lock()
+	if c.subs == nil || c.subs[req.ProjectID] != nil { // closing, or a racing duplicate
+		c.mu.Unlock()
+		return
+	}
 	c.subs[req.ProjectID] = s
 	c.mu.Unlock()
 	c.hub.join(req.ProjectID, c)
 	c.queue(message{Type: "subscribed", ProjectID: req.ProjectID})
+	if !resume {
+		return
+	}
 	if err := c.replay(uctx, req.ProjectID, s, after); err != nil {
 		st := status.Convert(err)
 		c.queue(message{Type: "error", ProjectID: req.ProjectID, Code: st.Code().String(), Message: "replay failed: " + st.Message()})
@@ -279,36 +340,49 @@ func (c *client) replay(ctx context.Context, projectID string, s *subscription, 
 			break
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	order := make([]int, len(s.pending))
-	for i := range order {
-		order[i] = i
+	// Then what arrived live meanwhile, in id order, with the same paced sends; the subscription
+	// goes live once nothing is held back.
+	for {
+		c.mu.Lock()
+		if len(s.pending) == 0 {
+			s.replaying = false
+			c.mu.Unlock()
+			return nil
+		}
+		held, ids := s.pending, s.pendingID
+		s.pending, s.pendingID = nil, nil
+		c.mu.Unlock()
+		order := make([]int, len(held))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ids[a], ids[b]) })
+		for _, i := range order {
+			if err := c.sendPaced(ctx, projectID, s, ids[i], held[i]); err != nil {
+				return err
+			}
+		}
 	}
-	slices.SortFunc(order, func(a, b int) int { return int(s.pendingID[a] - s.pendingID[b]) })
-	for _, i := range order {
-		c.sendEvent(projectID, s, s.pendingID[i], s.pending[i])
-	}
-	s.replaying, s.pending, s.pendingID = false, nil, nil
-	return nil
 }
 
-// replayEvent sends one event of the timeline, waiting for room in the send queue: a replay is
-// paced by the client (however much it missed), unlike live events, which must not wait for
-// one slow client.
+// replayEvent sends one event of the timeline.
 func (c *client) replayEvent(ctx context.Context, projectID string, s *subscription, e *projectsv1.Event) error {
-	c.mu.Lock()
-	fresh := e.GetId() > s.last
-	if fresh {
-		s.last = e.GetId()
-	}
-	c.mu.Unlock()
-	if !fresh {
-		return nil
-	}
 	event, err := protojson.Marshal(e)
 	if err != nil {
 		return err
+	}
+	return c.sendPaced(ctx, projectID, s, e.GetId(), event)
+}
+
+// sendPaced sends an event not sent yet, waiting for room in the send queue: a replay is paced by
+// the client (however much it missed), unlike live events, which must not wait for one slow
+// client.
+func (c *client) sendPaced(ctx context.Context, projectID string, s *subscription, id int64, event []byte) error {
+	c.mu.Lock()
+	fresh := s.fresh(id)
+	c.mu.Unlock()
+	if !fresh {
+		return nil
 	}
 	b, _ := json.Marshal(message{Type: "event", ProjectID: projectID, Event: event})
 	select {
@@ -319,15 +393,17 @@ func (c *client) replayEvent(ctx context.Context, projectID string, s *subscript
 	}
 }
 
-// sendEvent sends an event newer than the last one sent. c.mu is held.
+// sendEvent sends an event not sent yet. c.mu is held.
 func (c *client) sendEvent(projectID string, s *subscription, id int64, event []byte) {
-	if id <= s.last {
+	if !s.fresh(id) {
 		return
 	}
-	s.last = id
 	b, _ := json.Marshal(message{Type: "event", ProjectID: projectID, Event: event})
 	c.enqueue(b)
 }
+
+// maxPending bounds the live events a subscription holds back during its replay.
+const maxPending = 4096
 
 // deliver hands the client a live event of a project it follows.
 func (c *client) deliver(projectID string, id int64, event []byte) {
@@ -336,6 +412,8 @@ func (c *client) deliver(projectID string, id int64, event []byte) {
 	s := c.subs[projectID]
 	switch {
 	case s == nil:
+	case s.replaying && len(s.pending) >= maxPending:
+		c.end(CloseTooSlow, "too slow: events were not delivered; reconnect with afterEventId")
 	case s.replaying:
 		s.pending, s.pendingID = append(s.pending, event), append(s.pendingID, id)
 	default:
@@ -365,12 +443,15 @@ func (c *client) unsubscribe(projectID string) {
 	}
 }
 
-// recheck drops the subscription if the client may no longer read the project.
-func (c *client) recheck(ctx context.Context, projectID string) {
-	actx, cancel := context.WithTimeout(authn.NewContext(ctx, c.who), 5*time.Second)
-	defer cancel()
-	_, err := c.hub.projects.Authorize(actx, &projectsv1.AuthorizeRequest{ProjectId: projectID, Action: projectsv1.Action_ACTION_READ})
-	if code := status.Code(err); code == codes.NotFound || code == codes.PermissionDenied {
-		c.unsubscribe(projectID)
+// drop ends a subscription with an error message saying why.
+func (c *client) drop(projectID string, err error) {
+	c.mu.Lock()
+	_, ok := c.subs[projectID]
+	delete(c.subs, projectID)
+	c.mu.Unlock()
+	if ok {
+		c.hub.leave(projectID, c)
+		st := status.Convert(err)
+		c.queue(message{Type: "error", ProjectID: projectID, Code: st.Code().String(), Message: "no longer subscribed: " + st.Message()})
 	}
 }

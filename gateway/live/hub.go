@@ -22,6 +22,8 @@ import (
 
 	"github.com/coder/websocket"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
@@ -122,12 +124,15 @@ func (h *Hub) follow(ctx context.Context, pattern string, dispatch func(context.
 
 // eventHead is what the hub reads of an event to route it.
 type eventHead struct {
-	ID            string          `json:"id"` // protojson writes int64 as a string
-	ProjectID     string          `json:"projectId"`
-	MemberChanged json.RawMessage `json:"memberChanged"`
+	ID            string `json:"id"` // protojson writes int64 as a string
+	ProjectID     string `json:"projectId"`
+	MemberChanged *struct {
+		UserID string `json:"userId"`
+		Role   string `json:"role"` // absent when the member was removed
+	} `json:"memberChanged"`
 }
 
-func (h *Hub) dispatch(ctx context.Context, msg []byte) {
+func (h *Hub) dispatch(_ context.Context, msg []byte) {
 	var e eventHead
 	if json.Unmarshal(msg, &e) != nil || e.ProjectID == "" {
 		return
@@ -136,12 +141,17 @@ func (h *Hub) dispatch(ctx context.Context, msg []byte) {
 	if err != nil {
 		return
 	}
+	removed := ""
+	if m := e.MemberChanged; m != nil && m.Role == "" {
+		removed = m.UserID
+	}
 	for _, c := range h.subscribers(e.ProjectID) {
-		c.deliver(e.ProjectID, id, msg)
-		if e.MemberChanged != nil {
-			// Someone's access changed: whoever may no longer read the project stops getting it.
-			go c.recheck(ctx, e.ProjectID)
+		// A member removed from the project gets nothing from it any more, this event included.
+		if removed != "" && c.who.UserID == removed {
+			c.drop(e.ProjectID, status.Error(codes.PermissionDenied, "you were removed from the project"))
+			continue
 		}
+		c.deliver(e.ProjectID, id, msg)
 	}
 }
 
