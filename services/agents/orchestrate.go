@@ -232,6 +232,11 @@ func (s *Service) runGate(ctx context.Context, w store.Work, p Project, g Gate) 
 	if !allDone {
 		return false, nil
 	}
+	// Read the gate again: g was read before the runs, and a run that finished in between
+	// recorded its deliverables after that read.
+	if g, err = s.gate(ctx, p.ID, g.Number); err != nil || g.State != GateInProgress {
+		return err == nil, err
+	}
 	wf, err := s.Projects.Workflow(ctx, p.Type)
 	if err != nil {
 		return false, err
