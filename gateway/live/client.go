@@ -433,25 +433,27 @@ func (c *client) deliverOther(projectID string, b []byte) {
 }
 
 func (c *client) unsubscribe(projectID string) {
-	c.mu.Lock()
-	_, ok := c.subs[projectID]
-	delete(c.subs, projectID)
-	c.mu.Unlock()
-	if ok {
-		c.hub.leave(projectID, c)
+	if c.remove(projectID) {
 		c.queue(message{Type: "unsubscribed", ProjectID: projectID})
 	}
 }
 
 // drop ends a subscription with an error message saying why.
 func (c *client) drop(projectID string, err error) {
+	if c.remove(projectID) {
+		st := status.Convert(err)
+		c.queue(message{Type: "error", ProjectID: projectID, Code: st.Code().String(), Message: "no longer subscribed: " + st.Message()})
+	}
+}
+
+// remove ends a subscription and reports whether there was one.
+func (c *client) remove(projectID string) bool {
 	c.mu.Lock()
 	_, ok := c.subs[projectID]
 	delete(c.subs, projectID)
 	c.mu.Unlock()
 	if ok {
 		c.hub.leave(projectID, c)
-		st := status.Convert(err)
-		c.queue(message{Type: "error", ProjectID: projectID, Code: st.Code().String(), Message: "no longer subscribed: " + st.Message()})
 	}
+	return ok
 }

@@ -188,7 +188,7 @@ func TestLiveEventsHeldDuringReplayAreSentPaced(t *testing.T) {
 			t.Fatalf("want event %d: closed with %v (%v)", want, websocket.CloseStatus(err), err)
 		}
 		var m msg
-		_ = jsonUnmarshal(b, &m)
+		_ = json.Unmarshal(b, &m)
 		if m.Type != "event" || eventID(t, m) != want {
 			t.Fatalf("want event %d, got %s", want, b)
 		}
@@ -222,7 +222,7 @@ func TestLatePublishIsStillDelivered(t *testing.T) {
 			break
 		}
 		var m msg
-		_ = jsonUnmarshal(b, &m)
+		_ = json.Unmarshal(b, &m)
 		if m.Type == "event" {
 			seen[eventID(t, m)] = true
 		}
@@ -364,8 +364,6 @@ func TestRemovalNeedsNoRoundTrip(t *testing.T) {
 		t.Errorf("removed member still subscribed after a failed recheck; got %s", b)
 	}
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // TestShutdownMidReplayEndsTheSocket: Shutdown ends a socket even while its replay waits for room in its send queue.
 func TestShutdownMidReplayEndsTheSocket(t *testing.T) {

@@ -1,6 +1,7 @@
 package agents
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -106,7 +107,7 @@ func (s *Service) callModel(ctx, uctx context.Context, r store.Run) (string, err
 	w := &outputWriter{s: s, run: r}
 	resp, err := p.Stream(ctx, req, w.write)
 	flushErr := w.flush(ctx)
-	cost, priced := s.Prices.Cost(cmpOr(resp.Model, r.Model), resp.Usage.InputTokens, resp.Usage.OutputTokens)
+	cost, priced := s.Prices.Cost(cmp.Or(resp.Model, r.Model), resp.Usage.InputTokens, resp.Usage.OutputTokens)
 	if resp.Usage != (provider.Usage{}) {
 		u := store.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CostMicros: cost,
 			Unpriced: !priced, Model: resp.Model}
@@ -119,13 +120,6 @@ func (s *Service) callModel(ctx, uctx context.Context, r store.Run) (string, err
 		return "", err
 	}
 	return w.text.String(), flushErr
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // failOrRetry ends the attempt after err: a transient failure with attempts left snoozes the

@@ -22,6 +22,10 @@ const (
 // run processed again after a crash picks up where it stopped.
 func (s *Service) process(ctx context.Context, r store.Run, out output.Output) error {
 	res := r.Result
+	wf, err := s.workflowOf(ctx, r.ProjectID)
+	if err != nil {
+		return err
+	}
 	key := "run:" + r.ID
 	if !res.DocumentsStored {
 		docs, err := s.Documents.Store(ctx, r, out.Documents, key)
@@ -36,10 +40,7 @@ func (s *Service) process(ctx context.Context, r store.Run, out output.Output) e
 	}
 	if !res.TasksStored {
 		if len(out.Handoff.Tasks) > 0 {
-			tasks, err := s.tasksOf(ctx, r, out.Handoff.Tasks)
-			if err != nil {
-				return err
-			}
+			tasks := tasksOf(wf, r, out.Handoff.Tasks)
 			if res.TasksCreated, err = s.Projects.CreateTasks(ctx, r.ProjectID, tasks, key); err != nil {
 				return err
 			}
@@ -49,7 +50,7 @@ func (s *Service) process(ctx context.Context, r store.Run, out output.Output) e
 			return err
 		}
 	}
-	if spec, ok := specOf(out); ok && !res.ProofRecorded && s.gateRequiresProof(ctx, r, proofSpecValidation) {
+	if spec, ok := specOf(out); ok && !res.ProofRecorded && slices.Contains(wf[r.Gate-1].Proofs, proofSpecValidation) {
 		v := specvalidate.OpenAPI(ctx, []byte(spec.Content))
 		if err := s.Projects.RecordProof(ctx, r.ProjectID, r.Gate, proofSpecValidation, v.Pass,
 			"\""+spec.Title+"\": "+v.Summary); err != nil {
@@ -73,35 +74,18 @@ func specOf(out output.Output) (output.Document, bool) {
 	return output.Document{}, false
 }
 
-// gateRequiresProof reports whether the run's gate requires the proof type.
-func (s *Service) gateRequiresProof(ctx context.Context, r store.Run, proofType string) bool {
-	p, err := s.Projects.Project(ctx, r.ProjectID)
+// workflowOf returns the workflow of the project's type.
+func (s *Service) workflowOf(ctx context.Context, projectID string) ([]WorkflowGate, error) {
+	p, err := s.Projects.Project(ctx, projectID)
 	if err != nil {
-		return false
+		return nil, err
 	}
-	wf, err := s.Projects.Workflow(ctx, p.Type)
-	if err != nil || r.Gate > len(wf) {
-		return false
-	}
-	for _, t := range wf[r.Gate-1].Proofs {
-		if t == proofType {
-			return true
-		}
-	}
-	return false
+	return s.Projects.Workflow(ctx, p.Type)
 }
 
 // tasksOf places each proposed task at the first gate, from the run's on, where its owner
 // works; a task without an owner, or whose owner works at no later gate, stays at the run's.
-func (s *Service) tasksOf(ctx context.Context, r store.Run, in []output.Task) ([]NewTask, error) {
-	p, err := s.Projects.Project(ctx, r.ProjectID)
-	if err != nil {
-		return nil, err
-	}
-	wf, err := s.Projects.Workflow(ctx, p.Type)
-	if err != nil {
-		return nil, err
-	}
+func tasksOf(wf []WorkflowGate, r store.Run, in []output.Task) []NewTask {
 	out := make([]NewTask, len(in))
 	for i, t := range in {
 		out[i] = NewTask{Task: t, Gate: r.Gate}
@@ -112,5 +96,5 @@ func (s *Service) tasksOf(ctx context.Context, r store.Run, in []output.Task) ([
 			}
 		}
 	}
-	return out, nil
+	return out
 }
