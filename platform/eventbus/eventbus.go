@@ -38,6 +38,10 @@ func ProjectRunsTopic(projectID string) string { return "runs:" + projectID }
 // project's.
 func ProjectDocumentsTopic(projectID string) string { return "documents:" + projectID }
 
+// UserTopic is the topic of one user's notifications (the public Notification message);
+// UserTopic("*") matches every user's.
+func UserTopic(userID string) string { return "user:" + userID }
+
 func (b *Bus) channel(topic string) string { return b.Keys.Key("events", topic) }
 
 // Publish sends msg to the subscribers of topic.

@@ -1185,9 +1185,12 @@ type ListRunsRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
 	// Only runs of this gate, when set.
-	Gate          int32  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
-	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Gate      int32  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	PageSize  int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only runs that may have changed since this time: those not finished yet, and those that
+	// finished at or after it (a live client that reconnects catches up with these).
+	ChangedSince  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=changed_since,json=changedSince,proto3" json:"changed_since,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1248,6 +1251,13 @@ func (x *ListRunsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListRunsRequest) GetChangedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangedSince
+	}
+	return nil
 }
 
 type ListRunsResponse struct {
@@ -2011,14 +2021,15 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\"=\n" +
 	"\x0eGetRunResponse\x12+\n" +
-	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunR\x03run\"\x80\x01\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunR\x03run\"\xc1\x01\n" +
 	"\x0fListRunsRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
 	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"i\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12?\n" +
+	"\rchanged_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fchangedSince\"i\n" +
 	"\x10ListRunsResponse\x12-\n" +
 	"\x04runs\x18\x01 \x03(\v2\x19.fuzzyllama.agents.v1.RunR\x04runs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"H\n" +
@@ -2154,44 +2165,45 @@ var file_fuzzyllama_agents_v1_agents_service_proto_depIdxs = []int32{
 	30, // 19: fuzzyllama.agents.v1.StartRunRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
 	6,  // 20: fuzzyllama.agents.v1.StartRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
 	6,  // 21: fuzzyllama.agents.v1.GetRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	6,  // 22: fuzzyllama.agents.v1.ListRunsResponse.runs:type_name -> fuzzyllama.agents.v1.Run
-	6,  // 23: fuzzyllama.agents.v1.CancelRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	6,  // 24: fuzzyllama.agents.v1.WatchRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	22, // 25: fuzzyllama.agents.v1.WatchRunResponse.chunk:type_name -> fuzzyllama.agents.v1.OutputChunk
-	3,  // 26: fuzzyllama.agents.v1.GateCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	30, // 27: fuzzyllama.agents.v1.RoleCost.role:type_name -> fuzzyllama.common.v1.AgentRole
-	3,  // 28: fuzzyllama.agents.v1.RoleCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	3,  // 29: fuzzyllama.agents.v1.GetProjectCostsResponse.total:type_name -> fuzzyllama.agents.v1.Cost
-	25, // 30: fuzzyllama.agents.v1.GetProjectCostsResponse.gates:type_name -> fuzzyllama.agents.v1.GateCost
-	26, // 31: fuzzyllama.agents.v1.GetProjectCostsResponse.roles:type_name -> fuzzyllama.agents.v1.RoleCost
-	33, // 32: fuzzyllama.agents.v1.GetUsageResponse.month_start:type_name -> google.protobuf.Timestamp
-	33, // 33: fuzzyllama.agents.v1.GetUsageResponse.month_end:type_name -> google.protobuf.Timestamp
-	3,  // 34: fuzzyllama.agents.v1.GetUsageResponse.used:type_name -> fuzzyllama.agents.v1.Cost
-	7,  // 35: fuzzyllama.agents.v1.AgentsService.ListAgents:input_type -> fuzzyllama.agents.v1.ListAgentsRequest
-	9,  // 36: fuzzyllama.agents.v1.AgentsService.GetAgent:input_type -> fuzzyllama.agents.v1.GetAgentRequest
-	11, // 37: fuzzyllama.agents.v1.AgentsService.StartProject:input_type -> fuzzyllama.agents.v1.StartProjectRequest
-	13, // 38: fuzzyllama.agents.v1.AgentsService.StartRun:input_type -> fuzzyllama.agents.v1.StartRunRequest
-	15, // 39: fuzzyllama.agents.v1.AgentsService.GetRun:input_type -> fuzzyllama.agents.v1.GetRunRequest
-	17, // 40: fuzzyllama.agents.v1.AgentsService.ListRuns:input_type -> fuzzyllama.agents.v1.ListRunsRequest
-	19, // 41: fuzzyllama.agents.v1.AgentsService.CancelRun:input_type -> fuzzyllama.agents.v1.CancelRunRequest
-	21, // 42: fuzzyllama.agents.v1.AgentsService.WatchRun:input_type -> fuzzyllama.agents.v1.WatchRunRequest
-	24, // 43: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:input_type -> fuzzyllama.agents.v1.GetProjectCostsRequest
-	28, // 44: fuzzyllama.agents.v1.AgentsService.GetUsage:input_type -> fuzzyllama.agents.v1.GetUsageRequest
-	8,  // 45: fuzzyllama.agents.v1.AgentsService.ListAgents:output_type -> fuzzyllama.agents.v1.ListAgentsResponse
-	10, // 46: fuzzyllama.agents.v1.AgentsService.GetAgent:output_type -> fuzzyllama.agents.v1.GetAgentResponse
-	12, // 47: fuzzyllama.agents.v1.AgentsService.StartProject:output_type -> fuzzyllama.agents.v1.StartProjectResponse
-	14, // 48: fuzzyllama.agents.v1.AgentsService.StartRun:output_type -> fuzzyllama.agents.v1.StartRunResponse
-	16, // 49: fuzzyllama.agents.v1.AgentsService.GetRun:output_type -> fuzzyllama.agents.v1.GetRunResponse
-	18, // 50: fuzzyllama.agents.v1.AgentsService.ListRuns:output_type -> fuzzyllama.agents.v1.ListRunsResponse
-	20, // 51: fuzzyllama.agents.v1.AgentsService.CancelRun:output_type -> fuzzyllama.agents.v1.CancelRunResponse
-	23, // 52: fuzzyllama.agents.v1.AgentsService.WatchRun:output_type -> fuzzyllama.agents.v1.WatchRunResponse
-	27, // 53: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:output_type -> fuzzyllama.agents.v1.GetProjectCostsResponse
-	29, // 54: fuzzyllama.agents.v1.AgentsService.GetUsage:output_type -> fuzzyllama.agents.v1.GetUsageResponse
-	45, // [45:55] is the sub-list for method output_type
-	35, // [35:45] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	33, // 22: fuzzyllama.agents.v1.ListRunsRequest.changed_since:type_name -> google.protobuf.Timestamp
+	6,  // 23: fuzzyllama.agents.v1.ListRunsResponse.runs:type_name -> fuzzyllama.agents.v1.Run
+	6,  // 24: fuzzyllama.agents.v1.CancelRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	6,  // 25: fuzzyllama.agents.v1.WatchRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	22, // 26: fuzzyllama.agents.v1.WatchRunResponse.chunk:type_name -> fuzzyllama.agents.v1.OutputChunk
+	3,  // 27: fuzzyllama.agents.v1.GateCost.cost:type_name -> fuzzyllama.agents.v1.Cost
+	30, // 28: fuzzyllama.agents.v1.RoleCost.role:type_name -> fuzzyllama.common.v1.AgentRole
+	3,  // 29: fuzzyllama.agents.v1.RoleCost.cost:type_name -> fuzzyllama.agents.v1.Cost
+	3,  // 30: fuzzyllama.agents.v1.GetProjectCostsResponse.total:type_name -> fuzzyllama.agents.v1.Cost
+	25, // 31: fuzzyllama.agents.v1.GetProjectCostsResponse.gates:type_name -> fuzzyllama.agents.v1.GateCost
+	26, // 32: fuzzyllama.agents.v1.GetProjectCostsResponse.roles:type_name -> fuzzyllama.agents.v1.RoleCost
+	33, // 33: fuzzyllama.agents.v1.GetUsageResponse.month_start:type_name -> google.protobuf.Timestamp
+	33, // 34: fuzzyllama.agents.v1.GetUsageResponse.month_end:type_name -> google.protobuf.Timestamp
+	3,  // 35: fuzzyllama.agents.v1.GetUsageResponse.used:type_name -> fuzzyllama.agents.v1.Cost
+	7,  // 36: fuzzyllama.agents.v1.AgentsService.ListAgents:input_type -> fuzzyllama.agents.v1.ListAgentsRequest
+	9,  // 37: fuzzyllama.agents.v1.AgentsService.GetAgent:input_type -> fuzzyllama.agents.v1.GetAgentRequest
+	11, // 38: fuzzyllama.agents.v1.AgentsService.StartProject:input_type -> fuzzyllama.agents.v1.StartProjectRequest
+	13, // 39: fuzzyllama.agents.v1.AgentsService.StartRun:input_type -> fuzzyllama.agents.v1.StartRunRequest
+	15, // 40: fuzzyllama.agents.v1.AgentsService.GetRun:input_type -> fuzzyllama.agents.v1.GetRunRequest
+	17, // 41: fuzzyllama.agents.v1.AgentsService.ListRuns:input_type -> fuzzyllama.agents.v1.ListRunsRequest
+	19, // 42: fuzzyllama.agents.v1.AgentsService.CancelRun:input_type -> fuzzyllama.agents.v1.CancelRunRequest
+	21, // 43: fuzzyllama.agents.v1.AgentsService.WatchRun:input_type -> fuzzyllama.agents.v1.WatchRunRequest
+	24, // 44: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:input_type -> fuzzyllama.agents.v1.GetProjectCostsRequest
+	28, // 45: fuzzyllama.agents.v1.AgentsService.GetUsage:input_type -> fuzzyllama.agents.v1.GetUsageRequest
+	8,  // 46: fuzzyllama.agents.v1.AgentsService.ListAgents:output_type -> fuzzyllama.agents.v1.ListAgentsResponse
+	10, // 47: fuzzyllama.agents.v1.AgentsService.GetAgent:output_type -> fuzzyllama.agents.v1.GetAgentResponse
+	12, // 48: fuzzyllama.agents.v1.AgentsService.StartProject:output_type -> fuzzyllama.agents.v1.StartProjectResponse
+	14, // 49: fuzzyllama.agents.v1.AgentsService.StartRun:output_type -> fuzzyllama.agents.v1.StartRunResponse
+	16, // 50: fuzzyllama.agents.v1.AgentsService.GetRun:output_type -> fuzzyllama.agents.v1.GetRunResponse
+	18, // 51: fuzzyllama.agents.v1.AgentsService.ListRuns:output_type -> fuzzyllama.agents.v1.ListRunsResponse
+	20, // 52: fuzzyllama.agents.v1.AgentsService.CancelRun:output_type -> fuzzyllama.agents.v1.CancelRunResponse
+	23, // 53: fuzzyllama.agents.v1.AgentsService.WatchRun:output_type -> fuzzyllama.agents.v1.WatchRunResponse
+	27, // 54: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:output_type -> fuzzyllama.agents.v1.GetProjectCostsResponse
+	29, // 55: fuzzyllama.agents.v1.AgentsService.GetUsage:output_type -> fuzzyllama.agents.v1.GetUsageResponse
+	46, // [46:56] is the sub-list for method output_type
+	36, // [36:46] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_agents_v1_agents_service_proto_init() }

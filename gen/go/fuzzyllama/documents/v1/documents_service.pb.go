@@ -1115,8 +1115,11 @@ type ListDocumentsRequest struct {
 	// Only documents of this gate (1-9), when set.
 	Gate int32 `protobuf:"varint,3,opt,name=gate,proto3" json:"gate,omitempty"`
 	// 1-200, default 50.
-	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageSize  int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only documents created or given a new version at or after this time (a live client that
+	// reconnects catches up with these).
+	ChangedSince  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=changed_since,json=changedSince,proto3" json:"changed_since,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1184,6 +1187,13 @@ func (x *ListDocumentsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListDocumentsRequest) GetChangedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangedSince
+	}
+	return nil
 }
 
 type ListDocumentsResponse struct {
@@ -2460,7 +2470,7 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"documentId\"n\n" +
 	"\x13GetDocumentResponse\x12=\n" +
 	"\bdocument\x18\x01 \x01(\v2!.fuzzyllama.documents.v1.DocumentR\bdocument\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\tR\acontent\"\xbd\x01\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\"\xfe\x01\n" +
 	"\x14ListDocumentsRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x126\n" +
@@ -2468,7 +2478,8 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"\x04gate\x18\x03 \x01(\x05R\x04gate\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"\x80\x01\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12?\n" +
+	"\rchanged_since\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fchangedSince\"\x80\x01\n" +
 	"\x15ListDocumentsResponse\x12?\n" +
 	"\tdocuments\x18\x01 \x03(\v2!.fuzzyllama.documents.v1.DocumentR\tdocuments\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf1\x01\n" +
@@ -2679,45 +2690,46 @@ var file_fuzzyllama_documents_v1_documents_service_proto_depIdxs = []int32{
 	7,  // 19: fuzzyllama.documents.v1.CreateDocumentsResponse.deliverables:type_name -> fuzzyllama.documents.v1.DeliverableRecord
 	5,  // 20: fuzzyllama.documents.v1.GetDocumentResponse.document:type_name -> fuzzyllama.documents.v1.Document
 	36, // 21: fuzzyllama.documents.v1.ListDocumentsRequest.type:type_name -> fuzzyllama.common.v1.DocumentType
-	5,  // 22: fuzzyllama.documents.v1.ListDocumentsResponse.documents:type_name -> fuzzyllama.documents.v1.Document
-	3,  // 23: fuzzyllama.documents.v1.UpdateDocumentRequest.agent:type_name -> fuzzyllama.documents.v1.AgentAuthor
-	5,  // 24: fuzzyllama.documents.v1.UpdateDocumentResponse.document:type_name -> fuzzyllama.documents.v1.Document
-	0,  // 25: fuzzyllama.documents.v1.UpdateDocumentResponse.outcome:type_name -> fuzzyllama.documents.v1.SaveOutcome
-	7,  // 26: fuzzyllama.documents.v1.UpdateDocumentResponse.deliverable:type_name -> fuzzyllama.documents.v1.DeliverableRecord
-	6,  // 27: fuzzyllama.documents.v1.ListDocumentVersionsResponse.versions:type_name -> fuzzyllama.documents.v1.DocumentVersion
-	6,  // 28: fuzzyllama.documents.v1.GetDocumentVersionResponse.version:type_name -> fuzzyllama.documents.v1.DocumentVersion
-	2,  // 29: fuzzyllama.documents.v1.DiffLine.kind:type_name -> fuzzyllama.documents.v1.DiffLineKind
-	25, // 30: fuzzyllama.documents.v1.DiffHunk.lines:type_name -> fuzzyllama.documents.v1.DiffLine
-	26, // 31: fuzzyllama.documents.v1.DiffDocumentVersionsResponse.hunks:type_name -> fuzzyllama.documents.v1.DiffHunk
-	1,  // 32: fuzzyllama.documents.v1.ExportDocumentsRequest.format:type_name -> fuzzyllama.documents.v1.ArchiveFormat
-	32, // 33: fuzzyllama.documents.v1.ExportToGitRequest.create_github_repository:type_name -> fuzzyllama.documents.v1.NewGitHubRepository
-	9,  // 34: fuzzyllama.documents.v1.DocumentsService.CreateDocument:input_type -> fuzzyllama.documents.v1.CreateDocumentRequest
-	11, // 35: fuzzyllama.documents.v1.DocumentsService.CreateDocuments:input_type -> fuzzyllama.documents.v1.CreateDocumentsRequest
-	14, // 36: fuzzyllama.documents.v1.DocumentsService.GetDocument:input_type -> fuzzyllama.documents.v1.GetDocumentRequest
-	16, // 37: fuzzyllama.documents.v1.DocumentsService.ListDocuments:input_type -> fuzzyllama.documents.v1.ListDocumentsRequest
-	18, // 38: fuzzyllama.documents.v1.DocumentsService.UpdateDocument:input_type -> fuzzyllama.documents.v1.UpdateDocumentRequest
-	20, // 39: fuzzyllama.documents.v1.DocumentsService.ListDocumentVersions:input_type -> fuzzyllama.documents.v1.ListDocumentVersionsRequest
-	22, // 40: fuzzyllama.documents.v1.DocumentsService.GetDocumentVersion:input_type -> fuzzyllama.documents.v1.GetDocumentVersionRequest
-	24, // 41: fuzzyllama.documents.v1.DocumentsService.DiffDocumentVersions:input_type -> fuzzyllama.documents.v1.DiffDocumentVersionsRequest
-	28, // 42: fuzzyllama.documents.v1.DocumentsService.RenderDocument:input_type -> fuzzyllama.documents.v1.RenderDocumentRequest
-	30, // 43: fuzzyllama.documents.v1.DocumentsService.ExportDocuments:input_type -> fuzzyllama.documents.v1.ExportDocumentsRequest
-	33, // 44: fuzzyllama.documents.v1.DocumentsService.ExportToGit:input_type -> fuzzyllama.documents.v1.ExportToGitRequest
-	10, // 45: fuzzyllama.documents.v1.DocumentsService.CreateDocument:output_type -> fuzzyllama.documents.v1.CreateDocumentResponse
-	13, // 46: fuzzyllama.documents.v1.DocumentsService.CreateDocuments:output_type -> fuzzyllama.documents.v1.CreateDocumentsResponse
-	15, // 47: fuzzyllama.documents.v1.DocumentsService.GetDocument:output_type -> fuzzyllama.documents.v1.GetDocumentResponse
-	17, // 48: fuzzyllama.documents.v1.DocumentsService.ListDocuments:output_type -> fuzzyllama.documents.v1.ListDocumentsResponse
-	19, // 49: fuzzyllama.documents.v1.DocumentsService.UpdateDocument:output_type -> fuzzyllama.documents.v1.UpdateDocumentResponse
-	21, // 50: fuzzyllama.documents.v1.DocumentsService.ListDocumentVersions:output_type -> fuzzyllama.documents.v1.ListDocumentVersionsResponse
-	23, // 51: fuzzyllama.documents.v1.DocumentsService.GetDocumentVersion:output_type -> fuzzyllama.documents.v1.GetDocumentVersionResponse
-	27, // 52: fuzzyllama.documents.v1.DocumentsService.DiffDocumentVersions:output_type -> fuzzyllama.documents.v1.DiffDocumentVersionsResponse
-	29, // 53: fuzzyllama.documents.v1.DocumentsService.RenderDocument:output_type -> fuzzyllama.documents.v1.RenderDocumentResponse
-	31, // 54: fuzzyllama.documents.v1.DocumentsService.ExportDocuments:output_type -> fuzzyllama.documents.v1.ExportDocumentsResponse
-	34, // 55: fuzzyllama.documents.v1.DocumentsService.ExportToGit:output_type -> fuzzyllama.documents.v1.ExportToGitResponse
-	45, // [45:56] is the sub-list for method output_type
-	34, // [34:45] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	37, // 22: fuzzyllama.documents.v1.ListDocumentsRequest.changed_since:type_name -> google.protobuf.Timestamp
+	5,  // 23: fuzzyllama.documents.v1.ListDocumentsResponse.documents:type_name -> fuzzyllama.documents.v1.Document
+	3,  // 24: fuzzyllama.documents.v1.UpdateDocumentRequest.agent:type_name -> fuzzyllama.documents.v1.AgentAuthor
+	5,  // 25: fuzzyllama.documents.v1.UpdateDocumentResponse.document:type_name -> fuzzyllama.documents.v1.Document
+	0,  // 26: fuzzyllama.documents.v1.UpdateDocumentResponse.outcome:type_name -> fuzzyllama.documents.v1.SaveOutcome
+	7,  // 27: fuzzyllama.documents.v1.UpdateDocumentResponse.deliverable:type_name -> fuzzyllama.documents.v1.DeliverableRecord
+	6,  // 28: fuzzyllama.documents.v1.ListDocumentVersionsResponse.versions:type_name -> fuzzyllama.documents.v1.DocumentVersion
+	6,  // 29: fuzzyllama.documents.v1.GetDocumentVersionResponse.version:type_name -> fuzzyllama.documents.v1.DocumentVersion
+	2,  // 30: fuzzyllama.documents.v1.DiffLine.kind:type_name -> fuzzyllama.documents.v1.DiffLineKind
+	25, // 31: fuzzyllama.documents.v1.DiffHunk.lines:type_name -> fuzzyllama.documents.v1.DiffLine
+	26, // 32: fuzzyllama.documents.v1.DiffDocumentVersionsResponse.hunks:type_name -> fuzzyllama.documents.v1.DiffHunk
+	1,  // 33: fuzzyllama.documents.v1.ExportDocumentsRequest.format:type_name -> fuzzyllama.documents.v1.ArchiveFormat
+	32, // 34: fuzzyllama.documents.v1.ExportToGitRequest.create_github_repository:type_name -> fuzzyllama.documents.v1.NewGitHubRepository
+	9,  // 35: fuzzyllama.documents.v1.DocumentsService.CreateDocument:input_type -> fuzzyllama.documents.v1.CreateDocumentRequest
+	11, // 36: fuzzyllama.documents.v1.DocumentsService.CreateDocuments:input_type -> fuzzyllama.documents.v1.CreateDocumentsRequest
+	14, // 37: fuzzyllama.documents.v1.DocumentsService.GetDocument:input_type -> fuzzyllama.documents.v1.GetDocumentRequest
+	16, // 38: fuzzyllama.documents.v1.DocumentsService.ListDocuments:input_type -> fuzzyllama.documents.v1.ListDocumentsRequest
+	18, // 39: fuzzyllama.documents.v1.DocumentsService.UpdateDocument:input_type -> fuzzyllama.documents.v1.UpdateDocumentRequest
+	20, // 40: fuzzyllama.documents.v1.DocumentsService.ListDocumentVersions:input_type -> fuzzyllama.documents.v1.ListDocumentVersionsRequest
+	22, // 41: fuzzyllama.documents.v1.DocumentsService.GetDocumentVersion:input_type -> fuzzyllama.documents.v1.GetDocumentVersionRequest
+	24, // 42: fuzzyllama.documents.v1.DocumentsService.DiffDocumentVersions:input_type -> fuzzyllama.documents.v1.DiffDocumentVersionsRequest
+	28, // 43: fuzzyllama.documents.v1.DocumentsService.RenderDocument:input_type -> fuzzyllama.documents.v1.RenderDocumentRequest
+	30, // 44: fuzzyllama.documents.v1.DocumentsService.ExportDocuments:input_type -> fuzzyllama.documents.v1.ExportDocumentsRequest
+	33, // 45: fuzzyllama.documents.v1.DocumentsService.ExportToGit:input_type -> fuzzyllama.documents.v1.ExportToGitRequest
+	10, // 46: fuzzyllama.documents.v1.DocumentsService.CreateDocument:output_type -> fuzzyllama.documents.v1.CreateDocumentResponse
+	13, // 47: fuzzyllama.documents.v1.DocumentsService.CreateDocuments:output_type -> fuzzyllama.documents.v1.CreateDocumentsResponse
+	15, // 48: fuzzyllama.documents.v1.DocumentsService.GetDocument:output_type -> fuzzyllama.documents.v1.GetDocumentResponse
+	17, // 49: fuzzyllama.documents.v1.DocumentsService.ListDocuments:output_type -> fuzzyllama.documents.v1.ListDocumentsResponse
+	19, // 50: fuzzyllama.documents.v1.DocumentsService.UpdateDocument:output_type -> fuzzyllama.documents.v1.UpdateDocumentResponse
+	21, // 51: fuzzyllama.documents.v1.DocumentsService.ListDocumentVersions:output_type -> fuzzyllama.documents.v1.ListDocumentVersionsResponse
+	23, // 52: fuzzyllama.documents.v1.DocumentsService.GetDocumentVersion:output_type -> fuzzyllama.documents.v1.GetDocumentVersionResponse
+	27, // 53: fuzzyllama.documents.v1.DocumentsService.DiffDocumentVersions:output_type -> fuzzyllama.documents.v1.DiffDocumentVersionsResponse
+	29, // 54: fuzzyllama.documents.v1.DocumentsService.RenderDocument:output_type -> fuzzyllama.documents.v1.RenderDocumentResponse
+	31, // 55: fuzzyllama.documents.v1.DocumentsService.ExportDocuments:output_type -> fuzzyllama.documents.v1.ExportDocumentsResponse
+	34, // 56: fuzzyllama.documents.v1.DocumentsService.ExportToGit:output_type -> fuzzyllama.documents.v1.ExportToGitResponse
+	46, // [46:57] is the sub-list for method output_type
+	35, // [35:46] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_documents_v1_documents_service_proto_init() }

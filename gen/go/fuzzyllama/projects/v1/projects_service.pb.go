@@ -413,6 +413,74 @@ func (TaskPriority) EnumDescriptor() ([]byte, []int) {
 	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{6}
 }
 
+// NotificationKind is what a notification is about.
+type NotificationKind int32
+
+const (
+	NotificationKind_NOTIFICATION_KIND_UNSPECIFIED NotificationKind = 0
+	// A gate awaits the recipient's review (sent to the owners).
+	NotificationKind_NOTIFICATION_KIND_GATE_READY_FOR_REVIEW NotificationKind = 1
+	// A gate is blocked and waits for someone to unblock it (sent to owners and editors).
+	NotificationKind_NOTIFICATION_KIND_GATE_BLOCKED NotificationKind = 2
+	// The recipient was added to a project.
+	NotificationKind_NOTIFICATION_KIND_MEMBER_ADDED NotificationKind = 3
+	// The recipient's role in a project changed.
+	NotificationKind_NOTIFICATION_KIND_MEMBER_ROLE_CHANGED NotificationKind = 4
+	// The recipient was removed from a project.
+	NotificationKind_NOTIFICATION_KIND_MEMBER_REMOVED NotificationKind = 5
+	// A project was completed: G9 was approved (sent to every member).
+	NotificationKind_NOTIFICATION_KIND_PROJECT_COMPLETED NotificationKind = 6
+)
+
+// Enum value maps for NotificationKind.
+var (
+	NotificationKind_name = map[int32]string{
+		0: "NOTIFICATION_KIND_UNSPECIFIED",
+		1: "NOTIFICATION_KIND_GATE_READY_FOR_REVIEW",
+		2: "NOTIFICATION_KIND_GATE_BLOCKED",
+		3: "NOTIFICATION_KIND_MEMBER_ADDED",
+		4: "NOTIFICATION_KIND_MEMBER_ROLE_CHANGED",
+		5: "NOTIFICATION_KIND_MEMBER_REMOVED",
+		6: "NOTIFICATION_KIND_PROJECT_COMPLETED",
+	}
+	NotificationKind_value = map[string]int32{
+		"NOTIFICATION_KIND_UNSPECIFIED":           0,
+		"NOTIFICATION_KIND_GATE_READY_FOR_REVIEW": 1,
+		"NOTIFICATION_KIND_GATE_BLOCKED":          2,
+		"NOTIFICATION_KIND_MEMBER_ADDED":          3,
+		"NOTIFICATION_KIND_MEMBER_ROLE_CHANGED":   4,
+		"NOTIFICATION_KIND_MEMBER_REMOVED":        5,
+		"NOTIFICATION_KIND_PROJECT_COMPLETED":     6,
+	}
+)
+
+func (x NotificationKind) Enum() *NotificationKind {
+	p := new(NotificationKind)
+	*p = x
+	return p
+}
+
+func (x NotificationKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NotificationKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7].Descriptor()
+}
+
+func (NotificationKind) Type() protoreflect.EnumType {
+	return &file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7]
+}
+
+func (x NotificationKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NotificationKind.Descriptor instead.
+func (NotificationKind) EnumDescriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{7}
+}
+
 type Project struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -4731,6 +4799,351 @@ func (x *ListEventsResponse) GetEvents() []*Event {
 	return nil
 }
 
+// Notification is news for one user, made from an event of a project's timeline in the same
+// transaction (so none is lost), and sent live to the user's sockets.
+type Notification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Increasing: resume with ListNotifications(after_id=id).
+	Id        int64  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	UserId    string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProjectId string `protobuf:"bytes,3,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// The project's name when the notification was made.
+	ProjectName string           `protobuf:"bytes,4,opt,name=project_name,json=projectName,proto3" json:"project_name,omitempty"`
+	Kind        NotificationKind `protobuf:"varint,5,opt,name=kind,proto3,enum=fuzzyllama.projects.v1.NotificationKind" json:"kind,omitempty"`
+	// One line for people, e.g. "G3 Architecture of Shop is ready for your review".
+	Message string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// The gate it is about, for gate notifications.
+	Gate int32 `protobuf:"varint,7,opt,name=gate,proto3" json:"gate,omitempty"`
+	// The timeline event it was made from.
+	EventId       int64                  `protobuf:"varint,8,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Read          bool                   `protobuf:"varint,10,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notification) Reset() {
+	*x = Notification{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notification) ProtoMessage() {}
+
+func (x *Notification) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notification.ProtoReflect.Descriptor instead.
+func (*Notification) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *Notification) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Notification) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Notification) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *Notification) GetProjectName() string {
+	if x != nil {
+		return x.ProjectName
+	}
+	return ""
+}
+
+func (x *Notification) GetKind() NotificationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return NotificationKind_NOTIFICATION_KIND_UNSPECIFIED
+}
+
+func (x *Notification) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Notification) GetGate() int32 {
+	if x != nil {
+		return x.Gate
+	}
+	return 0
+}
+
+func (x *Notification) GetEventId() int64 {
+	if x != nil {
+		return x.EventId
+	}
+	return 0
+}
+
+func (x *Notification) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Notification) GetRead() bool {
+	if x != nil {
+		return x.Read
+	}
+	return false
+}
+
+type ListNotificationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When set, the notifications after this id, oldest first; otherwise the newest first.
+	AfterId int64 `protobuf:"varint,1,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
+	// Only unread notifications.
+	UnreadOnly bool `protobuf:"varint,2,opt,name=unread_only,json=unreadOnly,proto3" json:"unread_only,omitempty"`
+	// At most 200; default 50.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page (newest-first listing only).
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsRequest) Reset() {
+	*x = ListNotificationsRequest{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsRequest) ProtoMessage() {}
+
+func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
+func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *ListNotificationsRequest) GetAfterId() int64 {
+	if x != nil {
+		return x.AfterId
+	}
+	return 0
+}
+
+func (x *ListNotificationsRequest) GetUnreadOnly() bool {
+	if x != nil {
+		return x.UnreadOnly
+	}
+	return false
+}
+
+func (x *ListNotificationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListNotificationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListNotificationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Notifications []*Notification        `protobuf:"bytes,1,rep,name=notifications,proto3" json:"notifications,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many of the caller's notifications are unread.
+	UnreadCount   int32 `protobuf:"varint,3,opt,name=unread_count,json=unreadCount,proto3" json:"unread_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsResponse) Reset() {
+	*x = ListNotificationsResponse{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsResponse) ProtoMessage() {}
+
+func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
+func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *ListNotificationsResponse) GetNotifications() []*Notification {
+	if x != nil {
+		return x.Notifications
+	}
+	return nil
+}
+
+func (x *ListNotificationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListNotificationsResponse) GetUnreadCount() int32 {
+	if x != nil {
+		return x.UnreadCount
+	}
+	return 0
+}
+
+type MarkNotificationsReadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every notification of the caller with an id up to this one is marked read; 0 marks all.
+	UpToId        int64 `protobuf:"varint,1,opt,name=up_to_id,json=upToId,proto3" json:"up_to_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkNotificationsReadRequest) Reset() {
+	*x = MarkNotificationsReadRequest{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkNotificationsReadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkNotificationsReadRequest) ProtoMessage() {}
+
+func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkNotificationsReadRequest.ProtoReflect.Descriptor instead.
+func (*MarkNotificationsReadRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *MarkNotificationsReadRequest) GetUpToId() int64 {
+	if x != nil {
+		return x.UpToId
+	}
+	return 0
+}
+
+type MarkNotificationsReadResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UnreadCount   int32                  `protobuf:"varint,1,opt,name=unread_count,json=unreadCount,proto3" json:"unread_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkNotificationsReadResponse) Reset() {
+	*x = MarkNotificationsReadResponse{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkNotificationsReadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkNotificationsReadResponse) ProtoMessage() {}
+
+func (x *MarkNotificationsReadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkNotificationsReadResponse.ProtoReflect.Descriptor instead.
+func (*MarkNotificationsReadResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *MarkNotificationsReadResponse) GetUnreadCount() int32 {
+	if x != nil {
+		return x.UnreadCount
+	}
+	return 0
+}
+
 var File_fuzzyllama_projects_v1_projects_service_proto protoreflect.FileDescriptor
 
 const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
@@ -5079,7 +5492,36 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x05after\x18\x02 \x01(\x03R\x05after\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"K\n" +
 	"\x12ListEventsResponse\x125\n" +
-	"\x06events\x18\x01 \x03(\v2\x1d.fuzzyllama.projects.v1.EventR\x06events*N\n" +
+	"\x06events\x18\x01 \x03(\v2\x1d.fuzzyllama.projects.v1.EventR\x06events\"\xd1\x02\n" +
+	"\fNotification\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x03 \x01(\tR\tprojectId\x12!\n" +
+	"\fproject_name\x18\x04 \x01(\tR\vprojectName\x12<\n" +
+	"\x04kind\x18\x05 \x01(\x0e2(.fuzzyllama.projects.v1.NotificationKindR\x04kind\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x12\n" +
+	"\x04gate\x18\a \x01(\x05R\x04gate\x12\x19\n" +
+	"\bevent_id\x18\b \x01(\x03R\aeventId\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x12\n" +
+	"\x04read\x18\n" +
+	" \x01(\bR\x04read\"\x92\x01\n" +
+	"\x18ListNotificationsRequest\x12\x19\n" +
+	"\bafter_id\x18\x01 \x01(\x03R\aafterId\x12\x1f\n" +
+	"\vunread_only\x18\x02 \x01(\bR\n" +
+	"unreadOnly\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\xb2\x01\n" +
+	"\x19ListNotificationsResponse\x12J\n" +
+	"\rnotifications\x18\x01 \x03(\v2$.fuzzyllama.projects.v1.NotificationR\rnotifications\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12!\n" +
+	"\funread_count\x18\x03 \x01(\x05R\vunreadCount\"8\n" +
+	"\x1cMarkNotificationsReadRequest\x12\x18\n" +
+	"\bup_to_id\x18\x01 \x01(\x03R\x06upToId\"B\n" +
+	"\x1dMarkNotificationsReadResponse\x12!\n" +
+	"\funread_count\x18\x01 \x01(\x05R\vunreadCount*N\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_VIEWER\x10\x01\x12\x0f\n" +
@@ -5121,7 +5563,15 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x11TASK_PRIORITY_LOW\x10\x01\x12\x18\n" +
 	"\x14TASK_PRIORITY_MEDIUM\x10\x02\x12\x16\n" +
 	"\x12TASK_PRIORITY_HIGH\x10\x03\x12\x1a\n" +
-	"\x16TASK_PRIORITY_CRITICAL\x10\x042\xef!\n" +
+	"\x16TASK_PRIORITY_CRITICAL\x10\x04*\xa4\x02\n" +
+	"\x10NotificationKind\x12!\n" +
+	"\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12+\n" +
+	"'NOTIFICATION_KIND_GATE_READY_FOR_REVIEW\x10\x01\x12\"\n" +
+	"\x1eNOTIFICATION_KIND_GATE_BLOCKED\x10\x02\x12\"\n" +
+	"\x1eNOTIFICATION_KIND_MEMBER_ADDED\x10\x03\x12)\n" +
+	"%NOTIFICATION_KIND_MEMBER_ROLE_CHANGED\x10\x04\x12$\n" +
+	" NOTIFICATION_KIND_MEMBER_REMOVED\x10\x05\x12'\n" +
+	"#NOTIFICATION_KIND_PROJECT_COMPLETED\x10\x062\xc3$\n" +
 	"\x0fProjectsService\x12\x8d\x01\n" +
 	"\rCreateProject\x12,.fuzzyllama.projects.v1.CreateProjectRequest\x1a-.fuzzyllama.projects.v1.CreateProjectResponse\"\x1f\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/api/v1/projects\x12\x8e\x01\n" +
 	"\n" +
@@ -5153,7 +5603,9 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\n" +
 	"UpdateTask\x12).fuzzyllama.projects.v1.UpdateTaskRequest\x1a*.fuzzyllama.projects.v1.UpdateTaskResponse\"<\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x022:\x01*2-/api/v1/projects/{project_id}/tasks/{task_id}\x12\x95\x01\n" +
 	"\n" +
-	"ListEvents\x12).fuzzyllama.projects.v1.ListEventsRequest\x1a*.fuzzyllama.projects.v1.ListEventsResponse\"0\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02&\x12$/api/v1/projects/{project_id}/eventsBKZIgithub.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1;projectsv1b\x06proto3"
+	"ListEvents\x12).fuzzyllama.projects.v1.ListEventsRequest\x1a*.fuzzyllama.projects.v1.ListEventsResponse\"0\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02&\x12$/api/v1/projects/{project_id}/events\x12\x9b\x01\n" +
+	"\x11ListNotifications\x120.fuzzyllama.projects.v1.ListNotificationsRequest\x1a1.fuzzyllama.projects.v1.ListNotificationsResponse\"!\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/notifications\x12\xb3\x01\n" +
+	"\x15MarkNotificationsRead\x124.fuzzyllama.projects.v1.MarkNotificationsReadRequest\x1a5.fuzzyllama.projects.v1.MarkNotificationsReadResponse\"-\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/api/v1/notifications:markReadBKZIgithub.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1;projectsv1b\x06proto3"
 
 var (
 	file_fuzzyllama_projects_v1_projects_service_proto_rawDescOnce sync.Once
@@ -5167,241 +5619,254 @@ func file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP() []byte {
 	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescData
 }
 
-var file_fuzzyllama_projects_v1_projects_service_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_fuzzyllama_projects_v1_projects_service_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
+var file_fuzzyllama_projects_v1_projects_service_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_fuzzyllama_projects_v1_projects_service_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
 var file_fuzzyllama_projects_v1_projects_service_proto_goTypes = []any{
-	(Role)(0),                          // 0: fuzzyllama.projects.v1.Role
-	(ProjectStatus)(0),                 // 1: fuzzyllama.projects.v1.ProjectStatus
-	(GateState)(0),                     // 2: fuzzyllama.projects.v1.GateState
-	(ProofResult)(0),                   // 3: fuzzyllama.projects.v1.ProofResult
-	(Action)(0),                        // 4: fuzzyllama.projects.v1.Action
-	(TaskStatus)(0),                    // 5: fuzzyllama.projects.v1.TaskStatus
-	(TaskPriority)(0),                  // 6: fuzzyllama.projects.v1.TaskPriority
-	(*Project)(nil),                    // 7: fuzzyllama.projects.v1.Project
-	(*Member)(nil),                     // 8: fuzzyllama.projects.v1.Member
-	(*WorkflowGate)(nil),               // 9: fuzzyllama.projects.v1.WorkflowGate
-	(*Deliverable)(nil),                // 10: fuzzyllama.projects.v1.Deliverable
-	(*Proof)(nil),                      // 11: fuzzyllama.projects.v1.Proof
-	(*Review)(nil),                     // 12: fuzzyllama.projects.v1.Review
-	(*Gate)(nil),                       // 13: fuzzyllama.projects.v1.Gate
-	(*Task)(nil),                       // 14: fuzzyllama.projects.v1.Task
-	(*Event)(nil),                      // 15: fuzzyllama.projects.v1.Event
-	(*ProjectChanged)(nil),             // 16: fuzzyllama.projects.v1.ProjectChanged
-	(*MemberChanged)(nil),              // 17: fuzzyllama.projects.v1.MemberChanged
-	(*GateChanged)(nil),                // 18: fuzzyllama.projects.v1.GateChanged
-	(*DeliverableRecorded)(nil),        // 19: fuzzyllama.projects.v1.DeliverableRecorded
-	(*ProofRecorded)(nil),              // 20: fuzzyllama.projects.v1.ProofRecorded
-	(*TasksChanged)(nil),               // 21: fuzzyllama.projects.v1.TasksChanged
-	(*CreateProjectRequest)(nil),       // 22: fuzzyllama.projects.v1.CreateProjectRequest
-	(*CreateProjectResponse)(nil),      // 23: fuzzyllama.projects.v1.CreateProjectResponse
-	(*GetProjectRequest)(nil),          // 24: fuzzyllama.projects.v1.GetProjectRequest
-	(*GetProjectResponse)(nil),         // 25: fuzzyllama.projects.v1.GetProjectResponse
-	(*ListProjectsRequest)(nil),        // 26: fuzzyllama.projects.v1.ListProjectsRequest
-	(*ListProjectsResponse)(nil),       // 27: fuzzyllama.projects.v1.ListProjectsResponse
-	(*UpdateProjectRequest)(nil),       // 28: fuzzyllama.projects.v1.UpdateProjectRequest
-	(*UpdateProjectResponse)(nil),      // 29: fuzzyllama.projects.v1.UpdateProjectResponse
-	(*ArchiveProjectRequest)(nil),      // 30: fuzzyllama.projects.v1.ArchiveProjectRequest
-	(*ArchiveProjectResponse)(nil),     // 31: fuzzyllama.projects.v1.ArchiveProjectResponse
-	(*DeleteProjectRequest)(nil),       // 32: fuzzyllama.projects.v1.DeleteProjectRequest
-	(*DeleteProjectResponse)(nil),      // 33: fuzzyllama.projects.v1.DeleteProjectResponse
-	(*AddMemberRequest)(nil),           // 34: fuzzyllama.projects.v1.AddMemberRequest
-	(*AddMemberResponse)(nil),          // 35: fuzzyllama.projects.v1.AddMemberResponse
-	(*UpdateMemberRequest)(nil),        // 36: fuzzyllama.projects.v1.UpdateMemberRequest
-	(*UpdateMemberResponse)(nil),       // 37: fuzzyllama.projects.v1.UpdateMemberResponse
-	(*RemoveMemberRequest)(nil),        // 38: fuzzyllama.projects.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),       // 39: fuzzyllama.projects.v1.RemoveMemberResponse
-	(*ListMembersRequest)(nil),         // 40: fuzzyllama.projects.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),        // 41: fuzzyllama.projects.v1.ListMembersResponse
-	(*AuthorizeRequest)(nil),           // 42: fuzzyllama.projects.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),          // 43: fuzzyllama.projects.v1.AuthorizeResponse
-	(*GetWorkflowRequest)(nil),         // 44: fuzzyllama.projects.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),        // 45: fuzzyllama.projects.v1.GetWorkflowResponse
-	(*ListGatesRequest)(nil),           // 46: fuzzyllama.projects.v1.ListGatesRequest
-	(*ListGatesResponse)(nil),          // 47: fuzzyllama.projects.v1.ListGatesResponse
-	(*GetGateRequest)(nil),             // 48: fuzzyllama.projects.v1.GetGateRequest
-	(*GetGateResponse)(nil),            // 49: fuzzyllama.projects.v1.GetGateResponse
-	(*StartGateRequest)(nil),           // 50: fuzzyllama.projects.v1.StartGateRequest
-	(*StartGateResponse)(nil),          // 51: fuzzyllama.projects.v1.StartGateResponse
-	(*SubmitGateRequest)(nil),          // 52: fuzzyllama.projects.v1.SubmitGateRequest
-	(*SubmitGateResponse)(nil),         // 53: fuzzyllama.projects.v1.SubmitGateResponse
-	(*ApproveGateRequest)(nil),         // 54: fuzzyllama.projects.v1.ApproveGateRequest
-	(*ApproveGateResponse)(nil),        // 55: fuzzyllama.projects.v1.ApproveGateResponse
-	(*RequestGateChangesRequest)(nil),  // 56: fuzzyllama.projects.v1.RequestGateChangesRequest
-	(*RequestGateChangesResponse)(nil), // 57: fuzzyllama.projects.v1.RequestGateChangesResponse
-	(*BlockGateRequest)(nil),           // 58: fuzzyllama.projects.v1.BlockGateRequest
-	(*BlockGateResponse)(nil),          // 59: fuzzyllama.projects.v1.BlockGateResponse
-	(*UnblockGateRequest)(nil),         // 60: fuzzyllama.projects.v1.UnblockGateRequest
-	(*UnblockGateResponse)(nil),        // 61: fuzzyllama.projects.v1.UnblockGateResponse
-	(*RecordDeliverableRequest)(nil),   // 62: fuzzyllama.projects.v1.RecordDeliverableRequest
-	(*RecordDeliverableResponse)(nil),  // 63: fuzzyllama.projects.v1.RecordDeliverableResponse
-	(*RecordProofRequest)(nil),         // 64: fuzzyllama.projects.v1.RecordProofRequest
-	(*RecordProofResponse)(nil),        // 65: fuzzyllama.projects.v1.RecordProofResponse
-	(*GetProjectStatusRequest)(nil),    // 66: fuzzyllama.projects.v1.GetProjectStatusRequest
-	(*GetProjectStatusResponse)(nil),   // 67: fuzzyllama.projects.v1.GetProjectStatusResponse
-	(*NewTask)(nil),                    // 68: fuzzyllama.projects.v1.NewTask
-	(*CreateTasksRequest)(nil),         // 69: fuzzyllama.projects.v1.CreateTasksRequest
-	(*CreateTasksResponse)(nil),        // 70: fuzzyllama.projects.v1.CreateTasksResponse
-	(*ListTasksRequest)(nil),           // 71: fuzzyllama.projects.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),          // 72: fuzzyllama.projects.v1.ListTasksResponse
-	(*UpdateTaskRequest)(nil),          // 73: fuzzyllama.projects.v1.UpdateTaskRequest
-	(*UpdateTaskResponse)(nil),         // 74: fuzzyllama.projects.v1.UpdateTaskResponse
-	(*ListEventsRequest)(nil),          // 75: fuzzyllama.projects.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),         // 76: fuzzyllama.projects.v1.ListEventsResponse
-	(v1.ProjectType)(0),                // 77: fuzzyllama.common.v1.ProjectType
-	(*timestamppb.Timestamp)(nil),      // 78: google.protobuf.Timestamp
-	(v1.AgentRole)(0),                  // 79: fuzzyllama.common.v1.AgentRole
-	(v1.DocumentType)(0),               // 80: fuzzyllama.common.v1.DocumentType
-	(v1.ProofType)(0),                  // 81: fuzzyllama.common.v1.ProofType
+	(Role)(0),                             // 0: fuzzyllama.projects.v1.Role
+	(ProjectStatus)(0),                    // 1: fuzzyllama.projects.v1.ProjectStatus
+	(GateState)(0),                        // 2: fuzzyllama.projects.v1.GateState
+	(ProofResult)(0),                      // 3: fuzzyllama.projects.v1.ProofResult
+	(Action)(0),                           // 4: fuzzyllama.projects.v1.Action
+	(TaskStatus)(0),                       // 5: fuzzyllama.projects.v1.TaskStatus
+	(TaskPriority)(0),                     // 6: fuzzyllama.projects.v1.TaskPriority
+	(NotificationKind)(0),                 // 7: fuzzyllama.projects.v1.NotificationKind
+	(*Project)(nil),                       // 8: fuzzyllama.projects.v1.Project
+	(*Member)(nil),                        // 9: fuzzyllama.projects.v1.Member
+	(*WorkflowGate)(nil),                  // 10: fuzzyllama.projects.v1.WorkflowGate
+	(*Deliverable)(nil),                   // 11: fuzzyllama.projects.v1.Deliverable
+	(*Proof)(nil),                         // 12: fuzzyllama.projects.v1.Proof
+	(*Review)(nil),                        // 13: fuzzyllama.projects.v1.Review
+	(*Gate)(nil),                          // 14: fuzzyllama.projects.v1.Gate
+	(*Task)(nil),                          // 15: fuzzyllama.projects.v1.Task
+	(*Event)(nil),                         // 16: fuzzyllama.projects.v1.Event
+	(*ProjectChanged)(nil),                // 17: fuzzyllama.projects.v1.ProjectChanged
+	(*MemberChanged)(nil),                 // 18: fuzzyllama.projects.v1.MemberChanged
+	(*GateChanged)(nil),                   // 19: fuzzyllama.projects.v1.GateChanged
+	(*DeliverableRecorded)(nil),           // 20: fuzzyllama.projects.v1.DeliverableRecorded
+	(*ProofRecorded)(nil),                 // 21: fuzzyllama.projects.v1.ProofRecorded
+	(*TasksChanged)(nil),                  // 22: fuzzyllama.projects.v1.TasksChanged
+	(*CreateProjectRequest)(nil),          // 23: fuzzyllama.projects.v1.CreateProjectRequest
+	(*CreateProjectResponse)(nil),         // 24: fuzzyllama.projects.v1.CreateProjectResponse
+	(*GetProjectRequest)(nil),             // 25: fuzzyllama.projects.v1.GetProjectRequest
+	(*GetProjectResponse)(nil),            // 26: fuzzyllama.projects.v1.GetProjectResponse
+	(*ListProjectsRequest)(nil),           // 27: fuzzyllama.projects.v1.ListProjectsRequest
+	(*ListProjectsResponse)(nil),          // 28: fuzzyllama.projects.v1.ListProjectsResponse
+	(*UpdateProjectRequest)(nil),          // 29: fuzzyllama.projects.v1.UpdateProjectRequest
+	(*UpdateProjectResponse)(nil),         // 30: fuzzyllama.projects.v1.UpdateProjectResponse
+	(*ArchiveProjectRequest)(nil),         // 31: fuzzyllama.projects.v1.ArchiveProjectRequest
+	(*ArchiveProjectResponse)(nil),        // 32: fuzzyllama.projects.v1.ArchiveProjectResponse
+	(*DeleteProjectRequest)(nil),          // 33: fuzzyllama.projects.v1.DeleteProjectRequest
+	(*DeleteProjectResponse)(nil),         // 34: fuzzyllama.projects.v1.DeleteProjectResponse
+	(*AddMemberRequest)(nil),              // 35: fuzzyllama.projects.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),             // 36: fuzzyllama.projects.v1.AddMemberResponse
+	(*UpdateMemberRequest)(nil),           // 37: fuzzyllama.projects.v1.UpdateMemberRequest
+	(*UpdateMemberResponse)(nil),          // 38: fuzzyllama.projects.v1.UpdateMemberResponse
+	(*RemoveMemberRequest)(nil),           // 39: fuzzyllama.projects.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),          // 40: fuzzyllama.projects.v1.RemoveMemberResponse
+	(*ListMembersRequest)(nil),            // 41: fuzzyllama.projects.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),           // 42: fuzzyllama.projects.v1.ListMembersResponse
+	(*AuthorizeRequest)(nil),              // 43: fuzzyllama.projects.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),             // 44: fuzzyllama.projects.v1.AuthorizeResponse
+	(*GetWorkflowRequest)(nil),            // 45: fuzzyllama.projects.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),           // 46: fuzzyllama.projects.v1.GetWorkflowResponse
+	(*ListGatesRequest)(nil),              // 47: fuzzyllama.projects.v1.ListGatesRequest
+	(*ListGatesResponse)(nil),             // 48: fuzzyllama.projects.v1.ListGatesResponse
+	(*GetGateRequest)(nil),                // 49: fuzzyllama.projects.v1.GetGateRequest
+	(*GetGateResponse)(nil),               // 50: fuzzyllama.projects.v1.GetGateResponse
+	(*StartGateRequest)(nil),              // 51: fuzzyllama.projects.v1.StartGateRequest
+	(*StartGateResponse)(nil),             // 52: fuzzyllama.projects.v1.StartGateResponse
+	(*SubmitGateRequest)(nil),             // 53: fuzzyllama.projects.v1.SubmitGateRequest
+	(*SubmitGateResponse)(nil),            // 54: fuzzyllama.projects.v1.SubmitGateResponse
+	(*ApproveGateRequest)(nil),            // 55: fuzzyllama.projects.v1.ApproveGateRequest
+	(*ApproveGateResponse)(nil),           // 56: fuzzyllama.projects.v1.ApproveGateResponse
+	(*RequestGateChangesRequest)(nil),     // 57: fuzzyllama.projects.v1.RequestGateChangesRequest
+	(*RequestGateChangesResponse)(nil),    // 58: fuzzyllama.projects.v1.RequestGateChangesResponse
+	(*BlockGateRequest)(nil),              // 59: fuzzyllama.projects.v1.BlockGateRequest
+	(*BlockGateResponse)(nil),             // 60: fuzzyllama.projects.v1.BlockGateResponse
+	(*UnblockGateRequest)(nil),            // 61: fuzzyllama.projects.v1.UnblockGateRequest
+	(*UnblockGateResponse)(nil),           // 62: fuzzyllama.projects.v1.UnblockGateResponse
+	(*RecordDeliverableRequest)(nil),      // 63: fuzzyllama.projects.v1.RecordDeliverableRequest
+	(*RecordDeliverableResponse)(nil),     // 64: fuzzyllama.projects.v1.RecordDeliverableResponse
+	(*RecordProofRequest)(nil),            // 65: fuzzyllama.projects.v1.RecordProofRequest
+	(*RecordProofResponse)(nil),           // 66: fuzzyllama.projects.v1.RecordProofResponse
+	(*GetProjectStatusRequest)(nil),       // 67: fuzzyllama.projects.v1.GetProjectStatusRequest
+	(*GetProjectStatusResponse)(nil),      // 68: fuzzyllama.projects.v1.GetProjectStatusResponse
+	(*NewTask)(nil),                       // 69: fuzzyllama.projects.v1.NewTask
+	(*CreateTasksRequest)(nil),            // 70: fuzzyllama.projects.v1.CreateTasksRequest
+	(*CreateTasksResponse)(nil),           // 71: fuzzyllama.projects.v1.CreateTasksResponse
+	(*ListTasksRequest)(nil),              // 72: fuzzyllama.projects.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),             // 73: fuzzyllama.projects.v1.ListTasksResponse
+	(*UpdateTaskRequest)(nil),             // 74: fuzzyllama.projects.v1.UpdateTaskRequest
+	(*UpdateTaskResponse)(nil),            // 75: fuzzyllama.projects.v1.UpdateTaskResponse
+	(*ListEventsRequest)(nil),             // 76: fuzzyllama.projects.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),            // 77: fuzzyllama.projects.v1.ListEventsResponse
+	(*Notification)(nil),                  // 78: fuzzyllama.projects.v1.Notification
+	(*ListNotificationsRequest)(nil),      // 79: fuzzyllama.projects.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),     // 80: fuzzyllama.projects.v1.ListNotificationsResponse
+	(*MarkNotificationsReadRequest)(nil),  // 81: fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	(*MarkNotificationsReadResponse)(nil), // 82: fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	(v1.ProjectType)(0),                   // 83: fuzzyllama.common.v1.ProjectType
+	(*timestamppb.Timestamp)(nil),         // 84: google.protobuf.Timestamp
+	(v1.AgentRole)(0),                     // 85: fuzzyllama.common.v1.AgentRole
+	(v1.DocumentType)(0),                  // 86: fuzzyllama.common.v1.DocumentType
+	(v1.ProofType)(0),                     // 87: fuzzyllama.common.v1.ProofType
 }
 var file_fuzzyllama_projects_v1_projects_service_proto_depIdxs = []int32{
-	77,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
+	83,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
 	1,   // 1: fuzzyllama.projects.v1.Project.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
 	0,   // 2: fuzzyllama.projects.v1.Project.role:type_name -> fuzzyllama.projects.v1.Role
-	78,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	78,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
+	84,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
 	0,   // 5: fuzzyllama.projects.v1.Member.role:type_name -> fuzzyllama.projects.v1.Role
-	78,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	79,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
-	80,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	81,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
-	80,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	78,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
-	81,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
+	84,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
+	86,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	87,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
+	86,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	84,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
+	87,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
 	3,   // 13: fuzzyllama.projects.v1.Proof.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	78,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 15: fuzzyllama.projects.v1.Review.decision:type_name -> fuzzyllama.projects.v1.GateState
-	10,  // 16: fuzzyllama.projects.v1.Review.reviewed_deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
-	11,  // 17: fuzzyllama.projects.v1.Review.proofs:type_name -> fuzzyllama.projects.v1.Proof
-	78,  // 18: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
+	11,  // 16: fuzzyllama.projects.v1.Review.reviewed_deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
+	12,  // 17: fuzzyllama.projects.v1.Review.proofs:type_name -> fuzzyllama.projects.v1.Proof
+	84,  // 18: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 19: fuzzyllama.projects.v1.Gate.state:type_name -> fuzzyllama.projects.v1.GateState
-	10,  // 20: fuzzyllama.projects.v1.Gate.deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
-	11,  // 21: fuzzyllama.projects.v1.Gate.proofs:type_name -> fuzzyllama.projects.v1.Proof
-	12,  // 22: fuzzyllama.projects.v1.Gate.reviews:type_name -> fuzzyllama.projects.v1.Review
-	78,  // 23: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
-	78,  // 24: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
-	79,  // 25: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	11,  // 20: fuzzyllama.projects.v1.Gate.deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
+	12,  // 21: fuzzyllama.projects.v1.Gate.proofs:type_name -> fuzzyllama.projects.v1.Proof
+	13,  // 22: fuzzyllama.projects.v1.Gate.reviews:type_name -> fuzzyllama.projects.v1.Review
+	84,  // 23: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 24: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
+	85,  // 25: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
 	5,   // 26: fuzzyllama.projects.v1.Task.status:type_name -> fuzzyllama.projects.v1.TaskStatus
 	6,   // 27: fuzzyllama.projects.v1.Task.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
-	78,  // 28: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
-	78,  // 29: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
-	78,  // 30: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	16,  // 31: fuzzyllama.projects.v1.Event.project_changed:type_name -> fuzzyllama.projects.v1.ProjectChanged
-	17,  // 32: fuzzyllama.projects.v1.Event.member_changed:type_name -> fuzzyllama.projects.v1.MemberChanged
-	18,  // 33: fuzzyllama.projects.v1.Event.gate_changed:type_name -> fuzzyllama.projects.v1.GateChanged
-	19,  // 34: fuzzyllama.projects.v1.Event.deliverable_recorded:type_name -> fuzzyllama.projects.v1.DeliverableRecorded
-	20,  // 35: fuzzyllama.projects.v1.Event.proof_recorded:type_name -> fuzzyllama.projects.v1.ProofRecorded
-	21,  // 36: fuzzyllama.projects.v1.Event.tasks_changed:type_name -> fuzzyllama.projects.v1.TasksChanged
+	84,  // 28: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 29: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
+	84,  // 30: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	17,  // 31: fuzzyllama.projects.v1.Event.project_changed:type_name -> fuzzyllama.projects.v1.ProjectChanged
+	18,  // 32: fuzzyllama.projects.v1.Event.member_changed:type_name -> fuzzyllama.projects.v1.MemberChanged
+	19,  // 33: fuzzyllama.projects.v1.Event.gate_changed:type_name -> fuzzyllama.projects.v1.GateChanged
+	20,  // 34: fuzzyllama.projects.v1.Event.deliverable_recorded:type_name -> fuzzyllama.projects.v1.DeliverableRecorded
+	21,  // 35: fuzzyllama.projects.v1.Event.proof_recorded:type_name -> fuzzyllama.projects.v1.ProofRecorded
+	22,  // 36: fuzzyllama.projects.v1.Event.tasks_changed:type_name -> fuzzyllama.projects.v1.TasksChanged
 	1,   // 37: fuzzyllama.projects.v1.ProjectChanged.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
 	0,   // 38: fuzzyllama.projects.v1.MemberChanged.role:type_name -> fuzzyllama.projects.v1.Role
 	2,   // 39: fuzzyllama.projects.v1.GateChanged.from:type_name -> fuzzyllama.projects.v1.GateState
 	2,   // 40: fuzzyllama.projects.v1.GateChanged.to:type_name -> fuzzyllama.projects.v1.GateState
-	80,  // 41: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	81,  // 42: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
+	86,  // 41: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	87,  // 42: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
 	3,   // 43: fuzzyllama.projects.v1.ProofRecorded.result:type_name -> fuzzyllama.projects.v1.ProofResult
 	5,   // 44: fuzzyllama.projects.v1.TasksChanged.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	77,  // 45: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
-	7,   // 46: fuzzyllama.projects.v1.CreateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	7,   // 47: fuzzyllama.projects.v1.GetProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	7,   // 48: fuzzyllama.projects.v1.ListProjectsResponse.projects:type_name -> fuzzyllama.projects.v1.Project
-	7,   // 49: fuzzyllama.projects.v1.UpdateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	7,   // 50: fuzzyllama.projects.v1.ArchiveProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	83,  // 45: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
+	8,   // 46: fuzzyllama.projects.v1.CreateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	8,   // 47: fuzzyllama.projects.v1.GetProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	8,   // 48: fuzzyllama.projects.v1.ListProjectsResponse.projects:type_name -> fuzzyllama.projects.v1.Project
+	8,   // 49: fuzzyllama.projects.v1.UpdateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	8,   // 50: fuzzyllama.projects.v1.ArchiveProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
 	0,   // 51: fuzzyllama.projects.v1.AddMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
-	8,   // 52: fuzzyllama.projects.v1.AddMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
+	9,   // 52: fuzzyllama.projects.v1.AddMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
 	0,   // 53: fuzzyllama.projects.v1.UpdateMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
-	8,   // 54: fuzzyllama.projects.v1.UpdateMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
-	8,   // 55: fuzzyllama.projects.v1.ListMembersResponse.members:type_name -> fuzzyllama.projects.v1.Member
+	9,   // 54: fuzzyllama.projects.v1.UpdateMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
+	9,   // 55: fuzzyllama.projects.v1.ListMembersResponse.members:type_name -> fuzzyllama.projects.v1.Member
 	4,   // 56: fuzzyllama.projects.v1.AuthorizeRequest.action:type_name -> fuzzyllama.projects.v1.Action
 	0,   // 57: fuzzyllama.projects.v1.AuthorizeResponse.role:type_name -> fuzzyllama.projects.v1.Role
-	77,  // 58: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	77,  // 59: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	77,  // 60: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	9,   // 61: fuzzyllama.projects.v1.GetWorkflowResponse.gates:type_name -> fuzzyllama.projects.v1.WorkflowGate
-	13,  // 62: fuzzyllama.projects.v1.ListGatesResponse.gates:type_name -> fuzzyllama.projects.v1.Gate
-	13,  // 63: fuzzyllama.projects.v1.GetGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	13,  // 64: fuzzyllama.projects.v1.StartGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	13,  // 65: fuzzyllama.projects.v1.SubmitGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	13,  // 66: fuzzyllama.projects.v1.ApproveGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	13,  // 67: fuzzyllama.projects.v1.ApproveGateResponse.next_gate:type_name -> fuzzyllama.projects.v1.Gate
-	7,   // 68: fuzzyllama.projects.v1.ApproveGateResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	13,  // 69: fuzzyllama.projects.v1.RequestGateChangesResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	13,  // 70: fuzzyllama.projects.v1.BlockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	13,  // 71: fuzzyllama.projects.v1.UnblockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	80,  // 72: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	10,  // 73: fuzzyllama.projects.v1.RecordDeliverableResponse.deliverable:type_name -> fuzzyllama.projects.v1.Deliverable
-	81,  // 74: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
+	83,  // 58: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	83,  // 59: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	83,  // 60: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	10,  // 61: fuzzyllama.projects.v1.GetWorkflowResponse.gates:type_name -> fuzzyllama.projects.v1.WorkflowGate
+	14,  // 62: fuzzyllama.projects.v1.ListGatesResponse.gates:type_name -> fuzzyllama.projects.v1.Gate
+	14,  // 63: fuzzyllama.projects.v1.GetGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	14,  // 64: fuzzyllama.projects.v1.StartGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	14,  // 65: fuzzyllama.projects.v1.SubmitGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	14,  // 66: fuzzyllama.projects.v1.ApproveGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	14,  // 67: fuzzyllama.projects.v1.ApproveGateResponse.next_gate:type_name -> fuzzyllama.projects.v1.Gate
+	8,   // 68: fuzzyllama.projects.v1.ApproveGateResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	14,  // 69: fuzzyllama.projects.v1.RequestGateChangesResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	14,  // 70: fuzzyllama.projects.v1.BlockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	14,  // 71: fuzzyllama.projects.v1.UnblockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	86,  // 72: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	11,  // 73: fuzzyllama.projects.v1.RecordDeliverableResponse.deliverable:type_name -> fuzzyllama.projects.v1.Deliverable
+	87,  // 74: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
 	3,   // 75: fuzzyllama.projects.v1.RecordProofRequest.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	11,  // 76: fuzzyllama.projects.v1.RecordProofResponse.proof:type_name -> fuzzyllama.projects.v1.Proof
+	12,  // 76: fuzzyllama.projects.v1.RecordProofResponse.proof:type_name -> fuzzyllama.projects.v1.Proof
 	2,   // 77: fuzzyllama.projects.v1.GetProjectStatusResponse.gate_state:type_name -> fuzzyllama.projects.v1.GateState
 	1,   // 78: fuzzyllama.projects.v1.GetProjectStatusResponse.project_status:type_name -> fuzzyllama.projects.v1.ProjectStatus
-	80,  // 79: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	81,  // 80: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
-	79,  // 81: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	86,  // 79: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	87,  // 80: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	85,  // 81: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
 	6,   // 82: fuzzyllama.projects.v1.NewTask.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
-	68,  // 83: fuzzyllama.projects.v1.CreateTasksRequest.tasks:type_name -> fuzzyllama.projects.v1.NewTask
-	14,  // 84: fuzzyllama.projects.v1.CreateTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	14,  // 85: fuzzyllama.projects.v1.ListTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	69,  // 83: fuzzyllama.projects.v1.CreateTasksRequest.tasks:type_name -> fuzzyllama.projects.v1.NewTask
+	15,  // 84: fuzzyllama.projects.v1.CreateTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	15,  // 85: fuzzyllama.projects.v1.ListTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
 	5,   // 86: fuzzyllama.projects.v1.UpdateTaskRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	14,  // 87: fuzzyllama.projects.v1.UpdateTaskResponse.task:type_name -> fuzzyllama.projects.v1.Task
-	15,  // 88: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
-	22,  // 89: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
-	24,  // 90: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
-	26,  // 91: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
-	28,  // 92: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
-	30,  // 93: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
-	32,  // 94: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
-	34,  // 95: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
-	36,  // 96: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
-	38,  // 97: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
-	40,  // 98: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
-	42,  // 99: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
-	44,  // 100: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
-	46,  // 101: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
-	48,  // 102: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
-	50,  // 103: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
-	52,  // 104: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
-	54,  // 105: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
-	56,  // 106: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
-	58,  // 107: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
-	60,  // 108: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
-	62,  // 109: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
-	64,  // 110: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
-	66,  // 111: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
-	69,  // 112: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
-	71,  // 113: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
-	73,  // 114: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
-	75,  // 115: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
-	23,  // 116: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
-	25,  // 117: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
-	27,  // 118: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
-	29,  // 119: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
-	31,  // 120: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
-	33,  // 121: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
-	35,  // 122: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
-	37,  // 123: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
-	39,  // 124: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
-	41,  // 125: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
-	43,  // 126: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
-	45,  // 127: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
-	47,  // 128: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
-	49,  // 129: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
-	51,  // 130: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
-	53,  // 131: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
-	55,  // 132: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
-	57,  // 133: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
-	59,  // 134: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
-	61,  // 135: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
-	63,  // 136: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
-	65,  // 137: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
-	67,  // 138: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
-	70,  // 139: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
-	72,  // 140: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
-	74,  // 141: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
-	76,  // 142: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
-	116, // [116:143] is the sub-list for method output_type
-	89,  // [89:116] is the sub-list for method input_type
-	89,  // [89:89] is the sub-list for extension type_name
-	89,  // [89:89] is the sub-list for extension extendee
-	0,   // [0:89] is the sub-list for field type_name
+	15,  // 87: fuzzyllama.projects.v1.UpdateTaskResponse.task:type_name -> fuzzyllama.projects.v1.Task
+	16,  // 88: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
+	7,   // 89: fuzzyllama.projects.v1.Notification.kind:type_name -> fuzzyllama.projects.v1.NotificationKind
+	84,  // 90: fuzzyllama.projects.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	78,  // 91: fuzzyllama.projects.v1.ListNotificationsResponse.notifications:type_name -> fuzzyllama.projects.v1.Notification
+	23,  // 92: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
+	25,  // 93: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
+	27,  // 94: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
+	29,  // 95: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
+	31,  // 96: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
+	33,  // 97: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
+	35,  // 98: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
+	37,  // 99: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
+	39,  // 100: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
+	41,  // 101: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
+	43,  // 102: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
+	45,  // 103: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
+	47,  // 104: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
+	49,  // 105: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
+	51,  // 106: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
+	53,  // 107: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
+	55,  // 108: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
+	57,  // 109: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
+	59,  // 110: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
+	61,  // 111: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
+	63,  // 112: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
+	65,  // 113: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
+	67,  // 114: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
+	70,  // 115: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
+	72,  // 116: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
+	74,  // 117: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
+	76,  // 118: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
+	79,  // 119: fuzzyllama.projects.v1.ProjectsService.ListNotifications:input_type -> fuzzyllama.projects.v1.ListNotificationsRequest
+	81,  // 120: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:input_type -> fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	24,  // 121: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
+	26,  // 122: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
+	28,  // 123: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
+	30,  // 124: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
+	32,  // 125: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
+	34,  // 126: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
+	36,  // 127: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
+	38,  // 128: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
+	40,  // 129: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
+	42,  // 130: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
+	44,  // 131: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
+	46,  // 132: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
+	48,  // 133: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
+	50,  // 134: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
+	52,  // 135: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
+	54,  // 136: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
+	56,  // 137: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
+	58,  // 138: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
+	60,  // 139: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
+	62,  // 140: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
+	64,  // 141: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
+	66,  // 142: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
+	68,  // 143: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
+	71,  // 144: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
+	73,  // 145: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
+	75,  // 146: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
+	77,  // 147: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
+	80,  // 148: fuzzyllama.projects.v1.ProjectsService.ListNotifications:output_type -> fuzzyllama.projects.v1.ListNotificationsResponse
+	82,  // 149: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:output_type -> fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	121, // [121:150] is the sub-list for method output_type
+	92,  // [92:121] is the sub-list for method input_type
+	92,  // [92:92] is the sub-list for extension type_name
+	92,  // [92:92] is the sub-list for extension extendee
+	0,   // [0:92] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_projects_v1_projects_service_proto_init() }
@@ -5423,8 +5888,8 @@ func file_fuzzyllama_projects_v1_projects_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc), len(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   70,
+			NumEnums:      8,
+			NumMessages:   75,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,33 +19,35 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ProjectsService_CreateProject_FullMethodName      = "/fuzzyllama.projects.v1.ProjectsService/CreateProject"
-	ProjectsService_GetProject_FullMethodName         = "/fuzzyllama.projects.v1.ProjectsService/GetProject"
-	ProjectsService_ListProjects_FullMethodName       = "/fuzzyllama.projects.v1.ProjectsService/ListProjects"
-	ProjectsService_UpdateProject_FullMethodName      = "/fuzzyllama.projects.v1.ProjectsService/UpdateProject"
-	ProjectsService_ArchiveProject_FullMethodName     = "/fuzzyllama.projects.v1.ProjectsService/ArchiveProject"
-	ProjectsService_DeleteProject_FullMethodName      = "/fuzzyllama.projects.v1.ProjectsService/DeleteProject"
-	ProjectsService_AddMember_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/AddMember"
-	ProjectsService_UpdateMember_FullMethodName       = "/fuzzyllama.projects.v1.ProjectsService/UpdateMember"
-	ProjectsService_RemoveMember_FullMethodName       = "/fuzzyllama.projects.v1.ProjectsService/RemoveMember"
-	ProjectsService_ListMembers_FullMethodName        = "/fuzzyllama.projects.v1.ProjectsService/ListMembers"
-	ProjectsService_Authorize_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/Authorize"
-	ProjectsService_GetWorkflow_FullMethodName        = "/fuzzyllama.projects.v1.ProjectsService/GetWorkflow"
-	ProjectsService_ListGates_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/ListGates"
-	ProjectsService_GetGate_FullMethodName            = "/fuzzyllama.projects.v1.ProjectsService/GetGate"
-	ProjectsService_StartGate_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/StartGate"
-	ProjectsService_SubmitGate_FullMethodName         = "/fuzzyllama.projects.v1.ProjectsService/SubmitGate"
-	ProjectsService_ApproveGate_FullMethodName        = "/fuzzyllama.projects.v1.ProjectsService/ApproveGate"
-	ProjectsService_RequestGateChanges_FullMethodName = "/fuzzyllama.projects.v1.ProjectsService/RequestGateChanges"
-	ProjectsService_BlockGate_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/BlockGate"
-	ProjectsService_UnblockGate_FullMethodName        = "/fuzzyllama.projects.v1.ProjectsService/UnblockGate"
-	ProjectsService_RecordDeliverable_FullMethodName  = "/fuzzyllama.projects.v1.ProjectsService/RecordDeliverable"
-	ProjectsService_RecordProof_FullMethodName        = "/fuzzyllama.projects.v1.ProjectsService/RecordProof"
-	ProjectsService_GetProjectStatus_FullMethodName   = "/fuzzyllama.projects.v1.ProjectsService/GetProjectStatus"
-	ProjectsService_CreateTasks_FullMethodName        = "/fuzzyllama.projects.v1.ProjectsService/CreateTasks"
-	ProjectsService_ListTasks_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/ListTasks"
-	ProjectsService_UpdateTask_FullMethodName         = "/fuzzyllama.projects.v1.ProjectsService/UpdateTask"
-	ProjectsService_ListEvents_FullMethodName         = "/fuzzyllama.projects.v1.ProjectsService/ListEvents"
+	ProjectsService_CreateProject_FullMethodName         = "/fuzzyllama.projects.v1.ProjectsService/CreateProject"
+	ProjectsService_GetProject_FullMethodName            = "/fuzzyllama.projects.v1.ProjectsService/GetProject"
+	ProjectsService_ListProjects_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/ListProjects"
+	ProjectsService_UpdateProject_FullMethodName         = "/fuzzyllama.projects.v1.ProjectsService/UpdateProject"
+	ProjectsService_ArchiveProject_FullMethodName        = "/fuzzyllama.projects.v1.ProjectsService/ArchiveProject"
+	ProjectsService_DeleteProject_FullMethodName         = "/fuzzyllama.projects.v1.ProjectsService/DeleteProject"
+	ProjectsService_AddMember_FullMethodName             = "/fuzzyllama.projects.v1.ProjectsService/AddMember"
+	ProjectsService_UpdateMember_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/UpdateMember"
+	ProjectsService_RemoveMember_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/RemoveMember"
+	ProjectsService_ListMembers_FullMethodName           = "/fuzzyllama.projects.v1.ProjectsService/ListMembers"
+	ProjectsService_Authorize_FullMethodName             = "/fuzzyllama.projects.v1.ProjectsService/Authorize"
+	ProjectsService_GetWorkflow_FullMethodName           = "/fuzzyllama.projects.v1.ProjectsService/GetWorkflow"
+	ProjectsService_ListGates_FullMethodName             = "/fuzzyllama.projects.v1.ProjectsService/ListGates"
+	ProjectsService_GetGate_FullMethodName               = "/fuzzyllama.projects.v1.ProjectsService/GetGate"
+	ProjectsService_StartGate_FullMethodName             = "/fuzzyllama.projects.v1.ProjectsService/StartGate"
+	ProjectsService_SubmitGate_FullMethodName            = "/fuzzyllama.projects.v1.ProjectsService/SubmitGate"
+	ProjectsService_ApproveGate_FullMethodName           = "/fuzzyllama.projects.v1.ProjectsService/ApproveGate"
+	ProjectsService_RequestGateChanges_FullMethodName    = "/fuzzyllama.projects.v1.ProjectsService/RequestGateChanges"
+	ProjectsService_BlockGate_FullMethodName             = "/fuzzyllama.projects.v1.ProjectsService/BlockGate"
+	ProjectsService_UnblockGate_FullMethodName           = "/fuzzyllama.projects.v1.ProjectsService/UnblockGate"
+	ProjectsService_RecordDeliverable_FullMethodName     = "/fuzzyllama.projects.v1.ProjectsService/RecordDeliverable"
+	ProjectsService_RecordProof_FullMethodName           = "/fuzzyllama.projects.v1.ProjectsService/RecordProof"
+	ProjectsService_GetProjectStatus_FullMethodName      = "/fuzzyllama.projects.v1.ProjectsService/GetProjectStatus"
+	ProjectsService_CreateTasks_FullMethodName           = "/fuzzyllama.projects.v1.ProjectsService/CreateTasks"
+	ProjectsService_ListTasks_FullMethodName             = "/fuzzyllama.projects.v1.ProjectsService/ListTasks"
+	ProjectsService_UpdateTask_FullMethodName            = "/fuzzyllama.projects.v1.ProjectsService/UpdateTask"
+	ProjectsService_ListEvents_FullMethodName            = "/fuzzyllama.projects.v1.ProjectsService/ListEvents"
+	ProjectsService_ListNotifications_FullMethodName     = "/fuzzyllama.projects.v1.ProjectsService/ListNotifications"
+	ProjectsService_MarkNotificationsRead_FullMethodName = "/fuzzyllama.projects.v1.ProjectsService/MarkNotificationsRead"
 )
 
 // ProjectsServiceClient is the client API for ProjectsService service.
@@ -120,6 +122,13 @@ type ProjectsServiceClient interface {
 	// ListEvents lists the project's timeline in order, after an event id, so a client that
 	// reconnects misses nothing.
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
+	// ListNotifications lists the caller's notifications (news of their projects that asks for
+	// their attention: a gate ready for their review, a blocked gate, a membership change, a
+	// completed project). Without after_id, the newest first, a page at a time; with after_id,
+	// the ones after it, oldest first, so a client that reconnects misses nothing.
+	ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error)
+	// MarkNotificationsRead marks the caller's notifications up to an id as read.
+	MarkNotificationsRead(ctx context.Context, in *MarkNotificationsReadRequest, opts ...grpc.CallOption) (*MarkNotificationsReadResponse, error)
 }
 
 type projectsServiceClient struct {
@@ -400,6 +409,26 @@ func (c *projectsServiceClient) ListEvents(ctx context.Context, in *ListEventsRe
 	return out, nil
 }
 
+func (c *projectsServiceClient) ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNotificationsResponse)
+	err := c.cc.Invoke(ctx, ProjectsService_ListNotifications_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *projectsServiceClient) MarkNotificationsRead(ctx context.Context, in *MarkNotificationsReadRequest, opts ...grpc.CallOption) (*MarkNotificationsReadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MarkNotificationsReadResponse)
+	err := c.cc.Invoke(ctx, ProjectsService_MarkNotificationsRead_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProjectsServiceServer is the server API for ProjectsService service.
 // All implementations must embed UnimplementedProjectsServiceServer
 // for forward compatibility.
@@ -472,6 +501,13 @@ type ProjectsServiceServer interface {
 	// ListEvents lists the project's timeline in order, after an event id, so a client that
 	// reconnects misses nothing.
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
+	// ListNotifications lists the caller's notifications (news of their projects that asks for
+	// their attention: a gate ready for their review, a blocked gate, a membership change, a
+	// completed project). Without after_id, the newest first, a page at a time; with after_id,
+	// the ones after it, oldest first, so a client that reconnects misses nothing.
+	ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error)
+	// MarkNotificationsRead marks the caller's notifications up to an id as read.
+	MarkNotificationsRead(context.Context, *MarkNotificationsReadRequest) (*MarkNotificationsReadResponse, error)
 	mustEmbedUnimplementedProjectsServiceServer()
 }
 
@@ -562,6 +598,12 @@ func (UnimplementedProjectsServiceServer) UpdateTask(context.Context, *UpdateTas
 }
 func (UnimplementedProjectsServiceServer) ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
+}
+func (UnimplementedProjectsServiceServer) ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNotifications not implemented")
+}
+func (UnimplementedProjectsServiceServer) MarkNotificationsRead(context.Context, *MarkNotificationsReadRequest) (*MarkNotificationsReadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MarkNotificationsRead not implemented")
 }
 func (UnimplementedProjectsServiceServer) mustEmbedUnimplementedProjectsServiceServer() {}
 func (UnimplementedProjectsServiceServer) testEmbeddedByValue()                         {}
@@ -1070,6 +1112,42 @@ func _ProjectsService_ListEvents_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProjectsService_ListNotifications_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNotificationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProjectsServiceServer).ListNotifications(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProjectsService_ListNotifications_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProjectsServiceServer).ListNotifications(ctx, req.(*ListNotificationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProjectsService_MarkNotificationsRead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarkNotificationsReadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProjectsServiceServer).MarkNotificationsRead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProjectsService_MarkNotificationsRead_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProjectsServiceServer).MarkNotificationsRead(ctx, req.(*MarkNotificationsReadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ProjectsService_ServiceDesc is the grpc.ServiceDesc for ProjectsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1184,6 +1262,14 @@ var ProjectsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListEvents",
 			Handler:    _ProjectsService_ListEvents_Handler,
+		},
+		{
+			MethodName: "ListNotifications",
+			Handler:    _ProjectsService_ListNotifications_Handler,
+		},
+		{
+			MethodName: "MarkNotificationsRead",
+			Handler:    _ProjectsService_MarkNotificationsRead_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
