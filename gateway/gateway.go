@@ -230,8 +230,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	}
 
 	g.live = live.New(live.Config{MaxConnsPerUser: cfg.LiveMaxConnsPerUser, SendBuffer: cfg.LiveSendBuffer, MaxSubscriptions: 50,
-		Heartbeat: cfg.LiveHeartbeat, WriteTimeout: 10 * time.Second, OriginPatterns: originHosts(cfg.CORSOrigins)},
-		verifier, projectsv1.NewProjectsServiceClient(d.Backends.Projects), &eventbus.Bus{Redis: d.Redis, Keys: d.Keys}, d.Logger)
+		MaxWatches: 10, Heartbeat: cfg.LiveHeartbeat, WriteTimeout: 10 * time.Second, OriginPatterns: originHosts(cfg.CORSOrigins)},
+		verifier, live.Backends{Projects: projectsv1.NewProjectsServiceClient(d.Backends.Projects), Runs: agentsClient, Documents: documentsClient},
+		&eventbus.Bus{Redis: d.Redis, Keys: d.Keys}, d.Logger)
 	go g.live.Run(g.streams)
 
 	root := http.NewServeMux()

@@ -1,24 +1,18 @@
 package live
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
-	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
-	"github.com/fuzzyllama/fuzzyllama/platform/input"
 )
 
 // Subprotocol is the protocol of this socket; browsers offer "bearer.<access token>" beside it.
@@ -32,20 +26,36 @@ const (
 
 // Messages from the client.
 type request struct {
-	Type         string `json:"type"` // "subscribe" or "unsubscribe"
-	ProjectID    string `json:"projectId"`
-	AfterEventID string `json:"afterEventId"` // optional: replay the events after this one
+	// "subscribe", "unsubscribe", "watchRun" or "unwatchRun".
+	Type string `json:"type"`
+	// The project to follow (subscribe, unsubscribe), or the run's project (watchRun).
+	ProjectID string `json:"projectId"`
+	// Optional: replay the project's events after this one.
+	AfterEventID string `json:"afterEventId"`
+	// Subscribe to (or unsubscribe from) the user's own notifications instead of a project.
+	Notifications bool `json:"notifications"`
+	// Optional: replay the notifications after this one.
+	AfterNotificationID string `json:"afterNotificationId"`
+	// The run to follow (watchRun, unwatchRun).
+	RunID string `json:"runId"`
 }
 
-// Messages to the client.
+// Messages to the client. Which of ProjectID, Notifications and RunID is set says what a
+// subscribed, unsubscribed, unwatched or error message is about.
 type message struct {
-	Type      string          `json:"type"` // "subscribed", "unsubscribed", "event", "run", "document" or "error"
-	ProjectID string          `json:"projectId,omitempty"`
-	Event     json.RawMessage `json:"event,omitempty"`
-	Run       json.RawMessage `json:"run,omitempty"`
-	Document  json.RawMessage `json:"document,omitempty"`
-	Code      string          `json:"code,omitempty"`
-	Message   string          `json:"message,omitempty"`
+	// "subscribed", "unsubscribed", "event", "run", "document", "notification", "chunk",
+	// "unwatched" or "error".
+	Type          string          `json:"type"`
+	ProjectID     string          `json:"projectId,omitempty"`
+	Notifications bool            `json:"notifications,omitempty"`
+	RunID         string          `json:"runId,omitempty"`
+	Event         json.RawMessage `json:"event,omitempty"`
+	Run           json.RawMessage `json:"run,omitempty"`
+	Document      json.RawMessage `json:"document,omitempty"`
+	Notification  json.RawMessage `json:"notification,omitempty"`
+	Chunk         json.RawMessage `json:"chunk,omitempty"`
+	Code          string          `json:"code,omitempty"`
+	Message       string          `json:"message,omitempty"`
 }
 
 // client is one socket.
@@ -55,52 +65,17 @@ type client struct {
 	who  authn.Identity
 	send chan []byte
 	stop context.CancelFunc
-	// work is the context of the socket's writer, heartbeat and replays: it ends as soon as the
-	// socket is closing, so none of them waits on a client that is gone.
+	// work is the context of the socket's writer, heartbeat, replays and watches: it ends as
+	// soon as the socket is closing, so none of them waits on a client that is gone.
 	work       context.Context
 	cancelWork context.CancelFunc
 	tasks      sync.WaitGroup
 
 	ending sync.Once
 
-	mu   sync.Mutex
-	subs map[string]*subscription
-}
-
-// subscription is one project a client follows. Until its replay is done, live events wait in
-// pending; last is the id of the newest event sent, so nothing is sent twice.
-type subscription struct {
-	replaying bool
-	pending   [][]byte
-	pendingID []int64
-	last      int64
-	start     int64 // afterEventId: the client has everything up to it
-	// recent are the ids sent lately: an event published late (its commit raced another's) is
-	// still sent once, even after a newer one.
-	recent map[int64]bool
-	order  []int64
-}
-
-// recentIDs bounds how many sent ids a subscription remembers.
-const recentIDs = 1024
-
-// fresh reports whether the event is one the client does not have — after its afterEventId and
-// not sent yet — and notes it as sent. c.mu is held.
-func (s *subscription) fresh(id int64) bool {
-	if id <= s.start || s.recent[id] {
-		return false
-	}
-	if s.recent == nil {
-		s.recent = map[int64]bool{}
-	}
-	s.recent[id] = true
-	s.order = append(s.order, id)
-	if len(s.order) > recentIDs {
-		delete(s.recent, s.order[0])
-		s.order = s.order[1:]
-	}
-	s.last = max(s.last, id)
-	return true
+	mu      sync.Mutex
+	subs    map[topic]*subscription
+	watches map[string]*watch // run id -> its watch
 }
 
 // ServeHTTP authenticates the request and serves one socket.
@@ -126,7 +101,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(4 << 10)
 	ctx, stop := context.WithCancel(context.WithoutCancel(r.Context()))
-	c := &client{hub: h, conn: conn, send: make(chan []byte, h.cfg.SendBuffer), stop: stop, subs: map[string]*subscription{},
+	c := &client{hub: h, conn: conn, send: make(chan []byte, h.cfg.SendBuffer), stop: stop,
+		subs: map[topic]*subscription{}, watches: map[string]*watch{},
 		who: authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}}
 	h.opened(c)
 	defer h.closed(c)
@@ -159,10 +135,10 @@ func (c *client) serve(ctx context.Context, expiry time.Time) {
 		wg.Wait()
 		c.tasks.Wait()
 		c.mu.Lock()
-		for id := range c.subs {
-			c.hub.leave(id, c)
+		for t := range c.subs {
+			c.hub.leave(t, c)
 		}
-		c.subs = nil
+		c.subs, c.watches = nil, nil
 		c.mu.Unlock()
 		_ = c.conn.CloseNow()
 	}()
@@ -191,9 +167,13 @@ func (c *client) serve(ctx context.Context, expiry time.Time) {
 			c.tasks.Add(1)
 			go func() { defer c.tasks.Done(); c.subscribe(c.work, req) }()
 		case "unsubscribe":
-			c.unsubscribe(req.ProjectID)
+			c.unsubscribe(req)
+		case "watchRun":
+			c.watchRun(req)
+		case "unwatchRun":
+			c.unwatchRun(req.RunID)
 		default:
-			c.queue(message{Type: "error", Code: "INVALID_ARGUMENT", Message: "type: must be subscribe or unsubscribe"})
+			c.queue(message{Type: "error", Code: "INVALID_ARGUMENT", Message: "type: must be subscribe, unsubscribe, watchRun or unwatchRun"})
 		}
 	}
 }
@@ -263,128 +243,19 @@ func (c *client) enqueue(b []byte) {
 	select {
 	case c.send <- b:
 	default:
-		c.end(CloseTooSlow, "too slow: events were not delivered; reconnect with afterEventId")
+		c.tooSlow()
 	}
 }
 
-func (c *client) subscribe(ctx context.Context, req request) {
-	var after int64
-	if req.AfterEventID != "" {
-		n, err := strconv.ParseInt(req.AfterEventID, 10, 64)
-		if err != nil || n < 0 {
-			c.queue(message{Type: "error", ProjectID: req.ProjectID, Code: "INVALID_ARGUMENT", Message: "afterEventId: must be an event id"})
-			return
-		}
-		after = n
-	}
-	if !input.ValidID(req.ProjectID) {
-		c.queue(message{Type: "error", Code: "INVALID_ARGUMENT", Message: "projectId: is required"})
-		return
-	}
-	c.mu.Lock()
-	_, dup := c.subs[req.ProjectID]
-	full := len(c.subs) >= c.hub.cfg.MaxSubscriptions
-	c.mu.Unlock()
-	if dup {
-		c.queue(message{Type: "error", ProjectID: req.ProjectID, Code: "ALREADY_EXISTS", Message: "already subscribed"})
-		return
-	}
-	if full {
-		c.queue(message{Type: "error", ProjectID: req.ProjectID, Code: "RESOURCE_EXHAUSTED",
-			Message: fmt.Sprintf("at most %d subscriptions per connection", c.hub.cfg.MaxSubscriptions)})
-		return
-	}
-	uctx := authn.NewContext(ctx, c.who)
-	if _, err := c.hub.projects.Authorize(uctx, &projectsv1.AuthorizeRequest{ProjectId: req.ProjectID, Action: projectsv1.Action_ACTION_READ}); err != nil {
-		st := status.Convert(err)
-		c.queue(message{Type: "error", ProjectID: req.ProjectID, Code: st.Code().String(), Message: st.Message()})
-		return
-	}
-	// Join first, holding live events back, then replay: an event committed meanwhile is either
-	// replayed or held, and sent once. Without afterEventId there is nothing to replay.
-	resume := req.AfterEventID != ""
-	s := &subscription{replaying: resume, last: after, start: after}
-	c.mu.Lock()
-	if c.subs == nil || c.subs[req.ProjectID] != nil { // closing, or a racing duplicate
-		c.mu.Unlock()
-		return
-	}
-	c.subs[req.ProjectID] = s
-	c.mu.Unlock()
-	c.hub.join(req.ProjectID, c)
-	c.queue(message{Type: "subscribed", ProjectID: req.ProjectID})
-	if !resume {
-		return
-	}
-	if err := c.replay(uctx, req.ProjectID, s, after); err != nil {
-		st := status.Convert(err)
-		c.queue(message{Type: "error", ProjectID: req.ProjectID, Code: st.Code().String(), Message: "replay failed: " + st.Message()})
-		c.unsubscribe(req.ProjectID)
-	}
+func (c *client) tooSlow() {
+	c.end(CloseTooSlow, "too slow: events were not delivered; reconnect with the last ids seen")
 }
 
-// replay sends the timeline after the given id, then what arrived live meanwhile.
-func (c *client) replay(ctx context.Context, projectID string, s *subscription, after int64) error {
-	for {
-		page, err := c.hub.projects.ListEvents(ctx, &projectsv1.ListEventsRequest{ProjectId: projectID, After: after, PageSize: 200})
-		if err != nil {
-			return err
-		}
-		for _, e := range page.GetEvents() {
-			if err := c.replayEvent(ctx, projectID, s, e); err != nil {
-				return err
-			}
-			after = e.GetId()
-		}
-		if len(page.GetEvents()) < 200 {
-			break
-		}
-	}
-	// Then what arrived live meanwhile, in id order, with the same paced sends; the subscription
-	// goes live once nothing is held back.
-	for {
-		c.mu.Lock()
-		if len(s.pending) == 0 {
-			s.replaying = false
-			c.mu.Unlock()
-			return nil
-		}
-		held, ids := s.pending, s.pendingID
-		s.pending, s.pendingID = nil, nil
-		c.mu.Unlock()
-		order := make([]int, len(held))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ids[a], ids[b]) })
-		for _, i := range order {
-			if err := c.sendPaced(ctx, projectID, s, ids[i], held[i]); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// replayEvent sends one event of the timeline.
-func (c *client) replayEvent(ctx context.Context, projectID string, s *subscription, e *projectsv1.Event) error {
-	event, err := protojson.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return c.sendPaced(ctx, projectID, s, e.GetId(), event)
-}
-
-// sendPaced sends an event not sent yet, waiting for room in the send queue: a replay is paced by
-// the client (however much it missed), unlike live events, which must not wait for one slow
-// client.
-func (c *client) sendPaced(ctx context.Context, projectID string, s *subscription, id int64, event []byte) error {
-	c.mu.Lock()
-	fresh := s.fresh(id)
-	c.mu.Unlock()
-	if !fresh {
-		return nil
-	}
-	b, _ := json.Marshal(message{Type: "event", ProjectID: projectID, Event: event})
+// sendPaced sends a message once there is room in the send queue: replays and run output are
+// paced by the client (however much it missed), unlike live events, which must not wait for
+// one slow client.
+func (c *client) sendPaced(ctx context.Context, m message) error {
+	b, _ := json.Marshal(m)
 	select {
 	case c.send <- b:
 		return nil
@@ -393,67 +264,8 @@ func (c *client) sendPaced(ctx context.Context, projectID string, s *subscriptio
 	}
 }
 
-// sendEvent sends an event not sent yet. c.mu is held.
-func (c *client) sendEvent(projectID string, s *subscription, id int64, event []byte) {
-	if !s.fresh(id) {
-		return
-	}
-	b, _ := json.Marshal(message{Type: "event", ProjectID: projectID, Event: event})
-	c.enqueue(b)
-}
-
-// maxPending bounds the live events a subscription holds back during its replay.
-const maxPending = 4096
-
-// deliver hands the client a live event of a project it follows.
-func (c *client) deliver(projectID string, id int64, event []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.subs[projectID]
-	switch {
-	case s == nil:
-	case s.replaying && len(s.pending) >= maxPending:
-		c.end(CloseTooSlow, "too slow: events were not delivered; reconnect with afterEventId")
-	case s.replaying:
-		s.pending, s.pendingID = append(s.pending, event), append(s.pendingID, id)
-	default:
-		c.sendEvent(projectID, s, id, event)
-	}
-}
-
-// deliverOther hands the client a message outside the timeline (a run's state, a document's
-// save), if it follows the project.
-func (c *client) deliverOther(projectID string, b []byte) {
-	c.mu.Lock()
-	_, ok := c.subs[projectID]
-	c.mu.Unlock()
-	if ok {
-		c.enqueue(b)
-	}
-}
-
-func (c *client) unsubscribe(projectID string) {
-	if c.remove(projectID) {
-		c.queue(message{Type: "unsubscribed", ProjectID: projectID})
-	}
-}
-
-// drop ends a subscription with an error message saying why.
-func (c *client) drop(projectID string, err error) {
-	if c.remove(projectID) {
-		st := status.Convert(err)
-		c.queue(message{Type: "error", ProjectID: projectID, Code: st.Code().String(), Message: "no longer subscribed: " + st.Message()})
-	}
-}
-
-// remove ends a subscription and reports whether there was one.
-func (c *client) remove(projectID string) bool {
-	c.mu.Lock()
-	_, ok := c.subs[projectID]
-	delete(c.subs, projectID)
-	c.mu.Unlock()
-	if ok {
-		c.hub.leave(projectID, c)
-	}
-	return ok
+// fail tells the client that a request about t failed.
+func (c *client) fail(t topic, err error) {
+	st := status.Convert(err)
+	c.queue(t.label(message{Type: "error", Code: st.Code().String(), Message: st.Message()}))
 }

@@ -2,13 +2,8 @@ package live_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,77 +12,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/live"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
-	"github.com/fuzzyllama/fuzzyllama/platform/authn"
-	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
-	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 )
-
-// reviewFixture is newFixture with every Config field honoured, an optional wrapper around the
-// fake projects service and an optional revocation list.
-type reviewFixture struct {
-	*fixture
-	revocations *authn.Revocations
-}
-
-type reviewOpts struct {
-	wrap        func(*projects) live.Projects
-	revocations bool
-}
-
-func newReviewFixture(t testing.TB, cfg live.Config, o reviewOpts) *reviewFixture {
-	t.Helper()
-	seed := make([]byte, ed25519.SeedSize)
-	_, _ = rand.Read(seed)
-	key, _ := authn.NewKey(seed)
-	rdb, prefix := redistest.New(t)
-	verifier := &authn.Verifier{Keys: authn.NewStaticKeys(key), Issuer: authn.Issuer, Audience: authn.Audience}
-	var rev *authn.Revocations
-	if o.revocations {
-		rev = &authn.Revocations{Redis: rdb, Keys: prefix, TTL: time.Hour}
-		verifier.Revocations = rev
-	}
-	bus := &eventbus.Bus{Redis: rdb, Keys: prefix}
-	fake := &projects{readers: map[string]map[string]bool{"p1": {"ann": true}, "p2": {"bob": true}}, timeline: map[string][]*projectsv1.Event{}}
-	var p live.Projects = fake
-	if o.wrap != nil {
-		p = o.wrap(fake)
-	}
-	if cfg.MaxConnsPerUser == 0 {
-		cfg.MaxConnsPerUser = 10000
-	}
-	if cfg.SendBuffer == 0 {
-		cfg.SendBuffer = 64
-	}
-	if cfg.MaxSubscriptions == 0 {
-		cfg.MaxSubscriptions = 10
-	}
-	if cfg.Heartbeat == 0 {
-		cfg.Heartbeat = time.Minute
-	}
-	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = 5 * time.Second
-	}
-	hub := live.New(cfg, verifier, p, bus, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { hub.Run(ctx); close(done) }()
-	srv := httptest.NewServer(hub)
-	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); cancel(); <-done })
-	f := &fixture{url: "ws" + strings.TrimPrefix(srv.URL, "http"), hub: hub, bus: bus, fake: fake,
-		signer: authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}}
-	f.publish = func(t testing.TB, e *projectsv1.Event) {
-		b, _ := protojson.Marshal(e)
-		if err := bus.Publish(context.Background(), eventbus.ProjectTopic(e.GetProjectId()), b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(50 * time.Millisecond)
-	return &reviewFixture{fixture: f, revocations: rev}
-}
 
 func waitStats(t *testing.T, f *fixture, want live.Stats, within time.Duration) live.Stats {
 	t.Helper()

@@ -1,15 +1,21 @@
 // Package live serves the WebSocket of live events, /api/v1/ws. A client authenticates with an
 // access token (the Authorization header, or the subprotocol "bearer.<token>" for browsers,
-// which cannot set headers on a WebSocket), subscribes to projects it may read (checked with the
-// projects service as that user), and receives their timeline events as JSON, each the public
-// Event message ListEvents answers with, the state changes of its agent runs (the public Run
-// message, as type "run") and the saves of its documents (SavedDocument, as type "document"). A subscription may give the last event id its client saw: the events after it are replayed from the timeline, then the live ones follow, in order,
-// without gaps or duplicates.
+// which cannot set headers on a WebSocket) and subscribes to what it wants to follow:
 //
-// One Redis subscription per gateway (a pattern over every project's topic) feeds every
-// connection of the gateway, so any number of replicas serve clients. Each connection has a
-// bounded send queue: a client that falls behind is disconnected with close code 4008 and
-// reconnects with its last event id, instead of stalling the others.
+//   - a project it may read (checked with the projects service as that user): its timeline
+//     events (the public Event message, as ListEvents answers), the state changes of its agent
+//     runs (the public Run message) and the saves of its documents (SavedDocument);
+//   - its own notifications (the public Notification message);
+//   - the output of one agent run, chunk by chunk (the agents service's WatchRun).
+//
+// A subscription may give the last id its client saw: what came after it is replayed from the
+// durable record (the timeline, the notifications; for a project also the runs and documents
+// that changed since), then the live messages follow, in order, without gaps or duplicates.
+//
+// One Redis subscription per kind per gateway (a pattern over every project's or user's topic)
+// feeds every connection of the gateway, so any number of replicas serve clients. Each
+// connection has a bounded send queue: a client that falls behind is disconnected with close
+// code 4008 and reconnects with its last ids, instead of stalling the others.
 package live
 
 import (
@@ -25,6 +31,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
+	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
@@ -34,6 +42,25 @@ import (
 type Projects interface {
 	Authorize(ctx context.Context, in *projectsv1.AuthorizeRequest, opts ...grpc.CallOption) (*projectsv1.AuthorizeResponse, error)
 	ListEvents(ctx context.Context, in *projectsv1.ListEventsRequest, opts ...grpc.CallOption) (*projectsv1.ListEventsResponse, error)
+	ListNotifications(ctx context.Context, in *projectsv1.ListNotificationsRequest, opts ...grpc.CallOption) (*projectsv1.ListNotificationsResponse, error)
+}
+
+// Runs is what the hub needs of the agents service.
+type Runs interface {
+	ListRuns(ctx context.Context, in *agentsv1.ListRunsRequest, opts ...grpc.CallOption) (*agentsv1.ListRunsResponse, error)
+	WatchRun(ctx context.Context, in *agentsv1.WatchRunRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[agentsv1.WatchRunResponse], error)
+}
+
+// Documents is what the hub needs of the documents service.
+type Documents interface {
+	ListDocuments(ctx context.Context, in *documentsv1.ListDocumentsRequest, opts ...grpc.CallOption) (*documentsv1.ListDocumentsResponse, error)
+}
+
+// Backends are the services the hub reads, always as the socket's user.
+type Backends struct {
+	Projects  Projects
+	Runs      Runs
+	Documents Documents
 }
 
 // Config bounds what connections may hold.
@@ -44,6 +71,8 @@ type Config struct {
 	SendBuffer int
 	// MaxSubscriptions is how many projects one socket may follow.
 	MaxSubscriptions int
+	// MaxWatches is how many runs' output one socket may follow at once.
+	MaxWatches int
 	// Heartbeat is how often the gateway pings each client; one that does not answer within
 	// WriteTimeout is gone.
 	Heartbeat    time.Duration
@@ -52,24 +81,34 @@ type Config struct {
 	OriginPatterns []string
 }
 
+// topic is what a subscription follows: one project, or one user's notifications. A struct,
+// so that no project id can be mistaken for a user's topic.
+type topic struct {
+	project string
+	user    string
+}
+
+func projectTopic(id string) topic       { return topic{project: id} }
+func notificationsTopic(id string) topic { return topic{user: id} }
+
 // Hub is the registry of a gateway's live connections.
 type Hub struct {
 	cfg      Config
 	verifier *authn.Verifier
-	projects Projects
+	backends Backends
 	bus      *eventbus.Bus
 	log      *slog.Logger
 
 	mu      sync.Mutex
-	users   map[string]int                  // open sockets per user
-	clients map[*client]struct{}            // every open socket
-	topics  map[string]map[*client]struct{} // project id -> its subscribers
+	users   map[string]int                 // open sockets per user
+	clients map[*client]struct{}           // every open socket
+	topics  map[topic]map[*client]struct{} // what is followed -> its subscribers
 }
 
 // New returns a hub; Run feeds it.
-func New(cfg Config, verifier *authn.Verifier, projects Projects, bus *eventbus.Bus, log *slog.Logger) *Hub {
-	return &Hub{cfg: cfg, verifier: verifier, projects: projects, bus: bus, log: log,
-		users: map[string]int{}, clients: map[*client]struct{}{}, topics: map[string]map[*client]struct{}{}}
+func New(cfg Config, verifier *authn.Verifier, backends Backends, bus *eventbus.Bus, log *slog.Logger) *Hub {
+	return &Hub{cfg: cfg, verifier: verifier, backends: backends, bus: bus, log: log,
+		users: map[string]int{}, clients: map[*client]struct{}{}, topics: map[topic]map[*client]struct{}{}}
 }
 
 // Stats is what the hub holds, for tests and metrics.
@@ -92,18 +131,25 @@ func (h *Hub) Stats() Stats {
 	return s
 }
 
-// Run forwards the bus's project events and run state changes to the subscribed connections
-// until ctx ends, resubscribing if the bus connection drops.
+// Run forwards what the bus carries (project events, run state changes, document saves,
+// notifications) to the subscribed connections until ctx ends, resubscribing if the bus
+// connection drops.
 func (h *Hub) Run(ctx context.Context) {
+	feeds := map[string]func([]byte){
+		eventbus.ProjectTopic("*"):          h.dispatchEvent,
+		eventbus.ProjectRunsTopic("*"):      h.dispatchRun,
+		eventbus.ProjectDocumentsTopic("*"): h.dispatchDocument,
+		eventbus.UserTopic("*"):             h.dispatchNotification,
+	}
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); h.follow(ctx, eventbus.ProjectTopic("*"), h.dispatch) }()
-	go func() { defer wg.Done(); h.follow(ctx, eventbus.ProjectRunsTopic("*"), h.dispatchRun) }()
-	go func() { defer wg.Done(); h.follow(ctx, eventbus.ProjectDocumentsTopic("*"), h.dispatchDocument) }()
+	for pattern, dispatch := range feeds {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.follow(ctx, pattern, dispatch) }()
+	}
 	wg.Wait()
 }
 
-func (h *Hub) follow(ctx context.Context, pattern string, dispatch func(context.Context, []byte)) {
+func (h *Hub) follow(ctx context.Context, pattern string, dispatch func([]byte)) {
 	for ctx.Err() == nil {
 		sub, err := h.bus.SubscribePattern(ctx, pattern)
 		if err != nil {
@@ -116,7 +162,7 @@ func (h *Hub) follow(ctx context.Context, pattern string, dispatch func(context.
 		}
 		stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
 		for msg := range sub.C {
-			dispatch(ctx, msg)
+			dispatch(msg)
 		}
 		stop()
 	}
@@ -132,7 +178,7 @@ type eventHead struct {
 	} `json:"memberChanged"`
 }
 
-func (h *Hub) dispatch(_ context.Context, msg []byte) {
+func (h *Hub) dispatchEvent(msg []byte) {
 	var e eventHead
 	if json.Unmarshal(msg, &e) != nil || e.ProjectID == "" {
 		return
@@ -145,19 +191,41 @@ func (h *Hub) dispatch(_ context.Context, msg []byte) {
 	if m := e.MemberChanged; m != nil && m.Role == "" {
 		removed = m.UserID
 	}
-	for _, c := range h.subscribers(e.ProjectID) {
+	t := projectTopic(e.ProjectID)
+	for _, c := range h.subscribers(t) {
 		// A member removed from the project gets nothing from it any more, this event included.
 		if removed != "" && c.who.UserID == removed {
-			c.drop(e.ProjectID, status.Error(codes.PermissionDenied, "you were removed from the project"))
+			c.drop(t, status.Error(codes.PermissionDenied, "you were removed from the project"))
 			continue
 		}
-		c.deliver(e.ProjectID, id, msg)
+		c.deliver(t, id, msg)
+	}
+}
+
+// dispatchNotification forwards a notification (the public Notification message) to its user's
+// sockets that follow their notifications.
+func (h *Hub) dispatchNotification(msg []byte) {
+	var n struct {
+		ID     string `json:"id"`
+		UserID string `json:"userId"`
+	}
+	if json.Unmarshal(msg, &n) != nil || n.UserID == "" {
+		return
+	}
+	id, err := strconv.ParseInt(n.ID, 10, 64)
+	if err != nil {
+		return
+	}
+	t := notificationsTopic(n.UserID)
+	for _, c := range h.subscribers(t) {
+		c.deliver(t, id, msg)
 	}
 }
 
 // dispatchRun forwards an agent run's new state (the public Run message) to its project's
-// subscribers. Runs are not part of the timeline: a client that reconnects lists them.
-func (h *Hub) dispatchRun(_ context.Context, msg []byte) {
+// subscribers. Runs are not part of the timeline: a subscription that resumes is sent the runs
+// that changed since.
+func (h *Hub) dispatchRun(msg []byte) {
 	var r struct {
 		ProjectID string `json:"projectId"`
 	}
@@ -167,8 +235,9 @@ func (h *Hub) dispatchRun(_ context.Context, msg []byte) {
 }
 
 // dispatchDocument forwards a document's save (the public SavedDocument message: created or a
-// new version) to its project's subscribers. A client that reconnects lists the documents.
-func (h *Hub) dispatchDocument(_ context.Context, msg []byte) {
+// new version) to its project's subscribers. A subscription that resumes is sent the documents
+// that changed since.
+func (h *Hub) dispatchDocument(msg []byte) {
 	var d struct {
 		Document struct {
 			ProjectID string `json:"projectId"`
@@ -179,39 +248,40 @@ func (h *Hub) dispatchDocument(_ context.Context, msg []byte) {
 	}
 }
 
-// forward queues a message for every subscriber of the project.
+// forward queues a message outside the timeline for every subscriber of the project.
 func (h *Hub) forward(projectID string, m message) {
 	b, _ := json.Marshal(m)
-	for _, c := range h.subscribers(projectID) {
-		c.deliverOther(projectID, b)
+	t := projectTopic(projectID)
+	for _, c := range h.subscribers(t) {
+		c.deliverSnapshot(t, b)
 	}
 }
 
-func (h *Hub) subscribers(projectID string) []*client {
+func (h *Hub) subscribers(t topic) []*client {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	subs := make([]*client, 0, len(h.topics[projectID]))
-	for c := range h.topics[projectID] {
+	subs := make([]*client, 0, len(h.topics[t]))
+	for c := range h.topics[t] {
 		subs = append(subs, c)
 	}
 	return subs
 }
 
-func (h *Hub) join(projectID string, c *client) {
+func (h *Hub) join(t topic, c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.topics[projectID] == nil {
-		h.topics[projectID] = map[*client]struct{}{}
+	if h.topics[t] == nil {
+		h.topics[t] = map[*client]struct{}{}
 	}
-	h.topics[projectID][c] = struct{}{}
+	h.topics[t][c] = struct{}{}
 }
 
-func (h *Hub) leave(projectID string, c *client) {
+func (h *Hub) leave(t topic, c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.topics[projectID], c)
-	if len(h.topics[projectID]) == 0 {
-		delete(h.topics, projectID)
+	delete(h.topics[t], c)
+	if len(h.topics[t]) == 0 {
+		delete(h.topics, t)
 	}
 }
 

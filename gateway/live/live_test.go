@@ -22,8 +22,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/live"
+	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
+	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
@@ -32,9 +35,10 @@ import (
 
 // projects is a fake projects service: who may read which project, and each project's timeline.
 type projects struct {
-	mu       sync.Mutex
-	readers  map[string]map[string]bool // project -> user ids
-	timeline map[string][]*projectsv1.Event
+	mu            sync.Mutex
+	readers       map[string]map[string]bool // project -> user ids
+	timeline      map[string][]*projectsv1.Event
+	notifications map[string][]*projectsv1.Notification // user id -> theirs, oldest first
 }
 
 func (p *projects) Authorize(ctx context.Context, in *projectsv1.AuthorizeRequest, _ ...grpc.CallOption) (*projectsv1.AuthorizeResponse, error) {
@@ -59,6 +63,91 @@ func (p *projects) ListEvents(_ context.Context, in *projectsv1.ListEventsReques
 	return &projectsv1.ListEventsResponse{Events: out}, nil
 }
 
+func (p *projects) ListNotifications(ctx context.Context, in *projectsv1.ListNotificationsRequest, _ ...grpc.CallOption) (*projectsv1.ListNotificationsResponse, error) {
+	who, _ := authn.FromContext(ctx)
+	if !in.GetOldestFirst() {
+		return nil, status.Error(codes.Unimplemented, "the fake lists oldest first only")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*projectsv1.Notification
+	for _, n := range p.notifications[who.UserID] {
+		if n.GetId() > in.GetAfterId() && len(out) < int(in.GetPageSize()) {
+			out = append(out, n)
+		}
+	}
+	return &projectsv1.ListNotificationsResponse{Notifications: out}, nil
+}
+
+// runs is a fake agents service: the project's runs, and a stream per watched run that the test
+// feeds (closing it ends the stream).
+type runs struct {
+	mu           sync.Mutex
+	list         []*agentsv1.Run
+	changedSince []*timestamppb.Timestamp // what each ListRuns asked for
+	streams      map[string]chan *agentsv1.WatchRunResponse
+}
+
+func (r *runs) ListRuns(_ context.Context, in *agentsv1.ListRunsRequest, _ ...grpc.CallOption) (*agentsv1.ListRunsResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.changedSince = append(r.changedSince, in.GetChangedSince())
+	var out []*agentsv1.Run
+	for _, run := range r.list {
+		if run.GetProjectId() == in.GetProjectId() {
+			out = append(out, run)
+		}
+	}
+	return &agentsv1.ListRunsResponse{Runs: out}, nil
+}
+
+func (r *runs) WatchRun(ctx context.Context, in *agentsv1.WatchRunRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[agentsv1.WatchRunResponse], error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ch, ok := r.streams[in.GetRunId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "run not found")
+	}
+	return &runStream{ctx: ctx, ch: ch}, nil
+}
+
+// runStream is the client side of a fake WatchRun; the hub only calls Recv.
+type runStream struct {
+	grpc.ClientStream
+	ctx context.Context
+	ch  chan *agentsv1.WatchRunResponse
+}
+
+func (s *runStream) Recv() (*agentsv1.WatchRunResponse, error) {
+	select {
+	case m, ok := <-s.ch:
+		if !ok {
+			return nil, io.EOF
+		}
+		return m, nil
+	case <-s.ctx.Done():
+		return nil, status.FromContextError(s.ctx.Err()).Err()
+	}
+}
+
+// documents is a fake documents service.
+type documents struct {
+	mu   sync.Mutex
+	list []*documentsv1.Document
+}
+
+func (d *documents) ListDocuments(_ context.Context, in *documentsv1.ListDocumentsRequest, _ ...grpc.CallOption) (*documentsv1.ListDocumentsResponse, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*documentsv1.Document
+	for _, doc := range d.list {
+		if doc.GetProjectId() == in.GetProjectId() {
+			out = append(out, doc)
+		}
+	}
+	return &documentsv1.ListDocumentsResponse{Documents: out}, nil
+}
+
 func event(project string, id int64, gate int32) *projectsv1.Event {
 	return &projectsv1.Event{Id: id, ProjectId: project, Payload: &projectsv1.Event_GateChanged{GateChanged: &projectsv1.GateChanged{
 		Gate: gate, To: projectsv1.GateState_GATE_STATE_IN_REVIEW}}}
@@ -70,32 +159,73 @@ type fixture struct {
 	bus     *eventbus.Bus
 	signer  authn.Signer
 	fake    *projects
+	runs    *runs
+	docs    *documents
 	publish func(t testing.TB, e *projectsv1.Event)
 }
 
 func newFixture(t testing.TB, cfg live.Config) *fixture {
 	t.Helper()
+	return newReviewFixture(t, cfg, reviewOpts{}).fixture
+}
+
+// reviewFixture is a fixture with an optional wrapper around the fake projects service and an
+// optional revocation list.
+type reviewFixture struct {
+	*fixture
+	revocations *authn.Revocations
+}
+
+type reviewOpts struct {
+	wrap        func(*projects) live.Projects
+	revocations bool
+}
+
+func newReviewFixture(t testing.TB, cfg live.Config, o reviewOpts) *reviewFixture {
+	t.Helper()
 	seed := make([]byte, ed25519.SeedSize)
 	_, _ = rand.Read(seed)
 	key, _ := authn.NewKey(seed)
-	verifier := &authn.Verifier{Keys: authn.NewStaticKeys(key), Issuer: authn.Issuer, Audience: authn.Audience}
 	rdb, prefix := redistest.New(t)
+	verifier := &authn.Verifier{Keys: authn.NewStaticKeys(key), Issuer: authn.Issuer, Audience: authn.Audience}
+	var rev *authn.Revocations
+	if o.revocations {
+		rev = &authn.Revocations{Redis: rdb, Keys: prefix, TTL: time.Hour}
+		verifier.Revocations = rev
+	}
 	bus := &eventbus.Bus{Redis: rdb, Keys: prefix}
-	fake := &projects{readers: map[string]map[string]bool{"p1": {"ann": true}, "p2": {"bob": true}}, timeline: map[string][]*projectsv1.Event{}}
+	fake := &projects{readers: map[string]map[string]bool{"p1": {"ann": true}, "p2": {"bob": true}},
+		timeline: map[string][]*projectsv1.Event{}, notifications: map[string][]*projectsv1.Notification{}}
+	var p live.Projects = fake
+	if o.wrap != nil {
+		p = o.wrap(fake)
+	}
 	if cfg.MaxConnsPerUser == 0 {
 		cfg.MaxConnsPerUser = 10000
 	}
 	if cfg.SendBuffer == 0 {
 		cfg.SendBuffer = 64
 	}
-	cfg.MaxSubscriptions, cfg.Heartbeat, cfg.WriteTimeout = 10, time.Minute, 5*time.Second
-	hub := live.New(cfg, verifier, fake, bus, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if cfg.MaxSubscriptions == 0 {
+		cfg.MaxSubscriptions = 10
+	}
+	if cfg.MaxWatches == 0 {
+		cfg.MaxWatches = 2
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = time.Minute
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 5 * time.Second
+	}
+	rs, ds := &runs{streams: map[string]chan *agentsv1.WatchRunResponse{}}, &documents{}
+	hub := live.New(cfg, verifier, live.Backends{Projects: p, Runs: rs, Documents: ds}, bus, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()
 	srv := httptest.NewServer(hub)
-	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	f := &fixture{url: "ws" + strings.TrimPrefix(srv.URL, "http"), hub: hub, bus: bus, fake: fake,
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); cancel(); <-done })
+	f := &fixture{url: "ws" + strings.TrimPrefix(srv.URL, "http"), hub: hub, bus: bus, fake: fake, runs: rs, docs: ds,
 		signer: authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}}
 	f.publish = func(t testing.TB, e *projectsv1.Event) {
 		b, _ := protojson.Marshal(e)
@@ -104,7 +234,7 @@ func newFixture(t testing.TB, cfg live.Config) *fixture {
 		}
 	}
 	time.Sleep(50 * time.Millisecond) // let Run subscribe
-	return f
+	return &reviewFixture{fixture: f, revocations: rev}
 }
 
 func (f *fixture) token(t testing.TB, user string, ttl time.Duration) string {
@@ -123,12 +253,17 @@ func (f *fixture) dial(t testing.TB, token string) (*websocket.Conn, *http.Respo
 }
 
 type msg struct {
-	Type      string          `json:"type"`
-	ProjectID string          `json:"projectId"`
-	Code      string          `json:"code"`
-	Event     json.RawMessage `json:"event"`
-	Run       json.RawMessage `json:"run"`
-	Document  json.RawMessage `json:"document"`
+	Type          string          `json:"type"`
+	ProjectID     string          `json:"projectId"`
+	RunID         string          `json:"runId"`
+	Notifications bool            `json:"notifications"`
+	Code          string          `json:"code"`
+	Message       string          `json:"message"`
+	Event         json.RawMessage `json:"event"`
+	Run           json.RawMessage `json:"run"`
+	Document      json.RawMessage `json:"document"`
+	Notification  json.RawMessage `json:"notification"`
+	Chunk         json.RawMessage `json:"chunk"`
 }
 
 func send(t testing.TB, c *websocket.Conn, v any) {

@@ -4931,7 +4931,9 @@ type ListNotificationsRequest struct {
 	// At most 200; default 50.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of the previous page (newest-first listing only).
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Oldest first, after after_id (which may be 0: from the first). Implied when after_id is set.
+	OldestFirst   bool `protobuf:"varint,5,opt,name=oldest_first,json=oldestFirst,proto3" json:"oldest_first,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4992,6 +4994,13 @@ func (x *ListNotificationsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListNotificationsRequest) GetOldestFirst() bool {
+	if x != nil {
+		return x.OldestFirst
+	}
+	return false
 }
 
 type ListNotificationsResponse struct {
@@ -5506,14 +5515,15 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x12\n" +
 	"\x04read\x18\n" +
-	" \x01(\bR\x04read\"\x92\x01\n" +
+	" \x01(\bR\x04read\"\xb5\x01\n" +
 	"\x18ListNotificationsRequest\x12\x19\n" +
 	"\bafter_id\x18\x01 \x01(\x03R\aafterId\x12\x1f\n" +
 	"\vunread_only\x18\x02 \x01(\bR\n" +
 	"unreadOnly\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"\xb2\x01\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12!\n" +
+	"\foldest_first\x18\x05 \x01(\bR\voldestFirst\"\xb2\x01\n" +
 	"\x19ListNotificationsResponse\x12J\n" +
 	"\rnotifications\x18\x01 \x03(\v2$.fuzzyllama.projects.v1.NotificationR\rnotifications\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12!\n" +
