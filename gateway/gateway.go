@@ -40,6 +40,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
@@ -230,7 +231,11 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	}
 
 	g.live = live.New(live.Config{MaxConnsPerUser: cfg.LiveMaxConnsPerUser, SendBuffer: cfg.LiveSendBuffer, MaxSubscriptions: 50,
-		MaxWatches: 10, Heartbeat: cfg.LiveHeartbeat, WriteTimeout: 10 * time.Second, OriginPatterns: originHosts(cfg.CORSOrigins)},
+		MaxWatches: 10, Heartbeat: cfg.LiveHeartbeat, WriteTimeout: 10 * time.Second, OriginPatterns: originHosts(cfg.CORSOrigins),
+		WriteError: func(w http.ResponseWriter, r *http.Request, err error) {
+			st := status.Convert(err)
+			writeStatus(w, r, httpStatus(st.Code()), st)
+		}},
 		verifier, live.Backends{Projects: projectsv1.NewProjectsServiceClient(d.Backends.Projects), Runs: agentsClient, Documents: documentsClient},
 		&eventbus.Bus{Redis: d.Redis, Keys: d.Keys}, d.Logger)
 	go g.live.Run(g.streams)
@@ -238,6 +243,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	root := http.NewServeMux()
 	root.Handle("/", mux)
 	root.Handle("GET /api/v1/ws", g.live)
+	// The event-stream fallbacks of the socket; their token comes in the Authorization header.
+	root.HandleFunc("GET /api/v1/projects/{projectId}/events:stream", g.live.ServeProjectStream)
+	root.HandleFunc("GET /api/v1/notifications:stream", g.live.ServeNotificationStream)
 	root.HandleFunc("GET /healthz", healthz)
 	root.HandleFunc("GET /readyz", g.readyz(d.Ready, d.Logger))
 	root.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))

@@ -22,6 +22,7 @@ const Subprotocol = "fuzzyllama.v1"
 const (
 	CloseTokenExpired websocket.StatusCode = 4001 // reconnect with a fresh access token
 	CloseTooSlow      websocket.StatusCode = 4008 // reconnect with the last event id seen
+	CloseReplayFailed websocket.StatusCode = 4011 // an event stream's replay failed: reconnect
 )
 
 // Messages from the client.
@@ -61,7 +62,7 @@ type message struct {
 // client is one socket.
 type client struct {
 	hub  *Hub
-	conn *websocket.Conn
+	out  transport
 	who  authn.Identity
 	send chan []byte
 	stop context.CancelFunc
@@ -80,18 +81,8 @@ type client struct {
 
 // ServeHTTP authenticates the request and serves one socket.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token, ok := bearer(r)
+	claims, token, ok := h.authenticate(w, r)
 	if !ok {
-		http.Error(w, `{"success":false,"error":{"code":"UNAUTHENTICATED","message":"send the access token as Authorization: Bearer <token> or as the subprotocol bearer.<token>"}}`, http.StatusUnauthorized)
-		return
-	}
-	claims, err := h.verifier.Verify(r.Context(), token, authn.TypeAccess)
-	if err != nil || claims.Actor != nil {
-		http.Error(w, `{"success":false,"error":{"code":"UNAUTHENTICATED","message":"invalid or expired access token"}}`, http.StatusUnauthorized)
-		return
-	}
-	if !h.admit(claims.Subject) {
-		http.Error(w, fmt.Sprintf(`{"success":false,"error":{"code":"RESOURCE_EXHAUSTED","message":"at most %d live connections per user"}}`, h.cfg.MaxConnsPerUser), http.StatusTooManyRequests)
 		return
 	}
 	defer h.release(claims.Subject)
@@ -100,13 +91,37 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	conn.SetReadLimit(4 << 10)
-	ctx, stop := context.WithCancel(context.WithoutCancel(r.Context()))
-	c := &client{hub: h, conn: conn, send: make(chan []byte, h.cfg.SendBuffer), stop: stop,
+	c := h.newClient(socket{conn}, claims, token)
+	defer h.closed(c)
+	c.serve(r.Context(), claims.ExpiresAt.Time, func(ctx context.Context) { c.readRequests(ctx, conn) })
+}
+
+// authenticate verifies the request's access token and counts the connection against the
+// user's limit (the caller releases it), or answers why not.
+func (h *Hub) authenticate(w http.ResponseWriter, r *http.Request) (*authn.Claims, string, bool) {
+	token, ok := bearer(r)
+	if !ok {
+		http.Error(w, `{"success":false,"error":{"code":"UNAUTHENTICATED","message":"send the access token as Authorization: Bearer <token> or as the subprotocol bearer.<token>"}}`, http.StatusUnauthorized)
+		return nil, "", false
+	}
+	claims, err := h.verifier.Verify(r.Context(), token, authn.TypeAccess)
+	if err != nil || claims.Actor != nil {
+		http.Error(w, `{"success":false,"error":{"code":"UNAUTHENTICATED","message":"invalid or expired access token"}}`, http.StatusUnauthorized)
+		return nil, "", false
+	}
+	if !h.admit(claims.Subject) {
+		http.Error(w, fmt.Sprintf(`{"success":false,"error":{"code":"RESOURCE_EXHAUSTED","message":"at most %d live connections per user"}}`, h.cfg.MaxConnsPerUser), http.StatusTooManyRequests)
+		return nil, "", false
+	}
+	return claims, token, true
+}
+
+func (h *Hub) newClient(out transport, claims *authn.Claims, token string) *client {
+	c := &client{hub: h, out: out, send: make(chan []byte, h.cfg.SendBuffer),
 		subs: map[topic]*subscription{}, watches: map[string]*watch{},
 		who: authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}}
 	h.opened(c)
-	defer h.closed(c)
-	c.serve(ctx, claims.ExpiresAt.Time)
+	return c
 }
 
 // bearer finds the access token: the Authorization header, or a "bearer.<token>" subprotocol.
@@ -124,9 +139,12 @@ func bearer(r *http.Request) (string, bool) {
 	return "", false
 }
 
-// serve runs the socket until it closes: a reader of requests (here), a writer, a heartbeat and
-// the token's expiry. Everything the socket registered is removed before serve returns.
-func (c *client) serve(ctx context.Context, expiry time.Time) {
+// serve runs the connection until it closes: a reader of requests (read, which returns when the
+// connection has closed), a writer, a heartbeat and the token's expiry. Everything the
+// connection registered is removed before serve returns.
+func (c *client) serve(reqCtx context.Context, expiry time.Time, read func(ctx context.Context)) {
+	ctx, stop := context.WithCancel(context.WithoutCancel(reqCtx))
+	c.stop = stop
 	c.work, c.cancelWork = context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -140,7 +158,7 @@ func (c *client) serve(ctx context.Context, expiry time.Time) {
 		}
 		c.subs, c.watches = nil, nil
 		c.mu.Unlock()
-		_ = c.conn.CloseNow()
+		c.out.closeNow()
 	}()
 	wg.Add(2)
 	// The writer runs on the socket's own context: cancelling a write would cut the connection
@@ -151,8 +169,13 @@ func (c *client) serve(ctx context.Context, expiry time.Time) {
 		c.end(CloseTokenExpired, "access token expired: reconnect with a fresh one")
 	})
 	defer expired.Stop()
+	read(ctx)
+}
+
+// readRequests reads the client's requests until the socket closes.
+func (c *client) readRequests(ctx context.Context, conn *websocket.Conn) {
 	for {
-		_, data, err := c.conn.Read(ctx)
+		_, data, err := conn.Read(ctx)
 		if err != nil {
 			return // the client left, or end closed the socket
 		}
@@ -178,12 +201,12 @@ func (c *client) serve(ctx context.Context, expiry time.Time) {
 	}
 }
 
-// end closes the socket with a code and reason the client can act on. The close handshake runs
-// in the background; the reader then sees the socket closed and serve cleans up.
+// end closes the connection with a code and reason the client can act on. The close handshake
+// runs in the background; the reader then sees the connection closed and serve cleans up.
 func (c *client) end(code websocket.StatusCode, reason string) {
 	c.ending.Do(func() {
 		c.cancelWork()
-		go func() { _ = c.conn.Close(code, reason) }()
+		go c.out.close(code, reason)
 	})
 }
 
@@ -200,7 +223,7 @@ func (c *client) write(ctx context.Context) {
 				return
 			}
 			wctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
-			err := c.conn.Write(wctx, websocket.MessageText, b)
+			err := c.out.write(wctx, b)
 			cancel()
 			if err != nil {
 				return // the socket is closing
@@ -223,7 +246,7 @@ func (c *client) heartbeat(ctx context.Context) {
 				return
 			}
 			pctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
-			err := c.conn.Ping(pctx)
+			err := c.out.ping(pctx)
 			cancel()
 			if err != nil {
 				c.end(websocket.StatusGoingAway, "no answer to ping")

@@ -22,11 +22,13 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -79,6 +81,8 @@ type Config struct {
 	WriteTimeout time.Duration
 	// OriginPatterns are the browser origins allowed to connect (the CORS origins).
 	OriginPatterns []string
+	// WriteError answers a refused event stream the way the rest of the API answers errors.
+	WriteError func(http.ResponseWriter, *http.Request, error)
 }
 
 // topic is what a subscription follows: one project, or one user's notifications. A struct,
@@ -107,6 +111,15 @@ type Hub struct {
 
 // New returns a hub; Run feeds it.
 func New(cfg Config, verifier *authn.Verifier, backends Backends, bus *eventbus.Bus, log *slog.Logger) *Hub {
+	if cfg.WriteError == nil {
+		cfg.WriteError = func(w http.ResponseWriter, _ *http.Request, err error) {
+			st := status.Convert(err)
+			b, _ := json.Marshal(map[string]any{"success": false, "error": map[string]string{"code": st.Code().String(), "message": st.Message()}})
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
+			_, _ = w.Write(b)
+		}
+	}
 	return &Hub{cfg: cfg, verifier: verifier, backends: backends, bus: bus, log: log,
 		users: map[string]int{}, clients: map[*client]struct{}{}, topics: map[topic]map[*client]struct{}{}}
 }

@@ -154,7 +154,8 @@ func event(project string, id int64, gate int32) *projectsv1.Event {
 }
 
 type fixture struct {
-	url     string
+	url     string // the socket's
+	http    string // the server's, for the event streams
 	hub     *live.Hub
 	bus     *eventbus.Bus
 	signer  authn.Signer
@@ -223,9 +224,13 @@ func newReviewFixture(t testing.TB, cfg live.Config, o reviewOpts) *reviewFixtur
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()
-	srv := httptest.NewServer(hub)
+	mux := http.NewServeMux()
+	mux.Handle("/", hub)
+	mux.HandleFunc("GET /api/v1/projects/{projectId}/events:stream", hub.ServeProjectStream)
+	mux.HandleFunc("GET /api/v1/notifications:stream", hub.ServeNotificationStream)
+	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); cancel(); <-done })
-	f := &fixture{url: "ws" + strings.TrimPrefix(srv.URL, "http"), hub: hub, bus: bus, fake: fake, runs: rs, docs: ds,
+	f := &fixture{url: "ws" + strings.TrimPrefix(srv.URL, "http"), http: srv.URL, hub: hub, bus: bus, fake: fake, runs: rs, docs: ds,
 		signer: authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}}
 	f.publish = func(t testing.TB, e *projectsv1.Event) {
 		b, _ := protojson.Marshal(e)

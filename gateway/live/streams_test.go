@@ -1,7 +1,10 @@
 package live_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +233,126 @@ func TestWatchRunStreamsItsOutput(t *testing.T) {
 	}
 	if feed(t, r3, chunkMessage(1, "after removal")) {
 		t.Fatal("the removed member's watch is still read")
+	}
+}
+
+// sseEvent is one server-sent event.
+type sseEvent struct {
+	id, event, raw string
+	data           msg
+}
+
+// openStream GETs an event stream and returns its events as they come.
+func (f *fixture) openStream(t *testing.T, path, token string, header http.Header) (*http.Response, <-chan sseEvent) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.http+path, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	events := make(chan sseEvent, 64)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		var e sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if e.raw != "" {
+					events <- e
+				}
+				e = sseEvent{}
+			case strings.HasPrefix(line, "id: "):
+				e.id = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "event: "):
+				e.event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				e.raw = strings.TrimPrefix(line, "data: ")
+				_ = json.Unmarshal([]byte(e.raw), &e.data)
+			}
+		}
+	}()
+	return resp, events
+}
+
+func next(t *testing.T, events <-chan sseEvent) sseEvent {
+	t.Helper()
+	select {
+	case e, ok := <-events:
+		if !ok {
+			t.Fatal("the stream ended")
+		}
+		return e
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5 s")
+	}
+	return sseEvent{}
+}
+
+// TestEventStreamFallback: a project's live messages and the user's notifications also come as
+// server-sent events, resumed with Last-Event-ID; refusals are JSON errors before the stream.
+func TestEventStreamFallback(t *testing.T) {
+	f := newFixture(t, live.Config{})
+	f.fake.timeline["p1"] = []*projectsv1.Event{event("p1", 1, 1), event("p1", 2, 1), event("p1", 3, 1)}
+	ann := f.token(t, "ann", time.Minute)
+
+	for _, c := range []struct {
+		path, lastID string
+		status       int
+	}{
+		{"/api/v1/projects/p2/events:stream", "", http.StatusNotFound},
+		{"/api/v1/projects/p1/events:stream", "x", http.StatusBadRequest},
+	} {
+		resp, _ := f.openStream(t, c.path, ann, http.Header{"Last-Event-ID": {c.lastID}})
+		if resp.StatusCode != c.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s with Last-Event-ID %q: %d %s, want %d", c.path, c.lastID, resp.StatusCode, resp.Header.Get("Content-Type"), c.status)
+		}
+	}
+
+	resp, events := f.openStream(t, "/api/v1/projects/p1/events:stream", ann, http.Header{"Last-Event-ID": {"1"}})
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if e := next(t, events); e.data.Type != "subscribed" || e.data.ProjectID != "p1" {
+		t.Fatalf("first: %+v", e)
+	}
+	for _, want := range []string{"2", "3"} {
+		if e := next(t, events); e.id != want || e.data.Type != "event" {
+			t.Fatalf("want event %s with its id, got %+v", want, e)
+		}
+	}
+	f.publish(t, event("p1", 4, 1))
+	if e := next(t, events); e.id != "4" {
+		t.Fatalf("live event: %+v", e)
+	}
+	if err := f.bus.Publish(context.Background(), eventbus.ProjectRunsTopic("p1"), []byte(`{"id":"r1","projectId":"p1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(t, events); e.data.Type != "run" || e.id != "" {
+		t.Fatalf("a run carries no event id (it is no resume point): %+v", e)
+	}
+
+	f.fake.notifications["ann"] = []*projectsv1.Notification{{Id: 1, UserId: "ann"}, {Id: 2, UserId: "ann"}}
+	_, notes := f.openStream(t, "/api/v1/notifications:stream?afterNotificationId=1", ann, nil)
+	if e := next(t, notes); e.data.Type != "subscribed" || !e.data.Notifications {
+		t.Fatalf("first: %+v", e)
+	}
+	if e := next(t, notes); e.id != "2" || e.data.Type != "notification" {
+		t.Fatalf("want notification 2, got %+v", e)
+	}
+
+	// The token's expiry ends the stream with a close event saying so.
+	_, short := f.openStream(t, "/api/v1/notifications:stream", f.token(t, "ann", time.Second), nil)
+	next(t, short) // subscribed
+	if e := next(t, short); e.event != "close" || !strings.Contains(e.raw, `"code":4001`) {
+		t.Fatalf("want a close event, got %+v", e)
 	}
 }

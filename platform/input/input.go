@@ -6,8 +6,11 @@ package input
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 )
@@ -65,4 +68,16 @@ func Clean(s string, max int) string {
 	}
 	runes := []rune(s)
 	return string(runes[:max-1]) + "…"
+}
+
+// OptionalTime converts an optional timestamp field: the zero time when it is unset, an
+// INVALID_ARGUMENT naming the field when it is out of range.
+func OptionalTime(field string, ts *timestamppb.Timestamp) (time.Time, error) {
+	if ts == nil {
+		return time.Time{}, nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return time.Time{}, apperr.InvalidField(field, "must be a time from 0001-01-01 to 9999-12-31, with nanos below a second")
+	}
+	return ts.AsTime(), nil
 }

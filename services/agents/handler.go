@@ -12,6 +12,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/edge"
+	"github.com/fuzzyllama/fuzzyllama/platform/input"
 	"github.com/fuzzyllama/fuzzyllama/platform/protoenum"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/catalog"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/pricing"
@@ -158,7 +159,11 @@ func (h *Handler) GetRun(ctx context.Context, req *pb.GetRunRequest) (*pb.GetRun
 
 // ListRuns implements pb.AgentsServiceServer.
 func (h *Handler) ListRuns(ctx context.Context, req *pb.ListRunsRequest) (*pb.ListRunsResponse, error) {
-	runs, next, err := h.Service.ListRuns(ctx, req.GetProjectId(), int(req.GetGate()), int(req.GetPageSize()), req.GetPageToken())
+	since, err := input.OptionalTime("changedSince", req.GetChangedSince())
+	if err != nil {
+		return nil, err
+	}
+	runs, next, err := h.Service.ListRuns(ctx, req.GetProjectId(), int(req.GetGate()), since, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

@@ -123,8 +123,9 @@ const (
 	maxRunPage     = 200
 )
 
-// ListRuns lists a project's runs, newest first.
-func (s *Service) ListRuns(ctx context.Context, projectID string, gate, pageSize int, pageToken string) ([]store.Run, string, error) {
+// ListRuns lists a project's runs, newest first; with changedSince (non-zero), only those not
+// finished and those that finished at or after it.
+func (s *Service) ListRuns(ctx context.Context, projectID string, gate int, changedSince time.Time, pageSize int, pageToken string) ([]store.Run, string, error) {
 	var v apperr.Violations
 	if gate < 0 || gate > catalog.GateCount {
 		v.Add("gate", fmt.Sprintf("must be between 1 and %d, or 0 for every gate", catalog.GateCount))
@@ -140,7 +141,7 @@ func (s *Service) ListRuns(ctx context.Context, projectID string, gate, pageSize
 	if _, err := s.Projects.Authorize(ctx, projectID, false); err != nil {
 		return nil, "", err
 	}
-	page := store.RunPage{Gate: gate, BeforeID: cursor.ID, Limit: size + 1}
+	page := store.RunPage{Gate: gate, ChangedSince: changedSince, BeforeID: cursor.ID, Limit: size + 1}
 	if cursor.CreatedMicros > 0 {
 		page.BeforeCreated = time.UnixMicro(cursor.CreatedMicros)
 	}

@@ -12,6 +12,7 @@ import (
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/edge"
+	"github.com/fuzzyllama/fuzzyllama/platform/input"
 	"github.com/fuzzyllama/fuzzyllama/platform/protoenum"
 	"github.com/fuzzyllama/fuzzyllama/services/documents/archive"
 	"github.com/fuzzyllama/fuzzyllama/services/documents/github"
@@ -133,7 +134,11 @@ func (h *Handler) GetDocument(ctx context.Context, req *pb.GetDocumentRequest) (
 
 // ListDocuments implements pb.DocumentsServiceServer.
 func (h *Handler) ListDocuments(ctx context.Context, req *pb.ListDocumentsRequest) (*pb.ListDocumentsResponse, error) {
-	docs, next, err := h.Service.ListDocuments(ctx, req.GetProjectId(), docType(req.GetType()), int(req.GetGate()),
+	since, err := input.OptionalTime("changedSince", req.GetChangedSince())
+	if err != nil {
+		return nil, err
+	}
+	docs, next, err := h.Service.ListDocuments(ctx, req.GetProjectId(), docType(req.GetType()), int(req.GetGate()), since,
 		int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err

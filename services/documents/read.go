@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/aymanbagabas/go-udiff"
 
@@ -31,8 +32,9 @@ const (
 )
 
 // ListDocuments lists the project's documents by type, then title, optionally of one type or
-// gate, a page at a time. The page token is opaque to clients.
-func (s *Service) ListDocuments(ctx context.Context, projectID, typ string, gate, pageSize int, pageToken string) ([]store.Document, string, error) {
+// gate, or only those created or given a new version at or after changedSince (when non-zero),
+// a page at a time. The page token is opaque to clients.
+func (s *Service) ListDocuments(ctx context.Context, projectID, typ string, gate int, changedSince time.Time, pageSize int, pageToken string) ([]store.Document, string, error) {
 	var v apperr.Violations
 	if typ != "" && !documentTypes[typ] {
 		v.Add("type", "must be one of the DOCUMENT_TYPE_ values")
@@ -41,7 +43,7 @@ func (s *Service) ListDocuments(ctx context.Context, projectID, typ string, gate
 		v.Add("gate", fmt.Sprintf("must be between 0 (all) and %d", gateCount))
 	}
 	pageSize = paging.Size(&v, pageSize, defaultPageSize, maxPageSize)
-	f := store.DocumentFilter{Type: typ, Gate: gate, Limit: pageSize + 1}
+	f := store.DocumentFilter{Type: typ, Gate: gate, ChangedSince: changedSince, Limit: pageSize + 1}
 	if pageToken != "" {
 		var c store.DocumentCursor
 		if paging.ParseCursorToken(pageToken, &c) != nil || !validCursor(c) {

@@ -2,10 +2,15 @@ package documents_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/paging"
 	"github.com/fuzzyllama/fuzzyllama/services/documents"
@@ -133,7 +138,7 @@ func TestCreateDocumentsBatch(t *testing.T) {
 			b.Documents[0].Document.Latest.Number != 2 || b.Documents[1].Document.Latest.Number != 1 {
 			t.Errorf("outcomes %v, versions %d %d", outcomes, b.Documents[0].Document.Latest.Number, b.Documents[1].Document.Latest.Number)
 		}
-		list, _, err := fx.svc.ListDocuments(as("vic"), "p1", "", 0, 0, "")
+		list, _, err := fx.svc.ListDocuments(as("vic"), "p1", "", 0, time.Time{}, 0, "")
 		if err != nil || len(list) != 3 {
 			t.Errorf("list: %d documents, %v", len(list), err)
 		}
@@ -142,6 +147,64 @@ func TestCreateDocumentsBatch(t *testing.T) {
 		_, err = fx.svc.CreateDocuments(as("ed"), identity("ed"), "p1", dup, documents.Agent{}, true, "")
 		if !fields(err)["documents[1].title"] {
 			t.Errorf("duplicate in a batch: %v", err)
+		}
+	})
+}
+
+// TestListDocumentsChangedSince: through the handler, changedSince keeps the documents created or
+// given a new version at or after it, page after page; an unchanged save is no change; a time
+// out of the Timestamp range is refused naming the field.
+func TestListDocumentsChangedSince(t *testing.T) {
+	eachStore(t, func(t *testing.T, fx fixture) {
+		clock := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+		fx.svc.Now = func() time.Time { return clock }
+		doc := func(title string) documents.NewDocument {
+			return documents.NewDocument{Type: "other", Title: title, Content: []byte(title + "\n")}
+		}
+		fx.create(t, "ann", doc("Old"))
+		revised := fx.create(t, "ann", doc("Revised")).Document.ID
+		same := fx.create(t, "ann", doc("Same")).Document.ID
+		clock = clock.Add(time.Hour)
+		since := clock
+		if _, _, err := fx.svc.UpdateDocument(as("ann"), identity("ann"), "p1", revised, 1, []byte("v2\n"), "", documents.Agent{}); err != nil {
+			t.Fatal(err)
+		}
+		s, _, err := fx.svc.UpdateDocument(as("ann"), identity("ann"), "p1", same, 1, []byte("Same\n"), "", documents.Agent{})
+		if err != nil || s.Outcome != documents.Unchanged {
+			t.Fatalf("unchanged save: %+v, %v", s, err)
+		}
+		clock = clock.Add(time.Minute)
+		fx.create(t, "ann", doc("New"))
+
+		h := &documents.Handler{Service: fx.svc}
+		list := func(changedSince *timestamppb.Timestamp) []string {
+			var titles []string
+			req := &pb.ListDocumentsRequest{ProjectId: "p1", ChangedSince: changedSince, PageSize: 1}
+			for range 5 {
+				resp, err := h.ListDocuments(as("vic"), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range resp.GetDocuments() {
+					titles = append(titles, d.GetTitle())
+				}
+				if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+					break
+				}
+			}
+			return titles
+		}
+		if got, want := list(timestamppb.New(since)), []string{"New", "Revised"}; !slices.Equal(got, want) {
+			t.Errorf("changed since the revision: %v, want %v", got, want)
+		}
+		if got, want := list(nil), []string{"New", "Old", "Revised", "Same"}; !slices.Equal(got, want) {
+			t.Errorf("without changedSince: %v, want %v", got, want)
+		}
+		for _, bad := range []*timestamppb.Timestamp{{Seconds: -62135596801}, {Seconds: 253402300800}, {Nanos: 1e9}} {
+			_, err := h.ListDocuments(as("vic"), &pb.ListDocumentsRequest{ProjectId: "p1", ChangedSince: bad})
+			if wantKind(t, "invalid changedSince", err, apperr.KindInvalid); !fields(err)["changedSince"] {
+				t.Errorf("changedSince %v: %v", bad, err)
+			}
 		}
 	})
 }
@@ -319,7 +382,7 @@ func TestValidation(t *testing.T) {
 	// Page tokens this API never returned, however they decode, are refused before any query.
 	for _, token := range []string{"not-a-token", paging.CursorToken(map[string]string{"Type": "design", "TitleKey": "\x00"}),
 		paging.CursorToken(map[string]string{"Type": "nope", "TitleKey": "x"}), paging.CursorToken(map[string]any{"Type": "design", "Extra": 1})} {
-		if _, _, err := fx.svc.ListDocuments(as("ann"), "p1", "", 0, 0, token); !fields(err)["pageToken"] {
+		if _, _, err := fx.svc.ListDocuments(as("ann"), "p1", "", 0, time.Time{}, 0, token); !fields(err)["pageToken"] {
 			t.Errorf("document page token %q: %v", token, err)
 		}
 	}

@@ -110,6 +110,9 @@ func (d *DB) Run(ctx context.Context, id string) (Run, error) {
 // RunPage selects a page of a project's runs, newest first.
 type RunPage struct {
 	Gate int // 0: every gate
+	// ChangedSince, when set, keeps the runs that may have changed since then: those not
+	// finished, and those that finished at or after it.
+	ChangedSince time.Time
 	// After the run with this creation time and id (the last of the previous page).
 	BeforeCreated time.Time
 	BeforeID      string
@@ -122,9 +125,11 @@ func (d *DB) Runs(ctx context.Context, projectID string, p RunPage) ([]Run, erro
 	if !p.BeforeCreated.IsZero() {
 		before = micros(p.BeforeCreated)
 	}
+	// ended_at is 0 until the run finishes; without ChangedSince, $6 is 0 and keeps every run.
 	return d.runs(ctx, `SELECT `+runColumns+` FROM runs WHERE project_id = $1 AND ($2 = 0 OR gate = $2)
+		AND (ended_at = 0 OR ended_at >= $6)
 		AND (created_at < $3 OR (created_at = $3 AND id < $4)) ORDER BY created_at DESC, id DESC LIMIT $5`,
-		projectID, p.Gate, before, p.BeforeID, p.Limit)
+		projectID, p.Gate, before, p.BeforeID, p.Limit, micros(p.ChangedSince))
 }
 
 // GateRuns lists the runs of one revision of a gate, oldest first.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -298,6 +299,75 @@ func TestUsageIsBounded(t *testing.T) {
 		}
 		if u, err := db.UserTotals(ctx, "u1", time.Time{}); err != nil || u.Tokens() < 1<<30 {
 			t.Fatalf("user totals: %v %+v", err, u)
+		}
+	})
+}
+
+// TestRunsChangedSince: ChangedSince keeps the runs not finished, however old, and those that
+// finished at or after it (to the microsecond the store keeps), in pages as without it.
+func TestRunsChangedSince(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		since := time.Now() // with nanoseconds, which the store drops
+		name := map[string]string{}
+		create := func(n string, gate int, age time.Duration) string {
+			t.Helper()
+			r := newRun("p1", gate, "architect")
+			r.CreatedAt = since.Add(-age)
+			if _, _, err := db.CreateRun(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			name[r.ID] = n
+			return r.ID
+		}
+		finish := func(id string, at time.Time) {
+			t.Helper()
+			if _, err := db.Finish(ctx, id, store.StateSucceeded, "", at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		finish(create("finished before", 1, 48*time.Hour), since.Add(-24*time.Hour))
+		finish(create("finished a microsecond before", 2, 46*time.Hour), since.Add(-time.Microsecond))
+		finish(create("finished at", 3, 45*time.Hour), since)
+		finish(create("finished after", 4, time.Hour), since.Add(time.Hour))
+		create("queued", 5, 47*time.Hour)
+		if _, err := db.StartAttempt(ctx, create("running", 6, 47*time.Hour-time.Minute), since.Add(-47*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.CreateRun(ctx, newRun("p2", 1, "architect")); err != nil {
+			t.Fatal(err)
+		}
+		names := func(rs []store.Run) []string {
+			out := make([]string, len(rs))
+			for i, r := range rs {
+				out[i] = name[r.ID]
+			}
+			return out
+		}
+
+		var paged []store.Run
+		page := store.RunPage{ChangedSince: since, Limit: 1}
+		for range 6 {
+			rs, err := db.Runs(ctx, "p1", page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rs) == 0 {
+				break
+			}
+			paged = append(paged, rs...)
+			page.BeforeCreated, page.BeforeID = rs[0].CreatedAt, rs[0].ID
+		}
+		// Newest first.
+		if got, want := names(paged), []string{"finished after", "finished at", "running", "queued"}; !slices.Equal(got, want) {
+			t.Errorf("changed since, in pages of 1: %v, want %v", got, want)
+		}
+		rs, err := db.Runs(ctx, "p1", store.RunPage{Gate: 5, ChangedSince: since, Limit: 10})
+		if err != nil || !slices.Equal(names(rs), []string{"queued"}) {
+			t.Errorf("gate 5 changed since: %v %v", names(rs), err)
+		}
+		if rs, err := db.Runs(ctx, "p1", store.RunPage{Limit: 10}); err != nil || len(rs) != 6 {
+			t.Errorf("without ChangedSince: %v %v", names(rs), err)
 		}
 	})
 }

@@ -92,6 +92,9 @@ type DocumentFilter struct {
 	Type string
 	// Gate, when non-zero, keeps the documents of that gate.
 	Gate int
+	// ChangedSince, when set, keeps the documents whose latest version was stored at or after
+	// it: created (their first version) or given a new version since then.
+	ChangedSince time.Time
 	// After, when set, keeps the documents listed after it.
 	After *DocumentCursor
 	// Limit, when non-zero, returns at most that many documents.

@@ -244,6 +244,10 @@ func (q *queries) Documents(ctx context.Context, projectID string, f store.Docum
 		args = append(args, f.Gate)
 		query += fmt.Sprintf(` AND d.gate = $%d`, len(args))
 	}
+	if !f.ChangedSince.IsZero() {
+		args = append(args, ts(f.ChangedSince))
+		query += fmt.Sprintf(` AND v.created_at >= $%d`, len(args))
+	}
 	if f.After != nil {
 		args = append(args, f.After.Type, f.After.TitleKey)
 		query += fmt.Sprintf(` AND (d.type, d.title_key) > ($%d, $%d)`, len(args)-1, len(args))

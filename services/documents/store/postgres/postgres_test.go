@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -86,6 +87,11 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			return err
 		},
 			[]string{"documents_project_gate_idx"}},
+		// The filter is on the latest version each listed document joins anyway.
+		{"Documents(changedSince)", func() error {
+			_, err := s.Documents(ctx, project, store.DocumentFilter{ChangedSince: time.Now().Add(-time.Minute), Limit: 21})
+			return err
+		}, []string{"documents_project_type_title_key", "versions_pkey"}},
 		{"DocumentsByKey", func() error {
 			_, err := s.DocumentsByKey(ctx, project, []store.DocumentKey{{Type: "code", TitleKey: "title 2"}, {Type: "design", TitleKey: "title 3"}})
 			return err

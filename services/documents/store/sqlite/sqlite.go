@@ -195,6 +195,10 @@ func (q *queries) Documents(ctx context.Context, projectID string, f store.Docum
 		query += ` AND d.gate = ?`
 		args = append(args, f.Gate)
 	}
+	if !f.ChangedSince.IsZero() {
+		query += ` AND v.created_at >= ?`
+		args = append(args, sqlitex.Micros(f.ChangedSince))
+	}
 	if f.After != nil {
 		query += ` AND (d.type, d.title_key) > (?, ?)`
 		args = append(args, f.After.Type, f.After.TitleKey)

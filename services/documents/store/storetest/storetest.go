@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"AddVersionsMissingDocument": testAddVersionsMissingDocument,
 		"DocumentsByKey":             testDocumentsByKey,
 		"DocumentsFilterAndPages":    testDocumentsFilterAndPages,
+		"DocumentsChangedSince":      testDocumentsChangedSince,
 		"Versions":                   testVersions,
 		"History":                    testHistory,
 		"Contents":                   testContents,
@@ -64,10 +65,11 @@ func newDoc(projectID, typ, title string, gate int) store.Document {
 		TitleKey: string(bytes.ToLower([]byte(title))), CreatedBy: "ada", CreatedAt: base}
 }
 
+// newVersion is version number of d, stored that many minutes after d was created.
 func newVersion(d store.Document, number int, content string) store.Version {
 	return store.Version{DocumentID: d.ID, ProjectID: d.ProjectID, Number: number, Content: []byte(content),
 		ContentHash: fmt.Sprintf("sha256:%d-%s", number, content), Size: int64(len(content)), AuthorUserID: "ada",
-		ChangeNote: fmt.Sprint("v", number), CreatedAt: base.Add(time.Duration(number) * time.Minute)}
+		ChangeNote: fmt.Sprint("v", number), CreatedAt: d.CreatedAt.Add(time.Duration(number) * time.Minute)}
 }
 
 // create stores each document with version 1 (content "<title> v1") in one Write.
@@ -323,6 +325,53 @@ func testDocumentsFilterAndPages(t *testing.T, s store.Store) {
 	}
 	if !slices.Equal(paged, titles(all)) {
 		t.Errorf("pages = %v, want %v", paged, titles(all))
+	}
+}
+
+// testDocumentsChangedSince: ChangedSince keeps the documents whose latest version was stored
+// at or after it (to the microsecond the stores keep), in pages as without it.
+func testDocumentsChangedSince(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	untouched, revised, twice := newDoc("p", "design", "untouched", 0), newDoc("p", "architecture", "revised", 3),
+		newDoc("p", "architecture", "twice", 3)
+	late := newDoc("p", "api_spec", "late", 3)
+	late.CreatedAt = base.Add(time.Hour)
+	create(t, s, untouched, revised, twice)
+	create(t, s, late)
+	create(t, s, newDoc("q", "architecture", "other project", 3))
+	must(t, s.AddVersions(ctx, []store.Version{newVersion(revised, 2, "r2"), newVersion(twice, 2, "t2")}))
+	must(t, s.AddVersions(ctx, []store.Version{newVersion(twice, 3, "t3")}))
+	// Version 2 of revised is at base+2m (with nanoseconds the stores drop): at it is included,
+	// a microsecond later it is not.
+	for _, tc := range []struct {
+		since time.Time
+		want  []string
+	}{
+		{base, []string{"late", "revised", "twice", "untouched"}},
+		{base.Add(2 * time.Minute), []string{"late", "revised", "twice"}},
+		{base.Add(2*time.Minute + time.Microsecond), []string{"late", "twice"}},
+		{base.Add(time.Hour), []string{"late"}},
+		{base.Add(2 * time.Hour), nil},
+	} {
+		var got []string
+		var after *store.DocumentCursor
+		for range 5 {
+			page, err := s.Documents(ctx, "p", store.DocumentFilter{ChangedSince: tc.since, After: after, Limit: 1})
+			must(t, err)
+			if len(page) == 0 {
+				break
+			}
+			got = append(got, page[0].Title)
+			after = &store.DocumentCursor{Type: page[0].Type, TitleKey: page[0].TitleKey}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("changed since %s, in pages of 1: %v, want %v", tc.since, got, tc.want)
+		}
+	}
+	byType, err := s.Documents(ctx, "p", store.DocumentFilter{Type: "architecture", ChangedSince: base.Add(3 * time.Minute)})
+	must(t, err)
+	if len(byType) != 1 || byType[0].Title != "twice" || byType[0].Latest.Number != 3 {
+		t.Errorf("architecture changed since base+3m: %+v", byType)
 	}
 }
 

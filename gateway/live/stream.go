@@ -1,0 +1,76 @@
+package live
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+
+	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+)
+
+// ServeProjectStream serves one project's live messages (events, runs, documents) as
+// server-sent events, for clients that cannot open a WebSocket: GET
+// /api/v1/projects/{projectId}/events:stream. The access token comes in the Authorization
+// header; Last-Event-ID (or ?afterEventId=) resumes after an event, as on the socket.
+func (h *Hub) ServeProjectStream(w http.ResponseWriter, r *http.Request) {
+	h.serveStream(w, r, request{ProjectID: r.PathValue("projectId"),
+		AfterEventID: cmp.Or(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("afterEventId"))})
+}
+
+// ServeNotificationStream serves the caller's notifications as server-sent events: GET
+// /api/v1/notifications:stream; Last-Event-ID (or ?afterNotificationId=) resumes.
+func (h *Hub) ServeNotificationStream(w http.ResponseWriter, r *http.Request) {
+	h.serveStream(w, r, request{Notifications: true,
+		AfterNotificationID: cmp.Or(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("afterNotificationId"))})
+}
+
+// serveStream serves one subscription as server-sent events. What can be refused is refused
+// before the stream starts, with the usual JSON error and status.
+func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request, req request) {
+	claims, token, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	defer h.release(claims.Subject)
+	who := authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}
+	t, err := (&client{who: who}).target(req)
+	if err == nil {
+		_, _, err = resumeFrom(t, req)
+	}
+	if err == nil && t.project != "" {
+		_, err = h.backends.Projects.Authorize(authn.NewContext(r.Context(), who),
+			&projectsv1.AuthorizeRequest{ProjectId: t.project, Action: projectsv1.Action_ACTION_READ})
+	}
+	if err != nil {
+		h.cfg.WriteError(w, r, err)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Accel-Buffering", "no") // nginx: do not hold the events back
+	w.WriteHeader(http.StatusOK)
+	out := newEventStream(w)
+	_ = out.rc.Flush()
+	c := h.newClient(out, claims, token)
+	defer h.closed(c)
+	c.serve(r.Context(), claims.ExpiresAt.Time, func(ctx context.Context) {
+		req.Type = "subscribe"
+		c.subscribe(c.work, req)
+		if !c.following(t) { // the replay failed: the error was sent
+			c.end(CloseReplayFailed, "the replay failed: reconnect to try again")
+		}
+		select {
+		case <-r.Context().Done(): // the client left
+		case <-out.done:
+		}
+	})
+}
+
+// following reports whether the client still follows t.
+func (c *client) following(t topic) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.subs[t] != nil
+}

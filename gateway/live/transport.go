@@ -1,0 +1,112 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// transport is how messages reach a client: a WebSocket, or a response of server-sent events
+// (the fallback for clients that cannot open a WebSocket).
+type transport interface {
+	// write sends one message.
+	write(ctx context.Context, msg []byte) error
+	// ping fails if the peer has gone.
+	ping(ctx context.Context) error
+	// close ends the connection, telling the client why; the reader then returns.
+	close(code websocket.StatusCode, reason string)
+	// closeNow ends it without a word.
+	closeNow()
+}
+
+// socket is a WebSocket connection.
+type socket struct{ conn *websocket.Conn }
+
+func (s socket) write(ctx context.Context, msg []byte) error {
+	return s.conn.Write(ctx, websocket.MessageText, msg)
+}
+func (s socket) ping(ctx context.Context) error                 { return s.conn.Ping(ctx) }
+func (s socket) close(code websocket.StatusCode, reason string) { _ = s.conn.Close(code, reason) }
+func (s socket) closeNow()                                      { _ = s.conn.CloseNow() }
+
+// eventStream is a text/event-stream response. Each message is one event whose data is the
+// message's JSON, as on the socket; timeline events and notifications carry their id as the
+// event id, so a client's Last-Event-ID resumes where it stopped. The close code and reason
+// come as a last "close" event.
+type eventStream struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+
+	mu     sync.Mutex // the writer, the heartbeat and close all write
+	closed bool
+	done   chan struct{} // closed with the stream: the request may end
+}
+
+var errStreamClosed = errors.New("event stream closed")
+
+func newEventStream(w http.ResponseWriter) *eventStream {
+	return &eventStream{w: w, rc: http.NewResponseController(w), done: make(chan struct{})}
+}
+
+func (s *eventStream) emit(ctx context.Context, frame string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errStreamClosed
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = s.rc.SetWriteDeadline(deadline) // a client that stops reading fails the write
+	}
+	if _, err := fmt.Fprint(s.w, frame); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+func (s *eventStream) write(ctx context.Context, msg []byte) error {
+	if id := itemID(msg); id != "" {
+		return s.emit(ctx, fmt.Sprintf("id: %s\ndata: %s\n\n", id, msg))
+	}
+	return s.emit(ctx, fmt.Sprintf("data: %s\n\n", msg))
+}
+
+func (s *eventStream) ping(ctx context.Context) error { return s.emit(ctx, ": ping\n\n") }
+
+func (s *eventStream) close(code websocket.StatusCode, reason string) {
+	b, _ := json.Marshal(map[string]any{"code": int(code), "reason": reason})
+	_ = s.emit(context.Background(), fmt.Sprintf("event: close\ndata: %s\n\n", b))
+	s.closeNow()
+}
+
+func (s *eventStream) closeNow() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
+}
+
+// itemID is the id of the timeline event or notification a message carries, if it does.
+func itemID(msg []byte) string {
+	var m struct {
+		Type         string              `json:"type"`
+		Event        struct{ ID string } `json:"event"`
+		Notification struct{ ID string } `json:"notification"`
+	}
+	if json.Unmarshal(msg, &m) != nil {
+		return ""
+	}
+	switch m.Type {
+	case "event":
+		return m.Event.ID
+	case "notification":
+		return m.Notification.ID
+	}
+	return ""
+}
