@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/fuzzyllama/fuzzyllama/gateway/live"
 	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
 )
 
@@ -54,11 +55,7 @@ func serveWatchRun(mux *runtime.ServeMux, client agentsv1.AgentsServiceClient, s
 			fail(err)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Accel-Buffering", "no") // nginx: do not hold the events back
-		w.WriteHeader(http.StatusOK)
+		live.StartEventStream(w)
 		rc := http.NewResponseController(w)
 
 		messages := make(chan *agentsv1.WatchRunResponse)

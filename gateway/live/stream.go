@@ -46,13 +46,7 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request, req request) {
 		h.cfg.WriteError(w, r, err)
 		return
 	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Accel-Buffering", "no") // nginx: do not hold the events back
-	w.WriteHeader(http.StatusOK)
 	out := newEventStream(w)
-	_ = out.rc.Flush()
 	c := h.newClient(out, claims, token)
 	defer h.closed(c)
 	c.serve(r.Context(), claims.ExpiresAt.Time, func(ctx context.Context) {

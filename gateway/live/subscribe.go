@@ -359,13 +359,10 @@ func (c *client) deliver(t topic, id int64, item []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.subs[t]
-	switch {
-	case s == nil:
-	case s.replaying && len(s.pending)+len(s.held) >= maxPending:
-		c.tooSlow()
-	case s.replaying:
-		s.pending, s.pendingID = append(s.pending, item), append(s.pendingID, id)
-	case s.fresh(id):
+	if s == nil || c.holding(s, func() { s.pending, s.pendingID = append(s.pending, item), append(s.pendingID, id) }) {
+		return
+	}
+	if s.fresh(id) {
 		c.queue(t.wrap(item))
 	}
 }
@@ -377,15 +374,24 @@ func (c *client) deliverSnapshot(t topic, b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.subs[t]
-	switch {
-	case s == nil:
-	case s.replaying && len(s.pending)+len(s.held) >= maxPending:
-		c.tooSlow()
-	case s.replaying:
-		s.held = append(s.held, b)
-	default:
-		c.enqueue(b)
+	if s == nil || c.holding(s, func() { s.held = append(s.held, b) }) {
+		return
 	}
+	c.enqueue(b)
+}
+
+// holding reports whether s is replaying; if so, keep holds a live message back for after the
+// replay, unless too many are held already: then the client is too slow. c.mu is held.
+func (c *client) holding(s *subscription, keep func()) bool {
+	if !s.replaying {
+		return false
+	}
+	if len(s.pending)+len(s.held) >= maxPending {
+		c.tooSlow()
+	} else {
+		keep()
+	}
+	return true
 }
 
 func (c *client) unsubscribe(req request) {

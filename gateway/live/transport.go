@@ -49,8 +49,21 @@ type eventStream struct {
 
 var errStreamClosed = errors.New("event stream closed")
 
+// StartEventStream answers 200 with the headers of a stream of server-sent events.
+func StartEventStream(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not hold the events back
+	w.WriteHeader(http.StatusOK)
+}
+
+// newEventStream starts an event stream on w.
 func newEventStream(w http.ResponseWriter) *eventStream {
-	return &eventStream{w: w, rc: http.NewResponseController(w), done: make(chan struct{})}
+	StartEventStream(w)
+	s := &eventStream{w: w, rc: http.NewResponseController(w), done: make(chan struct{})}
+	_ = s.rc.Flush() // the client sees the stream open before the first event
+	return s
 }
 
 func (s *eventStream) emit(ctx context.Context, frame string) error {

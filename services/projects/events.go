@@ -17,10 +17,13 @@ type ProjectChanged struct {
 	Status string `json:"status"`
 }
 
-// MemberChanged: a member was added, changed role, or removed (Role empty).
+// MemberChanged: a member was added, changed role, or removed (Role empty). Added tells an
+// addition from a role change, for the member's notification; the public MemberChanged message
+// does not carry it.
 type MemberChanged struct {
 	UserID string `json:"userId"`
 	Role   string `json:"role,omitempty"`
+	Added  bool   `json:"added,omitempty"`
 }
 
 // GateChanged: a gate moved from one state to another.

@@ -106,7 +106,7 @@ func (s *Service) transition(ctx context.Context, who authn.Identity, projectID 
 	var out GateDetail
 	var from, to string
 	var since, at time.Time
-	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		p, err := s.access(ctx, q, who, projectID, act)
 		if err != nil {
 			return err
@@ -374,7 +374,7 @@ func (s *Service) RecordDeliverable(ctx context.Context, who authn.Identity, d s
 	if err := v.Err(); err != nil {
 		return d, err
 	}
-	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		p, err := s.access(ctx, q, who, d.ProjectID, ActWrite)
 		if err != nil {
 			return err
@@ -410,7 +410,7 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 	if err := v.Err(); err != nil {
 		return pr, err
 	}
-	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		p, err := s.access(ctx, q, who, pr.ProjectID, ActWrite)
 		if err != nil {
 			return err

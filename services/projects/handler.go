@@ -77,6 +77,9 @@ func priority(v pb.TaskPriority) string {
 func priorityPB(s string) pb.TaskPriority {
 	return protoenum.Value[pb.TaskPriority](s, pb.TaskPriority_value, "TASK_PRIORITY_")
 }
+func notificationKindPB(s string) pb.NotificationKind {
+	return protoenum.Value[pb.NotificationKind](s, pb.NotificationKind_value, "NOTIFICATION_KIND_")
+}
 
 func projectPB(p store.ProjectWithRole) *pb.Project {
 	return &pb.Project{Id: p.ID, Name: p.Name, Description: p.Description, Type: projectTypePB(p.Type),
@@ -177,6 +180,12 @@ func eventPB(e store.Event) *pb.Event {
 		out.Payload = &pb.Event_TasksChanged{TasksChanged: &pb.TasksChanged{TaskIds: p.TaskIDs, Change: p.Change, Status: taskStatusPB(p.Status)}}
 	}
 	return out
+}
+
+func notificationPB(n store.Notification) *pb.Notification {
+	return &pb.Notification{Id: n.ID, UserId: n.UserID, ProjectId: n.ProjectID, ProjectName: n.ProjectName,
+		Kind: notificationKindPB(n.Kind), Message: n.Message, Gate: int32(n.Gate), EventId: n.EventID,
+		CreateTime: timestamppb.New(n.CreatedAt), Read: !n.ReadAt.IsZero()}
 }
 
 // CreateProject implements pb.ProjectsServiceServer.
@@ -450,6 +459,26 @@ func (h *Handler) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*p
 		return nil, err
 	}
 	return &pb.ListEventsResponse{Events: mapSlice(es, eventPB)}, nil
+}
+
+// ListNotifications implements pb.ProjectsServiceServer.
+func (h *Handler) ListNotifications(ctx context.Context, req *pb.ListNotificationsRequest) (*pb.ListNotificationsResponse, error) {
+	page, err := h.Service.ListNotifications(ctx, caller(ctx), NotificationQuery{AfterID: req.GetAfterId(), OldestFirst: req.GetOldestFirst(),
+		UnreadOnly: req.GetUnreadOnly(), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ListNotificationsResponse{Notifications: mapSlice(page.Notifications, notificationPB),
+		NextPageToken: page.NextPageToken, UnreadCount: int32(page.Unread)}, nil
+}
+
+// MarkNotificationsRead implements pb.ProjectsServiceServer.
+func (h *Handler) MarkNotificationsRead(ctx context.Context, req *pb.MarkNotificationsReadRequest) (*pb.MarkNotificationsReadResponse, error) {
+	unread, err := h.Service.MarkNotificationsRead(ctx, caller(ctx), req.GetUpToId())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.MarkNotificationsReadResponse{UnreadCount: int32(unread)}, nil
 }
 
 // mapSlice converts each element.

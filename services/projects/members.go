@@ -49,7 +49,7 @@ func (s *Service) AddMember(ctx context.Context, who authn.Identity, projectID, 
 		return MemberInfo{}, v.Err()
 	}
 	m := store.Member{ProjectID: projectID, UserID: u.ID, Role: role}
-	err = s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err = s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		if _, err := s.role(ctx, q, who, projectID, ActAdmin); err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func (s *Service) AddMember(ctx context.Context, who authn.Identity, projectID, 
 		} else if err != nil {
 			return err
 		}
-		rec.add(projectID, who.UserID, EventMemberChanged, MemberChanged{UserID: u.ID, Role: role})
+		rec.add(projectID, who.UserID, EventMemberChanged, MemberChanged{UserID: u.ID, Role: role, Added: true})
 		return nil
 	})
 	return MemberInfo{Member: m, Email: u.Email, Name: u.Name}, err
@@ -71,7 +71,7 @@ func (s *Service) UpdateMember(ctx context.Context, who authn.Identity, projectI
 		return MemberInfo{}, err
 	}
 	var out MemberInfo
-	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		if err := s.changeableMember(ctx, q, who, projectID, userID, "the owner's role cannot be changed"); err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func memberErr(err error, userID string) error {
 
 // RemoveMember removes a member; the owner cannot be removed.
 func (s *Service) RemoveMember(ctx context.Context, who authn.Identity, projectID, userID string) error {
-	return s.change(ctx, func(q store.Queries, rec *recorder) error {
+	return s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		if err := s.changeableMember(ctx, q, who, projectID, userID, "the owner cannot be removed from the project"); err != nil {
 			return err
 		}

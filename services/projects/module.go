@@ -67,3 +67,10 @@ func (d AuthDirectory) UsersByID(ctx context.Context, ids []string) (map[string]
 // PublicEvent encodes a timeline event as the JSON of the Event message (protojson), the form
 // ListEvents answers with: what the bus carries to live clients.
 func PublicEvent(e store.Event) ([]byte, error) { return protojson.Marshal(eventPB(e)) }
+
+// PublicNotification encodes a notification as the JSON of the Notification message
+// (protojson), the form ListNotifications answers with: what the bus carries to the user's live
+// clients.
+func PublicNotification(n store.Notification) ([]byte, error) {
+	return protojson.Marshal(notificationPB(n))
+}

@@ -63,8 +63,11 @@ type Service struct {
 	// EncodeEvent is the form events take on the bus: PublicEvent, the JSON of the Event message
 	// ListEvents returns, so that a client can switch between the two without translating.
 	EncodeEvent func(store.Event) ([]byte, error)
-	Metrics     *Metrics // nil records nothing
-	Logger      *slog.Logger
+	// EncodeNotification is the form notifications take on the bus: PublicNotification, the
+	// JSON of the Notification message ListNotifications returns.
+	EncodeNotification func(store.Notification) ([]byte, error)
+	Metrics            *Metrics // nil records nothing
+	Logger             *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -108,10 +111,14 @@ func (s *Service) role(ctx context.Context, q store.Queries, who authn.Identity,
 	return p, nil
 }
 
-// change runs fn in one transaction with a recorder for timeline events; the events are
-// appended in the same transaction and published on the bus once it has committed.
-func (s *Service) change(ctx context.Context, fn func(q store.Queries, rec *recorder) error) error {
-	var committed []store.Event
+// change runs fn, the caller's change, in one transaction with a recorder for timeline events;
+// the events and the notifications made from them are stored in the same transaction and
+// published on the bus once it has committed.
+func (s *Service) change(ctx context.Context, who authn.Identity, fn func(q store.Queries, rec *recorder) error) error {
+	var (
+		events        []store.Event
+		notifications []store.Notification
+	)
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		rec := &recorder{now: s.now()}
 		if err := fn(q, rec); err != nil {
@@ -121,29 +128,48 @@ func (s *Service) change(ctx context.Context, fn func(q store.Queries, rec *reco
 			return nil
 		}
 		var err error
-		committed, err = q.AppendEvents(ctx, rec.events)
+		if events, err = q.AppendEvents(ctx, rec.events); err != nil {
+			return err
+		}
+		notifications, err = notify(ctx, q, who, events)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.publish(ctx, committed)
+	s.publish(ctx, events, notifications)
 	return nil
 }
 
-func (s *Service) publish(ctx context.Context, events []store.Event) {
-	if s.Bus == nil || s.EncodeEvent == nil {
+// publish sends committed events to their projects' topics and notifications to their users'.
+// A message the bus loses is not lost: live clients catch up from the timeline and the
+// notification list.
+func (s *Service) publish(ctx context.Context, events []store.Event, notifications []store.Notification) {
+	if s.Bus == nil {
 		return
 	}
 	for _, e := range events {
-		msg, err := s.EncodeEvent(e)
-		if err == nil {
-			err = s.Bus.Publish(ctx, eventbus.ProjectTopic(e.ProjectID), msg)
-		}
-		if err != nil { // the timeline has it; live clients catch up from there
+		if err := publishOne(ctx, s.Bus, eventbus.ProjectTopic(e.ProjectID), e, s.EncodeEvent); err != nil {
 			s.Logger.WarnContext(ctx, "cannot publish event", "project_id", e.ProjectID, "event_id", e.ID, "error", err.Error())
 		}
 	}
+	for _, n := range notifications {
+		if err := publishOne(ctx, s.Bus, eventbus.UserTopic(n.UserID), n, s.EncodeNotification); err != nil {
+			s.Logger.WarnContext(ctx, "cannot publish notification", "user_id", n.UserID, "notification_id", n.ID, "error", err.Error())
+		}
+	}
+}
+
+// publishOne publishes v on topic in the form encode gives it; without an encoder, nothing.
+func publishOne[T any](ctx context.Context, bus *eventbus.Bus, topic string, v T, encode func(T) ([]byte, error)) error {
+	if encode == nil {
+		return nil
+	}
+	msg, err := encode(v)
+	if err != nil {
+		return err
+	}
+	return bus.Publish(ctx, topic, msg)
 }
 
 // recorder collects the timeline events of one change.
@@ -192,7 +218,7 @@ func (s *Service) CreateProject(ctx context.Context, who authn.Identity, name, d
 	now := s.now()
 	p := store.Project{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Description: description, Type: projectType,
 		RepositoryURL: repositoryURL, OwnerID: who.UserID, Status: store.StatusActive, CurrentGate: 1, CreatedAt: now, UpdatedAt: now}
-	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		if err := q.CreateProject(ctx, p); err != nil {
 			return err
 		}
@@ -275,7 +301,7 @@ func (s *Service) UpdateProject(ctx context.Context, who authn.Identity, project
 		return store.ProjectWithRole{}, err
 	}
 	var out store.ProjectWithRole
-	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		p, err := s.access(ctx, q, who, projectID, ActWrite)
 		if err != nil {
 			return err
@@ -303,7 +329,7 @@ func (s *Service) UpdateProject(ctx context.Context, who authn.Identity, project
 // ArchiveProject makes the project read-only.
 func (s *Service) ArchiveProject(ctx context.Context, who authn.Identity, projectID string) (store.ProjectWithRole, error) {
 	var out store.ProjectWithRole
-	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		p, err := s.access(ctx, q, who, projectID, ActAdmin)
 		if err != nil {
 			return err

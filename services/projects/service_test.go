@@ -69,9 +69,12 @@ func newService(t *testing.T, open func(t *testing.T) (store.Store, error)) (*pr
 	t.Cleanup(func() { _ = st.Close() })
 	rdb, prefix := redistest.New(t)
 	bus := &eventbus.Bus{Redis: rdb, Keys: prefix}
-	dir := directory{"ed@example.com": {ID: "u-ed", Email: "ed@example.com", Name: "Ed"}}
+	dir := directory{
+		"ed@example.com": {ID: "u-ed", Email: "ed@example.com", Name: "Ed"},
+		"vi@example.com": {ID: "u-vi", Email: "vi@example.com", Name: "Vi"},
+	}
 	return &projects.Service{Store: st, Directory: dir, Bus: bus, EncodeEvent: projects.PublicEvent,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, bus
+		EncodeNotification: projects.PublicNotification, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, bus
 }
 
 // TestChangesArePublishedAfterCommit: what the timeline records is also published live, with

@@ -108,7 +108,7 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 	}
 	tasks := make([]store.Task, len(in))
 	created := make([]string, len(in))
-	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		if _, err := s.access(ctx, q, who, projectID, ActWrite); err != nil {
 			return err
 		}
@@ -254,7 +254,7 @@ func (s *Service) UpdateTask(ctx context.Context, who authn.Identity, projectID,
 		return store.Task{}, v.Err()
 	}
 	var out store.Task
-	err := s.change(ctx, func(q store.Queries, rec *recorder) error {
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		if _, err := s.access(ctx, q, who, projectID, ActWrite); err != nil {
 			return err
 		}

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,10 +38,24 @@ func TestLiveEvents(t *testing.T) {
 			return c
 		}
 		type message struct {
-			Type, ProjectID, Code string
-			Run                   struct {
+			Type, ProjectID, Code, RunID string
+			Run                          struct {
+				ID    string `json:"id"`
 				Role  string `json:"role"`
 				State string `json:"state"`
+			}
+			Document struct {
+				Document struct {
+					ID string `json:"id"`
+				} `json:"document"`
+			}
+			Notification struct {
+				ID   string `json:"id"`
+				Kind string `json:"kind"`
+				Gate int    `json:"gate"`
+			}
+			Chunk struct {
+				Text string `json:"text"`
 			}
 			Event struct {
 				ID          string `json:"id"`
@@ -86,6 +103,7 @@ func TestLiveEvents(t *testing.T) {
 		s.startWork(t, tok, p.ID)
 		last := 1
 		var runStates []string
+		intake := ""
 		documents := 0
 		inReview, succeeded := false, false
 		// Three subscriptions feed the socket (timeline, runs, documents): their messages may
@@ -98,6 +116,7 @@ func TestLiveEvents(t *testing.T) {
 			}
 			if msg.Type == "run" {
 				runStates = append(runStates, msg.Run.State)
+				intake = msg.Run.ID
 				succeeded = succeeded || msg.Run.State == "RUN_STATE_SUCCEEDED"
 				continue
 			}
@@ -117,14 +136,80 @@ func TestLiveEvents(t *testing.T) {
 		if len(runStates) < 2 {
 			t.Fatalf("run states seen: %v; %d document saves", runStates, documents)
 		}
-		// A reconnect after an event id gets what followed it, from the timeline.
+		// A reconnect after an event id gets what followed it, from the timeline, then the runs
+		// and documents that changed since.
 		again := dial(tok)
 		subscribe(again, "1")
 		if msg := read(again); msg.Type != "subscribed" {
 			t.Fatalf("resubscribe: %+v", msg)
 		}
-		if msg := read(again); msg.Event.ID != "2" {
-			t.Fatalf("resume after 1: %+v", msg)
+		for want := 2; want <= last; want++ {
+			if msg := read(again); msg.Type != "event" || atoi(msg.Event.ID) != want {
+				t.Fatalf("resume after 1: want event %d, got %+v", want, msg)
+			}
+		}
+		if msg := read(again); msg.Type != "run" || msg.Run.ID != intake || msg.Run.State != "RUN_STATE_SUCCEEDED" {
+			t.Fatalf("after the timeline, the intake run as it is now: %+v", msg)
+		}
+		if msg := read(again); msg.Type != "document" || msg.Document.Document.ID == "" {
+			t.Fatalf("then the document it saved: %+v", msg)
+		}
+
+		// The owner's notifications: G1 awaits their review.
+		send := func(c *websocket.Conn, v any) {
+			b, _ := json.Marshal(v)
+			if err := c.Write(context.Background(), websocket.MessageText, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(again, map[string]any{"type": "subscribe", "notifications": true, "afterNotificationId": "0"})
+		if msg := read(again); msg.Type != "subscribed" {
+			t.Fatalf("subscribe to notifications: %+v", msg)
+		}
+		if msg := read(again); msg.Type != "notification" || msg.Notification.Kind != "NOTIFICATION_KIND_GATE_READY_FOR_REVIEW" || msg.Notification.Gate != 1 {
+			t.Fatalf("want G1's review notification, got %+v", msg)
+		}
+
+		// A finished run's output over the socket: the run, its output, then unwatched.
+		send(again, map[string]any{"type": "watchRun", "projectId": p.ID, "runId": intake})
+		if msg := read(again); msg.Type != "run" || msg.RunID != intake {
+			t.Fatalf("watch: first the run, got %+v", msg)
+		}
+		var output strings.Builder
+		for msg := read(again); msg.Type != "unwatched"; msg = read(again) {
+			if msg.Type != "chunk" || msg.RunID != intake {
+				t.Fatalf("watch: want chunks until unwatched, got %+v", msg)
+			}
+			output.WriteString(msg.Chunk.Text)
+		}
+		if out := output.String(); !strings.Contains(out, "<document") || !strings.Contains(out, "</handoff>") {
+			t.Fatalf("the intake's whole output (its documents and handoff), got %d bytes: %.200q", len(out), out)
+		}
+		send(other, map[string]any{"type": "watchRun", "projectId": p.ID, "runId": intake})
+		if msg := read(other); msg.Type != "error" || msg.Code != "NotFound" {
+			t.Fatalf("a stranger watching the run: %+v", msg)
+		}
+
+		// The event-stream fallback, through the whole edge: resumed with Last-Event-ID.
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/api/v1/projects/"+p.ID+"/events:stream", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Last-Event-ID", strconv.Itoa(last-1))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+			t.Fatalf("event stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		lines := bufio.NewScanner(resp.Body)
+		want := "id: " + strconv.Itoa(last)
+		for lines.Scan() && lines.Text() != want {
+		}
+		if lines.Text() != want {
+			t.Fatalf("the event stream never sent %q (%v)", want, lines.Err())
 		}
 	})
 }

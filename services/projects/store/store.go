@@ -1,5 +1,6 @@
 // Package store is the persistence boundary of the projects service: projects, members, gates
-// with their deliverables, proofs and reviews, tasks with dependencies, and the event timeline.
+// with their deliverables, proofs and reviews, tasks with dependencies, the event timeline, and
+// the users' notifications made from it.
 // Two implementations satisfy Store — postgres (pgx/v5, production) and sqlite (modernc, the
 // embedded default) — and both must pass the storetest conformance suite.
 //
@@ -164,6 +165,36 @@ type Event struct {
 	CreatedAt time.Time
 }
 
+// Notification is news for one user about a project, made from one of its timeline events
+// (EventID). Kind is one of the domain's notification kinds ("gate_ready_for_review", ...).
+type Notification struct {
+	ID        int64
+	UserID    string
+	ProjectID string
+	// ProjectName is the project's name when the notification was made.
+	ProjectName string
+	Kind        string
+	Message     string
+	// Gate is the gate it is about, 0 when it is about none.
+	Gate      int
+	EventID   int64
+	CreatedAt time.Time
+	// ReadAt is when the user marked it read; zero while it is unread.
+	ReadAt time.Time
+}
+
+// NotificationFilter narrows and orders Notifications.
+type NotificationFilter struct {
+	// OldestFirst lists in id order (a client catching up); otherwise newest first.
+	OldestFirst bool
+	// After and Before, when non-zero, keep the notifications with a greater, and a smaller, id.
+	After, Before int64
+	// UnreadOnly keeps the unread ones.
+	UnreadOnly bool
+	// Limit is the most to return; 0 returns none.
+	Limit int
+}
+
 // ProjectCursor marks a position in the newest-first list of projects.
 type ProjectCursor struct {
 	CreatedAt time.Time
@@ -242,6 +273,18 @@ type Queries interface {
 	AppendEvents(ctx context.Context, events []Event) ([]Event, error)
 	// Events lists a project's events with id greater than after, in id order, at most limit.
 	Events(ctx context.Context, projectID string, after int64, limit int) ([]Event, error)
+
+	// AddNotifications inserts notifications, unread, in a single round trip to the database
+	// whatever their number, and returns them with their ids set; ids increase across all
+	// users, in the order given. ErrNotFound if one names no project.
+	AddNotifications(ctx context.Context, ns []Notification) ([]Notification, error)
+	// Notifications lists a user's notifications matching the filter, in its order.
+	Notifications(ctx context.Context, userID string, f NotificationFilter) ([]Notification, error)
+	// MarkNotificationsRead marks the user's unread notifications with an id up to upTo (0: all
+	// of them) as read at at. Notifications already read keep their time.
+	MarkNotificationsRead(ctx context.Context, userID string, upTo int64, at time.Time) error
+	// UnreadNotifications counts the user's unread notifications.
+	UnreadNotifications(ctx context.Context, userID string) (int, error)
 }
 
 // Store is the projects service's database.

@@ -143,7 +143,8 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		a.closers = append(a.closers, func(context.Context) error { return st.Close() })
 		a.readiness = append(a.readiness, st.Ping)
 		svc := &projects.Service{Store: st, Directory: projects.AuthDirectory{Client: authClient},
-			Bus: &eventbus.Bus{Redis: rdb, Keys: keys}, EncodeEvent: projects.PublicEvent, Metrics: projects.NewMetrics(reg), Logger: a.log}
+			Bus: &eventbus.Bus{Redis: rdb, Keys: keys}, EncodeEvent: projects.PublicEvent, EncodeNotification: projects.PublicNotification,
+			Metrics: projects.NewMetrics(reg), Logger: a.log}
 		if projectsAddr, err = serve("projects", cfg.ProjectsGRPCAddr, remoteVerifier, 0, func(s grpc.ServiceRegistrar) { projects.RegisterGRPC(s, svc) }); err != nil {
 			return nil, err
 		}

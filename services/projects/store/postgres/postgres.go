@@ -10,6 +10,8 @@
 //   - AppendEvents holds a lock on each of its projects' timelines until its transaction ends, so
 //     a project's events commit in id order and a reader paging with Events(after) skips none.
 //     In a transaction, append events last.
+//   - AddNotifications likewise holds a lock on each recipient's notifications until its
+//     transaction ends, so a user's notifications commit in id order too.
 package postgres
 
 import (
@@ -482,20 +484,26 @@ func (q *queries) SetTaskStatus(ctx context.Context, projectID, id, status strin
 // the hash of the project id). Two-key advisory locks do not collide with one-key ones (goose's).
 const eventsLockClass = 0x65766e74 // "evnt"
 
+// lockEach is the CTE "locked", which takes a transaction-level advisory lock of class on the
+// hash of each distinct text of the array parameter param. The locks are taken in key order, so
+// concurrent statements locking several keys do not deadlock.
+func lockEach(class int, param string) string {
+	return fmt.Sprintf(`locked AS (
+	SELECT count(pg_advisory_xact_lock(%d, k)) FROM (SELECT DISTINCT hashtext(v) AS k FROM unnest(%s::text[]) v ORDER BY k) keys
+)`, class, param)
+}
+
 // appendEvents inserts a batch of events in one statement. Before drawing ids it takes, for each
 // project, a transaction-level lock: an id drawn from the sequence is not committed yet, and
 // without the lock a transaction drawing a larger id could commit first, and a reader paging
-// with Events(after) past it would never see the smaller one. The locks are taken in key order,
-// so concurrent appends to several projects do not deadlock.
-var appendEvents = fmt.Sprintf(`WITH locked AS (
-	SELECT count(pg_advisory_xact_lock(%d, k)) FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) id ORDER BY k) keys
-)
+// with Events(after) past it would never see the smaller one.
+var appendEvents = `WITH ` + lockEach(eventsLockClass, "$1") + `
 INSERT INTO events (project_id, actor_id, type, payload, created_at)
 SELECT e.project_id, e.actor_id, e.type, e.payload, coalesce(e.created_at, now())
 FROM locked, unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::timestamptz[])
 	WITH ORDINALITY AS e(project_id, actor_id, type, payload, created_at, ord)
 ORDER BY e.ord -- ids are drawn in the order given
-RETURNING id, created_at`, eventsLockClass)
+RETURNING id, created_at`
 
 // AppendEvents implements store.Queries. An event without CreatedAt gets the transaction's time.
 func (q *queries) AppendEvents(ctx context.Context, events []store.Event) ([]store.Event, error) {
@@ -542,6 +550,116 @@ func (q *queries) Events(ctx context.Context, projectID string, after int64, lim
 		return e, err
 	})
 	return events, check("events", err)
+}
+
+// --- Notifications
+
+// notificationsLockClass is the first key of the advisory locks on users' notifications (the
+// second is the hash of the user id).
+const notificationsLockClass = 0x6e746679 // "ntfy"
+
+// addNotifications inserts a batch of notifications in one statement, after locking each
+// recipient's notifications for the reason appendEvents locks timelines: so that
+// Notifications(after) never pages past an id that commits later.
+var addNotifications = `WITH ` + lockEach(notificationsLockClass, "$1") + `
+INSERT INTO notifications (user_id, project_id, project_name, kind, message, gate, event_id, created_at)
+SELECT n.user_id, n.project_id, n.project_name, n.kind, n.message, n.gate, n.event_id, n.created_at
+FROM locked, unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::timestamptz[])
+	WITH ORDINALITY AS n(user_id, project_id, project_name, kind, message, gate, event_id, created_at, ord)
+ORDER BY n.ord -- ids are drawn in the order given
+RETURNING id`
+
+// AddNotifications implements store.Queries.
+func (q *queries) AddNotifications(ctx context.Context, ns []store.Notification) ([]store.Notification, error) {
+	if len(ns) == 0 {
+		return nil, nil
+	}
+	n := len(ns)
+	var (
+		userIDs, projectIDs, names = make([]string, n), make([]string, n), make([]string, n)
+		kinds, messages            = make([]string, n), make([]string, n)
+		gates                      = make([]int, n)
+		eventIDs                   = make([]int64, n)
+		createdAt                  = make([]time.Time, n)
+	)
+	for i, x := range ns {
+		userIDs[i], projectIDs[i], names[i], kinds[i], messages[i] = x.UserID, x.ProjectID, x.ProjectName, x.Kind, x.Message
+		gates[i], eventIDs[i], createdAt[i] = x.Gate, x.EventID, ts(x.CreatedAt)
+	}
+	rows, err := q.db.Query(ctx, addNotifications, userIDs, projectIDs, names, kinds, messages, gates, eventIDs, createdAt)
+	ids, err := collect(rows, err, func(r pgx.Row) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, check("add notifications", err)
+	}
+	// RETURNING promises no order; the ids, drawn in the order given, do.
+	slices.Sort(ids)
+	out := slices.Clone(ns)
+	for i := range out {
+		out[i].ID, out[i].CreatedAt, out[i].ReadAt = ids[i], createdAt[i], time.Time{}
+	}
+	return out, nil
+}
+
+// Notifications implements store.Queries. Every variant is an index range of the user's
+// notifications: notifications_user_id_id_idx, or notifications_unread_idx for unread ones, so
+// a user's read history does not slow the unread list down.
+func (q *queries) Notifications(ctx context.Context, userID string, f store.NotificationFilter) ([]store.Notification, error) {
+	if f.Limit <= 0 {
+		return nil, nil
+	}
+	query, args := `SELECT id, user_id, project_id, project_name, kind, message, gate, event_id, created_at, read_at
+		FROM notifications WHERE user_id = $1`, []any{userID}
+	if f.UnreadOnly {
+		query += ` AND read_at IS NULL`
+	}
+	if f.After != 0 {
+		args = append(args, f.After)
+		query += fmt.Sprintf(` AND id > $%d`, len(args))
+	}
+	if f.Before != 0 {
+		args = append(args, f.Before)
+		query += fmt.Sprintf(` AND id < $%d`, len(args))
+	}
+	order := ` ORDER BY id DESC`
+	if f.OldestFirst {
+		order = ` ORDER BY id`
+	}
+	args = append(args, f.Limit)
+	rows, err := q.db.Query(ctx, query+order+fmt.Sprintf(` LIMIT $%d`, len(args)), args...)
+	ns, err := collect(rows, err, func(r pgx.Row) (store.Notification, error) {
+		var (
+			n      store.Notification
+			readAt pgtype.Timestamptz
+		)
+		err := r.Scan(&n.ID, &n.UserID, &n.ProjectID, &n.ProjectName, &n.Kind, &n.Message, &n.Gate, &n.EventID, &n.CreatedAt, &readAt)
+		n.CreatedAt = ts(n.CreatedAt)
+		if readAt.Valid {
+			n.ReadAt = ts(readAt.Time)
+		}
+		return n, err
+	})
+	return ns, check("notifications", err)
+}
+
+// MarkNotificationsRead implements store.Queries.
+func (q *queries) MarkNotificationsRead(ctx context.Context, userID string, upTo int64, at time.Time) error {
+	query, args := `UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL`, []any{userID, ts(at)}
+	if upTo != 0 {
+		query += ` AND id <= $3`
+		args = append(args, upTo)
+	}
+	_, err := q.db.Exec(ctx, query, args...)
+	return check("mark notifications read", err)
+}
+
+// UnreadNotifications implements store.Queries.
+func (q *queries) UnreadNotifications(ctx context.Context, userID string) (int, error) {
+	var n int
+	err := q.db.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&n)
+	return n, check("unread notifications", err)
 }
 
 // --- Helpers

@@ -156,6 +156,11 @@ func seed(tb testing.TB, pool *pgxpool.Pool) (fewUser, busyUser, projectID strin
 		// 500 events in each of 40 projects, appended in turns as projects are worked on together.
 		`INSERT INTO events (project_id, actor_id, type, payload, created_at)
 		 SELECT 'p' || p, 'ada', 'x', '{}', now() FROM generate_series(1, 500) e, generate_series(1, 40) p ORDER BY e, p`,
+		// 100 notifications for each of 1000 users, interleaved, nine in ten of them read.
+		`INSERT INTO notifications (user_id, project_id, project_name, kind, message, gate, event_id, created_at, read_at)
+		 SELECT 'user' || u, 'p' || (1 + u % 5000), 'name', 'gate_blocked', 'message', 1, n, now(),
+		        CASE WHEN n % 10 <> 0 THEN now() END
+		 FROM generate_series(1, 100) n, generate_series(1, 1000) u ORDER BY n, u`,
 		`ANALYZE`,
 	} {
 		if _, err := pool.Exec(context.Background(), sql); err != nil {
@@ -184,6 +189,24 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"ProjectsForMember(busy, after)", func() error { _, err := s.ProjectsForMember(ctx, busyUser, cursor, 20); return err }, []string{"projects_created_at_id_idx"}},
 		{"Members", func() error { _, err := s.Members(ctx, projectID); return err }, []string{"members_pkey"}},
 		{"Events", func() error { _, err := s.Events(ctx, projectID, 100, 50); return err }, []string{"events_project_id_id_idx"}},
+		{"Notifications", func() error {
+			_, err := s.Notifications(ctx, "user7", store.NotificationFilter{Limit: 50})
+			return err
+		}, []string{"notifications_user_id_id_idx"}},
+		{"Notifications(before)", func() error {
+			_, err := s.Notifications(ctx, "user7", store.NotificationFilter{Before: 50000, Limit: 50})
+			return err
+		}, []string{"notifications_user_id_id_idx"}},
+		{"Notifications(after)", func() error {
+			_, err := s.Notifications(ctx, "user7", store.NotificationFilter{OldestFirst: true, After: 50000, Limit: 50})
+			return err
+		}, []string{"notifications_user_id_id_idx"}},
+		{"Notifications(unread)", func() error {
+			_, err := s.Notifications(ctx, "user7", store.NotificationFilter{UnreadOnly: true, Limit: 50})
+			return err
+		}, []string{"notifications_unread_idx"}},
+		{"UnreadNotifications", func() error { _, err := s.UnreadNotifications(ctx, "user7"); return err }, []string{"notifications_unread_idx"}},
+		{"MarkNotificationsRead", func() error { return s.MarkNotificationsRead(ctx, "user7", 50000, base) }, []string{"notifications_unread_idx"}},
 		{"Tasks(gate)", func() error { _, err := s.Tasks(ctx, projectID, store.TaskFilter{Gate: 3}); return err }, []string{"tasks_project_id_gate_idx", "task_dependencies_pkey"}},
 		{"Tasks(ready)", func() error { _, err := s.Tasks(ctx, projectID, store.TaskFilter{ReadyOnly: true}); return err }, nil},
 		// Pages walk the tasks in insertion order and stop when full.
@@ -279,21 +302,44 @@ func TestGateLocksInTx(t *testing.T) {
 
 func TestAppendEventsCommitInIDOrder(t *testing.T) {
 	s := open(t)
-	ctx := t.Context()
 	p, other := createProject(t, s), createProject(t, s)
-	event := func(projectID string) []store.Event {
-		return []store.Event{{ProjectID: projectID, ActorID: "ada", Type: "x", Payload: []byte(`{}`)}}
-	}
+	commitsInIDOrder(t, s, "AppendEvents", p.ID, other.ID, func(ctx context.Context, q store.Queries, projectID string) (int64, error) {
+		events, err := q.AppendEvents(ctx, []store.Event{{ProjectID: projectID, ActorID: "ada", Type: "x", Payload: []byte(`{}`)}})
+		if err != nil {
+			return 0, err
+		}
+		return events[0].ID, nil
+	})
+}
 
+func TestAddNotificationsCommitInIDOrder(t *testing.T) {
+	s := open(t)
+	p := createProject(t, s)
+	commitsInIDOrder(t, s, "AddNotifications", "ada", "bob", func(ctx context.Context, q store.Queries, userID string) (int64, error) {
+		ns, err := q.AddNotifications(ctx, []store.Notification{{UserID: userID, ProjectID: p.ID, Kind: "x", CreatedAt: base}})
+		if err != nil {
+			return 0, err
+		}
+		return ns[0].ID, nil
+	})
+}
+
+// commitsInIDOrder checks that add, which appends one row to the list of key (a project's
+// timeline, a user's notifications) and returns its id, waits for an open transaction that
+// appended to the same list — else a reader could page past its id before it commits — but not
+// for one that appended to otherKey's.
+func commitsInIDOrder(t *testing.T, s *postgres.Store, name, key, otherKey string, add func(ctx context.Context, q store.Queries, key string) (int64, error)) {
+	t.Helper()
+	ctx := t.Context()
 	appended, release, first := make(chan int64, 1), make(chan struct{}), make(chan error, 1)
 	go func() {
 		first <- s.InTx(ctx, func(q store.Queries) error {
-			events, err := q.AppendEvents(ctx, event(p.ID))
+			id, err := add(ctx, q, key)
 			if err != nil {
 				close(appended)
 				return err
 			}
-			appended <- events[0].ID
+			appended <- id
 			<-release
 			return nil
 		})
@@ -302,40 +348,40 @@ func TestAppendEventsCommitInIDOrder(t *testing.T) {
 	if !ok {
 		t.Fatal(<-first)
 	}
-	second := make(chan []store.Event, 1)
+	second := make(chan int64, 1)
 	go func() {
-		events, err := s.AppendEvents(ctx, event(p.ID))
+		id, err := add(ctx, s, key)
 		if err != nil {
 			t.Error(err)
 		}
-		second <- events
+		second <- id
 	}()
 	var (
-		events   []store.Event
+		secondID int64
 		received bool
 	)
 	select {
-	case events = <-second:
+	case secondID = <-second:
 		received = true
-		t.Error("AppendEvents did not wait for an open transaction that appended to the project: " +
-			"a reader could page past its id before it commits")
+		t.Errorf("%s did not wait for an open transaction that appended to the same list: "+
+			"a reader could page past its id before it commits", name)
 	case <-time.After(200 * time.Millisecond):
 	}
-	// Other projects' timelines are not held up.
+	// Other lists are not held up.
 	otherCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, err := s.AppendEvents(otherCtx, event(other.ID)); err != nil {
-		t.Errorf("AppendEvents to another project: %v", err)
+	if _, err := add(otherCtx, s, otherKey); err != nil {
+		t.Errorf("%s to another list: %v", name, err)
 	}
 	close(release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
 	if !received {
-		events = <-second
+		secondID = <-second
 	}
-	if len(events) == 1 && events[0].ID <= firstID {
-		t.Errorf("second event id %d, want more than %d", events[0].ID, firstID)
+	if secondID != 0 && secondID <= firstID {
+		t.Errorf("second id %d, want more than %d", secondID, firstID)
 	}
 }
 

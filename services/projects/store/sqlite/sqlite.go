@@ -8,7 +8,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -486,16 +485,10 @@ func (q *queries) AppendEvents(ctx context.Context, events []store.Event) ([]sto
 	if err != nil {
 		return nil, fmt.Errorf("append events: %w", err)
 	}
-	res, err := q.db.QueryContext(ctx, appendEvents, eventsJSON)
-	ids, err := sqlitex.Collect(res, err, func(r sqlitex.Scanner) (int64, error) {
-		var id int64
-		return id, r.Scan(&id)
-	})
+	ids, err := insertedIDs(q.db.QueryContext(ctx, appendEvents, eventsJSON))
 	if err != nil {
 		return nil, check("append events", err)
 	}
-	// RETURNING promises no order; the ids, drawn in the order given, do.
-	slices.SortFunc(ids, cmp.Compare)
 	for i := range out {
 		out[i].ID = ids[i]
 	}
@@ -522,7 +515,121 @@ func (q *queries) Events(ctx context.Context, projectID string, after int64, lim
 	return events, check("events", err)
 }
 
+// --- Notifications
+
+// addNotifications inserts a batch of notifications in one statement, as appendEvents does
+// events (and, with one connection, their ids commit in order too).
+const addNotifications = `INSERT INTO notifications (user_id, project_id, project_name, kind, message, gate, event_id, created_at)
+	SELECT value->>'user_id', value->>'project_id', value->>'project_name', value->>'kind', value->>'message',
+		value->>'gate', value->>'event_id', value->>'created_at'
+	FROM json_each(?) ORDER BY key -- ids are drawn in the order given
+	RETURNING id`
+
+type notificationRow struct {
+	UserID      string `json:"user_id"`
+	ProjectID   string `json:"project_id"`
+	ProjectName string `json:"project_name"`
+	Kind        string `json:"kind"`
+	Message     string `json:"message"`
+	Gate        int    `json:"gate"`
+	EventID     int64  `json:"event_id"`
+	CreatedAt   int64  `json:"created_at"`
+}
+
+// AddNotifications implements store.Queries.
+func (q *queries) AddNotifications(ctx context.Context, ns []store.Notification) ([]store.Notification, error) {
+	if len(ns) == 0 {
+		return nil, nil
+	}
+	out := slices.Clone(ns)
+	rows := make([]notificationRow, len(out))
+	for i := range out {
+		n := &out[i]
+		n.CreatedAt, n.ReadAt = utc(n.CreatedAt), time.Time{}
+		rows[i] = notificationRow{n.UserID, n.ProjectID, n.ProjectName, n.Kind, n.Message, n.Gate, n.EventID, sqlitex.Micros(n.CreatedAt)}
+	}
+	rowsJSON, err := jsonArg(rows)
+	if err != nil {
+		return nil, fmt.Errorf("add notifications: %w", err)
+	}
+	ids, err := insertedIDs(q.db.QueryContext(ctx, addNotifications, rowsJSON))
+	if err != nil {
+		return nil, check("add notifications", err)
+	}
+	for i := range out {
+		out[i].ID = ids[i]
+	}
+	return out, nil
+}
+
+// Notifications implements store.Queries.
+func (q *queries) Notifications(ctx context.Context, userID string, f store.NotificationFilter) ([]store.Notification, error) {
+	if f.Limit <= 0 {
+		return nil, nil
+	}
+	query, args := `SELECT id, user_id, project_id, project_name, kind, message, gate, event_id, created_at, read_at
+		FROM notifications WHERE user_id = ?`, []any{userID}
+	if f.UnreadOnly {
+		query += ` AND read_at IS NULL`
+	}
+	if f.After != 0 {
+		query += ` AND id > ?`
+		args = append(args, f.After)
+	}
+	if f.Before != 0 {
+		query += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	order := ` ORDER BY id DESC`
+	if f.OldestFirst {
+		order = ` ORDER BY id`
+	}
+	rows, err := q.db.QueryContext(ctx, query+order+` LIMIT ?`, append(args, f.Limit)...)
+	ns, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Notification, error) {
+		var (
+			n      store.Notification
+			readAt sql.NullInt64
+		)
+		err := r.Scan(&n.ID, &n.UserID, &n.ProjectID, &n.ProjectName, &n.Kind, &n.Message, &n.Gate, &n.EventID,
+			sqlitex.ScanTime(&n.CreatedAt), &readAt)
+		if readAt.Valid {
+			n.ReadAt = time.UnixMicro(readAt.Int64).UTC()
+		}
+		return n, err
+	})
+	return ns, check("notifications", err)
+}
+
+// MarkNotificationsRead implements store.Queries.
+func (q *queries) MarkNotificationsRead(ctx context.Context, userID string, upTo int64, at time.Time) error {
+	query, args := `UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL`, []any{sqlitex.Micros(at), userID}
+	if upTo != 0 {
+		query += ` AND id <= ?`
+		args = append(args, upTo)
+	}
+	_, err := q.db.ExecContext(ctx, query, args...)
+	return check("mark notifications read", err)
+}
+
+// UnreadNotifications implements store.Queries.
+func (q *queries) UnreadNotifications(ctx context.Context, userID string) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE user_id = ? AND read_at IS NULL`, userID).Scan(&n)
+	return n, check("unread notifications", err)
+}
+
 // --- Helpers
+
+// insertedIDs collects the ids an INSERT ... RETURNING id returned, in increasing order:
+// RETURNING promises no order; the ids, drawn in the order of the rows given, do.
+func insertedIDs(rows *sql.Rows, err error) ([]int64, error) {
+	ids, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})
+	slices.Sort(ids)
+	return ids, err
+}
 
 // affected is check for a statement that must change a row: none is ErrNotFound.
 func affected(op string, res sql.Result, err error) error {

@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"TaskFilter":                   testTaskFilter,
 		"TaskPages":                    testTaskPages,
 		"Events":                       testEvents,
+		"Notifications":                testNotifications,
+		"MarkNotificationsRead":        testMarkNotificationsRead,
 		"InTx":                         testInTx,
 		"InTxRollback":                 testInTxRollback,
 		"Ping":                         testPing,
@@ -337,13 +339,14 @@ func testMembers(t *testing.T, s store.Store) {
 // project is everything a project can own, as stored.
 type project struct {
 	store.Project
-	members      []store.Member
-	gates        []store.Gate
-	deliverables []store.Deliverable
-	proofs       []store.Proof
-	reviews      int
-	tasks        []store.Task
-	events       []store.Event
+	members       []store.Member
+	gates         []store.Gate
+	deliverables  []store.Deliverable
+	proofs        []store.Proof
+	reviews       int
+	tasks         []store.Task
+	events        []store.Event
+	notifications []store.Notification // ada's
 }
 
 // populate creates a project owning one of everything.
@@ -370,6 +373,8 @@ func populate(t *testing.T, s store.Store) project {
 	events, err := s.AppendEvents(ctx, []store.Event{{ProjectID: p.ID, ActorID: "ada", Type: "created", Payload: []byte(`{}`), CreatedAt: base}})
 	must(t, err)
 	p.events = events
+	p.notifications, err = s.AddNotifications(ctx, []store.Notification{newNotification("ada", p.ID, 0)})
+	must(t, err)
 	return p
 }
 
@@ -391,6 +396,9 @@ func wantProject(t *testing.T, s store.Store, p project) {
 		t.Errorf("Reviews: %d, err %v; want %d", len(reviews), err, p.reviews)
 	}
 	wantTasks(t, s, p.ID, store.TaskFilter{}, p.tasks)
+	notifications, err := s.Notifications(ctx, "ada", store.NotificationFilter{Limit: 100})
+	notifications = slices.DeleteFunc(notifications, func(n store.Notification) bool { return n.ProjectID != p.ID })
+	wantList(t, "Notifications", notifications, err, p.notifications)
 }
 
 // wantList fails the test unless a listing (got, err) is want; nil and empty are alike.
@@ -904,6 +912,117 @@ func testEvents(t *testing.T, s store.Store) {
 	}
 }
 
+// newNotification is the ith notification of a test for the user about the project.
+func newNotification(userID, projectID string, i int) store.Notification {
+	return store.Notification{UserID: userID, ProjectID: projectID, ProjectName: "Llama farm", Kind: "gate_blocked",
+		Message: fmt.Sprintf("G%d of \"Llama farm\" is blocked: reason %d", i%9+1, i), Gate: i%9 + 1,
+		EventID: int64(1000 + i), CreatedAt: base.Add(time.Duration(i) * time.Minute)}
+}
+
+// wantNotifications fails the test unless Notifications(userID, f) lists want, in order.
+func wantNotifications(t *testing.T, s store.Queries, userID string, f store.NotificationFilter, want ...store.Notification) {
+	t.Helper()
+	got, err := s.Notifications(t.Context(), userID, f)
+	wantList(t, fmt.Sprintf("Notifications(%s, %+v)", userID, f), got, err, want)
+}
+
+func testNotifications(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	p := createProject(t, s, newProject("ada", base))
+	other := createProject(t, s, newProject("bob", base))
+
+	// Two batches, the users' notifications interleaved: ids increase in the order given, across
+	// users, and what is returned is what is stored.
+	first, err := s.AddNotifications(ctx, []store.Notification{
+		newNotification("ada", p.ID, 0), newNotification("bob", other.ID, 1), newNotification("ada", other.ID, 2),
+	})
+	must(t, err)
+	second, err := s.AddNotifications(ctx, []store.Notification{
+		newNotification("ada", p.ID, 3), newNotification("ada", p.ID, 4), newNotification("bob", p.ID, 5),
+	})
+	must(t, err)
+	all := slices.Concat(first, second)
+	for i, n := range all {
+		want := newNotification(n.UserID, n.ProjectID, i)
+		want.ID, want.CreatedAt = n.ID, stored(want.CreatedAt)
+		if n != want {
+			t.Errorf("AddNotifications returned\n %+v\nwant %+v", n, want)
+		}
+		if i > 0 && n.ID <= all[i-1].ID {
+			t.Errorf("notification %d: id %d after %d, want increasing ids", i, n.ID, all[i-1].ID)
+		}
+	}
+	a0, b1, a2, a3, a4, b5 := all[0], all[1], all[2], all[3], all[4], all[5]
+
+	// Newest first, a page at a time before an id; oldest first, after an id.
+	wantNotifications(t, s, "ada", store.NotificationFilter{Limit: 10}, a4, a3, a2, a0)
+	wantNotifications(t, s, "ada", store.NotificationFilter{Limit: 3}, a4, a3, a2)
+	wantNotifications(t, s, "ada", store.NotificationFilter{Before: a2.ID, Limit: 3}, a0)
+	wantNotifications(t, s, "ada", store.NotificationFilter{Before: b5.ID, Limit: 2}, a4, a3)
+	wantNotifications(t, s, "ada", store.NotificationFilter{Before: a0.ID, Limit: 10})
+	wantNotifications(t, s, "ada", store.NotificationFilter{OldestFirst: true, Limit: 3}, a0, a2, a3)
+	wantNotifications(t, s, "ada", store.NotificationFilter{OldestFirst: true, After: a0.ID, Limit: 10}, a2, a3, a4)
+	wantNotifications(t, s, "ada", store.NotificationFilter{OldestFirst: true, After: b1.ID, Limit: 2}, a2, a3)
+	wantNotifications(t, s, "ada", store.NotificationFilter{OldestFirst: true, After: a4.ID, Limit: 10})
+	// Both bounds, either way.
+	wantNotifications(t, s, "ada", store.NotificationFilter{After: a0.ID, Before: a4.ID, Limit: 10}, a3, a2)
+	wantNotifications(t, s, "ada", store.NotificationFilter{OldestFirst: true, After: a0.ID, Before: a4.ID, Limit: 10}, a2, a3)
+	wantNotifications(t, s, "ada", store.NotificationFilter{})
+	// Only one's own.
+	wantNotifications(t, s, "bob", store.NotificationFilter{Limit: 10}, b5, b1)
+	wantNotifications(t, s, "nobody", store.NotificationFilter{Limit: 10})
+	wantNotifications(t, s, "ada", store.NotificationFilter{UnreadOnly: true, Limit: 10}, a4, a3, a2, a0)
+
+	// A batch naming a missing project stores nothing.
+	_, err = s.AddNotifications(ctx, []store.Notification{newNotification("ada", p.ID, 6), newNotification("ada", uuid.NewString(), 7)})
+	wantErr(t, "AddNotifications(unknown project)", err, store.ErrNotFound)
+	wantNotifications(t, s, "ada", store.NotificationFilter{OldestFirst: true, After: a4.ID, Limit: 10})
+	if none, err := s.AddNotifications(ctx, nil); err != nil || len(none) != 0 {
+		t.Errorf("AddNotifications(nil) = %v, %v", none, err)
+	}
+}
+
+func testMarkNotificationsRead(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	p := createProject(t, s, newProject("ada", base))
+	ns, err := s.AddNotifications(ctx, []store.Notification{
+		newNotification("ada", p.ID, 0), newNotification("ada", p.ID, 1), newNotification("bob", p.ID, 2),
+		newNotification("ada", p.ID, 3), newNotification("ada", p.ID, 4),
+	})
+	must(t, err)
+	a0, a1, b2, a3, a4 := ns[0], ns[1], ns[2], ns[3], ns[4]
+	wantUnread := func(userID string, want int) {
+		t.Helper()
+		if n, err := s.UnreadNotifications(ctx, userID); err != nil || n != want {
+			t.Errorf("UnreadNotifications(%s) = %d, %v; want %d", userID, n, err, want)
+		}
+	}
+	wantUnread("ada", 4)
+	wantUnread("bob", 1)
+	wantUnread("nobody", 0)
+
+	// Up to an id, of one user only: bob's b2 is in the range and stays unread.
+	firstRead := base.Add(time.Hour)
+	must(t, s.MarkNotificationsRead(ctx, "ada", b2.ID, firstRead))
+	a0.ReadAt, a1.ReadAt = stored(firstRead), stored(firstRead)
+	wantUnread("ada", 2)
+	wantUnread("bob", 1)
+	wantNotifications(t, s, "ada", store.NotificationFilter{Limit: 10}, a4, a3, a1, a0)
+	wantNotifications(t, s, "ada", store.NotificationFilter{UnreadOnly: true, Limit: 10}, a4, a3)
+	wantNotifications(t, s, "ada", store.NotificationFilter{UnreadOnly: true, Before: a4.ID, Limit: 10}, a3)
+	wantNotifications(t, s, "ada", store.NotificationFilter{UnreadOnly: true, OldestFirst: true, After: a0.ID, Limit: 1}, a3)
+	wantNotifications(t, s, "bob", store.NotificationFilter{UnreadOnly: true, Limit: 10}, b2)
+
+	// 0 marks all; those read already keep the time they were read.
+	must(t, s.MarkNotificationsRead(ctx, "ada", 0, firstRead.Add(time.Hour)))
+	a3.ReadAt, a4.ReadAt = stored(firstRead.Add(time.Hour)), stored(firstRead.Add(time.Hour))
+	wantUnread("ada", 0)
+	wantNotifications(t, s, "ada", store.NotificationFilter{Limit: 10}, a4, a3, a1, a0)
+	wantNotifications(t, s, "ada", store.NotificationFilter{UnreadOnly: true, Limit: 10})
+	wantUnread("bob", 1)
+	must(t, s.MarkNotificationsRead(ctx, "nobody", 0, firstRead))
+}
+
 func testInTx(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	p := newProject("ada", base)
@@ -916,7 +1035,13 @@ func testInTx(t *testing.T, s store.Store) {
 			return err
 		}
 		task = createTasks(t, q, newTask(p.ID, 1, base))[0]
-		_, err := q.AppendEvents(ctx, []store.Event{{ProjectID: p.ID, Type: "created", Payload: []byte(`{}`), CreatedAt: base}})
+		events, err := q.AppendEvents(ctx, []store.Event{{ProjectID: p.ID, Type: "created", Payload: []byte(`{}`), CreatedAt: base}})
+		if err != nil {
+			return err
+		}
+		n := newNotification("ada", p.ID, 0)
+		n.EventID = events[0].ID
+		_, err = q.AddNotifications(ctx, []store.Notification{n})
 		return err
 	})
 	must(t, err)
@@ -929,6 +1054,9 @@ func testInTx(t *testing.T, s store.Store) {
 	wantTasks(t, s, p.ID, store.TaskFilter{}, []store.Task{task})
 	if events, err := s.Events(ctx, p.ID, 0, 10); err != nil || len(events) != 1 {
 		t.Errorf("Events after commit = %v, %v; want 1", events, err)
+	}
+	if ns, err := s.Notifications(ctx, "ada", store.NotificationFilter{Limit: 10}); err != nil || len(ns) != 1 {
+		t.Errorf("Notifications after commit = %v, %v; want 1", ns, err)
 	}
 }
 
@@ -943,6 +1071,9 @@ func testInTxRollback(t *testing.T, s store.Store) {
 		createGate(t, q, p.ID, 1)
 		createTasks(t, q, newTask(p.ID, 1, base))
 		if _, err := q.AppendEvents(ctx, []store.Event{{ProjectID: p.ID, Type: "created", Payload: []byte(`{}`), CreatedAt: base}}); err != nil {
+			return err
+		}
+		if _, err := q.AddNotifications(ctx, []store.Notification{newNotification("ada", p.ID, 0)}); err != nil {
 			return err
 		}
 		must(t, q.UpdateGate(ctx, store.Gate{ProjectID: kept.ID, Number: 1, State: "in_progress", UpdatedAt: base}, "pending"))
