@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
@@ -22,7 +23,7 @@ const Subprotocol = "fuzzyllama.v1"
 const (
 	CloseTokenExpired websocket.StatusCode = 4001 // reconnect with a fresh access token
 	CloseTooSlow      websocket.StatusCode = 4008 // reconnect with the last event id seen
-	CloseReplayFailed websocket.StatusCode = 4011 // an event stream's replay failed: reconnect
+	CloseStreamEnded  websocket.StatusCode = 4010 // an event stream's subscription ended: see the error before it
 )
 
 // Messages from the client.
@@ -61,10 +62,19 @@ type message struct {
 
 // client is one socket.
 type client struct {
-	hub  *Hub
-	out  transport
-	who  authn.Identity
-	send chan []byte
+	hub *Hub
+	out transport
+	who authn.Identity
+	// send holds live messages and answers (a full queue means the client is too slow); paced
+	// is the unbuffered way of replays and run output, which wait for the writer and so never
+	// take the room live messages need. The writer serves send first.
+	send  chan []byte
+	paced chan []byte
+	// requests wait here for the control loop, which handles them one at a time.
+	requests chan request
+	// lost, when set, is called when a subscription ends other than by unsubscribing (an event
+	// stream, which has only one, then ends).
+	lost func()
 	stop context.CancelFunc
 	// work is the context of the socket's writer, heartbeat, replays and watches: it ends as
 	// soon as the socket is closing, so none of them waits on a client that is gone.
@@ -117,8 +127,9 @@ func (h *Hub) authenticate(w http.ResponseWriter, r *http.Request) (*authn.Claim
 }
 
 func (h *Hub) newClient(out transport, claims *authn.Claims, token string) *client {
-	c := &client{hub: h, out: out, send: make(chan []byte, h.cfg.SendBuffer),
-		subs: map[topic]*subscription{}, watches: map[string]*watch{},
+	c := &client{hub: h, out: out, send: make(chan []byte, h.cfg.SendBuffer), paced: make(chan []byte),
+		requests: make(chan request, maxWaitingRequests),
+		subs:     map[topic]*subscription{}, watches: map[string]*watch{},
 		who: authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}}
 	h.opened(c)
 	return c
@@ -160,11 +171,12 @@ func (c *client) serve(reqCtx context.Context, expiry time.Time, read func(ctx c
 		c.mu.Unlock()
 		c.out.closeNow()
 	}()
-	wg.Add(2)
+	wg.Add(3)
 	// The writer runs on the socket's own context: cancelling a write would cut the connection
 	// before a close frame (4008, 4001) could reach the client. When it stops, the work stops.
 	go func() { defer wg.Done(); defer c.cancelWork(); c.write(ctx) }()
 	go func() { defer wg.Done(); c.heartbeat(c.work) }()
+	go func() { defer wg.Done(); c.control(c.work) }()
 	expired := time.AfterFunc(time.Until(expiry), func() {
 		c.end(CloseTokenExpired, "access token expired: reconnect with a fresh one")
 	})
@@ -172,7 +184,12 @@ func (c *client) serve(reqCtx context.Context, expiry time.Time, read func(ctx c
 	read(ctx)
 }
 
-// readRequests reads the client's requests until the socket closes.
+// maxWaitingRequests bounds the requests a socket may have waiting for the control loop.
+const maxWaitingRequests = 16
+
+// readRequests reads the client's requests until the socket closes, and hands them to the
+// control loop: the reader must keep reading (pongs, the client's close) whatever a request
+// waits for.
 func (c *client) readRequests(ctx context.Context, conn *websocket.Conn) {
 	for {
 		_, data, err := conn.Read(ctx)
@@ -181,22 +198,43 @@ func (c *client) readRequests(ctx context.Context, conn *websocket.Conn) {
 		}
 		var req request
 		if err := json.Unmarshal(data, &req); err != nil {
-			c.queue(message{Type: "error", Code: "INVALID_ARGUMENT", Message: "messages are JSON: {\"type\":\"subscribe\",\"projectId\":\"…\"}"})
+			c.queue(message{Type: "error", Code: codes.InvalidArgument.String(),
+				Message: "messages are JSON objects like {\"type\":\"subscribe\",\"projectId\":\"…\"} with string values: " + err.Error()})
 			continue
 		}
 		switch req.Type {
-		case "subscribe":
-			// Off the reader, which must keep reading (pongs, the client's close) during a replay.
-			c.tasks.Add(1)
-			go func() { defer c.tasks.Done(); c.subscribe(c.work, req) }()
-		case "unsubscribe":
-			c.unsubscribe(req)
-		case "watchRun":
-			c.watchRun(req)
-		case "unwatchRun":
-			c.unwatchRun(req.RunID)
+		case "subscribe", "unsubscribe", "watchRun", "unwatchRun":
+			select {
+			case c.requests <- req:
+			default:
+				c.queue(message{Type: "error", Code: codes.ResourceExhausted.String(),
+					Message: fmt.Sprintf("at most %d requests may wait for an answer: wait for the answers", maxWaitingRequests)})
+			}
 		default:
-			c.queue(message{Type: "error", Code: "INVALID_ARGUMENT", Message: "type: must be subscribe, unsubscribe, watchRun or unwatchRun"})
+			c.queue(message{Type: "error", Code: codes.InvalidArgument.String(), Message: "type: must be subscribe, unsubscribe, watchRun or unwatchRun"})
+		}
+	}
+}
+
+// control handles the client's requests one at a time, in the order sent: what a request
+// checks (limits, duplicates) cannot race another, and each is answered in turn. Replays and
+// watches run on their own goroutines.
+func (c *client) control(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case req := <-c.requests:
+			switch req.Type {
+			case "subscribe":
+				c.subscribe(req)
+			case "unsubscribe":
+				c.unsubscribe(req)
+			case "watchRun":
+				c.watchRun(req)
+			case "unwatchRun":
+				c.unwatchRun(req.RunID)
+			}
 		}
 	}
 }
@@ -212,22 +250,28 @@ func (c *client) end(code websocket.StatusCode, reason string) {
 
 func (c *client) write(ctx context.Context) {
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case b := <-c.send:
-			// A session ended since (logout, password reset) gets nothing more; the check is in
-			// memory (the process's revocation list) and the signature is not verified again.
-			if _, err := c.hub.verifier.Verify(ctx, c.who.Token, authn.TypeAccess); err != nil {
-				c.end(CloseTokenExpired, "the session has ended: sign in again")
+		var b []byte
+		select { // live messages and answers first
+		case b = <-c.send:
+		default:
+			select {
+			case <-ctx.Done():
 				return
+			case b = <-c.send:
+			case b = <-c.paced:
 			}
-			wctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
-			err := c.out.write(wctx, b)
-			cancel()
-			if err != nil {
-				return // the socket is closing
-			}
+		}
+		// A session ended since (logout, password reset) gets nothing more; the check is in
+		// memory (the process's revocation list) and the signature is not verified again.
+		if _, err := c.hub.verifier.Verify(ctx, c.who.Token, authn.TypeAccess); err != nil {
+			c.end(CloseTokenExpired, "the session has ended: sign in again")
+			return
+		}
+		wctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
+		err := c.out.write(wctx, b)
+		cancel()
+		if err != nil {
+			return // the socket is closing
 		}
 	}
 }
@@ -274,13 +318,20 @@ func (c *client) tooSlow() {
 	c.end(CloseTooSlow, "too slow: events were not delivered; reconnect with the last ids seen")
 }
 
-// sendPaced sends a message once there is room in the send queue: replays and run output are
-// paced by the client (however much it missed), unlike live events, which must not wait for
-// one slow client.
+// sendPaced hands a message to the writer when it is free: replays and run output are paced by
+// the client (however much it missed), unlike live events, which must not wait for one slow
+// client.
 func (c *client) sendPaced(ctx context.Context, m message) error {
 	b, _ := json.Marshal(m)
+	return c.handPaced(ctx, b)
+}
+
+func (c *client) handPaced(ctx context.Context, b []byte) error {
+	if ctx.Err() != nil { // ended (unsubscribed, unwatched): nothing more, even if the writer is free
+		return ctx.Err()
+	}
 	select {
-	case c.send <- b:
+	case c.paced <- b:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

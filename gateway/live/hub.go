@@ -191,6 +191,21 @@ type eventHead struct {
 	} `json:"memberChanged"`
 }
 
+// removed is the member the event removed from its project, if it is a removal.
+func (e eventHead) removed() string {
+	if m := e.MemberChanged; m != nil && m.Role == "" {
+		return m.UserID
+	}
+	return ""
+}
+
+// removedMember is the member an event (the public Event's JSON) removed, if any.
+func removedMember(event []byte) string {
+	var e eventHead
+	_ = json.Unmarshal(event, &e)
+	return e.removed()
+}
+
 func (h *Hub) dispatchEvent(msg []byte) {
 	var e eventHead
 	if json.Unmarshal(msg, &e) != nil || e.ProjectID == "" {
@@ -200,19 +215,35 @@ func (h *Hub) dispatchEvent(msg []byte) {
 	if err != nil {
 		return
 	}
-	removed := ""
-	if m := e.MemberChanged; m != nil && m.Role == "" {
-		removed = m.UserID
+	removed := e.removed()
+	if removed != "" {
+		// Its watches of the project's runs end too, subscribed to the project or not.
+		for _, c := range h.connections(removed) {
+			c.unwatchProject(e.ProjectID)
+		}
 	}
 	t := projectTopic(e.ProjectID)
 	for _, c := range h.subscribers(t) {
 		// A member removed from the project gets nothing from it any more, this event included.
 		if removed != "" && c.who.UserID == removed {
-			c.drop(t, status.Error(codes.PermissionDenied, "you were removed from the project"))
+			c.drop(t, nil, status.Error(codes.PermissionDenied, "you were removed from the project"))
 			continue
 		}
 		c.deliver(t, id, msg)
 	}
+}
+
+// connections are the user's open connections.
+func (h *Hub) connections(userID string) []*client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*client
+	for c := range h.clients {
+		if c.who.UserID == userID {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // dispatchNotification forwards a notification (the public Notification message) to its user's

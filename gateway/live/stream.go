@@ -49,11 +49,13 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request, req request) {
 	out := newEventStream(w)
 	c := h.newClient(out, claims, token)
 	defer h.closed(c)
+	// The stream has one subscription: when it ends (a failed replay, the user's removal), the
+	// stream does, after the error saying why.
+	c.lost = func() { c.end(CloseStreamEnded, "the subscription ended: see the error before this") }
 	c.serve(r.Context(), claims.ExpiresAt.Time, func(ctx context.Context) {
-		req.Type = "subscribe"
-		c.subscribe(c.work, req)
-		if !c.following(t) { // the replay failed: the error was sent
-			c.end(CloseReplayFailed, "the replay failed: reconnect to try again")
+		c.subscribe(req)
+		if !c.following(t) { // refused meanwhile: the error was sent
+			c.end(CloseStreamEnded, "the subscription ended: see the error before this")
 		}
 		select {
 		case <-r.Context().Done(): // the client left

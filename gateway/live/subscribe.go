@@ -3,6 +3,7 @@ package live
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -43,6 +44,8 @@ func (t topic) wrap(item []byte) message {
 // items of the record (with ids) in pending, others (run and document snapshots) in held; last
 // is the id of the newest item sent, so nothing is sent twice.
 type subscription struct {
+	// cancel ends the subscription's replay when it is removed.
+	cancel    context.CancelFunc
 	replaying bool
 	pending   [][]byte
 	pendingID []int64
@@ -107,7 +110,8 @@ func resumeFrom(t topic, req request) (after int64, resume bool, err error) {
 	return n, true, nil
 }
 
-func (c *client) subscribe(ctx context.Context, req request) {
+// subscribe handles a subscribe request on the control loop; the replay runs on its own.
+func (c *client) subscribe(req request) {
 	t, err := c.target(req)
 	if err != nil {
 		c.fail(topic{project: req.ProjectID}, err)
@@ -118,64 +122,80 @@ func (c *client) subscribe(ctx context.Context, req request) {
 		c.fail(t, err)
 		return
 	}
+	ctx, cancel := context.WithCancel(c.work)
+	// Join first, holding live messages back until the subscription is authorised and its
+	// replay done: a removal from the project committed after the check is then seen (and drops
+	// the subscription), one committed before it fails the check; an item committed meanwhile
+	// is either replayed or held, and sent once.
+	s := &subscription{cancel: cancel, replaying: true, last: after, start: after}
 	c.mu.Lock()
-	_, dup := c.subs[t]
-	full := len(c.subs) >= c.hub.cfg.MaxSubscriptions
-	c.mu.Unlock()
-	if dup {
+	switch {
+	case c.subs == nil: // closing
+		c.mu.Unlock()
+		cancel()
+		return
+	case c.subs[t] != nil:
+		c.mu.Unlock()
+		cancel()
 		c.fail(t, status.Error(codes.AlreadyExists, "already subscribed"))
 		return
-	}
-	if full {
-		c.fail(t, status.Errorf(codes.ResourceExhausted, "at most %d subscriptions per connection", c.hub.cfg.MaxSubscriptions))
-		return
-	}
-	uctx := authn.NewContext(ctx, c.who)
-	if t.project != "" {
-		if _, err := c.hub.backends.Projects.Authorize(uctx, &projectsv1.AuthorizeRequest{ProjectId: t.project, Action: projectsv1.Action_ACTION_READ}); err != nil {
-			c.fail(t, err)
-			return
-		}
-	}
-	// Join first, holding live messages back, then replay: an item committed meanwhile is either
-	// replayed or held, and sent once. Without an id to resume after there is nothing to replay.
-	s := &subscription{replaying: resume, last: after, start: after}
-	c.mu.Lock()
-	if c.subs == nil || c.subs[t] != nil { // closing, or a racing duplicate
+	case len(c.subs) >= c.hub.cfg.MaxSubscriptions:
 		c.mu.Unlock()
+		cancel()
+		c.fail(t, status.Errorf(codes.ResourceExhausted, "at most %d subscriptions per connection", c.hub.cfg.MaxSubscriptions))
 		return
 	}
 	c.subs[t] = s
 	c.mu.Unlock()
 	c.hub.join(t, c)
-	c.queue(t.label(message{Type: "subscribed"}))
-	if !resume {
+	uctx := authn.NewContext(ctx, c.who)
+	var since time.Time
+	if t.project != "" {
+		_, err = c.hub.backends.Projects.Authorize(uctx, &projectsv1.AuthorizeRequest{ProjectId: t.project, Action: projectsv1.Action_ACTION_READ})
+		if err == nil && resume {
+			// The time of the last event the client saw bounds what else it may have missed.
+			since, err = c.eventTime(uctx, t.project, after)
+		}
+	}
+	if err != nil {
+		if c.removeIf(t, s) {
+			c.fail(t, err)
+		}
 		return
 	}
-	if err := c.replay(uctx, t, s, after); err != nil {
-		st := status.Convert(err)
-		c.fail(t, status.Error(st.Code(), "replay failed: "+st.Message()))
-		c.remove(t)
-	}
+	c.queue(t.label(message{Type: "subscribed"}))
+	c.tasks.Add(1)
+	go func() {
+		defer c.tasks.Done()
+		err := c.replay(uctx, t, s, after, resume, since)
+		switch {
+		case errors.Is(err, errRemoved):
+			c.drop(t, s, status.Error(codes.PermissionDenied, "you were removed from the project"))
+		case err != nil && ctx.Err() == nil:
+			st := status.Convert(err)
+			c.drop(t, s, status.Error(st.Code(), "replay failed: "+st.Message()))
+		}
+	}()
 }
 
-// replay sends the record after the given id — and, for a project, the runs and documents that
-// changed since —, then what arrived live meanwhile.
-func (c *client) replay(ctx context.Context, t topic, s *subscription, after int64) error {
-	if t.project != "" {
-		// The time of the last event the client saw bounds what else it may have missed.
-		since, err := c.eventTime(ctx, t.project, after)
-		if err != nil {
-			return err
-		}
+// errRemoved ends a replay that reached the user's removal from the project.
+var errRemoved = errors.New("removed from the project")
+
+// replay sends, when resuming, the record after the given id — and, for a project, the runs
+// and documents that changed since —, then what arrived live meanwhile; then the subscription
+// is live.
+func (c *client) replay(ctx context.Context, t topic, s *subscription, after int64, resume bool, since time.Time) error {
+	if resume && t.project != "" {
 		if err := c.replayRecord(ctx, t, s, after, c.timelinePage); err != nil {
 			return err
 		}
 		if err := c.catchUp(ctx, t.project, since); err != nil {
 			return err
 		}
-	} else if err := c.replayRecord(ctx, t, s, after, c.notificationsPage); err != nil {
-		return err
+	} else if resume {
+		if err := c.replayRecord(ctx, t, s, after, c.notificationsPage); err != nil {
+			return err
+		}
 	}
 	// Then what arrived live meanwhile (items in id order, snapshots in arrival order), with
 	// the same paced sends; the subscription goes live once nothing is held back.
@@ -200,10 +220,8 @@ func (c *client) replay(ctx context.Context, t topic, s *subscription, after int
 			}
 		}
 		for _, b := range held {
-			select {
-			case c.send <- b:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := c.handPaced(ctx, b); err != nil {
+				return err
 			}
 		}
 	}
@@ -223,6 +241,9 @@ func (c *client) replayRecord(ctx context.Context, t topic, s *subscription, aft
 			return err
 		}
 		for i, item := range items {
+			if t.project != "" && removedMember(item) == c.who.UserID {
+				return errRemoved // as live: the removal itself is not sent
+			}
 			if err := c.sendItemPaced(ctx, t, s, ids[i], item); err != nil {
 				return err
 			}
@@ -263,8 +284,8 @@ func encodeAll[M interface{ ProtoReflect() protoreflect.Message }](page []M, id 
 	return ids, items, nil
 }
 
-// eventTime is when the project's event with this id was recorded, or the zero time if there
-// is no such event (then everything counts as changed since).
+// eventTime is when the project's event with this id was recorded: the zero time for 0 (then
+// everything counts as changed since); an id the project does not have is refused.
 func (c *client) eventTime(ctx context.Context, projectID string, id int64) (time.Time, error) {
 	if id <= 0 {
 		return time.Time{}, nil
@@ -276,7 +297,7 @@ func (c *client) eventTime(ctx context.Context, projectID string, id int64) (tim
 	if e := page.GetEvents(); len(e) == 1 && e[0].GetId() == id {
 		return e[0].GetCreateTime().AsTime(), nil
 	}
-	return time.Time{}, nil
+	return time.Time{}, status.Errorf(codes.InvalidArgument, "afterEventId: the project has no event %d", id)
 }
 
 // Catching up on runs and documents.
@@ -400,27 +421,47 @@ func (c *client) unsubscribe(req request) {
 		c.fail(topic{}, err)
 		return
 	}
-	if c.remove(t) {
-		c.queue(t.label(message{Type: "unsubscribed"}))
+	c.mu.Lock()
+	s := c.subs[t]
+	c.mu.Unlock()
+	if s == nil || !c.removeIf(t, s) {
+		c.fail(t, status.Error(codes.NotFound, "not subscribed"))
+		return
 	}
+	c.queue(t.label(message{Type: "unsubscribed"}))
 }
 
-// drop ends a subscription, and the watches of its project's runs, with an error saying why.
-func (c *client) drop(t topic, err error) {
-	c.unwatchProject(t.project)
-	if c.remove(t) {
+// drop ends a subscription, if s is still the one, and the watches of its project's runs,
+// telling the client why.
+func (c *client) drop(t topic, s *subscription, err error) {
+	if t.project != "" && status.Code(err) == codes.PermissionDenied {
+		c.unwatchProject(t.project)
+	}
+	if s == nil {
+		c.mu.Lock()
+		s = c.subs[t]
+		c.mu.Unlock()
+	}
+	if s != nil && c.removeIf(t, s) {
 		st := status.Convert(err)
 		c.fail(t, status.Error(st.Code(), "no longer subscribed: "+st.Message()))
+		if c.lost != nil {
+			c.lost()
+		}
 	}
 }
 
-// remove ends a subscription and reports whether there was one.
-func (c *client) remove(t topic) bool {
+// removeIf ends the subscription to t if it is s (not one made since), stopping its replay, and
+// reports whether it did.
+func (c *client) removeIf(t topic, s *subscription) bool {
 	c.mu.Lock()
-	_, ok := c.subs[t]
-	delete(c.subs, t)
+	ok := c.subs[t] == s
+	if ok {
+		delete(c.subs, t)
+	}
 	c.mu.Unlock()
 	if ok {
+		s.cancel()
 		c.hub.leave(t, c)
 	}
 	return ok

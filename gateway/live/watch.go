@@ -66,15 +66,22 @@ func (c *client) watchRun(req request) {
 	c.tasks.Add(1)
 	go func() {
 		defer c.tasks.Done()
-		defer c.forget(req.RunID, w)
-		if err := c.follow(ctx, req.ProjectID, req.RunID); err != nil && ctx.Err() == nil {
+		err := c.follow(ctx, req.ProjectID, req.RunID)
+		ended := ctx.Err() == nil // not unwatched, the socket not closing
+		// Forgotten before the client hears of the end, so that it may watch the run again.
+		c.forget(req.RunID, w)
+		switch {
+		case !ended:
+		case err != nil:
 			fail(err)
+		default:
+			_ = c.sendPaced(c.work, runLabel(req.ProjectID, req.RunID, message{Type: "unwatched"}))
 		}
 	}()
 }
 
-// follow forwards the run's stream until it ends (the run finished: "unwatched" follows) or ctx
-// does (unwatched, or the socket closing).
+// follow forwards the run's stream until it ends (the run finished) or ctx does (unwatched, or
+// the socket closing).
 func (c *client) follow(ctx context.Context, projectID, runID string) error {
 	stream, err := c.hub.backends.Runs.WatchRun(authn.NewContext(ctx, c.who), &agentsv1.WatchRunRequest{ProjectId: projectID, RunId: runID})
 	if err != nil {
@@ -83,7 +90,7 @@ func (c *client) follow(ctx context.Context, projectID, runID string) error {
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return c.sendPaced(ctx, runLabel(projectID, runID, message{Type: "unwatched"}))
+			return nil
 		}
 		if err != nil {
 			return err
@@ -116,6 +123,10 @@ func (c *client) forget(runID string, w *watch) {
 }
 
 func (c *client) unwatchRun(runID string) {
+	if !input.ValidID(runID) {
+		c.queue(message{Type: "error", Code: codes.InvalidArgument.String(), Message: "runId: is required"})
+		return
+	}
 	c.mu.Lock()
 	w := c.watches[runID]
 	delete(c.watches, runID)
@@ -128,14 +139,21 @@ func (c *client) unwatchRun(runID string) {
 	c.queue(runLabel(w.projectID, runID, message{Type: "unwatched"}))
 }
 
-// unwatchProject ends the watches of a project's runs (its member was removed).
+// unwatchProject ends the watches of a project's runs (its member was removed), telling the
+// client of each.
 func (c *client) unwatchProject(projectID string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var ended []string
 	for runID, w := range c.watches {
 		if w.projectID == projectID {
 			w.cancel()
 			delete(c.watches, runID)
+			ended = append(ended, runID)
 		}
+	}
+	c.mu.Unlock()
+	for _, runID := range ended {
+		c.queue(runLabel(projectID, runID, message{Type: "error", Code: codes.PermissionDenied.String(),
+			Message: "no longer watched: you were removed from the project"}))
 	}
 }
