@@ -163,6 +163,9 @@ func (c *client) subscribe(req request) {
 		}
 		return
 	}
+	if !c.following(t) { // dropped meanwhile (the user was removed), and told so
+		return
+	}
 	c.queue(t.label(message{Type: "subscribed"}))
 	c.tasks.Add(1)
 	go func() {
