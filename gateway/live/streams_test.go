@@ -81,14 +81,15 @@ func TestNotificationsResumeThenLive(t *testing.T) {
 		t.Fatalf("subscribe: %+v", m)
 	}
 	f.notify(t, note(5, "ann"))
+	if id := notificationID(t, recv(t, c)); id != 5 {
+		t.Fatalf("notification %d, want 5", id)
+	}
+	// Notification 5 has been dispatched: the other socket, next given an event, got none.
 	f.publish(t, event("p1", 1, 1))
 	if m := recv(t, other); m.Type != "event" {
 		t.Fatalf("a socket that did not ask for notifications got %+v", m)
 	}
 	send(t, c, map[string]any{"type": "unsubscribe", "notifications": true})
-	if id := notificationID(t, recv(t, c)); id != 5 {
-		t.Fatalf("notification %d, want 5", id)
-	}
 	if m := recv(t, c); m.Type != "unsubscribed" || !m.Notifications {
 		t.Fatalf("unsubscribe: %+v", m)
 	}
