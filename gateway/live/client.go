@@ -75,7 +75,9 @@ type client struct {
 	// lost, when set, is called when a subscription ends other than by unsubscribing (an event
 	// stream, which has only one, then ends).
 	lost func()
-	stop context.CancelFunc
+	// alive is the connection's context: it ends when the connection has closed.
+	alive context.Context
+	stop  context.CancelFunc
 	// work is the context of the socket's writer, heartbeat, replays and watches: it ends as
 	// soon as the socket is closing, so none of them waits on a client that is gone.
 	work       context.Context
@@ -101,9 +103,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	conn.SetReadLimit(4 << 10)
-	c := h.newClient(socket{conn}, claims, token)
+	c := h.newClient(r.Context(), socket{conn}, claims, token)
 	defer h.closed(c)
-	c.serve(r.Context(), claims.ExpiresAt.Time, func(ctx context.Context) { c.readRequests(ctx, conn) })
+	c.serve(claims.ExpiresAt.Time, func(ctx context.Context) { c.readRequests(ctx, conn) })
 }
 
 // authenticate verifies the request's access token and counts the connection against the
@@ -126,11 +128,15 @@ func (h *Hub) authenticate(w http.ResponseWriter, r *http.Request) (*authn.Claim
 	return claims, token, true
 }
 
-func (h *Hub) newClient(out transport, claims *authn.Claims, token string) *client {
+// newClient registers a connection. Its contexts outlive the request's (a hijacked socket's
+// request context may end early); they end when the connection closes.
+func (h *Hub) newClient(reqCtx context.Context, out transport, claims *authn.Claims, token string) *client {
 	c := &client{hub: h, out: out, send: make(chan []byte, h.cfg.SendBuffer), paced: make(chan []byte),
 		requests: make(chan request, maxWaitingRequests),
 		subs:     map[topic]*subscription{}, watches: map[string]*watch{},
 		who: authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}}
+	c.alive, c.stop = context.WithCancel(context.WithoutCancel(reqCtx))
+	c.work, c.cancelWork = context.WithCancel(c.alive)
 	h.opened(c)
 	return c
 }
@@ -153,10 +159,8 @@ func bearer(r *http.Request) (string, bool) {
 // serve runs the connection until it closes: a reader of requests (read, which returns when the
 // connection has closed), a writer, a heartbeat and the token's expiry. Everything the
 // connection registered is removed before serve returns.
-func (c *client) serve(reqCtx context.Context, expiry time.Time, read func(ctx context.Context)) {
-	ctx, stop := context.WithCancel(context.WithoutCancel(reqCtx))
-	c.stop = stop
-	c.work, c.cancelWork = context.WithCancel(ctx)
+func (c *client) serve(expiry time.Time, read func(ctx context.Context)) {
+	ctx := c.alive
 	var wg sync.WaitGroup
 	defer func() {
 		c.cancelWork()

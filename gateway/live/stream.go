@@ -3,10 +3,11 @@ package live
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/http"
 
-	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
-	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // ServeProjectStream serves one project's live messages (events, runs, documents) as
@@ -33,30 +34,24 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request, req request) {
 		return
 	}
 	defer h.release(claims.Subject)
-	who := authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}
-	t, err := (&client{who: who}).target(req)
-	if err == nil {
-		_, _, err = resumeFrom(t, req)
-	}
-	if err == nil && t.project != "" {
-		_, err = h.backends.Projects.Authorize(authn.NewContext(r.Context(), who),
-			&projectsv1.AuthorizeRequest{ProjectId: t.project, Action: projectsv1.Action_ACTION_READ})
+	out := newEventStream(w)
+	c := h.newClient(r.Context(), out, claims, token)
+	defer h.closed(c)
+	a, err := c.admit(req)
+	if errors.Is(err, errDropped) {
+		err = status.Error(codes.PermissionDenied, "you were removed from the project")
 	}
 	if err != nil {
+		c.stop()
 		h.cfg.WriteError(w, r, err)
 		return
 	}
-	out := newEventStream(w)
-	c := h.newClient(out, claims, token)
-	defer h.closed(c)
+	out.begin()
 	// The stream has one subscription: when it ends (a failed replay, the user's removal), the
 	// stream does, after the error saying why.
 	c.lost = func() { c.end(CloseStreamEnded, "the subscription ended: see the error before this") }
-	c.serve(r.Context(), claims.ExpiresAt.Time, func(ctx context.Context) {
-		c.subscribe(req)
-		if !c.following(t) { // refused meanwhile: the error was sent
-			c.end(CloseStreamEnded, "the subscription ended: see the error before this")
-		}
+	c.serve(claims.ExpiresAt.Time, func(context.Context) {
+		c.start(a)
 		select {
 		case <-r.Context().Done(): // the client left
 		case <-out.done:

@@ -311,6 +311,7 @@ func TestEventStreamFallback(t *testing.T) {
 	}{
 		{"/api/v1/projects/p2/events:stream", "", http.StatusNotFound},
 		{"/api/v1/projects/p1/events:stream", "x", http.StatusBadRequest},
+		{"/api/v1/projects/p1/events:stream", "99", http.StatusBadRequest}, // no such event
 	} {
 		resp, _ := f.openStream(t, c.path, ann, http.Header{"Last-Event-ID": {c.lastID}})
 		if resp.StatusCode != c.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {

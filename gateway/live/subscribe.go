@@ -83,7 +83,7 @@ func (s *subscription) fresh(id int64) bool {
 	return true
 }
 
-// target is what a subscribe or unsubscribe request names.
+// target is what a subscribe or unsubscribe request of the client names.
 func (c *client) target(req request) (topic, error) {
 	if req.Notifications {
 		return notificationsTopic(c.who.UserID), nil
@@ -110,73 +110,98 @@ func resumeFrom(t topic, req request) (after int64, resume bool, err error) {
 	return n, true, nil
 }
 
+// admitted is a subscription registered and authorised, whose replay has not started.
+type admitted struct {
+	t      topic
+	s      *subscription
+	ctx    context.Context // the subscription's, as the user: ends when it is removed
+	after  int64
+	resume bool
+	since  time.Time // for a project that resumes: the time of the event resumed after
+}
+
+// errDropped: the subscription ended while it was admitted — the user was removed (and told
+// so), or the connection is closing.
+var errDropped = errors.New("dropped while subscribing")
+
 // subscribe handles a subscribe request on the control loop; the replay runs on its own.
 func (c *client) subscribe(req request) {
-	t, err := c.target(req)
-	if err != nil {
-		c.fail(topic{project: req.ProjectID}, err)
-		return
+	a, err := c.admit(req)
+	switch {
+	case errors.Is(err, errDropped):
+	case err != nil:
+		c.fail(a.t, err)
+	default:
+		c.start(a)
 	}
-	after, resume, err := resumeFrom(t, req)
-	if err != nil {
-		c.fail(t, err)
-		return
+}
+
+// admit checks a subscribe request, registers the subscription and authorises it. It joins
+// first, holding live messages back until the subscription is authorised and its replay done:
+// a removal from the project committed after the check is then seen (and drops the
+// subscription), one committed before it fails the check; an item committed meanwhile is
+// either replayed or held, and sent once. On an error nothing stays registered; a.t says what
+// the request was about.
+func (c *client) admit(req request) (a admitted, err error) {
+	if a.t, err = c.target(req); err != nil {
+		a.t = topic{project: req.ProjectID}
+		return a, err
+	}
+	if a.after, a.resume, err = resumeFrom(a.t, req); err != nil {
+		return a, err
 	}
 	ctx, cancel := context.WithCancel(c.work)
-	// Join first, holding live messages back until the subscription is authorised and its
-	// replay done: a removal from the project committed after the check is then seen (and drops
-	// the subscription), one committed before it fails the check; an item committed meanwhile
-	// is either replayed or held, and sent once.
-	s := &subscription{cancel: cancel, replaying: true, last: after, start: after}
+	a.s = &subscription{cancel: cancel, replaying: true, last: a.after, start: a.after}
 	c.mu.Lock()
 	switch {
 	case c.subs == nil: // closing
-		c.mu.Unlock()
-		cancel()
-		return
-	case c.subs[t] != nil:
-		c.mu.Unlock()
-		cancel()
-		c.fail(t, status.Error(codes.AlreadyExists, "already subscribed"))
-		return
+		err = errDropped
+	case c.subs[a.t] != nil:
+		err = status.Error(codes.AlreadyExists, "already subscribed")
 	case len(c.subs) >= c.hub.cfg.MaxSubscriptions:
-		c.mu.Unlock()
-		cancel()
-		c.fail(t, status.Errorf(codes.ResourceExhausted, "at most %d subscriptions per connection", c.hub.cfg.MaxSubscriptions))
-		return
+		err = status.Errorf(codes.ResourceExhausted, "at most %d subscriptions per connection", c.hub.cfg.MaxSubscriptions)
+	default:
+		c.subs[a.t] = a.s
 	}
-	c.subs[t] = s
 	c.mu.Unlock()
-	c.hub.join(t, c)
-	uctx := authn.NewContext(ctx, c.who)
-	var since time.Time
-	if t.project != "" {
-		_, err = c.hub.backends.Projects.Authorize(uctx, &projectsv1.AuthorizeRequest{ProjectId: t.project, Action: projectsv1.Action_ACTION_READ})
-		if err == nil && resume {
-			// The time of the last event the client saw bounds what else it may have missed.
-			since, err = c.eventTime(uctx, t.project, after)
-		}
-	}
 	if err != nil {
-		if c.removeIf(t, s) {
-			c.fail(t, err)
+		cancel()
+		return a, err
+	}
+	c.hub.join(a.t, c)
+	a.ctx = authn.NewContext(ctx, c.who)
+	if a.t.project != "" {
+		_, err = c.hub.backends.Projects.Authorize(a.ctx, &projectsv1.AuthorizeRequest{ProjectId: a.t.project, Action: projectsv1.Action_ACTION_READ})
+		if err == nil && a.resume {
+			// The time of the last event the client saw bounds what else it may have missed.
+			a.since, err = c.eventTime(a.ctx, a.t.project, a.after)
 		}
-		return
 	}
-	if !c.following(t) { // dropped meanwhile (the user was removed), and told so
-		return
+	switch {
+	case err != nil:
+		if !c.removeIf(a.t, a.s) {
+			return a, errDropped
+		}
+		return a, err
+	case !c.following(a.t):
+		return a, errDropped
 	}
-	c.queue(t.label(message{Type: "subscribed"}))
+	return a, nil
+}
+
+// start says the subscription is made and runs its replay.
+func (c *client) start(a admitted) {
+	c.queue(a.t.label(message{Type: "subscribed"}))
 	c.tasks.Add(1)
 	go func() {
 		defer c.tasks.Done()
-		err := c.replay(uctx, t, s, after, resume, since)
+		err := c.replay(a.ctx, a.t, a.s, a.after, a.resume, a.since)
 		switch {
 		case errors.Is(err, errRemoved):
-			c.drop(t, s, status.Error(codes.PermissionDenied, "you were removed from the project"))
-		case err != nil && ctx.Err() == nil:
+			c.drop(a.t, a.s, status.Error(codes.PermissionDenied, "you were removed from the project"))
+		case err != nil && a.ctx.Err() == nil:
 			st := status.Convert(err)
-			c.drop(t, s, status.Error(st.Code(), "replay failed: "+st.Message()))
+			c.drop(a.t, a.s, status.Error(st.Code(), "replay failed: "+st.Message()))
 		}
 	}()
 }
@@ -309,7 +334,8 @@ const (
 	clockSkew = time.Minute
 	// catchUpLimit bounds the runs, and the documents, one catch-up sends; a client that
 	// missed more lists them.
-	catchUpLimit = 500
+	catchUpLimit    = 500
+	catchUpPageSize = 100
 )
 
 // catchUp sends the current state of the project's runs and documents that changed since the
@@ -321,7 +347,7 @@ func (c *client) catchUp(ctx context.Context, projectID string, since time.Time)
 	}
 	if runs := c.hub.backends.Runs; runs != nil {
 		err := pages(ctx, func(ctx context.Context, token string) (string, error) {
-			page, err := runs.ListRuns(ctx, &agentsv1.ListRunsRequest{ProjectId: projectID, ChangedSince: changedSince, PageSize: 100, PageToken: token})
+			page, err := runs.ListRuns(ctx, &agentsv1.ListRunsRequest{ProjectId: projectID, ChangedSince: changedSince, PageSize: catchUpPageSize, PageToken: token})
 			for _, r := range page.GetRuns() {
 				b, _ := protojson.Marshal(r)
 				if err := c.sendPaced(ctx, message{Type: "run", ProjectID: projectID, Run: b}); err != nil {
@@ -336,7 +362,7 @@ func (c *client) catchUp(ctx context.Context, projectID string, since time.Time)
 	}
 	if docs := c.hub.backends.Documents; docs != nil {
 		return pages(ctx, func(ctx context.Context, token string) (string, error) {
-			page, err := docs.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{ProjectId: projectID, ChangedSince: changedSince, PageSize: 100, PageToken: token})
+			page, err := docs.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{ProjectId: projectID, ChangedSince: changedSince, PageSize: catchUpPageSize, PageToken: token})
 			for _, d := range page.GetDocuments() {
 				outcome := documentsv1.SaveOutcome_SAVE_OUTCOME_NEW_VERSION
 				if d.GetVersion() == 1 {
@@ -353,11 +379,10 @@ func (c *client) catchUp(ctx context.Context, projectID string, since time.Time)
 	return nil
 }
 
-// pages calls list with each next page token until there is none, up to catchUpLimit/100
-// pages.
+// pages calls list with each next page token until there is none, up to catchUpLimit items.
 func pages(ctx context.Context, list func(ctx context.Context, token string) (string, error)) error {
 	token := ""
-	for range catchUpLimit / 100 {
+	for range catchUpLimit / catchUpPageSize {
 		next, err := list(ctx, token)
 		if err != nil || next == "" {
 			return err

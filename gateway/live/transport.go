@@ -58,12 +58,14 @@ func StartEventStream(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// newEventStream starts an event stream on w.
 func newEventStream(w http.ResponseWriter) *eventStream {
-	StartEventStream(w)
-	s := &eventStream{w: w, rc: http.NewResponseController(w), done: make(chan struct{})}
-	_ = s.rc.Flush() // the client sees the stream open before the first event
-	return s
+	return &eventStream{w: w, rc: http.NewResponseController(w), done: make(chan struct{})}
+}
+
+// begin answers 200: the client sees the stream open before the first event.
+func (s *eventStream) begin() {
+	StartEventStream(s.w)
+	_ = s.rc.Flush()
 }
 
 func (s *eventStream) emit(ctx context.Context, frame string) error {
