@@ -33,24 +33,32 @@ func TestReviewReplayDoesNotDisconnectASteadyReader(t *testing.T) {
 		t.Fatalf("subscribe: %+v", m)
 	}
 	send(t, c, map[string]any{"type": "subscribe", "notifications": true, "afterNotificationId": "0"})
+	readSteadily(t, f, c, "notification", notes)
+}
+
+// readSteadily reads the socket at a steady pace until it has want messages of the kind, while
+// a live event of p1 is published after every 25 of them (15 in all): the socket must deliver
+// both without closing as too slow.
+func readSteadily(t *testing.T, f *fixture, c *websocket.Conn, kind string, want int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var gotNotes, gotEvents, published int
-	for gotNotes < notes || gotEvents < 15 {
-		if gotNotes >= 25*(published+1) && published < 15 {
+	var got, gotEvents, published int
+	for got < want || gotEvents < 15 {
+		if got >= 25*(published+1) && published < 15 {
 			published++
 			f.publish(t, event("p1", int64(published), 1))
 		}
 		time.Sleep(time.Millisecond) // a steady reader
 		_, b, err := c.Read(ctx)
 		if err != nil {
-			t.Fatalf("after %d notifications and %d events: closed with %v (%v)", gotNotes, gotEvents, websocket.CloseStatus(err), err)
+			t.Fatalf("after %d %s messages and %d events: closed with %v (%v)", got, kind, gotEvents, websocket.CloseStatus(err), err)
 		}
 		var m msg
 		_ = json.Unmarshal(b, &m)
 		switch m.Type {
-		case "notification":
-			gotNotes++
+		case kind:
+			got++
 		case "event":
 			gotEvents++
 		}
