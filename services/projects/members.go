@@ -75,11 +75,18 @@ func (s *Service) UpdateMember(ctx context.Context, who authn.Identity, projectI
 		if err := s.changeableMember(ctx, q, who, projectID, userID, "the owner's role cannot be changed"); err != nil {
 			return err
 		}
+		out.Member = store.Member{ProjectID: projectID, UserID: userID, Role: role}
+		current, err := q.ProjectForMember(ctx, projectID, userID)
+		if err != nil {
+			return memberErr(err, userID)
+		}
+		if current.Role == role { // nothing changes: no event, nobody told again
+			return nil
+		}
 		if err := memberErr(q.SetMemberRole(ctx, projectID, userID, role), userID); err != nil {
 			return err
 		}
 		rec.add(projectID, who.UserID, EventMemberChanged, MemberChanged{UserID: userID, Role: role})
-		out.Member = store.Member{ProjectID: projectID, UserID: userID, Role: role}
 		return nil
 	})
 	if err != nil {

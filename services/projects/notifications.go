@@ -48,7 +48,7 @@ var (
 )
 
 // noticeOf is the rule of who is told about what; ok is false for the events nobody is told
-// about. It reads the event alone, so a change that tells nobody costs no query.
+// about. It reads the event alone, so a change whose events concern nobody costs no query.
 func noticeOf(e store.Event) (n notice, ok bool) {
 	switch e.Type {
 	case EventGateChanged:
@@ -155,7 +155,8 @@ func notify(ctx context.Context, q store.Queries, who authn.Identity, events []s
 			continue
 		}
 		if p == nil || p.ID != e.ProjectID {
-			// The caller is a member: the change checked their role in this transaction.
+			// The caller is a member: the change checked their role in this transaction, and
+			// its queries kept the row (changeQueries), unless the change wrote it since.
 			got, err := q.ProjectForMember(ctx, e.ProjectID, who.UserID)
 			if err != nil {
 				return nil, err

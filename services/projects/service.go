@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -119,7 +120,8 @@ func (s *Service) change(ctx context.Context, who authn.Identity, fn func(q stor
 		events        []store.Event
 		notifications []store.Notification
 	)
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	err := s.Store.InTx(ctx, func(tx store.Queries) error {
+		q := &changeQueries{Queries: tx, read: map[memberKey]store.ProjectWithRole{}}
 		rec := &recorder{now: s.now()}
 		if err := fn(q, rec); err != nil {
 			return err
@@ -170,6 +172,57 @@ func publishOne[T any](ctx context.Context, bus *eventbus.Bus, topic string, v T
 		return err
 	}
 	return bus.Publish(ctx, topic, msg)
+}
+
+// changeQueries are a change's queries: the project rows it has read (with a member's role)
+// are kept until it writes them, so that making its notifications reads nothing again.
+type changeQueries struct {
+	store.Queries
+	read map[memberKey]store.ProjectWithRole
+}
+
+type memberKey struct{ projectID, userID string }
+
+func (q *changeQueries) ProjectForMember(ctx context.Context, projectID, userID string) (store.ProjectWithRole, error) {
+	k := memberKey{projectID, userID}
+	if p, ok := q.read[k]; ok {
+		return p, nil
+	}
+	p, err := q.Queries.ProjectForMember(ctx, projectID, userID)
+	if err == nil {
+		q.read[k] = p
+	}
+	return p, err
+}
+
+// forget drops what was read of the project: a write changed it or its members.
+func (q *changeQueries) forget(projectID string) {
+	maps.DeleteFunc(q.read, func(k memberKey, _ store.ProjectWithRole) bool { return k.projectID == projectID })
+}
+
+func (q *changeQueries) UpdateProject(ctx context.Context, p store.Project) error {
+	q.forget(p.ID)
+	return q.Queries.UpdateProject(ctx, p)
+}
+
+func (q *changeQueries) DeleteProject(ctx context.Context, id string) error {
+	q.forget(id)
+	return q.Queries.DeleteProject(ctx, id)
+}
+
+func (q *changeQueries) AddMember(ctx context.Context, m store.Member) error {
+	q.forget(m.ProjectID)
+	return q.Queries.AddMember(ctx, m)
+}
+
+func (q *changeQueries) SetMemberRole(ctx context.Context, projectID, userID, role string) error {
+	q.forget(projectID)
+	return q.Queries.SetMemberRole(ctx, projectID, userID, role)
+}
+
+func (q *changeQueries) RemoveMember(ctx context.Context, projectID, userID string) error {
+	q.forget(projectID)
+	return q.Queries.RemoveMember(ctx, projectID, userID)
 }
 
 // recorder collects the timeline events of one change.
