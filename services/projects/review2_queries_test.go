@@ -80,7 +80,10 @@ func TestReview2NotifyDoesNotRereadTheProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustDo(t, func() error { _, err := svc.AddMember(ctx, owner, p.ID, "ed@example.com", store.RoleEditor); return err })
+	mustDo(t, func() error {
+		_, err := svc.AddMember(ctx, owner, p.ID, "ed@example.com", store.RoleEditor)
+		return err
+	})
 	c := countingStore{Store: svc.Store, projectForMember: new(atomic.Int64), members: new(atomic.Int64), addNotifications: new(atomic.Int64)}
 	svc.Store = c
 	count := func(f func() error) int64 {
