@@ -21,8 +21,10 @@ TOOLS=(
   github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.33.0
   github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.33.0
 )
-# Where the third-party protos come from (see third_party/proto/VERSIONS.md after a run).
-GOOGLEAPIS_MODULE=github.com/grpc-ecosystem/grpc-gateway@v1.16.0
+# Where the third-party protos come from (see third_party/proto/VERSIONS.md after a run): the last
+# grpc-gateway release that still ships google/api (with field_behavior.proto), and the current one
+# for the OpenAPI options.
+GOOGLEAPIS_MODULE=github.com/grpc-ecosystem/grpc-gateway/v2@v2.2.0
 OPENAPI_OPTIONS_MODULE=github.com/grpc-ecosystem/grpc-gateway/v2@v2.33.0
 
 BIN="$PWD/.bin"
@@ -52,12 +54,12 @@ third_party() {
   openapi="$(module_dir "$OPENAPI_OPTIONS_MODULE")"
   rm -rf third_party/proto
   mkdir -p third_party/proto/google/api third_party/proto/protoc-gen-openapiv2/options
-  cp "$googleapis"/third_party/googleapis/google/api/{annotations,http}.proto third_party/proto/google/api/
+  cp "$googleapis"/third_party/googleapis/google/api/{annotations,http,field_behavior}.proto third_party/proto/google/api/
   cp "$openapi"/protoc-gen-openapiv2/options/{annotations,openapiv2}.proto third_party/proto/protoc-gen-openapiv2/options/
   chmod -R u+w third_party/proto
   cat >third_party/proto/VERSIONS.md <<MD
 Copied by scripts/proto.sh from the Go module cache; do not edit or commit.
-- google/api/{annotations,http}.proto: $GOOGLEAPIS_MODULE third_party/googleapis
+- google/api/{annotations,http,field_behavior}.proto: $GOOGLEAPIS_MODULE third_party/googleapis
 - protoc-gen-openapiv2/options/*.proto: $OPENAPI_OPTIONS_MODULE
 MD
 }

@@ -1930,7 +1930,7 @@ var File_fuzzyllama_agents_v1_agents_service_proto protoreflect.FileDescriptor
 
 const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\n" +
-	")fuzzyllama/agents/v1/agents_service.proto\x12\x14fuzzyllama.agents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x03\n" +
+	")fuzzyllama/agents/v1/agents_service.proto\x12\x14fuzzyllama.agents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x03\n" +
 	"\x05Agent\x123\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -2078,13 +2078,13 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\x11RUN_STATE_RUNNING\x10\x02\x12\x17\n" +
 	"\x13RUN_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
 	"\x10RUN_STATE_FAILED\x10\x04\x12\x17\n" +
-	"\x13RUN_STATE_CANCELLED\x10\x052\xab\v\n" +
+	"\x13RUN_STATE_CANCELLED\x10\x052\xb3\v\n" +
 	"\rAgentsService\x12{\n" +
 	"\n" +
 	"ListAgents\x12'.fuzzyllama.agents.v1.ListAgentsRequest\x1a(.fuzzyllama.agents.v1.ListAgentsResponse\"\x1a\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x10\x12\x0e/api/v1/agents\x12|\n" +
 	"\bGetAgent\x12%.fuzzyllama.agents.v1.GetAgentRequest\x1a&.fuzzyllama.agents.v1.GetAgentResponse\"!\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/agents/{role}\x12\x9d\x01\n" +
-	"\fStartProject\x12).fuzzyllama.agents.v1.StartProjectRequest\x1a*.fuzzyllama.agents.v1.StartProjectResponse\"6\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02,:\x01*\"'/api/v1/projects/{project_id}:startWork\x12\x8c\x01\n" +
-	"\bStartRun\x12%.fuzzyllama.agents.v1.StartRunRequest\x1a&.fuzzyllama.agents.v1.StartRunResponse\"1\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02':\x01*\"\"/api/v1/projects/{project_id}/runs\x12\x8c\x01\n" +
+	"\fStartProject\x12).fuzzyllama.agents.v1.StartProjectRequest\x1a*.fuzzyllama.agents.v1.StartProjectResponse\"6\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02,:\x01*\"'/api/v1/projects/{project_id}:startWork\x12\x94\x01\n" +
+	"\bStartRun\x12%.fuzzyllama.agents.v1.StartRunRequest\x1a&.fuzzyllama.agents.v1.StartRunResponse\"9\xc8\xf3\x18\x02\xd2\xf3\x18\x04\xc8\x01\xca\x01\x82\xd3\xe4\x93\x02':\x01*\"\"/api/v1/projects/{project_id}/runs\x12\x8c\x01\n" +
 	"\x06GetRun\x12#.fuzzyllama.agents.v1.GetRunRequest\x1a$.fuzzyllama.agents.v1.GetRunResponse\"7\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02-\x12+/api/v1/projects/{project_id}/runs/{run_id}\x12\x89\x01\n" +
 	"\bListRuns\x12%.fuzzyllama.agents.v1.ListRunsRequest\x1a&.fuzzyllama.agents.v1.ListRunsResponse\".\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02$\x12\"/api/v1/projects/{project_id}/runs\x12\x9f\x01\n" +
 	"\tCancelRun\x12&.fuzzyllama.agents.v1.CancelRunRequest\x1a'.fuzzyllama.agents.v1.CancelRunResponse\"A\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x027:\x01*\"2/api/v1/projects/{project_id}/runs/{run_id}:cancel\x12\x9a\x01\n" +

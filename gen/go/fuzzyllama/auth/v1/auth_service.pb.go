@@ -1268,7 +1268,7 @@ var File_fuzzyllama_auth_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
-	"%fuzzyllama/auth/v1/auth_service.proto\x12\x12fuzzyllama.auth.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"}\n" +
+	"%fuzzyllama/auth/v1/auth_service.proto\x12\x12fuzzyllama.auth.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"}\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
@@ -1348,10 +1348,10 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x01x\x18\x03 \x01(\tR\x01x\x12\x10\n" +
 	"\x03kid\x18\x04 \x01(\tR\x03kid\x12\x10\n" +
 	"\x03alg\x18\x05 \x01(\tR\x03alg\x12\x10\n" +
-	"\x03use\x18\x06 \x01(\tR\x03use2\xf6\n" +
+	"\x03use\x18\x06 \x01(\tR\x03use2\xfc\n" +
 	"\n" +
-	"\vAuthService\x12\x80\x01\n" +
-	"\bRegister\x12#.fuzzyllama.auth.v1.RegisterRequest\x1a$.fuzzyllama.auth.v1.RegisterResponse\")\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/api/v1/auth/register\x12t\n" +
+	"\vAuthService\x12\x86\x01\n" +
+	"\bRegister\x12#.fuzzyllama.auth.v1.RegisterRequest\x1a$.fuzzyllama.auth.v1.RegisterResponse\"/\x92A\x02b\x00\xc8\xf3\x18\x01\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/api/v1/auth/register\x12t\n" +
 	"\x05Login\x12 .fuzzyllama.auth.v1.LoginRequest\x1a!.fuzzyllama.auth.v1.LoginResponse\"&\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/api/v1/auth/login\x12|\n" +
 	"\aRefresh\x12\".fuzzyllama.auth.v1.RefreshRequest\x1a#.fuzzyllama.auth.v1.RefreshResponse\"(\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/api/v1/auth/refresh\x12s\n" +
 	"\x06Logout\x12!.fuzzyllama.auth.v1.LogoutRequest\x1a\".fuzzyllama.auth.v1.LogoutResponse\"\"\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/api/v1/auth/logout\x12\x80\x01\n" +

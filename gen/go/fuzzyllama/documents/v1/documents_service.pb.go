@@ -2387,7 +2387,7 @@ var File_fuzzyllama_documents_v1_documents_service_proto protoreflect.FileDescri
 
 const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"\n" +
-	"/fuzzyllama/documents/v1/documents_service.proto\x12\x17fuzzyllama.documents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"Y\n" +
+	"/fuzzyllama/documents/v1/documents_service.proto\x12\x17fuzzyllama.documents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"Y\n" +
 	"\vAgentAuthor\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x123\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\"]\n" +
@@ -2596,10 +2596,10 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"\x1aDIFF_LINE_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DIFF_LINE_KIND_CONTEXT\x10\x01\x12\x18\n" +
 	"\x14DIFF_LINE_KIND_ADDED\x10\x02\x12\x1a\n" +
-	"\x16DIFF_LINE_KIND_REMOVED\x10\x032\xf5\x10\n" +
-	"\x10DocumentsService\x12\xa9\x01\n" +
-	"\x0eCreateDocument\x12..fuzzyllama.documents.v1.CreateDocumentRequest\x1a/.fuzzyllama.documents.v1.CreateDocumentResponse\"6\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02,:\x01*\"'/api/v1/projects/{project_id}/documents\x12\xb8\x01\n" +
-	"\x0fCreateDocuments\x12/.fuzzyllama.documents.v1.CreateDocumentsRequest\x1a0.fuzzyllama.documents.v1.CreateDocumentsResponse\"B\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x028:\x01*\"3/api/v1/projects/{project_id}/documents:batchCreate\x12\xab\x01\n" +
+	"\x16DIFF_LINE_KIND_REMOVED\x10\x032\x81\x11\n" +
+	"\x10DocumentsService\x12\xaf\x01\n" +
+	"\x0eCreateDocument\x12..fuzzyllama.documents.v1.CreateDocumentRequest\x1a/.fuzzyllama.documents.v1.CreateDocumentResponse\"<\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x02,:\x01*\"'/api/v1/projects/{project_id}/documents\x12\xbe\x01\n" +
+	"\x0fCreateDocuments\x12/.fuzzyllama.documents.v1.CreateDocumentsRequest\x1a0.fuzzyllama.documents.v1.CreateDocumentsResponse\"H\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x028:\x01*\"3/api/v1/projects/{project_id}/documents:batchCreate\x12\xab\x01\n" +
 	"\vGetDocument\x12+.fuzzyllama.documents.v1.GetDocumentRequest\x1a,.fuzzyllama.documents.v1.GetDocumentResponse\"A\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x027\x125/api/v1/projects/{project_id}/documents/{document_id}\x12\xa3\x01\n" +
 	"\rListDocuments\x12-.fuzzyllama.documents.v1.ListDocumentsRequest\x1a..fuzzyllama.documents.v1.ListDocumentsResponse\"3\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02)\x12'/api/v1/projects/{project_id}/documents\x12\xb7\x01\n" +
 	"\x0eUpdateDocument\x12..fuzzyllama.documents.v1.UpdateDocumentRequest\x1a/.fuzzyllama.documents.v1.UpdateDocumentResponse\"D\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02::\x01*25/api/v1/projects/{project_id}/documents/{document_id}\x12\xcf\x01\n" +

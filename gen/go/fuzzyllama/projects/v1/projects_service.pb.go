@@ -5157,7 +5157,7 @@ var File_fuzzyllama_projects_v1_projects_service_proto protoreflect.FileDescript
 
 const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\n" +
-	"-fuzzyllama/projects/v1/projects_service.proto\x12\x16fuzzyllama.projects.v1\x1a!fuzzyllama/common/v1/access.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\x03\n" +
+	"-fuzzyllama/projects/v1/projects_service.proto\x12\x16fuzzyllama.projects.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\x03\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -5581,16 +5581,16 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x1eNOTIFICATION_KIND_MEMBER_ADDED\x10\x03\x12)\n" +
 	"%NOTIFICATION_KIND_MEMBER_ROLE_CHANGED\x10\x04\x12$\n" +
 	" NOTIFICATION_KIND_MEMBER_REMOVED\x10\x05\x12'\n" +
-	"#NOTIFICATION_KIND_PROJECT_COMPLETED\x10\x062\xc3$\n" +
-	"\x0fProjectsService\x12\x8d\x01\n" +
-	"\rCreateProject\x12,.fuzzyllama.projects.v1.CreateProjectRequest\x1a-.fuzzyllama.projects.v1.CreateProjectResponse\"\x1f\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/api/v1/projects\x12\x8e\x01\n" +
+	"#NOTIFICATION_KIND_PROJECT_COMPLETED\x10\x062\xe1$\n" +
+	"\x0fProjectsService\x12\x93\x01\n" +
+	"\rCreateProject\x12,.fuzzyllama.projects.v1.CreateProjectRequest\x1a-.fuzzyllama.projects.v1.CreateProjectResponse\"%\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/api/v1/projects\x12\x8e\x01\n" +
 	"\n" +
 	"GetProject\x12).fuzzyllama.projects.v1.GetProjectRequest\x1a*.fuzzyllama.projects.v1.GetProjectResponse\")\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/projects/{project_id}\x12\x87\x01\n" +
 	"\fListProjects\x12+.fuzzyllama.projects.v1.ListProjectsRequest\x1a,.fuzzyllama.projects.v1.ListProjectsResponse\"\x1c\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/api/v1/projects\x12\x9a\x01\n" +
 	"\rUpdateProject\x12,.fuzzyllama.projects.v1.UpdateProjectRequest\x1a-.fuzzyllama.projects.v1.UpdateProjectResponse\",\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\":\x01*2\x1d/api/v1/projects/{project_id}\x12\xa5\x01\n" +
 	"\x0eArchiveProject\x12-.fuzzyllama.projects.v1.ArchiveProjectRequest\x1a..fuzzyllama.projects.v1.ArchiveProjectResponse\"4\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02*:\x01*\"%/api/v1/projects/{project_id}:archive\x12\x97\x01\n" +
-	"\rDeleteProject\x12,.fuzzyllama.projects.v1.DeleteProjectRequest\x1a-.fuzzyllama.projects.v1.DeleteProjectResponse\")\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1f*\x1d/api/v1/projects/{project_id}\x12\x96\x01\n" +
-	"\tAddMember\x12(.fuzzyllama.projects.v1.AddMemberRequest\x1a).fuzzyllama.projects.v1.AddMemberResponse\"4\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02*:\x01*\"%/api/v1/projects/{project_id}/members\x12\xa9\x01\n" +
+	"\rDeleteProject\x12,.fuzzyllama.projects.v1.DeleteProjectRequest\x1a-.fuzzyllama.projects.v1.DeleteProjectResponse\")\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1f*\x1d/api/v1/projects/{project_id}\x12\x9c\x01\n" +
+	"\tAddMember\x12(.fuzzyllama.projects.v1.AddMemberRequest\x1a).fuzzyllama.projects.v1.AddMemberResponse\":\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x02*:\x01*\"%/api/v1/projects/{project_id}/members\x12\xa9\x01\n" +
 	"\fUpdateMember\x12+.fuzzyllama.projects.v1.UpdateMemberRequest\x1a,.fuzzyllama.projects.v1.UpdateMemberResponse\">\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x024:\x01*2//api/v1/projects/{project_id}/members/{user_id}\x12\xa6\x01\n" +
 	"\fRemoveMember\x12+.fuzzyllama.projects.v1.RemoveMemberRequest\x1a,.fuzzyllama.projects.v1.RemoveMemberResponse\";\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x021*//api/v1/projects/{project_id}/members/{user_id}\x12\x99\x01\n" +
 	"\vListMembers\x12*.fuzzyllama.projects.v1.ListMembersRequest\x1a+.fuzzyllama.projects.v1.ListMembersResponse\"1\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02'\x12%/api/v1/projects/{project_id}/members\x12f\n" +
@@ -5604,11 +5604,11 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vApproveGate\x12*.fuzzyllama.projects.v1.ApproveGateRequest\x1a+.fuzzyllama.projects.v1.ApproveGateResponse\"A\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x027:\x01*\"2/api/v1/projects/{project_id}/gates/{gate}:approve\x12\xc6\x01\n" +
 	"\x12RequestGateChanges\x121.fuzzyllama.projects.v1.RequestGateChangesRequest\x1a2.fuzzyllama.projects.v1.RequestGateChangesResponse\"I\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02?:\x01*\":/api/v1/projects/{project_id}/gates/{gate}:request-changes\x12\xa1\x01\n" +
 	"\tBlockGate\x12(.fuzzyllama.projects.v1.BlockGateRequest\x1a).fuzzyllama.projects.v1.BlockGateResponse\"?\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x025:\x01*\"0/api/v1/projects/{project_id}/gates/{gate}:block\x12\xa9\x01\n" +
-	"\vUnblockGate\x12*.fuzzyllama.projects.v1.UnblockGateRequest\x1a+.fuzzyllama.projects.v1.UnblockGateResponse\"A\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x027:\x01*\"2/api/v1/projects/{project_id}/gates/{gate}:unblock\x12\xc0\x01\n" +
-	"\x11RecordDeliverable\x120.fuzzyllama.projects.v1.RecordDeliverableRequest\x1a1.fuzzyllama.projects.v1.RecordDeliverableResponse\"F\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02<:\x01*\"7/api/v1/projects/{project_id}/gates/{gate}/deliverables\x12\xa8\x01\n" +
-	"\vRecordProof\x12*.fuzzyllama.projects.v1.RecordProofRequest\x1a+.fuzzyllama.projects.v1.RecordProofResponse\"@\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x026:\x01*\"1/api/v1/projects/{project_id}/gates/{gate}/proofs\x12\xa7\x01\n" +
-	"\x10GetProjectStatus\x12/.fuzzyllama.projects.v1.GetProjectStatusRequest\x1a0.fuzzyllama.projects.v1.GetProjectStatusResponse\"0\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02&\x12$/api/v1/projects/{project_id}/status\x12\xa6\x01\n" +
-	"\vCreateTasks\x12*.fuzzyllama.projects.v1.CreateTasksRequest\x1a+.fuzzyllama.projects.v1.CreateTasksResponse\">\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x024:\x01*\"//api/v1/projects/{project_id}/tasks:batchCreate\x12\x91\x01\n" +
+	"\vUnblockGate\x12*.fuzzyllama.projects.v1.UnblockGateRequest\x1a+.fuzzyllama.projects.v1.UnblockGateResponse\"A\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x027:\x01*\"2/api/v1/projects/{project_id}/gates/{gate}:unblock\x12\xc6\x01\n" +
+	"\x11RecordDeliverable\x120.fuzzyllama.projects.v1.RecordDeliverableRequest\x1a1.fuzzyllama.projects.v1.RecordDeliverableResponse\"L\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x02<:\x01*\"7/api/v1/projects/{project_id}/gates/{gate}/deliverables\x12\xae\x01\n" +
+	"\vRecordProof\x12*.fuzzyllama.projects.v1.RecordProofRequest\x1a+.fuzzyllama.projects.v1.RecordProofResponse\"F\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x026:\x01*\"1/api/v1/projects/{project_id}/gates/{gate}/proofs\x12\xa7\x01\n" +
+	"\x10GetProjectStatus\x12/.fuzzyllama.projects.v1.GetProjectStatusRequest\x1a0.fuzzyllama.projects.v1.GetProjectStatusResponse\"0\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02&\x12$/api/v1/projects/{project_id}/status\x12\xac\x01\n" +
+	"\vCreateTasks\x12*.fuzzyllama.projects.v1.CreateTasksRequest\x1a+.fuzzyllama.projects.v1.CreateTasksResponse\"D\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x024:\x01*\"//api/v1/projects/{project_id}/tasks:batchCreate\x12\x91\x01\n" +
 	"\tListTasks\x12(.fuzzyllama.projects.v1.ListTasksRequest\x1a).fuzzyllama.projects.v1.ListTasksResponse\"/\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02%\x12#/api/v1/projects/{project_id}/tasks\x12\xa1\x01\n" +
 	"\n" +
 	"UpdateTask\x12).fuzzyllama.projects.v1.UpdateTaskRequest\x1a*.fuzzyllama.projects.v1.UpdateTaskResponse\"<\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x022:\x01*2-/api/v1/projects/{project_id}/tasks/{task_id}\x12\x95\x01\n" +
