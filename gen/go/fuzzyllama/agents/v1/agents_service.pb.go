@@ -511,11 +511,14 @@ type Run struct {
 	// The full output (GetRun only).
 	Output    string         `protobuf:"bytes,15,opt,name=output,proto3" json:"output,omitempty"`
 	Documents []*RunDocument `protobuf:"bytes,16,rep,name=documents,proto3" json:"documents,omitempty"`
-	Handoff   *Handoff       `protobuf:"bytes,17,opt,name=handoff,proto3" json:"handoff,omitempty"`
+	// Set once the run's documents are stored.
+	Handoff *Handoff `protobuf:"bytes,17,opt,name=handoff,proto3" json:"handoff,omitempty"`
 	// The user the run works for and whose budget it spends.
-	UserId        string                 `protobuf:"bytes,18,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	UserId     string                 `protobuf:"bytes,18,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Unset until the run first starts.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Unset until the run has finished.
 	EndTime       *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -920,8 +923,10 @@ func (x *StartProjectRequest) GetDescription() string {
 }
 
 type StartProjectResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The G1 intake run; unset when G1's work is done (in review or approved) and the work
+	// resumes at the current gate.
+	Run           *Run `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -966,8 +971,10 @@ func (x *StartProjectResponse) GetRun() *Run {
 type StartRunRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Gate      int32                  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
-	Role      v1.AgentRole           `protobuf:"varint,3,opt,name=role,proto3,enum=fuzzyllama.common.v1.AgentRole" json:"role,omitempty"`
+	// 1-9.
+	Gate int32 `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	// A role that works at the gate for the project's type.
+	Role v1.AgentRole `protobuf:"varint,3,opt,name=role,proto3,enum=fuzzyllama.common.v1.AgentRole" json:"role,omitempty"`
 	// Extra instructions for this run.
 	Instructions  string `protobuf:"bytes,4,opt,name=instructions,proto3" json:"instructions,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1930,7 +1937,7 @@ var File_fuzzyllama_agents_v1_agents_service_proto protoreflect.FileDescriptor
 
 const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\n" +
-	")fuzzyllama/agents/v1/agents_service.proto\x12\x14fuzzyllama.agents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x03\n" +
+	")fuzzyllama/agents/v1/agents_service.proto\x12\x14fuzzyllama.agents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x03\n" +
 	"\x05Agent\x123\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1967,7 +1974,7 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\n" +
 	"next_roles\x18\x02 \x03(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\tnextRoles\x12\x14\n" +
 	"\x05notes\x18\x03 \x01(\tR\x05notes\x12#\n" +
-	"\rtasks_created\x18\x04 \x01(\x05R\ftasksCreated\"\xa0\x06\n" +
+	"\rtasks_created\x18\x04 \x01(\x05R\ftasksCreated\"\xac\x06\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1982,49 +1989,49 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\x05model\x18\n" +
 	" \x01(\tR\x05model\x12\x18\n" +
 	"\aattempt\x18\v \x01(\x05R\aattempt\x12!\n" +
-	"\fmax_attempts\x18\f \x01(\x05R\vmaxAttempts\x120\n" +
-	"\x05usage\x18\r \x01(\v2\x1a.fuzzyllama.agents.v1.CostR\x05usage\x12\x14\n" +
+	"\fmax_attempts\x18\f \x01(\x05R\vmaxAttempts\x126\n" +
+	"\x05usage\x18\r \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x05usage\x12\x14\n" +
 	"\x05error\x18\x0e \x01(\tR\x05error\x12\x16\n" +
 	"\x06output\x18\x0f \x01(\tR\x06output\x12?\n" +
 	"\tdocuments\x18\x10 \x03(\v2!.fuzzyllama.agents.v1.RunDocumentR\tdocuments\x127\n" +
 	"\ahandoff\x18\x11 \x01(\v2\x1d.fuzzyllama.agents.v1.HandoffR\ahandoff\x12\x17\n" +
-	"\auser_id\x18\x12 \x01(\tR\x06userId\x12;\n" +
-	"\vcreate_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\auser_id\x18\x12 \x01(\tR\x06userId\x12A\n" +
+	"\vcreate_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\x129\n" +
 	"\n" +
 	"start_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\x13\n" +
 	"\x11ListAgentsRequest\"I\n" +
 	"\x12ListAgentsResponse\x123\n" +
-	"\x06agents\x18\x01 \x03(\v2\x1b.fuzzyllama.agents.v1.AgentR\x06agents\"F\n" +
-	"\x0fGetAgentRequest\x123\n" +
-	"\x04role\x18\x01 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\"E\n" +
-	"\x10GetAgentResponse\x121\n" +
-	"\x05agent\x18\x01 \x01(\v2\x1b.fuzzyllama.agents.v1.AgentR\x05agent\"V\n" +
-	"\x13StartProjectRequest\x12\x1d\n" +
+	"\x06agents\x18\x01 \x03(\v2\x1b.fuzzyllama.agents.v1.AgentR\x06agents\"L\n" +
+	"\x0fGetAgentRequest\x129\n" +
+	"\x04role\x18\x01 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleB\x04\xe2A\x01\x02R\x04role\"K\n" +
+	"\x10GetAgentResponse\x127\n" +
+	"\x05agent\x18\x01 \x01(\v2\x1b.fuzzyllama.agents.v1.AgentB\x04\xe2A\x01\x02R\x05agent\"\\\n" +
+	"\x13StartProjectRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12 \n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\"C\n" +
 	"\x14StartProjectResponse\x12+\n" +
-	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunR\x03run\"\x9d\x01\n" +
-	"\x0fStartRunRequest\x12\x1d\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunR\x03run\"\xaf\x01\n" +
+	"\x0fStartRunRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\x123\n" +
-	"\x04role\x18\x03 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\x12\"\n" +
-	"\finstructions\x18\x04 \x01(\tR\finstructions\"Y\n" +
-	"\x10StartRunResponse\x12+\n" +
-	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunR\x03run\x12\x18\n" +
-	"\acreated\x18\x02 \x01(\bR\acreated\"E\n" +
-	"\rGetRunRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x129\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleB\x04\xe2A\x01\x02R\x04role\x12\"\n" +
+	"\finstructions\x18\x04 \x01(\tR\finstructions\"_\n" +
+	"\x10StartRunResponse\x121\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunB\x04\xe2A\x01\x02R\x03run\x12\x18\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"Q\n" +
+	"\rGetRunRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x15\n" +
-	"\x06run_id\x18\x02 \x01(\tR\x05runId\"=\n" +
-	"\x0eGetRunResponse\x12+\n" +
-	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunR\x03run\"\xc1\x01\n" +
-	"\x0fListRunsRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1b\n" +
+	"\x06run_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05runId\"C\n" +
+	"\x0eGetRunResponse\x121\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunB\x04\xe2A\x01\x02R\x03run\"\xc7\x01\n" +
+	"\x0fListRunsRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x12\n" +
 	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -2032,17 +2039,17 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\rchanged_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fchangedSince\"i\n" +
 	"\x10ListRunsResponse\x12-\n" +
 	"\x04runs\x18\x01 \x03(\v2\x19.fuzzyllama.agents.v1.RunR\x04runs\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"H\n" +
-	"\x10CancelRunRequest\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"T\n" +
+	"\x10CancelRunRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x15\n" +
-	"\x06run_id\x18\x02 \x01(\tR\x05runId\"@\n" +
-	"\x11CancelRunResponse\x12+\n" +
-	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunR\x03run\"G\n" +
-	"\x0fWatchRunRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1b\n" +
+	"\x06run_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05runId\"F\n" +
+	"\x11CancelRunResponse\x121\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunB\x04\xe2A\x01\x02R\x03run\"S\n" +
+	"\x0fWatchRunRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x15\n" +
-	"\x06run_id\x18\x02 \x01(\tR\x05runId\"M\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1b\n" +
+	"\x06run_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05runId\"M\n" +
 	"\vOutputChunk\x12\x18\n" +
 	"\aattempt\x18\x01 \x01(\x05R\aattempt\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x12\n" +
@@ -2050,26 +2057,26 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\x10WatchRunResponse\x12-\n" +
 	"\x03run\x18\x01 \x01(\v2\x19.fuzzyllama.agents.v1.RunH\x00R\x03run\x129\n" +
 	"\x05chunk\x18\x02 \x01(\v2!.fuzzyllama.agents.v1.OutputChunkH\x00R\x05chunkB\a\n" +
-	"\x05event\"7\n" +
-	"\x16GetProjectCostsRequest\x12\x1d\n" +
+	"\x05event\"=\n" +
+	"\x16GetProjectCostsRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\"N\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"T\n" +
 	"\bGateCost\x12\x12\n" +
-	"\x04gate\x18\x01 \x01(\x05R\x04gate\x12.\n" +
-	"\x04cost\x18\x02 \x01(\v2\x1a.fuzzyllama.agents.v1.CostR\x04cost\"o\n" +
+	"\x04gate\x18\x01 \x01(\x05R\x04gate\x124\n" +
+	"\x04cost\x18\x02 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x04cost\"u\n" +
 	"\bRoleCost\x123\n" +
-	"\x04role\x18\x01 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\x12.\n" +
-	"\x04cost\x18\x02 \x01(\v2\x1a.fuzzyllama.agents.v1.CostR\x04cost\"\xb7\x01\n" +
-	"\x17GetProjectCostsResponse\x120\n" +
-	"\x05total\x18\x01 \x01(\v2\x1a.fuzzyllama.agents.v1.CostR\x05total\x124\n" +
+	"\x04role\x18\x01 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\x124\n" +
+	"\x04cost\x18\x02 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x04cost\"\xbd\x01\n" +
+	"\x17GetProjectCostsResponse\x126\n" +
+	"\x05total\x18\x01 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x05total\x124\n" +
 	"\x05gates\x18\x02 \x03(\v2\x1e.fuzzyllama.agents.v1.GateCostR\x05gates\x124\n" +
 	"\x05roles\x18\x03 \x03(\v2\x1e.fuzzyllama.agents.v1.RoleCostR\x05roles\"\x11\n" +
-	"\x0fGetUsageRequest\"\x89\x02\n" +
-	"\x10GetUsageResponse\x12;\n" +
-	"\vmonth_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"monthStart\x127\n" +
-	"\tmonth_end\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bmonthEnd\x12.\n" +
-	"\x04used\x18\x03 \x01(\v2\x1a.fuzzyllama.agents.v1.CostR\x04used\x12!\n" +
+	"\x0fGetUsageRequest\"\x9b\x02\n" +
+	"\x10GetUsageResponse\x12A\n" +
+	"\vmonth_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"monthStart\x12=\n" +
+	"\tmonth_end\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\bmonthEnd\x124\n" +
+	"\x04used\x18\x03 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x04used\x12!\n" +
 	"\ftoken_budget\x18\x04 \x01(\x03R\vtokenBudget\x12,\n" +
 	"\x12cost_budget_micros\x18\x05 \x01(\x03R\x10costBudgetMicros*\x9a\x01\n" +
 	"\bRunState\x12\x19\n" +

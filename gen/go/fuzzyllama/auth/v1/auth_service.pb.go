@@ -95,10 +95,13 @@ func (x *User) GetCreateTime() *timestamppb.Timestamp {
 }
 
 type RegisterRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
-	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Email string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	// 10-128 characters, a letter and a digit, space or symbol, not containing the email's local
+	// part.
+	Password string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	// 1-100 characters.
+	Name          string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -794,9 +797,11 @@ func (x *ForgotPasswordResponse) GetMessage() string {
 }
 
 type ResetPasswordRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	NewPassword   string                 `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token of the reset link.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The same policy as RegisterRequest.password.
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1268,38 +1273,38 @@ var File_fuzzyllama_auth_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
-	"%fuzzyllama/auth/v1/auth_service.proto\x12\x12fuzzyllama.auth.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"}\n" +
+	"%fuzzyllama/auth/v1/auth_service.proto\x12\x12fuzzyllama.auth.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x83\x01\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\x12;\n" +
-	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"W\n" +
-	"\x0fRegisterRequest\x12\x14\n" +
-	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xc6\x01\n" +
-	"\x10RegisterResponse\x12,\n" +
-	"\x04user\x18\x01 \x01(\v2\x18.fuzzyllama.auth.v1.UserR\x04user\x12!\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12A\n" +
+	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"createTime\"i\n" +
+	"\x0fRegisterRequest\x12\x1a\n" +
+	"\x05email\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05email\x12 \n" +
+	"\bpassword\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\bpassword\x12\x18\n" +
+	"\x04name\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\x04name\"\xcc\x01\n" +
+	"\x10RegisterResponse\x122\n" +
+	"\x04user\x18\x01 \x01(\v2\x18.fuzzyllama.auth.v1.UserB\x04\xe2A\x01\x02R\x04user\x12!\n" +
 	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12#\n" +
 	"\rrefresh_token\x18\x03 \x01(\tR\frefreshToken\x12\x1d\n" +
 	"\n" +
 	"token_type\x18\x04 \x01(\tR\ttokenType\x12\x1d\n" +
 	"\n" +
-	"expires_in\x18\x05 \x01(\x05R\texpiresIn\"@\n" +
-	"\fLoginRequest\x12\x14\n" +
-	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"\xc3\x01\n" +
-	"\rLoginResponse\x12,\n" +
-	"\x04user\x18\x01 \x01(\v2\x18.fuzzyllama.auth.v1.UserR\x04user\x12!\n" +
+	"expires_in\x18\x05 \x01(\x05R\texpiresIn\"L\n" +
+	"\fLoginRequest\x12\x1a\n" +
+	"\x05email\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05email\x12 \n" +
+	"\bpassword\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\bpassword\"\xc9\x01\n" +
+	"\rLoginResponse\x122\n" +
+	"\x04user\x18\x01 \x01(\v2\x18.fuzzyllama.auth.v1.UserB\x04\xe2A\x01\x02R\x04user\x12!\n" +
 	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12#\n" +
 	"\rrefresh_token\x18\x03 \x01(\tR\frefreshToken\x12\x1d\n" +
 	"\n" +
 	"token_type\x18\x04 \x01(\tR\ttokenType\x12\x1d\n" +
 	"\n" +
-	"expires_in\x18\x05 \x01(\x05R\texpiresIn\"5\n" +
-	"\x0eRefreshRequest\x12#\n" +
-	"\rrefresh_token\x18\x01 \x01(\tR\frefreshToken\"\x97\x01\n" +
+	"expires_in\x18\x05 \x01(\x05R\texpiresIn\";\n" +
+	"\x0eRefreshRequest\x12)\n" +
+	"\rrefresh_token\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\frefreshToken\"\x97\x01\n" +
 	"\x0fRefreshResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
 	"\rrefresh_token\x18\x02 \x01(\tR\frefreshToken\x12\x1d\n" +
@@ -1312,16 +1317,16 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x10LogoutAllRequest\":\n" +
 	"\x11LogoutAllResponse\x12%\n" +
 	"\x0esessions_ended\x18\x01 \x01(\x05R\rsessionsEnded\"\x0e\n" +
-	"\fGetMeRequest\"=\n" +
-	"\rGetMeResponse\x12,\n" +
-	"\x04user\x18\x01 \x01(\v2\x18.fuzzyllama.auth.v1.UserR\x04user\"-\n" +
-	"\x15ForgotPasswordRequest\x12\x14\n" +
-	"\x05email\x18\x01 \x01(\tR\x05email\"2\n" +
+	"\fGetMeRequest\"C\n" +
+	"\rGetMeResponse\x122\n" +
+	"\x04user\x18\x01 \x01(\v2\x18.fuzzyllama.auth.v1.UserB\x04\xe2A\x01\x02R\x04user\"3\n" +
+	"\x15ForgotPasswordRequest\x12\x1a\n" +
+	"\x05email\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05email\"2\n" +
 	"\x16ForgotPasswordResponse\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage\"O\n" +
-	"\x14ResetPasswordRequest\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\x12!\n" +
-	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\"\x17\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"[\n" +
+	"\x14ResetPasswordRequest\x12\x1a\n" +
+	"\x05token\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05token\x12'\n" +
+	"\fnew_password\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\vnewPassword\"\x17\n" +
 	"\x15ResetPasswordResponse\">\n" +
 	"\x12LookupUsersRequest\x12\x16\n" +
 	"\x06emails\x18\x01 \x03(\tR\x06emails\x12\x10\n" +
@@ -1333,10 +1338,10 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
 	"credential\x18\x02 \x01(\tR\n" +
 	"credential\x12\x17\n" +
-	"\auser_id\x18\x03 \x01(\tR\x06userId\"{\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\"\x81\x01\n" +
 	"\x19IssueServiceTokenResponse\x12!\n" +
-	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12;\n" +
-	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12A\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"expireTime\"\x10\n" +
 	"\x0eGetJWKSRequest\"E\n" +
 	"\x0fGetJWKSResponse\x122\n" +

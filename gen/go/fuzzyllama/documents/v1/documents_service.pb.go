@@ -184,7 +184,8 @@ func (DiffLineKind) EnumDescriptor() ([]byte, []int) {
 	return file_fuzzyllama_documents_v1_documents_service_proto_rawDescGZIP(), []int{2}
 }
 
-// AgentAuthor names the agent run that produced a version.
+// AgentAuthor names the agent run that produced a version. In a request only the agents service
+// sets it (for its runs), and then run_id and role are both required.
 type AgentAuthor struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
@@ -763,9 +764,10 @@ func (x *CreateDocumentRequest) GetAgent() *AgentAuthor {
 }
 
 type CreateDocumentResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Document      *Document              `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
-	Deliverable   *DeliverableRecord     `protobuf:"bytes,2,opt,name=deliverable,proto3" json:"deliverable,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Document *Document              `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	// Unset when the document's gate does not require its type.
+	Deliverable   *DeliverableRecord `protobuf:"bytes,2,opt,name=deliverable,proto3" json:"deliverable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1336,10 +1338,11 @@ func (x *UpdateDocumentRequest) GetAgent() *AgentAuthor {
 }
 
 type UpdateDocumentResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Document      *Document              `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
-	Outcome       SaveOutcome            `protobuf:"varint,2,opt,name=outcome,proto3,enum=fuzzyllama.documents.v1.SaveOutcome" json:"outcome,omitempty"`
-	Deliverable   *DeliverableRecord     `protobuf:"bytes,3,opt,name=deliverable,proto3" json:"deliverable,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Document *Document              `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	Outcome  SaveOutcome            `protobuf:"varint,2,opt,name=outcome,proto3,enum=fuzzyllama.documents.v1.SaveOutcome" json:"outcome,omitempty"`
+	// Unset when the document's gate does not require its type.
+	Deliverable   *DeliverableRecord `protobuf:"bytes,3,opt,name=deliverable,proto3" json:"deliverable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1629,10 +1632,11 @@ func (x *GetDocumentVersionResponse) GetContent() string {
 }
 
 type DiffDocumentVersionsRequest struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId   string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	DocumentId  string                 `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
-	FromVersion int32                  `protobuf:"varint,3,opt,name=from_version,json=fromVersion,proto3" json:"from_version,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId  string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	DocumentId string                 `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	// 1 or more.
+	FromVersion int32 `protobuf:"varint,3,opt,name=from_version,json=fromVersion,proto3" json:"from_version,omitempty"`
 	// 0 means the latest version.
 	ToVersion     int32 `protobuf:"varint,4,opt,name=to_version,json=toVersion,proto3" json:"to_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2226,8 +2230,8 @@ func (x *NewGitHubRepository) GetPublic() bool {
 type ExportToGitRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	// An https URL of an existing repository, without credentials in it. Leave empty with
-	// create_github_repository.
+	// An https URL of an existing repository, without credentials in it. Required unless
+	// create_github_repository is set; leave it empty then.
 	RemoteUrl string `protobuf:"bytes,2,opt,name=remote_url,json=remoteUrl,proto3" json:"remote_url,omitempty"`
 	// The token that authorises the push (and the repository creation). Used for this call
 	// only; never stored or logged.
@@ -2387,13 +2391,13 @@ var File_fuzzyllama_documents_v1_documents_service_proto protoreflect.FileDescri
 
 const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"\n" +
-	"/fuzzyllama/documents/v1/documents_service.proto\x12\x17fuzzyllama.documents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"Y\n" +
+	"/fuzzyllama/documents/v1/documents_service.proto\x12\x17fuzzyllama.documents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"Y\n" +
 	"\vAgentAuthor\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x123\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\"]\n" +
 	"\x06Author\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12:\n" +
-	"\x05agent\x18\x02 \x01(\v2$.fuzzyllama.documents.v1.AgentAuthorR\x05agent\"\xea\x03\n" +
+	"\x05agent\x18\x02 \x01(\v2$.fuzzyllama.documents.v1.AgentAuthorR\x05agent\"\xfc\x03\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2404,28 +2408,28 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"\aversion\x18\x06 \x01(\x05R\aversion\x12!\n" +
 	"\fcontent_hash\x18\a \x01(\tR\vcontentHash\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\b \x01(\x03R\tsizeBytes\x127\n" +
-	"\x06author\x18\t \x01(\v2\x1f.fuzzyllama.documents.v1.AuthorR\x06author\x12\x1f\n" +
+	"size_bytes\x18\b \x01(\x03R\tsizeBytes\x12=\n" +
+	"\x06author\x18\t \x01(\v2\x1f.fuzzyllama.documents.v1.AuthorB\x04\xe2A\x01\x02R\x06author\x12\x1f\n" +
 	"\vchange_note\x18\n" +
 	" \x01(\tR\n" +
 	"changeNote\x12\x1d\n" +
 	"\n" +
-	"created_by\x18\v \x01(\tR\tcreatedBy\x12;\n" +
-	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xa5\x02\n" +
+	"created_by\x18\v \x01(\tR\tcreatedBy\x12A\n" +
+	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"createTime\x12A\n" +
+	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"updateTime\"\xb1\x02\n" +
 	"\x0fDocumentVersion\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
 	"documentId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12!\n" +
 	"\fcontent_hash\x18\x03 \x01(\tR\vcontentHash\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\x127\n" +
-	"\x06author\x18\x05 \x01(\v2\x1f.fuzzyllama.documents.v1.AuthorR\x06author\x12\x1f\n" +
+	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\x12=\n" +
+	"\x06author\x18\x05 \x01(\v2\x1f.fuzzyllama.documents.v1.AuthorB\x04\xe2A\x01\x02R\x06author\x12\x1f\n" +
 	"\vchange_note\x18\x06 \x01(\tR\n" +
-	"changeNote\x12;\n" +
-	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"changeNote\x12A\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\"\xdf\x01\n" +
 	"\x11DeliverableRecord\x12\x12\n" +
 	"\x04gate\x18\x01 \x01(\x05R\x04gate\x12G\n" +
@@ -2434,46 +2438,46 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"documentId\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x05R\aversion\x12\x1a\n" +
 	"\brecorded\x18\x05 \x01(\bR\brecorded\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xaa\x01\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xb6\x01\n" +
 	"\vNewDocument\x12\x12\n" +
-	"\x04gate\x18\x01 \x01(\x05R\x04gate\x126\n" +
-	"\x04type\x18\x02 \x01(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\x04type\x12\x14\n" +
-	"\x05title\x18\x03 \x01(\tR\x05title\x12\x18\n" +
+	"\x04gate\x18\x01 \x01(\x05R\x04gate\x12<\n" +
+	"\x04type\x18\x02 \x01(\x0e2\".fuzzyllama.common.v1.DocumentTypeB\x04\xe2A\x01\x02R\x04type\x12\x1a\n" +
+	"\x05title\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\x05title\x12\x18\n" +
 	"\acontent\x18\x04 \x01(\tR\acontent\x12\x1f\n" +
 	"\vchange_note\x18\x05 \x01(\tR\n" +
-	"changeNote\"\xb4\x01\n" +
-	"\x15CreateDocumentRequest\x12\x1d\n" +
+	"changeNote\"\xc0\x01\n" +
+	"\x15CreateDocumentRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12@\n" +
-	"\bdocument\x18\x02 \x01(\v2$.fuzzyllama.documents.v1.NewDocumentR\bdocument\x12:\n" +
-	"\x05agent\x18\x03 \x01(\v2$.fuzzyllama.documents.v1.AgentAuthorR\x05agent\"\xa5\x01\n" +
-	"\x16CreateDocumentResponse\x12=\n" +
-	"\bdocument\x18\x01 \x01(\v2!.fuzzyllama.documents.v1.DocumentR\bdocument\x12L\n" +
-	"\vdeliverable\x18\x02 \x01(\v2*.fuzzyllama.documents.v1.DeliverableRecordR\vdeliverable\"\x83\x02\n" +
-	"\x16CreateDocumentsRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12F\n" +
+	"\bdocument\x18\x02 \x01(\v2$.fuzzyllama.documents.v1.NewDocumentB\x04\xe2A\x01\x02R\bdocument\x12:\n" +
+	"\x05agent\x18\x03 \x01(\v2$.fuzzyllama.documents.v1.AgentAuthorR\x05agent\"\xab\x01\n" +
+	"\x16CreateDocumentResponse\x12C\n" +
+	"\bdocument\x18\x01 \x01(\v2!.fuzzyllama.documents.v1.DocumentB\x04\xe2A\x01\x02R\bdocument\x12L\n" +
+	"\vdeliverable\x18\x02 \x01(\v2*.fuzzyllama.documents.v1.DeliverableRecordR\vdeliverable\"\x8f\x02\n" +
+	"\x16CreateDocumentsRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12B\n" +
-	"\tdocuments\x18\x02 \x03(\v2$.fuzzyllama.documents.v1.NewDocumentR\tdocuments\x12:\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12H\n" +
+	"\tdocuments\x18\x02 \x03(\v2$.fuzzyllama.documents.v1.NewDocumentB\x04\xe2A\x01\x02R\tdocuments\x12:\n" +
 	"\x05agent\x18\x03 \x01(\v2$.fuzzyllama.documents.v1.AgentAuthorR\x05agent\x12!\n" +
 	"\fadd_versions\x18\x04 \x01(\bR\vaddVersions\x12'\n" +
-	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"\x8e\x01\n" +
-	"\rSavedDocument\x12=\n" +
-	"\bdocument\x18\x01 \x01(\v2!.fuzzyllama.documents.v1.DocumentR\bdocument\x12>\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"\x94\x01\n" +
+	"\rSavedDocument\x12C\n" +
+	"\bdocument\x18\x01 \x01(\v2!.fuzzyllama.documents.v1.DocumentB\x04\xe2A\x01\x02R\bdocument\x12>\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2$.fuzzyllama.documents.v1.SaveOutcomeR\aoutcome\"\xaf\x01\n" +
 	"\x17CreateDocumentsResponse\x12D\n" +
 	"\tdocuments\x18\x01 \x03(\v2&.fuzzyllama.documents.v1.SavedDocumentR\tdocuments\x12N\n" +
-	"\fdeliverables\x18\x02 \x03(\v2*.fuzzyllama.documents.v1.DeliverableRecordR\fdeliverables\"T\n" +
-	"\x12GetDocumentRequest\x12\x1d\n" +
+	"\fdeliverables\x18\x02 \x03(\v2*.fuzzyllama.documents.v1.DeliverableRecordR\fdeliverables\"`\n" +
+	"\x12GetDocumentRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1f\n" +
-	"\vdocument_id\x18\x02 \x01(\tR\n" +
-	"documentId\"n\n" +
-	"\x13GetDocumentResponse\x12=\n" +
-	"\bdocument\x18\x01 \x01(\v2!.fuzzyllama.documents.v1.DocumentR\bdocument\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\tR\acontent\"\xfe\x01\n" +
-	"\x14ListDocumentsRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12%\n" +
+	"\vdocument_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\n" +
+	"documentId\"t\n" +
+	"\x13GetDocumentResponse\x12C\n" +
+	"\bdocument\x18\x01 \x01(\v2!.fuzzyllama.documents.v1.DocumentB\x04\xe2A\x01\x02R\bdocument\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\"\x84\x02\n" +
+	"\x14ListDocumentsRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x126\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x126\n" +
 	"\x04type\x18\x02 \x01(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\x04type\x12\x12\n" +
 	"\x04gate\x18\x03 \x01(\x05R\x04gate\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -2482,47 +2486,47 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"\rchanged_since\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fchangedSince\"\x80\x01\n" +
 	"\x15ListDocumentsResponse\x12?\n" +
 	"\tdocuments\x18\x01 \x03(\v2!.fuzzyllama.documents.v1.DocumentR\tdocuments\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf1\x01\n" +
-	"\x15UpdateDocumentRequest\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x83\x02\n" +
+	"\x15UpdateDocumentRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1f\n" +
-	"\vdocument_id\x18\x02 \x01(\tR\n" +
-	"documentId\x12!\n" +
-	"\fbase_version\x18\x03 \x01(\x05R\vbaseVersion\x12\x18\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12%\n" +
+	"\vdocument_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\n" +
+	"documentId\x12'\n" +
+	"\fbase_version\x18\x03 \x01(\x05B\x04\xe2A\x01\x02R\vbaseVersion\x12\x18\n" +
 	"\acontent\x18\x04 \x01(\tR\acontent\x12\x1f\n" +
 	"\vchange_note\x18\x05 \x01(\tR\n" +
 	"changeNote\x12:\n" +
-	"\x05agent\x18\x06 \x01(\v2$.fuzzyllama.documents.v1.AgentAuthorR\x05agent\"\xe5\x01\n" +
-	"\x16UpdateDocumentResponse\x12=\n" +
-	"\bdocument\x18\x01 \x01(\v2!.fuzzyllama.documents.v1.DocumentR\bdocument\x12>\n" +
+	"\x05agent\x18\x06 \x01(\v2$.fuzzyllama.documents.v1.AgentAuthorR\x05agent\"\xeb\x01\n" +
+	"\x16UpdateDocumentResponse\x12C\n" +
+	"\bdocument\x18\x01 \x01(\v2!.fuzzyllama.documents.v1.DocumentB\x04\xe2A\x01\x02R\bdocument\x12>\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2$.fuzzyllama.documents.v1.SaveOutcomeR\aoutcome\x12L\n" +
-	"\vdeliverable\x18\x03 \x01(\v2*.fuzzyllama.documents.v1.DeliverableRecordR\vdeliverable\"\x99\x01\n" +
-	"\x1bListDocumentVersionsRequest\x12\x1d\n" +
+	"\vdeliverable\x18\x03 \x01(\v2*.fuzzyllama.documents.v1.DeliverableRecordR\vdeliverable\"\xa5\x01\n" +
+	"\x1bListDocumentVersionsRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1f\n" +
-	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12%\n" +
+	"\vdocument_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\n" +
 	"documentId\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"\x8c\x01\n" +
 	"\x1cListDocumentVersionsResponse\x12D\n" +
 	"\bversions\x18\x01 \x03(\v2(.fuzzyllama.documents.v1.DocumentVersionR\bversions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"u\n" +
-	"\x19GetDocumentVersionRequest\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x87\x01\n" +
+	"\x19GetDocumentVersionRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1f\n" +
-	"\vdocument_id\x18\x02 \x01(\tR\n" +
-	"documentId\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\x05R\aversion\"z\n" +
-	"\x1aGetDocumentVersionResponse\x12B\n" +
-	"\aversion\x18\x01 \x01(\v2(.fuzzyllama.documents.v1.DocumentVersionR\aversion\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\tR\acontent\"\x9f\x01\n" +
-	"\x1bDiffDocumentVersionsRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12%\n" +
+	"\vdocument_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\n" +
+	"documentId\x12\x1e\n" +
+	"\aversion\x18\x03 \x01(\x05B\x04\xe2A\x01\x02R\aversion\"\x80\x01\n" +
+	"\x1aGetDocumentVersionResponse\x12H\n" +
+	"\aversion\x18\x01 \x01(\v2(.fuzzyllama.documents.v1.DocumentVersionB\x04\xe2A\x01\x02R\aversion\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\"\xb1\x01\n" +
+	"\x1bDiffDocumentVersionsRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1f\n" +
-	"\vdocument_id\x18\x02 \x01(\tR\n" +
-	"documentId\x12!\n" +
-	"\ffrom_version\x18\x03 \x01(\x05R\vfromVersion\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12%\n" +
+	"\vdocument_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\n" +
+	"documentId\x12'\n" +
+	"\ffrom_version\x18\x03 \x01(\x05B\x04\xe2A\x01\x02R\vfromVersion\x12\x1d\n" +
 	"\n" +
 	"to_version\x18\x04 \x01(\x05R\ttoVersion\"Y\n" +
 	"\bDiffLine\x129\n" +
@@ -2544,35 +2548,35 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"\vlines_added\x18\x05 \x01(\x05R\n" +
 	"linesAdded\x12#\n" +
 	"\rlines_removed\x18\x06 \x01(\x05R\flinesRemoved\x12\x1c\n" +
-	"\ttruncated\x18\a \x01(\bR\ttruncated\"q\n" +
-	"\x15RenderDocumentRequest\x12\x1d\n" +
+	"\ttruncated\x18\a \x01(\bR\ttruncated\"}\n" +
+	"\x15RenderDocumentRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1f\n" +
-	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12%\n" +
+	"\vdocument_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\n" +
 	"documentId\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x05R\aversion\"i\n" +
 	"\x16RenderDocumentResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x05R\aversion\x12!\n" +
 	"\fcontent_hash\x18\x02 \x01(\tR\vcontentHash\x12\x12\n" +
-	"\x04html\x18\x03 \x01(\tR\x04html\"w\n" +
-	"\x16ExportDocumentsRequest\x12\x1d\n" +
+	"\x04html\x18\x03 \x01(\tR\x04html\"}\n" +
+	"\x16ExportDocumentsRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12>\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12>\n" +
 	"\x06format\x18\x02 \x01(\x0e2&.fuzzyllama.documents.v1.ArchiveFormatR\x06format\"l\n" +
 	"\x17ExportDocumentsResponse\x12\x1a\n" +
 	"\bfilename\x18\x01 \x01(\tR\bfilename\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"c\n" +
-	"\x13NewGitHubRepository\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"i\n" +
+	"\x13NewGitHubRepository\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x16\n" +
-	"\x06public\x18\x03 \x01(\bR\x06public\"\xe8\x01\n" +
-	"\x12ExportToGitRequest\x12\x1d\n" +
+	"\x06public\x18\x03 \x01(\bR\x06public\"\xf4\x01\n" +
+	"\x12ExportToGitRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1d\n" +
 	"\n" +
-	"remote_url\x18\x02 \x01(\tR\tremoteUrl\x12\x14\n" +
-	"\x05token\x18\x03 \x01(\tR\x05token\x12\x16\n" +
+	"remote_url\x18\x02 \x01(\tR\tremoteUrl\x12\x1a\n" +
+	"\x05token\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\x05token\x12\x16\n" +
 	"\x06branch\x18\x04 \x01(\tR\x06branch\x12f\n" +
 	"\x18create_github_repository\x18\x05 \x01(\v2,.fuzzyllama.documents.v1.NewGitHubRepositoryR\x16createGithubRepository\"\xa2\x01\n" +
 	"\x13ExportToGitResponse\x12\x1d\n" +

@@ -608,11 +608,12 @@ func (x *Project) GetUpdateTime() *timestamppb.Timestamp {
 }
 
 type Member struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Role          Role                   `protobuf:"varint,4,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Email  string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	Name   string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Role   Role                   `protobuf:"varint,4,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
+	// When the member joined. Unset in UpdateMember's answer.
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -771,12 +772,13 @@ type Deliverable struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	DocumentType v1.DocumentType        `protobuf:"varint,1,opt,name=document_type,json=documentType,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"document_type,omitempty"`
 	// Whether the workflow requires this deliverable at this gate.
-	Required      bool                   `protobuf:"varint,2,opt,name=required,proto3" json:"required,omitempty"`
-	Complete      bool                   `protobuf:"varint,3,opt,name=complete,proto3" json:"complete,omitempty"`
-	DocumentId    string                 `protobuf:"bytes,4,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
-	Version       int32                  `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
-	ContentHash   string                 `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
-	RecordedBy    string                 `protobuf:"bytes,7,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	Required    bool   `protobuf:"varint,2,opt,name=required,proto3" json:"required,omitempty"`
+	Complete    bool   `protobuf:"varint,3,opt,name=complete,proto3" json:"complete,omitempty"`
+	DocumentId  string `protobuf:"bytes,4,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	Version     int32  `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	ContentHash string `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	RecordedBy  string `protobuf:"bytes,7,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	// Unset for a required deliverable that was not recorded yet.
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1866,11 +1868,13 @@ func (x *TasksChanged) GetStatus() TaskStatus {
 }
 
 type CreateProjectRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	Type          v1.ProjectType         `protobuf:"varint,3,opt,name=type,proto3,enum=fuzzyllama.common.v1.ProjectType" json:"type,omitempty"`
-	RepositoryUrl string                 `protobuf:"bytes,4,opt,name=repository_url,json=repositoryUrl,proto3" json:"repository_url,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1-200 characters, one line.
+	Name        string         `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description string         `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	Type        v1.ProjectType `protobuf:"varint,3,opt,name=type,proto3,enum=fuzzyllama.common.v1.ProjectType" json:"type,omitempty"`
+	// An http(s) URL, when given.
+	RepositoryUrl string `protobuf:"bytes,4,opt,name=repository_url,json=repositoryUrl,proto3" json:"repository_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2172,11 +2176,12 @@ func (x *ListProjectsResponse) GetNextPageToken() string {
 }
 
 type UpdateProjectRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Name          *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
-	Description   *string                `protobuf:"bytes,3,opt,name=description,proto3,oneof" json:"description,omitempty"`
-	RepositoryUrl *string                `protobuf:"bytes,4,opt,name=repository_url,json=repositoryUrl,proto3,oneof" json:"repository_url,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// When set, 1-200 characters: a project's name cannot be emptied.
+	Name          *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Description   *string `protobuf:"bytes,3,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	RepositoryUrl *string `protobuf:"bytes,4,opt,name=repository_url,json=repositoryUrl,proto3,oneof" json:"repository_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2452,10 +2457,12 @@ func (*DeleteProjectResponse) Descriptor() ([]byte, []int) {
 }
 
 type AddMemberRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
-	Role          Role                   `protobuf:"varint,3,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// The email of an existing account.
+	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	// ROLE_EDITOR or ROLE_VIEWER: a project has one owner.
+	Role          Role `protobuf:"varint,3,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2556,10 +2563,11 @@ func (x *AddMemberResponse) GetMember() *Member {
 }
 
 type UpdateMemberRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Role          Role                   `protobuf:"varint,3,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	UserId    string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// ROLE_EDITOR or ROLE_VIEWER: a project has one owner.
+	Role          Role `protobuf:"varint,3,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3544,7 +3552,7 @@ type RequestGateChangesRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
 	Gate      int32                  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
-	// What must change; required.
+	// What must change.
 	Notes         string `protobuf:"bytes,3,opt,name=notes,proto3" json:"notes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3646,10 +3654,11 @@ func (x *RequestGateChangesResponse) GetGate() *Gate {
 }
 
 type BlockGateRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Gate          int32                  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Gate      int32                  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	// Why work stopped, for the owner to read.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3851,8 +3860,9 @@ type RecordDeliverableRequest struct {
 	Gate         int32                  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
 	DocumentType v1.DocumentType        `protobuf:"varint,3,opt,name=document_type,json=documentType,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"document_type,omitempty"`
 	DocumentId   string                 `protobuf:"bytes,4,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
-	Version      int32                  `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
-	ContentHash  string                 `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	// 1 or more.
+	Version     int32  `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	ContentHash string `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	// Whether this version completes the deliverable; a draft is recorded with false.
 	Complete      bool `protobuf:"varint,7,opt,name=complete,proto3" json:"complete,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -4260,7 +4270,8 @@ func (x *GetProjectStatusResponse) GetMissingProofs() []v1.ProofType {
 type NewTask struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A key unique within the request, so tasks of the same batch can depend on each other.
-	Key         string       `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// 1-9.
 	Gate        int32        `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
 	Title       string       `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
 	Description string       `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
@@ -4354,7 +4365,8 @@ func (x *NewTask) GetDependsOn() []string {
 type CreateTasksRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Tasks     []*NewTask             `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// 1-500 tasks.
+	Tasks []*NewTask `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
 	// Optional. A retry with the same key creates nothing more and returns the tasks the first
 	// request created (their ids derive from the key), so a replayed agent run never doubles them.
 	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
@@ -5157,7 +5169,7 @@ var File_fuzzyllama_projects_v1_projects_service_proto protoreflect.FileDescript
 
 const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\n" +
-	"-fuzzyllama/projects/v1/projects_service.proto\x12\x16fuzzyllama.projects.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\x03\n" +
+	"-fuzzyllama/projects/v1/projects_service.proto\x12\x16fuzzyllama.projects.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x03\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -5167,11 +5179,11 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\bowner_id\x18\x06 \x01(\tR\aownerId\x12=\n" +
 	"\x06status\x18\a \x01(\x0e2%.fuzzyllama.projects.v1.ProjectStatusR\x06status\x12!\n" +
 	"\fcurrent_gate\x18\b \x01(\x05R\vcurrentGate\x120\n" +
-	"\x04role\x18\t \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\x12;\n" +
+	"\x04role\x18\t \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\x12A\n" +
 	"\vcreate_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"createTime\x12A\n" +
+	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"updateTime\"\xba\x01\n" +
 	"\x06Member\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x14\n" +
@@ -5198,7 +5210,7 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vrecorded_by\x18\a \x01(\tR\n" +
 	"recordedBy\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x9d\x02\n" +
+	"updateTime\"\xa3\x02\n" +
 	"\x05Proof\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\x04type\x12;\n" +
@@ -5206,9 +5218,9 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\asummary\x18\x04 \x01(\tR\asummary\x12\x1f\n" +
 	"\vproduced_by\x18\x05 \x01(\tR\n" +
 	"producedBy\x12\x1a\n" +
-	"\battested\x18\x06 \x01(\bR\battested\x12;\n" +
-	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xf0\x02\n" +
+	"\battested\x18\x06 \x01(\bR\battested\x12A\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"createTime\"\xf6\x02\n" +
 	"\x06Review\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12=\n" +
@@ -5217,9 +5229,9 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"reviewerId\x12\x14\n" +
 	"\x05notes\x18\x05 \x01(\tR\x05notes\x12X\n" +
 	"\x15reviewed_deliverables\x18\x06 \x03(\v2#.fuzzyllama.projects.v1.DeliverableR\x14reviewedDeliverables\x125\n" +
-	"\x06proofs\x18\a \x03(\v2\x1d.fuzzyllama.projects.v1.ProofR\x06proofs\x12;\n" +
-	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x97\x04\n" +
+	"\x06proofs\x18\a \x03(\v2\x1d.fuzzyllama.projects.v1.ProofR\x06proofs\x12A\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"createTime\"\xa3\x04\n" +
 	"\x04Gate\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x16\n" +
@@ -5232,11 +5244,11 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x06proofs\x18\b \x03(\v2\x1d.fuzzyllama.projects.v1.ProofR\x06proofs\x128\n" +
 	"\areviews\x18\t \x03(\v2\x1e.fuzzyllama.projects.v1.ReviewR\areviews\x12\x1a\n" +
 	"\brevision\x18\n" +
-	" \x01(\x05R\brevision\x12;\n" +
-	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xd8\x03\n" +
+	" \x01(\x05R\brevision\x12A\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"createTime\x12A\n" +
+	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"updateTime\"\xe4\x03\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -5249,18 +5261,18 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x06status\x18\a \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusR\x06status\x12@\n" +
 	"\bpriority\x18\b \x01(\x0e2$.fuzzyllama.projects.v1.TaskPriorityR\bpriority\x12\x1d\n" +
 	"\n" +
-	"depends_on\x18\t \x03(\tR\tdependsOn\x12;\n" +
+	"depends_on\x18\t \x03(\tR\tdependsOn\x12A\n" +
 	"\vcreate_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x85\x05\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"createTime\x12A\n" +
+	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"updateTime\"\x8b\x05\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x02 \x01(\tR\tprojectId\x12\x19\n" +
-	"\bactor_id\x18\x03 \x01(\tR\aactorId\x12;\n" +
-	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\bactor_id\x18\x03 \x01(\tR\aactorId\x12A\n" +
+	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\x12Q\n" +
 	"\x0fproject_changed\x18\n" +
 	" \x01(\v2&.fuzzyllama.projects.v1.ProjectChangedH\x00R\x0eprojectChanged\x12N\n" +
@@ -5294,68 +5306,68 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\fTasksChanged\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\tR\ataskIds\x12\x16\n" +
 	"\x06change\x18\x02 \x01(\tR\x06change\x12:\n" +
-	"\x06status\x18\x03 \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusR\x06status\"\xaa\x01\n" +
-	"\x14CreateProjectRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\x125\n" +
-	"\x04type\x18\x03 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeR\x04type\x12%\n" +
-	"\x0erepository_url\x18\x04 \x01(\tR\rrepositoryUrl\"R\n" +
-	"\x15CreateProjectResponse\x129\n" +
-	"\aproject\x18\x01 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectR\aproject\"2\n" +
-	"\x11GetProjectRequest\x12\x1d\n" +
+	"\x06status\x18\x03 \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusR\x06status\"\xb6\x01\n" +
+	"\x14CreateProjectRequest\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12;\n" +
+	"\x04type\x18\x03 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeB\x04\xe2A\x01\x02R\x04type\x12%\n" +
+	"\x0erepository_url\x18\x04 \x01(\tR\rrepositoryUrl\"X\n" +
+	"\x15CreateProjectResponse\x12?\n" +
+	"\aproject\x18\x01 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectB\x04\xe2A\x01\x02R\aproject\"8\n" +
+	"\x11GetProjectRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\"O\n" +
-	"\x12GetProjectResponse\x129\n" +
-	"\aproject\x18\x01 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectR\aproject\"Q\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"U\n" +
+	"\x12GetProjectResponse\x12?\n" +
+	"\aproject\x18\x01 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectB\x04\xe2A\x01\x02R\aproject\"Q\n" +
 	"\x13ListProjectsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"{\n" +
 	"\x14ListProjectsResponse\x12;\n" +
 	"\bprojects\x18\x01 \x03(\v2\x1f.fuzzyllama.projects.v1.ProjectR\bprojects\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcd\x01\n" +
-	"\x14UpdateProjectRequest\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd3\x01\n" +
+	"\x14UpdateProjectRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x17\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12%\n" +
 	"\vdescription\x18\x03 \x01(\tH\x01R\vdescription\x88\x01\x01\x12*\n" +
 	"\x0erepository_url\x18\x04 \x01(\tH\x02R\rrepositoryUrl\x88\x01\x01B\a\n" +
 	"\x05_nameB\x0e\n" +
 	"\f_descriptionB\x11\n" +
-	"\x0f_repository_url\"R\n" +
-	"\x15UpdateProjectResponse\x129\n" +
-	"\aproject\x18\x01 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectR\aproject\"6\n" +
-	"\x15ArchiveProjectRequest\x12\x1d\n" +
+	"\x0f_repository_url\"X\n" +
+	"\x15UpdateProjectResponse\x12?\n" +
+	"\aproject\x18\x01 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectB\x04\xe2A\x01\x02R\aproject\"<\n" +
+	"\x15ArchiveProjectRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\"S\n" +
-	"\x16ArchiveProjectResponse\x129\n" +
-	"\aproject\x18\x01 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectR\aproject\"5\n" +
-	"\x14DeleteProjectRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"Y\n" +
+	"\x16ArchiveProjectResponse\x12?\n" +
+	"\aproject\x18\x01 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectB\x04\xe2A\x01\x02R\aproject\";\n" +
+	"\x14DeleteProjectRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\"\x17\n" +
-	"\x15DeleteProjectResponse\"y\n" +
-	"\x10AddMemberRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"\x17\n" +
+	"\x15DeleteProjectResponse\"\x8b\x01\n" +
+	"\x10AddMemberRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
-	"\x05email\x18\x02 \x01(\tR\x05email\x120\n" +
-	"\x04role\x18\x03 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\"K\n" +
-	"\x11AddMemberResponse\x126\n" +
-	"\x06member\x18\x01 \x01(\v2\x1e.fuzzyllama.projects.v1.MemberR\x06member\"\x7f\n" +
-	"\x13UpdateMemberRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1a\n" +
+	"\x05email\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05email\x126\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleB\x04\xe2A\x01\x02R\x04role\"Q\n" +
+	"\x11AddMemberResponse\x12<\n" +
+	"\x06member\x18\x01 \x01(\v2\x1e.fuzzyllama.projects.v1.MemberB\x04\xe2A\x01\x02R\x06member\"\x91\x01\n" +
+	"\x13UpdateMemberRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\x120\n" +
-	"\x04role\x18\x03 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\"N\n" +
-	"\x14UpdateMemberResponse\x126\n" +
-	"\x06member\x18\x01 \x01(\v2\x1e.fuzzyllama.projects.v1.MemberR\x06member\"M\n" +
-	"\x13RemoveMemberRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1d\n" +
+	"\auser_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x06userId\x126\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleB\x04\xe2A\x01\x02R\x04role\"T\n" +
+	"\x14UpdateMemberResponse\x12<\n" +
+	"\x06member\x18\x01 \x01(\v2\x1e.fuzzyllama.projects.v1.MemberB\x04\xe2A\x01\x02R\x06member\"Y\n" +
+	"\x13RemoveMemberRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\"\x16\n" +
-	"\x14RemoveMemberResponse\"3\n" +
-	"\x12ListMembersRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1d\n" +
+	"\auser_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x06userId\"\x16\n" +
+	"\x14RemoveMemberResponse\"9\n" +
+	"\x12ListMembersRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\"O\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"O\n" +
 	"\x13ListMembersResponse\x128\n" +
 	"\amembers\x18\x01 \x03(\v2\x1e.fuzzyllama.projects.v1.MemberR\amembers\"i\n" +
 	"\x10AuthorizeRequest\x12\x1d\n" +
@@ -5365,88 +5377,88 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x11AuthorizeResponse\x120\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\x12D\n" +
 	"\fproject_type\x18\x02 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeR\vprojectType\x12!\n" +
-	"\fproject_name\x18\x03 \x01(\tR\vprojectName\"Z\n" +
-	"\x12GetWorkflowRequest\x12D\n" +
-	"\fproject_type\x18\x01 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeR\vprojectType\"\x97\x01\n" +
+	"\fproject_name\x18\x03 \x01(\tR\vprojectName\"`\n" +
+	"\x12GetWorkflowRequest\x12J\n" +
+	"\fproject_type\x18\x01 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeB\x04\xe2A\x01\x02R\vprojectType\"\x97\x01\n" +
 	"\x13GetWorkflowResponse\x12D\n" +
 	"\fproject_type\x18\x01 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeR\vprojectType\x12:\n" +
-	"\x05gates\x18\x02 \x03(\v2$.fuzzyllama.projects.v1.WorkflowGateR\x05gates\"1\n" +
-	"\x10ListGatesRequest\x12\x1d\n" +
+	"\x05gates\x18\x02 \x03(\v2$.fuzzyllama.projects.v1.WorkflowGateR\x05gates\"7\n" +
+	"\x10ListGatesRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\"G\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"G\n" +
 	"\x11ListGatesResponse\x122\n" +
-	"\x05gates\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.GateR\x05gates\"C\n" +
-	"\x0eGetGateRequest\x12\x1d\n" +
+	"\x05gates\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.GateR\x05gates\"O\n" +
+	"\x0eGetGateRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\"C\n" +
-	"\x0fGetGateResponse\x120\n" +
-	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateR\x04gate\"E\n" +
-	"\x10StartGateRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\"I\n" +
+	"\x0fGetGateResponse\x126\n" +
+	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateB\x04\xe2A\x01\x02R\x04gate\"Q\n" +
+	"\x10StartGateRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\"E\n" +
-	"\x11StartGateResponse\x120\n" +
-	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateR\x04gate\"F\n" +
-	"\x11SubmitGateRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\"K\n" +
+	"\x11StartGateResponse\x126\n" +
+	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateB\x04\xe2A\x01\x02R\x04gate\"R\n" +
+	"\x11SubmitGateRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\"F\n" +
-	"\x12SubmitGateResponse\x120\n" +
-	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateR\x04gate\"]\n" +
-	"\x12ApproveGateRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\"L\n" +
+	"\x12SubmitGateResponse\x126\n" +
+	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateB\x04\xe2A\x01\x02R\x04gate\"i\n" +
+	"\x12ApproveGateRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12\x14\n" +
-	"\x05notes\x18\x03 \x01(\tR\x05notes\"\xbd\x01\n" +
-	"\x13ApproveGateResponse\x120\n" +
-	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateR\x04gate\x129\n" +
-	"\tnext_gate\x18\x02 \x01(\v2\x1c.fuzzyllama.projects.v1.GateR\bnextGate\x129\n" +
-	"\aproject\x18\x03 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectR\aproject\"d\n" +
-	"\x19RequestGateChangesRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x12\x14\n" +
+	"\x05notes\x18\x03 \x01(\tR\x05notes\"\xc9\x01\n" +
+	"\x13ApproveGateResponse\x126\n" +
+	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateB\x04\xe2A\x01\x02R\x04gate\x129\n" +
+	"\tnext_gate\x18\x02 \x01(\v2\x1c.fuzzyllama.projects.v1.GateR\bnextGate\x12?\n" +
+	"\aproject\x18\x03 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectB\x04\xe2A\x01\x02R\aproject\"v\n" +
+	"\x19RequestGateChangesRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12\x14\n" +
-	"\x05notes\x18\x03 \x01(\tR\x05notes\"N\n" +
-	"\x1aRequestGateChangesResponse\x120\n" +
-	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateR\x04gate\"]\n" +
-	"\x10BlockGateRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x12\x1a\n" +
+	"\x05notes\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\x05notes\"T\n" +
+	"\x1aRequestGateChangesResponse\x126\n" +
+	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateB\x04\xe2A\x01\x02R\x04gate\"o\n" +
+	"\x10BlockGateRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"E\n" +
-	"\x11BlockGateResponse\x120\n" +
-	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateR\x04gate\"G\n" +
-	"\x12UnblockGateRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x12\x1c\n" +
+	"\x06reason\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\x06reason\"K\n" +
+	"\x11BlockGateResponse\x126\n" +
+	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateB\x04\xe2A\x01\x02R\x04gate\"S\n" +
+	"\x12UnblockGateRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\"G\n" +
-	"\x13UnblockGateResponse\x120\n" +
-	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateR\x04gate\"\x90\x02\n" +
-	"\x18RecordDeliverableRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\"M\n" +
+	"\x13UnblockGateResponse\x126\n" +
+	"\x04gate\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.GateB\x04\xe2A\x01\x02R\x04gate\"\xb4\x02\n" +
+	"\x18RecordDeliverableRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12G\n" +
-	"\rdocument_type\x18\x03 \x01(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\fdocumentType\x12\x1f\n" +
-	"\vdocument_id\x18\x04 \x01(\tR\n" +
-	"documentId\x12\x18\n" +
-	"\aversion\x18\x05 \x01(\x05R\aversion\x12!\n" +
-	"\fcontent_hash\x18\x06 \x01(\tR\vcontentHash\x12\x1a\n" +
-	"\bcomplete\x18\a \x01(\bR\bcomplete\"b\n" +
-	"\x19RecordDeliverableResponse\x12E\n" +
-	"\vdeliverable\x18\x01 \x01(\v2#.fuzzyllama.projects.v1.DeliverableR\vdeliverable\"\xd3\x01\n" +
-	"\x12RecordProofRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x12M\n" +
+	"\rdocument_type\x18\x03 \x01(\x0e2\".fuzzyllama.common.v1.DocumentTypeB\x04\xe2A\x01\x02R\fdocumentType\x12%\n" +
+	"\vdocument_id\x18\x04 \x01(\tB\x04\xe2A\x01\x02R\n" +
+	"documentId\x12\x1e\n" +
+	"\aversion\x18\x05 \x01(\x05B\x04\xe2A\x01\x02R\aversion\x12'\n" +
+	"\fcontent_hash\x18\x06 \x01(\tB\x04\xe2A\x01\x02R\vcontentHash\x12\x1a\n" +
+	"\bcomplete\x18\a \x01(\bR\bcomplete\"h\n" +
+	"\x19RecordDeliverableResponse\x12K\n" +
+	"\vdeliverable\x18\x01 \x01(\v2#.fuzzyllama.projects.v1.DeliverableB\x04\xe2A\x01\x02R\vdeliverable\"\xf1\x01\n" +
+	"\x12RecordProofRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\x123\n" +
-	"\x04type\x18\x03 \x01(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\x04type\x12;\n" +
-	"\x06result\x18\x04 \x01(\x0e2#.fuzzyllama.projects.v1.ProofResultR\x06result\x12\x18\n" +
-	"\asummary\x18\x05 \x01(\tR\asummary\"J\n" +
-	"\x13RecordProofResponse\x123\n" +
-	"\x05proof\x18\x01 \x01(\v2\x1d.fuzzyllama.projects.v1.ProofR\x05proof\"8\n" +
-	"\x17GetProjectStatusRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x129\n" +
+	"\x04type\x18\x03 \x01(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeB\x04\xe2A\x01\x02R\x04type\x12A\n" +
+	"\x06result\x18\x04 \x01(\x0e2#.fuzzyllama.projects.v1.ProofResultB\x04\xe2A\x01\x02R\x06result\x12\x1e\n" +
+	"\asummary\x18\x05 \x01(\tB\x04\xe2A\x01\x02R\asummary\"P\n" +
+	"\x13RecordProofResponse\x129\n" +
+	"\x05proof\x18\x01 \x01(\v2\x1d.fuzzyllama.projects.v1.ProofB\x04\xe2A\x01\x02R\x05proof\">\n" +
+	"\x17GetProjectStatusRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\"\xeb\x03\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"\xeb\x03\n" +
 	"\x18GetProjectStatusResponse\x12!\n" +
 	"\fcurrent_gate\x18\x01 \x01(\x05R\vcurrentGate\x12\x1b\n" +
 	"\tgate_name\x18\x02 \x01(\tR\bgateName\x12@\n" +
@@ -5458,27 +5470,27 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vnext_action\x18\a \x01(\tR\n" +
 	"nextAction\x12U\n" +
 	"\x14missing_deliverables\x18\b \x03(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\x13missingDeliverables\x12F\n" +
-	"\x0emissing_proofs\x18\t \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\rmissingProofs\"\x88\x02\n" +
-	"\aNewTask\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12\x14\n" +
-	"\x05title\x18\x03 \x01(\tR\x05title\x12 \n" +
+	"\x0emissing_proofs\x18\t \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\rmissingProofs\"\x9a\x02\n" +
+	"\aNewTask\x12\x16\n" +
+	"\x03key\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x03key\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x12\x1a\n" +
+	"\x05title\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\x05title\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12>\n" +
 	"\n" +
 	"owner_role\x18\x05 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\townerRole\x12@\n" +
 	"\bpriority\x18\x06 \x01(\x0e2$.fuzzyllama.projects.v1.TaskPriorityR\bpriority\x12\x1d\n" +
 	"\n" +
-	"depends_on\x18\a \x03(\tR\tdependsOn\"\x93\x01\n" +
-	"\x12CreateTasksRequest\x12\x1d\n" +
+	"depends_on\x18\a \x03(\tR\tdependsOn\"\x9f\x01\n" +
+	"\x12CreateTasksRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x125\n" +
-	"\x05tasks\x18\x02 \x03(\v2\x1f.fuzzyllama.projects.v1.NewTaskR\x05tasks\x12'\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12;\n" +
+	"\x05tasks\x18\x02 \x03(\v2\x1f.fuzzyllama.projects.v1.NewTaskB\x04\xe2A\x01\x02R\x05tasks\x12'\n" +
 	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"I\n" +
 	"\x13CreateTasksResponse\x122\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\"\xa0\x01\n" +
-	"\x10ListTasksRequest\x12\x1d\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\"\xa6\x01\n" +
+	"\x10ListTasksRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1d\n" +
 	"\n" +
 	"ready_only\x18\x02 \x01(\bR\treadyOnly\x12\x12\n" +
 	"\x04gate\x18\x03 \x01(\x05R\x04gate\x12\x1b\n" +
@@ -5487,21 +5499,21 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"o\n" +
 	"\x11ListTasksResponse\x122\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x87\x01\n" +
-	"\x11UpdateTaskRequest\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x99\x01\n" +
+	"\x11UpdateTaskRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x17\n" +
-	"\atask_id\x18\x02 \x01(\tR\x06taskId\x12:\n" +
-	"\x06status\x18\x03 \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusR\x06status\"F\n" +
-	"\x12UpdateTaskResponse\x120\n" +
-	"\x04task\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.TaskR\x04task\"e\n" +
-	"\x11ListEventsRequest\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1d\n" +
+	"\atask_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x06taskId\x12@\n" +
+	"\x06status\x18\x03 \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusB\x04\xe2A\x01\x02R\x06status\"L\n" +
+	"\x12UpdateTaskResponse\x126\n" +
+	"\x04task\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.TaskB\x04\xe2A\x01\x02R\x04task\"k\n" +
+	"\x11ListEventsRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\x03R\x05after\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"K\n" +
 	"\x12ListEventsResponse\x125\n" +
-	"\x06events\x18\x01 \x03(\v2\x1d.fuzzyllama.projects.v1.EventR\x06events\"\xd1\x02\n" +
+	"\x06events\x18\x01 \x03(\v2\x1d.fuzzyllama.projects.v1.EventR\x06events\"\xd7\x02\n" +
 	"\fNotification\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +
@@ -5511,8 +5523,8 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x04kind\x18\x05 \x01(\x0e2(.fuzzyllama.projects.v1.NotificationKindR\x04kind\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x12\n" +
 	"\x04gate\x18\a \x01(\x05R\x04gate\x12\x19\n" +
-	"\bevent_id\x18\b \x01(\x03R\aeventId\x12;\n" +
-	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\bevent_id\x18\b \x01(\x03R\aeventId\x12A\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\x12\x12\n" +
 	"\x04read\x18\n" +
 	" \x01(\bR\x04read\"\xb5\x01\n" +
