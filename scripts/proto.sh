@@ -2,7 +2,7 @@
 # Protobuf contracts: lint, generate, and check that the committed generated code is fresh.
 #
 #   scripts/proto.sh lint       buf format check + buf lint
-#   scripts/proto.sh generate   regenerate gen/go and gen/openapi
+#   scripts/proto.sh generate   regenerate gen/go and the published contracts in gen/api
 #   scripts/proto.sh check      lint, regenerate, and fail if that changed anything
 #
 # Works offline once the Go module cache holds the pinned tools: every plugin is a local binary
@@ -71,6 +71,12 @@ lint() {
 
 generate() {
   PATH="$BIN:$PATH" "$BIN/buf" generate
+  # The published contracts (gen/api): a self-contained descriptor set of the protos (imports
+  # included) for any protoc plugin, and the OpenAPI 3 document tools/apigen makes of the
+  # intermediate Swagger 2.0 one and the descriptors.
+  mkdir -p gen/api
+  "$BIN/buf" build proto -o gen/api/fuzzyllama.binpb
+  go run ./tools/apigen -swagger .gen-tmp/openapiv2/fuzzyllama.swagger.json -descriptors gen/api/fuzzyllama.binpb -out gen/api
 }
 
 check() {
