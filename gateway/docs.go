@@ -1,9 +1,169 @@
 package gateway
 
-import _ "embed"
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
 
-//go:embed docs_assets/index.html
-var docsPage []byte
+	"github.com/fuzzyllama/fuzzyllama/gen"
+)
 
-//go:embed docs_assets/app.js
-var docsScript []byte
+// The API reference at /api/docs is Swagger UI (the swagger-ui-dist npm package, version pinned
+// in web/package.json) served from copies embedded here: no CDN, nothing fetched at run time.
+// The copies under docs_assets/swagger-ui are the package's files unchanged (scripts/web.sh
+// checks them against the pinned package); index.html and app.js are ours. Everything the page
+// loads is same-origin and no script or style is inline, so the gateway's Content-Security-Policy
+// (default-src 'self', no 'unsafe-inline', no 'unsafe-eval') holds on the page, with one
+// addition: docsImageSources.
+//
+//go:embed docs_assets/index.html docs_assets/app.js docs_assets/swagger-ui/swagger-ui-bundle.js docs_assets/swagger-ui/swagger-ui.css docs_assets/swagger-ui/favicon-32x32.png docs_assets/swagger-ui/favicon-16x16.png
+var docsAssets embed.FS
+
+// docsImageSources is the one directive the page adds to the gateway's policy, on the page only
+// (a policy applies to the document it comes with; the other files' responses keep the gateway's
+// unchanged). swagger-ui.css draws its icons (the select arrows, copy-to-clipboard, the model
+// expanders, the lock) as data: SVG and PNG background images; under default-src 'self' every
+// one of them is refused and reported as a violation. A data: image cannot run script (SVG
+// loaded as an image never does) nor reach the network, so this allows nothing but those
+// pictures; scripts, styles, connections and frames stay 'self'.
+const docsImageSources = "img-src 'self' data:"
+
+// docsPrefix is where the page and every file it or a client needs are served.
+const docsPrefix = "/api/docs"
+
+// docsAssetFiles maps the page's own routes to the embedded files and their types.
+var docsAssetFiles = []struct{ route, file, contentType, addCSP string }{
+	{docsPrefix, "docs_assets/index.html", "text/html; charset=utf-8", docsImageSources},
+	{docsPrefix + "/app.js", "docs_assets/app.js", "text/javascript; charset=utf-8", ""},
+	{docsPrefix + "/swagger-ui/swagger-ui-bundle.js", "docs_assets/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8", ""},
+	{docsPrefix + "/swagger-ui/swagger-ui.css", "docs_assets/swagger-ui/swagger-ui.css", "text/css; charset=utf-8", ""},
+	{docsPrefix + "/swagger-ui/favicon-32x32.png", "docs_assets/swagger-ui/favicon-32x32.png", "image/png", ""},
+	{docsPrefix + "/swagger-ui/favicon-16x16.png", "docs_assets/swagger-ui/favicon-16x16.png", "image/png", ""},
+}
+
+// docFile is one file served under /api/docs.
+type docFile struct {
+	route       string
+	contentType string
+	body        []byte
+	etag        string // weak: the gzip and identity forms share it
+	addCSP      string // a directive added to the gateway's Content-Security-Policy
+
+	gzipOnce sync.Once
+	gzipped  []byte // nil when compressing does not pay
+}
+
+// docsFiles lists every file served under /api/docs: the page and its assets, then the
+// published contract documents.
+func docsFiles() ([]*docFile, error) {
+	var files []*docFile
+	add := func(route, contentType, addCSP string, body []byte) {
+		sum := sha256.Sum256(body)
+		files = append(files, &docFile{route: route, contentType: contentType, body: body, addCSP: addCSP,
+			etag: `W/"` + hex.EncodeToString(sum[:12]) + `"`})
+	}
+	for _, a := range docsAssetFiles {
+		body, err := docsAssets.ReadFile(a.file)
+		if err != nil {
+			return nil, fmt.Errorf("docs asset %s: %w", a.file, err)
+		}
+		add(a.route, a.contentType, a.addCSP, body)
+	}
+	add(docsPrefix+"/openapi.json", "application/json", "", gen.OpenAPI)
+	return files, nil
+}
+
+// mountDocs serves the API reference and the contract documents. Every route it adds is listed
+// in publicRoutes (a test checks it).
+func mountDocs(mux *http.ServeMux) error {
+	files, err := docsFiles()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		mux.Handle("GET "+f.route, f)
+	}
+	// The page's URLs are absolute, so a trailing slash only needs sending to the canonical one.
+	mux.HandleFunc("GET "+docsPrefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, docsPrefix, http.StatusMovedPermanently)
+	})
+	return nil
+}
+
+// ServeHTTP answers the file, revalidated by its ETag on every use (the content changes only
+// with a new binary) and gzip-compressed for clients that accept it.
+func (f *docFile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setRoute(r.Context(), f.route)
+	h := w.Header()
+	h.Set("Content-Type", f.contentType)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", f.etag)
+	h.Set("Vary", "Accept-Encoding")
+	if csp := h.Get("Content-Security-Policy"); csp != "" && f.addCSP != "" {
+		h.Set("Content-Security-Policy", csp+"; "+f.addCSP)
+	}
+	if etagMatches(r.Header.Get("If-None-Match"), f.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := f.body
+	if acceptsGzip(r) {
+		if gz := f.compressed(); gz != nil {
+			h.Set("Content-Encoding", "gzip")
+			body = gz
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// compressed is the gzip form of the body, made on first use; nil for small or incompressible
+// files.
+func (f *docFile) compressed() []byte {
+	f.gzipOnce.Do(func() {
+		if len(f.body) < 1024 || f.contentType == "image/png" || f.contentType == "application/octet-stream" {
+			return
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(f.body)
+		if zw.Close() == nil && buf.Len() < len(f.body) {
+			f.gzipped = buf.Bytes()
+		}
+	})
+	return f.gzipped
+}
+
+// etagMatches is If-None-Match's weak comparison.
+func etagMatches(header, etag string) bool {
+	etag = strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsGzip reports whether the client accepts gzip (and did not refuse it with q=0).
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}

@@ -169,9 +169,17 @@ var publicRoutes = map[string]bool{
 	"GET /readyz":                       true,
 	"GET /metrics":                      true,
 	"GET /api/v1/ws":                    true, // authenticates itself: browsers send the token as a subprotocol
-	"GET /api/docs":                     true,
-	"GET /api/docs/openapi.json":        true,
-	"GET /api/docs/app.js":              true,
+	// The API reference and the contract documents (mountDocs; a test checks that each route it
+	// serves is here).
+	"GET /api/docs":        true,
+	"GET /api/docs/app.js": true,
+	"GET /api/docs/swagger-ui/swagger-ui-bundle.js": true,
+	"GET /api/docs/swagger-ui/swagger-ui.css":       true,
+	"GET /api/docs/swagger-ui/favicon-32x32.png":    true,
+	"GET /api/docs/swagger-ui/favicon-16x16.png":    true,
+	"GET /api/docs/openapi.json":                    true,
+	"GET /api/docs/asyncapi.json":                   true,
+	"GET /api/docs/fuzzyllama.binpb":                true,
 }
 
 // credentialRoutes get the stricter per-IP limit: they are what brute force targets.
@@ -249,7 +257,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	root.HandleFunc("GET /healthz", healthz)
 	root.HandleFunc("GET /readyz", g.readyz(d.Ready, d.Logger))
 	root.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
-	mountDocs(root)
+	if err := mountDocs(root); err != nil {
+		return nil, err
+	}
 
 	// Probes and scrapes come from a few addresses at a steady pace: a zero limit exempts them,
 	// so a load balancer never sees a 429 and marks the instance unhealthy.

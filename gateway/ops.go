@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
-	"github.com/fuzzyllama/fuzzyllama/gen"
 )
 
 func healthz(w http.ResponseWriter, r *http.Request) {
@@ -33,23 +32,6 @@ func (g *Gateway) readyz(ready func(context.Context) error, log *slog.Logger) ht
 		}
 		envelope.WriteData(w, r, http.StatusOK, json.RawMessage(`{"status":"ready"}`))
 	}
-}
-
-// mountDocs serves the OpenAPI document and a small page that renders it. The page is
-// self-contained (no CDN): its script is served from here, which the CSP allows.
-func mountDocs(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/docs/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(gen.OpenAPI)
-	})
-	mux.HandleFunc("GET /api/docs", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(docsPage)
-	})
-	mux.HandleFunc("GET /api/docs/app.js", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		_, _ = w.Write(docsScript)
-	})
 }
 
 // recoverPanics answers 500 in the envelope if a handler panics, and logs the panic.
