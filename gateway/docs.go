@@ -7,7 +7,9 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +50,12 @@ var docsAssetFiles = []struct{ route, file, contentType, addCSP string }{
 	{docsPrefix + "/swagger-ui/favicon-16x16.png", "docs_assets/swagger-ui/favicon-16x16.png", "image/png", ""},
 }
 
+// contractTypes are the content types of the published contracts, by extension.
+var contractTypes = map[string]string{
+	".json":  "application/json",
+	".binpb": "application/octet-stream",
+}
+
 // docFile is one file served under /api/docs.
 type docFile struct {
 	route       string
@@ -76,7 +84,22 @@ func docsFiles() ([]*docFile, error) {
 		}
 		add(a.route, a.contentType, a.addCSP, body)
 	}
-	add(docsPrefix+"/openapi.json", "application/json", "", gen.OpenAPI)
+	// The published contracts: every file of gen.API, under its own name.
+	entries, err := fs.ReadDir(gen.API, "api")
+	if err != nil {
+		return nil, fmt.Errorf("published contracts: %w", err)
+	}
+	for _, e := range entries {
+		contentType, ok := contractTypes[path.Ext(e.Name())]
+		if e.IsDir() || !ok {
+			return nil, fmt.Errorf("published contract api/%s: no content type for it (see contractTypes)", e.Name())
+		}
+		body, err := fs.ReadFile(gen.API, "api/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		add(docsPrefix+"/"+e.Name(), contentType, "", body)
+	}
 	return files, nil
 }
 
@@ -131,7 +154,7 @@ func (f *docFile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // files.
 func (f *docFile) compressed() []byte {
 	f.gzipOnce.Do(func() {
-		if len(f.body) < 1024 || f.contentType == "image/png" || f.contentType == "application/octet-stream" {
+		if len(f.body) < 1024 || f.contentType == "image/png" {
 			return
 		}
 		var buf bytes.Buffer

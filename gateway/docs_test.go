@@ -51,6 +51,9 @@ func TestDocsRoutesArePublic(t *testing.T) {
 	}
 	served := map[string]bool{}
 	for _, f := range files {
+		if served[f.route] {
+			t.Errorf("%s is served twice", f.route)
+		}
 		served[f.route] = true
 		if !publicRoutes["GET "+f.route] {
 			t.Errorf("%s is served but not in publicRoutes: anonymous readers would get 401", f.route)
@@ -72,7 +75,7 @@ func TestDocsRoutesArePublic(t *testing.T) {
 			t.Errorf("GET %s: Content-Security-Policy %q, want %q", f.route, got, wantCSP)
 		}
 	}
-	for _, want := range []string{"/api/docs", "/api/docs/openapi.json"} {
+	for _, want := range []string{"/api/docs", "/api/docs/openapi.json", "/api/docs/fuzzyllama.binpb"} {
 		if !served[want] {
 			t.Errorf("%s is not served", want)
 		}
@@ -81,6 +84,11 @@ func TestDocsRoutesArePublic(t *testing.T) {
 		path, ok := strings.CutPrefix(route, "GET ")
 		if ok && strings.HasPrefix(path, docsPrefix) && !served[path] {
 			t.Logf("public route %s is not served (yet)", path)
+		}
+	}
+	for route, want := range map[string]string{"/api/docs/openapi.json": "application/json", "/api/docs/fuzzyllama.binpb": "application/octet-stream"} {
+		if got := get(h, route).Header().Get("Content-Type"); got != want {
+			t.Errorf("GET %s: Content-Type %q, want %q", route, got, want)
 		}
 	}
 	if w := get(h, "/api/docs/"); w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != "/api/docs" {
