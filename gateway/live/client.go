@@ -16,50 +16,6 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 )
 
-// Subprotocol is the protocol of this socket; browsers offer "bearer.<access token>" beside it.
-const Subprotocol = "fuzzyllama.v1"
-
-// Close codes, in the range RFC 6455 leaves to applications.
-const (
-	CloseTokenExpired websocket.StatusCode = 4001 // reconnect with a fresh access token
-	CloseTooSlow      websocket.StatusCode = 4008 // reconnect with the last event id seen
-	CloseStreamEnded  websocket.StatusCode = 4010 // an event stream's subscription ended: see the error before it
-)
-
-// Messages from the client.
-type request struct {
-	// "subscribe", "unsubscribe", "watchRun" or "unwatchRun".
-	Type string `json:"type"`
-	// The project to follow (subscribe, unsubscribe), or the run's project (watchRun).
-	ProjectID string `json:"projectId"`
-	// Optional: replay the project's events after this one.
-	AfterEventID string `json:"afterEventId"`
-	// Subscribe to (or unsubscribe from) the user's own notifications instead of a project.
-	Notifications bool `json:"notifications"`
-	// Optional: replay the notifications after this one.
-	AfterNotificationID string `json:"afterNotificationId"`
-	// The run to follow (watchRun, unwatchRun).
-	RunID string `json:"runId"`
-}
-
-// Messages to the client. Which of ProjectID, Notifications and RunID is set says what a
-// subscribed, unsubscribed, unwatched or error message is about.
-type message struct {
-	// "subscribed", "unsubscribed", "event", "run", "document", "notification", "chunk",
-	// "unwatched" or "error".
-	Type          string          `json:"type"`
-	ProjectID     string          `json:"projectId,omitempty"`
-	Notifications bool            `json:"notifications,omitempty"`
-	RunID         string          `json:"runId,omitempty"`
-	Event         json.RawMessage `json:"event,omitempty"`
-	Run           json.RawMessage `json:"run,omitempty"`
-	Document      json.RawMessage `json:"document,omitempty"`
-	Notification  json.RawMessage `json:"notification,omitempty"`
-	Chunk         json.RawMessage `json:"chunk,omitempty"`
-	Code          string          `json:"code,omitempty"`
-	Message       string          `json:"message,omitempty"`
-}
-
 // client is one socket.
 type client struct {
 	hub *Hub
@@ -71,7 +27,7 @@ type client struct {
 	send  chan []byte
 	paced chan []byte
 	// requests wait here for the control loop, which handles them one at a time.
-	requests chan request
+	requests chan ClientRequest
 	// lost, when set, is called when a subscription ends other than by unsubscribing (an event
 	// stream, which has only one, then ends).
 	lost func()
@@ -132,7 +88,7 @@ func (h *Hub) authenticate(w http.ResponseWriter, r *http.Request) (*authn.Claim
 // request context may end early); they end when the connection closes.
 func (h *Hub) newClient(reqCtx context.Context, out transport, claims *authn.Claims, token string) *client {
 	c := &client{hub: h, out: out, send: make(chan []byte, h.cfg.SendBuffer), paced: make(chan []byte),
-		requests: make(chan request, maxWaitingRequests),
+		requests: make(chan ClientRequest, maxWaitingRequests),
 		subs:     map[topic]*subscription{}, watches: map[string]*watch{},
 		who: authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}}
 	c.alive, c.stop = context.WithCancel(context.WithoutCancel(reqCtx))
@@ -148,7 +104,7 @@ func bearer(r *http.Request) (string, bool) {
 	}
 	for _, offered := range r.Header.Values("Sec-WebSocket-Protocol") {
 		for _, p := range strings.Split(offered, ",") {
-			if token, ok := strings.CutPrefix(strings.TrimSpace(p), "bearer."); ok && token != "" {
+			if token, ok := strings.CutPrefix(strings.TrimSpace(p), BearerSubprotocolPrefix); ok && token != "" {
 				return token, true
 			}
 		}
@@ -200,22 +156,22 @@ func (c *client) readRequests(ctx context.Context, conn *websocket.Conn) {
 		if err != nil {
 			return // the client left, or end closed the socket
 		}
-		var req request
+		var req ClientRequest
 		if err := json.Unmarshal(data, &req); err != nil {
-			c.queue(message{Type: "error", Code: codes.InvalidArgument.String(),
+			c.queue(ServerMessage{Type: ErrorMessage, Code: codes.InvalidArgument.String(),
 				Message: "messages are JSON objects like {\"type\":\"subscribe\",\"projectId\":\"…\"} with string values: " + err.Error()})
 			continue
 		}
 		switch req.Type {
-		case "subscribe", "unsubscribe", "watchRun", "unwatchRun":
+		case Subscribe, Unsubscribe, WatchRun, UnwatchRun:
 			select {
 			case c.requests <- req:
 			default:
-				c.queue(message{Type: "error", Code: codes.ResourceExhausted.String(),
+				c.queue(ServerMessage{Type: ErrorMessage, Code: codes.ResourceExhausted.String(),
 					Message: fmt.Sprintf("at most %d requests may wait for an answer: wait for the answers", maxWaitingRequests)})
 			}
 		default:
-			c.queue(message{Type: "error", Code: codes.InvalidArgument.String(), Message: "type: must be subscribe, unsubscribe, watchRun or unwatchRun"})
+			c.queue(ServerMessage{Type: ErrorMessage, Code: codes.InvalidArgument.String(), Message: "type: must be subscribe, unsubscribe, watchRun or unwatchRun"})
 		}
 	}
 }
@@ -230,13 +186,13 @@ func (c *client) control(ctx context.Context) {
 			return
 		case req := <-c.requests:
 			switch req.Type {
-			case "subscribe":
+			case Subscribe:
 				c.subscribe(req)
-			case "unsubscribe":
+			case Unsubscribe:
 				c.unsubscribe(req)
-			case "watchRun":
+			case WatchRun:
 				c.watchRun(req)
-			case "unwatchRun":
+			case UnwatchRun:
 				c.unwatchRun(req.RunID)
 			}
 		}
@@ -305,7 +261,7 @@ func (c *client) heartbeat(ctx context.Context) {
 }
 
 // queue sends a message, or disconnects the client if it has fallen too far behind.
-func (c *client) queue(m message) {
+func (c *client) queue(m ServerMessage) {
 	b, _ := json.Marshal(m)
 	c.enqueue(b)
 }
@@ -325,7 +281,7 @@ func (c *client) tooSlow() {
 // sendPaced hands a message to the writer when it is free: replays and run output are paced by
 // the client (however much it missed), unlike live events, which must not wait for one slow
 // client.
-func (c *client) sendPaced(ctx context.Context, m message) error {
+func (c *client) sendPaced(ctx context.Context, m ServerMessage) error {
 	b, _ := json.Marshal(m)
 	return c.handPaced(ctx, b)
 }
@@ -345,5 +301,5 @@ func (c *client) handPaced(ctx context.Context, b []byte) error {
 // fail tells the client that a request about t failed.
 func (c *client) fail(t topic, err error) {
 	st := status.Convert(err)
-	c.queue(t.label(message{Type: "error", Code: st.Code().String(), Message: st.Message()}))
+	c.queue(t.label(ServerMessage{Type: ErrorMessage, Code: st.Code().String(), Message: st.Message()}))
 }

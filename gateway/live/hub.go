@@ -274,7 +274,7 @@ func (h *Hub) dispatchRun(msg []byte) {
 		ProjectID string `json:"projectId"`
 	}
 	if json.Unmarshal(msg, &r) == nil && r.ProjectID != "" {
-		h.forward(r.ProjectID, message{Type: "run", ProjectID: r.ProjectID, Run: msg})
+		h.forward(r.ProjectID, ServerMessage{Type: RunMessage, ProjectID: r.ProjectID, Run: msg})
 	}
 }
 
@@ -288,12 +288,12 @@ func (h *Hub) dispatchDocument(msg []byte) {
 		} `json:"document"`
 	}
 	if json.Unmarshal(msg, &d) == nil && d.Document.ProjectID != "" {
-		h.forward(d.Document.ProjectID, message{Type: "document", ProjectID: d.Document.ProjectID, Document: msg})
+		h.forward(d.Document.ProjectID, ServerMessage{Type: DocumentMessage, ProjectID: d.Document.ProjectID, Document: msg})
 	}
 }
 
 // forward queues a message outside the timeline for every subscriber of the project.
-func (h *Hub) forward(projectID string, m message) {
+func (h *Hub) forward(projectID string, m ServerMessage) {
 	b, _ := json.Marshal(m)
 	t := projectTopic(projectID)
 	for _, c := range h.subscribers(t) {

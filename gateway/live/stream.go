@@ -15,20 +15,20 @@ import (
 // /api/v1/projects/{projectId}/events:stream. The access token comes in the Authorization
 // header; Last-Event-ID (or ?afterEventId=) resumes after an event, as on the socket.
 func (h *Hub) ServeProjectStream(w http.ResponseWriter, r *http.Request) {
-	h.serveStream(w, r, request{ProjectID: r.PathValue("projectId"),
+	h.serveStream(w, r, ClientRequest{ProjectID: r.PathValue("projectId"),
 		AfterEventID: cmp.Or(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("afterEventId"))})
 }
 
 // ServeNotificationStream serves the caller's notifications as server-sent events: GET
 // /api/v1/notifications:stream; Last-Event-ID (or ?afterNotificationId=) resumes.
 func (h *Hub) ServeNotificationStream(w http.ResponseWriter, r *http.Request) {
-	h.serveStream(w, r, request{Notifications: true,
+	h.serveStream(w, r, ClientRequest{Notifications: true,
 		AfterNotificationID: cmp.Or(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("afterNotificationId"))})
 }
 
 // serveStream serves one subscription as server-sent events. What can be refused is refused
 // before the stream starts, with the usual JSON error and status.
-func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request, req request) {
+func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request, req ClientRequest) {
 	claims, token, ok := h.authenticate(w, r)
 	if !ok {
 		return

@@ -22,7 +22,7 @@ import (
 )
 
 // label marks a message with what it is about.
-func (t topic) label(m message) message {
+func (t topic) label(m ServerMessage) ServerMessage {
 	if t.user != "" {
 		m.Notifications = true
 	} else {
@@ -33,11 +33,11 @@ func (t topic) label(m message) message {
 
 // wrap is the message that carries one item of the topic's record (a timeline event, a
 // notification) to the client.
-func (t topic) wrap(item []byte) message {
+func (t topic) wrap(item []byte) ServerMessage {
 	if t.user != "" {
-		return message{Type: "notification", Notification: item}
+		return ServerMessage{Type: NotificationMessage, Notification: item}
 	}
-	return message{Type: "event", ProjectID: t.project, Event: item}
+	return ServerMessage{Type: EventMessage, ProjectID: t.project, Event: item}
 }
 
 // subscription is one topic a client follows. Until its replay is done, live messages wait:
@@ -84,7 +84,7 @@ func (s *subscription) fresh(id int64) bool {
 }
 
 // target is what a subscribe or unsubscribe request of the client names.
-func (c *client) target(req request) (topic, error) {
+func (c *client) target(req ClientRequest) (topic, error) {
 	if req.Notifications {
 		return notificationsTopic(c.who.UserID), nil
 	}
@@ -95,7 +95,7 @@ func (c *client) target(req request) (topic, error) {
 }
 
 // resumeFrom reads the id a subscribe request resumes after, if any.
-func resumeFrom(t topic, req request) (after int64, resume bool, err error) {
+func resumeFrom(t topic, req ClientRequest) (after int64, resume bool, err error) {
 	field, value := "afterEventId", req.AfterEventID
 	if t.user != "" {
 		field, value = "afterNotificationId", req.AfterNotificationID
@@ -125,7 +125,7 @@ type admitted struct {
 var errDropped = errors.New("dropped while subscribing")
 
 // subscribe handles a subscribe request on the control loop; the replay runs on its own.
-func (c *client) subscribe(req request) {
+func (c *client) subscribe(req ClientRequest) {
 	a, err := c.admit(req)
 	switch {
 	case errors.Is(err, errDropped):
@@ -142,7 +142,7 @@ func (c *client) subscribe(req request) {
 // subscription), one committed before it fails the check; an item committed meanwhile is
 // either replayed or held, and sent once. On an error nothing stays registered; a.t says what
 // the request was about.
-func (c *client) admit(req request) (a admitted, err error) {
+func (c *client) admit(req ClientRequest) (a admitted, err error) {
 	if a.t, err = c.target(req); err != nil {
 		a.t = topic{project: req.ProjectID}
 		return a, err
@@ -191,7 +191,7 @@ func (c *client) admit(req request) (a admitted, err error) {
 
 // start says the subscription is made and runs its replay.
 func (c *client) start(a admitted) {
-	c.queue(a.t.label(message{Type: "subscribed"}))
+	c.queue(a.t.label(ServerMessage{Type: Subscribed}))
 	c.tasks.Add(1)
 	go func() {
 		defer c.tasks.Done()
@@ -350,7 +350,7 @@ func (c *client) catchUp(ctx context.Context, projectID string, since time.Time)
 			page, err := runs.ListRuns(ctx, &agentsv1.ListRunsRequest{ProjectId: projectID, ChangedSince: changedSince, PageSize: catchUpPageSize, PageToken: token})
 			for _, r := range page.GetRuns() {
 				b, _ := protojson.Marshal(r)
-				if err := c.sendPaced(ctx, message{Type: "run", ProjectID: projectID, Run: b}); err != nil {
+				if err := c.sendPaced(ctx, ServerMessage{Type: RunMessage, ProjectID: projectID, Run: b}); err != nil {
 					return "", err
 				}
 			}
@@ -369,7 +369,7 @@ func (c *client) catchUp(ctx context.Context, projectID string, since time.Time)
 					outcome = documentsv1.SaveOutcome_SAVE_OUTCOME_CREATED
 				}
 				b, _ := protojson.Marshal(&documentsv1.SavedDocument{Document: d, Outcome: outcome})
-				if err := c.sendPaced(ctx, message{Type: "document", ProjectID: projectID, Document: b}); err != nil {
+				if err := c.sendPaced(ctx, ServerMessage{Type: DocumentMessage, ProjectID: projectID, Document: b}); err != nil {
 					return "", err
 				}
 			}
@@ -443,7 +443,7 @@ func (c *client) holding(s *subscription, keep func()) bool {
 	return true
 }
 
-func (c *client) unsubscribe(req request) {
+func (c *client) unsubscribe(req ClientRequest) {
 	t, err := c.target(req)
 	if err != nil {
 		c.fail(topic{}, err)
@@ -456,7 +456,7 @@ func (c *client) unsubscribe(req request) {
 		c.fail(t, status.Error(codes.NotFound, "not subscribed"))
 		return
 	}
-	c.queue(t.label(message{Type: "unsubscribed"}))
+	c.queue(t.label(ServerMessage{Type: Unsubscribed}))
 }
 
 // drop ends a subscription, if s is still the one, and the watches of its project's runs,

@@ -93,8 +93,8 @@ func (s *eventStream) write(ctx context.Context, msg []byte) error {
 func (s *eventStream) ping(ctx context.Context) error { return s.emit(ctx, ": ping\n\n") }
 
 func (s *eventStream) close(code websocket.StatusCode, reason string) {
-	b, _ := json.Marshal(map[string]any{"code": int(code), "reason": reason})
-	_ = s.emit(context.Background(), fmt.Sprintf("event: close\ndata: %s\n\n", b))
+	b, _ := json.Marshal(StreamClose{Code: int(code), Reason: reason})
+	_ = s.emit(context.Background(), fmt.Sprintf("event: %s\ndata: %s\n\n", StreamCloseEvent, b))
 	s.closeNow()
 }
 
@@ -110,7 +110,7 @@ func (s *eventStream) closeNow() {
 // itemID is the id of the timeline event or notification a message carries, if it does.
 func itemID(msg []byte) string {
 	var m struct {
-		Type         string              `json:"type"`
+		Type         MessageType         `json:"type"`
 		Event        struct{ ID string } `json:"event"`
 		Notification struct{ ID string } `json:"notification"`
 	}
@@ -118,9 +118,9 @@ func itemID(msg []byte) string {
 		return ""
 	}
 	switch m.Type {
-	case "event":
+	case EventMessage:
 		return m.Event.ID
-	case "notification":
+	case NotificationMessage:
 		return m.Notification.ID
 	}
 	return ""

@@ -24,15 +24,15 @@ type watch struct {
 }
 
 // runLabel marks a message as about a run.
-func runLabel(projectID, runID string, m message) message {
+func runLabel(projectID, runID string, m ServerMessage) ServerMessage {
 	m.ProjectID, m.RunID = projectID, runID
 	return m
 }
 
-func (c *client) watchRun(req request) {
+func (c *client) watchRun(req ClientRequest) {
 	fail := func(err error) {
 		st := status.Convert(err)
-		c.queue(runLabel(req.ProjectID, req.RunID, message{Type: "error", Code: st.Code().String(), Message: st.Message()}))
+		c.queue(runLabel(req.ProjectID, req.RunID, ServerMessage{Type: ErrorMessage, Code: st.Code().String(), Message: st.Message()}))
 	}
 	switch {
 	case !input.ValidID(req.ProjectID):
@@ -75,7 +75,7 @@ func (c *client) watchRun(req request) {
 		case err != nil:
 			fail(err)
 		default:
-			_ = c.sendPaced(c.work, runLabel(req.ProjectID, req.RunID, message{Type: "unwatched"}))
+			_ = c.sendPaced(c.work, runLabel(req.ProjectID, req.RunID, ServerMessage{Type: Unwatched}))
 		}
 	}()
 }
@@ -95,12 +95,12 @@ func (c *client) follow(ctx context.Context, projectID, runID string) error {
 		if err != nil {
 			return err
 		}
-		var m message
+		var m ServerMessage
 		if run := msg.GetRun(); run != nil {
-			m.Type = "run"
+			m.Type = RunMessage
 			m.Run, err = protojson.Marshal(run)
 		} else {
-			m.Type = "chunk"
+			m.Type = ChunkMessage
 			m.Chunk, err = protojson.Marshal(msg.GetChunk())
 		}
 		if err != nil {
@@ -124,7 +124,7 @@ func (c *client) forget(runID string, w *watch) {
 
 func (c *client) unwatchRun(runID string) {
 	if !input.ValidID(runID) {
-		c.queue(message{Type: "error", Code: codes.InvalidArgument.String(), Message: "runId: is required"})
+		c.queue(ServerMessage{Type: ErrorMessage, Code: codes.InvalidArgument.String(), Message: "runId: is required"})
 		return
 	}
 	c.mu.Lock()
@@ -132,11 +132,11 @@ func (c *client) unwatchRun(runID string) {
 	delete(c.watches, runID)
 	c.mu.Unlock()
 	if w == nil {
-		c.queue(runLabel("", runID, message{Type: "error", Code: codes.NotFound.String(), Message: "runId: not watched on this connection"}))
+		c.queue(runLabel("", runID, ServerMessage{Type: ErrorMessage, Code: codes.NotFound.String(), Message: "runId: not watched on this connection"}))
 		return
 	}
 	w.cancel()
-	c.queue(runLabel(w.projectID, runID, message{Type: "unwatched"}))
+	c.queue(runLabel(w.projectID, runID, ServerMessage{Type: Unwatched}))
 }
 
 // unwatchProject ends the watches of a project's runs (its member was removed), telling the
@@ -153,7 +153,7 @@ func (c *client) unwatchProject(projectID string) {
 	}
 	c.mu.Unlock()
 	for _, runID := range ended {
-		c.queue(runLabel(projectID, runID, message{Type: "error", Code: codes.PermissionDenied.String(),
+		c.queue(runLabel(projectID, runID, ServerMessage{Type: ErrorMessage, Code: codes.PermissionDenied.String(),
 			Message: "no longer watched: you were removed from the project"}))
 	}
 }
