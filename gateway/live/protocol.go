@@ -157,23 +157,28 @@ var PayloadSchemas = map[string]string{
 }
 
 // A Shape says which fields (by JSON name, beside type) a message of one type has: Required
-// always, Optional when they apply.
+// always, Optional when they apply; and, for a request, the messages that answer it.
 type Shape struct {
 	Summary  string
 	Required []string
 	Optional []string
+	Answers  []MessageType
 }
 
 // RequestShapes are the client requests. A request's other fields are ignored.
 var RequestShapes = map[RequestType]Shape{
 	Subscribe: {Summary: "Follow a project (projectId, optionally afterEventId) or the user's notifications (notifications: true, optionally afterNotificationId). Answered by subscribed, or error.",
-		Optional: []string{"projectId", "afterEventId", "notifications", "afterNotificationId"}},
+		Optional: []string{"projectId", "afterEventId", "notifications", "afterNotificationId"},
+		Answers:  []MessageType{Subscribed, ErrorMessage}},
 	Unsubscribe: {Summary: "Stop following a project (projectId) or the user's notifications (notifications: true). Answered by unsubscribed, or error.",
-		Optional: []string{"projectId", "notifications"}},
+		Optional: []string{"projectId", "notifications"},
+		Answers:  []MessageType{Unsubscribed, ErrorMessage}},
 	WatchRun: {Summary: "Follow a run's output: the run, then the output of its current attempt from the start, then chunks and run changes until it finishes (unwatched). Answered by error if refused.",
-		Required: []string{"projectId", "runId"}},
+		Required: []string{"projectId", "runId"},
+		Answers:  []MessageType{RunMessage, ErrorMessage}},
 	UnwatchRun: {Summary: "Stop following a run's output. Answered by unwatched, or error.",
-		Required: []string{"runId"}},
+		Required: []string{"runId"},
+		Answers:  []MessageType{Unwatched, ErrorMessage}},
 }
 
 // MessageShapes are the server messages. The code builds every message with the fields its
@@ -198,6 +203,13 @@ var MessageShapes = map[MessageType]Shape{
 	ErrorMessage: {Summary: "A request failed, or a subscription or watch ended (e.g. PermissionDenied: the user was removed from the project); labelled with projectId, notifications or runId when it is about one.",
 		Required: []string{"code", "message"}, Optional: []string{"projectId", "notifications", "runId"}},
 }
+
+// The messages of the event streams (ServeProjectStream, ServeNotificationStream), before
+// their last event, "close".
+var (
+	ProjectStreamMessages      = []MessageType{Subscribed, EventMessage, RunMessage, DocumentMessage, ErrorMessage}
+	NotificationStreamMessages = []MessageType{Subscribed, NotificationMessage, ErrorMessage}
+)
 
 // StreamClose is the data of an event stream's last event, "close": how the stream ended, with
 // the socket's close codes (CloseCodes).
