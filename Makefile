@@ -9,6 +9,7 @@ test:
 
 gen:
 	scripts/proto.sh generate
+	scripts/web.sh generate
 
 gen-check:
 	scripts/proto.sh check

@@ -64,5 +64,8 @@ done
 echo "== protobuf contracts: buf format, buf lint, generated code is fresh" >&2
 scripts/proto.sh check
 
+echo "== web: TypeScript client fresh, tsc, redocly lint, Swagger UI copies fresh, browser tests (scripts/web.sh)" >&2
+scripts/web.sh
+
 echo "== go test -race (every module)" >&2
 go test -race -count=1 -timeout 10m work
