@@ -197,7 +197,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &marshaler{runtime.JSONPb{
-			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
+			MarshalOptions: edge.JSON,
 			// Unknown fields are refused (400 naming the field) rather than silently dropped, so
 			// a typo in a request never passes unnoticed.
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},

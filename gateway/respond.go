@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
@@ -17,7 +16,7 @@ import (
 // the JWKS (RFC 7517) is read by JWT libraries.
 var unenveloped = map[string]bool{"/.well-known/jwks.json": true}
 
-var dataJSON = protojson.MarshalOptions{EmitUnpopulated: true}
+var dataJSON = edge.JSON
 
 // envelopeRewriter wraps every successful response message in the envelope.
 func envelopeRewriter(ctx context.Context, resp proto.Message) (any, error) {

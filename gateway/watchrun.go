@@ -12,11 +12,11 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/live"
 	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 )
 
 // watchRunPattern is the route of WatchRun, declared in its proto.
@@ -37,7 +37,7 @@ const sseHeartbeat = 15 * time.Second
 // The stream also ends when streams does (the gateway shutting down): the client reconnects.
 func serveWatchRun(mux *runtime.ServeMux, client agentsv1.AgentsServiceClient, streams context.Context, log *slog.Logger) runtime.HandlerFunc {
 	const method = "/fuzzyllama.agents.v1.AgentsService/WatchRun"
-	pj := protojson.MarshalOptions{}
+	pj := edge.JSON
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		ctx, fail, ok := annotate(mux, w, r, method, watchRunPattern)
 		if !ok {
@@ -109,7 +109,7 @@ func serveWatchRun(mux *runtime.ServeMux, client agentsv1.AgentsServiceClient, s
 					case err := <-failed:
 						st := status.Convert(err)
 						log.InfoContext(ctx, "run watch ended with an error", "code", st.Code().String(), "error", st.Message())
-						b, _ := json.Marshal(map[string]string{"code": st.Code().String(), "message": st.Message()})
+						b, _ := json.Marshal(map[string]string{"code": codeName(st.Code()), "message": st.Message()})
 						_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
 						_ = rc.Flush()
 					default:

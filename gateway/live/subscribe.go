@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -18,6 +17,7 @@ import (
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/platform/input"
 )
 
@@ -303,7 +303,7 @@ func (c *client) notificationsPage(ctx context.Context, _ topic, after int64) ([
 func encodeAll[M interface{ ProtoReflect() protoreflect.Message }](page []M, id func(M) int64) ([]int64, [][]byte, error) {
 	ids, items := make([]int64, len(page)), make([][]byte, len(page))
 	for i, m := range page {
-		b, err := protojson.Marshal(m)
+		b, err := edge.JSON.Marshal(m)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -349,7 +349,7 @@ func (c *client) catchUp(ctx context.Context, projectID string, since time.Time)
 		err := pages(ctx, func(ctx context.Context, token string) (string, error) {
 			page, err := runs.ListRuns(ctx, &agentsv1.ListRunsRequest{ProjectId: projectID, ChangedSince: changedSince, PageSize: catchUpPageSize, PageToken: token})
 			for _, r := range page.GetRuns() {
-				b, _ := protojson.Marshal(r)
+				b, _ := edge.JSON.Marshal(r)
 				if err := c.sendPaced(ctx, ServerMessage{Type: RunMessage, ProjectID: projectID, Run: b}); err != nil {
 					return "", err
 				}
@@ -368,7 +368,7 @@ func (c *client) catchUp(ctx context.Context, projectID string, since time.Time)
 				if d.GetVersion() == 1 {
 					outcome = documentsv1.SaveOutcome_SAVE_OUTCOME_CREATED
 				}
-				b, _ := protojson.Marshal(&documentsv1.SavedDocument{Document: d, Outcome: outcome})
+				b, _ := edge.JSON.Marshal(&documentsv1.SavedDocument{Document: d, Outcome: outcome})
 				if err := c.sendPaced(ctx, ServerMessage{Type: DocumentMessage, ProjectID: projectID, Document: b}); err != nil {
 					return "", err
 				}

@@ -7,10 +7,10 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/platform/input"
 )
 
@@ -98,10 +98,10 @@ func (c *client) follow(ctx context.Context, projectID, runID string) error {
 		var m ServerMessage
 		if run := msg.GetRun(); run != nil {
 			m.Type = RunMessage
-			m.Run, err = protojson.Marshal(run)
+			m.Run, err = edge.JSON.Marshal(run)
 		} else {
 			m.Type = ChunkMessage
-			m.Chunk, err = protojson.Marshal(msg.GetChunk())
+			m.Chunk, err = edge.JSON.Marshal(msg.GetChunk())
 		}
 		if err != nil {
 			return err

@@ -13,10 +13,10 @@ import (
 
 	"github.com/riverqueue/river"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/pricing"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/anthropic"
@@ -202,4 +202,4 @@ func RegisterWorkers(workers *river.Workers, svc *Service) {
 
 // PublicRun encodes a run as the JSON of the Run message (protojson): what live clients of its
 // project receive when its state changes.
-func PublicRun(r store.Run) ([]byte, error) { return protojson.Marshal(runPB(r)) }
+func PublicRun(r store.Run) ([]byte, error) { return edge.JSON.Marshal(runPB(r)) }

@@ -8,12 +8,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	commonv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/platform/protoenum"
 	"github.com/fuzzyllama/fuzzyllama/services/documents/gitexport"
 	"github.com/fuzzyllama/fuzzyllama/services/documents/github"
@@ -120,5 +120,5 @@ func (c *Config) Export() ExportConfig {
 // PublicSaved encodes a save as the JSON of the SavedDocument message (protojson): what the
 // project's live clients receive.
 func PublicSaved(sv Saved) ([]byte, error) {
-	return protojson.Marshal(&pb.SavedDocument{Document: documentPB(sv.Document), Outcome: outcomePB(sv.Outcome)})
+	return edge.JSON.Marshal(&pb.SavedDocument{Document: documentPB(sv.Document), Outcome: outcomePB(sv.Outcome)})
 }

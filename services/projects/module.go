@@ -4,14 +4,13 @@ import (
 	"context"
 	"path/filepath"
 
-	"google.golang.org/protobuf/encoding/protojson"
-
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store/postgres"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store/sqlite"
@@ -66,11 +65,11 @@ func (d AuthDirectory) UsersByID(ctx context.Context, ids []string) (map[string]
 
 // PublicEvent encodes a timeline event as the JSON of the Event message (protojson), the form
 // ListEvents answers with: what the bus carries to live clients.
-func PublicEvent(e store.Event) ([]byte, error) { return protojson.Marshal(eventPB(e)) }
+func PublicEvent(e store.Event) ([]byte, error) { return edge.JSON.Marshal(eventPB(e)) }
 
 // PublicNotification encodes a notification as the JSON of the Notification message
 // (protojson), the form ListNotifications answers with: what the bus carries to the user's live
 // clients.
 func PublicNotification(n store.Notification) ([]byte, error) {
-	return protojson.Marshal(notificationPB(n))
+	return edge.JSON.Marshal(notificationPB(n))
 }

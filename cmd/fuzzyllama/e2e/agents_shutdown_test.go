@@ -47,6 +47,7 @@ func (s *server) openWatch(t *testing.T, tok, pid, runID string) (*http.Response
 	if resp.StatusCode != 200 {
 		t.Fatalf("watch: %d", resp.StatusCode)
 	}
+	s.checkStream(req, resp)
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if strings.HasPrefix(sc.Text(), "data: ") {

@@ -436,6 +436,7 @@ func (s *server) watch(t *testing.T, tok, pid, runID string) (states []string, t
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("watch: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	checkEvent := s.checkStream(req, resp)
 	var out strings.Builder
 	var seq int64
 	last := ""
@@ -445,6 +446,9 @@ func (s *server) watch(t *testing.T, tok, pid, runID string) (states []string, t
 	for sc.Scan() {
 		line := sc.Text()
 		data, isData := strings.CutPrefix(line, "data: ")
+		if isData {
+			checkEvent(event, []byte(data))
+		}
 		switch {
 		case strings.HasPrefix(line, "event: "):
 			event = strings.TrimPrefix(line, "event: ")

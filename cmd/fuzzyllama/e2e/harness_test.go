@@ -135,13 +135,15 @@ type envelope struct {
 func (s *server) do(method, path, token string, body any, headers ...string) response {
 	s.t.Helper()
 	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
+		rd = bytes.NewReader(sent)
 	default:
-		js, _ := json.Marshal(b)
-		rd = bytes.NewReader(js)
+		sent, _ = json.Marshal(b)
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, s.base+path, rd)
 	if err != nil {
@@ -165,6 +167,9 @@ func (s *server) do(method, path, token string, body any, headers ...string) res
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if err := publishedContract(s.t).check(req, sent, resp.StatusCode, resp.Header, raw); err != nil {
+		s.t.Error(err)
+	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		_ = json.Unmarshal(raw, &r.env)
 	}

@@ -204,9 +204,13 @@ func TestLiveEvents(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
 			t.Fatalf("event stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
+		checkEvent := s.checkStream(req, resp)
 		lines := bufio.NewScanner(resp.Body)
 		want := "id: " + strconv.Itoa(last)
 		for lines.Scan() && lines.Text() != want {
+			if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+				checkEvent("", []byte(data))
+			}
 		}
 		if lines.Text() != want {
 			t.Fatalf("the event stream never sent %q (%v)", want, lines.Err())
