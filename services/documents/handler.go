@@ -89,8 +89,12 @@ func newDocument(d *pb.NewDocument) NewDocument {
 
 // CreateDocument implements pb.DocumentsServiceServer.
 func (h *Handler) CreateDocument(ctx context.Context, req *pb.CreateDocumentRequest) (*pb.CreateDocumentResponse, error) {
-	b, err := h.Service.CreateDocuments(ctx, caller(ctx), req.GetProjectId(), []NewDocument{newDocument(req.GetDocument())},
-		agent(req.GetAgent()), false, "")
+	var doc *NewDocument
+	if req.GetDocument() != nil {
+		d := newDocument(req.GetDocument())
+		doc = &d
+	}
+	b, err := h.Service.CreateDocument(ctx, caller(ctx), req.GetProjectId(), doc, agent(req.GetAgent()))
 	if err != nil {
 		return nil, err
 	}

@@ -219,6 +219,20 @@ func (s *Service) version(who authn.Identity, d store.Document, number int, cont
 		AgentRunID: agent.RunID, AgentRole: agent.Role, ChangeNote: note, CreatedAt: at}
 }
 
+// CreateDocument stores one document (nil when the request has none): CreateDocuments of one,
+// its problems named by the request's own fields ("document.title").
+func (s *Service) CreateDocument(ctx context.Context, who authn.Identity, projectID string, doc *NewDocument, agent Agent) (Batch, error) {
+	if doc == nil {
+		return Batch{}, apperr.InvalidField("document", "is required")
+	}
+	var v apperr.Violations
+	checkNew(&v, "document.", doc)
+	if err := v.Err(); err != nil {
+		return Batch{}, err
+	}
+	return s.CreateDocuments(ctx, who, projectID, []NewDocument{*doc}, agent, false, "")
+}
+
 // CreateDocuments stores documents in one transaction: all or none. With addVersions, a
 // document whose type and title exist gets a new version instead (none if its content is
 // unchanged). A request with an idempotency key already used successfully in the project

@@ -3,6 +3,7 @@ package projects
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
@@ -75,11 +76,18 @@ func (s *Service) UpdateMember(ctx context.Context, who authn.Identity, projectI
 		if err := s.changeableMember(ctx, q, who, projectID, userID, "the owner's role cannot be changed"); err != nil {
 			return err
 		}
-		out.Member = store.Member{ProjectID: projectID, UserID: userID, Role: role}
-		current, err := q.ProjectForMember(ctx, projectID, userID)
+		// The membership as stored, for its creation time: the answer is the whole member.
+		members, err := q.Members(ctx, projectID)
 		if err != nil {
-			return memberErr(err, userID)
+			return err
 		}
+		i := slices.IndexFunc(members, func(m store.Member) bool { return m.UserID == userID })
+		if i < 0 {
+			return memberErr(store.ErrNotFound, userID)
+		}
+		current := members[i]
+		out.Member = current
+		out.Member.Role = role
 		if current.Role == role { // nothing changes: no event, nobody told again
 			return nil
 		}

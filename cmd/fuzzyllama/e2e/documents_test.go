@@ -189,6 +189,16 @@ func TestDocumentsJourney(t *testing.T) {
 			}
 		}
 		s.do("GET", base+"/documents:export?format=RAR", tok, nil).want(t, 400, "INVALID_ARGUMENT")
+
+		// A refusal names the request's own fields.
+		bad := s.do("POST", base+"/documents", tok, map[string]any{"document": map[string]any{"type": "DOCUMENT_TYPE_OTHER", "title": " "}}).
+			want(t, 400, "INVALID_ARGUMENT")
+		if bad.fields()["document.title"] == nil {
+			t.Errorf("a blank title should be named document.title: %s", bad.raw)
+		}
+		if bad := s.do("POST", base+"/documents", tok, map[string]any{}).want(t, 400, "INVALID_ARGUMENT"); bad.fields()["document"] == nil {
+			t.Errorf("a missing document should be named: %s", bad.raw)
+		}
 	})
 }
 

@@ -613,7 +613,7 @@ type Member struct {
 	Email  string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
 	Name   string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	Role   Role                   `protobuf:"varint,4,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
-	// When the member joined. Unset in UpdateMember's answer.
+	// When the member joined.
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -5184,13 +5184,13 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
-	"updateTime\"\xba\x01\n" +
+	"updateTime\"\xc0\x01\n" +
 	"\x06Member\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x120\n" +
-	"\x04role\x18\x04 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\x12;\n" +
-	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\x04role\x18\x04 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\x12A\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\"\x88\x02\n" +
 	"\fWorkflowGate\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x12\n" +
