@@ -1,5 +1,5 @@
 # FuzzyLlama tasks. `make run` and `make test` are the README's two commands.
-.PHONY: run test gen gen-check lint tidy build bench
+.PHONY: run test gen gen-check lint tidy build bench contract-baseline
 
 run:
 	go run ./cmd/fuzzyllama
@@ -13,6 +13,11 @@ gen:
 
 gen-check:
 	scripts/proto.sh check
+
+# Accept the current contract as the baseline buf breaking compares against (make test): a
+# deliberate step, committed with the proto change for review. It lists the breaks it accepts.
+contract-baseline:
+	scripts/proto.sh baseline
 
 lint:
 	gofmt -l $$(git ls-files '*.go' | grep -v '^gen/go/')
