@@ -111,7 +111,7 @@ func TestLiveEventsHeldDuringReplayAreSentPaced(t *testing.T) {
 	defer cancel()
 	for want := int64(1); want <= 1008; want++ {
 		time.Sleep(time.Millisecond) // a steady reader: 1,000 messages a second
-		_, b, err := c.Read(ctx)
+		b, err := read(t, ctx, c)
 		if err != nil {
 			t.Fatalf("want event %d: closed with %v (%v)", want, websocket.CloseStatus(err), err)
 		}
@@ -144,7 +144,7 @@ func TestLatePublishIsStillDelivered(t *testing.T) {
 	seen := map[int64]bool{}
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, b, err := c.Read(ctx)
+		b, err := read(t, ctx, c)
 		cancel()
 		if err != nil {
 			break
@@ -203,7 +203,7 @@ func TestRevokedSessionStopsStreaming(t *testing.T) {
 	f.publish(t, event("p1", 1, 1))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if _, b, err := c.Read(ctx); err == nil {
+	if b, err := read(t, ctx, c); err == nil {
 		t.Errorf("after the session was revoked the socket still delivered %s", b)
 	}
 }
@@ -224,7 +224,7 @@ func (s slowAuth) Authorize(ctx context.Context, in *projectsv1.AuthorizeRequest
 }
 
 func memberRemoved(project string, id int64, user string) *projectsv1.Event {
-	return &projectsv1.Event{Id: id, ProjectId: project, Payload: &projectsv1.Event_MemberChanged{MemberChanged: &projectsv1.MemberChanged{UserId: user}}}
+	return asServed(&projectsv1.Event{Id: id, ProjectId: project, Payload: &projectsv1.Event_MemberChanged{MemberChanged: &projectsv1.MemberChanged{UserId: user}}})
 }
 
 // TestRemovedMemberGetsNothingAfter: a member removed from a project is dropped at the removal event, before anything that follows.
@@ -288,7 +288,7 @@ func TestRemovalNeedsNoRoundTrip(t *testing.T) {
 	f.publish(t, event("p1", 2, 3))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, b, err := c.Read(ctx); err == nil {
+	if b, err := read(t, ctx, c); err == nil {
 		t.Errorf("removed member still subscribed after a failed recheck; got %s", b)
 	}
 }
@@ -311,7 +311,7 @@ func TestShutdownMidReplayEndsTheSocket(t *testing.T) {
 	// The client keeps reading, as a well-behaved one does, until the server closes.
 	go func() {
 		for {
-			if _, _, err := c.Read(context.Background()); err != nil {
+			if _, err := read(t, context.Background(), c); err != nil {
 				return
 			}
 		}

@@ -187,13 +187,13 @@ type eventHead struct {
 	ProjectID     string `json:"projectId"`
 	MemberChanged *struct {
 		UserID string `json:"userId"`
-		Role   string `json:"role"` // absent when the member was removed
+		Role   string `json:"role"` // ROLE_UNSPECIFIED (or absent) when the member was removed
 	} `json:"memberChanged"`
 }
 
 // removed is the member the event removed from its project, if it is a removal.
 func (e eventHead) removed() string {
-	if m := e.MemberChanged; m != nil && m.Role == "" {
+	if m := e.MemberChanged; m != nil && (m.Role == "" || m.Role == projectsv1.Role_ROLE_UNSPECIFIED.String()) {
 		return m.UserID
 	}
 	return ""

@@ -29,6 +29,7 @@ import (
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 )
@@ -149,8 +150,8 @@ func (d *documents) ListDocuments(_ context.Context, in *documentsv1.ListDocumen
 }
 
 func event(project string, id int64, gate int32) *projectsv1.Event {
-	return &projectsv1.Event{Id: id, ProjectId: project, Payload: &projectsv1.Event_GateChanged{GateChanged: &projectsv1.GateChanged{
-		Gate: gate, To: projectsv1.GateState_GATE_STATE_IN_REVIEW}}}
+	return asServed(&projectsv1.Event{Id: id, ProjectId: project, Payload: &projectsv1.Event_GateChanged{GateChanged: &projectsv1.GateChanged{
+		Gate: gate, To: projectsv1.GateState_GATE_STATE_IN_REVIEW}}})
 }
 
 type fixture struct {
@@ -233,7 +234,7 @@ func newReviewFixture(t testing.TB, cfg live.Config, o reviewOpts) *reviewFixtur
 	f := &fixture{url: "ws" + strings.TrimPrefix(srv.URL, "http"), http: srv.URL, hub: hub, bus: bus, fake: fake, runs: rs, docs: ds,
 		signer: authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}}
 	f.publish = func(t testing.TB, e *projectsv1.Event) {
-		b, _ := protojson.Marshal(e)
+		b, _ := edge.JSON.Marshal(e)
 		if err := bus.Publish(context.Background(), eventbus.ProjectTopic(e.GetProjectId()), b); err != nil {
 			t.Fatal(err)
 		}
@@ -271,18 +272,28 @@ type msg struct {
 	Chunk         json.RawMessage `json:"chunk"`
 }
 
+// send sends a request, which must be one the live contract describes.
 func send(t testing.TB, c *websocket.Conn, v any) {
+	t.Helper()
 	b, _ := json.Marshal(v)
-	if err := c.Write(context.Background(), websocket.MessageText, b); err != nil {
+	checkSent(t, b)
+	sendRaw(t, c, string(b))
+}
+
+// sendRaw sends a message as it is: a request outside the contract, on purpose.
+func sendRaw(t testing.TB, c *websocket.Conn, s string) {
+	t.Helper()
+	if err := c.Write(context.Background(), websocket.MessageText, []byte(s)); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// recv reads a message, checked against the live contract.
 func recv(t testing.TB, c *websocket.Conn) msg {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, b, err := c.Read(ctx)
+	b, err := read(t, ctx, c)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -328,7 +339,8 @@ func TestAuthenticationAndAuthorization(t *testing.T) {
 	}
 	// A run's state changes reach the followers of its project only.
 	for _, p := range []string{"p2", "p1"} {
-		if err := f.bus.Publish(context.Background(), eventbus.ProjectRunsTopic(p), []byte(`{"id":"r-`+p+`","projectId":"`+p+`","state":"RUN_STATE_RUNNING"}`)); err != nil {
+		run, _ := edge.JSON.Marshal(asServed(&agentsv1.Run{Id: "r-" + p, ProjectId: p, State: agentsv1.RunState_RUN_STATE_RUNNING}))
+		if err := f.bus.Publish(context.Background(), eventbus.ProjectRunsTopic(p), run); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -337,8 +349,9 @@ func TestAuthenticationAndAuthorization(t *testing.T) {
 	}
 	// So do its documents' saves.
 	for _, p := range []string{"p2", "p1"} {
-		if err := f.bus.Publish(context.Background(), eventbus.ProjectDocumentsTopic(p),
-			[]byte(`{"document":{"id":"d-`+p+`","projectId":"`+p+`","version":2},"outcome":"SAVE_OUTCOME_NEW_VERSION"}`)); err != nil {
+		saved, _ := edge.JSON.Marshal(asServed(&documentsv1.SavedDocument{Document: &documentsv1.Document{Id: "d-" + p, ProjectId: p, Version: 2},
+			Outcome: documentsv1.SaveOutcome_SAVE_OUTCOME_NEW_VERSION}))
+		if err := f.bus.Publish(context.Background(), eventbus.ProjectDocumentsTopic(p), saved); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -399,7 +412,7 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		if _, _, err := c.Read(ctx); err != nil {
+		if _, err := read(t, ctx, c); err != nil {
 			if code := websocket.CloseStatus(err); code != live.CloseTooSlow {
 				t.Fatalf("closed with %v (%v), want %d", code, err, live.CloseTooSlow)
 			}
@@ -418,7 +431,7 @@ func TestExpiredTokenClosesTheSocket(t *testing.T) {
 	defer c.CloseNow()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, _, err = c.Read(ctx)
+	_, err = read(t, ctx, c)
 	if code := websocket.CloseStatus(err); code != live.CloseTokenExpired {
 		t.Fatalf("closed with %v (%v), want %d", code, err, live.CloseTokenExpired)
 	}

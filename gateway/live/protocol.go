@@ -6,6 +6,8 @@ import (
 
 	"github.com/coder/websocket"
 	"google.golang.org/grpc/codes"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/input"
 )
 
 // ProtocolSource is this file: the generator of the contract reads its doc comments.
@@ -134,8 +136,22 @@ type ServerMessage struct {
 	Message string `json:"message,omitempty"`
 }
 
-// FieldEnums are the values a string field (by JSON name) of a server message takes.
-var FieldEnums = map[string][]string{"code": errorCodes()}
+// A Rule constrains the values of a string field beyond its type.
+type Rule struct {
+	Enum                 []string
+	Pattern              string
+	MinLength, MaxLength int
+}
+
+// FieldRules are the values the string fields take, by JSON name (in requests and messages
+// alike): what the gateway accepts, and what it sends.
+var FieldRules = map[string]Rule{
+	"projectId":           {MinLength: 1, MaxLength: input.IDMaxLen},
+	"runId":               {MinLength: 1, MaxLength: input.IDMaxLen},
+	"afterEventId":        {Pattern: `^[0-9]+$`},
+	"afterNotificationId": {Pattern: `^[0-9]+$`},
+	"code":                {Enum: errorCodes()},
+}
 
 // errorCodes are the gRPC codes by name, but OK.
 func errorCodes() []string {
@@ -157,23 +173,25 @@ var PayloadSchemas = map[string]string{
 }
 
 // A Shape says which fields (by JSON name, beside type) a message of one type has: Required
-// always, Optional when they apply; and, for a request, the messages that answer it.
+// always, Optional when they apply, exactly one of OneOf (a boolean counts when true); and, for
+// a request, the messages that answer it.
 type Shape struct {
 	Summary  string
 	Required []string
 	Optional []string
+	OneOf    []string
 	Answers  []MessageType
 }
 
 // RequestShapes are the client requests. A request's other fields are ignored.
 var RequestShapes = map[RequestType]Shape{
 	Subscribe: {Summary: "Follow a project (projectId, optionally afterEventId) or the user's notifications (notifications: true, optionally afterNotificationId). Answered by subscribed, or error.",
-		Optional: []string{"projectId", "afterEventId", "notifications", "afterNotificationId"},
-		Answers:  []MessageType{Subscribed, ErrorMessage}},
+		Optional: []string{"projectId", "afterEventId", "notifications", "afterNotificationId"}, OneOf: []string{"projectId", "notifications"},
+		Answers: []MessageType{Subscribed, ErrorMessage}},
 	Unsubscribe: {Summary: "Stop following a project (projectId) or the user's notifications (notifications: true). Answered by unsubscribed, or error.",
-		Optional: []string{"projectId", "notifications"},
-		Answers:  []MessageType{Unsubscribed, ErrorMessage}},
-	WatchRun: {Summary: "Follow a run's output: the run, then the output of its current attempt from the start, then chunks and run changes until it finishes (unwatched). Answered by error if refused.",
+		Optional: []string{"projectId", "notifications"}, OneOf: []string{"projectId", "notifications"},
+		Answers: []MessageType{Unsubscribed, ErrorMessage}},
+	WatchRun: {Summary: "Follow a run's output: the run, then the output of its current attempt from the start, then chunks and run changes until it finishes (unwatched). Answered by the run, or error.",
 		Required: []string{"projectId", "runId"},
 		Answers:  []MessageType{RunMessage, ErrorMessage}},
 	UnwatchRun: {Summary: "Stop following a run's output. Answered by unwatched, or error.",
@@ -185,9 +203,9 @@ var RequestShapes = map[RequestType]Shape{
 // shape names, and the tests check every message they receive against it.
 var MessageShapes = map[MessageType]Shape{
 	Subscribed: {Summary: "A subscription started (its replay, if any, follows): about a project (projectId) or the user's notifications (notifications: true).",
-		Optional: []string{"projectId", "notifications"}},
+		Optional: []string{"projectId", "notifications"}, OneOf: []string{"projectId", "notifications"}},
 	Unsubscribed: {Summary: "An unsubscribe was honoured: about a project (projectId) or the user's notifications (notifications: true).",
-		Optional: []string{"projectId", "notifications"}},
+		Optional: []string{"projectId", "notifications"}, OneOf: []string{"projectId", "notifications"}},
 	EventMessage: {Summary: "A timeline event of a project followed (replayed or live). On an event stream, the event's id is the server-sent event's id.",
 		Required: []string{"projectId", "event"}},
 	RunMessage: {Summary: "A run's state changed (or, on resume, changed since): of a project followed, or of a watched run (runId set).",

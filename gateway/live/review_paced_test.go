@@ -23,8 +23,8 @@ func TestReviewReplayDoesNotDisconnectASteadyReader(t *testing.T) {
 	const notes = 400
 	text := strings.Repeat("n", 64<<10)
 	for i := int64(1); i <= notes; i++ {
-		f.fake.notifications["ann"] = append(f.fake.notifications["ann"], &projectsv1.Notification{Id: i, UserId: "ann", ProjectId: "p1",
-			Kind: projectsv1.NotificationKind_NOTIFICATION_KIND_GATE_READY_FOR_REVIEW, Message: text})
+		f.fake.notifications["ann"] = append(f.fake.notifications["ann"], asServed(&projectsv1.Notification{Id: i, UserId: "ann", ProjectId: "p1",
+			Kind: projectsv1.NotificationKind_NOTIFICATION_KIND_GATE_READY_FOR_REVIEW, Message: text}))
 	}
 	c := f.connect(t, "ann")
 	c.SetReadLimit(1 << 20)
@@ -50,7 +50,7 @@ func readSteadily(t *testing.T, f *fixture, c *websocket.Conn, kind string, want
 			f.publish(t, event("p1", int64(published), 1))
 		}
 		time.Sleep(time.Millisecond) // a steady reader
-		_, b, err := c.Read(ctx)
+		b, err := read(t, ctx, c)
 		if err != nil {
 			t.Fatalf("after %d %s messages and %d events: closed with %v (%v)", got, kind, gotEvents, websocket.CloseStatus(err), err)
 		}

@@ -11,17 +11,17 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/live"
 	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 )
 
 func publishQuietly(f *fixture, e *projectsv1.Event) {
-	b, _ := protojson.Marshal(e)
+	b, _ := edge.JSON.Marshal(e)
 	_ = f.bus.Publish(context.Background(), eventbus.ProjectTopic(e.GetProjectId()), b)
 }
 
@@ -59,7 +59,7 @@ func TestReviewRemovalDuringSubscribeIsNotMissed(t *testing.T) {
 	send(t, c, map[string]string{"type": "subscribe", "projectId": "p1"})
 	time.Sleep(400 * time.Millisecond)
 	f.publish(t, event("p1", 2, 3)) // after ann's removal
-	got, err := readFor(c, 700*time.Millisecond)
+	got, err := readFor(t, c, 700*time.Millisecond)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -114,7 +114,7 @@ func TestReviewReplayStopsAtRemoval(t *testing.T) {
 	}
 	c := f.connect(t, "ann")
 	send(t, c, map[string]string{"type": "subscribe", "projectId": "p1", "afterEventId": "1"})
-	got, err := readFor(c, 700*time.Millisecond)
+	got, err := readFor(t, c, 700*time.Millisecond)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -163,7 +163,7 @@ func TestReviewSubscribedComesFirst(t *testing.T) {
 	flooded := make(chan struct{})
 	go func() {
 		defer close(flooded)
-		b, _ := protojson.Marshal(event("p1", 1, 1))
+		b, _ := edge.JSON.Marshal(event("p1", 1, 1))
 		for !stop.Load() {
 			_ = f.bus.Publish(context.Background(), eventbus.ProjectTopic("p1"), b)
 		}
@@ -179,7 +179,7 @@ func TestReviewSubscribedComesFirst(t *testing.T) {
 			read := func() (msg, bool) {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
-				_, b, err := c.Read(ctx)
+				b, err := read(t, ctx, c)
 				if err != nil {
 					t.Errorf("read: %v", err)
 					return msg{}, false

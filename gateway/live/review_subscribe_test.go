@@ -78,7 +78,7 @@ func TestReviewUnsubscribeStopsTheReplay(t *testing.T) {
 			t.Fatalf("unexpected %+v", m)
 		}
 	}
-	if got, _ := readFor(c, 300*time.Millisecond); len(got) != 0 {
+	if got, _ := readFor(t, c, 300*time.Millisecond); len(got) != 0 {
 		t.Fatalf("after event 2000, %d more messages (first %+v)", len(got), got[0])
 	}
 }
@@ -94,7 +94,7 @@ func TestReviewUnsubscribeRightAfterSubscribe(t *testing.T) {
 	send(t, c, map[string]string{"type": "unsubscribe", "projectId": "p1"})
 	time.Sleep(300 * time.Millisecond) // both requests answered
 	f.publish(t, event("p1", 1, 1))
-	got, err := readFor(c, 700*time.Millisecond)
+	got, err := readFor(t, c, 700*time.Millisecond)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestReviewDuplicateSubscribeIsAnswered(t *testing.T) {
 	c := f.connect(t, "ann")
 	send(t, c, map[string]string{"type": "subscribe", "projectId": "p1"})
 	send(t, c, map[string]string{"type": "subscribe", "projectId": "p1"})
-	got, err := readFor(c, 700*time.Millisecond)
+	got, err := readFor(t, c, 700*time.Millisecond)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -143,7 +143,7 @@ func TestReviewSubscriptionLimitHoldsUnderConcurrentSubscribes(t *testing.T) {
 	for _, p := range []string{"p1", "p3", "p4", "p5"} {
 		send(t, c, map[string]string{"type": "subscribe", "projectId": p})
 	}
-	got, err := readFor(c, 700*time.Millisecond)
+	got, err := readFor(t, c, 700*time.Millisecond)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -217,11 +217,11 @@ func TestReviewErrorCodesAreGRPCNames(t *testing.T) {
 	if m := recv(t, c); m.Type != "error" || m.Code != "InvalidArgument" {
 		t.Errorf("malformed JSON: code %q, want InvalidArgument (as for a bad afterEventId): %+v", m.Code, m)
 	}
-	send(t, c, map[string]string{"type": "subscribe"}) // for comparison: the gRPC name
+	sendRaw(t, c, `{"type":"subscribe"}`) // for comparison: the gRPC name
 	if m := recv(t, c); m.Type != "error" || m.Code != "InvalidArgument" {
 		t.Fatalf("subscribe without a project: %+v", m)
 	}
-	send(t, c, map[string]string{"type": "bogus"})
+	sendRaw(t, c, `{"type":"bogus"}`)
 	if m := recv(t, c); m.Type != "error" || m.Code != "InvalidArgument" {
 		t.Errorf("unknown type: code %q, want InvalidArgument: %+v", m.Code, m)
 	}

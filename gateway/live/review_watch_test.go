@@ -15,11 +15,12 @@ import (
 )
 
 // readFor reads messages until nothing arrives for the given time (or the socket closes).
-func readFor(c *websocket.Conn, quiet time.Duration) ([]msg, error) {
+func readFor(t testing.TB, c *websocket.Conn, quiet time.Duration) ([]msg, error) {
+	t.Helper()
 	var out []msg
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), quiet)
-		_, b, err := c.Read(ctx)
+		b, err := read(t, ctx, c)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -57,7 +58,7 @@ func TestReviewWatchEndsWhenMemberRemovedWithoutSubscription(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let the hub see the removal
 
 	go feed(t, r1, chunkMessage(1, "output written after ann was removed"))
-	got, _ := readFor(c, 700*time.Millisecond)
+	got, _ := readFor(t, c, 700*time.Millisecond)
 	for _, m := range got {
 		if m.Type == "chunk" {
 			var chunk agentsv1.OutputChunk
@@ -87,7 +88,7 @@ func TestReviewRemovalTellsTheWatchesItEnds(t *testing.T) {
 		t.Fatalf("first the run: %+v", m)
 	}
 	f.publish(t, memberRemoved("p1", 1, "ann"))
-	got, err := readFor(c, 700*time.Millisecond)
+	got, err := readFor(t, c, 700*time.Millisecond)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}

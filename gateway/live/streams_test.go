@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,12 +18,13 @@ import (
 	agentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1"
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 )
 
 func (f *fixture) notify(t *testing.T, n *projectsv1.Notification) {
 	t.Helper()
-	b, _ := protojson.Marshal(n)
+	b, _ := edge.JSON.Marshal(n)
 	if err := f.bus.Publish(context.Background(), eventbus.UserTopic(n.GetUserId()), b); err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +57,8 @@ func (f *fixture) connect(t *testing.T, user string) *websocket.Conn {
 func TestNotificationsResumeThenLive(t *testing.T) {
 	f := newFixture(t, live.Config{})
 	note := func(id int64, user string) *projectsv1.Notification {
-		return &projectsv1.Notification{Id: id, UserId: user, ProjectId: "p1", Kind: projectsv1.NotificationKind_NOTIFICATION_KIND_GATE_READY_FOR_REVIEW,
-			Message: "G1 Scope is ready for your review"}
+		return asServed(&projectsv1.Notification{Id: id, UserId: user, ProjectId: "p1", Kind: projectsv1.NotificationKind_NOTIFICATION_KIND_GATE_READY_FOR_REVIEW,
+			Message: "G1 Scope is ready for your review"})
 	}
 	f.fake.notifications["ann"] = []*projectsv1.Notification{note(1, "ann"), note(2, "ann")}
 	c := f.connect(t, "ann")
@@ -93,7 +95,7 @@ func TestNotificationsResumeThenLive(t *testing.T) {
 	if m := recv(t, c); m.Type != "unsubscribed" || !m.Notifications {
 		t.Fatalf("unsubscribe: %+v", m)
 	}
-	send(t, c, map[string]any{"type": "subscribe", "notifications": true, "afterNotificationId": "x"})
+	sendRaw(t, c, `{"type":"subscribe","notifications":true,"afterNotificationId":"x"}`)
 	if m := recv(t, c); m.Type != "error" || m.Code != "InvalidArgument" || !strings.Contains(m.Message, "afterNotificationId") {
 		t.Fatalf("a bad id: %+v", m)
 	}
@@ -109,8 +111,8 @@ func TestResumeCatchesUpOnRunsAndDocuments(t *testing.T) {
 		e.CreateTime = timestamppb.New(at)
 		f.fake.timeline["p1"] = append(f.fake.timeline["p1"], e)
 	}
-	f.runs.list = []*agentsv1.Run{{Id: "r1", ProjectId: "p1", State: agentsv1.RunState_RUN_STATE_SUCCEEDED}, {Id: "r9", ProjectId: "p2"}}
-	f.docs.list = []*documentsv1.Document{{Id: "d1", ProjectId: "p1", Version: 2}}
+	f.runs.list = []*agentsv1.Run{asServed(&agentsv1.Run{Id: "r1", ProjectId: "p1", State: agentsv1.RunState_RUN_STATE_SUCCEEDED}), asServed(&agentsv1.Run{Id: "r9", ProjectId: "p2"})}
+	f.docs.list = []*documentsv1.Document{asServed(&documentsv1.Document{Id: "d1", ProjectId: "p1", Version: 2})}
 
 	c := f.connect(t, "ann")
 	send(t, c, map[string]string{"type": "subscribe", "projectId": "p1"}) // live only: no catch-up
@@ -166,11 +168,11 @@ func feed(t *testing.T, ch chan *agentsv1.WatchRunResponse, m *agentsv1.WatchRun
 }
 
 func runMessage(state agentsv1.RunState) *agentsv1.WatchRunResponse {
-	return &agentsv1.WatchRunResponse{Event: &agentsv1.WatchRunResponse_Run{Run: &agentsv1.Run{Id: "r1", ProjectId: "p1", State: state, Attempt: 1}}}
+	return asServed(&agentsv1.WatchRunResponse{Event: &agentsv1.WatchRunResponse_Run{Run: &agentsv1.Run{Id: "r1", ProjectId: "p1", State: state, Attempt: 1}}})
 }
 
 func chunkMessage(seq int64, text string) *agentsv1.WatchRunResponse {
-	return &agentsv1.WatchRunResponse{Event: &agentsv1.WatchRunResponse_Chunk{Chunk: &agentsv1.OutputChunk{Attempt: 1, Seq: seq, Text: text}}}
+	return asServed(&agentsv1.WatchRunResponse{Event: &agentsv1.WatchRunResponse_Chunk{Chunk: &agentsv1.OutputChunk{Attempt: 1, Seq: seq, Text: text}}})
 }
 
 // TestWatchRunStreamsItsOutput: a socket watching a run gets the run, its chunks in order and
@@ -241,13 +243,19 @@ func TestWatchRunStreamsItsOutput(t *testing.T) {
 type sseEvent struct {
 	id, event, raw string
 	data           msg
+	closing        streamClose // the data of the last event, close
 }
 
-// openStream GETs an event stream and returns its events as they come.
+type streamClose struct {
+	Code   int    `json:"code"`
+	Reason string `json:"reason"`
+}
+
+// openStream GETs an event stream and returns its events as they come, each checked against the
+// live contract (what does not conform fails the test when it ends).
 func (f *fixture) openStream(t *testing.T, path, token string, header http.Header) (*http.Response, <-chan sseEvent) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.http+path, nil)
 	for k, v := range header {
 		req.Header[k] = v
@@ -255,11 +263,23 @@ func (f *fixture) openStream(t *testing.T, path, token string, header http.Heade
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = resp.Body.Close() })
+	c := contract(t)
 	events := make(chan sseEvent, 64)
+	done := make(chan struct{})
+	var stray []string
+	t.Cleanup(func() {
+		cancel()
+		_ = resp.Body.Close()
+		<-done
+		for _, s := range stray {
+			t.Error(s)
+		}
+	})
 	go func() {
+		defer close(done)
 		defer close(events)
 		sc := bufio.NewScanner(resp.Body)
 		var e sseEvent
@@ -268,7 +288,14 @@ func (f *fixture) openStream(t *testing.T, path, token string, header http.Heade
 			switch {
 			case line == "":
 				if e.raw != "" {
-					events <- e
+					if err := checkStreamEvent(c, e); err != nil {
+						stray = append(stray, fmt.Sprintf("%s: the stream sent %s %s, which is not in the live contract: %v", path, e.event, brief([]byte(e.raw)), err))
+					}
+					select {
+					case events <- e:
+					case <-ctx.Done():
+						return
+					}
 				}
 				e = sseEvent{}
 			case strings.HasPrefix(line, "id: "):
@@ -277,7 +304,11 @@ func (f *fixture) openStream(t *testing.T, path, token string, header http.Heade
 				e.event = strings.TrimPrefix(line, "event: ")
 			case strings.HasPrefix(line, "data: "):
 				e.raw = strings.TrimPrefix(line, "data: ")
-				_ = json.Unmarshal([]byte(e.raw), &e.data)
+				if e.event == live.StreamCloseEvent {
+					_ = json.Unmarshal([]byte(e.raw), &e.closing)
+				} else {
+					_ = json.Unmarshal([]byte(e.raw), &e.data)
+				}
 			}
 		}
 	}()
@@ -335,14 +366,15 @@ func TestEventStreamFallback(t *testing.T) {
 	if e := next(t, events); e.id != "4" {
 		t.Fatalf("live event: %+v", e)
 	}
-	if err := f.bus.Publish(context.Background(), eventbus.ProjectRunsTopic("p1"), []byte(`{"id":"r1","projectId":"p1"}`)); err != nil {
+	run, _ := edge.JSON.Marshal(asServed(&agentsv1.Run{Id: "r1", ProjectId: "p1"}))
+	if err := f.bus.Publish(context.Background(), eventbus.ProjectRunsTopic("p1"), run); err != nil {
 		t.Fatal(err)
 	}
 	if e := next(t, events); e.data.Type != "run" || e.id != "" {
 		t.Fatalf("a run carries no event id (it is no resume point): %+v", e)
 	}
 
-	f.fake.notifications["ann"] = []*projectsv1.Notification{{Id: 1, UserId: "ann"}, {Id: 2, UserId: "ann"}}
+	f.fake.notifications["ann"] = []*projectsv1.Notification{asServed(&projectsv1.Notification{Id: 1, UserId: "ann"}), asServed(&projectsv1.Notification{Id: 2, UserId: "ann"})}
 	_, notes := f.openStream(t, "/api/v1/notifications:stream?afterNotificationId=1", ann, nil)
 	if e := next(t, notes); e.data.Type != "subscribed" || !e.data.Notifications {
 		t.Fatalf("first: %+v", e)

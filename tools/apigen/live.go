@@ -67,7 +67,7 @@ func addLiveSchemas(doc *openapi3.T) error {
 		return nil
 	}
 
-	requestFields, err := reflectFields(reflect.TypeFor[live.ClientRequest](), docs["ClientRequest"], doc)
+	requestFields, err := reflectFields(reflect.TypeFor[live.ClientRequest](), docs["ClientRequest"], doc, false)
 	if err != nil {
 		return fmt.Errorf("live.ClientRequest: %w", err)
 	}
@@ -87,7 +87,7 @@ func addLiveSchemas(doc *openapi3.T) error {
 		return err
 	}
 
-	messageFields, err := reflectFields(reflect.TypeFor[live.ServerMessage](), docs["ServerMessage"], doc)
+	messageFields, err := reflectFields(reflect.TypeFor[live.ServerMessage](), docs["ServerMessage"], doc, true)
 	if err != nil {
 		return fmt.Errorf("live.ServerMessage: %w", err)
 	}
@@ -107,7 +107,7 @@ func addLiveSchemas(doc *openapi3.T) error {
 		return err
 	}
 
-	closeFields, err := reflectFields(reflect.TypeFor[live.StreamClose](), docs["StreamClose"], doc)
+	closeFields, err := reflectFields(reflect.TypeFor[live.StreamClose](), docs["StreamClose"], doc, true)
 	if err != nil {
 		return fmt.Errorf("live.StreamClose: %w", err)
 	}
@@ -178,6 +178,17 @@ func variantSchema(fields *liveFields, typ string, shape live.Shape) (*openapi3.
 			}
 		}
 	}
+	// Exactly one of OneOf: each alternative requires its field (a boolean, true).
+	for _, name := range shape.OneOf {
+		if !slices.Contains(shape.Optional, name) {
+			return nil, fmt.Errorf("one-of field %s: must be optional", name)
+		}
+		alt := &openapi3.Schema{Required: []string{name}}
+		if f := fields.schemas[name].Value; f.Type.Is("boolean") {
+			alt.Properties = openapi3.Schemas{name: openapi3.NewBoolSchema().WithEnum(true).NewRef()}
+		}
+		s.OneOf = append(s.OneOf, alt.NewRef())
+	}
 	return s, nil
 }
 
@@ -189,9 +200,11 @@ type liveFields struct {
 }
 
 // reflectFields makes the schema of each field of a struct of the live protocol. Strings,
-// booleans and integers map to their JSON types (with live.FieldEnums' values); raw JSON
-// payloads to the schema live.PayloadSchemas names, which must be in the document.
-func reflectFields(t reflect.Type, docs typeDocs, doc *openapi3.T) (*liveFields, error) {
+// booleans and integers map to their JSON types (strings with live.FieldRules); raw JSON
+// payloads to the schema live.PayloadSchemas names, which must be in the document. Of a struct
+// the gateway sends, an omitempty field is never its zero value: a string is never empty, a
+// boolean always true.
+func reflectFields(t reflect.Type, docs typeDocs, doc *openapi3.T, sent bool) (*liveFields, error) {
 	out := &liveFields{schemas: map[string]*openapi3.SchemaRef{}, required: map[string]bool{}}
 	for f := range t.Fields() {
 		if !f.IsExported() {
@@ -202,6 +215,7 @@ func reflectFields(t reflect.Type, docs typeDocs, doc *openapi3.T) (*liveFields,
 		if name == "" || name == "-" {
 			return nil, fmt.Errorf("field %s: needs a JSON name", f.Name)
 		}
+		omitempty := slices.Contains(strings.Split(opts, ","), "omitempty")
 		description := docs.fields[f.Name]
 		if description == "" {
 			return nil, fmt.Errorf("field %s: needs a doc comment (its description)", f.Name)
@@ -224,13 +238,25 @@ func reflectFields(t reflect.Type, docs typeDocs, doc *openapi3.T) (*liveFields,
 		case f.Type.Kind() == reflect.String:
 			v := openapi3.NewStringSchema()
 			v.Description = description
-			for _, e := range live.FieldEnums[name] {
+			rule := live.FieldRules[name]
+			for _, e := range rule.Enum {
 				v.Enum = append(v.Enum, e)
+			}
+			v.Pattern = rule.Pattern
+			v.MinLength = uint64(rule.MinLength)
+			if sent && omitempty {
+				v.MinLength = max(v.MinLength, 1)
+			}
+			if rule.MaxLength > 0 {
+				v.MaxLength = new(uint64(rule.MaxLength))
 			}
 			s = v.NewRef()
 		case f.Type.Kind() == reflect.Bool:
 			v := openapi3.NewBoolSchema()
 			v.Description = description
+			if sent && omitempty {
+				v.Enum = []any{true}
+			}
 			s = v.NewRef()
 		case f.Type.Kind() == reflect.Int:
 			v := openapi3.NewInt32Schema()
@@ -244,7 +270,7 @@ func reflectFields(t reflect.Type, docs typeDocs, doc *openapi3.T) (*liveFields,
 		}
 		out.order = append(out.order, name)
 		out.schemas[name] = s
-		out.required[name] = !slices.Contains(strings.Split(opts, ","), "omitempty")
+		out.required[name] = !omitempty
 	}
 	return out, nil
 }

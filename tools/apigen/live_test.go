@@ -150,6 +150,13 @@ func TestLiveSchemasCoverTheProtocol(t *testing.T) {
 			t.Errorf("the %s payload is not a %s", field, schema)
 		}
 	}
+	for field := range live.FieldRules {
+		if _, ok := jsonFields(reflect.TypeFor[live.ServerMessage]())[field]; !ok {
+			if _, ok := jsonFields(reflect.TypeFor[live.ClientRequest]())[field]; !ok {
+				t.Errorf("live.FieldRules names %s, a field of neither ClientRequest nor ServerMessage", field)
+			}
+		}
+	}
 	closing := schemas[liveStreamClose].Value
 	for field, always := range jsonFields(reflect.TypeFor[live.StreamClose]()) {
 		if closing.Properties[field] == nil || slices.Contains(closing.Required, field) != always {
@@ -175,13 +182,13 @@ func TestRawPayloadNeedsItsSchema(t *testing.T) {
 		Project json.RawMessage `json:"project,omitempty"`
 	}
 	docs := typeDocs{fields: map[string]string{"Type": "The type.", "Project": "A project."}}
-	if _, err := reflectFields(reflect.TypeFor[withNewPayload](), docs, doc); err == nil || !strings.Contains(err.Error(), "PayloadSchemas") {
+	if _, err := reflectFields(reflect.TypeFor[withNewPayload](), docs, doc, true); err == nil || !strings.Contains(err.Error(), "PayloadSchemas") {
 		t.Errorf("an unmapped payload: %v", err)
 	}
 	type undocumented struct {
 		Type string `json:"type"`
 	}
-	if _, err := reflectFields(reflect.TypeFor[undocumented](), typeDocs{fields: map[string]string{}}, doc); err == nil {
+	if _, err := reflectFields(reflect.TypeFor[undocumented](), typeDocs{fields: map[string]string{}}, doc, true); err == nil {
 		t.Error("a field without a doc comment was accepted")
 	}
 }
@@ -212,6 +219,16 @@ func TestLiveSchemasCheckMessages(t *testing.T) {
 		{liveClientMessage, `{"type":"follow","projectId":"p1"}`, false},
 		{liveClientMessage, `{"projectId":"p1"}`, false},
 		{liveClientMessage, `{"type":"subscribe","projectId":7}`, false},
+		{liveClientMessage, `{"type":"subscribe","projectId":""}`, false},
+		{liveClientMessage, `{"type":"subscribe"}`, false},
+		{liveClientMessage, `{"type":"subscribe","projectId":"p1","notifications":true}`, false},
+		{liveClientMessage, `{"type":"subscribe","projectId":"p1","notifications":false}`, true},
+		{liveClientMessage, `{"type":"unsubscribe","notifications":true}`, true},
+		{liveServerMessage, `{"type":"subscribed","notifications":true}`, true},
+		{liveServerMessage, `{"type":"subscribed","notifications":false}`, false},
+		{liveServerMessage, `{"type":"subscribed"}`, false},
+		{liveServerMessage, `{"type":"unwatched","runId":"r1","projectId":""}`, false},
+		{liveClientMessage, `{"type":"subscribe","projectId":"p1","afterEventId":"x"}`, false},
 		{liveServerMessage, `{"type":"subscribed","projectId":"p1"}`, true},
 		{liveServerMessage, `{"type":"event","projectId":"p1","event":{"id":"4"}}`, true},
 		{liveServerMessage, `{"type":"event","projectId":"p1","event":{}}`, false},

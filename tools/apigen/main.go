@@ -48,6 +48,10 @@ func run(swaggerPath, descriptorsPath, outDir string) error {
 	if err != nil {
 		return err
 	}
+	liveDoc, err := asyncAPI(doc) // before pruneUnused: no REST operation uses the client's messages
+	if err != nil {
+		return err
+	}
 	pruneUnused(doc)
 	b, err := marshal(doc)
 	if err != nil {
@@ -56,5 +60,11 @@ func run(swaggerPath, descriptorsPath, outDir string) error {
 	if err := validate(b); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(outDir, "openapi.json"), b)
+	if err := writeFile(filepath.Join(outDir, "openapi.json"), b); err != nil {
+		return err
+	}
+	if b, err = marshal(liveDoc); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(outDir, "asyncapi.json"), b)
 }
