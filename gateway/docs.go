@@ -120,13 +120,13 @@ func mountDocs(mux *http.ServeMux) error {
 	return nil
 }
 
-// ServeHTTP answers the file, revalidated by its ETag on every use (the content changes only
-// with a new binary) and gzip-compressed for clients that accept it.
+// ServeHTTP answers the file with its ETag (the content changes only with a new binary),
+// gzip-compressed for clients that accept it.
 func (f *docFile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setRoute(r.Context(), f.route)
 	h := w.Header()
 	h.Set("Content-Type", f.contentType)
-	h.Set("Cache-Control", "no-cache")
+	h.Set("Cache-Control", f.cacheControl())
 	h.Set("ETag", f.etag)
 	h.Set("Vary", "Accept-Encoding")
 	if csp := h.Get("Content-Security-Policy"); csp != "" && f.addCSP != "" {
@@ -148,6 +148,16 @@ func (f *docFile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+// cacheControl revalidates everything on every use (ETag, so an unchanged file costs a 304),
+// except the icons: browsers fetch them again on every history change (Swagger UI makes one per
+// operation opened), and a day-old icon is harmless.
+func (f *docFile) cacheControl() string {
+	if f.contentType == "image/png" {
+		return "public, max-age=86400"
+	}
+	return "no-cache"
 }
 
 // compressed is the gzip form of the body, made on first use; nil for small or incompressible

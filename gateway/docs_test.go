@@ -153,7 +153,15 @@ func TestDocsCachingAndCompression(t *testing.T) {
 	if w := get(h, bundle, "Accept-Encoding", "gzip;q=0"); w.Header().Get("Content-Encoding") != "" {
 		t.Error("gzip sent to a client that refused it")
 	}
-	if w := get(h, "/api/docs/swagger-ui/favicon-32x32.png", "Accept-Encoding", "gzip"); w.Header().Get("Content-Encoding") != "" {
+	icon := get(h, "/api/docs/swagger-ui/favicon-32x32.png", "Accept-Encoding", "gzip")
+	if icon.Header().Get("Content-Encoding") != "" {
 		t.Error("a PNG was gzipped")
+	}
+	// Browsers fetch the icons again on every history change (each operation opened): cached.
+	if icon.Header().Get("Cache-Control") != "public, max-age=86400" {
+		t.Errorf("icon Cache-Control %q", icon.Header().Get("Cache-Control"))
+	}
+	if cc := get(h, "/api/docs").Header().Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("page Cache-Control %q", cc)
 	}
 }
