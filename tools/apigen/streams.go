@@ -47,7 +47,7 @@ func addEventStreams(doc *openapi3.T) {
 		op.Responses.Set("200", &openapi3.ResponseRef{Value: eventStream(
 			"Server-sent events: each `data` is one live message, the same JSON as on the WebSocket; timeline events and notifications carry their id as the event id. "+
 				"A last `close` event says why the stream ended (its code as on the WebSocket).",
-			map[string]string{"message": "LiveServerMessage", "close": "StreamClose"})})
+			map[string]string{"message": "LiveServerMessage", "close": "LiveStreamClose"})})
 		errs := []errorResponse{errBadRequest, errUnauthorized, errRateLimited, errInternal, errUnavailable}
 		if projectScoped {
 			errs = append(errs, errForbidden, errNotFound)
@@ -96,7 +96,8 @@ func eventStream(description string, events map[string]string) *openapi3.Respons
 	return resp
 }
 
-// addStreamSchemas declares the data of the streams' own events.
+// addStreamSchemas declares the data of the run watch's own error event (the live streams'
+// close event is LiveStreamClose, from the live protocol).
 func addStreamSchemas(doc *openapi3.T) {
 	schemas := doc.Components.Schemas
 	if _, done := schemas["StreamError"]; done {
@@ -110,14 +111,5 @@ func addStreamSchemas(doc *openapi3.T) {
 			"message": openapi3.NewStringSchema().NewRef(),
 		},
 		Required: []string{"code", "message"},
-	}).NewRef()
-	schemas["StreamClose"] = (&openapi3.Schema{
-		Type:        &openapi3.Types{"object"},
-		Description: "Why a live event stream ended: the close code and reason the WebSocket would have used (see /api/docs/asyncapi.json).",
-		Properties: openapi3.Schemas{
-			"code":   openapi3.NewIntegerSchema().NewRef(),
-			"reason": openapi3.NewStringSchema().NewRef(),
-		},
-		Required: []string{"code", "reason"},
 	}).NewRef()
 }
