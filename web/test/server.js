@@ -15,7 +15,8 @@ export async function startServer() {
   const bin = process.env.FUZZYLLAMA_BIN;
   assert.ok(bin, "FUZZYLLAMA_BIN must name the built binary (scripts/web.sh builds it)");
   const dataDir = await mkdtemp(join(tmpdir(), "fuzzyllama-web-test-"));
-  const env = { ...process.env, DATA_DIR: dataDir, HTTP_ADDR: "127.0.0.1:0", LOG_LEVEL: "warn" };
+  // No drain period on SIGTERM: no load balancer is watching /readyz here.
+  const env = { ...process.env, DATA_DIR: dataDir, HTTP_ADDR: "127.0.0.1:0", LOG_LEVEL: "warn", SHUTDOWN_DRAIN_TIME: "0s" };
   const proc = spawn(bin, [], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const collect = (chunk) => { out += chunk.toString(); };
