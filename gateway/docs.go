@@ -128,7 +128,7 @@ func (f *docFile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", f.contentType)
 	h.Set("Cache-Control", f.cacheControl())
 	h.Set("ETag", f.etag)
-	h.Set("Vary", "Accept-Encoding")
+	h.Add("Vary", "Accept-Encoding") // beside CORS's Vary: Origin
 	if csp := h.Get("Content-Security-Policy"); csp != "" && f.addCSP != "" {
 		h.Set("Content-Security-Policy", csp+"; "+f.addCSP)
 	}
