@@ -1871,7 +1871,180 @@ export interface components {
             /** @enum {boolean} */
             success: true;
         };
-        LiveServerMessage: Record<string, never>;
+        /**
+         * chunk
+         * @description Output of a watched run.
+         */
+        LiveChunkMessage: {
+            /** @description A piece of the watched run's output (of its current attempt). */
+            chunk: components["schemas"]["OutputChunk"];
+            /** @description The project the message is about. */
+            projectId: string;
+            /** @description The watched run the message is about. */
+            runId: string;
+            /**
+             * @description What the message is, and so which other fields it has. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "chunk";
+        };
+        /**
+         * document
+         * @description A document of a project followed was saved (or, on resume, changed since).
+         */
+        LiveDocumentMessage: {
+            /** @description A document's save: its metadata and the outcome, without its content. */
+            document: components["schemas"]["SavedDocument"];
+            /** @description The project the message is about. */
+            projectId: string;
+            /**
+             * @description What the message is, and so which other fields it has. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "document";
+        };
+        /**
+         * error
+         * @description A request failed, or a subscription or watch ended (e.g. PermissionDenied: the user was removed from the project); labelled with projectId, notifications or runId when it is about one.
+         */
+        LiveErrorMessage: {
+            /**
+             * @description The gRPC code of the error, by name (e.g. NotFound for a project the user cannot read).
+             * @enum {string}
+             */
+            code: "Canceled" | "Unknown" | "InvalidArgument" | "DeadlineExceeded" | "NotFound" | "AlreadyExists" | "PermissionDenied" | "ResourceExhausted" | "FailedPrecondition" | "Aborted" | "OutOfRange" | "Unimplemented" | "Internal" | "Unavailable" | "DataLoss" | "Unauthenticated";
+            /** @description What went wrong, for people. */
+            message: string;
+            /**
+             * @description true: the message is about the user's notifications.
+             * @enum {boolean}
+             */
+            notifications?: true;
+            /** @description The project the message is about. */
+            projectId?: string;
+            /** @description The watched run the message is about. */
+            runId?: string;
+            /**
+             * @description What the message is, and so which other fields it has. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "error";
+        };
+        /**
+         * event
+         * @description A timeline event of a project followed (replayed or live). On an event stream, the event's id is the server-sent event's id.
+         */
+        LiveEventMessage: {
+            /** @description A timeline event of the project, exactly as ListEvents returns it. */
+            event: components["schemas"]["Event"];
+            /** @description The project the message is about. */
+            projectId: string;
+            /**
+             * @description What the message is, and so which other fields it has. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "event";
+        };
+        /**
+         * notification
+         * @description One of the user's notifications (replayed or live). On an event stream, the notification's id is the server-sent event's id.
+         */
+        LiveNotificationMessage: {
+            /** @description One of the user's notifications. */
+            notification: components["schemas"]["Notification"];
+            /**
+             * @description What the message is, and so which other fields it has. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "notification";
+        };
+        /**
+         * run
+         * @description A run's state changed (or, on resume, changed since): of a project followed, or of a watched run (runId set).
+         */
+        LiveRunMessage: {
+            /** @description The project the message is about. */
+            projectId: string;
+            /** @description A run's current state, without its output. */
+            run: components["schemas"]["Run"];
+            /** @description The watched run the message is about. */
+            runId?: string;
+            /**
+             * @description What the message is, and so which other fields it has. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "run";
+        };
+        /** @description A message from the gateway: a WebSocket text message, or the data of an event stream's event. One of the variants, by type; which of projectId, notifications and runId is set says what it is about. */
+        LiveServerMessage: components["schemas"]["LiveChunkMessage"] | components["schemas"]["LiveDocumentMessage"] | components["schemas"]["LiveErrorMessage"] | components["schemas"]["LiveEventMessage"] | components["schemas"]["LiveNotificationMessage"] | components["schemas"]["LiveRunMessage"] | components["schemas"]["LiveSubscribedMessage"] | components["schemas"]["LiveUnsubscribedMessage"] | components["schemas"]["LiveUnwatchedMessage"];
+        /** @description The data of an event stream's last event, named close: how the stream ended, with the WebSocket's close codes. */
+        LiveStreamClose: {
+            /**
+             * Format: int32
+             * @description The close code (see x-close-codes).
+             * @enum {integer}
+             */
+            code: 1001 | 4001 | 4008 | 4010;
+            /** @description Why the stream ended, for people. */
+            reason: string;
+        };
+        /**
+         * subscribed
+         * @description A subscription started (its replay, if any, follows): about a project (projectId) or the user's notifications (notifications: true).
+         */
+        LiveSubscribedMessage: {
+            /**
+             * @description true: the message is about the user's notifications.
+             * @enum {boolean}
+             */
+            notifications?: true;
+            /** @description The project the message is about. */
+            projectId?: string;
+            /**
+             * @description What the message is, and so which other fields it has. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "subscribed";
+        } & (unknown | {
+            /** @enum {boolean} */
+            notifications: true;
+        });
+        /**
+         * unsubscribed
+         * @description An unsubscribe was honoured: about a project (projectId) or the user's notifications (notifications: true).
+         */
+        LiveUnsubscribedMessage: {
+            /**
+             * @description true: the message is about the user's notifications.
+             * @enum {boolean}
+             */
+            notifications?: true;
+            /** @description The project the message is about. */
+            projectId?: string;
+            /**
+             * @description What the message is, and so which other fields it has. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "unsubscribed";
+        } & (unknown | {
+            /** @enum {boolean} */
+            notifications: true;
+        });
+        /**
+         * unwatched
+         * @description A watched run finished, or an unwatchRun was honoured: nothing more comes of it.
+         */
+        LiveUnwatchedMessage: {
+            /** @description The project the message is about. */
+            projectId?: string;
+            /** @description The watched run the message is about. */
+            runId: string;
+            /**
+             * @description What the message is, and so which other fields it has. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "unwatched";
+        };
         LoginRequest: {
             email: string;
             password: string;
@@ -1932,9 +2105,9 @@ export interface components {
         Member: {
             /**
              * Format: date-time
-             * @description When the member joined. Unset in UpdateMember's answer.
+             * @description When the member joined.
              */
-            createTime: string | null;
+            createTime: string;
             email: string;
             name: string;
             role: components["schemas"]["Role"];
@@ -2379,11 +2552,6 @@ export interface components {
             meta: components["schemas"]["Meta"];
             /** @enum {boolean} */
             success: true;
-        };
-        /** @description Why a live event stream ended: the close code and reason the WebSocket would have used (see /api/docs/asyncapi.json). */
-        StreamClose: {
-            code: number;
-            reason: string;
         };
         /** @description Why a stream ended with an error, after it had started. */
         StreamError: {
@@ -3034,7 +3202,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["StreamClose"] | components["schemas"]["LiveServerMessage"];
+                    "text/event-stream": components["schemas"]["LiveStreamClose"] | components["schemas"]["LiveServerMessage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3669,7 +3837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["StreamClose"] | components["schemas"]["LiveServerMessage"];
+                    "text/event-stream": components["schemas"]["LiveStreamClose"] | components["schemas"]["LiveServerMessage"];
                 };
             };
             400: components["responses"]["BadRequest"];
