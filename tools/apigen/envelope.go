@@ -24,21 +24,22 @@ type errorResponse struct {
 	status      int
 	name        string // of the component response
 	description string
-	header      string // a header the answer carries, if any
+	header      string         // a header the answer carries, if any
+	example     map[string]any // the error object of an example answer
 }
 
 var (
 	errBadRequest = errorResponse{400, "BadRequest", "The request is malformed or a field is invalid (INVALID_ARGUMENT, with `details.fields` naming each offending field), " +
-		"or what it asks is not possible in the current state (FAILED_PRECONDITION; `details.reason` may say why).", ""}
+		"or what it asks is not possible in the current state (FAILED_PRECONDITION; `details.reason` may say why).", "", map[string]any{"code": "INVALID_ARGUMENT", "message": "invalid request: check name", "details": map[string]any{"fields": []any{map[string]any{"field": "name", "description": "is required"}}}}}
 	errUnauthorized = errorResponse{401, "Unauthorized", "No valid credentials: the access token is missing, malformed, expired or revoked, " +
-		"or (sign-in, refresh) the credentials presented are wrong (UNAUTHENTICATED).", "WWW-Authenticate"}
-	errForbidden   = errorResponse{403, "Forbidden", "The caller's role in the project does not allow this (PERMISSION_DENIED).", ""}
-	errNotFound    = errorResponse{404, "NotFound", "The resource does not exist, or the caller may not know it does (NOT_FOUND).", ""}
-	errConflict    = errorResponse{409, "Conflict", "The change conflicts with the current state: it exists already (ALREADY_EXISTS) or it changed meanwhile (ABORTED; `details.metadata` may carry the current version).", ""}
-	errTooLarge    = errorResponse{413, "PayloadTooLarge", "The request body exceeds the gateway's limit (PAYLOAD_TOO_LARGE).", ""}
-	errRateLimited = errorResponse{429, "TooManyRequests", "Too many requests, or a budget is spent (RESOURCE_EXHAUSTED); retry after `Retry-After` seconds (also `details.retryAfterSeconds`).", "Retry-After"}
-	errInternal    = errorResponse{500, "InternalError", "An unexpected failure (INTERNAL); the message never reveals internals. Quote `meta.requestId` when reporting it.", ""}
-	errUnavailable = errorResponse{503, "ServiceUnavailable", "A service is briefly unavailable or shutting down (UNAVAILABLE); retry shortly.", ""}
+		"or (sign-in, refresh) the credentials presented are wrong (UNAUTHENTICATED).", "WWW-Authenticate", map[string]any{"code": "UNAUTHENTICATED", "message": "invalid or expired access token"}}
+	errForbidden   = errorResponse{403, "Forbidden", "The caller's role in the project does not allow this (PERMISSION_DENIED).", "", map[string]any{"code": "PERMISSION_DENIED", "message": "viewers cannot change this project"}}
+	errNotFound    = errorResponse{404, "NotFound", "The resource does not exist, or the caller may not know it does (NOT_FOUND).", "", map[string]any{"code": "NOT_FOUND", "message": "project not found"}}
+	errConflict    = errorResponse{409, "Conflict", "The change conflicts with the current state: it exists already (ALREADY_EXISTS) or it changed meanwhile (ABORTED; `details.metadata` may carry the current version).", "", map[string]any{"code": "ABORTED", "message": "document 01j9 is at version 5: your change was based on version 4; merge it with the current version and save again", "details": map[string]any{"reason": "STALE_VERSION", "metadata": map[string]any{"currentVersion": "5"}}}}
+	errTooLarge    = errorResponse{413, "PayloadTooLarge", "The request body exceeds the gateway's limit (PAYLOAD_TOO_LARGE).", "", map[string]any{"code": "PAYLOAD_TOO_LARGE", "message": "the request body is larger than 1048576 bytes"}}
+	errRateLimited = errorResponse{429, "TooManyRequests", "Too many requests, or a budget is spent (RESOURCE_EXHAUSTED); retry after `Retry-After` seconds (also `details.retryAfterSeconds`).", "Retry-After", map[string]any{"code": "RESOURCE_EXHAUSTED", "message": "too many requests: retry in 30 seconds", "details": map[string]any{"retryAfterSeconds": 30}}}
+	errInternal    = errorResponse{500, "InternalError", "An unexpected failure (INTERNAL); the message never reveals internals. Quote `meta.requestId` when reporting it.", "", map[string]any{"code": "INTERNAL", "message": "internal error"}}
+	errUnavailable = errorResponse{503, "ServiceUnavailable", "A service is briefly unavailable or shutting down (UNAVAILABLE); retry shortly.", "", map[string]any{"code": "UNAVAILABLE", "message": "service temporarily unavailable; try again shortly"}}
 	allErrors      = []errorResponse{errBadRequest, errUnauthorized, errForbidden, errNotFound, errConflict, errTooLarge, errRateLimited, errInternal, errUnavailable}
 )
 
@@ -146,6 +147,8 @@ func addEnvelopeComponents(doc *openapi3.T) {
 	}
 	for _, e := range allErrors {
 		resp := openapi3.NewResponse().WithDescription(e.description).WithJSONSchemaRef(ref("ErrorEnvelope"))
+		resp.Content["application/json"].Example = map[string]any{"success": false, "error": e.example,
+			"meta": map[string]any{"timestamp": "2026-01-01T12:00:00Z", "requestId": "4bf92f3577b34da6a3ce929d0e0e4736"}}
 		switch e.header {
 		case "WWW-Authenticate":
 			resp.Headers = openapi3.Headers{e.header: {Value: &openapi3.Header{Parameter: openapi3.Parameter{

@@ -183,9 +183,10 @@ func variantSchema(fields *liveFields, typ string, shape live.Shape) (*openapi3.
 		if !slices.Contains(shape.Optional, name) {
 			return nil, fmt.Errorf("one-of field %s: must be optional", name)
 		}
-		alt := &openapi3.Schema{Required: []string{name}}
+		// Each alternative defines its field too, so generators make a real union of it.
+		alt := &openapi3.Schema{Type: &openapi3.Types{"object"}, Required: []string{name}, Properties: openapi3.Schemas{name: fields.schemas[name]}}
 		if f := fields.schemas[name].Value; f.Type.Is("boolean") {
-			alt.Properties = openapi3.Schemas{name: openapi3.NewBoolSchema().WithEnum(true).NewRef()}
+			alt.Properties[name] = openapi3.NewBoolSchema().WithEnum(true).NewRef()
 		}
 		s.OneOf = append(s.OneOf, alt.NewRef())
 	}

@@ -41,7 +41,6 @@ func buildOpenAPI(swagger []byte, protos *protoIndex) (*openapi3.T, error) {
 	}
 	doc.OpenAPI = "3.0.3"
 	doc.Info.Description = infoDescription
-	doc.Info.License = &openapi3.License{Name: "Proprietary"}
 	doc.Servers = openapi3.Servers{{URL: "/", Description: "The gateway that serves this document."}}
 	doc.Components.SecuritySchemes = openapi3.SecuritySchemes{"bearer": {Value: &openapi3.SecurityScheme{
 		Type: "http", Scheme: "bearer", BearerFormat: "JWT",
@@ -49,6 +48,7 @@ func buildOpenAPI(swagger []byte, protos *protoIndex) (*openapi3.T, error) {
 	}}}
 	doc.Security = openapi3.SecurityRequirements{{"bearer": []string{}}}
 	addEnvelopeComponents(doc)
+	unspecifiedDefaults(doc)
 
 	// Which schemas describe what the server sends (and only that): their fields are always
 	// present, as protojson writes them.
@@ -137,6 +137,9 @@ func completeOperation(doc *openapi3.T, route string, op *openapi3.Operation, m 
 			return fmt.Errorf("a server stream needs an HTTP form in streamForms")
 		}
 		responses.Set("200", &openapi3.ResponseRef{Value: form(doc)})
+		if resp := responses.Value("200").Value; resp.Content.Get("text/event-stream") != nil {
+			op.Description += streamNote
+		}
 	} else {
 		ok := op.Responses.Value("200")
 		if ok == nil || ok.Value.Content["application/json"] == nil || ok.Value.Content["application/json"].Schema.Ref == "" {
@@ -339,4 +342,42 @@ func writeFile(path string, b []byte) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// unspecifiedDefaults drops the `default: X_UNSPECIFIED` protoc-gen-openapiv2 gives every enum
+// (true of protojson, where an absent enum is unspecified, but tools prefill requests with it
+// and the services refuse it where a value is required), and gives each enum component a
+// meaningful example instead: its first specified value.
+func unspecifiedDefaults(doc *openapi3.T) {
+	var visit func(s *openapi3.Schema, component bool)
+	visit = func(s *openapi3.Schema, component bool) {
+		if s == nil || len(s.Enum) == 0 {
+			return
+		}
+		first, _ := s.Enum[0].(string)
+		if !strings.HasSuffix(first, "_UNSPECIFIED") {
+			return
+		}
+		if d, ok := s.Default.(string); ok && strings.HasSuffix(d, "_UNSPECIFIED") {
+			s.Default = nil
+		}
+		if component && len(s.Enum) > 1 {
+			s.Example = s.Enum[1]
+		}
+	}
+	for _, s := range doc.Components.Schemas {
+		visit(s.Value, true)
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if p.Value.Schema != nil {
+					visit(p.Value.Schema.Value, false)
+					if items := p.Value.Schema.Value.Items; items != nil {
+						visit(items.Value, false)
+					}
+				}
+			}
+		}
+	}
 }

@@ -32,12 +32,16 @@ var streamForms = map[protoreflect.FullName]func(doc *openapi3.T) *openapi3.Resp
 	},
 }
 
+// streamNote tells a reader of the reference how to follow a stream: an API explorer's "try it"
+// waits for the answer to end, which a live stream does not.
+const streamNote = "\n\nRead it as it arrives: `fetch` with a streaming body (browsers' `EventSource` cannot send the bearer token; there the WebSocket is the better fit), or `curl -N -H 'Authorization: Bearer <accessToken>'`. An API explorer's try-it waits for the end of the answer, which a live stream does not reach."
+
 // addEventStreams declares the event-stream fallbacks of the WebSocket (gateway/live/stream.go).
 func addEventStreams(doc *openapi3.T) {
 	addStreamSchemas(doc)
 	live := func(id, summary, description, afterParam string, projectScoped bool) *openapi3.Operation {
 		op := openapi3.NewOperation()
-		op.OperationID, op.Summary, op.Description, op.Tags = id, summary, description, []string{"Live"}
+		op.OperationID, op.Summary, op.Description, op.Tags = id, summary, description+streamNote, []string{"Live"}
 		if projectScoped {
 			op.AddParameter(openapi3.NewPathParameter("projectId").WithSchema(openapi3.NewStringSchema()))
 		}

@@ -280,6 +280,8 @@ export interface paths {
         /**
          * Follow your notifications live
          * @description The event-stream fallback of subscribing to notifications on the WebSocket /api/v1/ws: replays the notifications after the resumed one, then follows live.
+         *
+         *     Read it as it arrives: `fetch` with a streaming body (browsers' `EventSource` cannot send the bearer token; there the WebSocket is the better fit), or `curl -N -H 'Authorization: Bearer <accessToken>'`. An API explorer's try-it waits for the end of the answer, which a live stream does not reach.
          */
         get: operations["streamNotifications"];
         put?: never;
@@ -600,6 +602,8 @@ export interface paths {
         /**
          * Follow a project live: its timeline events, run states and document saves
          * @description The event-stream fallback of subscribing to the project on the WebSocket /api/v1/ws: replays the timeline after the resumed event, then catches up on the runs and documents changed since, then follows live. Any member.
+         *
+         *     Read it as it arrives: `fetch` with a streaming body (browsers' `EventSource` cannot send the bearer token; there the WebSocket is the better fit), or `curl -N -H 'Authorization: Bearer <accessToken>'`. An API explorer's try-it waits for the end of the answer, which a live stream does not reach.
          */
         get: operations["streamProjectEvents"];
         put?: never;
@@ -940,6 +944,8 @@ export interface paths {
          * @description WatchRun streams a run: first the run as it is, then the output already produced, then the
          *     output as it arrives, and the run again whenever its state changes. The stream ends when the
          *     run has finished.
+         *
+         *     Read it as it arrives: `fetch` with a streaming body (browsers' `EventSource` cannot send the bearer token; there the WebSocket is the better fit), or `curl -N -H 'Authorization: Bearer <accessToken>'`. An API explorer's try-it waits for the end of the answer, which a live stream does not reach.
          */
         get: operations["watchRun"];
         put?: never;
@@ -1169,7 +1175,7 @@ export interface components {
         };
         /**
          * @description AgentRole is a specialised agent of the catalog.
-         * @default AGENT_ROLE_UNSPECIFIED
+         * @example AGENT_ROLE_ORCHESTRATOR
          * @enum {string}
          */
         AgentRole: "AGENT_ROLE_UNSPECIFIED" | "AGENT_ROLE_ORCHESTRATOR" | "AGENT_ROLE_PRODUCT_MANAGER" | "AGENT_ROLE_ARCHITECT" | "AGENT_ROLE_UX_DESIGNER" | "AGENT_ROLE_FRONTEND_DEVELOPER" | "AGENT_ROLE_BACKEND_DEVELOPER" | "AGENT_ROLE_DATA_ENGINEER" | "AGENT_ROLE_ML_ENGINEER" | "AGENT_ROLE_PROMPT_ENGINEER" | "AGENT_ROLE_QA_ENGINEER" | "AGENT_ROLE_MODEL_EVALUATOR" | "AGENT_ROLE_SECURITY_ENGINEER" | "AGENT_ROLE_DEVOPS_ENGINEER" | "AGENT_ROLE_AIOPS_ENGINEER";
@@ -1411,7 +1417,7 @@ export interface components {
         };
         /**
          * @description DiffLineKind says what a line of a diff hunk is.
-         * @default DIFF_LINE_KIND_UNSPECIFIED
+         * @example DIFF_LINE_KIND_CONTEXT
          * @enum {string}
          */
         DiffLineKind: "DIFF_LINE_KIND_UNSPECIFIED" | "DIFF_LINE_KIND_CONTEXT" | "DIFF_LINE_KIND_ADDED" | "DIFF_LINE_KIND_REMOVED";
@@ -1450,7 +1456,7 @@ export interface components {
         };
         /**
          * @description DocumentType classifies a document; gates require deliverables by type.
-         * @default DOCUMENT_TYPE_UNSPECIFIED
+         * @example DOCUMENT_TYPE_INTAKE
          * @enum {string}
          */
         DocumentType: "DOCUMENT_TYPE_UNSPECIFIED" | "DOCUMENT_TYPE_INTAKE" | "DOCUMENT_TYPE_REQUIREMENTS" | "DOCUMENT_TYPE_USER_STORY" | "DOCUMENT_TYPE_ARCHITECTURE" | "DOCUMENT_TYPE_API_SPEC" | "DOCUMENT_TYPE_DATABASE_SCHEMA" | "DOCUMENT_TYPE_DESIGN" | "DOCUMENT_TYPE_CODE" | "DOCUMENT_TYPE_TEST_PLAN" | "DOCUMENT_TYPE_SECURITY_AUDIT" | "DOCUMENT_TYPE_DEPLOYMENT_GUIDE" | "DOCUMENT_TYPE_RUNBOOK" | "DOCUMENT_TYPE_OTHER";
@@ -1604,7 +1610,7 @@ export interface components {
         };
         /**
          * @description GateState is the state of a gate.
-         * @default GATE_STATE_UNSPECIFIED
+         * @example GATE_STATE_PENDING
          * @enum {string}
          */
         GateState: "GATE_STATE_UNSPECIFIED" | "GATE_STATE_PENDING" | "GATE_STATE_IN_PROGRESS" | "GATE_STATE_IN_REVIEW" | "GATE_STATE_APPROVED" | "GATE_STATE_CHANGES_REQUESTED" | "GATE_STATE_BLOCKED";
@@ -2005,7 +2011,10 @@ export interface components {
              * @enum {string}
              */
             type: "subscribed";
-        } & (unknown | {
+        } & ({
+            /** @description The project the message is about. */
+            projectId: string;
+        } | {
             /** @enum {boolean} */
             notifications: true;
         });
@@ -2026,7 +2035,10 @@ export interface components {
              * @enum {string}
              */
             type: "unsubscribed";
-        } & (unknown | {
+        } & ({
+            /** @description The project the message is about. */
+            projectId: string;
+        } | {
             /** @enum {boolean} */
             notifications: true;
         });
@@ -2205,7 +2217,7 @@ export interface components {
          *      - NOTIFICATION_KIND_MEMBER_ROLE_CHANGED: The recipient's role in a project changed.
          *      - NOTIFICATION_KIND_MEMBER_REMOVED: The recipient was removed from a project.
          *      - NOTIFICATION_KIND_PROJECT_COMPLETED: A project was completed: G9 was approved (sent to every member).
-         * @default NOTIFICATION_KIND_UNSPECIFIED
+         * @example NOTIFICATION_KIND_GATE_READY_FOR_REVIEW
          * @enum {string}
          */
         NotificationKind: "NOTIFICATION_KIND_UNSPECIFIED" | "NOTIFICATION_KIND_GATE_READY_FOR_REVIEW" | "NOTIFICATION_KIND_GATE_BLOCKED" | "NOTIFICATION_KIND_MEMBER_ADDED" | "NOTIFICATION_KIND_MEMBER_ROLE_CHANGED" | "NOTIFICATION_KIND_MEMBER_REMOVED" | "NOTIFICATION_KIND_PROJECT_COMPLETED";
@@ -2246,13 +2258,13 @@ export interface components {
         };
         /**
          * @description ProjectStatus is where a project is in its life.
-         * @default PROJECT_STATUS_UNSPECIFIED
+         * @example PROJECT_STATUS_ACTIVE
          * @enum {string}
          */
         ProjectStatus: "PROJECT_STATUS_UNSPECIFIED" | "PROJECT_STATUS_ACTIVE" | "PROJECT_STATUS_COMPLETED" | "PROJECT_STATUS_ARCHIVED";
         /**
          * @description ProjectType decides which agents work at which gate. Always chosen explicitly by the user.
-         * @default PROJECT_TYPE_UNSPECIFIED
+         * @example PROJECT_TYPE_TRADITIONAL
          * @enum {string}
          */
         ProjectType: "PROJECT_TYPE_UNSPECIFIED" | "PROJECT_TYPE_TRADITIONAL" | "PROJECT_TYPE_AI_ML" | "PROJECT_TYPE_HYBRID" | "PROJECT_TYPE_ENHANCEMENT";
@@ -2276,13 +2288,13 @@ export interface components {
         };
         /**
          * @description ProofResult is the outcome a proof records.
-         * @default PROOF_RESULT_UNSPECIFIED
+         * @example PROOF_RESULT_PASS
          * @enum {string}
          */
         ProofResult: "PROOF_RESULT_UNSPECIFIED" | "PROOF_RESULT_PASS" | "PROOF_RESULT_FAIL" | "PROOF_RESULT_WARNING";
         /**
          * @description ProofType is a kind of evidence a gate can require.
-         * @default PROOF_TYPE_UNSPECIFIED
+         * @example PROOF_TYPE_SPEC_VALIDATION
          * @enum {string}
          */
         ProofType: "PROOF_TYPE_UNSPECIFIED" | "PROOF_TYPE_SPEC_VALIDATION" | "PROOF_TYPE_BUILD" | "PROOF_TYPE_LINT" | "PROOF_TYPE_UNIT_TESTS" | "PROOF_TYPE_INTEGRATION_TESTS" | "PROOF_TYPE_E2E_TESTS" | "PROOF_TYPE_COVERAGE" | "PROOF_TYPE_SECURITY_SCAN" | "PROOF_TYPE_DEPLOYMENT" | "PROOF_TYPE_SMOKE_TEST" | "PROOF_TYPE_MANUAL_VERIFICATION";
@@ -2427,7 +2439,7 @@ export interface components {
         };
         /**
          * @description Role is a member's role in a project.
-         * @default ROLE_UNSPECIFIED
+         * @example ROLE_VIEWER
          * @enum {string}
          */
         Role: "ROLE_UNSPECIFIED" | "ROLE_VIEWER" | "ROLE_EDITOR" | "ROLE_OWNER";
@@ -2490,7 +2502,7 @@ export interface components {
         };
         /**
          * @description RunState is where a run is in its life.
-         * @default RUN_STATE_UNSPECIFIED
+         * @example RUN_STATE_QUEUED
          * @enum {string}
          */
         RunState: "RUN_STATE_UNSPECIFIED" | "RUN_STATE_QUEUED" | "RUN_STATE_RUNNING" | "RUN_STATE_SUCCEEDED" | "RUN_STATE_FAILED" | "RUN_STATE_CANCELLED";
@@ -2500,7 +2512,7 @@ export interface components {
          *      - SAVE_OUTCOME_CREATED: The document was created, with version 1.
          *      - SAVE_OUTCOME_NEW_VERSION: A new version was added.
          *      - SAVE_OUTCOME_UNCHANGED: The content equals the latest version's: nothing was stored.
-         * @default SAVE_OUTCOME_UNSPECIFIED
+         * @example SAVE_OUTCOME_CREATED
          * @enum {string}
          */
         SaveOutcome: "SAVE_OUTCOME_UNSPECIFIED" | "SAVE_OUTCOME_CREATED" | "SAVE_OUTCOME_NEW_VERSION" | "SAVE_OUTCOME_UNCHANGED";
@@ -2590,13 +2602,13 @@ export interface components {
         };
         /**
          * @description TaskPriority orders work.
-         * @default TASK_PRIORITY_UNSPECIFIED
+         * @example TASK_PRIORITY_LOW
          * @enum {string}
          */
         TaskPriority: "TASK_PRIORITY_UNSPECIFIED" | "TASK_PRIORITY_LOW" | "TASK_PRIORITY_MEDIUM" | "TASK_PRIORITY_HIGH" | "TASK_PRIORITY_CRITICAL";
         /**
          * @description TaskStatus is the state of a task.
-         * @default TASK_STATUS_UNSPECIFIED
+         * @example TASK_STATUS_TODO
          * @enum {string}
          */
         TaskStatus: "TASK_STATUS_UNSPECIFIED" | "TASK_STATUS_TODO" | "TASK_STATUS_IN_PROGRESS" | "TASK_STATUS_DONE" | "TASK_STATUS_BLOCKED";
@@ -2702,6 +2714,27 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "INVALID_ARGUMENT",
+                 *         "details": {
+                 *           "fields": [
+                 *             {
+                 *               "description": "is required",
+                 *               "field": "name"
+                 *             }
+                 *           ]
+                 *         },
+                 *         "message": "invalid request: check name"
+                 *       },
+                 *       "meta": {
+                 *         "requestId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                 *         "timestamp": "2026-01-01T12:00:00Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
@@ -2711,6 +2744,25 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "ABORTED",
+                 *         "details": {
+                 *           "metadata": {
+                 *             "currentVersion": "5"
+                 *           },
+                 *           "reason": "STALE_VERSION"
+                 *         },
+                 *         "message": "document 01j9 is at version 5: your change was based on version 4; merge it with the current version and save again"
+                 *       },
+                 *       "meta": {
+                 *         "requestId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                 *         "timestamp": "2026-01-01T12:00:00Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
@@ -2720,6 +2772,19 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "PERMISSION_DENIED",
+                 *         "message": "viewers cannot change this project"
+                 *       },
+                 *       "meta": {
+                 *         "requestId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                 *         "timestamp": "2026-01-01T12:00:00Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
@@ -2729,6 +2794,19 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "INTERNAL",
+                 *         "message": "internal error"
+                 *       },
+                 *       "meta": {
+                 *         "requestId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                 *         "timestamp": "2026-01-01T12:00:00Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
@@ -2738,6 +2816,19 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "NOT_FOUND",
+                 *         "message": "project not found"
+                 *       },
+                 *       "meta": {
+                 *         "requestId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                 *         "timestamp": "2026-01-01T12:00:00Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
@@ -2747,6 +2838,19 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "PAYLOAD_TOO_LARGE",
+                 *         "message": "the request body is larger than 1048576 bytes"
+                 *       },
+                 *       "meta": {
+                 *         "requestId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                 *         "timestamp": "2026-01-01T12:00:00Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
@@ -2756,6 +2860,19 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "UNAVAILABLE",
+                 *         "message": "service temporarily unavailable; try again shortly"
+                 *       },
+                 *       "meta": {
+                 *         "requestId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                 *         "timestamp": "2026-01-01T12:00:00Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
@@ -2767,6 +2884,22 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "RESOURCE_EXHAUSTED",
+                 *         "details": {
+                 *           "retryAfterSeconds": 30
+                 *         },
+                 *         "message": "too many requests: retry in 30 seconds"
+                 *       },
+                 *       "meta": {
+                 *         "requestId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                 *         "timestamp": "2026-01-01T12:00:00Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
@@ -2778,6 +2911,19 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "UNAUTHENTICATED",
+                 *         "message": "invalid or expired access token"
+                 *       },
+                 *       "meta": {
+                 *         "requestId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                 *         "timestamp": "2026-01-01T12:00:00Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
