@@ -196,13 +196,7 @@ func TestRawPayloadNeedsItsSchema(t *testing.T) {
 // TestLiveSchemasCheckMessages: the schemas accept the protocol's messages and refuse others.
 func TestLiveSchemasCheckMessages(t *testing.T) {
 	doc := liveTestDoc(t)
-	a, err := asyncAPI(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(a)
-	var generic map[string]any
-	_ = json.Unmarshal(b, &generic)
+	generic := asyncAPIJSON(t, doc)
 	schemas, err := asyncAPISchemas(generic)
 	if err != nil {
 		t.Fatal(err)
@@ -256,13 +250,7 @@ func TestLiveSchemasCheckMessages(t *testing.T) {
 // operation of the protocol and its close codes; a reference that does not resolve is caught.
 func TestAsyncAPIDocument(t *testing.T) {
 	doc := liveTestDoc(t)
-	a, err := asyncAPI(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(a)
-	var generic map[string]any
-	_ = json.Unmarshal(b, &generic)
+	generic := asyncAPIJSON(t, doc)
 	get := func(path string) any {
 		v, ok := resolvePointer(generic, "#/"+path)
 		if !ok {
@@ -302,11 +290,10 @@ func TestAsyncAPIDocument(t *testing.T) {
 		get("components/schemas/" + name + "/schema")
 	}
 
-	broken := map[string]any{}
-	_ = json.Unmarshal(b, &broken)
+	broken := asyncAPIJSON(t, doc) // a copy to break
 	broken["operations"].(map[string]any)["subscribe"].(map[string]any)["messages"] = []any{map[string]any{"$ref": "#/channels/ws/messages/nothing"}}
 	delete(broken["components"].(map[string]any)["schemas"].(map[string]any), "Run")
-	err = checkAsyncAPI(broken)
+	err := checkAsyncAPI(broken)
 	if err == nil || !strings.Contains(err.Error(), "#/components/schemas/Run/schema does not resolve") || !strings.Contains(err.Error(), "is not a message of #/channels/ws") {
 		t.Errorf("a broken document: %v", err)
 	}
@@ -314,4 +301,22 @@ func TestAsyncAPIDocument(t *testing.T) {
 	if err := checkAsyncAPI(broken); err == nil || !strings.Contains(err.Error(), "info:") {
 		t.Errorf("no info: %v", err)
 	}
+}
+
+// asyncAPIJSON is the AsyncAPI document of doc as a reader decodes it.
+func asyncAPIJSON(t *testing.T, doc *openapi3.T) map[string]any {
+	t.Helper()
+	a, err := asyncAPI(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var generic map[string]any
+	if err := json.Unmarshal(b, &generic); err != nil {
+		t.Fatal(err)
+	}
+	return generic
 }
