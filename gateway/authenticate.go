@@ -16,7 +16,8 @@ func isPublic(r *http.Request) bool {
 	if r.Method == http.MethodOptions {
 		return true // CORS preflights carry no credentials
 	}
-	return publicRoutes[r.Method+" "+strings.TrimSuffix(r.URL.Path, "/")]
+	route := r.Method + " " + strings.TrimSuffix(r.URL.Path, "/")
+	return publicRoutes[route] || isDocsRoute(route)
 }
 
 // authOutcome is what identify learned about the request's credentials.

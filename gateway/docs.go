@@ -22,33 +22,27 @@ import (
 // The copies under docs_assets/swagger-ui are the package's files unchanged (scripts/web.sh
 // checks them against the pinned package); index.html and app.js are ours. Everything the page
 // loads is same-origin and no script or style is inline, so the gateway's Content-Security-Policy
-// (default-src 'self', no 'unsafe-inline', no 'unsafe-eval') holds on the page, with one
-// addition: docsImageSources.
+// (default-src 'self', no 'unsafe-inline', no 'unsafe-eval') holds on the page unchanged; the
+// stylesheet's data: images are served as files of their own (docs_images.go).
 //
 //go:embed docs_assets/index.html docs_assets/app.js docs_assets/swagger-ui/swagger-ui-bundle.js docs_assets/swagger-ui/swagger-ui.css docs_assets/swagger-ui/favicon-32x32.png docs_assets/swagger-ui/favicon-16x16.png
 var docsAssets embed.FS
-
-// docsImageSources is the one directive the page adds to the gateway's policy, on the page only
-// (a policy applies to the document it comes with; the other files' responses keep the gateway's
-// unchanged). swagger-ui.css draws its icons (the select arrows, copy-to-clipboard, the model
-// expanders, the lock) as data: SVG and PNG background images; under default-src 'self' every
-// one of them is refused and reported as a violation. A data: image cannot run script (SVG
-// loaded as an image never does) nor reach the network, so this allows nothing but those
-// pictures; scripts, styles, connections and frames stay 'self'.
-const docsImageSources = "img-src 'self' data:"
 
 // docsPrefix is where the page and every file it or a client needs are served.
 const docsPrefix = "/api/docs"
 
 // docsAssetFiles maps the page's own routes to the embedded files and their types.
-var docsAssetFiles = []struct{ route, file, contentType, addCSP string }{
-	{docsPrefix, "docs_assets/index.html", "text/html; charset=utf-8", docsImageSources},
-	{docsPrefix + "/app.js", "docs_assets/app.js", "text/javascript; charset=utf-8", ""},
-	{docsPrefix + "/swagger-ui/swagger-ui-bundle.js", "docs_assets/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8", ""},
-	{docsPrefix + "/swagger-ui/swagger-ui.css", "docs_assets/swagger-ui/swagger-ui.css", "text/css; charset=utf-8", ""},
-	{docsPrefix + "/swagger-ui/favicon-32x32.png", "docs_assets/swagger-ui/favicon-32x32.png", "image/png", ""},
-	{docsPrefix + "/swagger-ui/favicon-16x16.png", "docs_assets/swagger-ui/favicon-16x16.png", "image/png", ""},
+var docsAssetFiles = []struct{ route, file, contentType string }{
+	{docsPrefix, "docs_assets/index.html", "text/html; charset=utf-8"},
+	{docsPrefix + "/app.js", "docs_assets/app.js", "text/javascript; charset=utf-8"},
+	{docsPrefix + "/swagger-ui/swagger-ui-bundle.js", "docs_assets/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8"},
+	{docsPrefix + "/swagger-ui/swagger-ui.css", "docs_assets/swagger-ui/swagger-ui.css", "text/css; charset=utf-8"},
+	{docsPrefix + "/swagger-ui/favicon-32x32.png", "docs_assets/swagger-ui/favicon-32x32.png", "image/png"},
+	{docsPrefix + "/swagger-ui/favicon-16x16.png", "docs_assets/swagger-ui/favicon-16x16.png", "image/png"},
 }
+
+// docsStylesheetImages is where the stylesheet's images are served.
+const docsStylesheetImages = docsPrefix + "/swagger-ui/img"
 
 // contractTypes are the content types of the published contracts, by extension.
 var contractTypes = map[string]string{
@@ -62,19 +56,19 @@ type docFile struct {
 	contentType string
 	body        []byte
 	etag        string // weak: the gzip and identity forms share it
-	addCSP      string // a directive added to the gateway's Content-Security-Policy
 
 	gzipOnce sync.Once
 	gzipped  []byte // nil when compressing does not pay
 }
 
-// docsFiles lists every file served under /api/docs: the page and its assets, then the
-// published contract documents.
-func docsFiles() ([]*docFile, error) {
+// docsFiles lists every file served under /api/docs: the page and its assets (the stylesheet's
+// images among them), then the published contract documents. They are all embedded, so they are
+// read once.
+var docsFiles = sync.OnceValues(func() ([]*docFile, error) {
 	var files []*docFile
-	add := func(route, contentType, addCSP string, body []byte) {
+	add := func(route, contentType string, body []byte) {
 		sum := sha256.Sum256(body)
-		files = append(files, &docFile{route: route, contentType: contentType, body: body, addCSP: addCSP,
+		files = append(files, &docFile{route: route, contentType: contentType, body: body,
 			etag: `W/"` + hex.EncodeToString(sum[:12]) + `"`})
 	}
 	for _, a := range docsAssetFiles {
@@ -82,7 +76,16 @@ func docsFiles() ([]*docFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("docs asset %s: %w", a.file, err)
 		}
-		add(a.route, a.contentType, a.addCSP, body)
+		if a.contentType == "text/css; charset=utf-8" {
+			var images []cssImage
+			if body, images, err = cssImagesToFiles(body, docsStylesheetImages); err != nil {
+				return nil, fmt.Errorf("docs asset %s: %w", a.file, err)
+			}
+			for _, img := range images {
+				add(img.route, img.contentType, img.body)
+			}
+		}
+		add(a.route, a.contentType, body)
 	}
 	// The published contracts: every file of gen.API, under its own name.
 	entries, err := fs.ReadDir(gen.API, "api")
@@ -98,13 +101,27 @@ func docsFiles() ([]*docFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(docsPrefix+"/"+e.Name(), contentType, "", body)
+		add(docsPrefix+"/"+e.Name(), contentType, body)
 	}
 	return files, nil
+})
+
+// isDocsRoute reports whether the docs serve "GET <path>" (they are public: see publicRoutes).
+func isDocsRoute(route string) bool {
+	return docsRoutes()[route]
 }
 
-// mountDocs serves the API reference and the contract documents. Every route it adds is listed
-// in publicRoutes (a test checks it).
+var docsRoutes = sync.OnceValue(func() map[string]bool {
+	files, _ := docsFiles() // an error fails mountDocs, and so the gateway's start
+	routes := map[string]bool{}
+	for _, f := range files {
+		routes["GET "+f.route] = true
+	}
+	return routes
+})
+
+// mountDocs serves the API reference and the contract documents. Every route it adds is public
+// (isDocsRoute; a test checks it).
 func mountDocs(mux *http.ServeMux) error {
 	files, err := docsFiles()
 	if err != nil {
@@ -129,9 +146,6 @@ func (f *docFile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", f.cacheControl())
 	h.Set("ETag", f.etag)
 	h.Add("Vary", "Accept-Encoding") // beside CORS's Vary: Origin
-	if csp := h.Get("Content-Security-Policy"); csp != "" && f.addCSP != "" {
-		h.Set("Content-Security-Policy", csp+"; "+f.addCSP)
-	}
 	if etagMatches(r.Header.Get("If-None-Match"), f.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -154,7 +168,7 @@ func (f *docFile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // except the icons: browsers fetch them again on every history change (Swagger UI makes one per
 // operation opened), and a day-old icon is harmless.
 func (f *docFile) cacheControl() string {
-	if f.contentType == "image/png" {
+	if strings.HasPrefix(f.contentType, "image/") {
 		return "public, max-age=86400"
 	}
 	return "no-cache"
