@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -165,6 +166,25 @@ func TestContractCatchesWhatItShould(t *testing.T) {
 			`{"success":false,"error":{"code":"RESOURCE_EXHAUSTED","message":"slow down"},` + meta + `}`},
 		{"an accepted request the contract refuses", http.MethodPost, "/api/v1/auth/register", `{"email":"ann@example.com"}`, http.StatusCreated, jsonHeader, registered},
 	}
+	// Over HTTP: a handler that answers a creation with 200 instead of its declared 201.
+	t.Run("a handler answering an undeclared status", func(t *testing.T) {
+		h := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = io.WriteString(w, registered) // 200
+		}))
+		defer h.Close()
+		r, _ := http.NewRequest(http.MethodPost, h.URL+"/api/v1/auth/register", strings.NewReader(register))
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err := c.check(r, []byte(register), resp.StatusCode, resp.Header, body); err == nil || !strings.Contains(err.Error(), "→ 200") || !strings.Contains(err.Error(), "status is not supported") {
+			t.Fatalf("the check passed a 200 the contract does not declare: %v", err)
+		}
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r, b := req(tc.method, tc.path, tc.body)
