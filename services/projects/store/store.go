@@ -81,7 +81,8 @@ type Gate struct {
 	UpdatedAt time.Time
 }
 
-// Deliverable is the latest recorded document version of one type for a gate.
+// Deliverable is the latest recorded version of one document for a gate: a gate has one
+// deliverable per producing document (the frontend's and the backend's code are two).
 type Deliverable struct {
 	ProjectID    string
 	Gate         int
@@ -92,6 +93,8 @@ type Deliverable struct {
 	Complete     bool
 	RecordedBy   string
 	UpdatedAt    time.Time
+	// Revision is the gate's revision when it was recorded.
+	Revision int
 }
 
 // Proof is evidence recorded for a gate. Result is "pass", "fail" or "warning".
@@ -106,6 +109,12 @@ type Proof struct {
 	// Attested: recorded by a person, not produced by a tool.
 	Attested  bool
 	CreatedAt time.Time
+	// Revision is the gate's revision when it was recorded.
+	Revision int
+	// DeliverablesHash is the digest of the gate's deliverables of that revision when it was
+	// recorded: the content it speaks for. Empty for proofs recorded before proofs were bound
+	// to content.
+	DeliverablesHash string
 }
 
 // Review is the immutable record of a decision on a gate ("approved" or
@@ -120,6 +129,8 @@ type Review struct {
 	Deliverables []Deliverable
 	Proofs       []Proof
 	CreatedAt    time.Time
+	// Revision is the gate's revision that was reviewed.
+	Revision int
 }
 
 // Task is a unit of work. Status is "todo", "in_progress", "done" or "blocked"; Priority is
@@ -241,9 +252,10 @@ type Queries interface {
 	// only if the stored state is still fromState; otherwise ErrConflict (ErrNotFound if there
 	// is no such gate).
 	UpdateGate(ctx context.Context, g Gate, fromState string) error
-	// PutDeliverable inserts or replaces the deliverable of (project, gate, document type).
+	// PutDeliverable inserts or replaces the deliverable of (project, gate, document id).
+	// ErrNotFound if the gate does not exist.
 	PutDeliverable(ctx context.Context, d Deliverable) error
-	// Deliverables lists a gate's deliverables ordered by document type.
+	// Deliverables lists a gate's deliverables ordered by document type, then document id.
 	Deliverables(ctx context.Context, projectID string, gate int) ([]Deliverable, error)
 	// AddProof inserts p.
 	AddProof(ctx context.Context, p Proof) error

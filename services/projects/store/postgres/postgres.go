@@ -281,24 +281,25 @@ func (q *queries) UpdateGate(ctx context.Context, g store.Gate, fromState string
 // PutDeliverable implements store.Queries.
 func (q *queries) PutDeliverable(ctx context.Context, d store.Deliverable) error {
 	_, err := q.db.Exec(ctx,
-		`INSERT INTO deliverables (project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		 ON CONFLICT (project_id, gate, document_type) DO UPDATE SET
-		   document_id = excluded.document_id, version = excluded.version, content_hash = excluded.content_hash,
-		   complete = excluded.complete, recorded_by = excluded.recorded_by, updated_at = excluded.updated_at`,
-		d.ProjectID, d.Gate, d.DocumentType, d.DocumentID, d.Version, d.ContentHash, d.Complete, d.RecordedBy, ts(d.UpdatedAt))
+		`INSERT INTO deliverables (project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at, revision)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		 ON CONFLICT (project_id, gate, document_id) DO UPDATE SET
+		   document_type = excluded.document_type, version = excluded.version, content_hash = excluded.content_hash,
+		   complete = excluded.complete, recorded_by = excluded.recorded_by, updated_at = excluded.updated_at,
+		   revision = excluded.revision`,
+		d.ProjectID, d.Gate, d.DocumentType, d.DocumentID, d.Version, d.ContentHash, d.Complete, d.RecordedBy, ts(d.UpdatedAt), d.Revision)
 	return check("put deliverable", err)
 }
 
 // Deliverables implements store.Queries.
 func (q *queries) Deliverables(ctx context.Context, projectID string, gate int) ([]store.Deliverable, error) {
 	rows, err := q.db.Query(ctx,
-		`SELECT project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at
-		 FROM deliverables WHERE project_id = $1 AND gate = $2 ORDER BY document_type`, projectID, gate)
+		`SELECT project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at, revision
+		 FROM deliverables WHERE project_id = $1 AND gate = $2 ORDER BY document_type, document_id`, projectID, gate)
 	deliverables, err := collect(rows, err, func(r pgx.Row) (store.Deliverable, error) {
 		var d store.Deliverable
 		err := r.Scan(&d.ProjectID, &d.Gate, &d.DocumentType, &d.DocumentID, &d.Version, &d.ContentHash,
-			&d.Complete, &d.RecordedBy, &d.UpdatedAt)
+			&d.Complete, &d.RecordedBy, &d.UpdatedAt, &d.Revision)
 		d.UpdatedAt = ts(d.UpdatedAt)
 		return d, err
 	})
@@ -308,20 +309,21 @@ func (q *queries) Deliverables(ctx context.Context, projectID string, gate int) 
 // AddProof implements store.Queries.
 func (q *queries) AddProof(ctx context.Context, p store.Proof) error {
 	_, err := q.db.Exec(ctx,
-		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, ts(p.CreatedAt))
+		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, ts(p.CreatedAt), p.Revision, p.DeliverablesHash)
 	return check("add proof", err)
 }
 
 // Proofs implements store.Queries.
 func (q *queries) Proofs(ctx context.Context, projectID string, gate int) ([]store.Proof, error) {
 	rows, err := q.db.Query(ctx,
-		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at
+		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash
 		 FROM proofs WHERE project_id = $1 AND gate = $2 ORDER BY seq`, projectID, gate)
 	proofs, err := collect(rows, err, func(r pgx.Row) (store.Proof, error) {
 		var p store.Proof
-		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, &p.CreatedAt)
+		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, &p.CreatedAt,
+			&p.Revision, &p.DeliverablesHash)
 		p.CreatedAt = ts(p.CreatedAt)
 		return p, err
 	})
@@ -348,23 +350,23 @@ func (q *queries) AddReview(ctx context.Context, r store.Review) error {
 		return fmt.Errorf("add review: %w", err)
 	}
 	_, err = q.db.Exec(ctx,
-		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		r.ID, r.ProjectID, r.Gate, r.Decision, r.ReviewerID, r.Notes, dJSON, pJSON, ts(r.CreatedAt))
+		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at, revision)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		r.ID, r.ProjectID, r.Gate, r.Decision, r.ReviewerID, r.Notes, dJSON, pJSON, ts(r.CreatedAt), r.Revision)
 	return check("add review", err)
 }
 
 // Reviews implements store.Queries.
 func (q *queries) Reviews(ctx context.Context, projectID string, gate int) ([]store.Review, error) {
 	rows, err := q.db.Query(ctx,
-		`SELECT id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at
+		`SELECT id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at, revision
 		 FROM reviews WHERE project_id = $1 AND gate = $2 ORDER BY seq`, projectID, gate)
 	reviews, err := collect(rows, err, func(row pgx.Row) (store.Review, error) {
 		var (
 			r            store.Review
 			dJSON, pJSON []byte
 		)
-		if err := row.Scan(&r.ID, &r.ProjectID, &r.Gate, &r.Decision, &r.ReviewerID, &r.Notes, &dJSON, &pJSON, &r.CreatedAt); err != nil {
+		if err := row.Scan(&r.ID, &r.ProjectID, &r.Gate, &r.Decision, &r.ReviewerID, &r.Notes, &dJSON, &pJSON, &r.CreatedAt, &r.Revision); err != nil {
 			return r, err
 		}
 		r.CreatedAt = ts(r.CreatedAt)

@@ -246,24 +246,25 @@ func (q *queries) UpdateGate(ctx context.Context, g store.Gate, fromState string
 // PutDeliverable implements store.Queries.
 func (q *queries) PutDeliverable(ctx context.Context, d store.Deliverable) error {
 	_, err := q.db.ExecContext(ctx,
-		`INSERT INTO deliverables (project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (project_id, gate, document_type) DO UPDATE SET
-		   document_id = excluded.document_id, version = excluded.version, content_hash = excluded.content_hash,
-		   complete = excluded.complete, recorded_by = excluded.recorded_by, updated_at = excluded.updated_at`,
-		d.ProjectID, d.Gate, d.DocumentType, d.DocumentID, d.Version, d.ContentHash, d.Complete, d.RecordedBy, sqlitex.Micros(d.UpdatedAt))
+		`INSERT INTO deliverables (project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at, revision)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (project_id, gate, document_id) DO UPDATE SET
+		   document_type = excluded.document_type, version = excluded.version, content_hash = excluded.content_hash,
+		   complete = excluded.complete, recorded_by = excluded.recorded_by, updated_at = excluded.updated_at,
+		   revision = excluded.revision`,
+		d.ProjectID, d.Gate, d.DocumentType, d.DocumentID, d.Version, d.ContentHash, d.Complete, d.RecordedBy, sqlitex.Micros(d.UpdatedAt), d.Revision)
 	return check("put deliverable", err)
 }
 
 // Deliverables implements store.Queries.
 func (q *queries) Deliverables(ctx context.Context, projectID string, gate int) ([]store.Deliverable, error) {
 	rows, err := q.db.QueryContext(ctx,
-		`SELECT project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at
-		 FROM deliverables WHERE project_id = ? AND gate = ? ORDER BY document_type`, projectID, gate)
+		`SELECT project_id, gate, document_type, document_id, version, content_hash, complete, recorded_by, updated_at, revision
+		 FROM deliverables WHERE project_id = ? AND gate = ? ORDER BY document_type, document_id`, projectID, gate)
 	deliverables, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Deliverable, error) {
 		var d store.Deliverable
 		err := r.Scan(&d.ProjectID, &d.Gate, &d.DocumentType, &d.DocumentID, &d.Version, &d.ContentHash,
-			&d.Complete, &d.RecordedBy, sqlitex.ScanTime(&d.UpdatedAt))
+			&d.Complete, &d.RecordedBy, sqlitex.ScanTime(&d.UpdatedAt), &d.Revision)
 		return d, err
 	})
 	return deliverables, check("deliverables", err)
@@ -272,20 +273,21 @@ func (q *queries) Deliverables(ctx context.Context, projectID string, gate int) 
 // AddProof implements store.Queries.
 func (q *queries) AddProof(ctx context.Context, p store.Proof) error {
 	_, err := q.db.ExecContext(ctx,
-		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, sqlitex.Micros(p.CreatedAt))
+		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, sqlitex.Micros(p.CreatedAt), p.Revision, p.DeliverablesHash)
 	return check("add proof", err)
 }
 
 // Proofs implements store.Queries.
 func (q *queries) Proofs(ctx context.Context, projectID string, gate int) ([]store.Proof, error) {
 	rows, err := q.db.QueryContext(ctx,
-		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at
+		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash
 		 FROM proofs WHERE project_id = ? AND gate = ? ORDER BY rowid`, projectID, gate)
 	proofs, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Proof, error) {
 		var p store.Proof
-		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, sqlitex.ScanTime(&p.CreatedAt))
+		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, sqlitex.ScanTime(&p.CreatedAt),
+			&p.Revision, &p.DeliverablesHash)
 		return p, err
 	})
 	return proofs, check("proofs", err)
@@ -311,21 +313,21 @@ func (q *queries) AddReview(ctx context.Context, r store.Review) error {
 		return fmt.Errorf("add review: %w", err)
 	}
 	_, err = q.db.ExecContext(ctx,
-		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.ProjectID, r.Gate, r.Decision, r.ReviewerID, r.Notes, dJSON, pJSON, sqlitex.Micros(r.CreatedAt))
+		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at, revision)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ProjectID, r.Gate, r.Decision, r.ReviewerID, r.Notes, dJSON, pJSON, sqlitex.Micros(r.CreatedAt), r.Revision)
 	return check("add review", err)
 }
 
 // Reviews implements store.Queries.
 func (q *queries) Reviews(ctx context.Context, projectID string, gate int) ([]store.Review, error) {
 	rows, err := q.db.QueryContext(ctx,
-		`SELECT id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at
+		`SELECT id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at, revision
 		 FROM reviews WHERE project_id = ? AND gate = ? ORDER BY rowid`, projectID, gate)
 	reviews, err := sqlitex.Collect(rows, err, func(row sqlitex.Scanner) (store.Review, error) {
 		var r store.Review
 		err := row.Scan(&r.ID, &r.ProjectID, &r.Gate, &r.Decision, &r.ReviewerID, &r.Notes,
-			jsonText{&r.Deliverables}, jsonText{&r.Proofs}, sqlitex.ScanTime(&r.CreatedAt))
+			jsonText{&r.Deliverables}, jsonText{&r.Proofs}, sqlitex.ScanTime(&r.CreatedAt), &r.Revision)
 		return r, err
 	})
 	return reviews, check("reviews", err)

@@ -556,28 +556,31 @@ func testDeliverables(t *testing.T, s store.Store) {
 	createGate(t, s, p.ID, 1)
 	createGate(t, s, p.ID, 2)
 
-	put := func(gate int, docType string, version int, complete bool) store.Deliverable {
+	put := func(gate int, docType, docID string, version, revision int, complete bool) store.Deliverable {
 		t.Helper()
 		d := store.Deliverable{
-			ProjectID: p.ID, Gate: gate, DocumentType: docType, DocumentID: fmt.Sprintf("%s-v%d", docType, version),
+			ProjectID: p.ID, Gate: gate, DocumentType: docType, DocumentID: docID,
 			Version: version, ContentHash: fmt.Sprintf("sha256:%d", version), Complete: complete, RecordedBy: "bob",
-			UpdatedAt: base.Add(time.Duration(version) * time.Minute),
+			UpdatedAt: base.Add(time.Duration(version) * time.Minute), Revision: revision,
 		}
 		must(t, s.PutDeliverable(ctx, d))
 		d.UpdatedAt = stored(d.UpdatedAt)
 		return d
 	}
-	put(1, "prd", 1, false)
-	architecture := put(1, "architecture", 1, false)
-	prd := put(1, "prd", 2, true) // replaces v1
-	put(2, "prd", 1, false)
+	put(1, "prd", "prd-doc", 1, 0, false)
+	architecture := put(1, "architecture", "arch-doc", 1, 0, false)
+	prd := put(1, "prd", "prd-doc", 2, 1, true) // the same document again: replaces its version 1
+	// One deliverable per producing document: two documents of one type are two deliverables.
+	backend := put(1, "code", "z-backend", 1, 1, true)
+	frontend := put(1, "code", "a-frontend", 3, 1, true)
+	put(2, "prd", "prd-doc", 1, 0, false)
 
 	got, err := s.Deliverables(ctx, p.ID, 1)
 	must(t, err)
-	if want := []store.Deliverable{architecture, prd}; !slices.Equal(got, want) {
+	if want := []store.Deliverable{architecture, frontend, backend, prd}; !slices.Equal(got, want) {
 		t.Errorf("Deliverables:\n got %+v\nwant %+v", got, want)
 	}
-	orphan := store.Deliverable{ProjectID: p.ID, Gate: 5, DocumentType: "prd", UpdatedAt: base}
+	orphan := store.Deliverable{ProjectID: p.ID, Gate: 5, DocumentType: "prd", DocumentID: "prd-doc", UpdatedAt: base}
 	wantErr(t, "PutDeliverable(gate not created)", s.PutDeliverable(ctx, orphan), store.ErrNotFound)
 }
 
@@ -592,6 +595,7 @@ func testProofs(t *testing.T, s store.Store) {
 		proof := store.Proof{
 			ID: uuid.NewString(), ProjectID: p.ID, Gate: gate, Type: "unit_tests", Result: "pass",
 			Summary: "142 passed", ProducedBy: "ci", Attested: attested, CreatedAt: created,
+			Revision: gate + 1, DeliverablesHash: fmt.Sprintf("sha256:%d", created.Unix()),
 		}
 		must(t, s.AddProof(ctx, proof))
 		proof.CreatedAt = stored(created)
@@ -624,13 +628,15 @@ func testReviews(t *testing.T, s store.Store) {
 		Notes: "Needs a threat model.\nAnd tests.",
 		Deliverables: []store.Deliverable{
 			{ProjectID: p.ID, Gate: 1, DocumentType: "prd", DocumentID: "d1", Version: 3, ContentHash: "h", Complete: true, RecordedBy: "bob", UpdatedAt: base},
-			{ProjectID: p.ID, Gate: 1, DocumentType: "architecture", DocumentID: "d2", Version: 1, UpdatedAt: base.Add(time.Second)},
+			{ProjectID: p.ID, Gate: 1, DocumentType: "architecture", DocumentID: "d2", Version: 1, UpdatedAt: base.Add(time.Second), Revision: 2},
 		},
 		Proofs: []store.Proof{
 			{ID: "p1", ProjectID: p.ID, Gate: 1, Type: "lint", Result: "warning", Summary: "2 warnings", ProducedBy: "ci", CreatedAt: base},
-			{ID: "p2", ProjectID: p.ID, Gate: 1, Type: "security_review", Result: "pass", ProducedBy: "ada", Attested: true, CreatedAt: base},
+			{ID: "p2", ProjectID: p.ID, Gate: 1, Type: "security_review", Result: "pass", ProducedBy: "ada", Attested: true, CreatedAt: base,
+				Revision: 2, DeliverablesHash: "sha256:abc"},
 		},
 		CreatedAt: base.Add(time.Hour),
+		Revision:  2,
 	}
 	empty := store.Review{ID: uuid.NewString(), ProjectID: p.ID, Gate: 1, Decision: "approved", ReviewerID: "ada", CreatedAt: base.Add(2 * time.Hour)}
 	other := store.Review{ID: uuid.NewString(), ProjectID: p.ID, Gate: 2, Decision: "approved", CreatedAt: base}

@@ -1,0 +1,72 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"testing/fstest"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
+	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/store/postgres"
+)
+
+// someMigrations are the named migrations of this package, as goose reads them.
+func someMigrations(t *testing.T, names ...string) fstest.MapFS {
+	t.Helper()
+	out := fstest.MapFS{}
+	for _, name := range names {
+		b, err := os.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = &fstest.MapFile{Data: b}
+	}
+	return out
+}
+
+// TestMigrationBindsEvidenceToRevisions: evidence recorded before 00003 belongs to the revision
+// of its time (the requests for changes of its gate before it), and a document recorded under
+// two types keeps its later record, so that the deliverables can be keyed by document.
+func TestMigrationBindsEvidenceToRevisions(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.NewPool(t, postgres.Schema, nil)
+	if err := database.MigratePostgres(ctx, pool, someMigrations(t, "00001_init.sql", "00002_notifications.sql")); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO projects VALUES ('p', 'P', '', 'traditional', '', 'ada', 'active', 1, '2025-01-01', '2025-01-01')`,
+		`INSERT INTO gates VALUES ('p', 1, 'in_progress', '', '', 2, '2025-01-01', '2025-01-04')`,
+		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
+		 VALUES ('r1', 'p', 1, 'changes_requested', 'ada', 'more', '[]', '[]', '2025-01-02')`,
+		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
+		 VALUES ('r2', 'p', 1, 'changes_requested', 'ada', 'again', '[]', '[]', '2025-01-02 12:00')`,
+		`INSERT INTO deliverables VALUES ('p', 1, 'intake', 'old', 1, 'h1', true, 'ada', '2025-01-01')`,
+		`INSERT INTO deliverables VALUES ('p', 1, 'other', 'twice', 1, 'h2', true, 'ada', '2025-01-01')`,
+		`INSERT INTO deliverables VALUES ('p', 1, 'requirements', 'twice', 2, 'h3', true, 'ada', '2025-01-03')`,
+		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
+		 VALUES ('before', 'p', 1, 'lint', 'pass', 'ok', 'ada', true, '2025-01-01'),
+		        ('after', 'p', 1, 'lint', 'pass', 'ok', 'ada', true, '2025-01-03')`,
+	} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	s, err := postgres.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivs, err := s.Deliverables(ctx, "p", 1)
+	if err != nil || len(delivs) != 2 || delivs[0].DocumentID != "old" || delivs[0].Revision != 0 ||
+		delivs[1].DocumentID != "twice" || delivs[1].DocumentType != "requirements" || delivs[1].Revision != 2 {
+		t.Fatalf("deliverables after the migration: %+v, %v", delivs, err)
+	}
+	proofs, err := s.Proofs(ctx, "p", 1)
+	if err != nil || len(proofs) != 2 || proofs[0].Revision != 0 || proofs[1].Revision != 2 || proofs[1].DeliverablesHash != "" {
+		t.Fatalf("proofs after the migration: %+v, %v", proofs, err)
+	}
+	reviews, err := s.Reviews(ctx, "p", 1)
+	if err != nil || len(reviews) != 2 || reviews[0].Revision != 0 || reviews[1].Revision != 1 {
+		t.Fatalf("reviews after the migration: %+v, %v", reviews, err)
+	}
+}

@@ -1,0 +1,84 @@
+package sqlite_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"testing/fstest"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
+	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/store/sqlite"
+)
+
+// TestMigrationBindsEvidenceToRevisions: evidence recorded before 00003 belongs to the revision
+// of its time (the requests for changes of its gate before it), and a document recorded under
+// two types keeps its later record, so that the deliverables can be keyed by document.
+func TestMigrationBindsEvidenceToRevisions(t *testing.T) {
+	ctx := context.Background()
+	path := dbtest.NewSQLitePath(t)
+	db, err := database.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fstest.MapFS{}
+	for _, name := range []string{"00001_init.sql", "00002_notifications.sql"} {
+		b, err := os.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old[name] = &fstest.MapFile{Data: b}
+	}
+	if err := database.MigrateSQLite(ctx, db, old); err != nil {
+		t.Fatal(err)
+	}
+	const day = int64(86_400_000_000) // microseconds
+	for _, stmt := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO projects VALUES ('p', 'P', '', 'traditional', '', 'ada', 'active', 1, 0, 0)`, nil},
+		{`INSERT INTO gates VALUES ('p', 1, 'in_progress', '', '', 2, 0, 0)`, nil},
+		{`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
+		  VALUES ('r1', 'p', 1, 'changes_requested', 'ada', 'more', '[]', '[]', ?), ('r2', 'p', 1, 'changes_requested', 'ada', 'again', '[]', '[]', ?)`,
+			[]any{2 * day, 2*day + day/2}},
+		{`INSERT INTO deliverables VALUES ('p', 1, 'intake', 'old', 1, 'h1', 1, 'ada', ?), ('p', 1, 'other', 'twice', 1, 'h2', 1, 'ada', ?),
+		  ('p', 1, 'requirements', 'twice', 2, 'h3', 1, 'ada', ?)`, []any{day, day, 3 * day}},
+		{`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
+		  VALUES ('before', 'p', 1, 'lint', 'pass', 'ok', 'ada', 1, ?), ('after', 'p', 1, 'lint', 'pass', 'ok', 'ada', 1, ?)`, []any{day, 3 * day}},
+	} {
+		if _, err := db.ExecContext(ctx, stmt.sql, stmt.args...); err != nil {
+			t.Fatalf("%s: %v", stmt.sql, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	delivs, err := s.Deliverables(ctx, "p", 1)
+	if err != nil || len(delivs) != 2 || delivs[0].DocumentID != "old" || delivs[0].Revision != 0 ||
+		delivs[1].DocumentID != "twice" || delivs[1].DocumentType != "requirements" || delivs[1].Revision != 2 {
+		t.Fatalf("deliverables after the migration: %+v, %v", delivs, err)
+	}
+	proofs, err := s.Proofs(ctx, "p", 1)
+	if err != nil || len(proofs) != 2 || proofs[0].Revision != 0 || proofs[1].Revision != 2 || proofs[1].DeliverablesHash != "" {
+		t.Fatalf("proofs after the migration: %+v, %v", proofs, err)
+	}
+	reviews, err := s.Reviews(ctx, "p", 1)
+	if err != nil || len(reviews) != 2 || reviews[0].Revision != 0 || reviews[1].Revision != 1 {
+		t.Fatalf("reviews after the migration: %+v, %v", reviews, err)
+	}
+	// Keyed by document now: the same document again replaces its record.
+	d := delivs[1]
+	d.Version = 3
+	if err := s.PutDeliverable(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Deliverables(ctx, "p", 1); len(got) != 2 || got[1].Version != 3 {
+		t.Fatalf("after a new version: %+v", got)
+	}
+}
