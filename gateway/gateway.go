@@ -241,10 +241,10 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 
 	root := http.NewServeMux()
 	root.Handle("/", mux)
-	root.Handle("GET /api/v1/ws", g.live)
+	root.Handle("GET /api/v1/ws", routed(g.live))
 	// The event-stream fallbacks of the socket; their token comes in the Authorization header.
-	root.HandleFunc("GET /api/v1/projects/{projectId}/events:stream", g.live.ServeProjectStream)
-	root.HandleFunc("GET /api/v1/notifications:stream", g.live.ServeNotificationStream)
+	root.Handle("GET /api/v1/projects/{projectId}/events:stream", routed(http.HandlerFunc(g.live.ServeProjectStream)))
+	root.Handle("GET /api/v1/notifications:stream", routed(http.HandlerFunc(g.live.ServeNotificationStream)))
 	root.HandleFunc("GET /healthz", healthz)
 	root.HandleFunc("GET /readyz", g.readyz(d.Ready, d.Logger))
 	root.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,17 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 type routeKey struct{}
 
 // setRoute records the matched route template for the metrics of the current request.
+// routed labels a handler of the root mux with its route pattern (the metrics and access log's
+// route), as grpc-gateway's routes are labelled by forwardedMetadata.
+func routed(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, path, ok := strings.Cut(r.Pattern, " "); ok {
+			setRoute(r.Context(), path)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 func setRoute(ctx context.Context, route string) {
 	if p, ok := ctx.Value(routeKey{}).(*string); ok {
 		*p = route

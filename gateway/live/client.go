@@ -69,16 +69,19 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) authenticate(w http.ResponseWriter, r *http.Request) (*authn.Claims, string, bool) {
 	token, ok := bearer(r)
 	if !ok {
-		http.Error(w, `{"success":false,"error":{"code":"UNAUTHENTICATED","message":"send the access token as Authorization: Bearer <token> or as the subprotocol bearer.<token>"}}`, http.StatusUnauthorized)
+		// The gateway drops an Authorization header it could not verify, so "missing" here can
+		// also mean "invalid".
+		h.cfg.WriteError(w, r, status.Error(codes.Unauthenticated,
+			"a valid access token is required: send it as Authorization: Bearer <token> or as the subprotocol bearer.<token>"))
 		return nil, "", false
 	}
 	claims, err := h.verifier.Verify(r.Context(), token, authn.TypeAccess)
 	if err != nil || claims.Actor != nil {
-		http.Error(w, `{"success":false,"error":{"code":"UNAUTHENTICATED","message":"invalid or expired access token"}}`, http.StatusUnauthorized)
+		h.cfg.WriteError(w, r, status.Error(codes.Unauthenticated, "invalid or expired access token"))
 		return nil, "", false
 	}
 	if !h.admit(claims.Subject) {
-		http.Error(w, fmt.Sprintf(`{"success":false,"error":{"code":"RESOURCE_EXHAUSTED","message":"at most %d live connections per user"}}`, h.cfg.MaxConnsPerUser), http.StatusTooManyRequests)
+		h.cfg.WriteError(w, r, status.Errorf(codes.ResourceExhausted, "at most %d live connections per user", h.cfg.MaxConnsPerUser))
 		return nil, "", false
 	}
 	return claims, token, true
@@ -299,7 +302,10 @@ func (c *client) handPaced(ctx context.Context, b []byte) error {
 }
 
 // fail tells the client that a request about t failed.
-func (c *client) fail(t topic, err error) {
+func (c *client) fail(t topic, err error) { c.queue(t.failure(err)) }
+
+// failure is the error message about t.
+func (t topic) failure(err error) ServerMessage {
 	st := status.Convert(err)
-	c.queue(t.label(ServerMessage{Type: ErrorMessage, Code: st.Code().String(), Message: st.Message()}))
+	return t.label(ServerMessage{Type: ErrorMessage, Code: st.Code().String(), Message: st.Message()})
 }

@@ -383,6 +383,24 @@ func TestEventStreamFallback(t *testing.T) {
 		t.Fatalf("want notification 2, got %+v", e)
 	}
 
+	// A member removed from the project: the stream says why (an error), then closes, in that
+	// order, every time.
+	for i := range 5 {
+		_, removed := f.openStream(t, "/api/v1/projects/p1/events:stream", ann, nil)
+		next(t, removed) // subscribed
+		f.publish(t, memberRemoved("p1", int64(10+i), "ann"))
+		e := next(t, removed)
+		for e.data.Type == "event" { // the removal itself may come first
+			e = next(t, removed)
+		}
+		if e.data.Type != "error" || e.data.Code != "PermissionDenied" {
+			t.Fatalf("removal %d: want the error before the close, got %+v", i, e)
+		}
+		if e := next(t, removed); e.event != live.StreamCloseEvent || !strings.Contains(e.raw, `"code":4010`) {
+			t.Fatalf("removal %d: want the close event after the error, got %+v", i, e)
+		}
+	}
+
 	// The token's expiry ends the stream with a close event saying so.
 	_, short := f.openStream(t, "/api/v1/notifications:stream", f.token(t, "ann", time.Second), nil)
 	next(t, short) // subscribed

@@ -3,6 +3,7 @@ package live
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -472,10 +473,21 @@ func (c *client) drop(t topic, s *subscription, err error) {
 	}
 	if s != nil && c.removeIf(t, s) {
 		st := status.Convert(err)
-		c.fail(t, status.Error(st.Code(), "no longer subscribed: "+st.Message()))
-		if c.lost != nil {
-			c.lost()
+		err := status.Error(st.Code(), "no longer subscribed: "+st.Message())
+		if c.lost == nil {
+			c.fail(t, err)
+			return
 		}
+		// An event stream ends with its subscription: the error must reach the client before
+		// the stream's close event, so it is written directly rather than queued behind it (off
+		// this goroutine, which may be dispatching to every client).
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
+			defer cancel()
+			b, _ := json.Marshal(t.failure(err))
+			_ = c.out.write(ctx, b)
+			c.lost()
+		}()
 	}
 }
 

@@ -54,10 +54,10 @@ var (
 	}
 )
 
-// possibleErrors are the failures an operation can answer. Every request can be malformed, rate
-// limited, meet an internal failure or an unavailable service; a call needing an identity can
-// lack it, be refused, or name what the caller cannot see; a change can conflict; a body can
-// be too large.
+// possibleErrors are the failures an operation can answer. Every request can be malformed, carry
+// a body over the gateway's limit (whatever its method), be rate limited, meet an internal
+// failure or an unavailable service; a call needing an identity can lack it, be refused, or name
+// what the caller cannot see; a change can conflict.
 func possibleErrors(op *openapi3.Operation, m protoreflect.MethodDescriptor, route string) []errorResponse {
 	public := isPublic(m)
 	change := !strings.HasPrefix(route, http.MethodGet+" ")
@@ -74,10 +74,6 @@ func possibleErrors(op *openapi3.Operation, m protoreflect.MethodDescriptor, rou
 			}
 		case 409:
 			if !change || public && !publicConflicts[m.FullName()] {
-				continue
-			}
-		case 413:
-			if op.RequestBody == nil {
 				continue
 			}
 		}
@@ -151,10 +147,10 @@ func addEnvelopeComponents(doc *openapi3.T) {
 			"meta": map[string]any{"timestamp": "2026-01-01T12:00:00Z", "requestId": "4bf92f3577b34da6a3ce929d0e0e4736"}}
 		switch e.header {
 		case "WWW-Authenticate":
-			resp.Headers = openapi3.Headers{e.header: {Value: &openapi3.Header{Parameter: openapi3.Parameter{
+			resp.Headers = openapi3.Headers{e.header: {Value: &openapi3.Header{Parameter: openapi3.Parameter{Required: true,
 				Description: "The authentication scheme: Bearer.", Schema: openapi3.NewStringSchema().NewRef()}}}}
 		case "Retry-After":
-			resp.Headers = openapi3.Headers{e.header: {Value: &openapi3.Header{Parameter: openapi3.Parameter{
+			resp.Headers = openapi3.Headers{e.header: {Value: &openapi3.Header{Parameter: openapi3.Parameter{Required: true,
 				Description: "Seconds to wait before retrying.", Schema: openapi3.NewIntegerSchema().WithMin(1).NewRef()}}}}
 		}
 		doc.Components.Responses[e.name] = &openapi3.ResponseRef{Value: resp}

@@ -49,6 +49,7 @@ func buildOpenAPI(swagger []byte, protos *protoIndex) (*openapi3.T, error) {
 	doc.Security = openapi3.SecurityRequirements{{"bearer": []string{}}}
 	addEnvelopeComponents(doc)
 	unspecifiedDefaults(doc)
+	int64Examples(doc)
 
 	// Which schemas describe what the server sends (and only that): their fields are always
 	// present, as protojson writes them.
@@ -124,7 +125,8 @@ func completeOperation(doc *openapi3.T, route string, op *openapi3.Operation, m 
 		op.Security = nil // the document's: bearer
 	}
 	if op.RequestBody != nil {
-		op.RequestBody.Value.Required = true
+		// A body may be left out when nothing in it is required: the gateway reads none as {}.
+		op.RequestBody.Value.Required = bodyHasRequired(doc, op.RequestBody.Value)
 		op.RequestBody.Value.Description = ""
 		delete(op.Extensions, "x-originalParamName")
 		delete(op.RequestBody.Value.Extensions, "x-originalParamName")
@@ -163,6 +165,20 @@ func completeOperation(doc *openapi3.T, route string, op *openapi3.Operation, m 
 	}
 	op.Responses = responses
 	return nil
+}
+
+// bodyHasRequired reports whether the request body's schema requires any field.
+func bodyHasRequired(doc *openapi3.T, body *openapi3.RequestBody) bool {
+	for _, mt := range body.Content {
+		s := mt.Schema
+		if name, ok := strings.CutPrefix(s.Ref, "#/components/schemas/"); ok {
+			s = doc.Components.Schemas[name]
+		}
+		if s != nil && s.Value != nil && len(s.Value.Required) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func successDescription(status int) string {
@@ -377,6 +393,18 @@ func unspecifiedDefaults(doc *openapi3.T) {
 						visit(items.Value, false)
 					}
 				}
+			}
+		}
+	}
+}
+
+// int64Examples gives the 64-bit integers protojson writes as strings a numeric example: tools
+// would otherwise prefill "string", which the services refuse.
+func int64Examples(doc *openapi3.T) {
+	for _, s := range doc.Components.Schemas {
+		for _, p := range s.Value.Properties {
+			if v := p.Value; p.Ref == "" && v != nil && v.Type.Is("string") && (v.Format == "int64" || v.Format == "uint64") && v.Example == nil {
+				v.Example = "1"
 			}
 		}
 	}

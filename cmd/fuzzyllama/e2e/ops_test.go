@@ -25,6 +25,13 @@ func TestEdgeBehaviour(t *testing.T) {
 		if r.env.Meta.RequestID == "" || r.env.Meta.RequestID != r.header.Get("X-Request-Id") || r.env.Meta.Timestamp == "" {
 			t.Errorf("meta %+v vs header %q", r.env.Meta, r.header.Get("X-Request-Id"))
 		}
+		// The body limit holds for every method, as the contract declares (a GET included).
+		s.do("GET", "/.well-known/jwks.json", "", strings.Repeat("x", 4096)).want(t, 413, "PAYLOAD_TOO_LARGE")
+		// The socket's refusal is the same envelope as every other answer.
+		ws := s.do("GET", "/api/v1/ws", "not-a-token", nil).want(t, 401, "UNAUTHENTICATED")
+		if ws.header.Get("WWW-Authenticate") == "" || ws.env.Meta.Timestamp == "" || !strings.HasPrefix(ws.header.Get("Content-Type"), "application/json") {
+			t.Errorf("the socket's refusal is not the envelope: %v %s", ws.header, ws.raw)
+		}
 		// A caller's request id is adopted; an unsafe one is replaced.
 		if got := s.do("GET", "/healthz", "", nil, "X-Request-Id", "trace-me-123").header.Get("X-Request-Id"); got != "trace-me-123" {
 			t.Errorf("request id not adopted: %q", got)

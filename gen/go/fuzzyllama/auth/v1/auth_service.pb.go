@@ -1279,9 +1279,9 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12A\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
-	"createTime\"i\n" +
-	"\x0fRegisterRequest\x12\x1a\n" +
-	"\x05email\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05email\x12 \n" +
+	"createTime\"t\n" +
+	"\x0fRegisterRequest\x12%\n" +
+	"\x05email\x18\x01 \x01(\tB\x0f\x92A\b\xa2\x02\x05email\xe2A\x01\x02R\x05email\x12 \n" +
 	"\bpassword\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\bpassword\x12\x18\n" +
 	"\x04name\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\x04name\"\xcc\x01\n" +
 	"\x10RegisterResponse\x122\n" +
@@ -1291,9 +1291,9 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
 	"token_type\x18\x04 \x01(\tR\ttokenType\x12\x1d\n" +
 	"\n" +
-	"expires_in\x18\x05 \x01(\x05R\texpiresIn\"L\n" +
-	"\fLoginRequest\x12\x1a\n" +
-	"\x05email\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05email\x12 \n" +
+	"expires_in\x18\x05 \x01(\x05R\texpiresIn\"W\n" +
+	"\fLoginRequest\x12%\n" +
+	"\x05email\x18\x01 \x01(\tB\x0f\x92A\b\xa2\x02\x05email\xe2A\x01\x02R\x05email\x12 \n" +
 	"\bpassword\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\bpassword\"\xc9\x01\n" +
 	"\rLoginResponse\x122\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.fuzzyllama.auth.v1.UserB\x04\xe2A\x01\x02R\x04user\x12!\n" +
@@ -1319,9 +1319,9 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x0esessions_ended\x18\x01 \x01(\x05R\rsessionsEnded\"\x0e\n" +
 	"\fGetMeRequest\"C\n" +
 	"\rGetMeResponse\x122\n" +
-	"\x04user\x18\x01 \x01(\v2\x18.fuzzyllama.auth.v1.UserB\x04\xe2A\x01\x02R\x04user\"3\n" +
-	"\x15ForgotPasswordRequest\x12\x1a\n" +
-	"\x05email\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05email\"2\n" +
+	"\x04user\x18\x01 \x01(\v2\x18.fuzzyllama.auth.v1.UserB\x04\xe2A\x01\x02R\x04user\">\n" +
+	"\x15ForgotPasswordRequest\x12%\n" +
+	"\x05email\x18\x01 \x01(\tB\x0f\x92A\b\xa2\x02\x05email\xe2A\x01\x02R\x05email\"2\n" +
 	"\x16ForgotPasswordResponse\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\"[\n" +
 	"\x14ResetPasswordRequest\x12\x1a\n" +

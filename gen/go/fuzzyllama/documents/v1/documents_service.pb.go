@@ -2570,18 +2570,18 @@ const file_fuzzyllama_documents_v1_documents_service_proto_rawDesc = "" +
 	"\x13NewGitHubRepository\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x16\n" +
-	"\x06public\x18\x03 \x01(\bR\x06public\"\xf4\x01\n" +
+	"\x06public\x18\x03 \x01(\bR\x06public\"\x9b\x02\n" +
 	"\x12ExportToGitRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1d\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12D\n" +
 	"\n" +
-	"remote_url\x18\x02 \x01(\tR\tremoteUrl\x12\x1a\n" +
+	"remote_url\x18\x02 \x01(\tB%\x92A\"J \"https://github.com/ann/recipes\"R\tremoteUrl\x12\x1a\n" +
 	"\x05token\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\x05token\x12\x16\n" +
 	"\x06branch\x18\x04 \x01(\tR\x06branch\x12f\n" +
-	"\x18create_github_repository\x18\x05 \x01(\v2,.fuzzyllama.documents.v1.NewGitHubRepositoryR\x16createGithubRepository\"\xa2\x01\n" +
-	"\x13ExportToGitResponse\x12\x1d\n" +
+	"\x18create_github_repository\x18\x05 \x01(\v2,.fuzzyllama.documents.v1.NewGitHubRepositoryR\x16createGithubRepository\"\xc9\x01\n" +
+	"\x13ExportToGitResponse\x12D\n" +
 	"\n" +
-	"remote_url\x18\x01 \x01(\tR\tremoteUrl\x12\x19\n" +
+	"remote_url\x18\x01 \x01(\tB%\x92A\"J \"https://github.com/ann/recipes\"R\tremoteUrl\x12\x19\n" +
 	"\bhtml_url\x18\x02 \x01(\tR\ahtmlUrl\x12\x16\n" +
 	"\x06branch\x18\x03 \x01(\tR\x06branch\x12\x1f\n" +
 	"\vhead_commit\x18\x04 \x01(\tR\n" +
