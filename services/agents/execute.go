@@ -38,6 +38,7 @@ var errRunGone = errors.New("run is no longer active")
 // execute runs one attempt of a run. It is safe to repeat: the model is called only until one
 // complete answer is saved, and each step of processing that answer is recorded once done.
 func (s *Service) execute(ctx context.Context, runID string) error {
+	s.announce(ctx, runID) // if its creator has not yet: live clients see it queued before running
 	r, err := s.Store.StartAttempt(ctx, runID, s.now())
 	if errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrNotFound) {
 		return nil // cancelled before it started, or finished by an earlier execution

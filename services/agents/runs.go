@@ -82,7 +82,8 @@ func (s *Service) gate(ctx context.Context, projectID string, number int) (Gate,
 }
 
 // enqueue creates a run of role at the gate's current revision, with the reviewer's notes of
-// a request for changes as its feedback.
+// a request for changes as its feedback, and publishes it queued. Every run is created here: by
+// StartRun, and by the orchestration (StartProject's intake, runGate).
 func (s *Service) enqueue(ctx context.Context, role catalog.Role, projectID string, g Gate, userID, instructions string, automatic bool) (store.Run, bool, error) {
 	model := role.DefaultModel
 	if s.Model != "" {
@@ -92,9 +93,13 @@ func (s *Service) enqueue(ctx context.Context, role catalog.Role, projectID stri
 	if g.Revision > 0 {
 		feedback = g.ChangeNotes
 	}
-	return s.Store.CreateRun(ctx, store.Run{ID: uuid.Must(uuid.NewV7()).String(), ProjectID: projectID, Gate: g.Number,
+	r, created, err := s.Store.CreateRun(ctx, store.Run{ID: uuid.Must(uuid.NewV7()).String(), ProjectID: projectID, Gate: g.Number,
 		Role: role.ID, Revision: g.Revision, Priority: role.Priority, Instructions: instructions, Feedback: feedback,
 		UserID: userID, Automatic: automatic, Model: model, MaxAttempts: s.Limits.MaxAttempts, CreatedAt: s.now()})
+	if err == nil && created {
+		s.announce(ctx, r.ID)
+	}
+	return r, created, err
 }
 
 // GetRun returns a run of the project with its output.

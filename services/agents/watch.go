@@ -49,6 +49,20 @@ func (s *Service) publishRun(ctx context.Context, r store.Run) {
 	}
 }
 
+// announce publishes a run queued, once: called by whoever created it (after the commit) and
+// by the worker before it starts the run, whichever comes first. It holds the run while it
+// publishes, so the worker publishes it running only afterwards: live clients see queued,
+// running, then its end, in that order.
+func (s *Service) announce(ctx context.Context, runID string) {
+	if s.Bus == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx) // the run exists: the caller going away must not hide it
+	if _, err := s.Store.AnnounceQueued(ctx, runID, func(q store.Run) { s.publishRun(ctx, q) }); err != nil {
+		s.Logger.WarnContext(ctx, "cannot publish a queued run", "run_id", runID, "error", err.Error())
+	}
+}
+
 // runEnded tells watchers and the metrics that a run ended.
 func (s *Service) runEnded(ctx context.Context, r store.Run) {
 	s.Metrics.ended(r)

@@ -99,6 +99,29 @@ func (d *DB) createRun(ctx context.Context, r Run) (Run, bool, error) {
 	return r, created, err
 }
 
+// AnnounceQueued calls fn with the run once, while the run is queued for its first attempt:
+// holding the run (a row lock on PostgreSQL, the write lock on SQLite) until fn returns, so that
+// no worker starts it meanwhile, and recording that it was announced. The one that creates the
+// run calls it after the commit, and the worker before it starts the run, whichever comes
+// first: what fn publishes about the queued run comes exactly once, and before anything a worker
+// publishes about it running. It reports whether fn was called. fn must not use the store.
+func (d *DB) AnnounceQueued(ctx context.Context, id string, fn func(Run)) (bool, error) {
+	called := false
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := scanRun(tx.QueryRowContext(ctx, `UPDATE runs SET queued_published = TRUE
+			WHERE id = $1 AND state = 'queued' AND attempt = 0 AND NOT queued_published RETURNING `+runColumns, id))
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		fn(r)
+		called = true
+		return nil
+	})
+	return called, err
+}
+
 // Run returns a run with its output.
 func (d *DB) Run(ctx context.Context, id string) (Run, error) {
 	var output string

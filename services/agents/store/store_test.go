@@ -169,6 +169,56 @@ func TestAttemptsOutputAndUsage(t *testing.T) {
 	})
 }
 
+// TestAnnounceQueued: a run just queued is handed to fn once, while no worker can start it (a
+// start waits until fn returns); not again, and not once a worker took it or while it waits for
+// a retry.
+func TestAnnounceQueued(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r, _, err := db.CreateRun(ctx, newRun("p1", 1, "product_manager"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		started := make(chan error, 1)
+		called, err := db.AnnounceQueued(ctx, r.ID, func(q store.Run) {
+			if q.ID != r.ID || q.State != store.StateQueued || q.Attempt != 0 {
+				t.Errorf("fn got %+v", q)
+			}
+			go func() { _, err := db.StartAttempt(ctx, r.ID, time.Now()); started <- err }()
+			select {
+			case err := <-started:
+				t.Errorf("a worker started the run while it was held (%v)", err)
+			case <-time.After(300 * time.Millisecond):
+			}
+		})
+		if err != nil || !called {
+			t.Fatalf("announce: called=%v, %v", called, err)
+		}
+		if err := <-started; err != nil {
+			t.Fatalf("the start that waited: %v", err)
+		}
+		// A worker that finds a run not announced yet announces it before starting it.
+		unannounced, _, err := db.CreateRun(ctx, newRun("p1", 2, "product_manager"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if called, err := db.AnnounceQueued(ctx, unannounced.ID, func(store.Run) {}); err != nil || !called {
+			t.Fatalf("the worker's announce: called=%v, %v", called, err)
+		}
+		for name, id := range map[string]string{"announced already": unannounced.ID, "running": r.ID, "no such run": "nope"} {
+			if called, err := db.AnnounceQueued(ctx, id, func(store.Run) {}); err != nil || called {
+				t.Fatalf("%s: called=%v, %v", name, called, err)
+			}
+		}
+		if err := db.Requeue(ctx, r.ID, "attempt 1 failed"); err != nil {
+			t.Fatal(err)
+		}
+		if called, err := db.AnnounceQueued(ctx, r.ID, func(store.Run) {}); err != nil || called {
+			t.Fatalf("waiting for a retry: called=%v, %v", called, err)
+		}
+	})
+}
+
 // TestCancelStopsTheJob: a cancelled queued run ends at once and its job will not start.
 func TestCancelStopsTheJob(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *store.DB) {
