@@ -195,6 +195,9 @@ func (s *Service) RequestGateChanges(ctx context.Context, who authn.Identity, pr
 		return GateDetail{}, err
 	}
 	return s.transition(ctx, who, projectID, gate, transRequestChanges, ActAdmin, "", func(q store.Queries, rec *recorder, p *store.ProjectWithRole, g store.Gate) error {
+		if err := reopenTasks(ctx, q, rec, who, projectID, gate); err != nil {
+			return err
+		}
 		return s.recordReview(ctx, q, rec, who, p.Project, g, GateChangesRequested, notes)
 	})
 }
@@ -482,7 +485,9 @@ func (s *Service) GetStatus(ctx context.Context, who authn.Identity, projectID s
 			st.Gate = g
 		}
 	}
-	st.PercentComplete = min(100, approved*100/workflow.Count)
+	if st.PercentComplete, err = percentComplete(ctx, s.Store, p.Project, approved); err != nil {
+		return st, err
+	}
 	st.Def, _ = workflow.GateOf(p.Type, p.CurrentGate)
 	docs, proofs, err := missing(ctx, s.Store, p.Project, p.CurrentGate)
 	if err != nil {

@@ -144,7 +144,7 @@ func gatePB(d GateDetail) *pb.Gate {
 func taskPB(t store.Task) *pb.Task {
 	return &pb.Task{Id: t.ID, ProjectId: t.ProjectID, Gate: int32(t.Gate), Title: t.Title, Description: t.Description,
 		OwnerRole: agentRolePB(t.OwnerRole), Status: taskStatusPB(t.Status), Priority: priorityPB(t.Priority),
-		DependsOn: t.DependsOn, CreateTime: timestamppb.New(t.CreatedAt), UpdateTime: timestamppb.New(t.UpdatedAt)}
+		DependsOn: t.DependsOn, CreateTime: timestamppb.New(t.CreatedAt), UpdateTime: timestamppb.New(t.UpdatedAt), Key: t.Key}
 }
 
 // eventPB decodes a stored event into the typed oneof.
@@ -450,6 +450,16 @@ func (h *Handler) UpdateTask(ctx context.Context, req *pb.UpdateTaskRequest) (*p
 		return nil, err
 	}
 	return &pb.UpdateTaskResponse{Task: taskPB(t)}, nil
+}
+
+// AdvanceTasks implements pb.ProjectsServiceServer.
+func (h *Handler) AdvanceTasks(ctx context.Context, req *pb.AdvanceTasksRequest) (*pb.AdvanceTasksResponse, error) {
+	ts, err := h.Service.AdvanceTasks(ctx, caller(ctx), req.GetProjectId(), int(req.GetGate()), agentRole(req.GetRole()),
+		taskStatus(req.GetStatus()), req.GetTaskKeys())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.AdvanceTasksResponse{Tasks: mapSlice(ts, taskPB)}, nil
 }
 
 // ListEvents implements pb.ProjectsServiceServer.

@@ -126,7 +126,7 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 					deps[j] = d // an existing task's id; the store checks it exists
 				}
 			}
-			tasks[i] = store.Task{ID: ids[t.Key], ProjectID: projectID, Gate: t.Gate, Title: strings.TrimSpace(t.Title),
+			tasks[i] = store.Task{ID: ids[t.Key], ProjectID: projectID, Key: t.Key, Gate: t.Gate, Title: strings.TrimSpace(t.Title),
 				Description: t.Description, OwnerRole: t.OwnerRole, Status: TaskTodo, Priority: cmp.Or(t.Priority, PriorityMedium),
 				DependsOn: deps, CreatedAt: rec.now, UpdatedAt: rec.now}
 			created[i] = tasks[i].ID
@@ -272,6 +272,103 @@ func (s *Service) UpdateTask(ctx context.Context, who authn.Identity, projectID,
 		return err
 	})
 	return out, err
+}
+
+// AdvanceTasks moves the tasks an agent run works on, those of its gate owned by its role
+// (status in_progress when the run starts, done when it succeeds), and returns those it changed.
+// keys, when not empty, narrows them to the tasks with these keys (the run's handoff named the
+// tasks it completed). A task already in the status, or past it, is left as it is: starting
+// moves only tasks to do, so a retried run never takes a done task back; finishing moves every
+// task not done. A call that changes nothing records nothing, so repeating one is harmless.
+// Only a service acting for an owner or editor calls it (the agents service); people change
+// tasks with UpdateTask.
+func (s *Service) AdvanceTasks(ctx context.Context, who authn.Identity, projectID string, gate int, role, status string, keys []string) ([]store.Task, error) {
+	if !who.Delegated() {
+		return nil, apperr.PermissionDenied("tasks are advanced by the agents' runs; change a task with UpdateTask")
+	}
+	var v apperr.Violations
+	if gate < 1 || gate > workflow.Count {
+		v.Add("gate", fmt.Sprintf("must be between 1 and %d", workflow.Count))
+	}
+	if !slices.Contains(agentRoles, role) {
+		v.Add("role", "is required: one of the AGENT_ROLE_ values")
+	}
+	from, ok := advanceFrom[status]
+	if !ok {
+		v.Add("status", "is required: TASK_STATUS_IN_PROGRESS (a run started) or TASK_STATUS_DONE (it succeeded)")
+	}
+	if len(keys) > maxTasksPerBatch {
+		v.Add("taskKeys", fmt.Sprintf("must hold at most %d keys", maxTasksPerBatch))
+	}
+	for i, k := range keys {
+		input.CheckLine(&v, fmt.Sprintf("taskKeys[%d]", i), k, true, 128)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	sel := store.TaskSelection{Gate: gate, OwnerRole: role, From: from}
+	if len(keys) > 0 {
+		sel.Keys = keys
+	}
+	var out []store.Task
+	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
+		if _, err := s.access(ctx, q, who, projectID, ActWrite); err != nil {
+			return err
+		}
+		var err error
+		out, err = setTasksStatus(ctx, q, rec, who.UserID, projectID, sel, status)
+		return err
+	})
+	return out, err
+}
+
+// advanceFrom are the statuses AdvanceTasks moves tasks from, by the status it moves them to.
+var advanceFrom = map[string][]string{
+	TaskInProgress: {TaskTodo},
+	TaskDone:       {TaskTodo, TaskInProgress, TaskBlocked},
+}
+
+// reopenTasks takes the gate's tasks, done or in progress, back to do: changes were requested
+// on it, so its work is to be done again (its agents' next runs move them on). It runs in the
+// transaction of the request for changes.
+func reopenTasks(ctx context.Context, q store.Queries, rec *recorder, who authn.Identity, projectID string, gate int) error {
+	_, err := setTasksStatus(ctx, q, rec, who.UserID, projectID,
+		store.TaskSelection{Gate: gate, From: []string{TaskInProgress, TaskDone}}, TaskTodo)
+	return err
+}
+
+// setTasksStatus changes the selected tasks' status in one statement, records one timeline event
+// for those it changed (none if it changed none), and returns them.
+func setTasksStatus(ctx context.Context, q store.Queries, rec *recorder, actor, projectID string, sel store.TaskSelection, status string) ([]store.Task, error) {
+	ids, err := q.SetTasksStatus(ctx, projectID, sel, status, rec.now)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	rec.add(projectID, actor, EventTasksChanged, TasksChanged{TaskIDs: ids, Change: "updated", Status: status})
+	gateTasks, err := q.Tasks(ctx, projectID, store.TaskFilter{Gate: sel.Gate})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(gateTasks, func(t store.Task) bool { return !slices.Contains(ids, t.ID) }), nil
+}
+
+// percentComplete is the project's progress, 0-100: the share of its gates approved, and once
+// it has tasks the mean of that and the share of its tasks done (the gates say what the owner
+// accepted, the tasks how far the work of the gates under way has come). A completed project
+// is 100 whatever its tasks say.
+func percentComplete(ctx context.Context, q store.Queries, p store.Project, approved int) (int, error) {
+	if p.Status == store.StatusCompleted {
+		return 100, nil
+	}
+	c, err := q.CountTasks(ctx, p.ID)
+	if err != nil {
+		return 0, err
+	}
+	if c.Total == 0 {
+		return min(100, approved*100/workflow.Count), nil
+	}
+	// (approved/Count + Done/Total) / 2, in integers: rounded down.
+	return min(100, (approved*c.Total+c.Done*workflow.Count)*100/(2*workflow.Count*c.Total)), nil
 }
 
 // Event page sizes.

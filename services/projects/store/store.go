@@ -136,8 +136,10 @@ type Review struct {
 // Task is a unit of work. Status is "todo", "in_progress", "done" or "blocked"; Priority is
 // "low", "medium", "high" or "critical"; DependsOn holds ids of tasks of the same project.
 type Task struct {
-	ID          string
-	ProjectID   string
+	ID        string
+	ProjectID string
+	// Key is the key it was created with, unique within its batch only ("" for none).
+	Key         string
 	Gate        int
 	Title       string
 	Description string
@@ -163,6 +165,22 @@ type TaskFilter struct {
 	After int64
 	// Limit, when non-zero, returns at most that many tasks.
 	Limit int
+}
+
+// TaskSelection names the tasks of one gate that SetTasksStatus changes.
+type TaskSelection struct {
+	Gate int
+	// OwnerRole, when not empty, keeps the tasks it owns.
+	OwnerRole string
+	// Keys, when not nil, keeps the tasks with one of these keys.
+	Keys []string
+	// From keeps the tasks in one of these statuses.
+	From []string
+}
+
+// TaskCounts count a project's tasks.
+type TaskCounts struct {
+	Total, Done int
 }
 
 // Event is one entry of a project's timeline. Type names the payload's kind; Payload is its
@@ -279,6 +297,11 @@ type Queries interface {
 	Task(ctx context.Context, projectID, id string) (Task, error)
 	// SetTaskStatus changes a task's status and updated time. ErrNotFound if it does not exist.
 	SetTaskStatus(ctx context.Context, projectID, id, status string, at time.Time) error
+	// SetTasksStatus sets status and updated time of the project's tasks that sel selects, in one
+	// statement, and returns the ids of those it changed in insertion order.
+	SetTasksStatus(ctx context.Context, projectID string, sel TaskSelection, status string, at time.Time) ([]string, error)
+	// CountTasks counts the project's tasks and those done.
+	CountTasks(ctx context.Context, projectID string) (TaskCounts, error)
 
 	// AppendEvents appends events to their projects' timelines and returns them with their ids
 	// set; ids increase in the order given.

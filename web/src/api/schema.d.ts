@@ -1697,7 +1697,8 @@ export interface components {
             nextAction: string;
             /**
              * Format: int32
-             * @description 0-100: the share of gates approved.
+             * @description 0-100: the share of gates approved; once the project has tasks, the mean of that and the
+             *     share of its tasks done. 100 when the project is completed.
              */
             percentComplete: number;
             phase: string;
@@ -2592,6 +2593,11 @@ export interface components {
             /** Format: int32 */
             gate: number;
             id: string;
+            /**
+             * @description The key it was created with (NewTask.key), unique within its batch only; an agent's handoff
+             *     names the tasks it completed by their keys.
+             */
+            key: string;
             ownerRole: components["schemas"]["AgentRole"];
             priority: components["schemas"]["TaskPriority"];
             projectId: string;

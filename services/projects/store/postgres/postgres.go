@@ -386,11 +386,11 @@ func (q *queries) Reviews(ctx context.Context, projectID string, gate int) ([]st
 // inserted by the CTE are visible: a dependency may name a task of the batch, and one naming no
 // task of the project fails the whole statement (23503).
 const createTasks = `WITH new_tasks AS (
-	INSERT INTO tasks (project_id, id, gate, title, description, owner_role, status, priority, created_at, updated_at)
-	SELECT project_id, id, gate, title, description, owner_role, status, priority, created_at, updated_at
+	INSERT INTO tasks (project_id, id, gate, title, description, owner_role, status, priority, created_at, updated_at, task_key)
+	SELECT project_id, id, gate, title, description, owner_role, status, priority, created_at, updated_at, task_key
 	FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-		$9::timestamptz[], $10::timestamptz[])
-		WITH ORDINALITY AS t(project_id, id, gate, title, description, owner_role, status, priority, created_at, updated_at, ord)
+		$9::timestamptz[], $10::timestamptz[], $14::text[])
+		WITH ORDINALITY AS t(project_id, id, gate, title, description, owner_role, status, priority, created_at, updated_at, task_key, ord)
 	ORDER BY ord -- seq follows the order given
 )
 INSERT INTO task_dependencies (project_id, task_id, depends_on_id)
@@ -405,32 +405,33 @@ func (q *queries) CreateTasks(ctx context.Context, tasks []store.Task) error {
 	var (
 		projectIDs, ids, titles, descriptions = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		ownerRoles, statuses, priorities      = make([]string, n), make([]string, n), make([]string, n)
+		keys                                  = make([]string, n)
 		gates                                 = make([]int, n)
 		createdAt, updatedAt                  = make([]time.Time, n), make([]time.Time, n)
 		depProjectIDs, depTaskIDs, depIDs     []string
 	)
 	for i, t := range tasks {
 		projectIDs[i], ids[i], gates[i], titles[i], descriptions[i] = t.ProjectID, t.ID, t.Gate, t.Title, t.Description
-		ownerRoles[i], statuses[i], priorities[i] = t.OwnerRole, t.Status, t.Priority
+		ownerRoles[i], statuses[i], priorities[i], keys[i] = t.OwnerRole, t.Status, t.Priority, t.Key
 		createdAt[i], updatedAt[i] = ts(t.CreatedAt), ts(t.UpdatedAt)
 		for _, dep := range t.DependsOn {
 			depProjectIDs, depTaskIDs, depIDs = append(depProjectIDs, t.ProjectID), append(depTaskIDs, t.ID), append(depIDs, dep)
 		}
 	}
 	_, err := q.db.Exec(ctx, createTasks, projectIDs, ids, gates, titles, descriptions, ownerRoles, statuses,
-		priorities, createdAt, updatedAt, depProjectIDs, depTaskIDs, depIDs)
+		priorities, createdAt, updatedAt, depProjectIDs, depTaskIDs, depIDs, keys)
 	return check("create tasks", err)
 }
 
 const selectTask = `SELECT t.id, t.project_id, t.gate, t.title, t.description, t.owner_role, t.status, t.priority,
 	array(SELECT d.depends_on_id FROM task_dependencies d WHERE d.project_id = t.project_id AND d.task_id = t.id ORDER BY 1),
-	t.seq, t.created_at, t.updated_at
+	t.seq, t.created_at, t.updated_at, t.task_key
 	FROM tasks t `
 
 func scanTask(r pgx.Row) (store.Task, error) {
 	var t store.Task
 	err := r.Scan(&t.ID, &t.ProjectID, &t.Gate, &t.Title, &t.Description, &t.OwnerRole, &t.Status, &t.Priority,
-		&t.DependsOn, &t.Position, &t.CreatedAt, &t.UpdatedAt)
+		&t.DependsOn, &t.Position, &t.CreatedAt, &t.UpdatedAt, &t.Key)
 	t.CreatedAt, t.UpdatedAt = ts(t.CreatedAt), ts(t.UpdatedAt)
 	return t, err
 }
@@ -478,6 +479,35 @@ func (q *queries) SetTaskStatus(ctx context.Context, projectID, id, status strin
 	tag, err := q.db.Exec(ctx, `UPDATE tasks SET status = $3, updated_at = $4 WHERE project_id = $1 AND id = $2`,
 		projectID, id, status, ts(at))
 	return affected("set task status", tag, err)
+}
+
+// SetTasksStatus implements store.Queries: one statement, whatever the number of tasks; the
+// gate's tasks are found through tasks_project_id_gate_idx.
+func (q *queries) SetTasksStatus(ctx context.Context, projectID string, sel store.TaskSelection, status string, at time.Time) ([]string, error) {
+	query, args := `UPDATE tasks SET status = $1, updated_at = $2 WHERE project_id = $3 AND gate = $4 AND status = ANY($5)`,
+		[]any{status, ts(at), projectID, sel.Gate, sel.From}
+	if sel.OwnerRole != "" {
+		args = append(args, sel.OwnerRole)
+		query += fmt.Sprintf(` AND owner_role = $%d`, len(args))
+	}
+	if sel.Keys != nil {
+		args = append(args, sel.Keys)
+		query += fmt.Sprintf(` AND task_key = ANY($%d)`, len(args))
+	}
+	rows, err := q.db.Query(ctx, `WITH changed AS (`+query+` RETURNING id, seq) SELECT id FROM changed ORDER BY seq`, args...)
+	ids, err := collect(rows, err, func(r pgx.Row) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	return ids, check("set tasks status", err)
+}
+
+// CountTasks implements store.Queries.
+func (q *queries) CountTasks(ctx context.Context, projectID string) (store.TaskCounts, error) {
+	var c store.TaskCounts
+	err := q.db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'done') FROM tasks WHERE project_id = $1`,
+		projectID).Scan(&c.Total, &c.Done)
+	return c, check("count tasks", err)
 }
 
 // --- Events

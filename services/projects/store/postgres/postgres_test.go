@@ -223,6 +223,14 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			_, err := s.Tasks(ctx, projectID, f)
 			return err
 		}, []string{"tasks_project_id_seq_idx"}},
+		// An agent run's tasks: one gate's, found through its index (the statuses match none here,
+		// so the seed stays as it is for the other cases).
+		{"SetTasksStatus", func() error {
+			_, err := s.SetTasksStatus(ctx, projectID, store.TaskSelection{Gate: 3, OwnerRole: "architect", Keys: []string{"k"},
+				From: []string{"none"}}, "done", base)
+			return err
+		}, []string{"tasks_project_id_gate_idx"}},
+		{"CountTasks", func() error { _, err := s.CountTasks(ctx, projectID); return err }, nil},
 	} {
 		var err error
 		statements, _ := tr.Record(func() { err = tc.call() })

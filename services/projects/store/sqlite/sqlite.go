@@ -8,6 +8,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -338,9 +339,9 @@ func (q *queries) Reviews(ctx context.Context, projectID string, gate int) ([]st
 // The tasks and dependencies of a batch travel as JSON arrays, so each statement is the same,
 // and within SQLite's limit on bound parameters, whatever the number of tasks.
 const (
-	insertTasks = `INSERT INTO tasks (project_id, id, gate, title, description, owner_role, status, priority, created_at, updated_at)
+	insertTasks = `INSERT INTO tasks (project_id, id, gate, title, description, owner_role, status, priority, created_at, updated_at, task_key)
 	SELECT value->>'project_id', value->>'id', value->>'gate', value->>'title', value->>'description',
-		value->>'owner_role', value->>'status', value->>'priority', value->>'created_at', value->>'updated_at'
+		value->>'owner_role', value->>'status', value->>'priority', value->>'created_at', value->>'updated_at', value->>'task_key'
 	FROM json_each(?) ORDER BY key` // the rowid follows the order given
 	insertDependencies = `INSERT INTO task_dependencies (project_id, task_id, depends_on_id)
 	SELECT DISTINCT value->>0, value->>1, value->>2 FROM json_each(?)`
@@ -357,6 +358,7 @@ type taskRow struct {
 	Priority    string `json:"priority"`
 	CreatedAt   int64  `json:"created_at"`
 	UpdatedAt   int64  `json:"updated_at"`
+	Key         string `json:"task_key"`
 }
 
 // CreateTasks implements store.Queries: two statements, in one transaction (SQLite has no round
@@ -369,7 +371,7 @@ func (q *queries) CreateTasks(ctx context.Context, tasks []store.Task) error {
 	var deps [][3]string // project, task, dependency
 	for i, t := range tasks {
 		rows[i] = taskRow{t.ProjectID, t.ID, t.Gate, t.Title, t.Description, t.OwnerRole, t.Status, t.Priority,
-			sqlitex.Micros(t.CreatedAt), sqlitex.Micros(t.UpdatedAt)}
+			sqlitex.Micros(t.CreatedAt), sqlitex.Micros(t.UpdatedAt), t.Key}
 		for _, dep := range t.DependsOn {
 			deps = append(deps, [3]string{t.ProjectID, t.ID, dep})
 		}
@@ -395,13 +397,13 @@ func (q *queries) CreateTasks(ctx context.Context, tasks []store.Task) error {
 const selectTask = `SELECT t.id, t.project_id, t.gate, t.title, t.description, t.owner_role, t.status, t.priority,
 	(SELECT json_group_array(d.depends_on_id ORDER BY d.depends_on_id) FROM task_dependencies d
 	 WHERE d.project_id = t.project_id AND d.task_id = t.id),
-	t.rowid, t.created_at, t.updated_at
+	t.rowid, t.created_at, t.updated_at, t.task_key
 	FROM tasks t `
 
 func scanTask(r sqlitex.Scanner) (store.Task, error) {
 	var t store.Task
 	err := r.Scan(&t.ID, &t.ProjectID, &t.Gate, &t.Title, &t.Description, &t.OwnerRole, &t.Status, &t.Priority,
-		jsonText{&t.DependsOn}, &t.Position, sqlitex.ScanTime(&t.CreatedAt), sqlitex.ScanTime(&t.UpdatedAt))
+		jsonText{&t.DependsOn}, &t.Position, sqlitex.ScanTime(&t.CreatedAt), sqlitex.ScanTime(&t.UpdatedAt), &t.Key)
 	return t, err
 }
 
@@ -447,6 +449,56 @@ func (q *queries) SetTaskStatus(ctx context.Context, projectID, id, status strin
 	res, err := q.db.ExecContext(ctx, `UPDATE tasks SET status = ?, updated_at = ? WHERE project_id = ? AND id = ?`,
 		status, sqlitex.Micros(updated), projectID, id)
 	return affected("set task status", res, err)
+}
+
+// SetTasksStatus implements store.Queries: one statement; lists travel as JSON arrays.
+func (q *queries) SetTasksStatus(ctx context.Context, projectID string, sel store.TaskSelection, status string, at time.Time) ([]string, error) {
+	from, err := jsonArg(sel.From)
+	if err != nil {
+		return nil, fmt.Errorf("set tasks status: %w", err)
+	}
+	query := `UPDATE tasks SET status = ?, updated_at = ?
+	WHERE project_id = ? AND gate = ? AND status IN (SELECT value FROM json_each(?))`
+	args := []any{status, sqlitex.Micros(at), projectID, sel.Gate, from}
+	if sel.OwnerRole != "" {
+		query += ` AND owner_role = ?`
+		args = append(args, sel.OwnerRole)
+	}
+	if sel.Keys != nil {
+		keys, err := jsonArg(sel.Keys)
+		if err != nil {
+			return nil, fmt.Errorf("set tasks status: %w", err)
+		}
+		query += ` AND task_key IN (SELECT value FROM json_each(?))`
+		args = append(args, keys)
+	}
+	// RETURNING gives rows in no defined order: they are put in insertion order here.
+	type changed struct {
+		id    string
+		rowid int64
+	}
+	rows, err := q.db.QueryContext(ctx, query+` RETURNING id, rowid`, args...)
+	list, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (changed, error) {
+		var c changed
+		return c, r.Scan(&c.id, &c.rowid)
+	})
+	if err != nil {
+		return nil, check("set tasks status", err)
+	}
+	slices.SortFunc(list, func(a, b changed) int { return cmp.Compare(a.rowid, b.rowid) })
+	ids := make([]string, len(list))
+	for i, c := range list {
+		ids[i] = c.id
+	}
+	return ids, nil
+}
+
+// CountTasks implements store.Queries.
+func (q *queries) CountTasks(ctx context.Context, projectID string) (store.TaskCounts, error) {
+	var c store.TaskCounts
+	err := q.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'done') FROM tasks WHERE project_id = ?`,
+		projectID).Scan(&c.Total, &c.Done)
+	return c, check("count tasks", err)
 }
 
 // --- Events

@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"CreateTasksMissingDependency": testCreateTasksMissingDependency,
 		"TaskFilter":                   testTaskFilter,
 		"TaskPages":                    testTaskPages,
+		"SetTasksStatus":               testSetTasksStatus,
+		"CountTasks":                   testCountTasks,
 		"Events":                       testEvents,
 		"Notifications":                testNotifications,
 		"MarkNotificationsRead":        testMarkNotificationsRead,
@@ -116,6 +118,7 @@ func newTask(projectID string, gate int, created time.Time, dependsOn ...string)
 	return store.Task{
 		ID:          id,
 		ProjectID:   projectID,
+		Key:         "k-" + id[:8],
 		Gate:        gate,
 		Title:       "Task " + id[:8],
 		Description: "Do " + id[:8],
@@ -769,6 +772,96 @@ func testTaskFilter(t *testing.T, s store.Store) {
 	wantTasks(t, s, p.ID, store.TaskFilter{}, []store.Task{A, B, C, D, E, F})
 	wantTasks(t, s, p.ID, store.TaskFilter{ReadyOnly: true}, []store.Task{B, D, E, F})
 	wantErr(t, "SetTaskStatus(unknown)", s.SetTaskStatus(ctx, p.ID, uuid.NewString(), "done", doneAt), store.ErrNotFound)
+}
+
+func testSetTasksStatus(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	p := createProject(t, s, newProject("ada", base))
+	other := createProject(t, s, newProject("ada", base))
+	task := func(projectID string, gate int, owner, status, key string) store.Task {
+		x := newTask(projectID, gate, base)
+		x.OwnerRole, x.Status = owner, status
+		if key != "" {
+			x.Key = key
+		}
+		return x
+	}
+	tasks := createTasks(t, s,
+		task(p.ID, 5, "backend_developer", "todo", "api"),       // 0
+		task(p.ID, 5, "frontend_developer", "todo", ""),         // 1
+		task(p.ID, 5, "backend_developer", "done", ""),          // 2
+		task(p.ID, 5, "backend_developer", "blocked", ""),       // 3
+		task(p.ID, 6, "backend_developer", "todo", ""),          // 4
+		task(p.ID, 5, "backend_developer", "in_progress", "db"), // 5
+		task(p.ID, 5, "", "todo", ""),                           // 6
+		task(p.ID, 5, "backend_developer", "todo", "api"),       // 7: keys are unique per batch only
+		task(other.ID, 5, "backend_developer", "todo", ""),      // 8
+	)
+	set := func(sel store.TaskSelection, status string, at time.Time, want ...int) {
+		t.Helper()
+		ids, err := s.SetTasksStatus(ctx, p.ID, sel, status, at)
+		must(t, err)
+		var wantIDs []string
+		for _, i := range want {
+			wantIDs = append(wantIDs, tasks[i].ID)
+			tasks[i].Status, tasks[i].UpdatedAt = status, stored(at)
+		}
+		if !slices.Equal(ids, wantIDs) && !(len(ids) == 0 && len(wantIDs) == 0) {
+			t.Errorf("SetTasksStatus(%+v, %s) changed %v, want %v", sel, status, ids, wantIDs)
+		}
+	}
+	t1, t2, t3 := base.Add(time.Hour), base.Add(2*time.Hour), base.Add(3*time.Hour)
+	// The backend developer starts at G5: its tasks to do, only those.
+	set(store.TaskSelection{Gate: 5, OwnerRole: "backend_developer", From: []string{"todo"}}, "in_progress", t1, 0, 7)
+	// Again: nothing left to change.
+	set(store.TaskSelection{Gate: 5, OwnerRole: "backend_developer", From: []string{"todo"}}, "in_progress", t1)
+	// It succeeds, naming the key "api": both tasks with that key, not "db".
+	set(store.TaskSelection{Gate: 5, OwnerRole: "backend_developer", Keys: []string{"api", "nope"}, From: []string{"todo", "in_progress", "blocked"}},
+		"done", t2, 0, 7)
+	// An empty key list selects nothing; no key list selects every key.
+	set(store.TaskSelection{Gate: 5, OwnerRole: "backend_developer", Keys: []string{}, From: []string{"in_progress"}}, "done", t2)
+	set(store.TaskSelection{Gate: 5, OwnerRole: "backend_developer", From: []string{"in_progress", "blocked"}}, "done", t2, 3, 5)
+	// The gate is sent back: every role's tasks at G5 done or in progress are to do again.
+	set(store.TaskSelection{Gate: 5, From: []string{"done", "in_progress"}}, "todo", t3, 0, 2, 3, 5, 7)
+	wantTasks(t, s, p.ID, store.TaskFilter{}, tasks[:8])
+	wantTasks(t, s, other.ID, store.TaskFilter{}, tasks[8:])
+
+	// In a transaction, with a nil list of statuses (none).
+	err := s.InTx(ctx, func(q store.Queries) error {
+		ids, err := q.SetTasksStatus(ctx, p.ID, store.TaskSelection{Gate: 5}, "done", t3)
+		if len(ids) != 0 {
+			t.Errorf("no status selected, changed %v", ids)
+		}
+		return err
+	})
+	must(t, err)
+	ids, err := s.SetTasksStatus(ctx, uuid.NewString(), store.TaskSelection{Gate: 5, From: []string{"todo"}}, "done", t3)
+	if err != nil || len(ids) != 0 {
+		t.Errorf("SetTasksStatus(unknown project) = %v, %v", ids, err)
+	}
+}
+
+func testCountTasks(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	p := createProject(t, s, newProject("ada", base))
+	other := createProject(t, s, newProject("ada", base))
+	c, err := s.CountTasks(ctx, p.ID)
+	if err != nil || c != (store.TaskCounts{}) {
+		t.Fatalf("CountTasks(no tasks) = %+v, %v", c, err)
+	}
+	a, b, d := newTask(p.ID, 1, base), newTask(p.ID, 2, base), newTask(p.ID, 2, base)
+	b.Status, d.Status = "done", "in_progress"
+	createTasks(t, s, a, b, d, newTask(other.ID, 1, base))
+	if c, err := s.CountTasks(ctx, p.ID); err != nil || c != (store.TaskCounts{Total: 3, Done: 1}) {
+		t.Errorf("CountTasks = %+v, %v; want 3 tasks, 1 done", c, err)
+	}
+	must(t, s.InTx(ctx, func(q store.Queries) error {
+		c, err := q.CountTasks(ctx, other.ID)
+		if c != (store.TaskCounts{Total: 1}) {
+			t.Errorf("CountTasks(other) in a transaction = %+v", c)
+		}
+		return err
+	}))
 }
 
 func testTaskPages(t *testing.T, s store.Store) {

@@ -1201,18 +1201,21 @@ func (x *Gate) GetUpdateTime() *timestamppb.Timestamp {
 }
 
 type Task struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ProjectId     string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Gate          int32                  `protobuf:"varint,3,opt,name=gate,proto3" json:"gate,omitempty"`
-	Title         string                 `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
-	Description   string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
-	OwnerRole     v1.AgentRole           `protobuf:"varint,6,opt,name=owner_role,json=ownerRole,proto3,enum=fuzzyllama.common.v1.AgentRole" json:"owner_role,omitempty"`
-	Status        TaskStatus             `protobuf:"varint,7,opt,name=status,proto3,enum=fuzzyllama.projects.v1.TaskStatus" json:"status,omitempty"`
-	Priority      TaskPriority           `protobuf:"varint,8,opt,name=priority,proto3,enum=fuzzyllama.projects.v1.TaskPriority" json:"priority,omitempty"`
-	DependsOn     []string               `protobuf:"bytes,9,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ProjectId   string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Gate        int32                  `protobuf:"varint,3,opt,name=gate,proto3" json:"gate,omitempty"`
+	Title       string                 `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	Description string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	OwnerRole   v1.AgentRole           `protobuf:"varint,6,opt,name=owner_role,json=ownerRole,proto3,enum=fuzzyllama.common.v1.AgentRole" json:"owner_role,omitempty"`
+	Status      TaskStatus             `protobuf:"varint,7,opt,name=status,proto3,enum=fuzzyllama.projects.v1.TaskStatus" json:"status,omitempty"`
+	Priority    TaskPriority           `protobuf:"varint,8,opt,name=priority,proto3,enum=fuzzyllama.projects.v1.TaskPriority" json:"priority,omitempty"`
+	DependsOn   []string               `protobuf:"bytes,9,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
+	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime  *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The key it was created with (NewTask.key), unique within its batch only; an agent's handoff
+	// names the tasks it completed by their keys.
+	Key           string `protobuf:"bytes,12,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1322,6 +1325,13 @@ func (x *Task) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Task) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
 }
 
 // Event is one entry of a project's timeline.
@@ -4162,7 +4172,8 @@ type GetProjectStatusResponse struct {
 	GateName    string                 `protobuf:"bytes,2,opt,name=gate_name,json=gateName,proto3" json:"gate_name,omitempty"`
 	GateState   GateState              `protobuf:"varint,3,opt,name=gate_state,json=gateState,proto3,enum=fuzzyllama.projects.v1.GateState" json:"gate_state,omitempty"`
 	Phase       string                 `protobuf:"bytes,4,opt,name=phase,proto3" json:"phase,omitempty"`
-	// 0-100: the share of gates approved.
+	// 0-100: the share of gates approved; once the project has tasks, the mean of that and the
+	// share of its tasks done. 100 when the project is completed.
 	PercentComplete int32         `protobuf:"varint,5,opt,name=percent_complete,json=percentComplete,proto3" json:"percent_complete,omitempty"`
 	ProjectStatus   ProjectStatus `protobuf:"varint,6,opt,name=project_status,json=projectStatus,proto3,enum=fuzzyllama.projects.v1.ProjectStatus" json:"project_status,omitempty"`
 	// What the user is expected to do next, in words.
@@ -4705,6 +4716,132 @@ func (x *UpdateTaskResponse) GetTask() *Task {
 	return nil
 }
 
+type AdvanceTasksRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// 1-9: the run's gate.
+	Gate int32 `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	// The run's role: the tasks it owns are moved.
+	Role v1.AgentRole `protobuf:"varint,3,opt,name=role,proto3,enum=fuzzyllama.common.v1.AgentRole" json:"role,omitempty"`
+	// TASK_STATUS_IN_PROGRESS (the run started) or TASK_STATUS_DONE (it succeeded).
+	Status TaskStatus `protobuf:"varint,4,opt,name=status,proto3,enum=fuzzyllama.projects.v1.TaskStatus" json:"status,omitempty"`
+	// Only the tasks of the gate and role with these keys (Task.key) move; keys naming none are
+	// ignored. Empty: all of them. At most 500.
+	TaskKeys      []string `protobuf:"bytes,5,rep,name=task_keys,json=taskKeys,proto3" json:"task_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdvanceTasksRequest) Reset() {
+	*x = AdvanceTasksRequest{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdvanceTasksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdvanceTasksRequest) ProtoMessage() {}
+
+func (x *AdvanceTasksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdvanceTasksRequest.ProtoReflect.Descriptor instead.
+func (*AdvanceTasksRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *AdvanceTasksRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *AdvanceTasksRequest) GetGate() int32 {
+	if x != nil {
+		return x.Gate
+	}
+	return 0
+}
+
+func (x *AdvanceTasksRequest) GetRole() v1.AgentRole {
+	if x != nil {
+		return x.Role
+	}
+	return v1.AgentRole(0)
+}
+
+func (x *AdvanceTasksRequest) GetStatus() TaskStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TaskStatus_TASK_STATUS_UNSPECIFIED
+}
+
+func (x *AdvanceTasksRequest) GetTaskKeys() []string {
+	if x != nil {
+		return x.TaskKeys
+	}
+	return nil
+}
+
+type AdvanceTasksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tasks that changed, in the order they were created.
+	Tasks         []*Task `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdvanceTasksResponse) Reset() {
+	*x = AdvanceTasksResponse{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdvanceTasksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdvanceTasksResponse) ProtoMessage() {}
+
+func (x *AdvanceTasksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdvanceTasksResponse.ProtoReflect.Descriptor instead.
+func (*AdvanceTasksResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *AdvanceTasksResponse) GetTasks() []*Task {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
 type ListEventsRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
@@ -4718,7 +4855,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4730,7 +4867,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4743,7 +4880,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{68}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListEventsRequest) GetProjectId() string {
@@ -4776,7 +4913,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4788,7 +4925,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4801,7 +4938,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{69}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -4836,7 +4973,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4848,7 +4985,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4861,7 +4998,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{70}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *Notification) GetId() int64 {
@@ -4952,7 +5089,7 @@ type ListNotificationsRequest struct {
 
 func (x *ListNotificationsRequest) Reset() {
 	*x = ListNotificationsRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4964,7 +5101,7 @@ func (x *ListNotificationsRequest) String() string {
 func (*ListNotificationsRequest) ProtoMessage() {}
 
 func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4977,7 +5114,7 @@ func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
 func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{71}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ListNotificationsRequest) GetAfterId() int64 {
@@ -5027,7 +5164,7 @@ type ListNotificationsResponse struct {
 
 func (x *ListNotificationsResponse) Reset() {
 	*x = ListNotificationsResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5039,7 +5176,7 @@ func (x *ListNotificationsResponse) String() string {
 func (*ListNotificationsResponse) ProtoMessage() {}
 
 func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5052,7 +5189,7 @@ func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
 func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{72}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListNotificationsResponse) GetNotifications() []*Notification {
@@ -5086,7 +5223,7 @@ type MarkNotificationsReadRequest struct {
 
 func (x *MarkNotificationsReadRequest) Reset() {
 	*x = MarkNotificationsReadRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5098,7 +5235,7 @@ func (x *MarkNotificationsReadRequest) String() string {
 func (*MarkNotificationsReadRequest) ProtoMessage() {}
 
 func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5111,7 +5248,7 @@ func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationsReadRequest.ProtoReflect.Descriptor instead.
 func (*MarkNotificationsReadRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{73}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *MarkNotificationsReadRequest) GetUpToId() int64 {
@@ -5130,7 +5267,7 @@ type MarkNotificationsReadResponse struct {
 
 func (x *MarkNotificationsReadResponse) Reset() {
 	*x = MarkNotificationsReadResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5142,7 +5279,7 @@ func (x *MarkNotificationsReadResponse) String() string {
 func (*MarkNotificationsReadResponse) ProtoMessage() {}
 
 func (x *MarkNotificationsReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5155,7 +5292,7 @@ func (x *MarkNotificationsReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationsReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkNotificationsReadResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{74}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *MarkNotificationsReadResponse) GetUnreadCount() int32 {
@@ -5248,7 +5385,7 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
-	"updateTime\"\xe4\x03\n" +
+	"updateTime\"\xf6\x03\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -5266,7 +5403,8 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
-	"updateTime\"\x8b\x05\n" +
+	"updateTime\x12\x10\n" +
+	"\x03key\x18\f \x01(\tR\x03key\"\x8b\x05\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1d\n" +
 	"\n" +
@@ -5506,7 +5644,16 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\atask_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x06taskId\x12@\n" +
 	"\x06status\x18\x03 \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusB\x04\xe2A\x01\x02R\x06status\"L\n" +
 	"\x12UpdateTaskResponse\x126\n" +
-	"\x04task\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.TaskB\x04\xe2A\x01\x02R\x04task\"k\n" +
+	"\x04task\x18\x01 \x01(\v2\x1c.fuzzyllama.projects.v1.TaskB\x04\xe2A\x01\x02R\x04task\"\xee\x01\n" +
+	"\x13AdvanceTasksRequest\x12#\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x129\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleB\x04\xe2A\x01\x02R\x04role\x12@\n" +
+	"\x06status\x18\x04 \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusB\x04\xe2A\x01\x02R\x06status\x12\x1b\n" +
+	"\ttask_keys\x18\x05 \x03(\tR\btaskKeys\"J\n" +
+	"\x14AdvanceTasksResponse\x122\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\"k\n" +
 	"\x11ListEventsRequest\x12#\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x14\n" +
@@ -5593,7 +5740,7 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x1eNOTIFICATION_KIND_MEMBER_ADDED\x10\x03\x12)\n" +
 	"%NOTIFICATION_KIND_MEMBER_ROLE_CHANGED\x10\x04\x12$\n" +
 	" NOTIFICATION_KIND_MEMBER_REMOVED\x10\x05\x12'\n" +
-	"#NOTIFICATION_KIND_PROJECT_COMPLETED\x10\x062\xe1$\n" +
+	"#NOTIFICATION_KIND_PROJECT_COMPLETED\x10\x062\xd2%\n" +
 	"\x0fProjectsService\x12\x93\x01\n" +
 	"\rCreateProject\x12,.fuzzyllama.projects.v1.CreateProjectRequest\x1a-.fuzzyllama.projects.v1.CreateProjectResponse\"%\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/api/v1/projects\x12\x8e\x01\n" +
 	"\n" +
@@ -5623,7 +5770,8 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vCreateTasks\x12*.fuzzyllama.projects.v1.CreateTasksRequest\x1a+.fuzzyllama.projects.v1.CreateTasksResponse\"D\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x024:\x01*\"//api/v1/projects/{project_id}/tasks:batchCreate\x12\x91\x01\n" +
 	"\tListTasks\x12(.fuzzyllama.projects.v1.ListTasksRequest\x1a).fuzzyllama.projects.v1.ListTasksResponse\"/\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02%\x12#/api/v1/projects/{project_id}/tasks\x12\xa1\x01\n" +
 	"\n" +
-	"UpdateTask\x12).fuzzyllama.projects.v1.UpdateTaskRequest\x1a*.fuzzyllama.projects.v1.UpdateTaskResponse\"<\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x022:\x01*2-/api/v1/projects/{project_id}/tasks/{task_id}\x12\x95\x01\n" +
+	"UpdateTask\x12).fuzzyllama.projects.v1.UpdateTaskRequest\x1a*.fuzzyllama.projects.v1.UpdateTaskResponse\"<\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x022:\x01*2-/api/v1/projects/{project_id}/tasks/{task_id}\x12o\n" +
+	"\fAdvanceTasks\x12+.fuzzyllama.projects.v1.AdvanceTasksRequest\x1a,.fuzzyllama.projects.v1.AdvanceTasksResponse\"\x04\xc8\xf3\x18\x03\x12\x95\x01\n" +
 	"\n" +
 	"ListEvents\x12).fuzzyllama.projects.v1.ListEventsRequest\x1a*.fuzzyllama.projects.v1.ListEventsResponse\"0\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02&\x12$/api/v1/projects/{project_id}/events\x12\x9b\x01\n" +
 	"\x11ListNotifications\x120.fuzzyllama.projects.v1.ListNotificationsRequest\x1a1.fuzzyllama.projects.v1.ListNotificationsResponse\"!\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/notifications\x12\xb3\x01\n" +
@@ -5642,7 +5790,7 @@ func file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP() []byte {
 }
 
 var file_fuzzyllama_projects_v1_projects_service_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_fuzzyllama_projects_v1_projects_service_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
+var file_fuzzyllama_projects_v1_projects_service_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
 var file_fuzzyllama_projects_v1_projects_service_proto_goTypes = []any{
 	(Role)(0),                             // 0: fuzzyllama.projects.v1.Role
 	(ProjectStatus)(0),                    // 1: fuzzyllama.projects.v1.ProjectStatus
@@ -5720,51 +5868,53 @@ var file_fuzzyllama_projects_v1_projects_service_proto_goTypes = []any{
 	(*ListTasksResponse)(nil),             // 73: fuzzyllama.projects.v1.ListTasksResponse
 	(*UpdateTaskRequest)(nil),             // 74: fuzzyllama.projects.v1.UpdateTaskRequest
 	(*UpdateTaskResponse)(nil),            // 75: fuzzyllama.projects.v1.UpdateTaskResponse
-	(*ListEventsRequest)(nil),             // 76: fuzzyllama.projects.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),            // 77: fuzzyllama.projects.v1.ListEventsResponse
-	(*Notification)(nil),                  // 78: fuzzyllama.projects.v1.Notification
-	(*ListNotificationsRequest)(nil),      // 79: fuzzyllama.projects.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),     // 80: fuzzyllama.projects.v1.ListNotificationsResponse
-	(*MarkNotificationsReadRequest)(nil),  // 81: fuzzyllama.projects.v1.MarkNotificationsReadRequest
-	(*MarkNotificationsReadResponse)(nil), // 82: fuzzyllama.projects.v1.MarkNotificationsReadResponse
-	(v1.ProjectType)(0),                   // 83: fuzzyllama.common.v1.ProjectType
-	(*timestamppb.Timestamp)(nil),         // 84: google.protobuf.Timestamp
-	(v1.AgentRole)(0),                     // 85: fuzzyllama.common.v1.AgentRole
-	(v1.DocumentType)(0),                  // 86: fuzzyllama.common.v1.DocumentType
-	(v1.ProofType)(0),                     // 87: fuzzyllama.common.v1.ProofType
+	(*AdvanceTasksRequest)(nil),           // 76: fuzzyllama.projects.v1.AdvanceTasksRequest
+	(*AdvanceTasksResponse)(nil),          // 77: fuzzyllama.projects.v1.AdvanceTasksResponse
+	(*ListEventsRequest)(nil),             // 78: fuzzyllama.projects.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),            // 79: fuzzyllama.projects.v1.ListEventsResponse
+	(*Notification)(nil),                  // 80: fuzzyllama.projects.v1.Notification
+	(*ListNotificationsRequest)(nil),      // 81: fuzzyllama.projects.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),     // 82: fuzzyllama.projects.v1.ListNotificationsResponse
+	(*MarkNotificationsReadRequest)(nil),  // 83: fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	(*MarkNotificationsReadResponse)(nil), // 84: fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	(v1.ProjectType)(0),                   // 85: fuzzyllama.common.v1.ProjectType
+	(*timestamppb.Timestamp)(nil),         // 86: google.protobuf.Timestamp
+	(v1.AgentRole)(0),                     // 87: fuzzyllama.common.v1.AgentRole
+	(v1.DocumentType)(0),                  // 88: fuzzyllama.common.v1.DocumentType
+	(v1.ProofType)(0),                     // 89: fuzzyllama.common.v1.ProofType
 }
 var file_fuzzyllama_projects_v1_projects_service_proto_depIdxs = []int32{
-	83,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
+	85,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
 	1,   // 1: fuzzyllama.projects.v1.Project.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
 	0,   // 2: fuzzyllama.projects.v1.Project.role:type_name -> fuzzyllama.projects.v1.Role
-	84,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	84,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
+	86,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
 	0,   // 5: fuzzyllama.projects.v1.Member.role:type_name -> fuzzyllama.projects.v1.Role
-	84,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	85,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
-	86,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	87,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
-	86,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	84,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
-	87,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
+	86,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	87,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
+	88,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	89,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
+	88,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	86,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
+	89,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
 	3,   // 13: fuzzyllama.projects.v1.Proof.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	84,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 15: fuzzyllama.projects.v1.Review.decision:type_name -> fuzzyllama.projects.v1.GateState
 	11,  // 16: fuzzyllama.projects.v1.Review.reviewed_deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
 	12,  // 17: fuzzyllama.projects.v1.Review.proofs:type_name -> fuzzyllama.projects.v1.Proof
-	84,  // 18: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 18: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 19: fuzzyllama.projects.v1.Gate.state:type_name -> fuzzyllama.projects.v1.GateState
 	11,  // 20: fuzzyllama.projects.v1.Gate.deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
 	12,  // 21: fuzzyllama.projects.v1.Gate.proofs:type_name -> fuzzyllama.projects.v1.Proof
 	13,  // 22: fuzzyllama.projects.v1.Gate.reviews:type_name -> fuzzyllama.projects.v1.Review
-	84,  // 23: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
-	84,  // 24: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
-	85,  // 25: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	86,  // 23: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 24: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
+	87,  // 25: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
 	5,   // 26: fuzzyllama.projects.v1.Task.status:type_name -> fuzzyllama.projects.v1.TaskStatus
 	6,   // 27: fuzzyllama.projects.v1.Task.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
-	84,  // 28: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
-	84,  // 29: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
-	84,  // 30: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 28: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 29: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
+	86,  // 30: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
 	17,  // 31: fuzzyllama.projects.v1.Event.project_changed:type_name -> fuzzyllama.projects.v1.ProjectChanged
 	18,  // 32: fuzzyllama.projects.v1.Event.member_changed:type_name -> fuzzyllama.projects.v1.MemberChanged
 	19,  // 33: fuzzyllama.projects.v1.Event.gate_changed:type_name -> fuzzyllama.projects.v1.GateChanged
@@ -5775,11 +5925,11 @@ var file_fuzzyllama_projects_v1_projects_service_proto_depIdxs = []int32{
 	0,   // 38: fuzzyllama.projects.v1.MemberChanged.role:type_name -> fuzzyllama.projects.v1.Role
 	2,   // 39: fuzzyllama.projects.v1.GateChanged.from:type_name -> fuzzyllama.projects.v1.GateState
 	2,   // 40: fuzzyllama.projects.v1.GateChanged.to:type_name -> fuzzyllama.projects.v1.GateState
-	86,  // 41: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	87,  // 42: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
+	88,  // 41: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	89,  // 42: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
 	3,   // 43: fuzzyllama.projects.v1.ProofRecorded.result:type_name -> fuzzyllama.projects.v1.ProofResult
 	5,   // 44: fuzzyllama.projects.v1.TasksChanged.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	83,  // 45: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
+	85,  // 45: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
 	8,   // 46: fuzzyllama.projects.v1.CreateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
 	8,   // 47: fuzzyllama.projects.v1.GetProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
 	8,   // 48: fuzzyllama.projects.v1.ListProjectsResponse.projects:type_name -> fuzzyllama.projects.v1.Project
@@ -5792,9 +5942,9 @@ var file_fuzzyllama_projects_v1_projects_service_proto_depIdxs = []int32{
 	9,   // 55: fuzzyllama.projects.v1.ListMembersResponse.members:type_name -> fuzzyllama.projects.v1.Member
 	4,   // 56: fuzzyllama.projects.v1.AuthorizeRequest.action:type_name -> fuzzyllama.projects.v1.Action
 	0,   // 57: fuzzyllama.projects.v1.AuthorizeResponse.role:type_name -> fuzzyllama.projects.v1.Role
-	83,  // 58: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	83,  // 59: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	83,  // 60: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	85,  // 58: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	85,  // 59: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	85,  // 60: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
 	10,  // 61: fuzzyllama.projects.v1.GetWorkflowResponse.gates:type_name -> fuzzyllama.projects.v1.WorkflowGate
 	14,  // 62: fuzzyllama.projects.v1.ListGatesResponse.gates:type_name -> fuzzyllama.projects.v1.Gate
 	14,  // 63: fuzzyllama.projects.v1.GetGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
@@ -5806,89 +5956,94 @@ var file_fuzzyllama_projects_v1_projects_service_proto_depIdxs = []int32{
 	14,  // 69: fuzzyllama.projects.v1.RequestGateChangesResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
 	14,  // 70: fuzzyllama.projects.v1.BlockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
 	14,  // 71: fuzzyllama.projects.v1.UnblockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	86,  // 72: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	88,  // 72: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
 	11,  // 73: fuzzyllama.projects.v1.RecordDeliverableResponse.deliverable:type_name -> fuzzyllama.projects.v1.Deliverable
-	87,  // 74: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
+	89,  // 74: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
 	3,   // 75: fuzzyllama.projects.v1.RecordProofRequest.result:type_name -> fuzzyllama.projects.v1.ProofResult
 	12,  // 76: fuzzyllama.projects.v1.RecordProofResponse.proof:type_name -> fuzzyllama.projects.v1.Proof
 	2,   // 77: fuzzyllama.projects.v1.GetProjectStatusResponse.gate_state:type_name -> fuzzyllama.projects.v1.GateState
 	1,   // 78: fuzzyllama.projects.v1.GetProjectStatusResponse.project_status:type_name -> fuzzyllama.projects.v1.ProjectStatus
-	86,  // 79: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	87,  // 80: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
-	85,  // 81: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	88,  // 79: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	89,  // 80: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	87,  // 81: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
 	6,   // 82: fuzzyllama.projects.v1.NewTask.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
 	69,  // 83: fuzzyllama.projects.v1.CreateTasksRequest.tasks:type_name -> fuzzyllama.projects.v1.NewTask
 	15,  // 84: fuzzyllama.projects.v1.CreateTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
 	15,  // 85: fuzzyllama.projects.v1.ListTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
 	5,   // 86: fuzzyllama.projects.v1.UpdateTaskRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
 	15,  // 87: fuzzyllama.projects.v1.UpdateTaskResponse.task:type_name -> fuzzyllama.projects.v1.Task
-	16,  // 88: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
-	7,   // 89: fuzzyllama.projects.v1.Notification.kind:type_name -> fuzzyllama.projects.v1.NotificationKind
-	84,  // 90: fuzzyllama.projects.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	78,  // 91: fuzzyllama.projects.v1.ListNotificationsResponse.notifications:type_name -> fuzzyllama.projects.v1.Notification
-	23,  // 92: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
-	25,  // 93: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
-	27,  // 94: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
-	29,  // 95: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
-	31,  // 96: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
-	33,  // 97: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
-	35,  // 98: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
-	37,  // 99: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
-	39,  // 100: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
-	41,  // 101: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
-	43,  // 102: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
-	45,  // 103: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
-	47,  // 104: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
-	49,  // 105: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
-	51,  // 106: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
-	53,  // 107: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
-	55,  // 108: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
-	57,  // 109: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
-	59,  // 110: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
-	61,  // 111: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
-	63,  // 112: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
-	65,  // 113: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
-	67,  // 114: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
-	70,  // 115: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
-	72,  // 116: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
-	74,  // 117: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
-	76,  // 118: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
-	79,  // 119: fuzzyllama.projects.v1.ProjectsService.ListNotifications:input_type -> fuzzyllama.projects.v1.ListNotificationsRequest
-	81,  // 120: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:input_type -> fuzzyllama.projects.v1.MarkNotificationsReadRequest
-	24,  // 121: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
-	26,  // 122: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
-	28,  // 123: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
-	30,  // 124: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
-	32,  // 125: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
-	34,  // 126: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
-	36,  // 127: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
-	38,  // 128: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
-	40,  // 129: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
-	42,  // 130: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
-	44,  // 131: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
-	46,  // 132: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
-	48,  // 133: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
-	50,  // 134: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
-	52,  // 135: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
-	54,  // 136: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
-	56,  // 137: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
-	58,  // 138: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
-	60,  // 139: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
-	62,  // 140: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
-	64,  // 141: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
-	66,  // 142: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
-	68,  // 143: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
-	71,  // 144: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
-	73,  // 145: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
-	75,  // 146: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
-	77,  // 147: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
-	80,  // 148: fuzzyllama.projects.v1.ProjectsService.ListNotifications:output_type -> fuzzyllama.projects.v1.ListNotificationsResponse
-	82,  // 149: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:output_type -> fuzzyllama.projects.v1.MarkNotificationsReadResponse
-	121, // [121:150] is the sub-list for method output_type
-	92,  // [92:121] is the sub-list for method input_type
-	92,  // [92:92] is the sub-list for extension type_name
-	92,  // [92:92] is the sub-list for extension extendee
-	0,   // [0:92] is the sub-list for field type_name
+	87,  // 88: fuzzyllama.projects.v1.AdvanceTasksRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	5,   // 89: fuzzyllama.projects.v1.AdvanceTasksRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	15,  // 90: fuzzyllama.projects.v1.AdvanceTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	16,  // 91: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
+	7,   // 92: fuzzyllama.projects.v1.Notification.kind:type_name -> fuzzyllama.projects.v1.NotificationKind
+	86,  // 93: fuzzyllama.projects.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	80,  // 94: fuzzyllama.projects.v1.ListNotificationsResponse.notifications:type_name -> fuzzyllama.projects.v1.Notification
+	23,  // 95: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
+	25,  // 96: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
+	27,  // 97: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
+	29,  // 98: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
+	31,  // 99: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
+	33,  // 100: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
+	35,  // 101: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
+	37,  // 102: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
+	39,  // 103: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
+	41,  // 104: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
+	43,  // 105: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
+	45,  // 106: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
+	47,  // 107: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
+	49,  // 108: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
+	51,  // 109: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
+	53,  // 110: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
+	55,  // 111: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
+	57,  // 112: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
+	59,  // 113: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
+	61,  // 114: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
+	63,  // 115: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
+	65,  // 116: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
+	67,  // 117: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
+	70,  // 118: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
+	72,  // 119: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
+	74,  // 120: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
+	76,  // 121: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:input_type -> fuzzyllama.projects.v1.AdvanceTasksRequest
+	78,  // 122: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
+	81,  // 123: fuzzyllama.projects.v1.ProjectsService.ListNotifications:input_type -> fuzzyllama.projects.v1.ListNotificationsRequest
+	83,  // 124: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:input_type -> fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	24,  // 125: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
+	26,  // 126: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
+	28,  // 127: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
+	30,  // 128: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
+	32,  // 129: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
+	34,  // 130: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
+	36,  // 131: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
+	38,  // 132: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
+	40,  // 133: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
+	42,  // 134: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
+	44,  // 135: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
+	46,  // 136: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
+	48,  // 137: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
+	50,  // 138: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
+	52,  // 139: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
+	54,  // 140: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
+	56,  // 141: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
+	58,  // 142: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
+	60,  // 143: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
+	62,  // 144: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
+	64,  // 145: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
+	66,  // 146: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
+	68,  // 147: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
+	71,  // 148: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
+	73,  // 149: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
+	75,  // 150: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
+	77,  // 151: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:output_type -> fuzzyllama.projects.v1.AdvanceTasksResponse
+	79,  // 152: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
+	82,  // 153: fuzzyllama.projects.v1.ProjectsService.ListNotifications:output_type -> fuzzyllama.projects.v1.ListNotificationsResponse
+	84,  // 154: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:output_type -> fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	125, // [125:155] is the sub-list for method output_type
+	95,  // [95:125] is the sub-list for method input_type
+	95,  // [95:95] is the sub-list for extension type_name
+	95,  // [95:95] is the sub-list for extension extendee
+	0,   // [0:95] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_projects_v1_projects_service_proto_init() }
@@ -5911,7 +6066,7 @@ func file_fuzzyllama_projects_v1_projects_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc), len(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   75,
+			NumMessages:   77,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,6 +45,7 @@ const (
 	ProjectsService_CreateTasks_FullMethodName           = "/fuzzyllama.projects.v1.ProjectsService/CreateTasks"
 	ProjectsService_ListTasks_FullMethodName             = "/fuzzyllama.projects.v1.ProjectsService/ListTasks"
 	ProjectsService_UpdateTask_FullMethodName            = "/fuzzyllama.projects.v1.ProjectsService/UpdateTask"
+	ProjectsService_AdvanceTasks_FullMethodName          = "/fuzzyllama.projects.v1.ProjectsService/AdvanceTasks"
 	ProjectsService_ListEvents_FullMethodName            = "/fuzzyllama.projects.v1.ProjectsService/ListEvents"
 	ProjectsService_ListNotifications_FullMethodName     = "/fuzzyllama.projects.v1.ProjectsService/ListNotifications"
 	ProjectsService_MarkNotificationsRead_FullMethodName = "/fuzzyllama.projects.v1.ProjectsService/MarkNotificationsRead"
@@ -119,6 +120,13 @@ type ProjectsServiceClient interface {
 	ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error)
 	// UpdateTask changes a task's status. Owner or editor.
 	UpdateTask(ctx context.Context, in *UpdateTaskRequest, opts ...grpc.CallOption) (*UpdateTaskResponse, error)
+	// AdvanceTasks moves the tasks an agent run works on, those of its gate owned by its role:
+	// when the run starts, the ones TODO become IN_PROGRESS; when it succeeds, the ones not DONE
+	// become DONE (only those whose keys are listed, when the run's handoff names them).
+	// Idempotent: a task already in the status is left alone, and a call that changes nothing
+	// records nothing. Reserved for the agents service acting for an owner or editor (a delegated
+	// token); people change tasks with UpdateTask.
+	AdvanceTasks(ctx context.Context, in *AdvanceTasksRequest, opts ...grpc.CallOption) (*AdvanceTasksResponse, error)
 	// ListEvents lists the project's timeline in order, after an event id, so a client that
 	// reconnects misses nothing.
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
@@ -399,6 +407,16 @@ func (c *projectsServiceClient) UpdateTask(ctx context.Context, in *UpdateTaskRe
 	return out, nil
 }
 
+func (c *projectsServiceClient) AdvanceTasks(ctx context.Context, in *AdvanceTasksRequest, opts ...grpc.CallOption) (*AdvanceTasksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdvanceTasksResponse)
+	err := c.cc.Invoke(ctx, ProjectsService_AdvanceTasks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *projectsServiceClient) ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListEventsResponse)
@@ -498,6 +516,13 @@ type ProjectsServiceServer interface {
 	ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error)
 	// UpdateTask changes a task's status. Owner or editor.
 	UpdateTask(context.Context, *UpdateTaskRequest) (*UpdateTaskResponse, error)
+	// AdvanceTasks moves the tasks an agent run works on, those of its gate owned by its role:
+	// when the run starts, the ones TODO become IN_PROGRESS; when it succeeds, the ones not DONE
+	// become DONE (only those whose keys are listed, when the run's handoff names them).
+	// Idempotent: a task already in the status is left alone, and a call that changes nothing
+	// records nothing. Reserved for the agents service acting for an owner or editor (a delegated
+	// token); people change tasks with UpdateTask.
+	AdvanceTasks(context.Context, *AdvanceTasksRequest) (*AdvanceTasksResponse, error)
 	// ListEvents lists the project's timeline in order, after an event id, so a client that
 	// reconnects misses nothing.
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
@@ -595,6 +620,9 @@ func (UnimplementedProjectsServiceServer) ListTasks(context.Context, *ListTasksR
 }
 func (UnimplementedProjectsServiceServer) UpdateTask(context.Context, *UpdateTaskRequest) (*UpdateTaskResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateTask not implemented")
+}
+func (UnimplementedProjectsServiceServer) AdvanceTasks(context.Context, *AdvanceTasksRequest) (*AdvanceTasksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AdvanceTasks not implemented")
 }
 func (UnimplementedProjectsServiceServer) ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
@@ -1094,6 +1122,24 @@ func _ProjectsService_UpdateTask_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProjectsService_AdvanceTasks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdvanceTasksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProjectsServiceServer).AdvanceTasks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProjectsService_AdvanceTasks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProjectsServiceServer).AdvanceTasks(ctx, req.(*AdvanceTasksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ProjectsService_ListEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListEventsRequest)
 	if err := dec(in); err != nil {
@@ -1258,6 +1304,10 @@ var ProjectsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateTask",
 			Handler:    _ProjectsService_UpdateTask_Handler,
+		},
+		{
+			MethodName: "AdvanceTasks",
+			Handler:    _ProjectsService_AdvanceTasks_Handler,
 		},
 		{
 			MethodName: "ListEvents",
