@@ -61,6 +61,7 @@ func (s *Service) execute(ctx context.Context, runID string) error {
 		} else if err != nil {
 			return err
 		}
+		s.startTasks(uctx, r) // tasks.go: the run's tasks are in progress
 		text, err := s.callModel(ctx, uctx, r)
 		if err != nil {
 			return s.failOrRetry(ctx, r, err)
@@ -109,9 +110,10 @@ func (s *Service) callModel(ctx, uctx context.Context, r store.Run) (string, err
 	resp, err := p.Stream(ctx, req, w.write)
 	flushErr := w.flush(ctx)
 	cost, priced := s.Prices.Cost(cmp.Or(resp.Model, r.Model), resp.Usage.InputTokens, resp.Usage.OutputTokens)
-	if resp.Usage != (provider.Usage{}) {
+	if resp.Usage != (provider.Usage{}) || resp.Offline {
+		// An offline answer used nothing (the store adds no usage for it) and marks the run.
 		u := store.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CostMicros: cost,
-			Unpriced: !priced, Model: resp.Model}
+			Unpriced: !priced, Offline: resp.Offline, Model: resp.Model}
 		if err := s.Store.AddUsage(context.WithoutCancel(ctx), r.ID, u); err != nil {
 			s.Logger.WarnContext(ctx, "cannot record usage", "run_id", r.ID, "error", err.Error())
 		}

@@ -69,18 +69,21 @@ func mapSlice[T, U any](in []T, f func(T) U) []U {
 
 func costPB(t store.Totals) *pb.Cost {
 	return &pb.Cost{InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, CostMicros: t.CostMicros,
-		CostUsd: pricing.FormatUSD(t.CostMicros), Runs: int32(t.Runs), UnpricedRuns: int32(t.Unpriced)}
+		CostUsd: pricing.FormatUSD(t.CostMicros), Runs: int32(t.Runs), UnpricedRuns: int32(t.Unpriced), OfflineRuns: int32(t.Offline)}
 }
 
 func runPB(r store.Run) *pb.Run {
-	unpriced := 0
+	unpriced, offline := 0, 0
 	if r.Unpriced {
 		unpriced = 1
+	}
+	if r.Offline {
+		offline = 1
 	}
 	out := &pb.Run{Id: r.ID, ProjectId: r.ProjectID, Gate: int32(r.Gate), Role: rolePB(r.Role), Revision: int32(r.Revision),
 		State: statePB(r.State), Priority: int32(r.Priority), Instructions: r.Instructions, Feedback: r.Feedback, Model: r.Model,
 		Attempt: int32(r.Attempt), MaxAttempts: int32(r.MaxAttempts), Error: r.Error, Output: r.Output, UserId: r.UserID,
-		Usage:      costPB(store.Totals{InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CostMicros: r.CostMicros, Runs: 1, Unpriced: unpriced}),
+		Usage:      costPB(store.Totals{InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CostMicros: r.CostMicros, Runs: 1, Unpriced: unpriced, Offline: offline}),
 		CreateTime: timestamppb.New(r.CreatedAt)}
 	if !r.StartedAt.IsZero() {
 		out.StartTime = timestamppb.New(r.StartedAt)

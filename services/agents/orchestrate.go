@@ -295,7 +295,7 @@ func (s *Service) overBudget(ctx context.Context, w store.Work, g Gate, role cat
 	}
 	if err := s.checkMonthlyBudget(ctx, w.UserID); apperr.IsKind(err, apperr.KindResourceExhausted) {
 		e, _ := apperr.As(err)
-		return "the user the work is for has spent their " + strings.TrimPrefix(e.Message, "monthly ") + ". Unblock the gate after that.", nil
+		return "the user the work is for has no budget left: " + e.Message + ". Unblock the gate after that.", nil
 	} else if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/providertest"
 )
 
@@ -165,10 +166,20 @@ func TestCancelRunningRun(t *testing.T) {
 }
 
 // TestBudgetCheckedWhenARunStarts: two runs queued while the budget still had room; the first to
-// run spends it, so the other fails as it starts, without calling a model.
+// run spends it (a vendor's model: offline runs spend nothing), so the other fails as it starts,
+// without calling a model.
 func TestBudgetCheckedWhenARunStarts(t *testing.T) {
 	eachMode(t, func(t *testing.T, m mode) {
-		s := start(t, m.env(t), map[string]string{"AGENT_USER_MONTHLY_TOKENS": "1", "AGENT_WORKERS": "1", "OFFLINE_CHUNK_DELAY": "20ms",
+		// One answer that serves both roles at G1, streamed slowly enough that both are queued
+		// before the first one ends.
+		answer := output.Format(output.Output{
+			Documents: []output.Document{{Type: "intake", Title: "Project Intake", Content: "# Project Intake\n\nRecipes.\n"},
+				{Type: "other", Title: "Project Plan", Content: "# Project Plan\n\nG1 first.\n"}},
+			Handoff: output.Handoff{Deliverables: []string{"intake", "other"}, NextRoles: []string{"product_manager"}, Notes: "planned"},
+		})
+		vendor := providertest.NewAnthropic(t, providertest.Script{Text: answer, Chunks: 20, Delay: 20 * time.Millisecond, InputTokens: 10, OutputTokens: 10})
+		s := start(t, m.env(t), map[string]string{"AGENT_USER_MONTHLY_TOKENS": "1", "AGENT_WORKERS": "1",
+			"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": vendor.URL,
 			"AGENT_QUEUE_POLL_INTERVAL": "20ms", "RATE_LIMIT_PER_USER_PER_MINUTE": "100000"})
 		tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
 		p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")

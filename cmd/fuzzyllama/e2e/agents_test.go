@@ -362,10 +362,12 @@ func TestRunawayGuards(t *testing.T) {
 		s.do("POST", base+"/gates/1:unblock", tok, map[string]string{}).want(t, 200, "")
 		s.waitGate(t, tok, p.ID, 1, "GATE_STATE_IN_REVIEW")
 
-		// A user over their monthly budget: the orchestration blocks the gate instead of running,
-		// and a run asked for by hand is refused up front.
+		// A user over their monthly budget (spent on a vendor's model: offline runs spend nothing):
+		// the orchestration blocks the gate instead of running, and a run asked for by hand is
+		// refused up front.
+		vendor := providertest.NewAnthropic(t, providertest.Script{Text: intakeAnswer(), Chunks: 4, InputTokens: 10, OutputTokens: 5})
 		s2 := start(t, m.env(t), map[string]string{"AGENT_USER_MONTHLY_TOKENS": "1", "AGENT_QUEUE_POLL_INTERVAL": "20ms",
-			"RATE_LIMIT_PER_USER_PER_MINUTE": "100000"})
+			"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": vendor.URL, "RATE_LIMIT_PER_USER_PER_MINUTE": "100000"})
 		tok = s2.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
 		p = s2.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
 		base = "/api/v1/projects/" + p.ID

@@ -78,6 +78,9 @@ type Response struct {
 	Model      string // the model that answered, as the provider names it
 	StopReason string // e.g. "end_turn", "stop", "max_tokens", "length"
 	Usage      Usage
+	// Offline: no language model answered (the offline provider wrote the answer itself), so
+	// the call used no tokens and cost nothing, and Usage is zero.
+	Offline bool
 }
 
 // Provider streams one model call. onText receives the text as it arrives, in order; an error

@@ -13,7 +13,7 @@ import (
 
 // runColumns are the columns scanRun reads, without the output.
 const runColumns = `id, project_id, gate, role, revision, state, priority, instructions, feedback, user_id, automatic,
-	model, attempt, max_attempts, input_tokens, output_tokens, cost_micros, unpriced, error, result, job_id,
+	model, attempt, max_attempts, input_tokens, output_tokens, cost_micros, unpriced, offline, error, result, job_id,
 	created_at, started_at, ended_at`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -24,7 +24,7 @@ func scanRun(row scanner, extra ...any) (Run, error) {
 	var created, started, ended int64
 	dest := append([]any{&r.ID, &r.ProjectID, &r.Gate, &r.Role, &r.Revision, &r.State, &r.Priority, &r.Instructions,
 		&r.Feedback, &r.UserID, &r.Automatic, &r.Model, &r.Attempt, &r.MaxAttempts, &r.InputTokens, &r.OutputTokens,
-		&r.CostMicros, &r.Unpriced, &r.Error, &result, &r.JobID, &created, &started, &ended}, extra...)
+		&r.CostMicros, &r.Unpriced, &r.Offline, &r.Error, &result, &r.JobID, &created, &started, &ended}, extra...)
 	if err := row.Scan(dest...); errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	} else if err != nil {
@@ -247,7 +247,10 @@ func (d *DB) Chunks(ctx context.Context, runID string, attempt int, after int64)
 type Usage struct {
 	InputTokens, OutputTokens, CostMicros int64
 	Unpriced                              bool
-	Model                                 string
+	// Offline: the offline provider answered; no model ran, so no tokens or cost are added
+	// (whatever the counts say) and the run is marked offline.
+	Offline bool
+	Model   string
 }
 
 // Bounds of one attempt's usage: a provider's counts are its claim, and a broken or hostile
@@ -258,14 +261,19 @@ const (
 	maxCostPerAttempt   = 1_000_000_000 * 1_000_000 // micro-dollars
 )
 
-// AddUsage adds an attempt's usage to the run, whatever its state: tokens were spent.
+// AddUsage adds an attempt's usage to the run, whatever its state: tokens were spent. An
+// offline attempt adds nothing and marks the run offline.
 func (d *DB) AddUsage(ctx context.Context, id string, u Usage) error {
 	u.InputTokens = min(max(u.InputTokens, 0), maxTokensPerAttempt)
 	u.OutputTokens = min(max(u.OutputTokens, 0), maxTokensPerAttempt)
 	u.CostMicros = min(max(u.CostMicros, 0), maxCostPerAttempt)
+	if u.Offline {
+		u.InputTokens, u.OutputTokens, u.CostMicros, u.Unpriced = 0, 0, 0, false
+	}
 	_, err := d.db.ExecContext(ctx, `UPDATE runs SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3,
-		cost_micros = cost_micros + $4, unpriced = (unpriced OR $5), model = CASE WHEN $6 = '' THEN model ELSE $6 END
-		WHERE id = $1`, id, u.InputTokens, u.OutputTokens, u.CostMicros, u.Unpriced, u.Model)
+		cost_micros = cost_micros + $4, unpriced = (unpriced OR $5), offline = (offline OR $7),
+		model = CASE WHEN $6 = '' THEN model ELSE $6 END
+		WHERE id = $1`, id, u.InputTokens, u.OutputTokens, u.CostMicros, u.Unpriced, u.Model, u.Offline)
 	return err
 }
 

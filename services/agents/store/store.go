@@ -51,6 +51,7 @@ type Run struct {
 	OutputTokens int64
 	CostMicros   int64
 	Unpriced     bool
+	Offline      bool // the offline provider answered: no model ran, and the usage is zero
 	Error        string
 	Output       string // filled in by Run, not by lists
 	Result       Result
@@ -75,6 +76,7 @@ type Result struct {
 	DocumentsStored bool `json:"documentsStored,omitempty"`
 	TasksStored     bool `json:"tasksStored,omitempty"`
 	ProofRecorded   bool `json:"proofRecorded,omitempty"`
+	TasksAdvanced   bool `json:"tasksAdvanced,omitempty"` // the run's tasks marked done (tasks.go)
 }
 
 // Document is a document version a run stored.
@@ -120,6 +122,7 @@ type Totals struct {
 	CostMicros   int64
 	Runs         int
 	Unpriced     int
+	Offline      int // runs the offline provider answered: they add no tokens and no cost
 }
 
 // Tokens is input plus output tokens.

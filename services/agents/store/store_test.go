@@ -219,6 +219,48 @@ func TestAnnounceQueued(t *testing.T) {
 	})
 }
 
+// TestOfflineUsage: an attempt the offline provider answered adds no usage, whatever counts it
+// carries, and marks the run; totals count such runs apart and add nothing for them.
+func TestOfflineUsage(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		off, _, err := db.CreateRun(ctx, newRun("p1", 1, "product_manager"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AddUsage(ctx, off.ID, store.Usage{InputTokens: 40000, OutputTokens: 900, CostMicros: 7, Unpriced: true, Offline: true, Model: "offline"}); err != nil {
+			t.Fatal(err)
+		}
+		paid := newRun("p1", 1, "architect")
+		paid.Model = "claude-sonnet-4-5"
+		vendor, _, err := db.CreateRun(ctx, paid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AddUsage(ctx, vendor.ID, store.Usage{InputTokens: 100, OutputTokens: 10, CostMicros: 450, Model: "claude-sonnet-4-5"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Run(ctx, off.ID)
+		if err != nil || !got.Offline || got.InputTokens != 0 || got.OutputTokens != 0 || got.CostMicros != 0 || got.Unpriced {
+			t.Fatalf("offline run: %v %+v", err, got)
+		}
+		if got, _ := db.Run(ctx, vendor.ID); got.Offline {
+			t.Fatalf("a vendor's run is marked offline: %+v", got)
+		}
+		want := store.Totals{InputTokens: 100, OutputTokens: 10, CostMicros: 450, Runs: 2, Offline: 1}
+		if u, err := db.UserTotals(ctx, "u1", time.Now().Add(-time.Hour)); err != nil || u != want {
+			t.Fatalf("user totals: %v %+v, want %+v", err, u, want)
+		}
+		if g, _, err := db.GateTotals(ctx, "p1", 1); err != nil || g != want {
+			t.Fatalf("gate totals: %v %+v, want %+v", err, g, want)
+		}
+		total, byGate, byRole, err := db.ProjectTotals(ctx, "p1")
+		if err != nil || total != want || len(byGate) != 1 || byGate[0].Totals != want || len(byRole) != 2 || byRole[1].Offline != 1 || byRole[0].Offline != 0 {
+			t.Fatalf("project totals: %v %+v %+v %+v", err, total, byGate, byRole)
+		}
+	})
+}
+
 // TestCancelStopsTheJob: a cancelled queued run ends at once and its job will not start.
 func TestCancelStopsTheJob(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *store.DB) {

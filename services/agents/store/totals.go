@@ -9,11 +9,11 @@ import (
 )
 
 const totalsColumns = `COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cost_micros), 0),
-	COUNT(*), COALESCE(SUM(CASE WHEN unpriced THEN 1 ELSE 0 END), 0)`
+	COUNT(*), COALESCE(SUM(CASE WHEN unpriced THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN offline THEN 1 ELSE 0 END), 0)`
 
 func scanTotals(row scanner, extra ...any) (Totals, error) {
 	var t Totals
-	err := row.Scan(append([]any{&t.InputTokens, &t.OutputTokens, &t.CostMicros, &t.Runs, &t.Unpriced}, extra...)...)
+	err := row.Scan(append([]any{&t.InputTokens, &t.OutputTokens, &t.CostMicros, &t.Runs, &t.Unpriced, &t.Offline}, extra...)...)
 	return t, err
 }
 

@@ -1126,7 +1126,10 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AddMemberBody: {
-            /** @description The email of an existing account. */
+            /**
+             * Format: email
+             * @description The email of an existing account.
+             */
             email: string;
             role: components["schemas"]["Role"];
         };
@@ -1236,13 +1239,29 @@ export interface components {
         };
         /** @description Cost is tokens and money. Money is in micro-dollars (1 USD = 1,000,000). */
         Cost: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @example 1
+             */
             costMicros: string;
             /** @description cost_micros formatted, e.g. "$0.0123". */
             costUsd: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @example 1
+             */
             inputTokens: string;
-            /** Format: int64 */
+            /**
+             * Format: int32
+             * @description Runs answered by the offline provider: no language model ran, so they count no tokens and
+             *     no money (their usage is zero, not an estimate), and no budget counts them. On a run's usage,
+             *     1 marks the run as offline.
+             */
+            offlineRuns: number;
+            /**
+             * Format: int64
+             * @example 1
+             */
             outputTokens: string;
             /** Format: int32 */
             runs: number;
@@ -1294,7 +1313,10 @@ export interface components {
             description?: string;
             /** @description 1-200 characters, one line. */
             name: string;
-            /** @description An http(s) URL, when given. */
+            /**
+             * @description An http(s) URL, when given.
+             * @example https://github.com/ann/recipes
+             */
             repositoryUrl?: string;
             type: components["schemas"]["ProjectType"];
         };
@@ -1438,7 +1460,10 @@ export interface components {
             gate: number;
             id: string;
             projectId: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @example 1
+             */
             sizeBytes: string;
             /** @description Unique within the project and type, compared without case. */
             title: string;
@@ -1468,7 +1493,10 @@ export interface components {
             /** Format: date-time */
             createTime: string;
             documentId: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @example 1
+             */
             sizeBytes: string;
             /** Format: int32 */
             version: number;
@@ -1516,6 +1544,7 @@ export interface components {
             /**
              * Format: int64
              * @description Increasing within a project; resume with ListEvents(after=id).
+             * @example 1
              */
             id: string;
             memberChanged?: components["schemas"]["MemberChanged"];
@@ -1531,6 +1560,7 @@ export interface components {
             /**
              * @description An https URL of an existing repository, without credentials in it. Required unless
              *     create_github_repository is set; leave it empty then.
+             * @example https://github.com/ann/recipes
              */
             remoteUrl?: string;
             /**
@@ -1547,7 +1577,10 @@ export interface components {
             headCommit: string;
             /** @description The repository's web page, when a GitHub repository was created. */
             htmlUrl: string;
-            /** @description Where the history was pushed. */
+            /**
+             * @description Where the history was pushed.
+             * @example https://github.com/ann/recipes
+             */
             remoteUrl: string;
         };
         ExportToGitResponseEnvelope: {
@@ -1564,6 +1597,7 @@ export interface components {
             field: string;
         };
         ForgotPasswordRequest: {
+            /** Format: email */
             email: string;
         };
         ForgotPasswordResponse: {
@@ -1720,7 +1754,10 @@ export interface components {
             success: true;
         };
         GetUsageResponse: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @example 1
+             */
             costBudgetMicros: string;
             /** Format: date-time */
             monthEnd: string;
@@ -1732,6 +1769,7 @@ export interface components {
             /**
              * Format: int64
              * @description The monthly budget; 0 means no limit of that kind.
+             * @example 1
              */
             tokenBudget: string;
             used: components["schemas"]["Cost"];
@@ -2059,6 +2097,7 @@ export interface components {
             type: "unwatched";
         };
         LoginRequest: {
+            /** Format: email */
             email: string;
             password: string;
         };
@@ -2102,6 +2141,7 @@ export interface components {
             /**
              * Format: int64
              * @description Every notification of the caller with an id up to this one is marked read; 0 marks all.
+             * @example 1
              */
             upToId?: string;
         };
@@ -2188,6 +2228,7 @@ export interface components {
             /**
              * Format: int64
              * @description The timeline event it was made from.
+             * @example 1
              */
             eventId: string;
             /**
@@ -2198,6 +2239,7 @@ export interface components {
             /**
              * Format: int64
              * @description Increasing: resume with ListNotifications(after_id=id).
+             * @example 1
              */
             id: string;
             kind: components["schemas"]["NotificationKind"];
@@ -2229,7 +2271,10 @@ export interface components {
         OutputChunk: {
             /** Format: int32 */
             attempt: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @example 1
+             */
             seq: string;
             text: string;
         };
@@ -2245,6 +2290,7 @@ export interface components {
             id: string;
             name: string;
             ownerId: string;
+            /** @example https://github.com/ann/recipes */
             repositoryUrl: string;
             role: components["schemas"]["Role"];
             status: components["schemas"]["ProjectStatus"];
@@ -2351,6 +2397,7 @@ export interface components {
             success: true;
         };
         RegisterRequest: {
+            /** Format: email */
             email: string;
             /** @description 1-100 characters. */
             name: string;
@@ -2672,6 +2719,7 @@ export interface components {
             description?: string;
             /** @description When set, 1-200 characters: a project's name cannot be emptied. */
             name?: string;
+            /** @example https://github.com/ann/recipes */
             repositoryUrl?: string;
         };
         UpdateProjectResponse: {
@@ -2886,7 +2934,7 @@ export interface components {
         TooManyRequests: {
             headers: {
                 /** @description Seconds to wait before retrying. */
-                "Retry-After"?: number;
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {
@@ -2913,7 +2961,7 @@ export interface components {
         Unauthorized: {
             headers: {
                 /** @description The authentication scheme: Bearer. */
-                "WWW-Authenticate"?: string;
+                "WWW-Authenticate": string;
                 [name: string]: unknown;
             };
             content: {
@@ -2960,6 +3008,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2987,6 +3036,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3016,6 +3066,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3087,7 +3138,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["LogoutRequest"];
             };
@@ -3120,7 +3171,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["LogoutAllRequest"];
             };
@@ -3168,6 +3219,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3295,6 +3347,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3307,7 +3360,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["MarkNotificationsReadRequest"];
             };
@@ -3390,6 +3443,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3452,6 +3506,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3482,6 +3537,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3496,7 +3552,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["UpdateProjectBody"];
             };
@@ -3546,6 +3602,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3588,6 +3645,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3653,6 +3711,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3723,6 +3782,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3754,6 +3814,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3789,6 +3850,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3822,6 +3884,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3892,6 +3955,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3961,6 +4025,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4025,6 +4090,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4055,6 +4121,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4142,7 +4209,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ApproveGateBody"];
             };
@@ -4250,7 +4317,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["StartGateBody"];
             };
@@ -4286,7 +4353,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["SubmitGateBody"];
             };
@@ -4322,7 +4389,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["UnblockGateBody"];
             };
@@ -4372,6 +4439,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4438,6 +4506,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4513,6 +4582,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4587,6 +4657,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4602,7 +4673,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["CancelRunBody"];
             };
@@ -4653,6 +4724,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4682,6 +4754,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4719,6 +4792,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4804,7 +4878,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ArchiveProjectBody"];
             };
@@ -4839,7 +4913,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["StartProjectBody"];
             };
@@ -4887,6 +4961,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4916,6 +4991,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

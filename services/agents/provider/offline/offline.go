@@ -55,11 +55,9 @@ func (p Provider) Stream(ctx context.Context, req provider.Request, onText func(
 	if err := p.stream(ctx, text, onText); err != nil {
 		return provider.Response{}, err
 	}
-	return provider.Response{
-		Model:      Name,
-		StopReason: "end_turn",
-		Usage:      provider.Usage{InputTokens: tokens(inputBytes(req)), OutputTokens: tokens(len(text))},
-	}, nil
+	// No model ran: the answer used no tokens, and the response says so rather than estimating
+	// any (an estimate would be charged to budgets as if a model had been called).
+	return provider.Response{Model: Name, StopReason: "end_turn", Offline: true}, nil
 }
 
 // stream sends text in chunks, stopping when ctx is done or onText fails.
@@ -110,15 +108,3 @@ func chunkEnd(text string, size int) int {
 	}
 	return n
 }
-
-func inputBytes(req provider.Request) int {
-	n := len(req.System)
-	for _, m := range req.Messages {
-		n += len(m.Content)
-	}
-	return n
-}
-
-// tokens estimates a token count as a quarter of the bytes, rounded up: the usual rule of thumb
-// for English text, and what cost accounting of offline runs needs (a plausible, stable number).
-func tokens(bytes int) int64 { return int64((bytes + 3) / 4) }

@@ -16,6 +16,8 @@ import (
 type Script struct {
 	Text   string // the answer's text
 	Chunks int    // number of text deltas Text is split into (by runes); 0 means 1
+	// Delay is a pause before each text delta after the first, for an answer that takes time.
+	Delay time.Duration
 	// Thinking, when set, is streamed before the text the way the vendor streams reasoning
 	// (Anthropic: a thinking block; OpenAI-compatible servers: delta.reasoning_content), so
 	// tests can check it is not taken for text.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/providertest"
 )
@@ -62,6 +63,16 @@ func TestAnthropicStreamShape(t *testing.T) {
 	want := "message_start content_block_start ping content_block_delta content_block_delta content_block_stop message_delta message_stop"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("events = %s\nwant     %s", got, want)
+	}
+}
+
+// TestDelay: a script's Delay paces its text deltas (the first comes at once).
+func TestDelay(t *testing.T) {
+	srv := providertest.NewAnthropic(t, providertest.Script{Text: "one two three", Chunks: 3, Delay: 50 * time.Millisecond})
+	start := time.Now()
+	status, body := post(t, http.MethodPost, srv.URL+"/v1/messages", anthropicBody, anthropicHeaders)
+	if took := time.Since(start); status != http.StatusOK || strings.Count(body, "event: content_block_delta") != 3 || took < 100*time.Millisecond {
+		t.Fatalf("status %d, %d deltas in %v", status, strings.Count(body, "event: content_block_delta"), took)
 	}
 }
 

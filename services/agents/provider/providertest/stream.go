@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // floodLimit stops a Flood after this many bytes, so that a client that does not bound its
@@ -19,15 +20,25 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, script Script, r
 	vs.begin()
 
 	deltas := split(script.Text, script.Chunks)
+	text := func(i int, d string) {
+		if i > 0 && script.Delay > 0 {
+			select {
+			case <-r.Context().Done():
+			case <-s.closing:
+			case <-time.After(script.Delay):
+			}
+		}
+		vs.text(d)
+	}
 	if script.Fault == NoFault {
-		for _, d := range deltas {
-			vs.text(d)
+		for i, d := range deltas {
+			text(i, d)
 		}
 		vs.end(script)
 		return
 	}
-	for _, d := range deltas[:min(max(script.FaultAfter, 0), len(deltas))] {
-		vs.text(d)
+	for i, d := range deltas[:min(max(script.FaultAfter, 0), len(deltas))] {
+		text(i, d)
 	}
 	switch script.Fault {
 	case MidStreamError:

@@ -273,7 +273,11 @@ type Cost struct {
 	CostUsd string `protobuf:"bytes,4,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
 	Runs    int32  `protobuf:"varint,5,opt,name=runs,proto3" json:"runs,omitempty"`
 	// Runs on models without a known price (local models) count tokens but no money.
-	UnpricedRuns  int32 `protobuf:"varint,6,opt,name=unpriced_runs,json=unpricedRuns,proto3" json:"unpriced_runs,omitempty"`
+	UnpricedRuns int32 `protobuf:"varint,6,opt,name=unpriced_runs,json=unpricedRuns,proto3" json:"unpriced_runs,omitempty"`
+	// Runs answered by the offline provider: no language model ran, so they count no tokens and
+	// no money (their usage is zero, not an estimate), and no budget counts them. On a run's usage,
+	// 1 marks the run as offline.
+	OfflineRuns   int32 `protobuf:"varint,7,opt,name=offline_runs,json=offlineRuns,proto3" json:"offline_runs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -346,6 +350,13 @@ func (x *Cost) GetRuns() int32 {
 func (x *Cost) GetUnpricedRuns() int32 {
 	if x != nil {
 		return x.UnpricedRuns
+	}
+	return 0
+}
+
+func (x *Cost) GetOfflineRuns() int32 {
+	if x != nil {
+		return x.OfflineRuns
 	}
 	return 0
 }
@@ -1954,7 +1965,7 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\vAgentOutput\x12\x12\n" +
 	"\x04gate\x18\x01 \x01(\x05R\x04gate\x12G\n" +
 	"\rdocument_type\x18\x02 \x01(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\fdocumentType\x12\x14\n" +
-	"\x05title\x18\x03 \x01(\tR\x05title\"\xc3\x01\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\"\xe6\x01\n" +
 	"\x04Cost\x12!\n" +
 	"\finput_tokens\x18\x01 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x03R\foutputTokens\x12\x1f\n" +
@@ -1962,7 +1973,8 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"costMicros\x12\x19\n" +
 	"\bcost_usd\x18\x04 \x01(\tR\acostUsd\x12\x12\n" +
 	"\x04runs\x18\x05 \x01(\x05R\x04runs\x12#\n" +
-	"\runpriced_runs\x18\x06 \x01(\x05R\funpricedRuns\"\xa7\x01\n" +
+	"\runpriced_runs\x18\x06 \x01(\x05R\funpricedRuns\x12!\n" +
+	"\foffline_runs\x18\a \x01(\x05R\vofflineRuns\"\xa7\x01\n" +
 	"\vRunDocument\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
 	"documentId\x12G\n" +
