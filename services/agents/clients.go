@@ -1,7 +1,9 @@
 package agents
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -157,10 +159,27 @@ func (c *ProjectsClient) OpenTasks(ctx context.Context, projectID string, limit 
 	var out []string
 	for _, t := range resp.GetTasks() {
 		if t.GetStatus() != projectsv1.TaskStatus_TASK_STATUS_DONE && len(out) < limit {
-			out = append(out, t.GetTitle())
+			out = append(out, openTask(t))
 		}
 	}
 	return out, nil
+}
+
+// openTask is how a prompt lists an open task: enough for a model to name it in doneTasks.
+func openTask(t *projectsv1.Task) string {
+	owner := cmp.Or(roleWord(t.GetOwnerRole()), "unassigned")
+	status := protoenum.Word(t.GetStatus(), projectsv1.TaskStatus_name, "TASK_STATUS_")
+	if t.GetKey() == "" {
+		return fmt.Sprintf("%s (G%d, %s, %s)", t.GetTitle(), t.GetGate(), owner, status)
+	}
+	return fmt.Sprintf("%s (key %q, G%d, %s, %s)", t.GetTitle(), t.GetKey(), t.GetGate(), owner, status)
+}
+
+// AdvanceTasks implements Projects.
+func (c *ProjectsClient) AdvanceTasks(ctx context.Context, projectID string, gate int, role, status string, keys []string) (int, error) {
+	resp, err := c.Client.AdvanceTasks(ctx, &projectsv1.AdvanceTasksRequest{ProjectId: projectID, Gate: int32(gate), Role: rolePB(role),
+		Status: protoenum.Value[projectsv1.TaskStatus](status, projectsv1.TaskStatus_value, "TASK_STATUS_"), TaskKeys: keys})
+	return len(resp.GetTasks()), err
 }
 
 // DocumentsClient is the Documents port over the documents service's gRPC API.

@@ -61,6 +61,7 @@ func (s *Service) execute(ctx context.Context, runID string) error {
 		} else if err != nil {
 			return err
 		}
+		s.startTasks(uctx, r) // tasks.go: the run's tasks are in progress
 		text, err := s.callModel(ctx, uctx, r)
 		if err != nil {
 			return s.failOrRetry(ctx, r, err)

@@ -305,6 +305,7 @@ type fakeProject struct {
 	gates    []*fakeGate
 	tasks    []NewTask
 	taskKeys map[string]int // idempotency key -> tasks the batch created
+	statuses map[int]string // index in tasks -> status, when not todo (AdvanceTasks, tasks_test.go)
 	proofs   []fakeProof
 }
 

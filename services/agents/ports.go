@@ -66,8 +66,13 @@ type Projects interface {
 	RecordProof(ctx context.Context, projectID string, gate int, proofType string, pass bool, summary string) error
 	// CreateTasks creates the tasks at once; a repeat with the same key creates nothing more.
 	CreateTasks(ctx context.Context, projectID string, tasks []NewTask, idempotencyKey string) (int, error)
-	// OpenTasks lists the titles of tasks not done, at most limit.
+	// OpenTasks lists the tasks not done, at most limit, each as one line: its title, key, gate
+	// and owner.
 	OpenTasks(ctx context.Context, projectID string, limit int) ([]string, error)
+	// AdvanceTasks moves the tasks of the gate owned by the role to status ("in_progress" or
+	// "done"), only those with the keys when keys is not empty, and returns how many changed;
+	// tasks already there, or past it, stay as they are.
+	AdvanceTasks(ctx context.Context, projectID string, gate int, role, status string, keys []string) (int, error)
 }
 
 // NewTask is a task a run proposes.

@@ -61,7 +61,7 @@ func (s *Service) process(ctx context.Context, r store.Run, out output.Output) e
 			return err
 		}
 	}
-	return nil
+	return s.finishTasks(ctx, r, out.Handoff, &res) // tasks.go
 }
 
 // specOf returns the output's API specification, if it has one.
@@ -81,20 +81,4 @@ func (s *Service) workflowOf(ctx context.Context, projectID string) ([]WorkflowG
 		return nil, err
 	}
 	return s.Projects.Workflow(ctx, p.Type)
-}
-
-// tasksOf places each proposed task at the first gate, from the run's on, where its owner
-// works; a task without an owner, or whose owner works at no later gate, stays at the run's.
-func tasksOf(wf []WorkflowGate, r store.Run, in []output.Task) []NewTask {
-	out := make([]NewTask, len(in))
-	for i, t := range in {
-		out[i] = NewTask{Task: t, Gate: r.Gate}
-		for _, g := range wf[r.Gate-1:] {
-			if slices.Contains(g.Roles, t.OwnerRole) {
-				out[i].Gate = g.Number
-				break
-			}
-		}
-	}
-	return out
 }

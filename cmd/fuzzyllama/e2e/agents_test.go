@@ -168,6 +168,7 @@ func TestAgentsJourney(t *testing.T) {
 		if status.PercentComplete != 100 || status.ProjectStatus != "PROJECT_STATUS_COMPLETED" {
 			t.Fatalf("status: %+v", status)
 		}
+		s.wantEveryTaskDone(t, tok, p.ID) // tasks_test.go
 		// Every run succeeded, on the offline model, and the intake proposed the project's tasks.
 		var runs struct{ Runs []runView }
 		s.do("GET", base+"/runs?pageSize=100", tok, nil).want(t, 200, "").data(t, &runs)

@@ -21,6 +21,8 @@ func FuzzParse(f *testing.F) {
 		"<document type=\"intake\" title=\"x\">\nno end\n<handoff>\n{}\n</handoff>",
 		"<handoff>{}</handoff>",
 		"<handoff>\n{\"tasks\":[{\"key\":\"a\",\"title\":\"A\",\"ownerRole\":\"qa_engineer\",\"dependsOn\":[\"a\"]}]}\n</handoff>",
+		"<handoff>\n{\"tasks\":[{\"key\":\"a\",\"title\":\"A\",\"gate\":\"G5\"},{\"key\":\"b\",\"title\":\"B\",\"gate\":2}],\"doneTasks\":[]}\n</handoff>",
+		"<handoff>\n{\"doneTasks\":[\"g2-prd\",\" api \"]}\n</handoff>",
 	}
 	for _, s := range seeds {
 		f.Add(s)

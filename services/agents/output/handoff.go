@@ -100,6 +100,9 @@ func formatHandoff(h Handoff) string {
 		tasks[i] = t
 	}
 	h.Tasks = tasks
+	if h.DoneTasks != nil && *h.DoneTasks == nil {
+		h.DoneTasks = &[]string{}
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

@@ -29,9 +29,11 @@ type Document struct {
 }
 
 // Task is one task of a handoff's decomposition. DependsOn names keys of other tasks of the
-// same handoff.
+// same handoff. Gate (0: not named) and OwnerRole ("": not named) say where the task is worked
+// on and by whom; the agents service places a task that leaves them out.
 type Task struct {
 	Key         string   `json:"key"`
+	Gate        GateRef  `json:"gate,omitempty"`
 	Title       string   `json:"title"`
 	Description string   `json:"description"`
 	OwnerRole   string   `json:"ownerRole"`
@@ -45,6 +47,10 @@ type Handoff struct {
 	NextRoles    []string `json:"nextRoles"`    // role words
 	Notes        string   `json:"notes"`
 	Tasks        []Task   `json:"tasks"`
+	// DoneTasks, when present, are the keys of the agent's open tasks (those of its gate and
+	// role) that this answer completes: exactly those are marked done, an empty list none.
+	// Absent (nil), every task of the agent's gate and role is done when its run succeeds.
+	DoneTasks *[]string `json:"doneTasks,omitempty"`
 }
 
 // Output is a parsed answer.
@@ -63,6 +69,8 @@ const (
 	MaxTasks              = 100
 	MaxTaskDescriptionLen = 4000 // characters
 	MaxTaskKeyLen         = 128  // characters: a key may end up where a task id would
+	MaxDoneTasks          = 500  // keys in doneTasks: the projects service's bound
+	GateCount             = 9
 )
 
 // Task priorities; an empty priority means PriorityMedium.

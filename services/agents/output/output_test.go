@@ -136,13 +136,24 @@ func TestParseErrors(t *testing.T) {
 			[]string{
 				`handoff: tasks[1].key "a" is also the key of tasks[0]`,
 				`handoff: tasks[1] ("a") has no title`,
-				`handoff: tasks[1].ownerRole is required`,
 				`handoff: tasks[1].priority "urgent" is not one of low, medium, high, critical`,
 				`handoff: tasks[2] has no key`,
 				`handoff: tasks[2].ownerRole "chef" is not an agent role`,
 				`handoff: tasks[0].dependsOn names "db", which is not a task key in this handoff`,
 				`handoff: tasks[0] ("a") depends on itself`,
 			}},
+		{"gates and done tasks", req + handoff(`{"tasks":[`+
+			`{"key":"a","title":"A","gate":10},{"key":"b","title":"B","gate":-1}],`+
+			`"doneTasks":["x"," ","x","a\nb"]}`),
+			[]string{
+				`handoff: tasks[0].gate 10 is not a gate: 1 to 9`,
+				`handoff: tasks[1].gate -1 is not a gate: 1 to 9`,
+				`handoff: doneTasks[1] is empty`,
+				`handoff: doneTasks[2] "x" repeats doneTasks[0]`,
+				`handoff: doneTasks[3] must be one line`,
+			}},
+		{"gate in words", req + handoff(`{"tasks":[{"key":"a","title":"A","gate":"Development"}]}`),
+			[]string{`handoff: invalid JSON: gate must be a gate number such as 5, not "Development"`}},
 		{"cycle", req + handoff(`{"tasks":[`+
 			`{"key":"x","title":"X","ownerRole":"qa_engineer"},`+
 			`{"key":"a","title":"A","ownerRole":"qa_engineer","dependsOn":["x","b"]},`+
@@ -244,6 +255,39 @@ func TestFormatRoundTrip(t *testing.T) {
 	roundTrip(t, empty)
 	if s := Format(empty); !strings.Contains(s, `"deliverables": []`) {
 		t.Fatalf("empty lists should render as []: %s", s)
+	}
+}
+
+// TestTaskGatesAndDoneTasks: a task may name its gate (as a number, or as a model writes it:
+// "G5") and leave its owner out; a handoff may name the tasks it completed, and an empty list
+// (none done) stays apart from none given (all done), through Format too.
+func TestTaskGatesAndDoneTasks(t *testing.T) {
+	handoff := func(js string) string { return "<handoff>\n" + js + "\n</handoff>\n" }
+	o, err := Parse(handoff(`{"tasks":[{"key":"a","title":"A","gate":5,"ownerRole":"backend_developer"},` +
+		`{"key":"b","title":"B","gate":"G6"},{"key":"c","title":"C","gate":" 7 "},{"key":"d","title":"D","gate":null}],` +
+		`"doneTasks":[" g2-prd ","api"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Task{{Key: "a", Title: "A", Gate: 5, OwnerRole: "backend_developer", Priority: "medium"},
+		{Key: "b", Title: "B", Gate: 6, Priority: "medium"}, {Key: "c", Title: "C", Gate: 7, Priority: "medium"},
+		{Key: "d", Title: "D", Priority: "medium"}}
+	if !reflect.DeepEqual(o.Handoff.Tasks, want) || o.Handoff.DoneTasks == nil || !reflect.DeepEqual(*o.Handoff.DoneTasks, []string{"g2-prd", "api"}) {
+		t.Fatalf("tasks %+v, done %v", o.Handoff.Tasks, o.Handoff.DoneTasks)
+	}
+	roundTrip(t, o)
+	for text, want := range map[string]*[]string{`{}`: nil, `{"doneTasks":null}`: nil, `{"doneTasks":[]}`: {}} {
+		o, err := Parse(handoff(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (o.Handoff.DoneTasks == nil) != (want == nil) || want != nil && len(*o.Handoff.DoneTasks) != 0 {
+			t.Errorf("%s: doneTasks %v", text, o.Handoff.DoneTasks)
+		}
+		roundTrip(t, o)
+	}
+	if s := Format(Output{}); strings.Contains(s, "doneTasks") || strings.Contains(s, `"gate"`) {
+		t.Errorf("a handoff that names no done tasks and no gates says so:\n%s", s)
 	}
 }
 

@@ -22,7 +22,35 @@ func validHandoff(h Handoff, docs []Document, p *problems) Handoff {
 		p.add("handoff: notes %s", problem)
 	}
 	h.Tasks = tasks(h.Tasks, p)
+	h.DoneTasks = doneTasks(h.DoneTasks, p)
 	return h
+}
+
+// doneTasks validates the keys of the tasks an answer says it completed, keeping an empty list
+// (none done) apart from an absent one (all done).
+func doneTasks(in *[]string, p *problems) *[]string {
+	if in == nil {
+		return nil
+	}
+	if len(*in) > MaxDoneTasks {
+		p.add("handoff: doneTasks names %d tasks; at most %d are allowed", len(*in), MaxDoneTasks)
+	}
+	out := []string{}
+	seen := make(map[string]int, len(*in))
+	for i, k := range *in {
+		k = strings.TrimSpace(k)
+		if k == "" {
+			p.add("handoff: doneTasks[%d] is empty: name a task by its key", i)
+		} else if problem := lineProblem(k, MaxTaskKeyLen); problem != "" {
+			p.add("handoff: doneTasks[%d] %s", i, problem)
+		} else if first, dup := seen[k]; dup {
+			p.add("handoff: doneTasks[%d] %s repeats doneTasks[%d]", i, quote(k), first)
+		} else {
+			seen[k] = i
+			out = append(out, k)
+		}
+	}
+	return &out
 }
 
 // words normalises a list of enum words, reporting unknown and repeated ones; check, if set, is
@@ -79,10 +107,13 @@ func tasks(in []Task, p *problems) []Task {
 		if problem := textProblem(t.Description, MaxTaskDescriptionLen); problem != "" {
 			p.add("%s.description %s", at, problem)
 		}
+		if t.Gate < 0 || t.Gate > GateCount {
+			p.add("%s.gate %d is not a gate: 1 to %d", at, t.Gate, GateCount)
+		}
 		if r, ok := role(t.OwnerRole); ok {
 			t.OwnerRole = r
 		} else if strings.TrimSpace(t.OwnerRole) == "" {
-			p.add("%s.ownerRole is required: the agent role that owns the task", at)
+			t.OwnerRole = "" // none named: the agents service assigns the gate's role, if it has one
 		} else {
 			p.add("%s.ownerRole %s is not an agent role", at, quote(t.OwnerRole))
 		}

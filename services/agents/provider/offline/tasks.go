@@ -8,8 +8,9 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 )
 
-// taskPlan is the product manager's G1 decomposition: one task per later gate, owned by the
-// role that leads that gate for the project's type.
+// taskPlan is the product manager's G1 decomposition: one task per gate, owned by the role
+// that leads that gate for the project's type. The first is the intake itself, which the run
+// that proposes the decomposition completes.
 type taskPlan struct {
 	gate      int
 	key       string
@@ -20,7 +21,8 @@ type taskPlan struct {
 // Dependencies follow what each gate needs, not only their order: design needs the PRD, not
 // the architecture; security reviews the code; staging needs both tests and security.
 var taskPlans = []taskPlan{
-	{2, "g2-prd", output.PriorityHigh, nil},
+	{1, "g1-scope", output.PriorityHigh, nil},
+	{2, "g2-prd", output.PriorityHigh, []string{"g1-scope"}},
 	{3, "g3-architecture", output.PriorityHigh, []string{"g2-prd"}},
 	{4, "g4-design", output.PriorityMedium, []string{"g2-prd"}},
 	{5, "g5-development", output.PriorityHigh, []string{"g3-architecture", "g4-design"}},
@@ -62,6 +64,8 @@ func (p *project) decomposition() []output.Task {
 		desc := fmt.Sprintf("Produce %s for %s at G%d %s (%s), with %s.", list(docs), p.name, t.gate,
 			catalog.GateName(t.gate), p.typeLabel(), list(roles))
 		switch t.gate {
+		case 1:
+			desc += " Capture the owner's description as the intake the next gates build on."
 		case 2:
 			desc += fmt.Sprintf(" Start from the intake's %d key capabilities.", len(p.features))
 		case 3, 5:
@@ -69,6 +73,7 @@ func (p *project) decomposition() []output.Task {
 		}
 		out = append(out, output.Task{
 			Key:         t.key,
+			Gate:        output.GateRef(t.gate),
 			Title:       oneLine(fmt.Sprintf("G%d %s: %s", t.gate, catalog.GateName(t.gate), list(docs)), output.MaxTitleLen),
 			Description: oneLine(desc, output.MaxTaskDescriptionLen),
 			OwnerRole:   lead(t.gate, p.typ),
