@@ -377,30 +377,17 @@ func (s *Service) saveAll(ctx context.Context, q store.Queries, who authn.Identi
 	return out, nil
 }
 
-// record records, for each gate and required document type in saved, the last document of the
-// batch as the gate's deliverable. Unchanged documents count: a gate re-run after a request for
-// changes that produces the same content must still have its deliverable recorded.
+// record records each document in saved whose gate requires its type as one of the gate's
+// deliverables: a gate has one per producing document (the frontend's and the backend's code are
+// two). Unchanged documents count: a gate re-run after a request for changes that produces the
+// same content must still have its deliverables recorded in the new revision.
 func (s *Service) record(ctx context.Context, required map[int][]string, saved []Saved) ([]DeliverableRecord, error) {
-	type slot struct {
-		gate int
-		typ  string
-	}
-	last := map[slot]int{}
-	var order []slot
-	for i, sv := range saved {
+	var out []DeliverableRecord
+	for _, sv := range saved {
 		d := sv.Document
 		if d.Gate == 0 || !slices.Contains(required[d.Gate], d.Type) {
 			continue
 		}
-		k := slot{d.Gate, d.Type}
-		if _, ok := last[k]; !ok {
-			order = append(order, k)
-		}
-		last[k] = i
-	}
-	var out []DeliverableRecord
-	for _, k := range order {
-		d := saved[last[k]].Document
 		r := DeliverableRecord{Deliverable: Deliverable{ProjectID: d.ProjectID, Gate: d.Gate, DocumentType: d.Type,
 			DocumentID: d.ID, Version: d.Latest.Number, ContentHash: d.Latest.ContentHash}}
 		var err error

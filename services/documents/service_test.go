@@ -250,7 +250,7 @@ func TestDeliverablesAreRecordedWithTheProjectsService(t *testing.T) {
 	eachStore(t, func(t *testing.T, fx fixture) {
 		b, err := fx.svc.CreateDocuments(as("ed"), identity("ed"), "p1", []documents.NewDocument{
 			{Gate: 3, Type: "architecture", Title: "Overview", Content: []byte("a")},
-			{Gate: 3, Type: "architecture", Title: "Details", Content: []byte("b")}, // the last one of a type is the deliverable
+			{Gate: 3, Type: "architecture", Title: "Details", Content: []byte("b")}, // each document of a type is a deliverable
 			{Gate: 3, Type: "design", Title: "Not required at G3", Content: []byte("c")},
 			{Type: "api_spec", Title: "No gate", Content: []byte("d")},
 		}, documents.Agent{}, false, "")
@@ -258,9 +258,9 @@ func TestDeliverablesAreRecordedWithTheProjectsService(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := fx.projects.deliverables()
-		details := b.Documents[1].Document
-		if len(rec) != 1 || rec[0].DocumentID != details.ID || rec[0].Gate != 3 || rec[0].DocumentType != "architecture" ||
-			rec[0].Version != 1 || rec[0].ContentHash != details.Latest.ContentHash || len(b.Deliverables) != 1 || !b.Deliverables[0].Recorded {
+		overview, details := b.Documents[0].Document, b.Documents[1].Document
+		if len(rec) != 2 || rec[0].DocumentID != overview.ID || rec[1].DocumentID != details.ID || rec[1].Gate != 3 || rec[1].DocumentType != "architecture" ||
+			rec[1].Version != 1 || rec[1].ContentHash != details.Latest.ContentHash || len(b.Deliverables) != 2 || !b.Deliverables[1].Recorded {
 			t.Fatalf("recorded %+v; batch said %+v", rec, b.Deliverables)
 		}
 		// A new version is recorded too.

@@ -31,6 +31,8 @@ type GateDetail struct {
 	Deliverables []store.Deliverable
 	Proofs       []store.Proof
 	Reviews      []store.Review
+	// Requirements are what its current revision still lacks.
+	Requirements Requirements
 }
 
 // ListGates lists the project's gates created so far (at most nine), each with what is
@@ -75,8 +77,11 @@ func (s *Service) gateDetail(ctx context.Context, q store.Queries, p store.Proje
 	if d.Proofs, err = q.Proofs(ctx, p.ID, number); err != nil {
 		return d, err
 	}
-	d.Reviews, err = q.Reviews(ctx, p.ID, number)
-	return d, err
+	if d.Reviews, err = q.Reviews(ctx, p.ID, number); err != nil {
+		return d, err
+	}
+	d.Requirements = requirementsOf(d.Def, g, d.Deliverables, d.Proofs)
+	return d, nil
 }
 
 // gateOf loads a gate (locking it inside a transaction), with clear errors for gate numbers out
@@ -129,8 +134,9 @@ func (s *Service) transition(ctx context.Context, who authn.Identity, projectID 
 		case trans == transRequestChanges:
 			g.Revision++
 		}
-		if trans == transApprove {
-			if err := s.checkApprovable(ctx, q, p.Project, g); err != nil {
+		if trans == transSubmit || trans == transApprove {
+			// One precondition: a gate goes to review only with what its approval needs.
+			if err := checkReady(ctx, q, p.Project, g, trans); err != nil {
 				return err
 			}
 		}
@@ -194,13 +200,18 @@ func (s *Service) RequestGateChanges(ctx context.Context, who authn.Identity, pr
 	if err := v.Err(); err != nil {
 		return GateDetail{}, err
 	}
-	return s.transition(ctx, who, projectID, gate, transRequestChanges, ActAdmin, "", func(q store.Queries, rec *recorder, p *store.ProjectWithRole, g store.Gate) error {
+	// The timeline says why (the full notes are in the review record).
+	reason := input.Clean(notes, changeNotesInEventMaxLen)
+	return s.transition(ctx, who, projectID, gate, transRequestChanges, ActAdmin, reason, func(q store.Queries, rec *recorder, p *store.ProjectWithRole, g store.Gate) error {
 		if err := reopenTasks(ctx, q, rec, who, projectID, gate); err != nil {
 			return err
 		}
 		return s.recordReview(ctx, q, rec, who, p.Project, g, GateChangesRequested, notes)
 	})
 }
+
+// changeNotesInEventMaxLen bounds the notes a request for changes puts in its timeline event.
+const changeNotesInEventMaxLen = 1000
 
 // Approval is what ApproveGate did: the approved gate, the gate it opened (nil when G9
 // completed the project) and the project after it.
@@ -248,74 +259,9 @@ func (s *Service) ApproveGate(ctx context.Context, who authn.Identity, projectID
 	return out, err
 }
 
-// checkApprovable lists everything that stops the gate from being approved: the previous gate,
-// each required deliverable not recorded complete, and each required proof whose latest record
-// is not a pass.
-func (s *Service) checkApprovable(ctx context.Context, q store.Queries, p store.Project, g store.Gate) error {
-	if g.Number > 1 {
-		prev, err := q.Gate(ctx, p.ID, g.Number-1)
-		if err != nil {
-			return err
-		}
-		if prev.State != GateApproved {
-			return apperr.FailedPrecondition("gate G%d is not approved yet", g.Number-1)
-		}
-	}
-	missingDocs, missingProofs, err := missing(ctx, q, p, g.Number)
-	if err != nil {
-		return err
-	}
-	if len(missingDocs) == 0 && len(missingProofs) == 0 {
-		return nil
-	}
-	var v apperr.Violations
-	for _, d := range missingDocs {
-		v.Add("deliverables."+d, "required deliverable not recorded as complete")
-	}
-	for _, m := range missingProofs {
-		v.Add("proofs."+m.typ, m.why)
-	}
-	e := apperr.FailedPrecondition("gate G%d cannot be approved yet: %d deliverable(s) and %d proof(s) missing",
-		g.Number, len(missingDocs), len(missingProofs)).WithReason("GATE_REQUIREMENTS_MISSING")
-	e.Fields = v
-	return e
-}
-
-type missingProof struct{ typ, why string }
-
-// missing returns the required deliverables and proofs the gate still lacks.
-func missing(ctx context.Context, q store.Queries, p store.Project, number int) ([]string, []missingProof, error) {
-	def, _ := workflow.GateOf(p.Type, number)
-	delivs, err := q.Deliverables(ctx, p.ID, number)
-	if err != nil {
-		return nil, nil, err
-	}
-	var docs []string
-	for _, want := range def.Deliverables {
-		if !slices.ContainsFunc(delivs, func(d store.Deliverable) bool { return d.DocumentType == want && d.Complete }) {
-			docs = append(docs, want)
-		}
-	}
-	proofs, err := q.Proofs(ctx, p.ID, number)
-	if err != nil {
-		return nil, nil, err
-	}
-	latest := map[string]string{} // proofs are oldest first: the last one of a type wins
-	for _, pr := range proofs {
-		latest[pr.Type] = pr.Result
-	}
-	var miss []missingProof
-	for _, want := range def.Proofs {
-		switch r, ok := latest[want]; {
-		case !ok:
-			miss = append(miss, missingProof{want, "required proof not recorded"})
-		case r != ProofPass:
-			miss = append(miss, missingProof{want, "latest proof is " + r + ", not pass"})
-		}
-	}
-	return docs, miss, nil
-}
-
+// recordReview records the decision on gate g with a snapshot of what was reviewed: every
+// deliverable the gate listed (each with its revision) and the latest proof of each type of the
+// reviewed revision.
 func (s *Service) recordReview(ctx context.Context, q store.Queries, rec *recorder, who authn.Identity, p store.Project, g store.Gate, decision, notes string) error {
 	delivs, err := q.Deliverables(ctx, p.ID, g.Number)
 	if err != nil {
@@ -325,20 +271,28 @@ func (s *Service) recordReview(ctx context.Context, q store.Queries, rec *record
 	if err != nil {
 		return err
 	}
+	reviewed := g.Revision
+	if decision == GateChangesRequested {
+		reviewed-- // the request has already started the next revision
+	}
 	return q.AddReview(ctx, store.Review{ID: uuid.NewString(), ProjectID: p.ID, Gate: g.Number, Decision: decision,
-		ReviewerID: who.UserID, Notes: notes, Deliverables: delivs, Proofs: latestPerType(proofs), CreatedAt: rec.now})
+		ReviewerID: who.UserID, Notes: notes, Deliverables: delivs, Proofs: latestPerType(proofs, reviewed), CreatedAt: rec.now,
+		Revision: reviewed})
 }
 
-// latestPerType keeps the last proof of each type, in order: what stood when the decision was
-// made (older attempts remain listed on the gate).
-func latestPerType(proofs []store.Proof) []store.Proof {
+// latestPerType keeps the last proof of each type recorded in the revision, in order: what stood
+// when the decision was made (older attempts, and earlier revisions' proofs, remain listed on
+// the gate and in the reviews of their time).
+func latestPerType(proofs []store.Proof, revision int) []store.Proof {
 	last := map[string]int{}
 	for i, p := range proofs {
-		last[p.Type] = i
+		if p.Revision == revision {
+			last[p.Type] = i
+		}
 	}
 	out := make([]store.Proof, 0, len(last))
 	for i, p := range proofs {
-		if last[p.Type] == i {
+		if j, ok := last[p.Type]; ok && j == i {
 			out = append(out, p)
 		}
 	}
@@ -363,8 +317,15 @@ func gateOpen(ctx context.Context, q store.Queries, p store.Project, number int)
 		WithReason(ReasonIllegalTransition)
 }
 
-// RecordDeliverable records a document version as the gate's deliverable of its type.
-func (s *Service) RecordDeliverable(ctx context.Context, who authn.Identity, d store.Deliverable) (store.Deliverable, error) {
+// RecordedDeliverable is a deliverable as recorded, and whether the gate requires its type.
+type RecordedDeliverable struct {
+	store.Deliverable
+	Required bool
+}
+
+// RecordDeliverable records a document version as the gate's deliverable of its document, in
+// the gate's current revision.
+func (s *Service) RecordDeliverable(ctx context.Context, who authn.Identity, d store.Deliverable) (RecordedDeliverable, error) {
 	var v apperr.Violations
 	if !slices.Contains(documentTypes, d.DocumentType) {
 		v.Add("documentType", "is required: one of the DOCUMENT_TYPE_ values")
@@ -375,24 +336,28 @@ func (s *Service) RecordDeliverable(ctx context.Context, who authn.Identity, d s
 	}
 	input.CheckText(&v, "contentHash", d.ContentHash, true, 128)
 	if err := v.Err(); err != nil {
-		return d, err
+		return RecordedDeliverable{Deliverable: d}, err
 	}
+	var required bool
 	err := s.change(ctx, who, func(q store.Queries, rec *recorder) error {
 		p, err := s.access(ctx, q, who, d.ProjectID, ActWrite)
 		if err != nil {
 			return err
 		}
-		if _, err := gateOpen(ctx, q, p.Project, d.Gate); err != nil {
+		def, _ := workflow.GateOf(p.Type, d.Gate)
+		required = slices.Contains(def.Deliverables, d.DocumentType)
+		g, err := gateOpen(ctx, q, p.Project, d.Gate)
+		if err != nil {
 			return err
 		}
-		d.RecordedBy, d.UpdatedAt = who.UserID, rec.now
+		d.RecordedBy, d.UpdatedAt, d.Revision = who.UserID, rec.now, g.Revision
 		if err := q.PutDeliverable(ctx, d); err != nil {
 			return err
 		}
 		rec.add(d.ProjectID, who.UserID, EventDeliverableRecorded, DeliverableRecorded{Gate: d.Gate, DocumentType: d.DocumentType, DocumentID: d.DocumentID, Version: d.Version})
 		return nil
 	})
-	return d, err
+	return RecordedDeliverable{Deliverable: d, Required: required}, err
 }
 
 // RecordProof records evidence for the gate. A proof recorded by a person is an attestation and
@@ -418,14 +383,23 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 		if err != nil {
 			return err
 		}
-		if _, err := gateOpen(ctx, q, p.Project, pr.Gate); err != nil {
+		g, err := gateOpen(ctx, q, p.Project, pr.Gate)
+		if err != nil {
 			return err
 		}
-		if existing, err := q.Proofs(ctx, pr.ProjectID, pr.Gate); err != nil {
+		existing, err := q.Proofs(ctx, pr.ProjectID, pr.Gate)
+		if err != nil {
 			return err
-		} else if len(existing) >= maxProofsPerGate {
-			return apperr.FailedPrecondition("gate G%d already has %d proofs: the latest of each type is what counts", pr.Gate, maxProofsPerGate)
 		}
+		// The proof speaks for this revision's deliverables as they are now.
+		delivs, err := q.Deliverables(ctx, pr.ProjectID, pr.Gate)
+		if err != nil {
+			return err
+		}
+		if err := checkProofRoom(p.Project, g, pr, existing, delivs); err != nil {
+			return err
+		}
+		pr.Revision, pr.DeliverablesHash = g.Revision, deliverablesHash(g.Revision, delivs)
 		// A person's record is their attestation; a service's is the output of its check.
 		pr.ID, pr.ProducedBy, pr.Attested, pr.CreatedAt = uuid.NewString(), who.UserID, true, rec.now
 		if who.Delegated() {
@@ -443,8 +417,29 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 // machineProduced are the proof types only a FuzzyLlama service produces, never a person.
 var machineProduced = map[string]bool{workflow.ProofSpecValidation: true}
 
-// maxProofsPerGate bounds what one gate can hold (and so every response that lists it).
+// maxProofsPerGate bounds the proofs of one gate revision (and so the responses that list
+// them).
 const maxProofsPerGate = 100
+
+// checkProofRoom refuses a proof past the bound of its gate revision, except a passing proof of a
+// required type the gate lacks: a gate can always be completed, however many proofs it took.
+func checkProofRoom(p store.Project, g store.Gate, pr store.Proof, existing []store.Proof, delivs []store.Deliverable) error {
+	n := 0
+	for _, e := range existing {
+		if e.Revision == g.Revision {
+			n++
+		}
+	}
+	if n < maxProofsPerGate {
+		return nil
+	}
+	def, _ := workflow.GateOf(p.Type, g.Number)
+	if pr.Result == ProofPass && slices.Contains(requirementsOf(def, g, delivs, existing).ProofTypes(), pr.Type) {
+		return nil
+	}
+	return apperr.FailedPrecondition("gate G%d already has %d proofs in revision %d: the latest of each type is what counts, "+
+		"and past that only a passing proof of a required type it lacks is taken", g.Number, maxProofsPerGate, g.Revision)
+}
 
 var documentTypes = []string{workflow.DocIntake, workflow.DocRequirements, workflow.DocUserStory, workflow.DocArchitecture,
 	workflow.DocAPISpec, workflow.DocDatabaseSchema, workflow.DocDesign, workflow.DocCode, workflow.DocTestPlan,
@@ -463,6 +458,8 @@ type Status struct {
 	NextAction      string
 	MissingDocs     []string
 	MissingProofs   []string
+	// Next is what to do next, as data; NextAction is its sentence.
+	Next NextStep
 }
 
 // GetStatus says where the project stands and what the user should do next.
@@ -489,37 +486,12 @@ func (s *Service) GetStatus(ctx context.Context, who authn.Identity, projectID s
 		return st, err
 	}
 	st.Def, _ = workflow.GateOf(p.Type, p.CurrentGate)
-	docs, proofs, err := missing(ctx, s.Store, p.Project, p.CurrentGate)
+	req, err := gateRequirements(ctx, s.Store, p.Project, st.Gate)
 	if err != nil {
 		return st, err
 	}
-	st.MissingDocs = docs
-	for _, m := range proofs {
-		st.MissingProofs = append(st.MissingProofs, m.typ)
-	}
-	st.NextAction = nextAction(p, st.Gate, st.Def)
+	st.MissingDocs, st.MissingProofs = req.Deliverables, req.ProofTypes()
+	st.Next = nextStep(p.Project, st.Gate, st.Def, req)
+	st.NextAction = st.Next.Summary
 	return st, nil
-}
-
-func nextAction(p store.ProjectWithRole, g store.Gate, def workflow.Gate) string {
-	gate := fmt.Sprintf("G%d %s", def.Number, def.Name)
-	switch {
-	case p.Status == store.StatusCompleted:
-		return "The project is complete: export its documents."
-	case p.Status == store.StatusArchived:
-		return "The project is archived."
-	}
-	switch g.State {
-	case GatePending:
-		return "Start " + gate + " so its agents can work."
-	case GateInProgress:
-		return "Agents are working on " + gate + "; wait for it to be submitted for review."
-	case GateInReview:
-		return "Review " + gate + ": approve it or request changes."
-	case GateChangesRequested:
-		return "Changes were requested on " + gate + "; restart it so the agents revise their work."
-	case GateBlocked:
-		return gate + " is blocked: " + g.BlockedReason + " — the owner can unblock it."
-	}
-	return ""
 }

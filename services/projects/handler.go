@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -80,6 +81,9 @@ func priorityPB(s string) pb.TaskPriority {
 func notificationKindPB(s string) pb.NotificationKind {
 	return protoenum.Value[pb.NotificationKind](s, pb.NotificationKind_value, "NOTIFICATION_KIND_")
 }
+func nextActionKindPB(s string) pb.NextActionKind {
+	return protoenum.Value[pb.NextActionKind](s, pb.NextActionKind_value, "NEXT_ACTION_KIND_")
+}
 
 func projectPB(p store.ProjectWithRole) *pb.Project {
 	return &pb.Project{Id: p.ID, Name: p.Name, Description: p.Description, Type: projectTypePB(p.Type),
@@ -97,7 +101,8 @@ func memberPB(m MemberInfo) *pb.Member {
 
 func deliverablePB(d store.Deliverable, required bool) *pb.Deliverable {
 	out := &pb.Deliverable{DocumentType: docTypePB(d.DocumentType), Required: required, Complete: d.Complete,
-		DocumentId: d.DocumentID, Version: int32(d.Version), ContentHash: d.ContentHash, RecordedBy: d.RecordedBy}
+		DocumentId: d.DocumentID, Version: int32(d.Version), ContentHash: d.ContentHash, RecordedBy: d.RecordedBy,
+		Revision: int32(d.Revision)}
 	if !d.UpdatedAt.IsZero() {
 		out.UpdateTime = timestamppb.New(d.UpdatedAt)
 	}
@@ -106,35 +111,45 @@ func deliverablePB(d store.Deliverable, required bool) *pb.Deliverable {
 
 func proofPB(p store.Proof) *pb.Proof {
 	return &pb.Proof{Id: p.ID, Type: proofTypePB(p.Type), Result: proofResultPB(p.Result), Summary: p.Summary,
-		ProducedBy: p.ProducedBy, Attested: p.Attested, CreateTime: timestamppb.New(p.CreatedAt)}
+		ProducedBy: p.ProducedBy, Attested: p.Attested, CreateTime: timestamppb.New(p.CreatedAt),
+		Revision: int32(p.Revision), DeliverablesHash: p.DeliverablesHash}
 }
 
-func reviewPB(r store.Review) *pb.Review {
-	return &pb.Review{Id: r.ID, Gate: int32(r.Gate), Decision: gateStatePB(r.Decision), ReviewerId: r.ReviewerID, Notes: r.Notes,
-		ReviewedDeliverables: mapSlice(r.Deliverables, func(d store.Deliverable) *pb.Deliverable { return deliverablePB(d, false) }),
-		Proofs:               mapSlice(r.Proofs, proofPB), CreateTime: timestamppb.New(r.CreatedAt)}
+// reviewPB is a review record of a gate of definition def: each deliverable it saw is required
+// as the gate's are.
+func reviewPB(def workflow.Gate) func(r store.Review) *pb.Review {
+	return func(r store.Review) *pb.Review {
+		return &pb.Review{Id: r.ID, Gate: int32(r.Gate), Decision: gateStatePB(r.Decision), ReviewerId: r.ReviewerID, Notes: r.Notes,
+			ReviewedDeliverables: mapSlice(r.Deliverables, func(d store.Deliverable) *pb.Deliverable {
+				return deliverablePB(d, slices.Contains(def.Deliverables, d.DocumentType))
+			}),
+			Proofs: mapSlice(r.Proofs, proofPB), CreateTime: timestamppb.New(r.CreatedAt), Revision: int32(r.Revision)}
+	}
 }
 
-// gatePB lists every deliverable the workflow requires (recorded or not) plus any other
-// recorded one.
+// gatePB lists, for each deliverable type the workflow requires, every document recorded for it
+// (or an empty entry when there is none), then any other recorded deliverable.
 func gatePB(d GateDetail) *pb.Gate {
 	out := &pb.Gate{ProjectId: d.ProjectID, Number: int32(d.Number), Name: d.Def.Name, Phase: d.Def.Phase,
 		State: gateStatePB(d.State), BlockedReason: d.BlockedReason, Revision: int32(d.Revision),
-		Proofs: mapSlice(d.Proofs, proofPB), Reviews: mapSlice(d.Reviews, reviewPB),
-		CreateTime: timestamppb.New(d.CreatedAt), UpdateTime: timestamppb.New(d.UpdatedAt)}
-	recorded := map[string]store.Deliverable{}
-	for _, x := range d.Deliverables {
-		recorded[x.DocumentType] = x
-	}
+		Proofs: mapSlice(d.Proofs, proofPB), Reviews: mapSlice(d.Reviews, reviewPB(d.Def)),
+		CreateTime: timestamppb.New(d.CreatedAt), UpdateTime: timestamppb.New(d.UpdatedAt),
+		MissingDeliverables: mapSlice(d.Requirements.Deliverables, docTypePB),
+		MissingProofs:       mapSlice(d.Requirements.ProofTypes(), proofTypePB),
+		DeliverablesHash:    d.Requirements.DeliverablesHash}
 	for _, want := range d.Def.Deliverables {
-		out.Deliverables = append(out.Deliverables, deliverablePB(store.Deliverable{DocumentType: want}, true))
-		if x, ok := recorded[want]; ok {
-			out.Deliverables[len(out.Deliverables)-1] = deliverablePB(x, true)
-			delete(recorded, want)
+		found := false
+		for _, x := range d.Deliverables {
+			if x.DocumentType == want {
+				out.Deliverables, found = append(out.Deliverables, deliverablePB(x, true)), true
+			}
+		}
+		if !found {
+			out.Deliverables = append(out.Deliverables, deliverablePB(store.Deliverable{DocumentType: want}, true))
 		}
 	}
 	for _, x := range d.Deliverables {
-		if _, extra := recorded[x.DocumentType]; extra {
+		if !slices.Contains(d.Def.Deliverables, x.DocumentType) {
 			out.Deliverables = append(out.Deliverables, deliverablePB(x, false))
 		}
 	}
@@ -393,7 +408,7 @@ func (h *Handler) RecordDeliverable(ctx context.Context, req *pb.RecordDeliverab
 		return nil, err
 	}
 	edge.SetHTTPStatus(ctx, http.StatusCreated)
-	return &pb.RecordDeliverableResponse{Deliverable: deliverablePB(d, false)}, nil
+	return &pb.RecordDeliverableResponse{Deliverable: deliverablePB(d.Deliverable, d.Required)}, nil
 }
 
 // RecordProof implements pb.ProjectsServiceServer.
@@ -416,7 +431,10 @@ func (h *Handler) GetProjectStatus(ctx context.Context, req *pb.GetProjectStatus
 	return &pb.GetProjectStatusResponse{CurrentGate: int32(st.Project.CurrentGate), GateName: st.Def.Name,
 		GateState: gateStatePB(st.Gate.State), Phase: st.Def.Phase, PercentComplete: int32(st.PercentComplete),
 		ProjectStatus: statusPB(st.Project.Status), NextAction: st.NextAction,
-		MissingDeliverables: mapSlice(st.MissingDocs, docTypePB), MissingProofs: mapSlice(st.MissingProofs, proofTypePB)}, nil
+		MissingDeliverables: mapSlice(st.MissingDocs, docTypePB), MissingProofs: mapSlice(st.MissingProofs, proofTypePB),
+		NextStep: &pb.NextAction{Kind: nextActionKindPB(st.Next.Kind), Gate: int32(st.Next.Gate),
+			MissingDeliverables: mapSlice(st.Next.MissingDocs, docTypePB), MissingProofs: mapSlice(st.Next.MissingProofs, proofTypePB),
+			BlockedReason: st.Next.BlockedReason, Summary: st.Next.Summary}}, nil
 }
 
 // CreateTasks implements pb.ProjectsServiceServer.

@@ -101,6 +101,7 @@ func TestNotificationsJourney(t *testing.T) {
 		mustDo(t, func() error { _, err := svc.BlockGate(ctx, agents, p.ID, 2, reason); return err })
 		blockedG2 := `gate_blocked: G2 PRD of "Shop" is blocked: ` + string([]rune("Waiting for the legal team: " + strings.Repeat("é", 300))[:199]) + "…"
 		mustDo(t, func() error { _, err := svc.UnblockGate(ctx, owner, p.ID, 2); return err })
+		recordDeliverables(t, svc, p.ID, 2)
 		mustDo(t, func() error { _, err := svc.SubmitGate(ctx, agents, p.ID, 2); return err })
 		readyG2 := `gate_ready_for_review: G2 PRD of "Shop" is ready for your review`
 		// The editor blocks it in person: the owner is told, the editor not.
@@ -141,13 +142,7 @@ func completeGate(t *testing.T, svc *projects.Service, projectID string, gate in
 	ctx := context.Background()
 	def, _ := workflow.GateOf(workflow.Traditional, gate)
 	mustDo(t, func() error { _, err := svc.StartGate(ctx, owner, projectID, gate); return err })
-	for _, doc := range def.Deliverables {
-		mustDo(t, func() error {
-			_, err := svc.RecordDeliverable(ctx, owner, store.Deliverable{ProjectID: projectID, Gate: gate, DocumentType: doc,
-				DocumentID: "d-" + doc, Version: 1, ContentHash: "h", Complete: true})
-			return err
-		})
-	}
+	recordDeliverables(t, svc, projectID, gate)
 	for _, proof := range def.Proofs {
 		mustDo(t, func() error {
 			_, err := svc.RecordProof(ctx, agents, store.Proof{ProjectID: projectID, Gate: gate, Type: proof, Result: projects.ProofPass, Summary: "ok"})
@@ -156,6 +151,20 @@ func completeGate(t *testing.T, svc *projects.Service, projectID string, gate in
 	}
 	mustDo(t, func() error { _, err := svc.SubmitGate(ctx, owner, projectID, gate); return err })
 	mustDo(t, func() error { _, err := svc.ApproveGate(ctx, owner, projectID, gate, ""); return err })
+}
+
+// recordDeliverables records a document of each type the gate requires, as the documents
+// service does when they are saved.
+func recordDeliverables(t *testing.T, svc *projects.Service, projectID string, gate int) {
+	t.Helper()
+	def, _ := workflow.GateOf(workflow.Traditional, gate)
+	for _, doc := range def.Deliverables {
+		mustDo(t, func() error {
+			_, err := svc.RecordDeliverable(context.Background(), owner, store.Deliverable{ProjectID: projectID, Gate: gate, DocumentType: doc,
+				DocumentID: "d-" + doc, Version: 1, ContentHash: "h", Complete: true})
+			return err
+		})
+	}
 }
 
 // failingNotifications is a store whose transactions cannot store notifications.

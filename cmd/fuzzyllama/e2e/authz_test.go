@@ -35,9 +35,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"list gates", "GET", "/api/v1/projects/%s/gates", nil, 1, nil},
 			{"get gate", "GET", "/api/v1/projects/%s/gates/1", nil, 1, nil},
 			{"start gate", "POST", "/api/v1/projects/%s/gates/1:start", map[string]string{}, 2, nil},
-			{"submit gate", "POST", "/api/v1/projects/%s/gates/1:submit", map[string]string{}, 2, func(pid string) string { gate(pid, "start"); return "" }},
+			{"submit gate", "POST", "/api/v1/projects/%s/gates/1:submit", map[string]string{}, 2, func(pid string) string {
+				gate(pid, "start")
+				s.saveDeliverable(t, owner, pid, 1, "DOCUMENT_TYPE_INTAKE")
+				return ""
+			}},
 			{"approve gate", "POST", "/api/v1/projects/%s/gates/1:approve", map[string]string{}, 3, func(pid string) string { s.completeGate(t, owner, pid, wf, 1); return "" }},
-			{"request changes", "POST", "/api/v1/projects/%s/gates/1:request-changes", map[string]string{"notes": "more"}, 3, func(pid string) string { gate(pid, "start"); gate(pid, "submit"); return "" }},
+			{"request changes", "POST", "/api/v1/projects/%s/gates/1:request-changes", map[string]string{"notes": "more"}, 3, func(pid string) string {
+				gate(pid, "start")
+				s.saveDeliverable(t, owner, pid, 1, "DOCUMENT_TYPE_INTAKE")
+				gate(pid, "submit")
+				return ""
+			}},
 			{"block gate", "POST", "/api/v1/projects/%s/gates/1:block", map[string]string{"reason": "waiting"}, 2, nil},
 			{"unblock gate", "POST", "/api/v1/projects/%s/gates/1:unblock", map[string]string{}, 3, func(pid string) string { gate(pid, "block"); return "" }},
 			{"record deliverable", "POST", "/api/v1/projects/%s/gates/1/deliverables", map[string]any{"documentType": "DOCUMENT_TYPE_INTAKE", "documentId": "d", "version": 1, "contentHash": "h", "complete": true}, 2, nil},

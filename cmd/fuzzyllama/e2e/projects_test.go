@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 type project struct {
@@ -38,6 +39,7 @@ type gateView struct {
 			DocumentID   string `json:"documentId"`
 			Version      int    `json:"version"`
 			ContentHash  string `json:"contentHash"`
+			Required     bool   `json:"required"`
 		} `json:"reviewedDeliverables"`
 	} `json:"reviews"`
 }
@@ -59,15 +61,38 @@ func (s *server) createProject(t *testing.T, token, name, typ string) project {
 	return out.Project
 }
 
-// completeGate records every deliverable and proof the workflow requires for gate n, and takes
-// the gate through start and submit to review.
+// saveDeliverable saves the document of type docType for gate n (a new version when it exists),
+// which the documents service records as the gate's deliverable.
+func (s *server) saveDeliverable(t *testing.T, token, pid string, n int, docType string) {
+	t.Helper()
+	title := fmt.Sprintf("G%d %s", n, docType)
+	content := fmt.Sprintf("# %s\n\nSaved at %s.\n", title, time.Now().Format(time.RFC3339Nano))
+	var list struct{ Documents []documentView }
+	s.do("GET", fmt.Sprintf("/api/v1/projects/%s/documents?gate=%d&type=%s", pid, n, docType), token, nil).want(t, 200, "").data(t, &list)
+	for _, d := range list.Documents {
+		if d.Title == title {
+			var updated struct{ Deliverable deliverableRecord }
+			s.do("PATCH", "/api/v1/projects/"+pid+"/documents/"+d.ID, token, map[string]any{"baseVersion": d.Version, "content": content}).
+				want(t, 200, "").data(t, &updated)
+			if !updated.Deliverable.Recorded {
+				t.Fatalf("%s saved again, not recorded: %+v", title, updated.Deliverable)
+			}
+			return
+		}
+	}
+	if _, rec := s.createDocument(t, token, pid, map[string]any{"gate": n, "type": docType, "title": title, "content": content}); rec == nil || !rec.Recorded {
+		t.Fatalf("%s saved, not recorded: %+v", title, rec)
+	}
+}
+
+// completeGate saves a document of every type the workflow requires for gate n (recorded as its
+// deliverables), records its proofs, and takes the gate through start and submit to review.
 func (s *server) completeGate(t *testing.T, token, pid string, wf workflowView, n int) {
 	t.Helper()
 	base := fmt.Sprintf("/api/v1/projects/%s/gates/%d", pid, n)
 	s.do("POST", base+":start", token, map[string]string{}).want(t, 200, "")
-	for i, d := range wf.Gates[n-1].Deliverables {
-		s.do("POST", base+"/deliverables", token, map[string]any{"documentType": d, "documentId": fmt.Sprintf("doc-%d-%d", n, i),
-			"version": 2, "contentHash": fmt.Sprintf("sha256:%d%d", n, i), "complete": true}).want(t, http.StatusCreated, "")
+	for _, d := range wf.Gates[n-1].Deliverables {
+		s.saveDeliverable(t, token, pid, n, d)
 	}
 	for _, p := range wf.Gates[n-1].Proofs {
 		s.do("POST", base+"/proofs", token, map[string]any{"type": p, "result": "PROOF_RESULT_PASS", "summary": "checked by hand"}).
@@ -94,15 +119,28 @@ func TestProjectGatesByHand(t *testing.T) {
 			t.Fatalf("workflow: %+v", wf)
 		}
 
-		// Approval is refused while anything is missing, and the answer names it.
+		// A gate goes to review only with what its approval needs, and the refusal names it.
 		base := "/api/v1/projects/" + p.ID
 		s.do("POST", base+"/gates/1:start", tok, map[string]string{}).want(t, 200, "")
-		s.do("POST", base+"/gates/1:submit", tok, map[string]string{}).want(t, 200, "")
-		r := s.do("POST", base+"/gates/1:approve", tok, map[string]string{"notes": "ok"}).want(t, 400, "FAILED_PRECONDITION")
+		r := s.do("POST", base+"/gates/1:submit", tok, map[string]string{}).want(t, 400, "FAILED_PRECONDITION")
 		if got := r.fields(); len(got["deliverables.intake"]) == 0 {
 			t.Fatalf("missing deliverable not named: %s", r.raw)
 		}
+		s.saveDeliverable(t, tok, p.ID, 1, "DOCUMENT_TYPE_INTAKE")
+		s.do("POST", base+"/gates/1:submit", tok, map[string]string{}).want(t, 200, "")
 		s.do("POST", base+"/gates/1:request-changes", tok, map[string]string{"notes": "write the intake"}).want(t, 200, "")
+		// The new revision needs its own intake: the one reviewed does not count any more.
+		var st struct {
+			MissingDeliverables []string `json:"missingDeliverables"`
+			NextStep            struct {
+				Kind string `json:"kind"`
+			} `json:"nextStep"`
+		}
+		s.do("GET", base+"/status", tok, nil).want(t, 200, "").data(t, &st)
+		if len(st.MissingDeliverables) != 1 || st.NextStep.Kind != "NEXT_ACTION_KIND_START_GATE" {
+			t.Fatalf("status after the request for changes: %+v", st)
+		}
+		wantVersion := map[int]int{1: 2, 2: 1} // G1's intake was saved again after the request for changes
 		for n := 1; n <= 2; n++ {
 			s.completeGate(t, tok, p.ID, wf, n)
 			var approved struct {
@@ -117,7 +155,7 @@ func TestProjectGatesByHand(t *testing.T) {
 			}
 			last := approved.Gate.Reviews[len(approved.Gate.Reviews)-1]
 			if last.Decision != "GATE_STATE_APPROVED" || last.ReviewerID != owner.User.ID || len(last.ReviewedDeliverables) != len(wf.Gates[n-1].Deliverables) ||
-				last.ReviewedDeliverables[0].Version != 2 || last.ReviewedDeliverables[0].ContentHash == "" {
+				last.ReviewedDeliverables[0].Version != wantVersion[n] || last.ReviewedDeliverables[0].ContentHash == "" || !last.ReviewedDeliverables[0].Required {
 				t.Fatalf("G%d review record: %+v", n, last)
 			}
 			if n < 9 && (approved.NextGate == nil || approved.NextGate.Number != n+1 || approved.Project.CurrentGate != n+1) {

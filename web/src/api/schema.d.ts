@@ -706,8 +706,8 @@ export interface paths {
         /**
          * ApproveGate approves an IN_REVIEW gate and creates the next one (or completes the project at G9)
          * @description ApproveGate approves an IN_REVIEW gate and creates the next one (or completes the project
-         *     at G9). Owner only. Refused with FAILED_PRECONDITION naming every missing deliverable and
-         *     proof.
+         *     at G9). Owner only, in person (a service's delegated token is refused). Refused with
+         *     FAILED_PRECONDITION naming every missing deliverable and proof.
          */
         post: operations["approveGate"];
         delete?: never;
@@ -787,7 +787,10 @@ export interface paths {
         put?: never;
         /**
          * SubmitGate moves an IN_PROGRESS gate to IN_REVIEW
-         * @description SubmitGate moves an IN_PROGRESS gate to IN_REVIEW. Owner or editor.
+         * @description SubmitGate moves an IN_PROGRESS gate to IN_REVIEW. Owner or editor. Only a gate that has
+         *     everything its approval needs goes to review (the same rule as ApproveGate): otherwise
+         *     FAILED_PRECONDITION, reason GATE_REQUIREMENTS_MISSING, with a field violation per missing
+         *     deliverable and proof.
          */
         post: operations["submitGate"];
         delete?: never;
@@ -1126,10 +1129,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AddMemberBody: {
-            /**
-             * Format: email
-             * @description The email of an existing account.
-             */
+            /** @description The email of an existing account. */
             email: string;
             role: components["schemas"]["Role"];
         };
@@ -1313,10 +1313,7 @@ export interface components {
             description?: string;
             /** @description 1-200 characters, one line. */
             name: string;
-            /**
-             * @description An http(s) URL, when given.
-             * @example https://github.com/ann/recipes
-             */
+            /** @description An http(s) URL, when given. */
             repositoryUrl?: string;
             type: components["schemas"]["ProjectType"];
         };
@@ -1354,14 +1351,24 @@ export interface components {
             /** @enum {boolean} */
             success: true;
         };
+        /**
+         * @description Deliverable is one document version recorded for a gate: a gate has one per producing
+         *     document (two developers' code documents are two deliverables of type CODE).
+         */
         Deliverable: {
             complete: boolean;
             contentHash: string;
             documentId: string;
             documentType: components["schemas"]["DocumentType"];
             recordedBy: string;
-            /** @description Whether the workflow requires this deliverable at this gate. */
+            /** @description Whether the workflow requires this type of deliverable at this gate. */
             required: boolean;
+            /**
+             * Format: int32
+             * @description The gate revision it was recorded in. One of an earlier revision (recorded before the last
+             *     request for changes) counts again once its document is saved in the current one.
+             */
+            revision: number;
             /**
              * Format: date-time
              * @description Unset for a required deliverable that was not recorded yet.
@@ -1614,6 +1621,19 @@ export interface components {
             /** Format: date-time */
             createTime: string;
             deliverables: components["schemas"]["Deliverable"][];
+            /**
+             * @description A digest ("sha256:…") of the deliverables of the current revision (document ids and content
+             *     hashes): a proof counts while its deliverables_hash equals it.
+             */
+            deliverablesHash: string;
+            /**
+             * @description What the current revision still lacks before the gate can go to review and be approved:
+             *     required deliverable types without a complete deliverable of this revision, and required
+             *     proofs whose latest record of this revision is missing, not a pass, or about deliverables
+             *     that have changed since. Empty once the gate is approved.
+             */
+            missingDeliverables: components["schemas"]["DocumentType"][];
+            missingProofs: components["schemas"]["ProofType"][];
             name: string;
             /** Format: int32 */
             number: number;
@@ -1724,11 +1744,15 @@ export interface components {
             currentGate: number;
             gateName: string;
             gateState: components["schemas"]["GateState"];
-            /** @description What the gate still lacks before it can be approved. */
+            /**
+             * @description What the current gate's current revision still lacks before it can go to review and be
+             *     approved (see Gate.missing_deliverables).
+             */
             missingDeliverables: components["schemas"]["DocumentType"][];
             missingProofs: components["schemas"]["ProofType"][];
-            /** @description What the user is expected to do next, in words. */
+            /** @description What the user is expected to do next, in words: next_step.summary. */
             nextAction: string;
+            nextStep: components["schemas"]["NextAction"];
             /**
              * Format: int32
              * @description 0-100: the share of gates approved; once the project has tasks, the mean of that and the
@@ -2218,6 +2242,47 @@ export interface components {
             priority?: components["schemas"]["TaskPriority"];
             title: string;
         };
+        /** @description NextAction is what to do next for a project, as data and as a sentence. */
+        NextAction: {
+            /** @description Why the gate is blocked (NEXT_ACTION_KIND_UNBLOCK_GATE). */
+            blockedReason: string;
+            /**
+             * Format: int32
+             * @description The gate it is about (the current gate).
+             */
+            gate: number;
+            kind: components["schemas"]["NextActionKind"];
+            /** @description What the gate's current revision still lacks. */
+            missingDeliverables: components["schemas"]["DocumentType"][];
+            missingProofs: components["schemas"]["ProofType"][];
+            /**
+             * The same in one sentence for people, e.g. "G5 Development has all its deliverables: record
+             *     its build and lint proofs; it goes to review when they pass."
+             */
+            summary: string;
+        };
+        /**
+         * @description NextActionKind is what a project waits for.
+         *
+         *      - NEXT_ACTION_KIND_START_GATE: The gate is PENDING or CHANGES_REQUESTED: start it (the agents do, when the work was
+         *     started with StartProject).
+         *      - NEXT_ACTION_KIND_PRODUCE_DELIVERABLES: The gate is IN_PROGRESS and lacks deliverables: its documents are still to be saved (by its
+         *     agents' runs, or by people); missing_deliverables names them.
+         *      - NEXT_ACTION_KIND_RECORD_PROOFS: The gate is IN_PROGRESS with every deliverable, and lacks proofs a person attests
+         *     (builds, tests, scans, deployments): record them (RecordProof); missing_proofs names them.
+         *      - NEXT_ACTION_KIND_WAIT_FOR_AGENTS: The gate is IN_PROGRESS with every deliverable, and lacks only proofs FuzzyLlama produces
+         *     itself (spec_validation: the architect's run validates its API specification; if the
+         *     specification changed since, run the architect again).
+         *      - NEXT_ACTION_KIND_SUBMIT_GATE: The gate has everything approval needs: submit it for review (the agents do).
+         *      - NEXT_ACTION_KIND_REVIEW_GATE: The gate is IN_REVIEW: the owner approves it or requests changes.
+         *      - NEXT_ACTION_KIND_UNBLOCK_GATE: The gate is BLOCKED: fix what blocked_reason says (a failed agent run blocks its gate with
+         *     the vendor's message), then the owner unblocks it.
+         *      - NEXT_ACTION_KIND_PROJECT_COMPLETE: The project is complete.
+         *      - NEXT_ACTION_KIND_PROJECT_ARCHIVED: The project is archived: nothing more can change.
+         * @example NEXT_ACTION_KIND_START_GATE
+         * @enum {string}
+         */
+        NextActionKind: "NEXT_ACTION_KIND_UNSPECIFIED" | "NEXT_ACTION_KIND_START_GATE" | "NEXT_ACTION_KIND_PRODUCE_DELIVERABLES" | "NEXT_ACTION_KIND_RECORD_PROOFS" | "NEXT_ACTION_KIND_WAIT_FOR_AGENTS" | "NEXT_ACTION_KIND_SUBMIT_GATE" | "NEXT_ACTION_KIND_REVIEW_GATE" | "NEXT_ACTION_KIND_UNBLOCK_GATE" | "NEXT_ACTION_KIND_PROJECT_COMPLETE" | "NEXT_ACTION_KIND_PROJECT_ARCHIVED";
         /**
          * @description Notification is news for one user, made from an event of a project's timeline in the same
          *     transaction (so none is lost), and sent live to the user's sockets.
@@ -2290,7 +2355,6 @@ export interface components {
             id: string;
             name: string;
             ownerId: string;
-            /** @example https://github.com/ann/recipes */
             repositoryUrl: string;
             role: components["schemas"]["Role"];
             status: components["schemas"]["ProjectStatus"];
@@ -2320,10 +2384,22 @@ export interface components {
             attested: boolean;
             /** Format: date-time */
             createTime: string;
+            /**
+             * @description The gate's deliverables_hash when it was recorded: the content it speaks for. It counts only
+             *     while the gate's deliverables are still that content. Empty for proofs recorded before
+             *     proofs were bound to content (those count by revision alone).
+             */
+            deliverablesHash: string;
             id: string;
             /** @description The user or service that produced the proof. */
             producedBy: string;
             result: components["schemas"]["ProofResult"];
+            /**
+             * Format: int32
+             * @description The gate revision it was recorded in: proofs of earlier revisions stay in the gate's
+             *     history but no longer count.
+             */
+            revision: number;
             summary: string;
             type: components["schemas"]["ProofType"];
         };
@@ -2479,11 +2555,16 @@ export interface components {
             gate: number;
             id: string;
             notes: string;
-            /** @description The proofs that stood at that moment. */
+            /** @description The proofs that stood at that moment: the latest of each type of the reviewed revision. */
             proofs: components["schemas"]["Proof"][];
             /** @description Exactly what was reviewed: the deliverables as recorded at that moment. */
             reviewedDeliverables: components["schemas"]["Deliverable"][];
             reviewerId: string;
+            /**
+             * Format: int32
+             * @description The gate revision that was reviewed.
+             */
+            revision: number;
         };
         /**
          * @description Role is a member's role in a project.
@@ -2719,7 +2800,6 @@ export interface components {
             description?: string;
             /** @description When set, 1-200 characters: a project's name cannot be emptied. */
             name?: string;
-            /** @example https://github.com/ann/recipes */
             repositoryUrl?: string;
         };
         UpdateProjectResponse: {

@@ -413,6 +413,92 @@ func (TaskPriority) EnumDescriptor() ([]byte, []int) {
 	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{6}
 }
 
+// NextActionKind is what a project waits for.
+type NextActionKind int32
+
+const (
+	NextActionKind_NEXT_ACTION_KIND_UNSPECIFIED NextActionKind = 0
+	// The gate is PENDING or CHANGES_REQUESTED: start it (the agents do, when the work was
+	// started with StartProject).
+	NextActionKind_NEXT_ACTION_KIND_START_GATE NextActionKind = 1
+	// The gate is IN_PROGRESS and lacks deliverables: its documents are still to be saved (by its
+	// agents' runs, or by people); missing_deliverables names them.
+	NextActionKind_NEXT_ACTION_KIND_PRODUCE_DELIVERABLES NextActionKind = 2
+	// The gate is IN_PROGRESS with every deliverable, and lacks proofs a person attests
+	// (builds, tests, scans, deployments): record them (RecordProof); missing_proofs names them.
+	NextActionKind_NEXT_ACTION_KIND_RECORD_PROOFS NextActionKind = 3
+	// The gate is IN_PROGRESS with every deliverable, and lacks only proofs FuzzyLlama produces
+	// itself (spec_validation: the architect's run validates its API specification; if the
+	// specification changed since, run the architect again).
+	NextActionKind_NEXT_ACTION_KIND_WAIT_FOR_AGENTS NextActionKind = 4
+	// The gate has everything approval needs: submit it for review (the agents do).
+	NextActionKind_NEXT_ACTION_KIND_SUBMIT_GATE NextActionKind = 5
+	// The gate is IN_REVIEW: the owner approves it or requests changes.
+	NextActionKind_NEXT_ACTION_KIND_REVIEW_GATE NextActionKind = 6
+	// The gate is BLOCKED: fix what blocked_reason says (a failed agent run blocks its gate with
+	// the vendor's message), then the owner unblocks it.
+	NextActionKind_NEXT_ACTION_KIND_UNBLOCK_GATE NextActionKind = 7
+	// The project is complete.
+	NextActionKind_NEXT_ACTION_KIND_PROJECT_COMPLETE NextActionKind = 8
+	// The project is archived: nothing more can change.
+	NextActionKind_NEXT_ACTION_KIND_PROJECT_ARCHIVED NextActionKind = 9
+)
+
+// Enum value maps for NextActionKind.
+var (
+	NextActionKind_name = map[int32]string{
+		0: "NEXT_ACTION_KIND_UNSPECIFIED",
+		1: "NEXT_ACTION_KIND_START_GATE",
+		2: "NEXT_ACTION_KIND_PRODUCE_DELIVERABLES",
+		3: "NEXT_ACTION_KIND_RECORD_PROOFS",
+		4: "NEXT_ACTION_KIND_WAIT_FOR_AGENTS",
+		5: "NEXT_ACTION_KIND_SUBMIT_GATE",
+		6: "NEXT_ACTION_KIND_REVIEW_GATE",
+		7: "NEXT_ACTION_KIND_UNBLOCK_GATE",
+		8: "NEXT_ACTION_KIND_PROJECT_COMPLETE",
+		9: "NEXT_ACTION_KIND_PROJECT_ARCHIVED",
+	}
+	NextActionKind_value = map[string]int32{
+		"NEXT_ACTION_KIND_UNSPECIFIED":          0,
+		"NEXT_ACTION_KIND_START_GATE":           1,
+		"NEXT_ACTION_KIND_PRODUCE_DELIVERABLES": 2,
+		"NEXT_ACTION_KIND_RECORD_PROOFS":        3,
+		"NEXT_ACTION_KIND_WAIT_FOR_AGENTS":      4,
+		"NEXT_ACTION_KIND_SUBMIT_GATE":          5,
+		"NEXT_ACTION_KIND_REVIEW_GATE":          6,
+		"NEXT_ACTION_KIND_UNBLOCK_GATE":         7,
+		"NEXT_ACTION_KIND_PROJECT_COMPLETE":     8,
+		"NEXT_ACTION_KIND_PROJECT_ARCHIVED":     9,
+	}
+)
+
+func (x NextActionKind) Enum() *NextActionKind {
+	p := new(NextActionKind)
+	*p = x
+	return p
+}
+
+func (x NextActionKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NextActionKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7].Descriptor()
+}
+
+func (NextActionKind) Type() protoreflect.EnumType {
+	return &file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7]
+}
+
+func (x NextActionKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NextActionKind.Descriptor instead.
+func (NextActionKind) EnumDescriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{7}
+}
+
 // NotificationKind is what a notification is about.
 type NotificationKind int32
 
@@ -465,11 +551,11 @@ func (x NotificationKind) String() string {
 }
 
 func (NotificationKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7].Descriptor()
+	return file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[8].Descriptor()
 }
 
 func (NotificationKind) Type() protoreflect.EnumType {
-	return &file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7]
+	return &file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[8]
 }
 
 func (x NotificationKind) Number() protoreflect.EnumNumber {
@@ -478,7 +564,7 @@ func (x NotificationKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NotificationKind.Descriptor instead.
 func (NotificationKind) EnumDescriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{7}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{8}
 }
 
 type Project struct {
@@ -768,10 +854,12 @@ func (x *WorkflowGate) GetProofs() []v1.ProofType {
 	return nil
 }
 
+// Deliverable is one document version recorded for a gate: a gate has one per producing
+// document (two developers' code documents are two deliverables of type CODE).
 type Deliverable struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	DocumentType v1.DocumentType        `protobuf:"varint,1,opt,name=document_type,json=documentType,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"document_type,omitempty"`
-	// Whether the workflow requires this deliverable at this gate.
+	// Whether the workflow requires this type of deliverable at this gate.
 	Required    bool   `protobuf:"varint,2,opt,name=required,proto3" json:"required,omitempty"`
 	Complete    bool   `protobuf:"varint,3,opt,name=complete,proto3" json:"complete,omitempty"`
 	DocumentId  string `protobuf:"bytes,4,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
@@ -779,7 +867,10 @@ type Deliverable struct {
 	ContentHash string `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	RecordedBy  string `protobuf:"bytes,7,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
 	// Unset for a required deliverable that was not recorded yet.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The gate revision it was recorded in. One of an earlier revision (recorded before the last
+	// request for changes) counts again once its document is saved in the current one.
+	Revision      int32 `protobuf:"varint,9,opt,name=revision,proto3" json:"revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -870,6 +961,13 @@ func (x *Deliverable) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Deliverable) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 type Proof struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Id      string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -879,10 +977,17 @@ type Proof struct {
 	// The user or service that produced the proof.
 	ProducedBy string `protobuf:"bytes,5,opt,name=produced_by,json=producedBy,proto3" json:"produced_by,omitempty"`
 	// True when a person recorded it (an attestation), false when a tool produced it.
-	Attested      bool                   `protobuf:"varint,6,opt,name=attested,proto3" json:"attested,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Attested   bool                   `protobuf:"varint,6,opt,name=attested,proto3" json:"attested,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The gate revision it was recorded in: proofs of earlier revisions stay in the gate's
+	// history but no longer count.
+	Revision int32 `protobuf:"varint,8,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The gate's deliverables_hash when it was recorded: the content it speaks for. It counts only
+	// while the gate's deliverables are still that content. Empty for proofs recorded before
+	// proofs were bound to content (those count by revision alone).
+	DeliverablesHash string `protobuf:"bytes,9,opt,name=deliverables_hash,json=deliverablesHash,proto3" json:"deliverables_hash,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Proof) Reset() {
@@ -964,6 +1069,20 @@ func (x *Proof) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Proof) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Proof) GetDeliverablesHash() string {
+	if x != nil {
+		return x.DeliverablesHash
+	}
+	return ""
+}
+
 // Review is the immutable record of an approval or a request for changes.
 type Review struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -974,9 +1093,11 @@ type Review struct {
 	Notes      string                 `protobuf:"bytes,5,opt,name=notes,proto3" json:"notes,omitempty"`
 	// Exactly what was reviewed: the deliverables as recorded at that moment.
 	ReviewedDeliverables []*Deliverable `protobuf:"bytes,6,rep,name=reviewed_deliverables,json=reviewedDeliverables,proto3" json:"reviewed_deliverables,omitempty"`
-	// The proofs that stood at that moment.
-	Proofs        []*Proof               `protobuf:"bytes,7,rep,name=proofs,proto3" json:"proofs,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The proofs that stood at that moment: the latest of each type of the reviewed revision.
+	Proofs     []*Proof               `protobuf:"bytes,7,rep,name=proofs,proto3" json:"proofs,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The gate revision that was reviewed.
+	Revision      int32 `protobuf:"varint,9,opt,name=revision,proto3" json:"revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1067,6 +1188,13 @@ func (x *Review) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Review) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 type Gate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
@@ -1079,11 +1207,20 @@ type Gate struct {
 	Proofs        []*Proof               `protobuf:"bytes,8,rep,name=proofs,proto3" json:"proofs,omitempty"`
 	Reviews       []*Review              `protobuf:"bytes,9,rep,name=reviews,proto3" json:"reviews,omitempty"`
 	// How many times changes were requested.
-	Revision      int32                  `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Revision   int32                  `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// What the current revision still lacks before the gate can go to review and be approved:
+	// required deliverable types without a complete deliverable of this revision, and required
+	// proofs whose latest record of this revision is missing, not a pass, or about deliverables
+	// that have changed since. Empty once the gate is approved.
+	MissingDeliverables []v1.DocumentType `protobuf:"varint,13,rep,packed,name=missing_deliverables,json=missingDeliverables,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"missing_deliverables,omitempty"`
+	MissingProofs       []v1.ProofType    `protobuf:"varint,14,rep,packed,name=missing_proofs,json=missingProofs,proto3,enum=fuzzyllama.common.v1.ProofType" json:"missing_proofs,omitempty"`
+	// A digest ("sha256:…") of the deliverables of the current revision (document ids and content
+	// hashes): a proof counts while its deliverables_hash equals it.
+	DeliverablesHash string `protobuf:"bytes,15,opt,name=deliverables_hash,json=deliverablesHash,proto3" json:"deliverables_hash,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Gate) Reset() {
@@ -1198,6 +1335,27 @@ func (x *Gate) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Gate) GetMissingDeliverables() []v1.DocumentType {
+	if x != nil {
+		return x.MissingDeliverables
+	}
+	return nil
+}
+
+func (x *Gate) GetMissingProofs() []v1.ProofType {
+	if x != nil {
+		return x.MissingProofs
+	}
+	return nil
+}
+
+func (x *Gate) GetDeliverablesHash() string {
+	if x != nil {
+		return x.DeliverablesHash
+	}
+	return ""
 }
 
 type Task struct {
@@ -4176,13 +4334,17 @@ type GetProjectStatusResponse struct {
 	// share of its tasks done. 100 when the project is completed.
 	PercentComplete int32         `protobuf:"varint,5,opt,name=percent_complete,json=percentComplete,proto3" json:"percent_complete,omitempty"`
 	ProjectStatus   ProjectStatus `protobuf:"varint,6,opt,name=project_status,json=projectStatus,proto3,enum=fuzzyllama.projects.v1.ProjectStatus" json:"project_status,omitempty"`
-	// What the user is expected to do next, in words.
+	// What the user is expected to do next, in words: next_step.summary.
 	NextAction string `protobuf:"bytes,7,opt,name=next_action,json=nextAction,proto3" json:"next_action,omitempty"`
-	// What the gate still lacks before it can be approved.
+	// What the current gate's current revision still lacks before it can go to review and be
+	// approved (see Gate.missing_deliverables).
 	MissingDeliverables []v1.DocumentType `protobuf:"varint,8,rep,packed,name=missing_deliverables,json=missingDeliverables,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"missing_deliverables,omitempty"`
 	MissingProofs       []v1.ProofType    `protobuf:"varint,9,rep,packed,name=missing_proofs,json=missingProofs,proto3,enum=fuzzyllama.common.v1.ProofType" json:"missing_proofs,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// What to do next, as data: computed from the same facts as the rules of SubmitGate and
+	// ApproveGate.
+	NextStep      *NextAction `protobuf:"bytes,10,opt,name=next_step,json=nextStep,proto3" json:"next_step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetProjectStatusResponse) Reset() {
@@ -4278,6 +4440,103 @@ func (x *GetProjectStatusResponse) GetMissingProofs() []v1.ProofType {
 	return nil
 }
 
+func (x *GetProjectStatusResponse) GetNextStep() *NextAction {
+	if x != nil {
+		return x.NextStep
+	}
+	return nil
+}
+
+// NextAction is what to do next for a project, as data and as a sentence.
+type NextAction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  NextActionKind         `protobuf:"varint,1,opt,name=kind,proto3,enum=fuzzyllama.projects.v1.NextActionKind" json:"kind,omitempty"`
+	// The gate it is about (the current gate).
+	Gate int32 `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	// What the gate's current revision still lacks.
+	MissingDeliverables []v1.DocumentType `protobuf:"varint,3,rep,packed,name=missing_deliverables,json=missingDeliverables,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"missing_deliverables,omitempty"`
+	MissingProofs       []v1.ProofType    `protobuf:"varint,4,rep,packed,name=missing_proofs,json=missingProofs,proto3,enum=fuzzyllama.common.v1.ProofType" json:"missing_proofs,omitempty"`
+	// Why the gate is blocked (NEXT_ACTION_KIND_UNBLOCK_GATE).
+	BlockedReason string `protobuf:"bytes,5,opt,name=blocked_reason,json=blockedReason,proto3" json:"blocked_reason,omitempty"`
+	// The same in one sentence for people, e.g. "G5 Development has all its deliverables: record
+	// its build and lint proofs; it goes to review when they pass."
+	Summary       string `protobuf:"bytes,6,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NextAction) Reset() {
+	*x = NextAction{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NextAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NextAction) ProtoMessage() {}
+
+func (x *NextAction) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NextAction.ProtoReflect.Descriptor instead.
+func (*NextAction) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *NextAction) GetKind() NextActionKind {
+	if x != nil {
+		return x.Kind
+	}
+	return NextActionKind_NEXT_ACTION_KIND_UNSPECIFIED
+}
+
+func (x *NextAction) GetGate() int32 {
+	if x != nil {
+		return x.Gate
+	}
+	return 0
+}
+
+func (x *NextAction) GetMissingDeliverables() []v1.DocumentType {
+	if x != nil {
+		return x.MissingDeliverables
+	}
+	return nil
+}
+
+func (x *NextAction) GetMissingProofs() []v1.ProofType {
+	if x != nil {
+		return x.MissingProofs
+	}
+	return nil
+}
+
+func (x *NextAction) GetBlockedReason() string {
+	if x != nil {
+		return x.BlockedReason
+	}
+	return ""
+}
+
+func (x *NextAction) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
 type NewTask struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A key unique within the request, so tasks of the same batch can depend on each other.
@@ -4296,7 +4555,7 @@ type NewTask struct {
 
 func (x *NewTask) Reset() {
 	*x = NewTask{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[61]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4308,7 +4567,7 @@ func (x *NewTask) String() string {
 func (*NewTask) ProtoMessage() {}
 
 func (x *NewTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[61]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4321,7 +4580,7 @@ func (x *NewTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewTask.ProtoReflect.Descriptor instead.
 func (*NewTask) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{61}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *NewTask) GetKey() string {
@@ -4387,7 +4646,7 @@ type CreateTasksRequest struct {
 
 func (x *CreateTasksRequest) Reset() {
 	*x = CreateTasksRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[62]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4399,7 +4658,7 @@ func (x *CreateTasksRequest) String() string {
 func (*CreateTasksRequest) ProtoMessage() {}
 
 func (x *CreateTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[62]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4412,7 +4671,7 @@ func (x *CreateTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTasksRequest.ProtoReflect.Descriptor instead.
 func (*CreateTasksRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{62}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *CreateTasksRequest) GetProjectId() string {
@@ -4445,7 +4704,7 @@ type CreateTasksResponse struct {
 
 func (x *CreateTasksResponse) Reset() {
 	*x = CreateTasksResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[63]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4457,7 +4716,7 @@ func (x *CreateTasksResponse) String() string {
 func (*CreateTasksResponse) ProtoMessage() {}
 
 func (x *CreateTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[63]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4470,7 +4729,7 @@ func (x *CreateTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTasksResponse.ProtoReflect.Descriptor instead.
 func (*CreateTasksResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{63}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *CreateTasksResponse) GetTasks() []*Task {
@@ -4496,7 +4755,7 @@ type ListTasksRequest struct {
 
 func (x *ListTasksRequest) Reset() {
 	*x = ListTasksRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[64]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4508,7 +4767,7 @@ func (x *ListTasksRequest) String() string {
 func (*ListTasksRequest) ProtoMessage() {}
 
 func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[64]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4521,7 +4780,7 @@ func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksRequest.ProtoReflect.Descriptor instead.
 func (*ListTasksRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{64}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListTasksRequest) GetProjectId() string {
@@ -4570,7 +4829,7 @@ type ListTasksResponse struct {
 
 func (x *ListTasksResponse) Reset() {
 	*x = ListTasksResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[65]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4582,7 +4841,7 @@ func (x *ListTasksResponse) String() string {
 func (*ListTasksResponse) ProtoMessage() {}
 
 func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[65]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4595,7 +4854,7 @@ func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksResponse.ProtoReflect.Descriptor instead.
 func (*ListTasksResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{65}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ListTasksResponse) GetTasks() []*Task {
@@ -4623,7 +4882,7 @@ type UpdateTaskRequest struct {
 
 func (x *UpdateTaskRequest) Reset() {
 	*x = UpdateTaskRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[66]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4635,7 +4894,7 @@ func (x *UpdateTaskRequest) String() string {
 func (*UpdateTaskRequest) ProtoMessage() {}
 
 func (x *UpdateTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[66]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4648,7 +4907,7 @@ func (x *UpdateTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTaskRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{66}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *UpdateTaskRequest) GetProjectId() string {
@@ -4681,7 +4940,7 @@ type UpdateTaskResponse struct {
 
 func (x *UpdateTaskResponse) Reset() {
 	*x = UpdateTaskResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[67]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4693,7 +4952,7 @@ func (x *UpdateTaskResponse) String() string {
 func (*UpdateTaskResponse) ProtoMessage() {}
 
 func (x *UpdateTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[67]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4706,7 +4965,7 @@ func (x *UpdateTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTaskResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{67}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *UpdateTaskResponse) GetTask() *Task {
@@ -4734,7 +4993,7 @@ type AdvanceTasksRequest struct {
 
 func (x *AdvanceTasksRequest) Reset() {
 	*x = AdvanceTasksRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4746,7 +5005,7 @@ func (x *AdvanceTasksRequest) String() string {
 func (*AdvanceTasksRequest) ProtoMessage() {}
 
 func (x *AdvanceTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4759,7 +5018,7 @@ func (x *AdvanceTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceTasksRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceTasksRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{68}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *AdvanceTasksRequest) GetProjectId() string {
@@ -4807,7 +5066,7 @@ type AdvanceTasksResponse struct {
 
 func (x *AdvanceTasksResponse) Reset() {
 	*x = AdvanceTasksResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4819,7 +5078,7 @@ func (x *AdvanceTasksResponse) String() string {
 func (*AdvanceTasksResponse) ProtoMessage() {}
 
 func (x *AdvanceTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4832,7 +5091,7 @@ func (x *AdvanceTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceTasksResponse.ProtoReflect.Descriptor instead.
 func (*AdvanceTasksResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{69}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *AdvanceTasksResponse) GetTasks() []*Task {
@@ -4855,7 +5114,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4867,7 +5126,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4880,7 +5139,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{70}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ListEventsRequest) GetProjectId() string {
@@ -4913,7 +5172,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4925,7 +5184,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4938,7 +5197,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{71}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -4973,7 +5232,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4985,7 +5244,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4998,7 +5257,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{72}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *Notification) GetId() int64 {
@@ -5089,7 +5348,7 @@ type ListNotificationsRequest struct {
 
 func (x *ListNotificationsRequest) Reset() {
 	*x = ListNotificationsRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5101,7 +5360,7 @@ func (x *ListNotificationsRequest) String() string {
 func (*ListNotificationsRequest) ProtoMessage() {}
 
 func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5114,7 +5373,7 @@ func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
 func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{73}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListNotificationsRequest) GetAfterId() int64 {
@@ -5164,7 +5423,7 @@ type ListNotificationsResponse struct {
 
 func (x *ListNotificationsResponse) Reset() {
 	*x = ListNotificationsResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5176,7 +5435,7 @@ func (x *ListNotificationsResponse) String() string {
 func (*ListNotificationsResponse) ProtoMessage() {}
 
 func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5189,7 +5448,7 @@ func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
 func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{74}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListNotificationsResponse) GetNotifications() []*Notification {
@@ -5223,7 +5482,7 @@ type MarkNotificationsReadRequest struct {
 
 func (x *MarkNotificationsReadRequest) Reset() {
 	*x = MarkNotificationsReadRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5235,7 +5494,7 @@ func (x *MarkNotificationsReadRequest) String() string {
 func (*MarkNotificationsReadRequest) ProtoMessage() {}
 
 func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5248,7 +5507,7 @@ func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationsReadRequest.ProtoReflect.Descriptor instead.
 func (*MarkNotificationsReadRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{75}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *MarkNotificationsReadRequest) GetUpToId() int64 {
@@ -5267,7 +5526,7 @@ type MarkNotificationsReadResponse struct {
 
 func (x *MarkNotificationsReadResponse) Reset() {
 	*x = MarkNotificationsReadResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5279,7 +5538,7 @@ func (x *MarkNotificationsReadResponse) String() string {
 func (*MarkNotificationsReadResponse) ProtoMessage() {}
 
 func (x *MarkNotificationsReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5292,7 +5551,7 @@ func (x *MarkNotificationsReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationsReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkNotificationsReadResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{76}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *MarkNotificationsReadResponse) GetUnreadCount() int32 {
@@ -5335,7 +5594,7 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x05phase\x18\x03 \x01(\tR\x05phase\x125\n" +
 	"\x05roles\x18\x04 \x03(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x05roles\x12F\n" +
 	"\fdeliverables\x18\x05 \x03(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\fdeliverables\x127\n" +
-	"\x06proofs\x18\x06 \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\x06proofs\"\xca\x02\n" +
+	"\x06proofs\x18\x06 \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\x06proofs\"\xe6\x02\n" +
 	"\vDeliverable\x12G\n" +
 	"\rdocument_type\x18\x01 \x01(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\fdocumentType\x12\x1a\n" +
 	"\brequired\x18\x02 \x01(\bR\brequired\x12\x1a\n" +
@@ -5347,7 +5606,8 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vrecorded_by\x18\a \x01(\tR\n" +
 	"recordedBy\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xa3\x02\n" +
+	"updateTime\x12\x1a\n" +
+	"\brevision\x18\t \x01(\x05R\brevision\"\xec\x02\n" +
 	"\x05Proof\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\x04type\x12;\n" +
@@ -5357,7 +5617,9 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"producedBy\x12\x1a\n" +
 	"\battested\x18\x06 \x01(\bR\battested\x12A\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
-	"createTime\"\xf6\x02\n" +
+	"createTime\x12\x1a\n" +
+	"\brevision\x18\b \x01(\x05R\brevision\x12+\n" +
+	"\x11deliverables_hash\x18\t \x01(\tR\x10deliverablesHash\"\x92\x03\n" +
 	"\x06Review\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12=\n" +
@@ -5368,7 +5630,8 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x15reviewed_deliverables\x18\x06 \x03(\v2#.fuzzyllama.projects.v1.DeliverableR\x14reviewedDeliverables\x125\n" +
 	"\x06proofs\x18\a \x03(\v2\x1d.fuzzyllama.projects.v1.ProofR\x06proofs\x12A\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
-	"createTime\"\xa3\x04\n" +
+	"createTime\x12\x1a\n" +
+	"\brevision\x18\t \x01(\x05R\brevision\"\xef\x05\n" +
 	"\x04Gate\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x16\n" +
@@ -5385,7 +5648,10 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
-	"updateTime\"\xf6\x03\n" +
+	"updateTime\x12U\n" +
+	"\x14missing_deliverables\x18\r \x03(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\x13missingDeliverables\x12F\n" +
+	"\x0emissing_proofs\x18\x0e \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\rmissingProofs\x12+\n" +
+	"\x11deliverables_hash\x18\x0f \x01(\tR\x10deliverablesHash\"\xf6\x03\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -5596,7 +5862,7 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x05proof\x18\x01 \x01(\v2\x1d.fuzzyllama.projects.v1.ProofB\x04\xe2A\x01\x02R\x05proof\">\n" +
 	"\x17GetProjectStatusRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"\xeb\x03\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"\xb2\x04\n" +
 	"\x18GetProjectStatusResponse\x12!\n" +
 	"\fcurrent_gate\x18\x01 \x01(\x05R\vcurrentGate\x12\x1b\n" +
 	"\tgate_name\x18\x02 \x01(\tR\bgateName\x12@\n" +
@@ -5608,7 +5874,17 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vnext_action\x18\a \x01(\tR\n" +
 	"nextAction\x12U\n" +
 	"\x14missing_deliverables\x18\b \x03(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\x13missingDeliverables\x12F\n" +
-	"\x0emissing_proofs\x18\t \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\rmissingProofs\"\x9a\x02\n" +
+	"\x0emissing_proofs\x18\t \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\rmissingProofs\x12E\n" +
+	"\tnext_step\x18\n" +
+	" \x01(\v2\".fuzzyllama.projects.v1.NextActionB\x04\xe2A\x01\x02R\bnextStep\"\xbc\x02\n" +
+	"\n" +
+	"NextAction\x12:\n" +
+	"\x04kind\x18\x01 \x01(\x0e2&.fuzzyllama.projects.v1.NextActionKindR\x04kind\x12\x12\n" +
+	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12U\n" +
+	"\x14missing_deliverables\x18\x03 \x03(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\x13missingDeliverables\x12F\n" +
+	"\x0emissing_proofs\x18\x04 \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\rmissingProofs\x12%\n" +
+	"\x0eblocked_reason\x18\x05 \x01(\tR\rblockedReason\x12\x18\n" +
+	"\asummary\x18\x06 \x01(\tR\asummary\"\x9a\x02\n" +
 	"\aNewTask\x12\x16\n" +
 	"\x03key\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x03key\x12\x18\n" +
 	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x12\x1a\n" +
@@ -5732,7 +6008,18 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x11TASK_PRIORITY_LOW\x10\x01\x12\x18\n" +
 	"\x14TASK_PRIORITY_MEDIUM\x10\x02\x12\x16\n" +
 	"\x12TASK_PRIORITY_HIGH\x10\x03\x12\x1a\n" +
-	"\x16TASK_PRIORITY_CRITICAL\x10\x04*\xa4\x02\n" +
+	"\x16TASK_PRIORITY_CRITICAL\x10\x04*\xfd\x02\n" +
+	"\x0eNextActionKind\x12 \n" +
+	"\x1cNEXT_ACTION_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bNEXT_ACTION_KIND_START_GATE\x10\x01\x12)\n" +
+	"%NEXT_ACTION_KIND_PRODUCE_DELIVERABLES\x10\x02\x12\"\n" +
+	"\x1eNEXT_ACTION_KIND_RECORD_PROOFS\x10\x03\x12$\n" +
+	" NEXT_ACTION_KIND_WAIT_FOR_AGENTS\x10\x04\x12 \n" +
+	"\x1cNEXT_ACTION_KIND_SUBMIT_GATE\x10\x05\x12 \n" +
+	"\x1cNEXT_ACTION_KIND_REVIEW_GATE\x10\x06\x12!\n" +
+	"\x1dNEXT_ACTION_KIND_UNBLOCK_GATE\x10\a\x12%\n" +
+	"!NEXT_ACTION_KIND_PROJECT_COMPLETE\x10\b\x12%\n" +
+	"!NEXT_ACTION_KIND_PROJECT_ARCHIVED\x10\t*\xa4\x02\n" +
 	"\x10NotificationKind\x12!\n" +
 	"\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12+\n" +
 	"'NOTIFICATION_KIND_GATE_READY_FOR_REVIEW\x10\x01\x12\"\n" +
@@ -5789,8 +6076,8 @@ func file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP() []byte {
 	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescData
 }
 
-var file_fuzzyllama_projects_v1_projects_service_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_fuzzyllama_projects_v1_projects_service_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
+var file_fuzzyllama_projects_v1_projects_service_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_fuzzyllama_projects_v1_projects_service_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_fuzzyllama_projects_v1_projects_service_proto_goTypes = []any{
 	(Role)(0),                             // 0: fuzzyllama.projects.v1.Role
 	(ProjectStatus)(0),                    // 1: fuzzyllama.projects.v1.ProjectStatus
@@ -5799,251 +6086,259 @@ var file_fuzzyllama_projects_v1_projects_service_proto_goTypes = []any{
 	(Action)(0),                           // 4: fuzzyllama.projects.v1.Action
 	(TaskStatus)(0),                       // 5: fuzzyllama.projects.v1.TaskStatus
 	(TaskPriority)(0),                     // 6: fuzzyllama.projects.v1.TaskPriority
-	(NotificationKind)(0),                 // 7: fuzzyllama.projects.v1.NotificationKind
-	(*Project)(nil),                       // 8: fuzzyllama.projects.v1.Project
-	(*Member)(nil),                        // 9: fuzzyllama.projects.v1.Member
-	(*WorkflowGate)(nil),                  // 10: fuzzyllama.projects.v1.WorkflowGate
-	(*Deliverable)(nil),                   // 11: fuzzyllama.projects.v1.Deliverable
-	(*Proof)(nil),                         // 12: fuzzyllama.projects.v1.Proof
-	(*Review)(nil),                        // 13: fuzzyllama.projects.v1.Review
-	(*Gate)(nil),                          // 14: fuzzyllama.projects.v1.Gate
-	(*Task)(nil),                          // 15: fuzzyllama.projects.v1.Task
-	(*Event)(nil),                         // 16: fuzzyllama.projects.v1.Event
-	(*ProjectChanged)(nil),                // 17: fuzzyllama.projects.v1.ProjectChanged
-	(*MemberChanged)(nil),                 // 18: fuzzyllama.projects.v1.MemberChanged
-	(*GateChanged)(nil),                   // 19: fuzzyllama.projects.v1.GateChanged
-	(*DeliverableRecorded)(nil),           // 20: fuzzyllama.projects.v1.DeliverableRecorded
-	(*ProofRecorded)(nil),                 // 21: fuzzyllama.projects.v1.ProofRecorded
-	(*TasksChanged)(nil),                  // 22: fuzzyllama.projects.v1.TasksChanged
-	(*CreateProjectRequest)(nil),          // 23: fuzzyllama.projects.v1.CreateProjectRequest
-	(*CreateProjectResponse)(nil),         // 24: fuzzyllama.projects.v1.CreateProjectResponse
-	(*GetProjectRequest)(nil),             // 25: fuzzyllama.projects.v1.GetProjectRequest
-	(*GetProjectResponse)(nil),            // 26: fuzzyllama.projects.v1.GetProjectResponse
-	(*ListProjectsRequest)(nil),           // 27: fuzzyllama.projects.v1.ListProjectsRequest
-	(*ListProjectsResponse)(nil),          // 28: fuzzyllama.projects.v1.ListProjectsResponse
-	(*UpdateProjectRequest)(nil),          // 29: fuzzyllama.projects.v1.UpdateProjectRequest
-	(*UpdateProjectResponse)(nil),         // 30: fuzzyllama.projects.v1.UpdateProjectResponse
-	(*ArchiveProjectRequest)(nil),         // 31: fuzzyllama.projects.v1.ArchiveProjectRequest
-	(*ArchiveProjectResponse)(nil),        // 32: fuzzyllama.projects.v1.ArchiveProjectResponse
-	(*DeleteProjectRequest)(nil),          // 33: fuzzyllama.projects.v1.DeleteProjectRequest
-	(*DeleteProjectResponse)(nil),         // 34: fuzzyllama.projects.v1.DeleteProjectResponse
-	(*AddMemberRequest)(nil),              // 35: fuzzyllama.projects.v1.AddMemberRequest
-	(*AddMemberResponse)(nil),             // 36: fuzzyllama.projects.v1.AddMemberResponse
-	(*UpdateMemberRequest)(nil),           // 37: fuzzyllama.projects.v1.UpdateMemberRequest
-	(*UpdateMemberResponse)(nil),          // 38: fuzzyllama.projects.v1.UpdateMemberResponse
-	(*RemoveMemberRequest)(nil),           // 39: fuzzyllama.projects.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),          // 40: fuzzyllama.projects.v1.RemoveMemberResponse
-	(*ListMembersRequest)(nil),            // 41: fuzzyllama.projects.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),           // 42: fuzzyllama.projects.v1.ListMembersResponse
-	(*AuthorizeRequest)(nil),              // 43: fuzzyllama.projects.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),             // 44: fuzzyllama.projects.v1.AuthorizeResponse
-	(*GetWorkflowRequest)(nil),            // 45: fuzzyllama.projects.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),           // 46: fuzzyllama.projects.v1.GetWorkflowResponse
-	(*ListGatesRequest)(nil),              // 47: fuzzyllama.projects.v1.ListGatesRequest
-	(*ListGatesResponse)(nil),             // 48: fuzzyllama.projects.v1.ListGatesResponse
-	(*GetGateRequest)(nil),                // 49: fuzzyllama.projects.v1.GetGateRequest
-	(*GetGateResponse)(nil),               // 50: fuzzyllama.projects.v1.GetGateResponse
-	(*StartGateRequest)(nil),              // 51: fuzzyllama.projects.v1.StartGateRequest
-	(*StartGateResponse)(nil),             // 52: fuzzyllama.projects.v1.StartGateResponse
-	(*SubmitGateRequest)(nil),             // 53: fuzzyllama.projects.v1.SubmitGateRequest
-	(*SubmitGateResponse)(nil),            // 54: fuzzyllama.projects.v1.SubmitGateResponse
-	(*ApproveGateRequest)(nil),            // 55: fuzzyllama.projects.v1.ApproveGateRequest
-	(*ApproveGateResponse)(nil),           // 56: fuzzyllama.projects.v1.ApproveGateResponse
-	(*RequestGateChangesRequest)(nil),     // 57: fuzzyllama.projects.v1.RequestGateChangesRequest
-	(*RequestGateChangesResponse)(nil),    // 58: fuzzyllama.projects.v1.RequestGateChangesResponse
-	(*BlockGateRequest)(nil),              // 59: fuzzyllama.projects.v1.BlockGateRequest
-	(*BlockGateResponse)(nil),             // 60: fuzzyllama.projects.v1.BlockGateResponse
-	(*UnblockGateRequest)(nil),            // 61: fuzzyllama.projects.v1.UnblockGateRequest
-	(*UnblockGateResponse)(nil),           // 62: fuzzyllama.projects.v1.UnblockGateResponse
-	(*RecordDeliverableRequest)(nil),      // 63: fuzzyllama.projects.v1.RecordDeliverableRequest
-	(*RecordDeliverableResponse)(nil),     // 64: fuzzyllama.projects.v1.RecordDeliverableResponse
-	(*RecordProofRequest)(nil),            // 65: fuzzyllama.projects.v1.RecordProofRequest
-	(*RecordProofResponse)(nil),           // 66: fuzzyllama.projects.v1.RecordProofResponse
-	(*GetProjectStatusRequest)(nil),       // 67: fuzzyllama.projects.v1.GetProjectStatusRequest
-	(*GetProjectStatusResponse)(nil),      // 68: fuzzyllama.projects.v1.GetProjectStatusResponse
-	(*NewTask)(nil),                       // 69: fuzzyllama.projects.v1.NewTask
-	(*CreateTasksRequest)(nil),            // 70: fuzzyllama.projects.v1.CreateTasksRequest
-	(*CreateTasksResponse)(nil),           // 71: fuzzyllama.projects.v1.CreateTasksResponse
-	(*ListTasksRequest)(nil),              // 72: fuzzyllama.projects.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),             // 73: fuzzyllama.projects.v1.ListTasksResponse
-	(*UpdateTaskRequest)(nil),             // 74: fuzzyllama.projects.v1.UpdateTaskRequest
-	(*UpdateTaskResponse)(nil),            // 75: fuzzyllama.projects.v1.UpdateTaskResponse
-	(*AdvanceTasksRequest)(nil),           // 76: fuzzyllama.projects.v1.AdvanceTasksRequest
-	(*AdvanceTasksResponse)(nil),          // 77: fuzzyllama.projects.v1.AdvanceTasksResponse
-	(*ListEventsRequest)(nil),             // 78: fuzzyllama.projects.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),            // 79: fuzzyllama.projects.v1.ListEventsResponse
-	(*Notification)(nil),                  // 80: fuzzyllama.projects.v1.Notification
-	(*ListNotificationsRequest)(nil),      // 81: fuzzyllama.projects.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),     // 82: fuzzyllama.projects.v1.ListNotificationsResponse
-	(*MarkNotificationsReadRequest)(nil),  // 83: fuzzyllama.projects.v1.MarkNotificationsReadRequest
-	(*MarkNotificationsReadResponse)(nil), // 84: fuzzyllama.projects.v1.MarkNotificationsReadResponse
-	(v1.ProjectType)(0),                   // 85: fuzzyllama.common.v1.ProjectType
-	(*timestamppb.Timestamp)(nil),         // 86: google.protobuf.Timestamp
-	(v1.AgentRole)(0),                     // 87: fuzzyllama.common.v1.AgentRole
-	(v1.DocumentType)(0),                  // 88: fuzzyllama.common.v1.DocumentType
-	(v1.ProofType)(0),                     // 89: fuzzyllama.common.v1.ProofType
+	(NextActionKind)(0),                   // 7: fuzzyllama.projects.v1.NextActionKind
+	(NotificationKind)(0),                 // 8: fuzzyllama.projects.v1.NotificationKind
+	(*Project)(nil),                       // 9: fuzzyllama.projects.v1.Project
+	(*Member)(nil),                        // 10: fuzzyllama.projects.v1.Member
+	(*WorkflowGate)(nil),                  // 11: fuzzyllama.projects.v1.WorkflowGate
+	(*Deliverable)(nil),                   // 12: fuzzyllama.projects.v1.Deliverable
+	(*Proof)(nil),                         // 13: fuzzyllama.projects.v1.Proof
+	(*Review)(nil),                        // 14: fuzzyllama.projects.v1.Review
+	(*Gate)(nil),                          // 15: fuzzyllama.projects.v1.Gate
+	(*Task)(nil),                          // 16: fuzzyllama.projects.v1.Task
+	(*Event)(nil),                         // 17: fuzzyllama.projects.v1.Event
+	(*ProjectChanged)(nil),                // 18: fuzzyllama.projects.v1.ProjectChanged
+	(*MemberChanged)(nil),                 // 19: fuzzyllama.projects.v1.MemberChanged
+	(*GateChanged)(nil),                   // 20: fuzzyllama.projects.v1.GateChanged
+	(*DeliverableRecorded)(nil),           // 21: fuzzyllama.projects.v1.DeliverableRecorded
+	(*ProofRecorded)(nil),                 // 22: fuzzyllama.projects.v1.ProofRecorded
+	(*TasksChanged)(nil),                  // 23: fuzzyllama.projects.v1.TasksChanged
+	(*CreateProjectRequest)(nil),          // 24: fuzzyllama.projects.v1.CreateProjectRequest
+	(*CreateProjectResponse)(nil),         // 25: fuzzyllama.projects.v1.CreateProjectResponse
+	(*GetProjectRequest)(nil),             // 26: fuzzyllama.projects.v1.GetProjectRequest
+	(*GetProjectResponse)(nil),            // 27: fuzzyllama.projects.v1.GetProjectResponse
+	(*ListProjectsRequest)(nil),           // 28: fuzzyllama.projects.v1.ListProjectsRequest
+	(*ListProjectsResponse)(nil),          // 29: fuzzyllama.projects.v1.ListProjectsResponse
+	(*UpdateProjectRequest)(nil),          // 30: fuzzyllama.projects.v1.UpdateProjectRequest
+	(*UpdateProjectResponse)(nil),         // 31: fuzzyllama.projects.v1.UpdateProjectResponse
+	(*ArchiveProjectRequest)(nil),         // 32: fuzzyllama.projects.v1.ArchiveProjectRequest
+	(*ArchiveProjectResponse)(nil),        // 33: fuzzyllama.projects.v1.ArchiveProjectResponse
+	(*DeleteProjectRequest)(nil),          // 34: fuzzyllama.projects.v1.DeleteProjectRequest
+	(*DeleteProjectResponse)(nil),         // 35: fuzzyllama.projects.v1.DeleteProjectResponse
+	(*AddMemberRequest)(nil),              // 36: fuzzyllama.projects.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),             // 37: fuzzyllama.projects.v1.AddMemberResponse
+	(*UpdateMemberRequest)(nil),           // 38: fuzzyllama.projects.v1.UpdateMemberRequest
+	(*UpdateMemberResponse)(nil),          // 39: fuzzyllama.projects.v1.UpdateMemberResponse
+	(*RemoveMemberRequest)(nil),           // 40: fuzzyllama.projects.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),          // 41: fuzzyllama.projects.v1.RemoveMemberResponse
+	(*ListMembersRequest)(nil),            // 42: fuzzyllama.projects.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),           // 43: fuzzyllama.projects.v1.ListMembersResponse
+	(*AuthorizeRequest)(nil),              // 44: fuzzyllama.projects.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),             // 45: fuzzyllama.projects.v1.AuthorizeResponse
+	(*GetWorkflowRequest)(nil),            // 46: fuzzyllama.projects.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),           // 47: fuzzyllama.projects.v1.GetWorkflowResponse
+	(*ListGatesRequest)(nil),              // 48: fuzzyllama.projects.v1.ListGatesRequest
+	(*ListGatesResponse)(nil),             // 49: fuzzyllama.projects.v1.ListGatesResponse
+	(*GetGateRequest)(nil),                // 50: fuzzyllama.projects.v1.GetGateRequest
+	(*GetGateResponse)(nil),               // 51: fuzzyllama.projects.v1.GetGateResponse
+	(*StartGateRequest)(nil),              // 52: fuzzyllama.projects.v1.StartGateRequest
+	(*StartGateResponse)(nil),             // 53: fuzzyllama.projects.v1.StartGateResponse
+	(*SubmitGateRequest)(nil),             // 54: fuzzyllama.projects.v1.SubmitGateRequest
+	(*SubmitGateResponse)(nil),            // 55: fuzzyllama.projects.v1.SubmitGateResponse
+	(*ApproveGateRequest)(nil),            // 56: fuzzyllama.projects.v1.ApproveGateRequest
+	(*ApproveGateResponse)(nil),           // 57: fuzzyllama.projects.v1.ApproveGateResponse
+	(*RequestGateChangesRequest)(nil),     // 58: fuzzyllama.projects.v1.RequestGateChangesRequest
+	(*RequestGateChangesResponse)(nil),    // 59: fuzzyllama.projects.v1.RequestGateChangesResponse
+	(*BlockGateRequest)(nil),              // 60: fuzzyllama.projects.v1.BlockGateRequest
+	(*BlockGateResponse)(nil),             // 61: fuzzyllama.projects.v1.BlockGateResponse
+	(*UnblockGateRequest)(nil),            // 62: fuzzyllama.projects.v1.UnblockGateRequest
+	(*UnblockGateResponse)(nil),           // 63: fuzzyllama.projects.v1.UnblockGateResponse
+	(*RecordDeliverableRequest)(nil),      // 64: fuzzyllama.projects.v1.RecordDeliverableRequest
+	(*RecordDeliverableResponse)(nil),     // 65: fuzzyllama.projects.v1.RecordDeliverableResponse
+	(*RecordProofRequest)(nil),            // 66: fuzzyllama.projects.v1.RecordProofRequest
+	(*RecordProofResponse)(nil),           // 67: fuzzyllama.projects.v1.RecordProofResponse
+	(*GetProjectStatusRequest)(nil),       // 68: fuzzyllama.projects.v1.GetProjectStatusRequest
+	(*GetProjectStatusResponse)(nil),      // 69: fuzzyllama.projects.v1.GetProjectStatusResponse
+	(*NextAction)(nil),                    // 70: fuzzyllama.projects.v1.NextAction
+	(*NewTask)(nil),                       // 71: fuzzyllama.projects.v1.NewTask
+	(*CreateTasksRequest)(nil),            // 72: fuzzyllama.projects.v1.CreateTasksRequest
+	(*CreateTasksResponse)(nil),           // 73: fuzzyllama.projects.v1.CreateTasksResponse
+	(*ListTasksRequest)(nil),              // 74: fuzzyllama.projects.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),             // 75: fuzzyllama.projects.v1.ListTasksResponse
+	(*UpdateTaskRequest)(nil),             // 76: fuzzyllama.projects.v1.UpdateTaskRequest
+	(*UpdateTaskResponse)(nil),            // 77: fuzzyllama.projects.v1.UpdateTaskResponse
+	(*AdvanceTasksRequest)(nil),           // 78: fuzzyllama.projects.v1.AdvanceTasksRequest
+	(*AdvanceTasksResponse)(nil),          // 79: fuzzyllama.projects.v1.AdvanceTasksResponse
+	(*ListEventsRequest)(nil),             // 80: fuzzyllama.projects.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),            // 81: fuzzyllama.projects.v1.ListEventsResponse
+	(*Notification)(nil),                  // 82: fuzzyllama.projects.v1.Notification
+	(*ListNotificationsRequest)(nil),      // 83: fuzzyllama.projects.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),     // 84: fuzzyllama.projects.v1.ListNotificationsResponse
+	(*MarkNotificationsReadRequest)(nil),  // 85: fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	(*MarkNotificationsReadResponse)(nil), // 86: fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	(v1.ProjectType)(0),                   // 87: fuzzyllama.common.v1.ProjectType
+	(*timestamppb.Timestamp)(nil),         // 88: google.protobuf.Timestamp
+	(v1.AgentRole)(0),                     // 89: fuzzyllama.common.v1.AgentRole
+	(v1.DocumentType)(0),                  // 90: fuzzyllama.common.v1.DocumentType
+	(v1.ProofType)(0),                     // 91: fuzzyllama.common.v1.ProofType
 }
 var file_fuzzyllama_projects_v1_projects_service_proto_depIdxs = []int32{
-	85,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
+	87,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
 	1,   // 1: fuzzyllama.projects.v1.Project.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
 	0,   // 2: fuzzyllama.projects.v1.Project.role:type_name -> fuzzyllama.projects.v1.Role
-	86,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	86,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
+	88,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	88,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
 	0,   // 5: fuzzyllama.projects.v1.Member.role:type_name -> fuzzyllama.projects.v1.Role
-	86,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	87,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
-	88,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	89,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
-	88,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	86,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
-	89,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
+	88,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
+	90,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	91,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
+	90,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	88,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
+	91,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
 	3,   // 13: fuzzyllama.projects.v1.Proof.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	86,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
+	88,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 15: fuzzyllama.projects.v1.Review.decision:type_name -> fuzzyllama.projects.v1.GateState
-	11,  // 16: fuzzyllama.projects.v1.Review.reviewed_deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
-	12,  // 17: fuzzyllama.projects.v1.Review.proofs:type_name -> fuzzyllama.projects.v1.Proof
-	86,  // 18: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
+	12,  // 16: fuzzyllama.projects.v1.Review.reviewed_deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
+	13,  // 17: fuzzyllama.projects.v1.Review.proofs:type_name -> fuzzyllama.projects.v1.Proof
+	88,  // 18: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 19: fuzzyllama.projects.v1.Gate.state:type_name -> fuzzyllama.projects.v1.GateState
-	11,  // 20: fuzzyllama.projects.v1.Gate.deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
-	12,  // 21: fuzzyllama.projects.v1.Gate.proofs:type_name -> fuzzyllama.projects.v1.Proof
-	13,  // 22: fuzzyllama.projects.v1.Gate.reviews:type_name -> fuzzyllama.projects.v1.Review
-	86,  // 23: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
-	86,  // 24: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
-	87,  // 25: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
-	5,   // 26: fuzzyllama.projects.v1.Task.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	6,   // 27: fuzzyllama.projects.v1.Task.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
-	86,  // 28: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
-	86,  // 29: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
-	86,  // 30: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	17,  // 31: fuzzyllama.projects.v1.Event.project_changed:type_name -> fuzzyllama.projects.v1.ProjectChanged
-	18,  // 32: fuzzyllama.projects.v1.Event.member_changed:type_name -> fuzzyllama.projects.v1.MemberChanged
-	19,  // 33: fuzzyllama.projects.v1.Event.gate_changed:type_name -> fuzzyllama.projects.v1.GateChanged
-	20,  // 34: fuzzyllama.projects.v1.Event.deliverable_recorded:type_name -> fuzzyllama.projects.v1.DeliverableRecorded
-	21,  // 35: fuzzyllama.projects.v1.Event.proof_recorded:type_name -> fuzzyllama.projects.v1.ProofRecorded
-	22,  // 36: fuzzyllama.projects.v1.Event.tasks_changed:type_name -> fuzzyllama.projects.v1.TasksChanged
-	1,   // 37: fuzzyllama.projects.v1.ProjectChanged.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
-	0,   // 38: fuzzyllama.projects.v1.MemberChanged.role:type_name -> fuzzyllama.projects.v1.Role
-	2,   // 39: fuzzyllama.projects.v1.GateChanged.from:type_name -> fuzzyllama.projects.v1.GateState
-	2,   // 40: fuzzyllama.projects.v1.GateChanged.to:type_name -> fuzzyllama.projects.v1.GateState
-	88,  // 41: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	89,  // 42: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
-	3,   // 43: fuzzyllama.projects.v1.ProofRecorded.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	5,   // 44: fuzzyllama.projects.v1.TasksChanged.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	85,  // 45: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
-	8,   // 46: fuzzyllama.projects.v1.CreateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	8,   // 47: fuzzyllama.projects.v1.GetProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	8,   // 48: fuzzyllama.projects.v1.ListProjectsResponse.projects:type_name -> fuzzyllama.projects.v1.Project
-	8,   // 49: fuzzyllama.projects.v1.UpdateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	8,   // 50: fuzzyllama.projects.v1.ArchiveProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	0,   // 51: fuzzyllama.projects.v1.AddMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
-	9,   // 52: fuzzyllama.projects.v1.AddMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
-	0,   // 53: fuzzyllama.projects.v1.UpdateMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
-	9,   // 54: fuzzyllama.projects.v1.UpdateMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
-	9,   // 55: fuzzyllama.projects.v1.ListMembersResponse.members:type_name -> fuzzyllama.projects.v1.Member
-	4,   // 56: fuzzyllama.projects.v1.AuthorizeRequest.action:type_name -> fuzzyllama.projects.v1.Action
-	0,   // 57: fuzzyllama.projects.v1.AuthorizeResponse.role:type_name -> fuzzyllama.projects.v1.Role
-	85,  // 58: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	85,  // 59: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	85,  // 60: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	10,  // 61: fuzzyllama.projects.v1.GetWorkflowResponse.gates:type_name -> fuzzyllama.projects.v1.WorkflowGate
-	14,  // 62: fuzzyllama.projects.v1.ListGatesResponse.gates:type_name -> fuzzyllama.projects.v1.Gate
-	14,  // 63: fuzzyllama.projects.v1.GetGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	14,  // 64: fuzzyllama.projects.v1.StartGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	14,  // 65: fuzzyllama.projects.v1.SubmitGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	14,  // 66: fuzzyllama.projects.v1.ApproveGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	14,  // 67: fuzzyllama.projects.v1.ApproveGateResponse.next_gate:type_name -> fuzzyllama.projects.v1.Gate
-	8,   // 68: fuzzyllama.projects.v1.ApproveGateResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	14,  // 69: fuzzyllama.projects.v1.RequestGateChangesResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	14,  // 70: fuzzyllama.projects.v1.BlockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	14,  // 71: fuzzyllama.projects.v1.UnblockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	88,  // 72: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	11,  // 73: fuzzyllama.projects.v1.RecordDeliverableResponse.deliverable:type_name -> fuzzyllama.projects.v1.Deliverable
-	89,  // 74: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
-	3,   // 75: fuzzyllama.projects.v1.RecordProofRequest.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	12,  // 76: fuzzyllama.projects.v1.RecordProofResponse.proof:type_name -> fuzzyllama.projects.v1.Proof
-	2,   // 77: fuzzyllama.projects.v1.GetProjectStatusResponse.gate_state:type_name -> fuzzyllama.projects.v1.GateState
-	1,   // 78: fuzzyllama.projects.v1.GetProjectStatusResponse.project_status:type_name -> fuzzyllama.projects.v1.ProjectStatus
-	88,  // 79: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	89,  // 80: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
-	87,  // 81: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
-	6,   // 82: fuzzyllama.projects.v1.NewTask.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
-	69,  // 83: fuzzyllama.projects.v1.CreateTasksRequest.tasks:type_name -> fuzzyllama.projects.v1.NewTask
-	15,  // 84: fuzzyllama.projects.v1.CreateTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	15,  // 85: fuzzyllama.projects.v1.ListTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	5,   // 86: fuzzyllama.projects.v1.UpdateTaskRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	15,  // 87: fuzzyllama.projects.v1.UpdateTaskResponse.task:type_name -> fuzzyllama.projects.v1.Task
-	87,  // 88: fuzzyllama.projects.v1.AdvanceTasksRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
-	5,   // 89: fuzzyllama.projects.v1.AdvanceTasksRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	15,  // 90: fuzzyllama.projects.v1.AdvanceTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	16,  // 91: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
-	7,   // 92: fuzzyllama.projects.v1.Notification.kind:type_name -> fuzzyllama.projects.v1.NotificationKind
-	86,  // 93: fuzzyllama.projects.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	80,  // 94: fuzzyllama.projects.v1.ListNotificationsResponse.notifications:type_name -> fuzzyllama.projects.v1.Notification
-	23,  // 95: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
-	25,  // 96: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
-	27,  // 97: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
-	29,  // 98: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
-	31,  // 99: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
-	33,  // 100: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
-	35,  // 101: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
-	37,  // 102: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
-	39,  // 103: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
-	41,  // 104: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
-	43,  // 105: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
-	45,  // 106: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
-	47,  // 107: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
-	49,  // 108: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
-	51,  // 109: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
-	53,  // 110: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
-	55,  // 111: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
-	57,  // 112: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
-	59,  // 113: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
-	61,  // 114: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
-	63,  // 115: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
-	65,  // 116: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
-	67,  // 117: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
-	70,  // 118: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
-	72,  // 119: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
-	74,  // 120: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
-	76,  // 121: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:input_type -> fuzzyllama.projects.v1.AdvanceTasksRequest
-	78,  // 122: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
-	81,  // 123: fuzzyllama.projects.v1.ProjectsService.ListNotifications:input_type -> fuzzyllama.projects.v1.ListNotificationsRequest
-	83,  // 124: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:input_type -> fuzzyllama.projects.v1.MarkNotificationsReadRequest
-	24,  // 125: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
-	26,  // 126: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
-	28,  // 127: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
-	30,  // 128: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
-	32,  // 129: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
-	34,  // 130: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
-	36,  // 131: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
-	38,  // 132: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
-	40,  // 133: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
-	42,  // 134: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
-	44,  // 135: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
-	46,  // 136: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
-	48,  // 137: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
-	50,  // 138: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
-	52,  // 139: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
-	54,  // 140: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
-	56,  // 141: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
-	58,  // 142: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
-	60,  // 143: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
-	62,  // 144: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
-	64,  // 145: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
-	66,  // 146: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
-	68,  // 147: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
-	71,  // 148: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
-	73,  // 149: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
-	75,  // 150: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
-	77,  // 151: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:output_type -> fuzzyllama.projects.v1.AdvanceTasksResponse
-	79,  // 152: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
-	82,  // 153: fuzzyllama.projects.v1.ProjectsService.ListNotifications:output_type -> fuzzyllama.projects.v1.ListNotificationsResponse
-	84,  // 154: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:output_type -> fuzzyllama.projects.v1.MarkNotificationsReadResponse
-	125, // [125:155] is the sub-list for method output_type
-	95,  // [95:125] is the sub-list for method input_type
-	95,  // [95:95] is the sub-list for extension type_name
-	95,  // [95:95] is the sub-list for extension extendee
-	0,   // [0:95] is the sub-list for field type_name
+	12,  // 20: fuzzyllama.projects.v1.Gate.deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
+	13,  // 21: fuzzyllama.projects.v1.Gate.proofs:type_name -> fuzzyllama.projects.v1.Proof
+	14,  // 22: fuzzyllama.projects.v1.Gate.reviews:type_name -> fuzzyllama.projects.v1.Review
+	88,  // 23: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
+	88,  // 24: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
+	90,  // 25: fuzzyllama.projects.v1.Gate.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	91,  // 26: fuzzyllama.projects.v1.Gate.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	89,  // 27: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	5,   // 28: fuzzyllama.projects.v1.Task.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	6,   // 29: fuzzyllama.projects.v1.Task.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
+	88,  // 30: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
+	88,  // 31: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
+	88,  // 32: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	18,  // 33: fuzzyllama.projects.v1.Event.project_changed:type_name -> fuzzyllama.projects.v1.ProjectChanged
+	19,  // 34: fuzzyllama.projects.v1.Event.member_changed:type_name -> fuzzyllama.projects.v1.MemberChanged
+	20,  // 35: fuzzyllama.projects.v1.Event.gate_changed:type_name -> fuzzyllama.projects.v1.GateChanged
+	21,  // 36: fuzzyllama.projects.v1.Event.deliverable_recorded:type_name -> fuzzyllama.projects.v1.DeliverableRecorded
+	22,  // 37: fuzzyllama.projects.v1.Event.proof_recorded:type_name -> fuzzyllama.projects.v1.ProofRecorded
+	23,  // 38: fuzzyllama.projects.v1.Event.tasks_changed:type_name -> fuzzyllama.projects.v1.TasksChanged
+	1,   // 39: fuzzyllama.projects.v1.ProjectChanged.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
+	0,   // 40: fuzzyllama.projects.v1.MemberChanged.role:type_name -> fuzzyllama.projects.v1.Role
+	2,   // 41: fuzzyllama.projects.v1.GateChanged.from:type_name -> fuzzyllama.projects.v1.GateState
+	2,   // 42: fuzzyllama.projects.v1.GateChanged.to:type_name -> fuzzyllama.projects.v1.GateState
+	90,  // 43: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	91,  // 44: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
+	3,   // 45: fuzzyllama.projects.v1.ProofRecorded.result:type_name -> fuzzyllama.projects.v1.ProofResult
+	5,   // 46: fuzzyllama.projects.v1.TasksChanged.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	87,  // 47: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
+	9,   // 48: fuzzyllama.projects.v1.CreateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	9,   // 49: fuzzyllama.projects.v1.GetProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	9,   // 50: fuzzyllama.projects.v1.ListProjectsResponse.projects:type_name -> fuzzyllama.projects.v1.Project
+	9,   // 51: fuzzyllama.projects.v1.UpdateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	9,   // 52: fuzzyllama.projects.v1.ArchiveProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	0,   // 53: fuzzyllama.projects.v1.AddMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
+	10,  // 54: fuzzyllama.projects.v1.AddMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
+	0,   // 55: fuzzyllama.projects.v1.UpdateMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
+	10,  // 56: fuzzyllama.projects.v1.UpdateMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
+	10,  // 57: fuzzyllama.projects.v1.ListMembersResponse.members:type_name -> fuzzyllama.projects.v1.Member
+	4,   // 58: fuzzyllama.projects.v1.AuthorizeRequest.action:type_name -> fuzzyllama.projects.v1.Action
+	0,   // 59: fuzzyllama.projects.v1.AuthorizeResponse.role:type_name -> fuzzyllama.projects.v1.Role
+	87,  // 60: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	87,  // 61: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	87,  // 62: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	11,  // 63: fuzzyllama.projects.v1.GetWorkflowResponse.gates:type_name -> fuzzyllama.projects.v1.WorkflowGate
+	15,  // 64: fuzzyllama.projects.v1.ListGatesResponse.gates:type_name -> fuzzyllama.projects.v1.Gate
+	15,  // 65: fuzzyllama.projects.v1.GetGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	15,  // 66: fuzzyllama.projects.v1.StartGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	15,  // 67: fuzzyllama.projects.v1.SubmitGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	15,  // 68: fuzzyllama.projects.v1.ApproveGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	15,  // 69: fuzzyllama.projects.v1.ApproveGateResponse.next_gate:type_name -> fuzzyllama.projects.v1.Gate
+	9,   // 70: fuzzyllama.projects.v1.ApproveGateResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	15,  // 71: fuzzyllama.projects.v1.RequestGateChangesResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	15,  // 72: fuzzyllama.projects.v1.BlockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	15,  // 73: fuzzyllama.projects.v1.UnblockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	90,  // 74: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	12,  // 75: fuzzyllama.projects.v1.RecordDeliverableResponse.deliverable:type_name -> fuzzyllama.projects.v1.Deliverable
+	91,  // 76: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
+	3,   // 77: fuzzyllama.projects.v1.RecordProofRequest.result:type_name -> fuzzyllama.projects.v1.ProofResult
+	13,  // 78: fuzzyllama.projects.v1.RecordProofResponse.proof:type_name -> fuzzyllama.projects.v1.Proof
+	2,   // 79: fuzzyllama.projects.v1.GetProjectStatusResponse.gate_state:type_name -> fuzzyllama.projects.v1.GateState
+	1,   // 80: fuzzyllama.projects.v1.GetProjectStatusResponse.project_status:type_name -> fuzzyllama.projects.v1.ProjectStatus
+	90,  // 81: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	91,  // 82: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	70,  // 83: fuzzyllama.projects.v1.GetProjectStatusResponse.next_step:type_name -> fuzzyllama.projects.v1.NextAction
+	7,   // 84: fuzzyllama.projects.v1.NextAction.kind:type_name -> fuzzyllama.projects.v1.NextActionKind
+	90,  // 85: fuzzyllama.projects.v1.NextAction.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	91,  // 86: fuzzyllama.projects.v1.NextAction.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	89,  // 87: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	6,   // 88: fuzzyllama.projects.v1.NewTask.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
+	71,  // 89: fuzzyllama.projects.v1.CreateTasksRequest.tasks:type_name -> fuzzyllama.projects.v1.NewTask
+	16,  // 90: fuzzyllama.projects.v1.CreateTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	16,  // 91: fuzzyllama.projects.v1.ListTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	5,   // 92: fuzzyllama.projects.v1.UpdateTaskRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	16,  // 93: fuzzyllama.projects.v1.UpdateTaskResponse.task:type_name -> fuzzyllama.projects.v1.Task
+	89,  // 94: fuzzyllama.projects.v1.AdvanceTasksRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	5,   // 95: fuzzyllama.projects.v1.AdvanceTasksRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	16,  // 96: fuzzyllama.projects.v1.AdvanceTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	17,  // 97: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
+	8,   // 98: fuzzyllama.projects.v1.Notification.kind:type_name -> fuzzyllama.projects.v1.NotificationKind
+	88,  // 99: fuzzyllama.projects.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	82,  // 100: fuzzyllama.projects.v1.ListNotificationsResponse.notifications:type_name -> fuzzyllama.projects.v1.Notification
+	24,  // 101: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
+	26,  // 102: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
+	28,  // 103: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
+	30,  // 104: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
+	32,  // 105: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
+	34,  // 106: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
+	36,  // 107: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
+	38,  // 108: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
+	40,  // 109: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
+	42,  // 110: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
+	44,  // 111: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
+	46,  // 112: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
+	48,  // 113: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
+	50,  // 114: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
+	52,  // 115: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
+	54,  // 116: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
+	56,  // 117: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
+	58,  // 118: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
+	60,  // 119: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
+	62,  // 120: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
+	64,  // 121: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
+	66,  // 122: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
+	68,  // 123: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
+	72,  // 124: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
+	74,  // 125: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
+	76,  // 126: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
+	78,  // 127: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:input_type -> fuzzyllama.projects.v1.AdvanceTasksRequest
+	80,  // 128: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
+	83,  // 129: fuzzyllama.projects.v1.ProjectsService.ListNotifications:input_type -> fuzzyllama.projects.v1.ListNotificationsRequest
+	85,  // 130: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:input_type -> fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	25,  // 131: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
+	27,  // 132: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
+	29,  // 133: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
+	31,  // 134: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
+	33,  // 135: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
+	35,  // 136: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
+	37,  // 137: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
+	39,  // 138: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
+	41,  // 139: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
+	43,  // 140: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
+	45,  // 141: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
+	47,  // 142: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
+	49,  // 143: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
+	51,  // 144: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
+	53,  // 145: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
+	55,  // 146: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
+	57,  // 147: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
+	59,  // 148: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
+	61,  // 149: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
+	63,  // 150: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
+	65,  // 151: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
+	67,  // 152: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
+	69,  // 153: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
+	73,  // 154: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
+	75,  // 155: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
+	77,  // 156: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
+	79,  // 157: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:output_type -> fuzzyllama.projects.v1.AdvanceTasksResponse
+	81,  // 158: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
+	84,  // 159: fuzzyllama.projects.v1.ProjectsService.ListNotifications:output_type -> fuzzyllama.projects.v1.ListNotificationsResponse
+	86,  // 160: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:output_type -> fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	131, // [131:161] is the sub-list for method output_type
+	101, // [101:131] is the sub-list for method input_type
+	101, // [101:101] is the sub-list for extension type_name
+	101, // [101:101] is the sub-list for extension extendee
+	0,   // [0:101] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_projects_v1_projects_service_proto_init() }
@@ -6065,8 +6360,8 @@ func file_fuzzyllama_projects_v1_projects_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc), len(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   77,
+			NumEnums:      9,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -94,11 +94,14 @@ type ProjectsServiceClient interface {
 	GetGate(ctx context.Context, in *GetGateRequest, opts ...grpc.CallOption) (*GetGateResponse, error)
 	// StartGate moves a PENDING or CHANGES_REQUESTED gate to IN_PROGRESS. Owner or editor.
 	StartGate(ctx context.Context, in *StartGateRequest, opts ...grpc.CallOption) (*StartGateResponse, error)
-	// SubmitGate moves an IN_PROGRESS gate to IN_REVIEW. Owner or editor.
+	// SubmitGate moves an IN_PROGRESS gate to IN_REVIEW. Owner or editor. Only a gate that has
+	// everything its approval needs goes to review (the same rule as ApproveGate): otherwise
+	// FAILED_PRECONDITION, reason GATE_REQUIREMENTS_MISSING, with a field violation per missing
+	// deliverable and proof.
 	SubmitGate(ctx context.Context, in *SubmitGateRequest, opts ...grpc.CallOption) (*SubmitGateResponse, error)
 	// ApproveGate approves an IN_REVIEW gate and creates the next one (or completes the project
-	// at G9). Owner only. Refused with FAILED_PRECONDITION naming every missing deliverable and
-	// proof.
+	// at G9). Owner only, in person (a service's delegated token is refused). Refused with
+	// FAILED_PRECONDITION naming every missing deliverable and proof.
 	ApproveGate(ctx context.Context, in *ApproveGateRequest, opts ...grpc.CallOption) (*ApproveGateResponse, error)
 	// RequestGateChanges sends an IN_REVIEW gate back with structured review notes. Owner only.
 	RequestGateChanges(ctx context.Context, in *RequestGateChangesRequest, opts ...grpc.CallOption) (*RequestGateChangesResponse, error)
@@ -490,11 +493,14 @@ type ProjectsServiceServer interface {
 	GetGate(context.Context, *GetGateRequest) (*GetGateResponse, error)
 	// StartGate moves a PENDING or CHANGES_REQUESTED gate to IN_PROGRESS. Owner or editor.
 	StartGate(context.Context, *StartGateRequest) (*StartGateResponse, error)
-	// SubmitGate moves an IN_PROGRESS gate to IN_REVIEW. Owner or editor.
+	// SubmitGate moves an IN_PROGRESS gate to IN_REVIEW. Owner or editor. Only a gate that has
+	// everything its approval needs goes to review (the same rule as ApproveGate): otherwise
+	// FAILED_PRECONDITION, reason GATE_REQUIREMENTS_MISSING, with a field violation per missing
+	// deliverable and proof.
 	SubmitGate(context.Context, *SubmitGateRequest) (*SubmitGateResponse, error)
 	// ApproveGate approves an IN_REVIEW gate and creates the next one (or completes the project
-	// at G9). Owner only. Refused with FAILED_PRECONDITION naming every missing deliverable and
-	// proof.
+	// at G9). Owner only, in person (a service's delegated token is refused). Refused with
+	// FAILED_PRECONDITION naming every missing deliverable and proof.
 	ApproveGate(context.Context, *ApproveGateRequest) (*ApproveGateResponse, error)
 	// RequestGateChanges sends an IN_REVIEW gate back with structured review notes. Owner only.
 	RequestGateChanges(context.Context, *RequestGateChangesRequest) (*RequestGateChangesResponse, error)
