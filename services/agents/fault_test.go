@@ -92,6 +92,14 @@ func (p faultyProjects) RecordProof(ctx context.Context, projectID string, gate 
 	return p.f.around("RecordProof", func() error { return p.Projects.RecordProof(ctx, projectID, gate, proofType, pass, summary) })
 }
 
+func (p faultyProjects) AdvanceTasks(ctx context.Context, projectID string, gate int, role, status string, keys []string) (n int, err error) {
+	err = p.f.around("AdvanceTasks:"+status, func() error {
+		n, err = p.Projects.AdvanceTasks(ctx, projectID, gate, role, status, keys)
+		return err
+	})
+	return n, err
+}
+
 type faultyDocuments struct {
 	Documents
 	f *fault
@@ -104,7 +112,7 @@ func (d faultyDocuments) Store(ctx context.Context, r store.Run, docs []output.D
 
 // TestCrashBetweenSideEffects: a run's output processing has side effects in steps — its
 // documents in one batch (key run:<id>), its handoff's tasks in one batch (same key), the spec
-// validation proof — each recorded in the run once done. A fault at each step, before the call
+// validation proof, its tasks marked done — each recorded in the run once done. A fault at each step, before the call
 // reaches the other service or after it was done there (the answer lost, as when the process
 // dies before recording the step), fails that attempt; the retry, without calling the model
 // again, completes the rest exactly once: every document stored once at version 1 (a replayed
@@ -127,6 +135,11 @@ func TestCrashBetweenSideEffects(t *testing.T) {
 		// A proof has no key: one recorded and lost is recorded again (see the known trade-offs);
 		// one that never reached the projects service is recorded once.
 		{"proof", 3, "architect", "RecordProof", 1, false},
+		// The last step, the run's tasks marked done (tasks.go): the steps before it are not
+		// done again.
+		{"tasks done", 1, "product_manager", "AdvanceTasks:done", 1, false},
+		{"tasks done", 3, "architect", "AdvanceTasks:done", 3, false},
+		{"tasks done", 3, "architect", "AdvanceTasks:done", 3, true},
 	}
 	eachDatabase(t, func(t *testing.T, database string) {
 		for _, c := range cases {
@@ -192,7 +205,7 @@ func TestCrashBetweenSideEffects(t *testing.T) {
 				// Each step reached the other service once per run that has it, and once more only
 				// when its answer was lost (the replay, which the key makes harmless); a step
 				// recorded in the run is not done again.
-				for method, want := range map[string]int{"Store": 3, "CreateTasks": 1, "RecordProof": 1} {
+				for method, want := range map[string]int{"Store": 3, "CreateTasks": 1, "RecordProof": 1, "AdvanceTasks:done": 3} {
 					if c.method == method && c.lost {
 						want++
 					}
