@@ -1129,7 +1129,10 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AddMemberBody: {
-            /** @description The email of an existing account. */
+            /**
+             * Format: email
+             * @description The email of an existing account.
+             */
             email: string;
             role: components["schemas"]["Role"];
         };
@@ -1313,7 +1316,10 @@ export interface components {
             description?: string;
             /** @description 1-200 characters, one line. */
             name: string;
-            /** @description An http(s) URL, when given. */
+            /**
+             * @description An http(s) URL, when given.
+             * @example https://github.com/ann/recipes
+             */
             repositoryUrl?: string;
             type: components["schemas"]["ProjectType"];
         };
@@ -2355,6 +2361,7 @@ export interface components {
             id: string;
             name: string;
             ownerId: string;
+            /** @example https://github.com/ann/recipes */
             repositoryUrl: string;
             role: components["schemas"]["Role"];
             status: components["schemas"]["ProjectStatus"];
@@ -2800,6 +2807,7 @@ export interface components {
             description?: string;
             /** @description When set, 1-200 characters: a project's name cannot be emptied. */
             name?: string;
+            /** @example https://github.com/ann/recipes */
             repositoryUrl?: string;
         };
         UpdateProjectResponse: {

@@ -8,6 +8,7 @@ package projectsv1
 
 import (
 	v1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -5565,13 +5566,13 @@ var File_fuzzyllama_projects_v1_projects_service_proto protoreflect.FileDescript
 
 const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\n" +
-	"-fuzzyllama/projects/v1/projects_service.proto\x12\x16fuzzyllama.projects.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x03\n" +
+	"-fuzzyllama/projects/v1/projects_service.proto\x12\x16fuzzyllama.projects.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x89\x04\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x125\n" +
-	"\x04type\x18\x04 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeR\x04type\x12%\n" +
-	"\x0erepository_url\x18\x05 \x01(\tR\rrepositoryUrl\x12\x19\n" +
+	"\x04type\x18\x04 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeR\x04type\x12L\n" +
+	"\x0erepository_url\x18\x05 \x01(\tB%\x92A\"J \"https://github.com/ann/recipes\"R\rrepositoryUrl\x12\x19\n" +
 	"\bowner_id\x18\x06 \x01(\tR\aownerId\x12=\n" +
 	"\x06status\x18\a \x01(\x0e2%.fuzzyllama.projects.v1.ProjectStatusR\x06status\x12!\n" +
 	"\fcurrent_gate\x18\b \x01(\x05R\vcurrentGate\x120\n" +
@@ -5710,12 +5711,12 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\fTasksChanged\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\tR\ataskIds\x12\x16\n" +
 	"\x06change\x18\x02 \x01(\tR\x06change\x12:\n" +
-	"\x06status\x18\x03 \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusR\x06status\"\xb6\x01\n" +
+	"\x06status\x18\x03 \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusR\x06status\"\xdd\x01\n" +
 	"\x14CreateProjectRequest\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12;\n" +
-	"\x04type\x18\x03 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeB\x04\xe2A\x01\x02R\x04type\x12%\n" +
-	"\x0erepository_url\x18\x04 \x01(\tR\rrepositoryUrl\"X\n" +
+	"\x04type\x18\x03 \x01(\x0e2!.fuzzyllama.common.v1.ProjectTypeB\x04\xe2A\x01\x02R\x04type\x12L\n" +
+	"\x0erepository_url\x18\x04 \x01(\tB%\x92A\"J \"https://github.com/ann/recipes\"R\rrepositoryUrl\"X\n" +
 	"\x15CreateProjectResponse\x12?\n" +
 	"\aproject\x18\x01 \x01(\v2\x1f.fuzzyllama.projects.v1.ProjectB\x04\xe2A\x01\x02R\aproject\"8\n" +
 	"\x11GetProjectRequest\x12#\n" +
@@ -5729,13 +5730,13 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"{\n" +
 	"\x14ListProjectsResponse\x12;\n" +
 	"\bprojects\x18\x01 \x03(\v2\x1f.fuzzyllama.projects.v1.ProjectR\bprojects\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd3\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xfa\x01\n" +
 	"\x14UpdateProjectRequest\x12#\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12%\n" +
-	"\vdescription\x18\x03 \x01(\tH\x01R\vdescription\x88\x01\x01\x12*\n" +
-	"\x0erepository_url\x18\x04 \x01(\tH\x02R\rrepositoryUrl\x88\x01\x01B\a\n" +
+	"\vdescription\x18\x03 \x01(\tH\x01R\vdescription\x88\x01\x01\x12Q\n" +
+	"\x0erepository_url\x18\x04 \x01(\tB%\x92A\"J \"https://github.com/ann/recipes\"H\x02R\rrepositoryUrl\x88\x01\x01B\a\n" +
 	"\x05_nameB\x0e\n" +
 	"\f_descriptionB\x11\n" +
 	"\x0f_repository_url\"X\n" +
@@ -5749,11 +5750,11 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x14DeleteProjectRequest\x12#\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\"\x17\n" +
-	"\x15DeleteProjectResponse\"\x8b\x01\n" +
+	"\x15DeleteProjectResponse\"\x96\x01\n" +
 	"\x10AddMemberRequest\x12#\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x1a\n" +
-	"\x05email\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05email\x126\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12%\n" +
+	"\x05email\x18\x02 \x01(\tB\x0f\x92A\b\xa2\x02\x05email\xe2A\x01\x02R\x05email\x126\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleB\x04\xe2A\x01\x02R\x04role\"Q\n" +
 	"\x11AddMemberResponse\x12<\n" +
 	"\x06member\x18\x01 \x01(\v2\x1e.fuzzyllama.projects.v1.MemberB\x04\xe2A\x01\x02R\x06member\"\x91\x01\n" +
