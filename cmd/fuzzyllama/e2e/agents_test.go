@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,17 +137,20 @@ func TestAgentsJourney(t *testing.T) {
 		s.do("GET", "/api/v1/workflows/PROJECT_TYPE_TRADITIONAL", tok, nil).want(t, 200, "").data(t, &wf)
 		for n := 1; n <= 9; n++ {
 			// Proofs nothing here produces are the owner's attestations; the gate waits for them
-			// in progress, then goes to review.
-			for i, proof := range wf.Gates[n-1].Proofs {
-				if proof != "PROOF_TYPE_SPEC_VALIDATION" {
-					if i == 0 {
-						s.waitRuns(t, tok, p.ID, n, len(wf.Gates[n-1].Roles))
-					}
-					s.do("POST", fmt.Sprintf("%s/gates/%d/proofs", base, n), tok, map[string]any{"type": proof,
-						"result": "PROOF_RESULT_PASS", "summary": "checked by the owner"}).want(t, http.StatusCreated, "")
+			// in progress, and the next step says exactly which to record; then it goes to review.
+			s.attest(t, tok, p.ID, n, wf.Gates[n-1], len(wf.Gates[n-1].Roles))
+			g := s.waitGate(t, tok, p.ID, n, "GATE_STATE_IN_REVIEW")
+			s.wantNextStep(t, tok, p.ID, "NEXT_ACTION_KIND_REVIEW_GATE", n)
+			if n == 5 {
+				// Changes requested after the proofs were recorded: the developers write the code
+				// again, and the proofs of the first code no longer count: they are asked again.
+				s.do("POST", base+"/gates/5:request-changes", tok, map[string]string{"notes": "Handle an empty shopping list."}).want(t, 200, "")
+				s.attest(t, tok, p.ID, n, wf.Gates[n-1], 2*len(wf.Gates[n-1].Roles))
+				g = s.waitGate(t, tok, p.ID, n, "GATE_STATE_IN_REVIEW")
+				if g.Revision != 1 {
+					t.Fatalf("G5 revision %d after a request for changes", g.Revision)
 				}
 			}
-			g := s.waitGate(t, tok, p.ID, n, "GATE_STATE_IN_REVIEW")
 			if n == 3 {
 				// The architect's API specification was validated by a real OpenAPI parser.
 				if len(g.Proofs) != 1 || g.Proofs[0].Type != "PROOF_TYPE_SPEC_VALIDATION" || g.Proofs[0].Result != "PROOF_RESULT_PASS" ||
@@ -168,6 +172,7 @@ func TestAgentsJourney(t *testing.T) {
 		if status.PercentComplete != 100 || status.ProjectStatus != "PROJECT_STATUS_COMPLETED" {
 			t.Fatalf("status: %+v", status)
 		}
+		s.wantNextStep(t, tok, p.ID, "NEXT_ACTION_KIND_PROJECT_COMPLETE", 9)
 		s.wantEveryTaskDone(t, tok, p.ID) // tasks_test.go
 		// Every run succeeded, on the offline model, and the intake proposed the project's tasks.
 		var runs struct{ Runs []runView }
@@ -179,21 +184,35 @@ func TestAgentsJourney(t *testing.T) {
 			}
 			tasks += r.Handoff.TasksCreated
 		}
-		// G1 and G2 (twice) for the product manager, then one run per role of G3-G9.
-		if want := 3 + 1 + 1 + 2 + 1 + 1 + 1 + 1; len(runs.Runs) != want || tasks == 0 {
+		// G1 and G2 (twice) for the product manager, then one run per role of G3-G9, G5's twice.
+		if want := 3 + 1 + 1 + 2*2 + 1 + 1 + 1 + 1; len(runs.Runs) != want || tasks == 0 {
 			t.Fatalf("%d runs (want %d), %d tasks", len(runs.Runs), want, tasks)
 		}
 		var costs struct {
 			Total struct {
 				Runs        int    `json:"runs"`
+				OfflineRuns int    `json:"offlineRuns"`
 				InputTokens string `json:"inputTokens"`
 				CostUsd     string `json:"costUsd"`
 			} `json:"total"`
 			Gates []struct{ Gate int } `json:"gates"`
 		}
 		s.do("GET", base+"/costs", tok, nil).want(t, 200, "").data(t, &costs)
-		if costs.Total.Runs != len(runs.Runs) || costs.Total.InputTokens == "" || costs.Total.CostUsd != "$0.00" || len(costs.Gates) != 9 {
+		if costs.Total.Runs != len(runs.Runs) || costs.Total.OfflineRuns != len(runs.Runs) || costs.Total.InputTokens != "0" ||
+			costs.Total.CostUsd != "$0.00" || len(costs.Gates) != 9 {
 			t.Fatalf("costs: %+v", costs)
+		}
+		// No model ran: the owner's monthly budget is untouched.
+		var usage struct {
+			Used struct {
+				InputTokens, OutputTokens string
+				CostMicros                string
+				OfflineRuns               int
+			}
+		}
+		s.do("GET", "/api/v1/usage", tok, nil).want(t, 200, "").data(t, &usage)
+		if u := usage.Used; u.InputTokens != "0" || u.OutputTokens != "0" || u.CostMicros != "0" || u.OfflineRuns != len(runs.Runs) {
+			t.Fatalf("usage: %+v", usage.Used)
 		}
 		// The product metrics saw the same journey.
 		metrics := string(s.do("GET", "/metrics", "", nil).raw)
@@ -213,6 +232,60 @@ func TestAgentsJourney(t *testing.T) {
 			}
 		}
 	})
+}
+
+// attest waits until the gate's agents have finished (runs succeeded in all) and, if the gate
+// needs proofs nothing here produces, checks the next step asks the owner for exactly those, that
+// submitting it before is refused, then records them.
+func (s *server) attest(t *testing.T, tok, pid string, n int, def workflowGateView, runs int) {
+	t.Helper()
+	var owed []string
+	for _, proof := range def.Proofs {
+		if proof != "PROOF_TYPE_SPEC_VALIDATION" {
+			owed = append(owed, proof)
+		}
+	}
+	if len(owed) == 0 {
+		return
+	}
+	s.waitRuns(t, tok, pid, n, runs)
+	step := s.wantNextStep(t, tok, pid, "NEXT_ACTION_KIND_RECORD_PROOFS", n)
+	if !slices.Equal(step.MissingProofs, owed) || len(step.MissingDeliverables) != 0 || step.Summary == "" {
+		t.Fatalf("G%d next step %+v, want the proofs %v", n, step, owed)
+	}
+	refused := s.do("POST", fmt.Sprintf("/api/v1/projects/%s/gates/%d:submit", pid, n), tok, map[string]string{}).want(t, 400, "FAILED_PRECONDITION")
+	for _, proof := range owed {
+		if refused.fields()["proofs."+strings.ToLower(strings.TrimPrefix(proof, "PROOF_TYPE_"))] == nil {
+			t.Fatalf("G%d submit refused without naming %s: %s", n, proof, refused.raw)
+		}
+	}
+	for _, proof := range owed {
+		s.do("POST", fmt.Sprintf("/api/v1/projects/%s/gates/%d/proofs", pid, n), tok, map[string]any{"type": proof,
+			"result": "PROOF_RESULT_PASS", "summary": "checked by the owner"}).want(t, http.StatusCreated, "")
+	}
+}
+
+// nextStepView is the structured next step of a project's status.
+type nextStepView struct {
+	Kind                string   `json:"kind"`
+	Gate                int      `json:"gate"`
+	MissingDeliverables []string `json:"missingDeliverables"`
+	MissingProofs       []string `json:"missingProofs"`
+	Summary             string   `json:"summary"`
+}
+
+// wantNextStep checks what the status tells the person to do next.
+func (s *server) wantNextStep(t *testing.T, tok, pid, kind string, gate int) nextStepView {
+	t.Helper()
+	var st struct {
+		NextAction string       `json:"nextAction"`
+		NextStep   nextStepView `json:"nextStep"`
+	}
+	s.do("GET", "/api/v1/projects/"+pid+"/status", tok, nil).want(t, 200, "").data(t, &st)
+	if st.NextStep.Kind != kind || st.NextStep.Gate != gate || st.NextAction == "" || st.NextAction != st.NextStep.Summary {
+		t.Fatalf("next step %+v (%q), want %s at G%d", st.NextStep, st.NextAction, kind, gate)
+	}
+	return st.NextStep
 }
 
 // requestChangesOnce sends G2 back with notes and checks the product manager's re-run revised the

@@ -131,9 +131,9 @@ func TestLiveEvents(t *testing.T) {
 				inReview = true
 			}
 		}
-		// The intake run's states came too (queued or running, then succeeded), and the save of
-		// the intake document it wrote.
-		if len(runStates) < 2 {
+		// The intake run's states came too, from queued to succeeded, and the save of the intake
+		// document it wrote.
+		if len(runStates) < 2 || runStates[0] != "RUN_STATE_QUEUED" || runStates[len(runStates)-1] != "RUN_STATE_SUCCEEDED" {
 			t.Fatalf("run states seen: %v; %d document saves", runStates, documents)
 		}
 		// A reconnect after an event id gets what followed it, from the timeline, then the runs

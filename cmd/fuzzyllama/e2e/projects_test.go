@@ -45,12 +45,14 @@ type gateView struct {
 }
 
 type workflowView struct {
-	Gates []struct {
-		Number       int      `json:"number"`
-		Deliverables []string `json:"deliverables"`
-		Proofs       []string `json:"proofs"`
-		Roles        []string `json:"roles"`
-	} `json:"gates"`
+	Gates []workflowGateView `json:"gates"`
+}
+
+type workflowGateView struct {
+	Number       int      `json:"number"`
+	Deliverables []string `json:"deliverables"`
+	Proofs       []string `json:"proofs"`
+	Roles        []string `json:"roles"`
 }
 
 func (s *server) createProject(t *testing.T, token, name, typ string) project {
