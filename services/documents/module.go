@@ -2,6 +2,7 @@ package documents
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 
@@ -12,6 +13,7 @@ import (
 	commonv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
 	"github.com/fuzzyllama/fuzzyllama/platform/edge"
 	"github.com/fuzzyllama/fuzzyllama/platform/protoenum"
@@ -36,9 +38,12 @@ func RegisterGRPC(s grpc.ServiceRegistrar, svc *Service) {
 }
 
 // ProjectsClient is the Projects port over the projects service's gRPC API, as the caller (the
-// client connection forwards the caller's token).
+// client connection forwards the caller's token), except RecordDeliverable (below).
 type ProjectsClient struct {
 	Client projectsv1.ProjectsServiceClient
+	// Tokens gives the documents service delegated tokens for the users whose saves it records
+	// as deliverables: the projects service takes deliverables from it alone.
+	Tokens *authn.ServiceTokens
 
 	workflows sync.Map // project type -> map[int][]string: the workflow is fixed, read once
 }
@@ -78,10 +83,21 @@ func (c *ProjectsClient) RequiredDeliverables(ctx context.Context, projectType s
 	return m, nil
 }
 
-// RecordDeliverable implements Projects. A gate that does not exist yet (NOT_FOUND) or does not
-// take deliverables now (FAILED_PRECONDITION: in review, approved) is an answer, not a failure.
+// RecordDeliverable implements Projects, as the documents service acting for the caller (a
+// delegated token): the version was just saved here, so the record is a fact, and the projects
+// service takes it from no one else; the caller's membership still applies. A gate that does not
+// exist yet (NOT_FOUND) or does not take deliverables now (FAILED_PRECONDITION: in review,
+// approved) is an answer, not a failure.
 func (c *ProjectsClient) RecordDeliverable(ctx context.Context, d Deliverable) (bool, string, error) {
-	_, err := c.Client.RecordDeliverable(ctx, &projectsv1.RecordDeliverableRequest{ProjectId: d.ProjectID, Gate: int32(d.Gate),
+	who, ok := authn.FromContext(ctx)
+	if !ok || who.UserID == "" {
+		return false, "", errors.New("documents: record deliverable: no caller to act for")
+	}
+	ctx, err := c.Tokens.For(ctx, who.UserID)
+	if err != nil {
+		return false, "", err
+	}
+	_, err = c.Client.RecordDeliverable(ctx, &projectsv1.RecordDeliverableRequest{ProjectId: d.ProjectID, Gate: int32(d.Gate),
 		DocumentType: docTypePB(d.DocumentType), DocumentId: d.DocumentID, Version: int32(d.Version), ContentHash: d.ContentHash,
 		Complete: true})
 	switch st := status.Convert(err); st.Code() {

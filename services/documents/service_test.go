@@ -287,6 +287,24 @@ func TestDeliverablesAreRecordedWithTheProjectsService(t *testing.T) {
 	})
 }
 
+// TestAForeignDocumentIsNeverADeliverable: deliverables are recorded only for a version just
+// saved in the project, so another project's document, or one that does not exist, can never be
+// recorded, not even by its own project's owner through theirs.
+func TestAForeignDocumentIsNeverADeliverable(t *testing.T) {
+	fx := newFixture(t, stores["sqlite"])
+	intake := fx.create(t, "ann", documents.NewDocument{Gate: 1, Type: "intake", Title: "Intake", Content: []byte("a")}).Document
+	if n := len(fx.projects.deliverables()); n != 1 {
+		t.Fatalf("%d deliverables recorded for p1's intake", n)
+	}
+	for _, id := range []string{intake.ID, "no-such-document"} {
+		_, _, err := fx.svc.UpdateDocument(as("bob"), identity("bob"), "p2", id, 1, []byte("b"), "", documents.Agent{})
+		wantKind(t, "save of "+id+" through p2", err, apperr.KindNotFound)
+	}
+	if rec := fx.projects.deliverables(); len(rec) != 1 || rec[0].ProjectID != "p1" {
+		t.Fatalf("deliverables after the refused saves: %+v", rec)
+	}
+}
+
 func TestAccess(t *testing.T) {
 	eachStore(t, func(t *testing.T, fx fixture) {
 		id := fx.create(t, "ann", documents.NewDocument{Type: "other", Title: "Readme", Content: []byte("hi")}).Document.ID

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -323,18 +324,34 @@ type RecordedDeliverable struct {
 	Required bool
 }
 
+// DocumentsService is the actor of the documents service's delegated tokens.
+const DocumentsService = "documents"
+
+// contentHashPattern is the form of a document version's content hash.
+var contentHashPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
 // RecordDeliverable records a document version as the gate's deliverable of its document, in
-// the gate's current revision.
+// the gate's current revision. Deliverables are facts, not claims: only the documents service
+// records them (with a delegated token for the member who saved the version), as it saves the
+// version in this project; a person, or another service, is refused.
 func (s *Service) RecordDeliverable(ctx context.Context, who authn.Identity, d store.Deliverable) (RecordedDeliverable, error) {
+	if who.Actor != DocumentsService {
+		return RecordedDeliverable{Deliverable: d}, apperr.PermissionDenied("deliverables are recorded by the documents service when " +
+			"a document version is saved: save the document at its gate, and its deliverable is recorded with it")
+	}
 	var v apperr.Violations
 	if !slices.Contains(documentTypes, d.DocumentType) {
 		v.Add("documentType", "is required: one of the DOCUMENT_TYPE_ values")
 	}
-	input.CheckText(&v, "documentId", d.DocumentID, true, 128)
+	if !input.ValidID(d.DocumentID) {
+		v.Add("documentId", "is required: a document id")
+	}
 	if d.Version < 1 {
 		v.Add("version", "must be 1 or more")
 	}
-	input.CheckText(&v, "contentHash", d.ContentHash, true, 128)
+	if !contentHashPattern.MatchString(d.ContentHash) {
+		v.Add("contentHash", "must be the version's content hash: sha256: and 64 lower-case hex digits")
+	}
 	if err := v.Err(); err != nil {
 		return RecordedDeliverable{Deliverable: d}, err
 	}

@@ -19,7 +19,7 @@ import (
 
 // TestGatesNeverDeadEnd drives random sequences of calls (start, submit, deliverables, passing
 // and failing proofs, requests for changes, approvals, blocks and unblocks, by the owner, an
-// editor and services acting for the owner) through the service on a real store, and checks
+// editor, and the agents and documents services acting for the owner) through the service on a real store, and checks
 // after every step that a way forward exists: a gate in review has everything its approval needs
 // (so the owner can approve it), an open gate can take what it lacks, and the status, the gate
 // and the refusals agree with each other. GATES_SEED repeats a run.
@@ -145,11 +145,15 @@ func (w *walker) act() {
 		types := append(slices.Clone(def.Deliverables), workflow.DocOther)
 		typ := types[w.rng.IntN(len(types))]
 		id := fmt.Sprintf("%s-%d", typ, w.rng.IntN(2))
+		// Only the documents service records deliverables; people and the agents are refused.
 		by = documentsSvc
+		if w.rng.IntN(5) == 0 {
+			by = w.pick(walkAll)
+		}
 		call = fmt.Sprintf("deliver %s", id)
-		legal = g.State == projects.GatePending || g.State == projects.GateInProgress || g.State == projects.GateChangesRequested
+		legal = by == documentsSvc && (g.State == projects.GatePending || g.State == projects.GateInProgress || g.State == projects.GateChangesRequested)
 		_, err = w.svc.RecordDeliverable(ctx, by, store.Deliverable{ProjectID: w.project, Gate: n, DocumentType: typ, DocumentID: id,
-			Version: 1 + w.rng.IntN(3), ContentHash: fmt.Sprintf("sha256:%d", w.rng.IntN(2)), Complete: w.rng.IntN(8) > 0})
+			Version: 1 + w.rng.IntN(3), ContentHash: contentHash(fmt.Sprint(w.rng.IntN(2))), Complete: w.rng.IntN(8) > 0})
 	case op < 70:
 		types := append(slices.Clone(def.Proofs), workflow.ProofLint, workflow.ProofSpecValidation)
 		typ := types[w.rng.IntN(len(types))]

@@ -2,6 +2,8 @@ package projects_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -22,14 +24,20 @@ import (
 // token): how deliverables are recorded.
 var documentsSvc = authn.Identity{UserID: "u-owner", Actor: "documents"}
 
-// deliver records document id at version with content hash as a deliverable of gate.
-func deliver(t *testing.T, svc *projects.Service, projectID string, gate int, docType, id string, version int, hash string) {
+// deliver records document id at version with content as a deliverable of gate, as the
+// documents service does when it saves the version.
+func deliver(t *testing.T, svc *projects.Service, projectID string, gate int, docType, id string, version int, content string) {
 	t.Helper()
 	mustDo(t, func() error {
 		_, err := svc.RecordDeliverable(context.Background(), documentsSvc, store.Deliverable{ProjectID: projectID, Gate: gate,
-			DocumentType: docType, DocumentID: id, Version: version, ContentHash: hash, Complete: true})
+			DocumentType: docType, DocumentID: id, Version: version, ContentHash: contentHash(content), Complete: true})
 		return err
 	})
+}
+
+// contentHash is the content hash of a version with content, as the documents service writes it.
+func contentHash(content string) string {
+	return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(content)))
 }
 
 // prove records a proof of gate, as a person (owner) or the agents (delegated).
@@ -386,4 +394,58 @@ func TestAFullGateStillTakesWhatItLacks(t *testing.T) {
 		t.Errorf("a lint proof the gate no longer lacks: %v", err)
 	}
 	mustDo(t, func() error { _, err := svc.SubmitGate(ctx, owner, p.ID, 5); return err })
+}
+
+// TestOnlyTheDocumentsServiceRecordsDeliverables: a deliverable is a fact the documents service
+// records as it saves a version (acting for the member who saved it), never a claim: a person,
+// or another service, is refused; membership still applies to the member it acts for; and what it
+// records must be a document id and a content hash.
+func TestOnlyTheDocumentsServiceRecordsDeliverables(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(t *testing.T) (*projects.Service, *eventbus.Bus)) {
+		// The API declares it: people's tokens are refused before the service is reached.
+		if got := authn.PolicyOf("/fuzzyllama.projects.v1.ProjectsService/RecordDeliverable"); got != commonv1.Access_ACCESS_SERVICE {
+			t.Fatalf("RecordDeliverable is %s", got)
+		}
+		svc, _ := open(t)
+		ctx := context.Background()
+		p := projectAt(t, svc, 1)
+		mustDo(t, func() error {
+			_, err := svc.AddMember(ctx, owner, p.ID, "vi@example.com", store.RoleViewer)
+			return err
+		})
+		mustDo(t, func() error { _, err := svc.StartGate(ctx, owner, p.ID, 1); return err })
+		intake := store.Deliverable{ProjectID: p.ID, Gate: 1, DocumentType: workflow.DocIntake, DocumentID: "intake", Version: 1,
+			ContentHash: contentHash("intake"), Complete: true}
+		record := func(who authn.Identity, d store.Deliverable) error {
+			_, err := svc.RecordDeliverable(ctx, who, d)
+			return err
+		}
+		for _, who := range []authn.Identity{owner, agents} {
+			if err := record(who, intake); !apperr.IsKind(err, apperr.KindPermissionDenied) || !strings.Contains(err.Error(), "save the document") {
+				t.Errorf("recorded by %q: %v", who.Actor, err)
+			}
+		}
+		asDocuments := func(userID string) authn.Identity {
+			return authn.Identity{UserID: userID, Actor: projects.DocumentsService}
+		}
+		if err := record(asDocuments("stranger"), intake); !apperr.IsKind(err, apperr.KindNotFound) {
+			t.Errorf("for a stranger: %v", err)
+		}
+		if err := record(asDocuments(vi.UserID), intake); !apperr.IsKind(err, apperr.KindPermissionDenied) {
+			t.Errorf("for a viewer: %v", err)
+		}
+		bad := intake
+		bad.ContentHash = "h"
+		wantInvalid(t, "a content hash that is not one", record(documentsSvc, bad), "contentHash")
+		bad = intake
+		bad.DocumentID = "a\x00b"
+		wantInvalid(t, "a document id that is not one", record(documentsSvc, bad), "documentId")
+		if g, _ := svc.GetGate(ctx, owner, p.ID, 1); len(g.Deliverables) != 0 {
+			t.Fatalf("recorded after refusals: %+v", g.Deliverables)
+		}
+		mustDo(t, func() error { return record(documentsSvc, intake) })
+		if g, _ := svc.GetGate(ctx, owner, p.ID, 1); len(g.Deliverables) != 1 || g.Deliverables[0].RecordedBy != owner.UserID {
+			t.Fatalf("recorded: %+v", g.Deliverables)
+		}
+	})
 }

@@ -74,8 +74,10 @@ func TestNotificationsJourney(t *testing.T) {
 		// The editor submits G1: the owner is asked to review it, nobody else.
 		mustDo(t, func() error { _, err := svc.StartGate(ctx, ed, p.ID, 1); return err })
 		mustDo(t, func() error {
-			_, err := svc.RecordDeliverable(ctx, ed, store.Deliverable{ProjectID: p.ID, Gate: 1, DocumentType: workflow.DocIntake,
-				DocumentID: "d", Version: 1, ContentHash: "h", Complete: true})
+			// The documents service records the intake the editor saved.
+			_, err := svc.RecordDeliverable(ctx, authn.Identity{UserID: ed.UserID, Actor: projects.DocumentsService},
+				store.Deliverable{ProjectID: p.ID, Gate: 1, DocumentType: workflow.DocIntake, DocumentID: "d", Version: 1,
+					ContentHash: contentHash("intake"), Complete: true})
 			return err
 		})
 		mustDo(t, func() error { _, err := svc.SubmitGate(ctx, ed, p.ID, 1); return err })
@@ -154,14 +156,14 @@ func completeGate(t *testing.T, svc *projects.Service, projectID string, gate in
 }
 
 // recordDeliverables records a document of each type the gate requires, as the documents
-// service does when they are saved.
+// service does when they are saved (for the owner).
 func recordDeliverables(t *testing.T, svc *projects.Service, projectID string, gate int) {
 	t.Helper()
 	def, _ := workflow.GateOf(workflow.Traditional, gate)
 	for _, doc := range def.Deliverables {
 		mustDo(t, func() error {
-			_, err := svc.RecordDeliverable(context.Background(), owner, store.Deliverable{ProjectID: projectID, Gate: gate, DocumentType: doc,
-				DocumentID: "d-" + doc, Version: 1, ContentHash: "h", Complete: true})
+			_, err := svc.RecordDeliverable(context.Background(), documentsSvc, store.Deliverable{ProjectID: projectID, Gate: gate, DocumentType: doc,
+				DocumentID: "d-" + doc, Version: 1, ContentHash: contentHash(doc), Complete: true})
 			return err
 		})
 	}

@@ -382,8 +382,8 @@ func TestConcurrentChangesAreNotLost(t *testing.T) {
 			}
 			mustDo(t, func() error { _, err := svc.StartGate(ctx, owner, p.ID, 1); return err })
 			mustDo(t, func() error {
-				_, err := svc.RecordDeliverable(ctx, owner, store.Deliverable{ProjectID: p.ID, Gate: 1, DocumentType: "intake",
-					DocumentID: "d", Version: 1, ContentHash: "h", Complete: true})
+				_, err := svc.RecordDeliverable(ctx, documentsSvc, store.Deliverable{ProjectID: p.ID, Gate: 1, DocumentType: "intake",
+					DocumentID: "d", Version: 1, ContentHash: contentHash("intake"), Complete: true})
 				return err
 			})
 			mustDo(t, func() error { _, err := svc.SubmitGate(ctx, owner, p.ID, 1); return err })

@@ -224,8 +224,8 @@ func submitGate(t *testing.T, svc *projects.Service, projectID string, gate int)
 	mustDo(t, func() error { _, err := svc.StartGate(ctx, agents, projectID, gate); return err })
 	for _, doc := range def.Deliverables {
 		mustDo(t, func() error {
-			_, err := svc.RecordDeliverable(ctx, owner, store.Deliverable{ProjectID: projectID, Gate: gate, DocumentType: doc,
-				DocumentID: "d-" + doc, Version: 1, ContentHash: "h", Complete: true})
+			_, err := svc.RecordDeliverable(ctx, documentsSvc, store.Deliverable{ProjectID: projectID, Gate: gate, DocumentType: doc,
+				DocumentID: "d-" + doc, Version: 1, ContentHash: contentHash(doc), Complete: true})
 			return err
 		})
 	}

@@ -49,7 +49,6 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}},
 			{"block gate", "POST", "/api/v1/projects/%s/gates/1:block", map[string]string{"reason": "waiting"}, 2, nil},
 			{"unblock gate", "POST", "/api/v1/projects/%s/gates/1:unblock", map[string]string{}, 3, func(pid string) string { gate(pid, "block"); return "" }},
-			{"record deliverable", "POST", "/api/v1/projects/%s/gates/1/deliverables", map[string]any{"documentType": "DOCUMENT_TYPE_INTAKE", "documentId": "d", "version": 1, "contentHash": "h", "complete": true}, 2, nil},
 			{"record proof", "POST", "/api/v1/projects/%s/gates/1/proofs", map[string]any{"type": "PROOF_TYPE_LINT", "result": "PROOF_RESULT_PASS", "summary": "ok"}, 2, nil},
 			{"status", "GET", "/api/v1/projects/%s/status", nil, 1, nil},
 			{"create tasks", "POST", "/api/v1/projects/%s/tasks:batchCreate", map[string]any{"tasks": []map[string]any{{"key": "a", "gate": 1, "title": "Write intake"}}}, 2, nil},
@@ -63,6 +62,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"list events", "GET", "/api/v1/projects/%s/events", nil, 1, nil},
 		}
 		checkMatrix(t, s, users, fixture, calls)
+		// Deliverables are recorded by the documents service when a document is saved, never
+		// claimed by a person: the route answers 403 to everyone, the owner included.
+		pid := fixture()
+		gate(pid, "start")
+		for _, u := range []string{"owner", "editor", "viewer", "stranger"} {
+			s.do("POST", "/api/v1/projects/"+pid+"/gates/1/deliverables", users[u].AccessToken, map[string]any{"documentType": "DOCUMENT_TYPE_INTAKE",
+				"documentId": "d", "version": 1, "contentHash": "sha256:" + strings.Repeat("0", 64), "complete": true}).want(t, 403, "PERMISSION_DENIED")
+		}
+		var g1 struct{ Gate gateView }
+		s.do("GET", "/api/v1/projects/"+pid+"/gates/1", owner, nil).want(t, 200, "").data(t, &g1)
+		if d := g1.Gate.Deliverables; len(d) != 1 || d[0].Complete || d[0].Version != 0 {
+			t.Fatalf("G1's deliverables after the refusals: %+v", d)
+		}
 		// A stranger's project list never shows others' projects.
 		var list struct{ Projects []project }
 		s.do("GET", "/api/v1/projects", users["stranger"].AccessToken, nil).want(t, 200, "").data(t, &list)

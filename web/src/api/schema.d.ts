@@ -664,8 +664,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * RecordDeliverable records a document version as a deliverable of the gate
-         * @description RecordDeliverable records a document version as a deliverable of the gate. Owner or editor.
+         * RecordDeliverable records a document version as a deliverable of the gate, in its current revision
+         * @description RecordDeliverable records a document version as a deliverable of the gate, in its current
+         *     revision. Reserved for the documents service, which calls it when it saves a version of a
+         *     document whose gate requires its type, with a delegated token for the owner or editor who
+         *     saved it: a deliverable is a fact (that document, at that version, with that content hash,
+         *     stored in this project), never a claim. People save documents instead; through REST this
+         *     route answers 403 to everyone.
          */
         post: operations["recordDeliverable"];
         delete?: never;
@@ -2431,6 +2436,7 @@ export interface components {
         RecordDeliverableBody: {
             /** @description Whether this version completes the deliverable; a draft is recorded with false. */
             complete?: boolean;
+            /** @description The version's content hash: "sha256:" and 64 lower-case hex digits. */
             contentHash: string;
             documentId: string;
             documentType: components["schemas"]["DocumentType"];

@@ -165,7 +165,9 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		}
 		a.closers = append(a.closers, func(context.Context) error { return st.Close() })
 		a.readiness = append(a.readiness, st.Ping)
-		svc := &documents.Service{Store: st, Projects: &documents.ProjectsClient{Client: projectsv1.NewProjectsServiceClient(projectsConn)},
+		// Deliverables are recorded as the documents service (delegated tokens): see ProjectsClient.
+		svc := &documents.Service{Store: st, Projects: &documents.ProjectsClient{Client: projectsv1.NewProjectsServiceClient(projectsConn),
+			Tokens: &authn.ServiceTokens{Client: authClient, Service: "documents", Credential: cfg.ServiceCredential}},
 			Bus: &eventbus.Bus{Redis: rdb, Keys: keys}, EncodeSaved: documents.PublicSaved, Logger: a.log, Export: cfg.Documents.Export()}
 		if documentsAddr, err = serve("documents", cfg.DocumentsGRPCAddr, remoteVerifier, documents.MaxRequestBytes,
 			func(s grpc.ServiceRegistrar) { documents.RegisterGRPC(s, svc) }); err != nil {

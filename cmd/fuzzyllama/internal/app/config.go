@@ -95,7 +95,7 @@ func NewConfigSet(c *Config) *config.Set {
 	s.StringVar(&c.AgentsGRPCAddr, "AGENTS_GRPC_ADDR", ":9094", "where the agents service listens for gRPC when run alone (-target=agents)")
 	s.StringVar(&c.AgentsService, "AGENTS_SERVICE_ADDR", "localhost:9094", "gRPC address of the agents service, for -target=gateway")
 	s.StringVar(&c.FrontendURL, "FRONTEND_URL", "http://localhost:5173", "URL of the web app: links in mail point there and it is the default CORS origin")
-	s.StringVar(&c.ServiceCredential, "SERVICE_CREDENTIAL", "", "shared secret (at least 32 characters) with which services obtain delegated tokens from the auth service for background work; required in production by -target=auth and -target=agents, generated per process by -target=all")
+	s.StringVar(&c.ServiceCredential, "SERVICE_CREDENTIAL", "", "shared secret (at least 32 characters) with which services obtain delegated tokens from the auth service (the agents for background work, documents to record deliverables); required by -target=documents and -target=agents, and in production by -target=auth; generated per process by -target=all")
 	s.StringVar(&c.LogLevel, "LOG_LEVEL", "info", "debug, info, warn or error")
 	s.StringVar(&c.OTLPEndpoint, "OTEL_EXPORTER_OTLP_ENDPOINT", "", "host:port of an OTLP/gRPC collector; empty disables span export")
 	s.BoolVar(&c.OTLPInsecure, "OTEL_EXPORTER_OTLP_INSECURE", true, "send spans without TLS")
@@ -145,8 +145,8 @@ func NewConfigSet(c *Config) *config.Set {
 		switch {
 		case c.ServiceCredential != "" && len(c.ServiceCredential) < authn.MinServiceCredentialLen:
 			return config.Errorf("SERVICE_CREDENTIAL", "must be at least %d characters (generate one with: head -c32 /dev/urandom | base64)", authn.MinServiceCredentialLen)
-		case c.ServiceCredential == "" && c.Target != "all" && (c.runs("agents") || c.production && c.runs("auth")):
-			return config.Errorf("SERVICE_CREDENTIAL", "is required by -target=%s (the same value for auth and agents)", c.Target)
+		case c.ServiceCredential == "" && c.Target != "all" && (c.runs("agents") || c.runs("documents") || c.production && c.runs("auth")):
+			return config.Errorf("SERVICE_CREDENTIAL", "is required by -target=%s (the same value for auth, documents and agents)", c.Target)
 		}
 		return nil
 	})

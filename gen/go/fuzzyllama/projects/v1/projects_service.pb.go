@@ -4030,7 +4030,8 @@ type RecordDeliverableRequest struct {
 	DocumentType v1.DocumentType        `protobuf:"varint,3,opt,name=document_type,json=documentType,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"document_type,omitempty"`
 	DocumentId   string                 `protobuf:"bytes,4,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
 	// 1 or more.
-	Version     int32  `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	Version int32 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// The version's content hash: "sha256:" and 64 lower-case hex digits.
 	ContentHash string `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	// Whether this version completes the deliverable; a draft is recorded with false.
 	Complete      bool `protobuf:"varint,7,opt,name=complete,proto3" json:"complete,omitempty"`
@@ -6052,7 +6053,7 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x12RequestGateChanges\x121.fuzzyllama.projects.v1.RequestGateChangesRequest\x1a2.fuzzyllama.projects.v1.RequestGateChangesResponse\"I\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02?:\x01*\":/api/v1/projects/{project_id}/gates/{gate}:request-changes\x12\xa1\x01\n" +
 	"\tBlockGate\x12(.fuzzyllama.projects.v1.BlockGateRequest\x1a).fuzzyllama.projects.v1.BlockGateResponse\"?\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x025:\x01*\"0/api/v1/projects/{project_id}/gates/{gate}:block\x12\xa9\x01\n" +
 	"\vUnblockGate\x12*.fuzzyllama.projects.v1.UnblockGateRequest\x1a+.fuzzyllama.projects.v1.UnblockGateResponse\"A\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x027:\x01*\"2/api/v1/projects/{project_id}/gates/{gate}:unblock\x12\xc6\x01\n" +
-	"\x11RecordDeliverable\x120.fuzzyllama.projects.v1.RecordDeliverableRequest\x1a1.fuzzyllama.projects.v1.RecordDeliverableResponse\"L\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x02<:\x01*\"7/api/v1/projects/{project_id}/gates/{gate}/deliverables\x12\xae\x01\n" +
+	"\x11RecordDeliverable\x120.fuzzyllama.projects.v1.RecordDeliverableRequest\x1a1.fuzzyllama.projects.v1.RecordDeliverableResponse\"L\xc8\xf3\x18\x03\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x02<:\x01*\"7/api/v1/projects/{project_id}/gates/{gate}/deliverables\x12\xae\x01\n" +
 	"\vRecordProof\x12*.fuzzyllama.projects.v1.RecordProofRequest\x1a+.fuzzyllama.projects.v1.RecordProofResponse\"F\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x026:\x01*\"1/api/v1/projects/{project_id}/gates/{gate}/proofs\x12\xa7\x01\n" +
 	"\x10GetProjectStatus\x12/.fuzzyllama.projects.v1.GetProjectStatusRequest\x1a0.fuzzyllama.projects.v1.GetProjectStatusResponse\"0\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02&\x12$/api/v1/projects/{project_id}/status\x12\xac\x01\n" +
 	"\vCreateTasks\x12*.fuzzyllama.projects.v1.CreateTasksRequest\x1a+.fuzzyllama.projects.v1.CreateTasksResponse\"D\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x024:\x01*\"//api/v1/projects/{project_id}/tasks:batchCreate\x12\x91\x01\n" +

@@ -109,7 +109,12 @@ type ProjectsServiceClient interface {
 	BlockGate(ctx context.Context, in *BlockGateRequest, opts ...grpc.CallOption) (*BlockGateResponse, error)
 	// UnblockGate clears a block, returning the gate to the state it was blocked in. Owner only.
 	UnblockGate(ctx context.Context, in *UnblockGateRequest, opts ...grpc.CallOption) (*UnblockGateResponse, error)
-	// RecordDeliverable records a document version as a deliverable of the gate. Owner or editor.
+	// RecordDeliverable records a document version as a deliverable of the gate, in its current
+	// revision. Reserved for the documents service, which calls it when it saves a version of a
+	// document whose gate requires its type, with a delegated token for the owner or editor who
+	// saved it: a deliverable is a fact (that document, at that version, with that content hash,
+	// stored in this project), never a claim. People save documents instead; through REST this
+	// route answers 403 to everyone.
 	RecordDeliverable(ctx context.Context, in *RecordDeliverableRequest, opts ...grpc.CallOption) (*RecordDeliverableResponse, error)
 	// RecordProof records evidence for the gate. Owner or editor.
 	RecordProof(ctx context.Context, in *RecordProofRequest, opts ...grpc.CallOption) (*RecordProofResponse, error)
@@ -508,7 +513,12 @@ type ProjectsServiceServer interface {
 	BlockGate(context.Context, *BlockGateRequest) (*BlockGateResponse, error)
 	// UnblockGate clears a block, returning the gate to the state it was blocked in. Owner only.
 	UnblockGate(context.Context, *UnblockGateRequest) (*UnblockGateResponse, error)
-	// RecordDeliverable records a document version as a deliverable of the gate. Owner or editor.
+	// RecordDeliverable records a document version as a deliverable of the gate, in its current
+	// revision. Reserved for the documents service, which calls it when it saves a version of a
+	// document whose gate requires its type, with a delegated token for the owner or editor who
+	// saved it: a deliverable is a fact (that document, at that version, with that content hash,
+	// stored in this project), never a claim. People save documents instead; through REST this
+	// route answers 403 to everyone.
 	RecordDeliverable(context.Context, *RecordDeliverableRequest) (*RecordDeliverableResponse, error)
 	// RecordProof records evidence for the gate. Owner or editor.
 	RecordProof(context.Context, *RecordProofRequest) (*RecordProofResponse, error)
