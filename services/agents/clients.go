@@ -91,13 +91,11 @@ func (c *ProjectsClient) Gates(ctx context.Context, projectID string) ([]Gate, e
 	var out []Gate
 	for _, g := range resp.GetGates() {
 		gate := Gate{Number: int(g.GetNumber()), State: gateStateWord(g.GetState()), Revision: int(g.GetRevision())}
-		for _, d := range g.GetDeliverables() {
-			if d.GetComplete() {
-				gate.Delivered = append(gate.Delivered, docTypeWord(d.GetDocumentType()))
-			}
+		for _, d := range g.GetMissingDeliverables() {
+			gate.MissingDeliverables = append(gate.MissingDeliverables, docTypeWord(d))
 		}
-		for _, p := range g.GetProofs() {
-			gate.Proven = append(gate.Proven, protoenum.Word(p.GetType(), commonv1.ProofType_name, "PROOF_TYPE_"))
+		for _, p := range g.GetMissingProofs() {
+			gate.MissingProofs = append(gate.MissingProofs, protoenum.Word(p, commonv1.ProofType_name, "PROOF_TYPE_"))
 		}
 		for _, r := range g.GetReviews() {
 			if r.GetDecision() == projectsv1.GateState_GATE_STATE_CHANGES_REQUESTED {

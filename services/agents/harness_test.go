@@ -311,6 +311,8 @@ type fakeProject struct {
 
 type fakeGate struct {
 	Gate
+	// delivered are the document types recorded, proven the proof types that passed.
+	delivered, proven          []string
 	blockedFrom, blockedReason string
 }
 
@@ -357,7 +359,7 @@ func (f *fakeProjects) gate(pid string, n int) (fakeGate, bool) {
 		return fakeGate{}, false
 	}
 	c := *g
-	c.Delivered, c.Proven = slices.Clone(g.Delivered), slices.Clone(g.Proven)
+	c.delivered, c.proven = slices.Clone(g.delivered), slices.Clone(g.proven)
 	return c, true
 }
 
@@ -411,10 +413,10 @@ func (f *fakeProjects) transition(pid string, n int, trans, reason string) error
 	case "start":
 		g.State = GateInProgress
 	case "submit", "approve":
-		if missing := absent(wf.Deliverables, g.Delivered); len(missing) > 0 {
+		if missing := absent(wf.Deliverables, g.delivered); len(missing) > 0 {
 			return apperr.FailedPrecondition("G%d lacks deliverables %v", n, missing)
 		}
-		if missing := absent(wf.Proofs, g.Proven); len(missing) > 0 {
+		if missing := absent(wf.Proofs, g.proven); len(missing) > 0 {
 			return apperr.FailedPrecondition("G%d lacks proofs %v", n, missing)
 		}
 		g.State = GateInReview
@@ -447,8 +449,8 @@ func (f *fakeProjects) decide(pid string, n int, trans, notes string) error {
 func (f *fakeProjects) deliver(pid string, n int, docType string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if g, err := f.projects[pid].gate(n); err == nil && !slices.Contains(g.Delivered, docType) {
-		g.Delivered = append(g.Delivered, docType)
+	if g, err := f.projects[pid].gate(n); err == nil && !slices.Contains(g.delivered, docType) {
+		g.delivered = append(g.delivered, docType)
 	}
 }
 
@@ -493,7 +495,8 @@ func (f *fakeProjects) Gates(_ context.Context, projectID string) ([]Gate, error
 	var out []Gate
 	for _, g := range p.gates {
 		c := g.Gate
-		c.Delivered, c.Proven = slices.Clone(g.Delivered), slices.Clone(g.Proven)
+		wf := traditionalWorkflow[g.Number-1]
+		c.MissingDeliverables, c.MissingProofs = absent(wf.Deliverables, g.delivered), absent(wf.Proofs, g.proven)
 		out = append(out, c)
 	}
 	return out, nil
@@ -526,8 +529,8 @@ func (f *fakeProjects) RecordProof(_ context.Context, projectID string, gate int
 		return apperr.FailedPrecondition("gate G%d is %s: proofs are recorded while it is worked on", gate, g.State)
 	}
 	p.proofs = append(p.proofs, fakeProof{Gate: gate, Type: proofType, Pass: pass})
-	if pass && !slices.Contains(g.Proven, proofType) {
-		g.Proven = append(g.Proven, proofType)
+	if pass && !slices.Contains(g.proven, proofType) {
+		g.proven = append(g.proven, proofType)
 	}
 	return nil
 }
@@ -642,4 +645,15 @@ func (d *fakeDocuments) batchCalls() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.calls
+}
+
+// absent lists the entries of want missing from have.
+func absent(want, have []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }

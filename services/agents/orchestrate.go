@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"time"
 
@@ -237,31 +236,18 @@ func (s *Service) runGate(ctx context.Context, w store.Work, p Project, g Gate) 
 	if g, err = s.gate(ctx, p.ID, g.Number); err != nil || g.State != GateInProgress {
 		return err == nil, err
 	}
-	wf, err := s.Projects.Workflow(ctx, p.Type)
-	if err != nil {
-		return false, err
-	}
-	if missing := absent(wf[g.Number-1].Deliverables, g.Delivered); len(missing) > 0 {
+	// What the gate lacks is the projects service's judgement, the same its submit applies, so
+	// the orchestration never submits a gate it would refuse.
+	if missing := g.MissingDeliverables; len(missing) > 0 {
 		return true, s.block(ctx, p, g, fmt.Sprintf("every run of G%d succeeded but no %s was recorded as its deliverable; "+
 			"save the missing documents, then unblock the gate", g.Number, strings.Join(missing, ", ")))
 	}
-	if missing := absent(wf[g.Number-1].Proofs, g.Proven); len(missing) > 0 {
+	if len(g.MissingProofs) > 0 {
 		// Evidence nothing here produces (builds, tests, scans, deployments) is the owner's to
 		// record; the gate goes to review once it is there (a proof event nudges a reconcile).
 		return false, nil
 	}
 	return true, ignoreStale(s.Projects.SubmitGate(ctx, p.ID, g.Number))
-}
-
-// absent lists the entries of want missing from have.
-func absent(want, have []string) []string {
-	var out []string
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 func orNone(s string) string {

@@ -33,10 +33,11 @@ type Gate struct {
 	Number   int
 	State    string // pending, in_progress, in_review, approved, changes_requested, blocked
 	Revision int
-	// Delivered are the document types recorded complete.
-	Delivered []string
-	// Proven are the proof types with a record (pass or not).
-	Proven []string
+	// MissingDeliverables and MissingProofs are what the gate's current revision still lacks
+	// to go to review, as the projects service judges it (the same rule its submit applies):
+	// deliverable document types, and proof types without a passing proof that still counts.
+	MissingDeliverables []string
+	MissingProofs       []string
 	// ChangeNotes are the notes of the latest request for changes, if any.
 	ChangeNotes string
 }
