@@ -9,6 +9,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/database"
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store/sqlite"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/store/storetest"
 )
 
 // TestMigrationBindsEvidenceToRevisions: evidence recorded before 00003 belongs to the revision
@@ -59,19 +60,7 @@ func TestMigrationBindsEvidenceToRevisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	delivs, err := s.Deliverables(ctx, "p", 1)
-	if err != nil || len(delivs) != 2 || delivs[0].DocumentID != "old" || delivs[0].Revision != 0 ||
-		delivs[1].DocumentID != "twice" || delivs[1].DocumentType != "requirements" || delivs[1].Revision != 2 {
-		t.Fatalf("deliverables after the migration: %+v, %v", delivs, err)
-	}
-	proofs, err := s.Proofs(ctx, "p", 1)
-	if err != nil || len(proofs) != 2 || proofs[0].Revision != 0 || proofs[1].Revision != 2 || proofs[1].DeliverablesHash != "" {
-		t.Fatalf("proofs after the migration: %+v, %v", proofs, err)
-	}
-	reviews, err := s.Reviews(ctx, "p", 1)
-	if err != nil || len(reviews) != 2 || reviews[0].Revision != 0 || reviews[1].Revision != 1 {
-		t.Fatalf("reviews after the migration: %+v, %v", reviews, err)
-	}
+	delivs := storetest.MigratedGateEvidence(t, s)
 	// Keyed by document now: the same document again replaces its record.
 	d := delivs[1]
 	d.Version = 3

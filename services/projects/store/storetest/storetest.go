@@ -5,6 +5,7 @@ package storetest
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -1196,4 +1197,26 @@ func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Errorf("Ping: %v", err)
 	}
+}
+
+// MigratedGateEvidence checks what migration 00003 made of the gate evidence both migration tests
+// store in the old layout (project "p", gate 1): deliverables keyed by document with their
+// revisions, proofs and reviews with theirs. It returns the deliverables.
+func MigratedGateEvidence(t *testing.T, s store.Queries) []store.Deliverable {
+	t.Helper()
+	ctx := context.Background()
+	delivs, err := s.Deliverables(ctx, "p", 1)
+	if err != nil || len(delivs) != 2 || delivs[0].DocumentID != "old" || delivs[0].Revision != 0 ||
+		delivs[1].DocumentID != "twice" || delivs[1].DocumentType != "requirements" || delivs[1].Revision != 2 {
+		t.Fatalf("deliverables after the migration: %+v, %v", delivs, err)
+	}
+	proofs, err := s.Proofs(ctx, "p", 1)
+	if err != nil || len(proofs) != 2 || proofs[0].Revision != 0 || proofs[1].Revision != 2 || proofs[1].DeliverablesHash != "" {
+		t.Fatalf("proofs after the migration: %+v, %v", proofs, err)
+	}
+	reviews, err := s.Reviews(ctx, "p", 1)
+	if err != nil || len(reviews) != 2 || reviews[0].Revision != 0 || reviews[1].Revision != 1 {
+		t.Fatalf("reviews after the migration: %+v, %v", reviews, err)
+	}
+	return delivs
 }
