@@ -163,6 +163,26 @@ func (c *ProjectsClient) OpenTasks(ctx context.Context, projectID string, limit 
 	return out, nil
 }
 
+// TaskIDs implements Projects.
+func (c *ProjectsClient) TaskIDs(ctx context.Context, projectID string) (map[string]string, error) {
+	ids := map[string]string{}
+	token := ""
+	for {
+		resp, err := c.Client.ListTasks(ctx, &projectsv1.ListTasksRequest{ProjectId: projectID, PageSize: 500, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range resp.GetTasks() {
+			if _, seen := ids[t.GetKey()]; t.GetKey() != "" && !seen {
+				ids[t.GetKey()] = t.GetId()
+			}
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return ids, nil
+		}
+	}
+}
+
 // openTask is how a prompt lists an open task: enough for a model to name it in doneTasks.
 func openTask(t *projectsv1.Task) string {
 	owner := cmp.Or(roleWord(t.GetOwnerRole()), "unassigned")

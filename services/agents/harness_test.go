@@ -550,6 +550,22 @@ func (f *fakeProjects) CreateTasks(_ context.Context, projectID string, tasks []
 	return len(tasks), nil
 }
 
+func (f *fakeProjects) TaskIDs(_ context.Context, projectID string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.project(projectID)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]string{}
+	for i, t := range p.tasks {
+		if _, seen := ids[t.Key]; !seen {
+			ids[t.Key] = fmt.Sprintf("task-%d", i)
+		}
+	}
+	return ids, nil
+}
+
 func (f *fakeProjects) OpenTasks(_ context.Context, projectID string, limit int) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -270,8 +270,8 @@ func (s *Service) overBudget(ctx context.Context, w store.Work, g Gate, role cat
 	l := s.Limits
 	switch {
 	case l.GateMaxReruns > 0 && roleRuns[role.ID] > 0 && reruns >= l.GateMaxReruns:
-		return fmt.Sprintf("the %s has run again %d times at G%d (the cap is %d per role). Review what it produced and approve it, "+
-			"or unblock G%d to allow %d more.", role.Name, reruns, g.Number, l.GateMaxReruns, g.Number, l.GateMaxReruns), nil
+		return fmt.Sprintf("the %s has run again %d times at G%d (the cap is %d per role). Unblock G%d to allow %d more runs, "+
+			"or save what is missing yourself and unblock it so it can go to review.", role.Name, reruns, g.Number, l.GateMaxReruns, g.Number, l.GateMaxReruns), nil
 	case l.GateTokenBudget > 0 && spent.Tokens()-a.TokensSpent >= l.GateTokenBudget:
 		return fmt.Sprintf("G%d's runs have used %d tokens, its budget of %d. Unblock G%d to allow %d more, or raise AGENT_GATE_TOKEN_BUDGET.",
 			g.Number, spent.Tokens()-a.TokensSpent, l.GateTokenBudget, g.Number, l.GateTokenBudget), nil

@@ -67,6 +67,8 @@ type Projects interface {
 	RecordProof(ctx context.Context, projectID string, gate int, proofType string, pass bool, summary string) error
 	// CreateTasks creates the tasks at once; a repeat with the same key creates nothing more.
 	CreateTasks(ctx context.Context, projectID string, tasks []NewTask, idempotencyKey string) (int, error)
+	// TaskIDs maps the keys of the project's tasks to their ids (the first task of a key).
+	TaskIDs(ctx context.Context, projectID string) (map[string]string, error)
 	// OpenTasks lists the tasks not done, at most limit, each as one line: its title, key, gate
 	// and owner.
 	OpenTasks(ctx context.Context, projectID string, limit int) ([]string, error)

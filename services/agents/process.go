@@ -39,8 +39,17 @@ func (s *Service) process(ctx context.Context, r store.Run, out output.Output) e
 		}
 	}
 	if !res.TasksStored {
-		if len(out.Handoff.Tasks) > 0 {
-			tasks := tasksOf(wf, r, out.Handoff.Tasks)
+		tasks := tasksOf(wf, r, out.Handoff.Tasks)
+		if r.Revision > 0 && len(tasks) > 0 {
+			// A re-run proposes again the plan its gate's first run made: the tasks the project
+			// has are kept (a request for changes reopened them), only new keys are added.
+			existing, err := s.Projects.TaskIDs(ctx, r.ProjectID)
+			if err != nil {
+				return err
+			}
+			tasks = newTasksOnly(tasks, existing)
+		}
+		if len(tasks) > 0 {
 			if res.TasksCreated, err = s.Projects.CreateTasks(ctx, r.ProjectID, tasks, key); err != nil {
 				return err
 			}

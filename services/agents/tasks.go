@@ -101,3 +101,24 @@ func tasksOf(wf []WorkflowGate, r store.Run, in []output.Task) []NewTask {
 	}
 	return out
 }
+
+// newTasksOnly drops the tasks whose keys the project has already (existing: key -> id), and
+// points the dependencies of the others on a dropped key at the existing task.
+func newTasksOnly(tasks []NewTask, existing map[string]string) []NewTask {
+	var out []NewTask
+	for _, t := range tasks {
+		if _, ok := existing[t.Key]; ok {
+			continue
+		}
+		deps := make([]string, len(t.DependsOn))
+		for i, d := range t.DependsOn {
+			deps[i] = d
+			if id, ok := existing[d]; ok {
+				deps[i] = id
+			}
+		}
+		t.DependsOn = deps
+		out = append(out, t)
+	}
+	return out
+}

@@ -306,3 +306,38 @@ func TestTasksOf(t *testing.T) {
 		t.Errorf("from G1: %+v", got)
 	}
 }
+
+// TestARerunKeepsThePlan: a request for changes at G1 re-runs the intake, whose answer proposes
+// the same tasks again: the project keeps its tasks (reopened, then done again), no duplicates.
+func TestARerunKeepsThePlan(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, database string) {
+		h := newHarness(t, database, harnessConfig{})
+		pid := h.newProject("Recipes")
+		h.startWork(pid)
+		h.waitGate(pid, 1, GateInReview)
+		before, _ := h.projects.tasksOf(pid)
+		h.requestChanges(pid, 1, "name the users")
+		h.waitRuns(pid, 1, 2)
+		h.waitGate(pid, 1, GateInReview)
+		after, batches := h.projects.tasksOf(pid)
+		if len(after) != len(before) || batches != 1 {
+			t.Fatalf("%d tasks in %d batches after the re-run, want the %d of the first run", len(after), batches, len(before))
+		}
+		wantTaskStatuses(t, h, pid, map[string]string{"g1-scope": "done", "g2-prd": "todo"})
+	})
+}
+
+func TestNewTasksOnly(t *testing.T) {
+	in := []NewTask{
+		{Task: output.Task{Key: "a"}},
+		{Task: output.Task{Key: "b", DependsOn: []string{"a", "c"}}},
+		{Task: output.Task{Key: "c"}},
+	}
+	got := newTasksOnly(in, map[string]string{"a": "id-a"})
+	if len(got) != 2 || got[0].Key != "b" || !slices.Equal(got[0].DependsOn, []string{"id-a", "c"}) || got[1].Key != "c" {
+		t.Fatalf("newTasksOnly: %+v", got)
+	}
+	if in[1].DependsOn[0] != "a" {
+		t.Error("the input was changed")
+	}
+}

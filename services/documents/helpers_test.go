@@ -25,16 +25,17 @@ type projectsDouble struct {
 	mu sync.Mutex
 	// roles: project id -> user id -> "owner", "editor" or "viewer".
 	roles map[string]map[string]string
-	// frozen gates answer RecordDeliverable with "not recorded"; failing ones with an error.
-	frozen, failing map[int]bool
-	recorded        []documents.Deliverable
+	// frozen gates (under review) refuse RecordDeliverable, approved ones answer "not recorded",
+	// failing ones fail.
+	frozen, approved, failing map[int]bool
+	recorded                  []documents.Deliverable
 }
 
 func newProjects() *projectsDouble {
 	return &projectsDouble{roles: map[string]map[string]string{
 		"p1": {"ann": "owner", "ed": "editor", "vic": "viewer"},
 		"p2": {"bob": "owner"},
-	}, frozen: map[int]bool{}, failing: map[int]bool{}}
+	}, frozen: map[int]bool{}, approved: map[int]bool{}, failing: map[int]bool{}}
 }
 
 func (p *projectsDouble) Authorize(ctx context.Context, projectID string, write bool) (documents.Project, error) {
@@ -62,7 +63,9 @@ func (p *projectsDouble) RecordDeliverable(_ context.Context, d documents.Delive
 	case p.failing[d.Gate]:
 		return false, "", apperr.Unavailable("projects service unreachable")
 	case p.frozen[d.Gate]:
-		return false, "gate G3 is IN_REVIEW: deliverables and proofs are recorded while it is worked on", nil
+		return false, "", apperr.FailedPrecondition("gate G3 is IN_REVIEW: what is under review cannot change").WithReason(documents.ReasonGateUnderReview)
+	case p.approved[d.Gate]:
+		return false, "gate G3 is approved: what was approved cannot change", nil
 	}
 	p.recorded = append(p.recorded, d)
 	return true, "", nil

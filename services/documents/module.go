@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -13,6 +14,7 @@ import (
 	commonv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
 	pb "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/config"
 	"github.com/fuzzyllama/fuzzyllama/platform/edge"
@@ -100,13 +102,30 @@ func (c *ProjectsClient) RecordDeliverable(ctx context.Context, d Deliverable) (
 	_, err = c.Client.RecordDeliverable(ctx, &projectsv1.RecordDeliverableRequest{ProjectId: d.ProjectID, Gate: int32(d.Gate),
 		DocumentType: docTypePB(d.DocumentType), DocumentId: d.DocumentID, Version: int32(d.Version), ContentHash: d.ContentHash,
 		Complete: true})
-	switch st := status.Convert(err); st.Code() {
-	case codes.OK:
+	switch st := status.Convert(err); {
+	case st.Code() == codes.OK:
 		return true, "", nil
-	case codes.NotFound, codes.FailedPrecondition:
+	case st.Code() == codes.FailedPrecondition && reasonOf(st) == ReasonGateUnderReview:
+		// What is under review cannot change: the save is refused, not just left unrecorded.
+		return false, "", apperr.FailedPrecondition("%s", st.Message()).WithReason(ReasonGateUnderReview)
+	case st.Code() == codes.NotFound || st.Code() == codes.FailedPrecondition:
 		return false, st.Message(), nil
 	}
 	return false, "", err
+}
+
+// ReasonGateUnderReview is the projects service's reason for a gate whose record is frozen for
+// review (projects.ReasonUnderReview).
+const ReasonGateUnderReview = "GATE_UNDER_REVIEW"
+
+// reasonOf is the reason a status's ErrorInfo gives, if any.
+func reasonOf(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
 }
 
 // Config is the documents service's configuration, read from the environment.

@@ -13,6 +13,7 @@ import (
 
 	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/services/documents"
 )
@@ -75,6 +76,13 @@ func TestDeliverablesAreRecordedAsTheDocumentsService(t *testing.T) {
 	projects.err = status.Error(codes.FailedPrecondition, "gate G1 is IN_REVIEW")
 	if recorded, reason, err := c.RecordDeliverable(authn.NewContext(context.Background(), authn.Identity{UserID: "ann"}), d); err != nil || recorded || reason != "gate G1 is IN_REVIEW" {
 		t.Errorf("frozen gate: %v %q %v", recorded, reason, err)
+	}
+	// A gate under review refuses: the save must not go through.
+	underReview, _ := apperr.ToStatus(apperr.FailedPrecondition("gate G1 is IN_REVIEW").WithReason(documents.ReasonGateUnderReview))
+	projects.err = underReview.Err()
+	if recorded, _, err := c.RecordDeliverable(authn.NewContext(context.Background(), authn.Identity{UserID: "ann"}), d); recorded ||
+		!apperr.IsKind(err, apperr.KindFailedPrecondition) {
+		t.Errorf("gate under review: %v %v", recorded, err)
 	}
 	if _, _, err := c.RecordDeliverable(context.Background(), d); err == nil {
 		t.Error("recorded for no caller")

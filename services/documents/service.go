@@ -57,7 +57,9 @@ type Projects interface {
 	RequiredDeliverables(ctx context.Context, projectType string) (map[int][]string, error)
 	// RecordDeliverable records d with the projects service. recorded is false, with the
 	// projects service's reason, when the gate does not take deliverables now (it does not
-	// exist yet, is in review or approved); err is for failures (unreachable, refused).
+	// exist yet, or is approved); err is for failures (unreachable, refused) and for a gate
+	// under review (FailedPrecondition, ReasonGateUnderReview), whose documents cannot change
+	// until the owner decides: the save is refused.
 	RecordDeliverable(ctx context.Context, d Deliverable) (recorded bool, reason string, err error)
 }
 

@@ -267,13 +267,23 @@ func TestDeliverablesAreRecordedWithTheProjectsService(t *testing.T) {
 		if _, r, err := fx.svc.UpdateDocument(as("ed"), identity("ed"), "p1", details.ID, 1, []byte("b2"), "", documents.Agent{}); err != nil || r == nil || !r.Recorded || r.Version != 2 {
 			t.Fatalf("update: %+v, %v", r, err)
 		}
-		// A gate that does not take deliverables now: saved, and the caller is told why not.
+		// A gate under review: what the owner reviews cannot change, so the save is refused.
 		fx.projects.mu.Lock()
 		fx.projects.frozen[3] = true
 		fx.projects.mu.Unlock()
+		_, _, err = fx.svc.UpdateDocument(as("ed"), identity("ed"), "p1", details.ID, 2, []byte("b3"), "", documents.Agent{})
+		wantKind(t, "update of a gate under review", err, apperr.KindFailedPrecondition)
+		if got, _ := fx.svc.GetDocument(as("ed"), "p1", details.ID); got.Latest.Number != 2 {
+			t.Fatalf("a refused save stored version %d", got.Latest.Number)
+		}
+		// An approved gate keeps what was approved: the save is stored, and the caller is told
+		// it is not the gate's deliverable.
+		fx.projects.mu.Lock()
+		fx.projects.frozen[3], fx.projects.approved[3] = false, true
+		fx.projects.mu.Unlock()
 		saved, r, err := fx.svc.UpdateDocument(as("ed"), identity("ed"), "p1", details.ID, 2, []byte("b3"), "", documents.Agent{})
-		if err != nil || saved.Document.Latest.Number != 3 || r == nil || r.Recorded || !strings.Contains(r.Reason, "IN_REVIEW") {
-			t.Fatalf("update of a frozen gate's deliverable: %+v, %+v, %v", saved, r, err)
+		if err != nil || saved.Document.Latest.Number != 3 || r == nil || r.Recorded || !strings.Contains(r.Reason, "approved") {
+			t.Fatalf("update of an approved gate's deliverable: %+v, %+v, %v", saved, r, err)
 		}
 		// The projects service failing: nothing is stored, so a retry is safe.
 		fx.projects.mu.Lock()

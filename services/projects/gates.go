@@ -300,7 +300,8 @@ func latestPerType(proofs []store.Proof, revision int) []store.Proof {
 	return out
 }
 
-// gateOpen loads a gate that can still take deliverables and proofs: one being worked on.
+// gateOpen loads a gate that can still take deliverables and proofs: one being worked on (or
+// paused by a block while being worked on).
 // Under review the record is frozen, so the owner approves exactly what they looked at; once
 // approved it never changes.
 func gateOpen(ctx context.Context, q store.Queries, p store.Project, number int) (store.Gate, error) {
@@ -311,12 +312,24 @@ func gateOpen(ctx context.Context, q store.Queries, p store.Project, number int)
 	switch g.State {
 	case GatePending, GateInProgress, GateChangesRequested:
 		return g, nil
+	case GateBlocked:
+		// A block pauses the work, it does not freeze it: a run that finishes meanwhile, or a
+		// person saving what the block asks for, must still be recorded (or the gate could never
+		// leave the block). A gate blocked in review stays frozen as in review.
+		if g.BlockedFrom != GateInReview {
+			return g, nil
+		}
 	case GateApproved:
 		return g, apperr.FailedPrecondition("gate G%d is approved: what was approved cannot change", number).WithReason(ReasonIllegalTransition)
 	}
-	return g, apperr.FailedPrecondition("gate G%d is %s: deliverables and proofs are recorded while it is worked on", number, upper(g.State)).
-		WithReason(ReasonIllegalTransition)
+	return g, apperr.FailedPrecondition("gate G%d is %s: what is under review cannot change; request changes to revise it", number, upper(g.State)).
+		WithReason(ReasonUnderReview)
 }
+
+// ReasonUnderReview is the reason a gate under review (or blocked in review) refuses new
+// deliverables and proofs: the owner approves exactly what they looked at. The documents
+// service refuses a save that would change such a gate's record.
+const ReasonUnderReview = "GATE_UNDER_REVIEW"
 
 // RecordedDeliverable is a deliverable as recorded, and whether the gate requires its type.
 type RecordedDeliverable struct {

@@ -151,7 +151,7 @@ func (w *walker) act() {
 			by = w.pick(walkAll)
 		}
 		call = fmt.Sprintf("deliver %s", id)
-		legal = by == documentsSvc && (g.State == projects.GatePending || g.State == projects.GateInProgress || g.State == projects.GateChangesRequested)
+		legal = by == documentsSvc && takesEvidence(g.Gate)
 		_, err = w.svc.RecordDeliverable(ctx, by, store.Deliverable{ProjectID: w.project, Gate: n, DocumentType: typ, DocumentID: id,
 			Version: 1 + w.rng.IntN(3), ContentHash: contentHash(fmt.Sprint(w.rng.IntN(2))), Complete: w.rng.IntN(8) > 0})
 	case op < 70:
@@ -163,7 +163,7 @@ func (w *walker) act() {
 		}
 		by = w.pick(walkAll)
 		call = fmt.Sprintf("prove %s %s", typ, result)
-		open := g.State == projects.GatePending || g.State == projects.GateInProgress || g.State == projects.GateChangesRequested
+		open := takesEvidence(g.Gate)
 		inRevision := 0
 		for _, p := range g.Proofs {
 			if p.Revision == g.Revision {
@@ -204,6 +204,18 @@ func (w *walker) act() {
 	}
 }
 
+// takesEvidence is the model of when a gate takes deliverables and proofs: while it is worked on,
+// or paused by a block while it was (a block in review keeps the record frozen).
+func takesEvidence(g store.Gate) bool {
+	switch g.State {
+	case projects.GatePending, projects.GateInProgress, projects.GateChangesRequested:
+		return true
+	case projects.GateBlocked:
+		return g.BlockedFrom != projects.GateInReview
+	}
+	return false
+}
+
 func isReason(err error, reason string) bool {
 	e, ok := apperr.As(err)
 	return ok && e.Reason == reason
@@ -234,7 +246,11 @@ func (w *walker) check() {
 	}
 	switch state {
 	case projects.GatePending, projects.GateChangesRequested:
-		if g.State != projects.GateBlocked && st.Next.Kind != projects.NextStartGate {
+		want := projects.NextStartGate
+		if g.Number == 1 && state == projects.GatePending {
+			want = projects.NextStartWork // nothing has started yet
+		}
+		if g.State != projects.GateBlocked && st.Next.Kind != want {
 			w.fail("next step of a %s gate: %+v", g.State, st.Next)
 		}
 	case projects.GateInProgress:

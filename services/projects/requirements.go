@@ -160,6 +160,7 @@ func checkReady(ctx context.Context, q store.Queries, p store.Project, g store.G
 
 // Kinds of next step (NextActionKind in the API).
 const (
+	NextStartWork           = "start_work"
 	NextStartGate           = "start_gate"
 	NextProduceDeliverables = "produce_deliverables"
 	NextRecordProofs        = "record_proofs"
@@ -196,6 +197,10 @@ func nextStep(p store.Project, g store.Gate, def workflow.Gate, r Requirements) 
 	switch g.State {
 	case GatePending:
 		n.Kind, n.Summary = NextStartGate, "Start "+gate+" so its agents can work."
+		if g.Number == 1 {
+			// Nothing has started: the agents begin when the work is started with a description.
+			n.Kind, n.Summary = NextStartWork, "Describe the software you want and start the work: its agents begin with "+gate+"."
+		}
 	case GateChangesRequested:
 		n.Kind, n.Summary = NextStartGate, "Changes were requested on "+gate+": start it again so its agents revise their work with the notes."
 	case GateInProgress:

@@ -118,6 +118,7 @@ func TestAgentsJourney(t *testing.T) {
 		tok := owner.AccessToken
 		p := s.createProject(t, tok, "Recipe box", "PROJECT_TYPE_TRADITIONAL")
 		base := "/api/v1/projects/" + p.ID
+		s.wantNextStep(t, tok, p.ID, "NEXT_ACTION_KIND_START_WORK", 1)
 
 		var started struct{ Run runView }
 		s.do("POST", base+":startWork", tok, map[string]string{
@@ -142,6 +143,17 @@ func TestAgentsJourney(t *testing.T) {
 			g := s.waitGate(t, tok, p.ID, n, "GATE_STATE_IN_REVIEW")
 			s.wantNextStep(t, tok, p.ID, "NEXT_ACTION_KIND_REVIEW_GATE", n)
 			if n == 5 {
+				// What the owner reviews cannot change under them: an edit of the code is refused.
+				var code struct{ Documents []documentView }
+				s.do("GET", base+"/documents?gate=5", tok, nil).want(t, 200, "").data(t, &code)
+				if len(code.Documents) != 2 {
+					t.Fatalf("G5 documents: %+v", code.Documents)
+				}
+				edit := s.do("PATCH", base+"/documents/"+code.Documents[0].ID, tok, map[string]any{"baseVersion": code.Documents[0].Version,
+					"content": "edited during the review"}).want(t, 400, "FAILED_PRECONDITION")
+				if edit.env.Error.Details == nil || edit.env.Error.Details.Reason != "GATE_UNDER_REVIEW" {
+					t.Fatalf("an edit under review: %s", edit.raw)
+				}
 				// Changes requested after the proofs were recorded: the developers write the code
 				// again, and the proofs of the first code no longer count: they are asked again.
 				s.do("POST", base+"/gates/5:request-changes", tok, map[string]string{"notes": "Handle an empty shopping list."}).want(t, 200, "")
@@ -425,7 +437,7 @@ func TestRunawayGuards(t *testing.T) {
 		// The second request for changes exceeds the cap of one re-run per role.
 		s.do("POST", base+"/gates/1:request-changes", tok, map[string]string{"notes": "and their goals"}).want(t, 200, "")
 		g := s.waitGate(t, tok, p.ID, 1, "GATE_STATE_BLOCKED")
-		if !strings.Contains(g.BlockedReason, "cap is 1 per role") || !strings.Contains(g.BlockedReason, "unblock G1") {
+		if !strings.Contains(g.BlockedReason, "cap is 1 per role") || !strings.Contains(g.BlockedReason, "Unblock G1") || strings.Contains(g.BlockedReason, "approve") {
 			t.Fatalf("blocked reason: %q", g.BlockedReason)
 		}
 		var runs struct{ Runs []runView }

@@ -2290,10 +2290,12 @@ export interface components {
          *     the vendor's message), then the owner unblocks it.
          *      - NEXT_ACTION_KIND_PROJECT_COMPLETE: The project is complete.
          *      - NEXT_ACTION_KIND_PROJECT_ARCHIVED: The project is archived: nothing more can change.
+         *      - NEXT_ACTION_KIND_START_WORK: Nothing has started: G1 is PENDING. Describe the software wanted and start the work
+         *     (AgentsService.StartProject, POST /api/v1/projects/{id}:startWork): the agents begin G1.
          * @example NEXT_ACTION_KIND_START_GATE
          * @enum {string}
          */
-        NextActionKind: "NEXT_ACTION_KIND_UNSPECIFIED" | "NEXT_ACTION_KIND_START_GATE" | "NEXT_ACTION_KIND_PRODUCE_DELIVERABLES" | "NEXT_ACTION_KIND_RECORD_PROOFS" | "NEXT_ACTION_KIND_WAIT_FOR_AGENTS" | "NEXT_ACTION_KIND_SUBMIT_GATE" | "NEXT_ACTION_KIND_REVIEW_GATE" | "NEXT_ACTION_KIND_UNBLOCK_GATE" | "NEXT_ACTION_KIND_PROJECT_COMPLETE" | "NEXT_ACTION_KIND_PROJECT_ARCHIVED";
+        NextActionKind: "NEXT_ACTION_KIND_UNSPECIFIED" | "NEXT_ACTION_KIND_START_GATE" | "NEXT_ACTION_KIND_PRODUCE_DELIVERABLES" | "NEXT_ACTION_KIND_RECORD_PROOFS" | "NEXT_ACTION_KIND_WAIT_FOR_AGENTS" | "NEXT_ACTION_KIND_SUBMIT_GATE" | "NEXT_ACTION_KIND_REVIEW_GATE" | "NEXT_ACTION_KIND_UNBLOCK_GATE" | "NEXT_ACTION_KIND_PROJECT_COMPLETE" | "NEXT_ACTION_KIND_PROJECT_ARCHIVED" | "NEXT_ACTION_KIND_START_WORK";
         /**
          * @description Notification is news for one user, made from an event of a project's timeline in the same
          *     transaction (so none is lost), and sent live to the user's sockets.

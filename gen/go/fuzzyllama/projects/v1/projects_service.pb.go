@@ -443,21 +443,25 @@ const (
 	NextActionKind_NEXT_ACTION_KIND_PROJECT_COMPLETE NextActionKind = 8
 	// The project is archived: nothing more can change.
 	NextActionKind_NEXT_ACTION_KIND_PROJECT_ARCHIVED NextActionKind = 9
+	// Nothing has started: G1 is PENDING. Describe the software wanted and start the work
+	// (AgentsService.StartProject, POST /api/v1/projects/{id}:startWork): the agents begin G1.
+	NextActionKind_NEXT_ACTION_KIND_START_WORK NextActionKind = 10
 )
 
 // Enum value maps for NextActionKind.
 var (
 	NextActionKind_name = map[int32]string{
-		0: "NEXT_ACTION_KIND_UNSPECIFIED",
-		1: "NEXT_ACTION_KIND_START_GATE",
-		2: "NEXT_ACTION_KIND_PRODUCE_DELIVERABLES",
-		3: "NEXT_ACTION_KIND_RECORD_PROOFS",
-		4: "NEXT_ACTION_KIND_WAIT_FOR_AGENTS",
-		5: "NEXT_ACTION_KIND_SUBMIT_GATE",
-		6: "NEXT_ACTION_KIND_REVIEW_GATE",
-		7: "NEXT_ACTION_KIND_UNBLOCK_GATE",
-		8: "NEXT_ACTION_KIND_PROJECT_COMPLETE",
-		9: "NEXT_ACTION_KIND_PROJECT_ARCHIVED",
+		0:  "NEXT_ACTION_KIND_UNSPECIFIED",
+		1:  "NEXT_ACTION_KIND_START_GATE",
+		2:  "NEXT_ACTION_KIND_PRODUCE_DELIVERABLES",
+		3:  "NEXT_ACTION_KIND_RECORD_PROOFS",
+		4:  "NEXT_ACTION_KIND_WAIT_FOR_AGENTS",
+		5:  "NEXT_ACTION_KIND_SUBMIT_GATE",
+		6:  "NEXT_ACTION_KIND_REVIEW_GATE",
+		7:  "NEXT_ACTION_KIND_UNBLOCK_GATE",
+		8:  "NEXT_ACTION_KIND_PROJECT_COMPLETE",
+		9:  "NEXT_ACTION_KIND_PROJECT_ARCHIVED",
+		10: "NEXT_ACTION_KIND_START_WORK",
 	}
 	NextActionKind_value = map[string]int32{
 		"NEXT_ACTION_KIND_UNSPECIFIED":          0,
@@ -470,6 +474,7 @@ var (
 		"NEXT_ACTION_KIND_UNBLOCK_GATE":         7,
 		"NEXT_ACTION_KIND_PROJECT_COMPLETE":     8,
 		"NEXT_ACTION_KIND_PROJECT_ARCHIVED":     9,
+		"NEXT_ACTION_KIND_START_WORK":           10,
 	}
 )
 
@@ -6010,7 +6015,7 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x11TASK_PRIORITY_LOW\x10\x01\x12\x18\n" +
 	"\x14TASK_PRIORITY_MEDIUM\x10\x02\x12\x16\n" +
 	"\x12TASK_PRIORITY_HIGH\x10\x03\x12\x1a\n" +
-	"\x16TASK_PRIORITY_CRITICAL\x10\x04*\xfd\x02\n" +
+	"\x16TASK_PRIORITY_CRITICAL\x10\x04*\x9e\x03\n" +
 	"\x0eNextActionKind\x12 \n" +
 	"\x1cNEXT_ACTION_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bNEXT_ACTION_KIND_START_GATE\x10\x01\x12)\n" +
@@ -6021,7 +6026,9 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x1cNEXT_ACTION_KIND_REVIEW_GATE\x10\x06\x12!\n" +
 	"\x1dNEXT_ACTION_KIND_UNBLOCK_GATE\x10\a\x12%\n" +
 	"!NEXT_ACTION_KIND_PROJECT_COMPLETE\x10\b\x12%\n" +
-	"!NEXT_ACTION_KIND_PROJECT_ARCHIVED\x10\t*\xa4\x02\n" +
+	"!NEXT_ACTION_KIND_PROJECT_ARCHIVED\x10\t\x12\x1f\n" +
+	"\x1bNEXT_ACTION_KIND_START_WORK\x10\n" +
+	"*\xa4\x02\n" +
 	"\x10NotificationKind\x12!\n" +
 	"\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12+\n" +
 	"'NOTIFICATION_KIND_GATE_READY_FOR_REVIEW\x10\x01\x12\"\n" +
