@@ -48,6 +48,14 @@ func TestMigrationBindsEvidenceToRevisions(t *testing.T) {
 		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
 		 VALUES ('before', 'p', 1, 'lint', 'pass', 'ok', 'ada', true, '2025-01-01'),
 		        ('after', 'p', 1, 'lint', 'pass', 'ok', 'ada', true, '2025-01-03')`,
+		// q's G1 went to review, after a request for changes, with evidence of before it.
+		`INSERT INTO projects VALUES ('q', 'Q', '', 'traditional', '', 'ada', 'active', 1, '2025-01-01', '2025-01-01')`,
+		`INSERT INTO gates VALUES ('q', 1, 'in_review', '', '', 1, '2025-01-01', '2025-01-04')`,
+		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
+		 VALUES ('r3', 'q', 1, 'changes_requested', 'ada', 'more', '[]', '[]', '2025-01-02')`,
+		`INSERT INTO deliverables VALUES ('q', 1, 'intake', 'qi', 1, 'h4', true, 'ada', '2025-01-01')`,
+		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
+		 VALUES ('q-before', 'q', 1, 'lint', 'pass', 'ok', 'ada', true, '2025-01-01')`,
 	} {
 		if _, err := pool.Exec(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)

@@ -47,6 +47,14 @@ func TestMigrationBindsEvidenceToRevisions(t *testing.T) {
 		  ('p', 1, 'requirements', 'twice', 2, 'h3', 1, 'ada', ?)`, []any{day, day, 3 * day}},
 		{`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
 		  VALUES ('before', 'p', 1, 'lint', 'pass', 'ok', 'ada', 1, ?), ('after', 'p', 1, 'lint', 'pass', 'ok', 'ada', 1, ?)`, []any{day, 3 * day}},
+		// q's G1 went to review, after a request for changes, with evidence of before it.
+		{`INSERT INTO projects VALUES ('q', 'Q', '', 'traditional', '', 'ada', 'active', 1, 0, 0)`, nil},
+		{`INSERT INTO gates VALUES ('q', 1, 'in_review', '', '', 1, 0, 0)`, nil},
+		{`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
+		  VALUES ('r3', 'q', 1, 'changes_requested', 'ada', 'more', '[]', '[]', ?)`, []any{2 * day}},
+		{`INSERT INTO deliverables VALUES ('q', 1, 'intake', 'qi', 1, 'h4', 1, 'ada', ?)`, []any{day}},
+		{`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
+		  VALUES ('q-before', 'q', 1, 'lint', 'pass', 'ok', 'ada', 1, ?)`, []any{day}},
 	} {
 		if _, err := db.ExecContext(ctx, stmt.sql, stmt.args...); err != nil {
 			t.Fatalf("%s: %v", stmt.sql, err)

@@ -1200,8 +1200,9 @@ func testPing(t *testing.T, s store.Store) {
 }
 
 // MigratedGateEvidence checks what migration 00003 made of the gate evidence both migration tests
-// store in the old layout (project "p", gate 1): deliverables keyed by document with their
-// revisions, proofs and reviews with theirs. It returns the deliverables.
+// store in the old layout (project "p", gate 1 in progress; project "q", gate 1 in review):
+// deliverables keyed by document with their revisions, proofs and reviews with theirs. It
+// returns p's deliverables.
 func MigratedGateEvidence(t *testing.T, s store.Queries) []store.Deliverable {
 	t.Helper()
 	ctx := context.Background()
@@ -1217,6 +1218,16 @@ func MigratedGateEvidence(t *testing.T, s store.Queries) []store.Deliverable {
 	reviews, err := s.Reviews(ctx, "p", 1)
 	if err != nil || len(reviews) != 2 || reviews[0].Revision != 0 || reviews[1].Revision != 1 {
 		t.Fatalf("reviews after the migration: %+v, %v", reviews, err)
+	}
+	// q's G1 was in review at revision 1 with evidence of revision 0: it stays revision 1's, so
+	// the gate can still be approved.
+	qd, err := s.Deliverables(ctx, "q", 1)
+	if err != nil || len(qd) != 1 || qd[0].Revision != 1 {
+		t.Fatalf("deliverables of a gate in review after the migration: %+v, %v", qd, err)
+	}
+	qp, err := s.Proofs(ctx, "q", 1)
+	if err != nil || len(qp) != 1 || qp[0].Revision != 1 {
+		t.Fatalf("proofs of a gate in review after the migration: %+v, %v", qp, err)
 	}
 	return delivs
 }

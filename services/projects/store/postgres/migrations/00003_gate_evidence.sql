@@ -26,6 +26,14 @@ DELETE FROM deliverables d USING deliverables e
 ALTER TABLE deliverables DROP CONSTRAINT deliverables_pkey;
 ALTER TABLE deliverables ADD PRIMARY KEY (project_id, gate, document_id);
 
+-- A gate that went to review under the rules before this one went with this record: it stays
+-- its current revision's, so that the migration strands no gate in review with evidence that
+-- no longer counts (it could then only be sent back).
+UPDATE deliverables d SET revision = g.revision FROM gates g
+    WHERE g.project_id = d.project_id AND g.number = d.gate AND (g.state = 'in_review' OR g.blocked_from = 'in_review');
+UPDATE proofs p SET revision = g.revision FROM gates g
+    WHERE g.project_id = p.project_id AND g.number = p.gate AND (g.state = 'in_review' OR g.blocked_from = 'in_review');
+
 -- +goose Down
 DELETE FROM deliverables d USING deliverables e
     WHERE d.project_id = e.project_id AND d.gate = e.gate AND d.document_type = e.document_type

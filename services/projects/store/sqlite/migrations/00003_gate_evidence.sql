@@ -42,6 +42,16 @@ WHERE NOT EXISTS (SELECT 1 FROM deliverables e
 DROP TABLE deliverables;
 ALTER TABLE deliverables_by_document RENAME TO deliverables;
 
+-- A gate that went to review under the rules before this one went with this record: it stays
+-- its current revision's, so that the migration strands no gate in review with evidence that
+-- no longer counts (it could then only be sent back).
+UPDATE deliverables SET revision = (SELECT g.revision FROM gates g WHERE g.project_id = deliverables.project_id AND g.number = deliverables.gate)
+    WHERE EXISTS (SELECT 1 FROM gates g WHERE g.project_id = deliverables.project_id AND g.number = deliverables.gate
+        AND (g.state = 'in_review' OR g.blocked_from = 'in_review'));
+UPDATE proofs SET revision = (SELECT g.revision FROM gates g WHERE g.project_id = proofs.project_id AND g.number = proofs.gate)
+    WHERE EXISTS (SELECT 1 FROM gates g WHERE g.project_id = proofs.project_id AND g.number = proofs.gate
+        AND (g.state = 'in_review' OR g.blocked_from = 'in_review'));
+
 -- +goose Down
 CREATE TABLE deliverables_by_type (
     project_id    TEXT NOT NULL,
