@@ -158,7 +158,8 @@ type Task struct {
 type TaskFilter struct {
 	// Gate, when non-zero, keeps the tasks of that gate.
 	Gate int
-	// ReadyOnly keeps tasks that are not done and whose dependencies are all done.
+	// ReadyOnly keeps tasks that can be worked on now: not done, not blocked, and whose
+	// dependencies are all done.
 	ReadyOnly bool
 	// After, when non-zero, keeps the tasks listed after the task at this Position (0 = from the
 	// start).

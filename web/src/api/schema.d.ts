@@ -4859,7 +4859,10 @@ export interface operations {
     listTasks: {
         parameters: {
             query?: {
-                /** @description Only tasks whose dependencies are all done and that are not done themselves. */
+                /**
+                 * @description Only tasks that can be worked on now: not done, not blocked, and whose dependencies are
+                 *     all done.
+                 */
                 readyOnly?: boolean;
                 /** @description Only tasks of this gate (0 = all). */
                 gate?: number;

@@ -415,7 +415,7 @@ func (q *queries) Tasks(ctx context.Context, projectID string, f store.TaskFilte
 		args = append(args, f.Gate)
 	}
 	if f.ReadyOnly {
-		query += ` AND t.status <> 'done' AND NOT EXISTS (
+		query += ` AND t.status NOT IN ('done', 'blocked') AND NOT EXISTS (
 			SELECT 1 FROM task_dependencies d JOIN tasks dep ON dep.project_id = d.project_id AND dep.id = d.depends_on_id
 			WHERE d.project_id = t.project_id AND d.task_id = t.id AND dep.status <> 'done')`
 	}

@@ -772,6 +772,9 @@ func testTaskFilter(t *testing.T, s store.Store) {
 	A.Status, A.UpdatedAt = "done", stored(doneAt)
 	wantTasks(t, s, p.ID, store.TaskFilter{}, []store.Task{A, B, C, D, E, F})
 	wantTasks(t, s, p.ID, store.TaskFilter{ReadyOnly: true}, []store.Task{B, D, E, F})
+	// A blocked task is not ready, whatever its dependencies.
+	must(t, s.SetTaskStatus(ctx, p.ID, f.ID, "blocked", doneAt))
+	wantTasks(t, s, p.ID, store.TaskFilter{ReadyOnly: true}, []store.Task{B, D, E})
 	wantErr(t, "SetTaskStatus(unknown)", s.SetTaskStatus(ctx, p.ID, uuid.NewString(), "done", doneAt), store.ErrNotFound)
 }
 

@@ -4749,7 +4749,8 @@ func (x *CreateTasksResponse) GetTasks() []*Task {
 type ListTasksRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	// Only tasks whose dependencies are all done and that are not done themselves.
+	// Only tasks that can be worked on now: not done, not blocked, and whose dependencies are
+	// all done.
 	ReadyOnly bool `protobuf:"varint,2,opt,name=ready_only,json=readyOnly,proto3" json:"ready_only,omitempty"`
 	// Only tasks of this gate (0 = all).
 	Gate int32 `protobuf:"varint,3,opt,name=gate,proto3" json:"gate,omitempty"`
