@@ -279,7 +279,7 @@ func (s *Service) UpdateTask(ctx context.Context, who authn.Identity, projectID,
 // keys, when not empty, narrows them to the tasks with these keys (the run's handoff named the
 // tasks it completed). A task already in the status, or past it, is left as it is: starting
 // moves only tasks to do, so a retried run never takes a done task back; finishing moves every
-// task not done. A call that changes nothing records nothing, so repeating one is harmless.
+// task to do or in progress (a task a person blocked stays blocked). A call that changes nothing records nothing, so repeating one is harmless.
 // Only a service acting for an owner or editor calls it (the agents service); people change
 // tasks with UpdateTask.
 func (s *Service) AdvanceTasks(ctx context.Context, who authn.Identity, projectID string, gate int, role, status string, keys []string) ([]store.Task, error) {
@@ -325,7 +325,9 @@ func (s *Service) AdvanceTasks(ctx context.Context, who authn.Identity, projectI
 // advanceFrom are the statuses AdvanceTasks moves tasks from, by the status it moves them to.
 var advanceFrom = map[string][]string{
 	TaskInProgress: {TaskTodo},
-	TaskDone:       {TaskTodo, TaskInProgress, TaskBlocked},
+	// A task a person blocked stays blocked until a person moves it: a run's success does not
+	// override their decision.
+	TaskDone: {TaskTodo, TaskInProgress},
 }
 
 // reopenTasks takes the gate's tasks, done or in progress, back to do: changes were requested

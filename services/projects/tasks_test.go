@@ -176,6 +176,11 @@ func TestTasksFollowTheRuns(t *testing.T) {
 			t.Errorf("UpdateTask by the editor: %+v, %v", task, err)
 		}
 		wantStatuses(t, svc, p.ID, map[string]string{"db": projects.TaskBlocked})
+		// A run's success leaves a task a person blocked as it is.
+		if got := advance(5, workflow.BackendDeveloper, projects.TaskDone); len(got) != 0 {
+			t.Errorf("a success moved a blocked task: %v", got)
+		}
+		wantStatuses(t, svc, p.ID, map[string]string{"db": projects.TaskBlocked})
 	})
 }
 
