@@ -16,7 +16,11 @@ func isPublic(r *http.Request) bool {
 	if r.Method == http.MethodOptions {
 		return true // CORS preflights carry no credentials
 	}
-	route := r.Method + " " + strings.TrimSuffix(r.URL.Path, "/")
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet // a HEAD is the GET without its body: public where the GET is
+	}
+	route := method + " " + strings.TrimSuffix(r.URL.Path, "/")
 	return publicRoutes[route] || isDocsRoute(route)
 }
 

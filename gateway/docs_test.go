@@ -94,6 +94,13 @@ func TestDocsRoutesArePublic(t *testing.T) {
 	if w := get(h, "/api/docs/"); w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != "/api/docs" {
 		t.Errorf("GET /api/docs/: %d %v", w.Code, w.Header())
 	}
+	// A HEAD is answered like its GET, without a token.
+	head := httptest.NewRequest(http.MethodHead, "/api/docs/openapi.json", nil)
+	hw := httptest.NewRecorder()
+	h.ServeHTTP(hw, head)
+	if hw.Code != http.StatusOK || hw.Body.Len() != 0 || hw.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("HEAD /api/docs/openapi.json: %d %v (%d bytes)", hw.Code, hw.Header(), hw.Body.Len())
+	}
 	// Anything else under /api/docs is not public.
 	if w := get(h, "/api/docs/swagger-ui/swagger-ui-bundle.js.map"); w.Code != http.StatusUnauthorized {
 		t.Errorf("unknown docs file: %d, want 401", w.Code)
