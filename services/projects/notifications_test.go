@@ -55,18 +55,7 @@ func TestNotificationsJourney(t *testing.T) {
 	eachStore(t, func(t *testing.T, open func(t *testing.T) (*projects.Service, *eventbus.Bus)) {
 		svc, _ := open(t)
 		ctx := context.Background()
-		p, err := svc.CreateProject(ctx, owner, "Shop", "", "traditional", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustDo(t, func() error {
-			_, err := svc.AddMember(ctx, owner, p.ID, "ed@example.com", store.RoleEditor)
-			return err
-		})
-		mustDo(t, func() error {
-			_, err := svc.AddMember(ctx, owner, p.ID, "vi@example.com", store.RoleViewer)
-			return err
-		})
+		p := teamProject(t, svc, "Shop")
 		wantNews(t, svc, owner)
 		wantNews(t, svc, ed, `member_added: You were added to "Shop" as editor`)
 		wantNews(t, svc, vi, `member_added: You were added to "Shop" as viewer`)

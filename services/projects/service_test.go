@@ -23,6 +23,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store/postgres"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store/sqlite"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/workflow"
 )
 
 type directory map[string]projects.User // by email
@@ -407,6 +408,21 @@ func TestConcurrentChangesAreNotLost(t *testing.T) {
 			}
 		}
 	})
+}
+
+// teamProject is a traditional project of the owner with an editor (ed@example.com) and a viewer
+// (vi@example.com).
+func teamProject(t *testing.T, svc *projects.Service, name string) store.ProjectWithRole {
+	t.Helper()
+	ctx := context.Background()
+	p, err := svc.CreateProject(ctx, owner, name, "", workflow.Traditional, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct{ email, role string }{{"ed@example.com", store.RoleEditor}, {"vi@example.com", store.RoleViewer}} {
+		mustDo(t, func() error { _, err := svc.AddMember(ctx, owner, p.ID, m.email, m.role); return err })
+	}
+	return p
 }
 
 func mustDo(t *testing.T, f func() error) {

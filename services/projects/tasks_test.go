@@ -24,18 +24,7 @@ import (
 func tasksProject(t *testing.T, svc *projects.Service) (store.ProjectWithRole, map[string]store.Task) {
 	t.Helper()
 	ctx := context.Background()
-	p, err := svc.CreateProject(ctx, owner, "Tasks", "", workflow.Traditional, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustDo(t, func() error {
-		_, err := svc.AddMember(ctx, owner, p.ID, "ed@example.com", store.RoleEditor)
-		return err
-	})
-	mustDo(t, func() error {
-		_, err := svc.AddMember(ctx, owner, p.ID, "vi@example.com", store.RoleViewer)
-		return err
-	})
+	p := teamProject(t, svc, "Tasks")
 	created, err := svc.CreateTasks(ctx, agents, p.ID, []projects.NewTask{
 		{Key: "intake", Gate: 1, Title: "Intake", OwnerRole: workflow.ProductManager},
 		{Key: "api", Gate: 5, Title: "API", OwnerRole: workflow.BackendDeveloper},
