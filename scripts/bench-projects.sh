@@ -36,7 +36,7 @@ go build -o "$BIN/loadgen" ./bench/cmd/loadgen
 psql "$PGURL" -qc "CREATE DATABASE $RUN" >/dev/null
 
 common=(FUZZYLLAMA_ENV=production LOG_LEVEL=warn REDIS_URL="$REDIS" REDIS_KEY_PREFIX="$RUN"
-  AUTH_SIGNING_KEY="$(head -c32 /dev/urandom | base64)" DATABASE_URL="$DB_URL"
+  AUTH_SIGNING_KEY="$(head -c32 /dev/urandom | base64)" SERVICE_CREDENTIAL="$(head -c32 /dev/urandom | base64)" DATABASE_URL="$DB_URL"
   AUTH_SERVICE_ADDR=127.0.0.1:19091 PROJECTS_SERVICE_ADDR=127.0.0.1:19092
   RATE_LIMIT_PER_IP_PER_MINUTE=100000000 RATE_LIMIT_PER_USER_PER_MINUTE=100000000 RATE_LIMIT_AUTH_PER_IP_PER_MINUTE=1000)
 start() { # name target http-addr [pprof-addr]
@@ -89,5 +89,7 @@ awk -F'[:,]' '
                                      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
   END { printf "median over %d rounds: %.0f%% of the requests/s (target >= 60%%), p99 %.2fx (target <= 1.5x)\n", n, 100 * median(share, n), median(p99, n) }
 ' "$RESULTS" >&2
-[[ -n "${PROFILE_DIR:-}" ]] && sleep 1 # let the profile downloads finish
-[[ -n "${PROFILE_DIR:-}" ]] && cp "$BIN/fuzzyllama" "$PROFILE_DIR/" && echo "profiles in $PROFILE_DIR" >&2
+if [[ -n "${PROFILE_DIR:-}" ]]; then
+  sleep 1 # let the profile downloads finish
+  cp "$BIN/fuzzyllama" "$PROFILE_DIR/" && echo "profiles in $PROFILE_DIR" >&2
+fi
