@@ -48,7 +48,7 @@ func run(swaggerPath, descriptorsPath, outDir string) error {
 	if err != nil {
 		return err
 	}
-	liveDoc, err := asyncAPI(doc) // before pruneUnused: no REST operation uses the client's messages
+	liveDoc, err := asyncAPI(doc)
 	if err != nil {
 		return err
 	}

@@ -298,9 +298,11 @@ func lowerFirst(s string) string {
 }
 
 // pruneUnused removes the component schemas no operation or answer uses, e.g. a message only
-// ever sent in a stream the gateway answers in another form.
+// ever sent in a stream the gateway answers in another form. The live protocol's messages stay:
+// clients generated from this document (the console's) speak it, though no REST operation
+// carries the client's requests.
 func pruneUnused(doc *openapi3.T) {
-	var roots []*openapi3.SchemaRef
+	roots := []*openapi3.SchemaRef{{Ref: "#/components/schemas/" + liveClientMessage}, {Ref: "#/components/schemas/" + liveServerMessage}}
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			for _, p := range op.Parameters {

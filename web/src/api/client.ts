@@ -90,7 +90,10 @@ export class ApiRequestError extends Error {
     if (isErrorEnvelope(body)) {
       return new ApiRequestError(response.status, body.error, body.meta.requestId ?? requestId);
     }
-    const message = typeof body === "string" && body.trim() !== "" ? body.trim() : `HTTP ${response.status} ${response.statusText}`.trim();
+    const message =
+      typeof body === "string" && body.trim() !== ""
+        ? body.trim()
+        : `HTTP ${response.status} ${response.statusText}`.trim();
     return new ApiRequestError(response.status, { code: "UNKNOWN", message }, requestId);
   }
 }
@@ -123,9 +126,11 @@ function isErrorEnvelope(body: unknown): body is Schemas["ErrorEnvelope"] {
   const { success, error, meta } = body as Record<string, unknown>;
   return (
     success === false &&
-    typeof error === "object" && error !== null &&
+    typeof error === "object" &&
+    error !== null &&
     typeof (error as Record<string, unknown>)["code"] === "string" &&
     typeof (error as Record<string, unknown>)["message"] === "string" &&
-    typeof meta === "object" && meta !== null
+    typeof meta === "object" &&
+    meta !== null
   );
 }

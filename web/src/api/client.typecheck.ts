@@ -14,13 +14,17 @@ export async function createTodoApp(): Promise<Schemas["Project"]> {
 }
 
 export async function currentGate(projectId: string): Promise<number> {
-  const status = await unwrap(api.GET("/api/v1/projects/{projectId}/status", { params: { path: { projectId } } }));
+  const status = await unwrap(
+    api.GET("/api/v1/projects/{projectId}/status", { params: { path: { projectId } } }),
+  );
   return status.currentGate;
 }
 
 export async function register(): Promise<string> {
   const { accessToken } = await unwrap(
-    api.POST("/api/v1/auth/register", { body: { email: "ann@example.com", password: "correct horse 1", name: "Ann" } }),
+    api.POST("/api/v1/auth/register", {
+      body: { email: "ann@example.com", password: "correct horse 1", name: "Ann" },
+    }),
   );
   return accessToken;
 }

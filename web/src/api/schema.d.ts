@@ -1968,6 +1968,8 @@ export interface components {
              */
             type: "chunk";
         };
+        /** @description A request from the client on the WebSocket: one of the variants, by type. A request's unknown fields are ignored. */
+        LiveClientMessage: components["schemas"]["LiveSubscribeRequest"] | components["schemas"]["LiveUnsubscribeRequest"] | components["schemas"]["LiveUnwatchRunRequest"] | components["schemas"]["LiveWatchRunRequest"];
         /**
          * document
          * @description A document of a project followed was saved (or, on resume, changed since).
@@ -2069,6 +2071,31 @@ export interface components {
             reason: string;
         };
         /**
+         * subscribe
+         * @description Follow a project (projectId, optionally afterEventId) or the user's notifications (notifications: true, optionally afterNotificationId). Answered by subscribed, or error.
+         */
+        LiveSubscribeRequest: {
+            /** @description Subscribe to a project, optional: replay the project's events after this one (an event id the server sent, or 0 for the whole timeline), then the runs and documents that changed since. */
+            afterEventId?: string;
+            /** @description Subscribe to notifications, optional: replay the notifications after this one (a notification id the server sent), oldest first. */
+            afterNotificationId?: string;
+            /** @description true: subscribe to (or unsubscribe from) the user's own notifications instead of a project. */
+            notifications?: boolean;
+            /** @description The project to follow (subscribe, unsubscribe), or the run's project (watchRun). */
+            projectId?: string;
+            /**
+             * @description What the client asks. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "subscribe";
+        } & ({
+            /** @description The project to follow (subscribe, unsubscribe), or the run's project (watchRun). */
+            projectId: string;
+        } | {
+            /** @enum {boolean} */
+            notifications: true;
+        });
+        /**
          * subscribed
          * @description A subscription started (its replay, if any, follows): about a project (projectId) or the user's notifications (notifications: true).
          */
@@ -2087,6 +2114,27 @@ export interface components {
             type: "subscribed";
         } & ({
             /** @description The project the message is about. */
+            projectId: string;
+        } | {
+            /** @enum {boolean} */
+            notifications: true;
+        });
+        /**
+         * unsubscribe
+         * @description Stop following a project (projectId) or the user's notifications (notifications: true). Answered by unsubscribed, or error.
+         */
+        LiveUnsubscribeRequest: {
+            /** @description true: subscribe to (or unsubscribe from) the user's own notifications instead of a project. */
+            notifications?: boolean;
+            /** @description The project to follow (subscribe, unsubscribe), or the run's project (watchRun). */
+            projectId?: string;
+            /**
+             * @description What the client asks. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "unsubscribe";
+        } & ({
+            /** @description The project to follow (subscribe, unsubscribe), or the run's project (watchRun). */
             projectId: string;
         } | {
             /** @enum {boolean} */
@@ -2117,6 +2165,19 @@ export interface components {
             notifications: true;
         });
         /**
+         * unwatchRun
+         * @description Stop following a run's output. Answered by unwatched, or error.
+         */
+        LiveUnwatchRunRequest: {
+            /** @description The run to follow (watchRun) or stop following (unwatchRun). */
+            runId: string;
+            /**
+             * @description What the client asks. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "unwatchRun";
+        };
+        /**
          * unwatched
          * @description A watched run finished, or an unwatchRun was honoured: nothing more comes of it.
          */
@@ -2130,6 +2191,21 @@ export interface components {
              * @enum {string}
              */
             type: "unwatched";
+        };
+        /**
+         * watchRun
+         * @description Follow a run's output: the run, then the output of its current attempt from the start, then chunks and run changes until it finishes (unwatched). Answered by the run, or error.
+         */
+        LiveWatchRunRequest: {
+            /** @description The project to follow (subscribe, unsubscribe), or the run's project (watchRun). */
+            projectId: string;
+            /** @description The run to follow (watchRun) or stop following (unwatchRun). */
+            runId: string;
+            /**
+             * @description What the client asks. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "watchRun";
         };
         LoginRequest: {
             /** Format: email */

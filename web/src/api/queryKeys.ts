@@ -1,0 +1,21 @@
+// The query cache's keys, one place for every screen and for the live updates that invalidate
+// them. Everything about a project starts with ["project", id], so leaving a project or a
+// resubscribe without replay can refresh all of it at once.
+export const queryKeys = {
+  me: ["me"] as const,
+  projects: ["projects"] as const,
+  usage: ["usage"] as const,
+  notifications: ["notifications"] as const,
+  workflow: (type: string) => ["workflow", type] as const,
+  project: (id: string) => ["project", id] as const,
+  status: (id: string) => ["project", id, "status"] as const,
+  gates: (id: string) => ["project", id, "gates"] as const,
+  gate: (id: string, gate: number) => ["project", id, "gates", gate] as const,
+  runs: (id: string) => ["project", id, "runs"] as const,
+  documents: (id: string) => ["project", id, "documents"] as const,
+  document: (id: string, documentId: string) => ["project", id, "documents", documentId] as const,
+  tasks: (id: string) => ["project", id, "tasks"] as const,
+  events: (id: string) => ["project", id, "events"] as const,
+  costs: (id: string) => ["project", id, "costs"] as const,
+  members: (id: string) => ["project", id, "members"] as const,
+};

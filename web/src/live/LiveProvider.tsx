@@ -1,0 +1,83 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { createContext, use, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
+import { queryKeys } from "../api/queryKeys";
+import { useSession, useSessionState } from "../session/SessionProvider";
+import { applyLiveMessage } from "./cache";
+import { LiveConnection, type LiveStatus, type ServerMessage } from "./connection";
+
+const LiveContext = createContext<LiveConnection | null>(null);
+
+function socketURL(): string {
+  const { protocol, host } = window.location;
+  return `${protocol === "https:" ? "wss:" : "ws:"}//${host}/api/v1/ws`;
+}
+
+/** Holds the tab's one live connection while someone is signed in, feeding the query cache. */
+export function LiveProvider({ children, url }: { children: ReactNode; url?: string }) {
+  const session = useSession();
+  const signedIn = useSessionState().status === "signedIn";
+  const queryClient = useQueryClient();
+  const [connection] = useState(
+    () =>
+      new LiveConnection({
+        url: url ?? socketURL(),
+        token: session.freshToken,
+        refresh: session.refresh,
+        onMessage: (m) => applyLiveMessage(queryClient, m),
+        onResync: (target) =>
+          void queryClient.invalidateQueries({
+            queryKey: "projectId" in target ? queryKeys.project(target.projectId) : queryKeys.notifications,
+          }),
+      }),
+  );
+  useEffect(() => {
+    if (!signedIn) return;
+    connection.start();
+    return () => connection.stop();
+  }, [connection, signedIn]);
+  return <LiveContext value={connection}>{children}</LiveContext>;
+}
+
+function useConnection(): LiveConnection {
+  const c = use(LiveContext);
+  if (!c) throw new Error("live hooks outside LiveProvider");
+  return c;
+}
+
+/** The connection's state, for the "reconnecting" indicator. */
+export function useLiveStatus(): LiveStatus {
+  const c = useConnection();
+  return useSyncExternalStore(c.onStatus, c.getStatus);
+}
+
+/** Keeps the project's events, runs and documents live while the calling component is shown. */
+export function useFollowProject(projectId: string | undefined): void {
+  const c = useConnection();
+  useEffect(() => (projectId ? c.followProject(projectId) : undefined), [c, projectId]);
+}
+
+/** Keeps the user's notifications live while the calling component is shown. */
+export function useFollowNotifications(): void {
+  const c = useConnection();
+  useEffect(() => c.followNotifications(), [c]);
+}
+
+/**
+ * Calls listener with a watched run's messages (run, chunk, unwatched) while runId is set. The
+ * listener may change between renders without restarting the watch.
+ */
+export function useRunWatch(
+  projectId: string,
+  runId: string | undefined,
+  listener: (m: ServerMessage) => void,
+): void {
+  const c = useConnection();
+  const [ref] = useState(() => ({ current: listener }));
+  useEffect(() => {
+    ref.current = listener;
+  });
+  useEffect(
+    () => (runId ? c.watchRun(projectId, runId, (m) => ref.current(m)) : undefined),
+    [c, projectId, runId, ref],
+  );
+}

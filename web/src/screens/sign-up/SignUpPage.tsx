@@ -1,0 +1,4 @@
+// Placeholder: replaced by the screen's implementation.
+export function Component() {
+  return <h1>SignUp</h1>;
+}
