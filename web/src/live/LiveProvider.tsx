@@ -1,9 +1,11 @@
 import { useQueryClient } from "@tanstack/react-query";
+import { useApi } from "../api/ApiProvider";
+import type { ApiClient } from "../api/client";
 import { createContext, use, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { queryKeys } from "../api/queryKeys";
 import { useSession, useSessionState } from "../session/SessionProvider";
 import { applyLiveMessage } from "./cache";
-import { LiveConnection, type LiveStatus, type ServerMessage } from "./connection";
+import { LiveConnection, type LiveStatus, type ServerMessage, type StreamTarget } from "./connection";
 
 const LiveContext = createContext<LiveConnection | null>(null);
 
@@ -12,9 +14,34 @@ function socketURL(): string {
   return `${protocol === "https:" ? "wss:" : "ws:"}//${host}/api/v1/ws`;
 }
 
+/** Opens the event stream of a target through the generated client (the socket's fallback). */
+async function openStream(
+  api: ApiClient,
+  target: StreamTarget,
+  afterId: string | undefined,
+  signal: AbortSignal,
+) {
+  const resume = afterId === undefined ? {} : { "Last-Event-ID": afterId };
+  const common = { parseAs: "stream" as const, signal };
+  const { response } =
+    target.kind === "project"
+      ? await api.GET("/api/v1/projects/{projectId}/events:stream", {
+          ...common,
+          params: { path: { projectId: target.projectId }, header: resume },
+        })
+      : target.kind === "notifications"
+        ? await api.GET("/api/v1/notifications:stream", { ...common, params: { header: resume } })
+        : await api.GET("/api/v1/projects/{projectId}/runs/{runId}:watch", {
+            ...common,
+            params: { path: { projectId: target.projectId, runId: target.runId } },
+          });
+  return response;
+}
+
 /** Holds the tab's one live connection while someone is signed in, feeding the query cache. */
 export function LiveProvider({ children, url }: { children: ReactNode; url?: string }) {
   const session = useSession();
+  const api = useApi();
   const signedIn = useSessionState().status === "signedIn";
   const queryClient = useQueryClient();
   const [connection] = useState(
@@ -23,6 +50,7 @@ export function LiveProvider({ children, url }: { children: ReactNode; url?: str
         url: url ?? socketURL(),
         token: session.freshToken,
         refresh: session.refresh,
+        openStream: (target, afterId, signal) => openStream(api, target, afterId, signal),
         onMessage: (m) => applyLiveMessage(queryClient, m),
         onResync: (target) =>
           void queryClient.invalidateQueries({

@@ -4,7 +4,12 @@
 // After any reconnect it subscribes again from the last event and notification ids it saw, so
 // the server replays what was missed; a close with 4001 (token expired, session ended) refreshes
 // the token first. Nothing polls.
+//
+// Where WebSockets cannot pass (a proxy that refuses the upgrade: three attempts in a row closed
+// before opening), the connection falls back to the gateway's event streams: one per project
+// followed, one for notifications and one per watched run, resumed with the same ids.
 import type { Schemas } from "../api/client";
+import { readEventStream } from "./eventStream";
 
 export type ServerMessage = Schemas["LiveServerMessage"];
 export type ClientMessage = Schemas["LiveClientMessage"];
@@ -27,7 +32,21 @@ export interface LiveOptions {
   WebSocket?: typeof WebSocket;
   /** Delay before reconnect attempt n (from 0); default 0.5 s doubling to 15 s, with jitter. */
   backoff?: (attempt: number) => number;
+  /** Opens the event stream of a target, resuming after an id; enables the fallback. */
+  openStream?: (target: StreamTarget, afterId: string | undefined, signal: AbortSignal) => Promise<Response>;
 }
+
+/** What an event stream follows. */
+export type StreamTarget =
+  | { kind: "project"; projectId: string }
+  | { kind: "notifications" }
+  | { kind: "run"; projectId: string; runId: string };
+
+/** How the connection reaches the gateway. */
+export type LiveTransport = "websocket" | "eventStream";
+
+const FAILED_OPENS_BEFORE_FALLBACK = 3;
+const STREAM_ENDED = 4010;
 
 type Counted = { count: number };
 type ProjectSub = Counted & { lastEventId?: string };
@@ -52,17 +71,25 @@ export class LiveConnection {
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
+  // Bumped by start and stop: a connect that awaited its token while the connection was stopped
+  // (and maybe started again: React's strict mode does that) must not open a second socket.
+  private generation = 0;
   private readonly projects = new Map<string, ProjectSub>();
   private notifications: (Counted & { lastId?: string }) | null = null;
   private readonly runs = new Map<string, RunWatch>();
   private readonly statusListeners = new Set<(s: LiveStatus) => void>();
   private readonly WS: typeof WebSocket;
+  private transport: LiveTransport = "websocket";
+  private failedOpens = 0;
+  private readonly streams = new Map<string, AbortController>();
 
   constructor(private readonly options: LiveOptions) {
     this.WS = options.WebSocket ?? WebSocket;
   }
 
   getStatus = (): LiveStatus => this.status;
+
+  getTransport = (): LiveTransport => this.transport;
 
   onStatus = (listener: (s: LiveStatus) => void): (() => void) => {
     this.statusListeners.add(listener);
@@ -73,6 +100,7 @@ export class LiveConnection {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.generation++;
     this.attempt = 0;
     this.setStatus("connecting");
     void this.connect();
@@ -80,10 +108,13 @@ export class LiveConnection {
 
   stop(): void {
     this.stopped = true;
+    this.generation++;
     clearTimeout(this.retryTimer);
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000, "bye");
+    for (const c of this.streams.values()) c.abort();
+    this.streams.clear();
     this.setStatus("closed");
   }
 
@@ -149,20 +180,32 @@ export class LiveConnection {
   }
 
   private send(message: ClientMessage): void {
+    if (this.transport === "eventStream") {
+      if (!this.stopped) this.syncStreams();
+      return;
+    }
     if (this.socket?.readyState === this.WS.OPEN) this.socket.send(JSON.stringify(message));
   }
 
   private async connect(): Promise<void> {
+    if (this.transport === "eventStream") {
+      this.syncStreams();
+      return;
+    }
+    const generation = this.generation;
     const token = await this.options.token();
-    if (this.stopped) return;
+    if (this.stopped || generation !== this.generation) return;
     if (!token) {
       this.stop();
       return;
     }
     const socket = new this.WS(this.options.url, [SUBPROTOCOL, `bearer.${token}`]);
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
       if (this.socket !== socket) return;
+      opened = true;
+      this.failedOpens = 0;
       this.attempt = 0;
       this.setStatus("open");
       this.resubscribe();
@@ -176,13 +219,20 @@ export class LiveConnection {
       this.socket = null;
       if (this.stopped) return;
       this.setStatus("reconnecting");
+      if (!opened && ++this.failedOpens >= FAILED_OPENS_BEFORE_FALLBACK && this.options.openStream) {
+        this.transport = "eventStream";
+        this.syncStreams();
+        return;
+      }
       void this.reconnect(e.code);
     };
   }
 
   private async reconnect(code: number): Promise<void> {
     if (code === TOKEN_EXPIRED) {
+      const generation = this.generation;
       const token = await this.options.refresh();
+      if (generation !== this.generation) return;
       if (!token) {
         this.stop();
         return;
@@ -214,6 +264,100 @@ export class LiveConnection {
     }
     for (const [runId, watch] of this.runs) {
       this.send({ type: "watchRun", projectId: watch.projectId, runId });
+    }
+  }
+
+  /** Event-stream mode: one stream per thing followed; streams of things no longer followed end. */
+  private syncStreams(): void {
+    const wanted = new Map<string, StreamTarget>();
+    for (const projectId of this.projects.keys())
+      wanted.set(`p:${projectId}`, { kind: "project", projectId });
+    if (this.notifications) wanted.set("n", { kind: "notifications" });
+    for (const [runId, w] of this.runs)
+      wanted.set(`r:${runId}`, { kind: "run", projectId: w.projectId, runId });
+    for (const [key, controller] of this.streams) {
+      if (!wanted.has(key)) {
+        controller.abort();
+        this.streams.delete(key);
+      }
+    }
+    for (const [key, target] of wanted) {
+      if (this.streams.has(key)) continue;
+      const controller = new AbortController();
+      this.streams.set(key, controller);
+      void this.followStream(key, target, controller.signal);
+    }
+    if (wanted.size === 0 && this.status !== "closed") this.setStatus("open");
+  }
+
+  private lastIdOf(target: StreamTarget): string | undefined {
+    if (target.kind === "project") return this.projects.get(target.projectId)?.lastEventId;
+    if (target.kind === "notifications") return this.notifications?.lastId;
+    return undefined;
+  }
+
+  /** Reads one event stream, reopening it (from the last id seen) until it is no longer wanted. */
+  private async followStream(key: string, target: StreamTarget, signal: AbortSignal): Promise<void> {
+    const open = this.options.openStream;
+    if (!open) return;
+    let attempt = 0;
+    while (!signal.aborted) {
+      let closeCode: number | undefined;
+      let finished = false;
+      try {
+        const afterId = this.lastIdOf(target);
+        const response = await open(target, afterId, signal);
+        if (response.status === 401) closeCode = TOKEN_EXPIRED;
+        else if (!response.ok)
+          closeCode = response.status === 404 || response.status === 403 ? STREAM_ENDED : undefined;
+        else {
+          attempt = 0;
+          this.setStatus("open");
+          if (afterId === undefined && target.kind !== "run") {
+            this.options.onResync?.(
+              target.kind === "project" ? { projectId: target.projectId } : { notifications: true },
+            );
+          }
+          await readEventStream(response, (e) => {
+            if (e.event === "close") {
+              closeCode = (JSON.parse(e.data) as { code: number }).code;
+            } else if (target.kind === "run") {
+              const m = runStreamMessage(target, e.event, e.data);
+              if (m) {
+                if (m.type === "run" && m.run.endTime) finished = true;
+                this.receive(m);
+              }
+            } else {
+              this.receive(JSON.parse(e.data) as ServerMessage);
+            }
+          });
+          if (target.kind === "run" && finished) closeCode = STREAM_ENDED;
+        }
+      } catch {
+        if (signal.aborted) return;
+      }
+      if (signal.aborted) return;
+      if (closeCode === STREAM_ENDED) {
+        if (target.kind === "run")
+          this.receive({ type: "unwatched", projectId: target.projectId, runId: target.runId });
+        this.streams.delete(key);
+        return;
+      }
+      if (closeCode === TOKEN_EXPIRED) {
+        if (!(await this.options.refresh())) {
+          this.stop();
+          return;
+        }
+        continue;
+      }
+      this.setStatus("reconnecting");
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, (this.options.backoff ?? defaultBackoff)(attempt++));
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
   }
 
@@ -255,4 +399,17 @@ export class LiveConnection {
     if (!message.runId) return;
     for (const l of this.runs.get(message.runId)?.listeners ?? []) l(message);
   }
+}
+
+/** A run watch's event-stream event as the socket's message for the same thing. */
+function runStreamMessage(
+  target: { projectId: string; runId: string },
+  event: string,
+  data: string,
+): ServerMessage | null {
+  const { projectId, runId } = target;
+  if (event === "run") return { type: "run", projectId, runId, run: JSON.parse(data) as Schemas["Run"] };
+  if (event === "chunk")
+    return { type: "chunk", projectId, runId, chunk: JSON.parse(data) as Schemas["OutputChunk"] };
+  return null;
 }
