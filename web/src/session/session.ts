@@ -105,8 +105,12 @@ export class Session {
     // Another tab may have refreshed while this one waited for the lock: the cookie rotated, and
     // this tab's token may already be fresh again only if it refreshed itself, so always ask.
     try {
+      // The request carries its own Authorization (the refresh route is public: the gateway ignores
+      // it) so the client's bearerAuth does not ask freshToken, which would wait for this very
+      // refresh (or, without the Web Locks API, start another one, without end).
+      const headers = { ...SESSION_HEADER, Authorization: `Bearer ${this.accessToken ?? ""}` };
       const answer = await unwrap(
-        this.api.POST("/api/v1/auth/refresh", { body: { refreshToken: "" }, headers: SESSION_HEADER }),
+        this.api.POST("/api/v1/auth/refresh", { body: { refreshToken: "" }, headers }),
       );
       const user =
         this.state.status === "signedIn"
