@@ -1,5 +1,5 @@
 # FuzzyLlama tasks. `make run` and `make test` are the README's two commands.
-.PHONY: run test gen gen-check lint tidy build bench contract-baseline
+.PHONY: run test gen gen-check lint tidy build bench contract-baseline web
 
 run:
 	go run ./cmd/fuzzyllama
@@ -13,6 +13,11 @@ gen:
 
 gen-check:
 	scripts/proto.sh check
+
+# Build the web console (web/) into gateway/console/dist, the build the binary embeds; commit it
+# with the change (make test checks that it is what web/ builds to).
+web:
+	scripts/web.sh build
 
 # Accept the current contract as the baseline buf breaking compares against (make test): a
 # deliberate step, committed with the proto change for review. It lists the breaks it accepts.

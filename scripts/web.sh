@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The web package (web/): the TypeScript client generated from the published contract, the
-# Swagger UI copies the API reference embeds, and the browser tests. Versions are pinned in
-# web/package.json and web/package-lock.json; Node.js 20.19+ and npm come from the machine.
+# The web package (web/): the console (React, built into gateway/console/dist, which the gateway
+# embeds), the TypeScript client generated from the published contract, the Swagger UI copies the
+# API reference embeds, and the browser tests. Versions are pinned in web/package.json and
+# web/package-lock.json; Node.js 20.19+ and npm come from the machine.
 #
 #   scripts/web.sh           every check (make test runs it): install (npm ci, skipped when the
 #                            lockfile is what node_modules was installed from), schema.d.ts is
-#                            fresh, tsc --noEmit, redocly lint of gen/api/openapi.json, the Swagger
-#                            UI copies are the pinned package's files, then the browser tests
-#                            (the real binary, headless Chromium at /usr/bin/chromium)
+#                            fresh, tsc --noEmit, eslint, prettier --check, redocly lint of
+#                            gen/api/openapi.json, the Swagger UI copies are the pinned package's
+#                            files, the component tests (vitest), the committed console build is
+#                            what the sources build to (byte for byte) and within its size budget,
+#                            then the browser tests (the real binary with that build embedded,
+#                            headless Chromium at /usr/bin/chromium)
+#   scripts/web.sh build     build the console into gateway/console/dist (make web runs it; commit
+#                            the result with the change to web/)
 #   scripts/web.sh generate  regenerate web/src/api/schema.d.ts (make gen runs it)
 #   scripts/web.sh vendor    copy the pinned swagger-ui-dist files into gateway/docs_assets/swagger-ui
 #                            (after changing its version in web/package.json)
@@ -23,6 +29,7 @@ SWAGGER_UI_FILES=(swagger-ui-bundle.js swagger-ui.css favicon-32x32.png favicon-
   LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt)
 SWAGGER_UI_DIR=gateway/docs_assets/swagger-ui
 SCHEMA=web/src/api/schema.d.ts
+CONSOLE_DIST=gateway/console/dist
 CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
 
 step() { echo "== web: $*" >&2; }
@@ -71,6 +78,28 @@ vendor() {
   echo "copied swagger-ui-dist $(node -p 'require("./web/node_modules/swagger-ui-dist/package.json").version') into $SWAGGER_UI_DIR" >&2
 }
 
+# The console's production build (web/scripts/build.mjs: vite build, then the precompressed
+# siblings) into $1, Vite's manifest into $2; then the JavaScript each route loads against its
+# budget (web/scripts/size-budget.mjs).
+build_console() {
+  (cd web && node scripts/build.mjs "$1" --manifest "$2") || fail "the console's build failed"
+}
+size_budget() {
+  node web/scripts/size-budget.mjs "$1" "$2" >&2 || fail "the console's JavaScript is over its budget (above)"
+}
+
+build() {
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  install
+  step "tsc --noEmit (strict)"
+  (cd web && node_modules/.bin/tsc --noEmit -p .)
+  step "building the console into $CONSOLE_DIST"
+  build_console "$PWD/$CONSOLE_DIST" "$tmp/manifest.json"
+  size_budget "$CONSOLE_DIST" "$tmp/manifest.json"
+  echo "wrote $CONSOLE_DIST: commit it with the change to web/" >&2
+}
+
 ensure_chromium() {
   [[ -x $CHROMIUM ]] && return 0
   if [[ $CHROMIUM == /usr/bin/chromium && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
@@ -98,6 +127,13 @@ check() {
   step "tsc --noEmit (strict)"
   (cd web && node_modules/.bin/tsc --noEmit -p .)
 
+  step "eslint (typescript-eslint, react-hooks; no warnings)"
+  (cd web && node_modules/.bin/eslint . --max-warnings=0)
+
+  step "prettier --check"
+  (cd web && node_modules/.bin/prettier --check --log-level=warn .) ||
+    fail "web/ is not formatted: run 'npx prettier --write .' in web/"
+
   step "redocly lint gen/api/openapi.json (recommended rules, redocly.yaml)"
   web/node_modules/.bin/redocly lint gen/api/openapi.json
 
@@ -111,6 +147,19 @@ check() {
   done
   ((${#stale[@]} == 0)) || fail "$SWAGGER_UI_DIR differs from the pinned swagger-ui-dist: ${stale[*]}: run 'scripts/web.sh vendor'"
 
+  step "component tests (vitest)"
+  (cd web && node_modules/.bin/vitest run --reporter=dot)
+
+  step "the committed console build ($CONSOLE_DIST) is what the sources build to"
+  build_console "$tmp/dist" "$tmp/manifest.json"
+  if ! diff -r "$tmp/dist" "$CONSOLE_DIST" >"$tmp/dist.diff"; then
+    head -n 20 "$tmp/dist.diff" >&2
+    fail "$CONSOLE_DIST is not the build of web/ as it is: run \`make web\` (or scripts/web.sh build) and commit $CONSOLE_DIST"
+  fi
+
+  step "the console's JavaScript per route is within its budget (gzipped)"
+  size_budget "$tmp/dist" "$tmp/manifest.json"
+
   step "browser tests: the real binary, headless Chromium"
   ensure_chromium
   go build -o "$tmp/fuzzyllama" ./cmd/fuzzyllama
@@ -121,7 +170,8 @@ check() {
 
 case "${1:-check}" in
 check) check ;;
+build) build ;;
 generate) generate ;;
 vendor) vendor ;;
-*) fail "usage: scripts/web.sh [check|generate|vendor]" ;;
+*) fail "usage: scripts/web.sh [check|build|generate|vendor]" ;;
 esac

@@ -5,7 +5,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules", "src/api/schema.d.ts", "test/**", "scripts/**", "eslint.config.js"] },
+  { ignores: ["node_modules", ".cache", "src/api/schema.d.ts", "test/**", "scripts/**", "eslint.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   reactHooks.configs.flat["recommended-latest"],

@@ -18,19 +18,31 @@ const STEP_TIMEOUT = 20_000; // any one browser step (a click, a selector, a res
 let server; // from startServer
 let browser;
 
-before(async () => {
-  server = await startServer();
-  console.log(`server: ${server.base}`);
-  const args = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"];
-  if (process.getuid?.() === 0) args.push("--no-sandbox"); // Chromium's sandbox cannot run as root
-  browser = await chromium.launch({ executablePath: CHROMIUM, args, timeout: 60_000 });
-}, { timeout: 120_000 });
+before(
+  async () => {
+    server = await startServer();
+    console.log(`server: ${server.base}`);
+    const args = [
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ];
+    if (process.getuid?.() === 0) args.push("--no-sandbox"); // Chromium's sandbox cannot run as root
+    browser = await chromium.launch({ executablePath: CHROMIUM, args, timeout: 60_000 });
+  },
+  { timeout: 120_000 },
+);
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-}, { timeout: 60_000 });
+after(
+  async () => {
+    await browser?.close();
+    await server?.stop();
+  },
+  { timeout: 60_000 },
+);
 
 /**
  * Opens a page that records every CSP violation, console error and uncaught exception. On a
@@ -45,11 +57,14 @@ async function openPage(t) {
   await page.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (e) => {
       // @ts-ignore: exposed by the test
-      window.__reportViolation(`${e.effectiveDirective} blocked ${String(e.blockedURI).slice(0, 120)} (${e.sourceFile}:${e.lineNumber})`);
+      window.__reportViolation(
+        `${e.effectiveDirective} blocked ${String(e.blockedURI).slice(0, 120)} (${e.sourceFile}:${e.lineNumber})`,
+      );
     });
   });
   page.on("console", (m) => {
-    if (m.type() === "error" || /Content.Security.Policy/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text().slice(0, 300)}`);
+    if (m.type() === "error" || /Content.Security.Policy/i.test(m.text()))
+      problems.push(`console ${m.type()}: ${m.text().slice(0, 300)}`);
   });
   page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
   const failed = async () => {
@@ -65,7 +80,9 @@ async function openPage(t) {
 
 /** The operation block of METHOD PATH, expanded, with try-it-out on. */
 async function tryItOut(page, method, path) {
-  const op = page.locator(`.opblock-${method}`, { has: page.locator(`.opblock-summary-path[data-path="${path}"]`) });
+  const op = page.locator(`.opblock-${method}`, {
+    has: page.locator(`.opblock-summary-path[data-path="${path}"]`),
+  });
   await op.locator(".opblock-summary-control").click();
   await op.locator("button.try-out__btn").click();
   return op;
@@ -85,20 +102,24 @@ async function execute(page, op, path, body) {
   return { response, shownStatus, shownBody: JSON.parse(shownBody ?? "null") };
 }
 
-test("the API reference: register, authorize and create a project through try-it-out, within the CSP", { timeout: 180_000 }, async (t) => {
-  const gatewayCSP = (await fetch(`${server.base}/healthz`)).headers.get("content-security-policy") ?? "";
-  assert.match(gatewayCSP, /default-src 'self'/, "the gateway's policy");
-  assert.doesNotMatch(gatewayCSP, /unsafe-/);
+test(
+  "the API reference: register, authorize and create a project through try-it-out, within the CSP",
+  { timeout: 180_000 },
+  async (t) => {
+    const gatewayCSP = (await fetch(`${server.base}/healthz`)).headers.get("content-security-policy") ?? "";
+    assert.match(gatewayCSP, /default-src 'self'/, "the gateway's policy");
+    assert.doesNotMatch(gatewayCSP, /unsafe-/);
 
-  const { page, problems, failed } = await openPage(t);
-  try {
-    await journey(page, gatewayCSP);
-    assert.deepEqual(problems, [], "no CSP violation, console error or uncaught exception");
-  } catch (err) {
-    await failed();
-    throw err;
-  }
-});
+    const { page, problems, failed } = await openPage(t);
+    try {
+      await journey(page, gatewayCSP);
+      assert.deepEqual(problems, [], "no CSP violation, console error or uncaught exception");
+    } catch (err) {
+      await failed();
+      throw err;
+    }
+  },
+);
 
 async function journey(page, gatewayCSP) {
   const res = await page.goto(`${server.base}/api/docs`);
@@ -113,7 +134,11 @@ async function journey(page, gatewayCSP) {
   // Register through try-it-out; the token is read from the response the page shows.
   const email = `docs-${Date.now()}@example.com`;
   const register = await tryItOut(page, "post", "/api/v1/auth/register");
-  const reg = await execute(page, register, "/api/v1/auth/register", { email, password: "correct horse 1", name: "Docs Reader" });
+  const reg = await execute(page, register, "/api/v1/auth/register", {
+    email,
+    password: "correct horse 1",
+    name: "Docs Reader",
+  });
   assert.equal(reg.response.status(), 201);
   assert.equal(reg.shownStatus, "201");
   assert.equal(reg.shownBody.success, true);
@@ -145,6 +170,8 @@ async function journey(page, gatewayCSP) {
   console.log(`created project ${made.shownBody.data.project.id} through try-it-out: the page shows 201`);
 
   // The page persisted nothing sensitive (persistAuthorization is off).
-  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+  const stored = await page.evaluate(
+    () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+  );
   assert.ok(!stored.includes(token), "the access token is not kept in web storage");
 }

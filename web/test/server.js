@@ -16,10 +16,18 @@ export async function startServer() {
   assert.ok(bin, "FUZZYLLAMA_BIN must name the built binary (scripts/web.sh builds it)");
   const dataDir = await mkdtemp(join(tmpdir(), "fuzzyllama-web-test-"));
   // No drain period on SIGTERM: no load balancer is watching /readyz here.
-  const env = { ...process.env, DATA_DIR: dataDir, HTTP_ADDR: "127.0.0.1:0", LOG_LEVEL: "warn", SHUTDOWN_DRAIN_TIME: "0s" };
+  const env = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    HTTP_ADDR: "127.0.0.1:0",
+    LOG_LEVEL: "warn",
+    SHUTDOWN_DRAIN_TIME: "0s",
+  };
   const proc = spawn(bin, [], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  const collect = (chunk) => { out += chunk.toString(); };
+  const collect = (chunk) => {
+    out += chunk.toString();
+  };
   proc.stdout.on("data", collect);
   proc.stderr.on("data", collect);
   const exited = new Promise((resolve) => proc.once("exit", resolve));
@@ -39,10 +47,17 @@ export async function startServer() {
       const timer = setTimeout(() => reject(new Error(`the server did not start in 60 s:\n${out}`)), 60_000);
       const onData = () => {
         const m = /is up: (http:\/\/\S+)/.exec(out);
-        if (m) { clearTimeout(timer); proc.stderr.off("data", onData); resolve(m[1]); }
+        if (m) {
+          clearTimeout(timer);
+          proc.stderr.off("data", onData);
+          resolve(m[1]);
+        }
       };
       proc.stderr.on("data", onData);
-      exited.then((code) => { clearTimeout(timer); reject(new Error(`the server exited (${code ?? proc.signalCode}):\n${out}`)); });
+      exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`the server exited (${code ?? proc.signalCode}):\n${out}`));
+      });
     });
     const deadline = Date.now() + 30_000;
     for (;;) {
