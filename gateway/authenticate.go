@@ -11,7 +11,9 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 )
 
-// isPublic reports whether a request may go through without an access token.
+// isPublic reports whether a request may go through without an access token: the listed public
+// routes, the docs, and the web console (its files are the same for everyone; the data it shows
+// comes from the API, with the user's token).
 func isPublic(r *http.Request) bool {
 	if r.Method == http.MethodOptions {
 		return true // CORS preflights carry no credentials
@@ -21,7 +23,7 @@ func isPublic(r *http.Request) bool {
 		method = http.MethodGet // a HEAD is the GET without its body: public where the GET is
 	}
 	route := method + " " + strings.TrimSuffix(r.URL.Path, "/")
-	return publicRoutes[route] || isDocsRoute(route)
+	return publicRoutes[route] || isDocsRoute(route) || isConsoleRequest(r)
 }
 
 // authOutcome is what identify learned about the request's credentials.

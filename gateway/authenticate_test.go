@@ -84,6 +84,22 @@ func TestPublicRoutesAreExactlyTheListedOnes(t *testing.T) {
 		{"OPTIONS", "/api/v1/projects", true},
 		{"GET", "/healthz", true},
 		{"GET", "/.well-known/jwks.json", true},
+		// The web console: every GET and HEAD outside the API, the JWKS and the operational
+		// endpoints; nothing else.
+		{"GET", "/", true},
+		{"HEAD", "/", true},
+		{"GET", "/projects/abc", true},
+		{"GET", "/assets/app-1a2b.js", true},
+		{"GET", "/index.html", true},
+		{"POST", "/", false},
+		{"DELETE", "/projects/abc", false},
+		{"GET", "/api", false},
+		{"GET", "/api/", false},
+		{"GET", "/api/v1/nope", false},
+		{"GET", "/api/docs/nope", false},
+		{"GET", "/x/../api/v1/projects", false},
+		{"GET", "/.well-known/other", false},
+		{"POST", "/healthz", false},
 	} {
 		if got := isPublic(httptest.NewRequest(c.method, c.path, nil)); got != c.public {
 			t.Errorf("%s %s public = %v", c.method, c.path, got)

@@ -18,15 +18,18 @@
 //  10. authentication required: public routes pass; all others need a valid access token.
 //  11. before the mux: headers the services must not see are dropped (forwarded-for chains, a
 //     client-chosen gRPC deadline) and a path or query that is not valid UTF-8 is refused.
-//  12. the grpc-gateway mux, or the operational endpoints (health, metrics, docs).
+//  12. the grpc-gateway mux (/api/, /.well-known/), the operational endpoints (health, metrics,
+//     docs), or the web console (every other GET and HEAD: see isConsoleRequest).
 package gateway
 
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -43,6 +46,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/fuzzyllama/fuzzyllama/gateway/console"
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
 	"github.com/fuzzyllama/fuzzyllama/gateway/live"
@@ -122,6 +126,9 @@ type Deps struct {
 	Revocations *authn.Revocations
 	// Ready reports whether every dependency answers; /readyz is 503 while it errs.
 	Ready func(ctx context.Context) error
+	// Console is the web console's build, served at /; nil serves the embedded one
+	// (console.Files()).
+	Console fs.FS
 }
 
 // Gateway is the HTTP handler of the edge.
@@ -159,7 +166,8 @@ func originHosts(origins []string) []string {
 
 // publicRoutes need no access token; everything else does. Keep this list short and explicit.
 // The files of the API reference and the contract documents are public too: every route
-// mountDocs serves (isDocsRoute), and nothing else under /api/docs.
+// mountDocs serves (isDocsRoute), and nothing else under /api/docs. So is the web console: every
+// GET and HEAD outside /api, /.well-known and the operational endpoints (isConsoleRequest).
 var publicRoutes = map[string]bool{
 	"POST /api/v1/auth/register":        true,
 	"POST /api/v1/auth/login":           true,
@@ -180,6 +188,14 @@ var credentialRoutes = []string{"/api/v1/auth/register", "/api/v1/auth/login", "
 // New builds the gateway.
 func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	trusted, err := middleware.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	consoleFiles := d.Console
+	if consoleFiles == nil {
+		consoleFiles = console.Files()
+	}
+	site, err := console.Handler(consoleFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +256,10 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	go g.live.Run(g.streams)
 
 	root := http.NewServeMux()
-	root.Handle("/", mux)
+	// The API and the JWKS go to the grpc-gateway mux, and so does every request the console
+	// does not answer (other methods than GET and HEAD): its routing error handler answers them
+	// as it always has (a JSON 404, or 405 on an API path with another method).
+	root.Handle("/", consoleOr(site, mux))
 	root.Handle("GET /api/v1/ws", routed(g.live))
 	// The event-stream fallbacks of the socket; their token comes in the Authorization header.
 	root.Handle("GET /api/v1/projects/{projectId}/events:stream", routed(http.HandlerFunc(g.live.ServeProjectStream)))
@@ -254,10 +273,13 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 
 	// Probes and scrapes come from a few addresses at a steady pace: a zero limit exempts them,
 	// so a load balancer never sees a 429 and marks the instance unhealthy.
+	// The console's files are exempt too: they are embedded, cost no backend call, and one page
+	// load fetches many of them; the limits protect the services.
 	rateRoutes := []middleware.Rule{
 		{Name: "healthz", Method: http.MethodGet, Path: "/healthz"},
 		{Name: "readyz", Method: http.MethodGet, Path: "/readyz"},
 		{Name: "metrics", Method: http.MethodGet, Path: "/metrics"},
+		{Name: "console", Match: isConsoleRequest},
 	}
 	for _, p := range credentialRoutes {
 		rateRoutes = append(rateRoutes, middleware.Rule{Name: p, Method: http.MethodPost, Path: p,
@@ -294,6 +316,43 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	}
 	g.Handler = h
 	return g, nil
+}
+
+// consoleRoute is the route label (metrics, access log) of everything the console answers.
+const consoleRoute = "console"
+
+// isConsoleRequest reports whether the web console answers r: a GET or HEAD whose path is not
+// the API's (/api, /api/...), the JWKS's (/.well-known/...) or an operational endpoint's. Such
+// requests are public (isPublic) and not rate limited. The path is judged cleaned, as the root
+// mux routes it (it redirects an unclean path to its clean form first), so /x/../api/... is an
+// API path here too.
+func isConsoleRequest(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := path.Clean("/" + r.URL.Path)
+	for _, prefix := range []string{"/api", "/.well-known"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return false
+		}
+	}
+	switch p {
+	case "/healthz", "/readyz", "/metrics":
+		return false
+	}
+	return true
+}
+
+// consoleOr sends the console's requests to site and every other one to api.
+func consoleOr(site, api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isConsoleRequest(r) {
+			setRoute(r.Context(), consoleRoute)
+			site.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // incomingHeaders forwards only what services need from HTTP: the bearer token. The request id

@@ -2,8 +2,9 @@ package middleware
 
 import "net/http"
 
-// securityHeaders are set on every response. The gateway serves JSON plus one same-origin docs
-// page whose script is a same-origin file, so 'self' suffices and nothing needs 'unsafe-inline'.
+// securityHeaders are set on every response. The gateway serves JSON, one docs page and the web
+// console, whose scripts, styles and images are all same-origin files (the console's build inlines
+// nothing: web/vite.config.ts), so 'self' suffices and nothing needs 'unsafe-inline'.
 var securityHeaders = [...]struct{ name, value string }{
 	{"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"},
 	{"X-Frame-Options", "DENY"},

@@ -29,12 +29,19 @@ type Rule struct {
 	// Path is an exact URL path, or a prefix when it ends in "*" ("/api/v1/auth/*"). All paths
 	// matched by one rule share one budget per client.
 	Path string
+	// Match, when set, decides alone which requests the rule applies to (Method and Path are
+	// then ignored): for a set of routes no method and path describe, such as every GET outside
+	// the API. It must be cheap and must not read the body.
+	Match func(*http.Request) bool
 	// Limit is the rule's limit; a zero Limit exempts the matched routes from per-IP limiting.
 	Limit redis_rate.Limit
 }
 
 // matches reports whether the rule applies to r.
 func (rule Rule) matches(r *http.Request) bool {
+	if rule.Match != nil {
+		return rule.Match(r)
+	}
 	if rule.Method != "" && rule.Method != r.Method {
 		return false
 	}
@@ -42,6 +49,15 @@ func (rule Rule) matches(r *http.Request) bool {
 		return strings.HasPrefix(r.URL.Path, prefix)
 	}
 	return r.URL.Path == rule.Path
+}
+
+// describe names the routes of the rule for people: "POST /api/v1/auth/login", or the rule's
+// name when a Match function chooses them.
+func (rule Rule) describe() string {
+	if rule.Match != nil {
+		return rule.Name
+	}
+	return strings.TrimSpace(rule.Method + " " + rule.Path)
 }
 
 // RateLimitConfig configures RateLimit.
@@ -277,7 +293,7 @@ func (cfg *RateLimitConfig) check(r *http.Request) (check, bool) {
 	for _, rule := range cfg.Routes {
 		if rule.matches(r) {
 			return check{key: cfg.Prefix.Key("rl", "ip", rule.Name, clientKey(r)), limit: rule.Limit,
-				scope: "per client address for " + strings.TrimSpace(rule.Method+" "+rule.Path)}, !rule.Limit.IsZero()
+				scope: "per client address for " + rule.describe()}, !rule.Limit.IsZero()
 		}
 	}
 	if cfg.UserID != nil && !cfg.PerUser.IsZero() {

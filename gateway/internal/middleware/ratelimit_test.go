@@ -125,6 +125,36 @@ func TestRateLimitRouteRules(t *testing.T) {
 	}
 }
 
+// A rule may choose its requests with a function; it then decides alone (its Method and Path
+// are ignored), and its refusals name the rule.
+func TestRateLimitRuleWithAMatchFunction(t *testing.T) {
+	static := func(r *http.Request) bool {
+		return (r.Method == http.MethodGet || r.Method == http.MethodHead) && !strings.HasPrefix(r.URL.Path, "/api/")
+	}
+	h, calls := limited(t, RateLimitConfig{PerIP: redis_rate.PerMinute(2), Routes: []Rule{
+		{Name: "console", Method: http.MethodPost, Path: "/never", Match: static}, // zero Limit: exempt
+		{Name: "strict", Match: func(r *http.Request) bool { return r.URL.Path == "/api/strict" }, Limit: redis_rate.PerMinute(1)},
+	}})
+	for i := range 20 {
+		for _, c := range []struct{ method, path string }{{http.MethodGet, "/"}, {http.MethodHead, "/assets/app.js"}, {http.MethodGet, "/projects/" + strconv.Itoa(i)}} {
+			if rec := call(h, c.method, c.path, "192.0.2.7", ""); rec.Code != http.StatusOK || rec.Header().Get("RateLimit-Limit") != "" {
+				t.Fatalf("%s %s (request %d): %d, RateLimit-Limit %q", c.method, c.path, i, rec.Code, rec.Header().Get("RateLimit-Limit"))
+			}
+		}
+	}
+	if *calls != 60 {
+		t.Errorf("handler called %d times, want 60", *calls)
+	}
+	if rec := call(h, http.MethodPost, "/never", "192.0.2.7", ""); rec.Header().Get("RateLimit-Limit") != "2" {
+		t.Errorf("the Method and Path of a rule with Match applied: %v", rec.Header())
+	}
+	call(h, http.MethodGet, "/api/strict", "192.0.2.7", "")
+	rec := call(h, http.MethodGet, "/api/strict", "192.0.2.7", "")
+	if e := decodeError(t, rec); rec.Code != http.StatusTooManyRequests || !strings.Contains(e.Message, "per client address for strict;") {
+		t.Errorf("over the rule's limit: %d %+v", rec.Code, e)
+	}
+}
+
 func TestRateLimitRouteRuleIsStricterThanTheGlobalLimit(t *testing.T) {
 	h, _ := limited(t, RateLimitConfig{
 		PerIP:  redis_rate.PerMinute(5),
