@@ -36,6 +36,7 @@ func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 			log.WarnContext(ctx, "backend unavailable", "error", st.Message())
 			st = status.New(codes.Unavailable, "service temporarily unavailable; try again shortly")
 		}
+		endRefusedSession(w, r, st.Code())
 		writeStatus(w, r, httpStatus(st.Code()), st)
 	}
 }

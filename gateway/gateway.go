@@ -8,7 +8,9 @@
 //  2. OpenTelemetry: the server span (W3C trace context in and out) covers everything below.
 //  3. request id: adopted or made, returned as X-Request-Id, in every log line and envelope.
 //  4. metrics and access log: RED per route, one log line per request.
-//  5. security headers, then CORS (preflights end here).
+//  5. security headers, then CORS (preflights end here), then browser sessions: the auth
+//     requests that ask for the refresh token in a cookie are marked, and a logout's answer
+//     clears the cookie whatever refuses it later (session_cookie.go).
 //  6. body limit: oversized bodies never reach a handler.
 //  7. client IP: from the TCP peer, or X-Forwarded-For only behind configured trusted proxies.
 //  8. identification: a bearer token, if sent, is verified and the identity enters the context.
@@ -212,6 +214,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		runtime.WithIncomingHeaderMatcher(incomingHeaders),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMetadata(forwardedMetadata),
+		// setSessionCookie sets a header: it must run before successStatus writes the status.
+		runtime.WithForwardResponseOption(setSessionCookie),
 		runtime.WithForwardResponseOption(successStatus),
 		runtime.WithForwardResponseRewriter(envelopeRewriter),
 		runtime.WithErrorHandler(errorHandler(d.Logger)),
@@ -260,6 +264,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 	// does not answer (other methods than GET and HEAD): its routing error handler answers them
 	// as it always has (a JSON 404, or 405 on an API path with another method).
 	root.Handle("/", consoleOr(site, mux))
+	// A browser session's refresh presents the cookie's token (session_cookie.go).
+	root.Handle(refreshPattern, routed(refreshFromCookie(mux)))
 	root.Handle("GET /api/v1/ws", routed(g.live))
 	// The event-stream fallbacks of the socket; their token comes in the Authorization header.
 	root.Handle("GET /api/v1/projects/{projectId}/events:stream", routed(http.HandlerFunc(g.live.ServeProjectStream)))
@@ -293,6 +299,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		metrics.middleware(d.Logger),
 		middleware.SecurityHeaders(cfg.HSTS),
 		middleware.CORS(cfg.CORSOrigins),
+		browserSessions,
 		middleware.BodyLimit(cfg.MaxBodyBytes),
 		middleware.ClientIP(trusted),
 		identify(verifier, d.Logger),

@@ -98,6 +98,18 @@ func (f *fakeAuth) LogoutAll(context.Context, *authv1.LogoutAllRequest) (*authv1
 	return &authv1.LogoutAllResponse{SessionsEnded: 1}, nil
 }
 
+func (f *fakeAuth) isLive(refresh string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.live[refresh]
+}
+
+func (f *fakeAuth) revoke(refresh string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.live, refresh)
+}
+
 func (f *fakeAuth) lastPresented() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -131,7 +131,8 @@ type envelope struct {
 	} `json:"meta"`
 }
 
-// do sends a request; body may be nil, a string (sent as is) or a value (sent as JSON).
+// do sends a request; body may be nil, a string (sent as is) or a value (sent as JSON); headers
+// are name, value pairs ("Host" sets the request's host).
 func (s *server) do(method, path, token string, body any, headers ...string) response {
 	s.t.Helper()
 	var rd io.Reader
@@ -156,6 +157,10 @@ func (s *server) do(method, path, token string, body any, headers ...string) res
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" { // the client sends req.Host, not a Host header
+			req.Host = headers[i+1]
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

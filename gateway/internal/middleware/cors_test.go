@@ -69,6 +69,22 @@ func TestCORS(t *testing.T) {
 			},
 		},
 		{
+			// A browser session's auth calls (the gateway's session_cookie.go).
+			name: "preflight for the session header from allowed origin", allowed: []string{appOrigin},
+			req:        preflight(appOrigin, http.MethodPost, "content-type, x-fuzzyllama-session"),
+			wantStatus: http.StatusNoContent, wantOrigin: appOrigin,
+			wantHeaders: map[string]string{
+				"Access-Control-Allow-Headers":     "content-type, x-fuzzyllama-session",
+				"Access-Control-Allow-Credentials": "",
+			},
+		},
+		{
+			name: "preflight for the session header from other origin", allowed: []string{appOrigin},
+			req:         preflight("https://evil.example", http.MethodPost, "content-type, x-fuzzyllama-session"),
+			wantStatus:  http.StatusNoContent,
+			wantHeaders: map[string]string{"Access-Control-Allow-Headers": ""},
+		},
+		{
 			name: "preflight from other origin", allowed: []string{appOrigin},
 			req:        preflight("https://evil.example", http.MethodPost, ""),
 			wantStatus: http.StatusNoContent,
