@@ -14,6 +14,15 @@ export const queryKeys = {
   runs: (id: string) => ["project", id, "runs"] as const,
   documents: (id: string) => ["project", id, "documents"] as const,
   document: (id: string, documentId: string) => ["project", id, "documents", documentId] as const,
+  /** A document's version history (under documents: a document message refreshes it). */
+  documentVersions: (id: string, documentId: string) =>
+    ["project", id, "documents", documentId, "versions"] as const,
+  /** One saved version's content: immutable, so outside documents (messages leave it be). */
+  documentVersion: (id: string, documentId: string, version: number) =>
+    ["project", id, "document-version", documentId, version] as const,
+  /** One saved version rendered as HTML: immutable too. */
+  documentHtml: (id: string, documentId: string, version: number) =>
+    ["project", id, "document-version", documentId, version, "html"] as const,
   tasks: (id: string) => ["project", id, "tasks"] as const,
   events: (id: string) => ["project", id, "events"] as const,
   costs: (id: string) => ["project", id, "costs"] as const,
