@@ -25,7 +25,9 @@ export default defineConfig({
       "/api": {
         target: gateway,
         ws: true,
-        // The gateway checks a socket's Origin against its own; the dev server is another origin.
+        // The gateway checks a socket's Origin against the Host it was sent to; the dev server is
+        // another origin, so both are made the gateway's.
+        changeOrigin: true,
         configure: (proxy) => {
           proxy.on("proxyReqWs", (req) => req.setHeader("origin", gateway));
         },
