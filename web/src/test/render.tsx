@@ -10,7 +10,7 @@
 //   renderWithProviders(<Component />, { api, route: "/projects/new", path: "/projects/new" });
 //   expect(api.calls("POST /api/v1/projects")).toHaveLength(1);
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, type RenderResult } from "@testing-library/react";
+import { configure, render, type RenderResult } from "@testing-library/react";
 import type { ReactElement, ReactNode } from "react";
 import { MemoryRouter, Route, Routes, useLocation } from "react-router";
 import { vi } from "vitest";
@@ -20,15 +20,18 @@ import { LiveProvider } from "../live/LiveProvider";
 import { Session } from "../session/session";
 import { SessionProvider } from "../session/SessionProvider";
 
+// findBy*/waitFor wait up to 5 s (default 1 s): the whole suite shares two cores, and a first
+// render that loads a few queries can take longer than a second there.
+configure({ asyncUtilTimeout: 5_000 });
+
 /** What a handler of the fake API is given. */
 export interface FakeRequest {
   method: string;
   /** The URL's path, e.g. /api/v1/projects/p1:startWork. */
   path: string;
   query: URLSearchParams;
-  /** The JSON body, parsed; undefined when there is none. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read what they sent
-  body: any;
+  /** The JSON body, parsed; undefined when there is none (cast it to the request's schema to read it). */
+  body: unknown;
   headers: Headers;
 }
 
@@ -131,11 +134,19 @@ class QuietSocket {
 }
 
 /**
+ * Replaces the global WebSocket with one that never connects: for tests where someone signs in
+ * (the live connection then starts). Undo with vi.unstubAllGlobals().
+ */
+export function quietWebSocket(): void {
+  vi.stubGlobal("WebSocket", QuietSocket);
+}
+
+/**
  * A session signed in as user (through a cookie refresh the fake answers). The live connection
  * then starts: the global WebSocket is replaced with one that never connects.
  */
 export async function signedInSession(api: FakeApi, client: ApiClient, user = testUser): Promise<Session> {
-  vi.stubGlobal("WebSocket", QuietSocket);
+  quietWebSocket();
   api.on("POST /api/v1/auth/refresh", () => ({
     accessToken: "access-1",
     refreshToken: "",
@@ -173,14 +184,14 @@ export function testQueryClient(): QueryClient {
   });
 }
 
-/** Shows where the router is (a <output> with the path and search), for navigation assertions. */
+/** Where the router is (path and search), hidden, for navigation assertions: getByTestId("location"). */
 export function LocationProbe() {
   const location = useLocation();
   return (
-    <output data-testid="location">
+    <div data-testid="location" hidden>
       {location.pathname}
       {location.search}
-    </output>
+    </div>
   );
 }
 
