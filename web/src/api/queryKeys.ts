@@ -4,8 +4,12 @@
 export const queryKeys = {
   me: ["me"] as const,
   projects: ["projects"] as const,
+  /** The projects list's pages (under projects: what invalidates the projects refreshes it). */
+  projectList: ["projects", "list"] as const,
   usage: ["usage"] as const,
   notifications: ["notifications"] as const,
+  /** The notifications page's pages (under notifications, which the bell's unread count is). */
+  notificationList: ["notifications", "list"] as const,
   workflow: (type: string) => ["workflow", type] as const,
   project: (id: string) => ["project", id] as const,
   status: (id: string) => ["project", id, "status"] as const,
