@@ -9,9 +9,10 @@ import { join } from "node:path";
 /**
  * Starts FUZZYLLAMA_BIN with HTTP_ADDR port 0 (the kernel picks a free port, so no two runs
  * race for one), reads the address from its "is up" line and waits for /readyz to answer 200.
+ * @param {Record<string, string>} [extraEnv] more of the server's configuration (rate limits, ...)
  * @returns {Promise<{base: string, output: () => string, stop: () => Promise<void>}>}
  */
-export async function startServer() {
+export async function startServer(extraEnv = {}) {
   const bin = process.env.FUZZYLLAMA_BIN;
   assert.ok(bin, "FUZZYLLAMA_BIN must name the built binary (scripts/web.sh builds it)");
   const dataDir = await mkdtemp(join(tmpdir(), "fuzzyllama-web-test-"));
@@ -22,6 +23,7 @@ export async function startServer() {
     HTTP_ADDR: "127.0.0.1:0",
     LOG_LEVEL: "warn",
     SHUTDOWN_DRAIN_TIME: "0s",
+    ...extraEnv,
   };
   const proc = spawn(bin, [], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
