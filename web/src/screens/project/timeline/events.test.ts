@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { testWorkflow } from "../../../test/project";
+import { actorWords, eventWords, flattenEvents, type Event, type EventContext } from "./events";
+
+const ctx: EventContext = {
+  projectId: "p1",
+  workflow: testWorkflow,
+  members: new Map([
+    ["u-ann", { userId: "u-ann", email: "ann@example.com", name: "Ann", role: "ROLE_OWNER", createTime: "" }],
+    [
+      "u-bob",
+      { userId: "u-bob", email: "bob@example.com", name: "Bob", role: "ROLE_EDITOR", createTime: "" },
+    ],
+  ]),
+  tasks: new Map(
+    ["PRD", "API"].map((title, i) => [
+      `t${i}`,
+      {
+        id: `t${i}`,
+        projectId: "p1",
+        gate: 2,
+        title,
+        description: "",
+        ownerRole: "AGENT_ROLE_PRODUCT_MANAGER" as const,
+        status: "TASK_STATUS_TODO" as const,
+        priority: "TASK_PRIORITY_HIGH" as const,
+        dependsOn: [],
+        createTime: "",
+        updateTime: "",
+        key: `k${i}`,
+      },
+    ]),
+  ),
+};
+
+const base = { id: "1", projectId: "p1", actorId: "u-ann", createTime: "2025-01-01T00:00:00Z" };
+const words = (payload: Partial<Event>) => eventWords({ ...base, ...payload }, ctx).summary;
+
+describe("eventWords", () => {
+  it("tells each kind of event", () => {
+    expect(
+      words({
+        gateChanged: { gate: 3, from: "GATE_STATE_IN_PROGRESS", to: "GATE_STATE_IN_REVIEW", reason: "" },
+      }),
+    ).toBe("G3 Architecture: in progress → in review");
+    expect(
+      words({
+        gateChanged: { gate: 4, from: "GATE_STATE_UNSPECIFIED", to: "GATE_STATE_PENDING", reason: "" },
+      }),
+    ).toBe("G4 Design is next: not started");
+    expect(
+      eventWords(
+        {
+          ...base,
+          gateChanged: {
+            gate: 7,
+            from: "GATE_STATE_IN_PROGRESS",
+            to: "GATE_STATE_BLOCKED",
+            reason: "budget",
+          },
+        },
+        ctx,
+      ).detail,
+    ).toBe("budget");
+    expect(
+      words({ proofRecorded: { gate: 5, type: "PROOF_TYPE_UNIT_TESTS", result: "PROOF_RESULT_PASS" } }),
+    ).toBe("Proof recorded at G5 Development: unit tests, pass");
+    expect(
+      words({ tasksChanged: { taskIds: ["t0", "t1"], change: "created", status: "TASK_STATUS_TODO" } }),
+    ).toBe("2 tasks planned");
+    expect(
+      eventWords(
+        { ...base, tasksChanged: { taskIds: ["t0", "t1"], change: "created", status: "TASK_STATUS_TODO" } },
+        ctx,
+      ).detail,
+    ).toBe("“PRD” and “API”");
+    expect(words({ tasksChanged: { taskIds: ["t0"], change: "updated", status: "TASK_STATUS_DONE" } })).toBe(
+      "Task “PRD”: done",
+    );
+    expect(words({ memberChanged: { userId: "u-bob", role: "ROLE_VIEWER" } })).toBe("Bob is now a viewer");
+    expect(words({ memberChanged: { userId: "u-bob", role: "ROLE_UNSPECIFIED" } })).toBe(
+      "Bob was removed from the project",
+    );
+    expect(words({ projectChanged: { change: "archived", status: "PROJECT_STATUS_ARCHIVED" } })).toBe(
+      "Project archived",
+    );
+  });
+
+  it("names the actor", () => {
+    expect(actorWords("u-bob", ctx)).toBe("Bob");
+    expect(actorWords("u-zed", ctx)).toBe("a former member");
+    expect(actorWords("", ctx)).toBe("the system");
+  });
+
+  it("orders events newest first across pages, each once", () => {
+    const e = (id: string): Event => ({ ...base, id });
+    const ids = flattenEvents([
+      { events: [e("12"), e("9"), e("10")], next: "10" },
+      { events: [e("11"), e("12")] },
+    ]).map((x) => x.id);
+    expect(ids).toEqual(["12", "11", "10", "9"]);
+  });
+});
