@@ -89,3 +89,22 @@ func TestForgotAndResetPassword(t *testing.T) {
 		s.login(t, "jane@example.com", "brand new pass 7") // unlocked by the reset
 	})
 }
+
+// Without FRONTEND_URL the reset link points at the gateway itself, which serves the console:
+// http://localhost:<port>, the port the listener got (HTTP_ADDR is 127.0.0.1:0 here).
+func TestResetLinkDefaultsToTheGateway(t *testing.T) {
+	env := modes[0].env(t) // the embedded default
+	s := start(t, env, nil)
+	s.register(t, "lee@example.com", goodPassword, "Lee")
+	s.do("POST", "/api/v1/auth/forgot-password", "", map[string]string{"email": "lee@example.com"}).want(t, 200, "")
+	_, port, _ := strings.Cut(strings.TrimPrefix(s.base, "http://"), ":")
+	mail := outboxMail(t, env["DATA_DIR"], 1)
+	if want := "http://localhost:" + port + "/reset-password?token="; !strings.Contains(mail, want) {
+		t.Fatalf("the link does not point at the gateway (%s): %s", want, mail)
+	}
+	// The link opens the console's reset page.
+	token := resetLink.FindStringSubmatch(mail)[1]
+	if r := s.do("GET", "/reset-password?token="+token, "", nil); r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("the reset link does not open the console: %d %v", r.status, r.header)
+	}
+}

@@ -86,6 +86,30 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		}
 	}()
 
+	// The HTTP listener first: FRONTEND_URL's default, the gateway's own origin, may depend on
+	// the port it gets (HTTP_ADDR with port 0), and the auth service built below puts that URL
+	// in its reset links. Connections wait in the backlog until the server starts, at the end.
+	if a.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("HTTP listener on %s: %w", cfg.HTTPAddr, err)
+	}
+	a.closers = append(a.closers, func(context.Context) error {
+		if started.httpSrv != nil {
+			return nil // the server's Shutdown closed it
+		}
+		return started.httpLis.Close()
+	})
+	if cfg.FrontendURL == "" { // unset, and the gateway's port was chosen at binding
+		cfg.FrontendURL, _ = gatewayOrigin(a.HTTPAddr())
+		if len(cfg.Gateway.CORSOrigins) == 0 {
+			cfg.Gateway.CORSOrigins = []string{cfg.FrontendURL}
+		}
+		a.cfg = cfg
+	}
+	if cfg.frontendDefaulted && cfg.Production() && cfg.runs("auth") {
+		a.log.Warn("FRONTEND_URL is not set: password-reset links point at its default; set it to the URL users open",
+			"frontend_url", cfg.FrontendURL)
+	}
+
 	shutdownTracing, err := telemetry.Setup(ctx, "fuzzyllama-"+target, cfg.OTLPEndpoint, cfg.OTLPInsecure)
 	if err != nil {
 		return nil, err
@@ -213,10 +237,6 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		handler = opsHandler(reg, a.ready)
 	}
 
-	a.httpLis, err = net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("HTTP listener on %s: %w", cfg.HTTPAddr, err)
-	}
 	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	if a.gw != nil {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway"
@@ -40,7 +42,11 @@ type Config struct {
 	// finds it.
 	AgentsGRPCAddr string
 	AgentsService  string
-	FrontendURL    string
+	// FrontendURL is where the web console is served: reset links in mail point into it, and it
+	// is the default CORS origin. Unset, it is the gateway's own origin (see gatewayOrigin);
+	// empty after parsing only when that depends on the port the listener gets (HTTP_ADDR with
+	// port 0), which Start fills in once it has bound.
+	FrontendURL string
 	// ServiceCredential is the shared secret services present to the auth service for delegated
 	// tokens (background work done for a user).
 	ServiceCredential string
@@ -55,6 +61,8 @@ type Config struct {
 	Gateway   gateway.Config
 
 	production bool
+	// frontendDefaulted: FRONTEND_URL was not set.
+	frontendDefaulted bool
 	// signingKeyRequired: production and this process runs the auth service.
 	signingKeyRequired bool
 }
@@ -94,7 +102,9 @@ func NewConfigSet(c *Config) *config.Set {
 	s.StringVar(&c.DocumentsService, "DOCUMENTS_SERVICE_ADDR", "localhost:9093", "gRPC address of the documents service, for -target=gateway")
 	s.StringVar(&c.AgentsGRPCAddr, "AGENTS_GRPC_ADDR", ":9094", "where the agents service listens for gRPC when run alone (-target=agents)")
 	s.StringVar(&c.AgentsService, "AGENTS_SERVICE_ADDR", "localhost:9094", "gRPC address of the agents service, for -target=gateway")
-	s.StringVar(&c.FrontendURL, "FRONTEND_URL", "http://localhost:5173", "URL of the web app: links in mail point there and it is the default CORS origin")
+	s.StringVar(&c.FrontendURL, "FRONTEND_URL", "", "public URL of the web console, which the gateway serves at /: password-reset links in mail point there, "+
+		"and it is the default CORS origin; default: the gateway's own origin, http://localhost:<port of HTTP_ADDR> (http://<host>:<port> for a host that is not local). "+
+		"-target=auth cannot know it and defaults to http://localhost:8080: in production set it, on the auth and gateway processes, to the URL users open")
 	s.StringVar(&c.ServiceCredential, "SERVICE_CREDENTIAL", "", "shared secret (at least 32 characters) with which services obtain delegated tokens from the auth service (the agents for background work, documents to record deliverables); required by -target=documents and -target=agents, and in production by -target=auth; generated per process by -target=all")
 	s.StringVar(&c.LogLevel, "LOG_LEVEL", "info", "debug, info, warn or error")
 	s.StringVar(&c.OTLPEndpoint, "OTEL_EXPORTER_OTLP_ENDPOINT", "", "host:port of an OTLP/gRPC collector; empty disables span export")
@@ -130,7 +140,12 @@ func NewConfigSet(c *Config) *config.Set {
 	})
 	s.Check(func() error {
 		if c.FrontendURL == "" {
-			return config.Errorf("FRONTEND_URL", "is required")
+			c.frontendDefaulted = true
+			if !c.runs("gateway") {
+				c.FrontendURL = defaultGatewayOrigin
+			} else if c.FrontendURL, _ = gatewayOrigin(c.HTTPAddr); c.FrontendURL == "" {
+				return nil // known once the listener is bound (Start); a bad HTTP_ADDR is reported below
+			}
 		}
 		if err := config.CheckURL("FRONTEND_URL", c.FrontendURL, "http", "https"); err != nil {
 			return err
@@ -169,4 +184,26 @@ func NewConfigSet(c *Config) *config.Set {
 		})
 	}
 	return s
+}
+
+// defaultGatewayOrigin is the origin of a gateway on the default HTTP_ADDR: FRONTEND_URL's
+// default in a process that does not run the gateway.
+const defaultGatewayOrigin = "http://localhost:8080"
+
+// gatewayOrigin is the origin at which a browser reaches a gateway listening on addr:
+// http://localhost:<port> when the host is empty, unspecified (0.0.0.0, ::) or loopback, else
+// http://<host>:<port>. ok is false when addr is not host:port or its port is not a number
+// other than 0: then only the bound listener's address tells.
+func gatewayOrigin(addr string) (origin string, ok bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return "", false
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || strings.EqualFold(host, "localhost") || err == nil && (ip.IsUnspecified() || ip.IsLoopback()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), true
 }
