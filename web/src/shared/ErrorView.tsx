@@ -10,8 +10,9 @@ export function ErrorView({ error, retry, title }: { error: unknown; retry?: () 
       {errorMessage(error)}
       {fields.length > 0 ? (
         <ul>
-          {fields.map((f) => (
-            <li key={f.field}>
+          {fields.map((f, i) => (
+            // One field may have several complaints (a password too short and without a digit).
+            <li key={`${i}-${f.field}`}>
               <code>{f.field}</code>: {f.description}
             </li>
           ))}
