@@ -142,19 +142,24 @@ describe("LiveConnection", () => {
     expect(latest().protocols).toEqual(["fuzzyllama.v1", "bearer.tok-1"]);
   });
 
-  it("stops when the session cannot be refreshed", async () => {
+  it("keeps trying, without a socket, while the session cannot be refreshed", async () => {
+    const token = vi.fn(() => Promise.resolve<string | null>("tok-1"));
     const { connection } = setup(
-      vi.fn(() => Promise.resolve<string | null>("tok-1")),
+      token,
       vi.fn(() => Promise.resolve<string | null>(null)),
     );
     connection.start();
     await flush();
     latest().open();
+    token.mockResolvedValue(null);
     latest().drop(4001);
-    await flush();
-    expect(connection.getStatus()).toBe("closed");
-    await vi.advanceTimersByTimeAsync(60_000);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(connection.getStatus()).toBe("reconnecting");
     expect(FakeSocket.all).toHaveLength(1);
+    token.mockResolvedValue("tok-3");
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(FakeSocket.all).toHaveLength(2);
+    expect(latest().protocols).toEqual(["fuzzyllama.v1", "bearer.tok-3"]);
   });
 
   it("counts followers: unsubscribes only when the last one leaves", async () => {

@@ -196,7 +196,13 @@ export class LiveConnection {
     const token = await this.options.token();
     if (this.stopped || generation !== this.generation) return;
     if (!token) {
-      this.stop();
+      // No token now (the server unreachable, a refresh failing): try again later. A signed-out
+      // session stops the connection from outside (LiveProvider).
+      this.setStatus("reconnecting");
+      this.retryTimer = setTimeout(
+        () => void this.connect(),
+        (this.options.backoff ?? defaultBackoff)(this.attempt++),
+      );
       return;
     }
     const socket = new this.WS(this.options.url, [SUBPROTOCOL, `bearer.${token}`]);
@@ -233,13 +239,11 @@ export class LiveConnection {
       const generation = this.generation;
       const token = await this.options.refresh();
       if (generation !== this.generation) return;
-      if (!token) {
-        this.stop();
+      // A fresh token: reconnect now; none: connect retries after a backoff.
+      if (token) {
+        void this.connect();
         return;
       }
-      // A fresh token: reconnect now, not after a backoff.
-      void this.connect();
-      return;
     }
     const delay = (this.options.backoff ?? defaultBackoff)(this.attempt++);
     this.retryTimer = setTimeout(() => void this.connect(), delay);
@@ -343,13 +347,7 @@ export class LiveConnection {
         this.streams.delete(key);
         return;
       }
-      if (closeCode === TOKEN_EXPIRED) {
-        if (!(await this.options.refresh())) {
-          this.stop();
-          return;
-        }
-        continue;
-      }
+      if (closeCode === TOKEN_EXPIRED && (await this.options.refresh())) continue;
       this.setStatus("reconnecting");
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, (this.options.backoff ?? defaultBackoff)(attempt++));

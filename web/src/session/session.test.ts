@@ -148,6 +148,24 @@ describe("Session refresh", () => {
     expect(api.calls(REFRESH)).toHaveLength(2);
   });
 
+  it("keeps the session through a server outage, and refreshes once the server is back", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const api = fakeApi();
+    refreshing(api, 900);
+    const session = makeSession(api);
+    await session.restore();
+
+    api.on(REFRESH, () => apiError(503, "UNAVAILABLE", "the auth service is unavailable"));
+    await vi.advanceTimersByTimeAsync(840_000);
+    expect(session.getState()).toEqual({ status: "signedIn", user: testUser });
+
+    refreshing(api, 900);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(session.getState()).toEqual({ status: "signedIn", user: testUser });
+    expect(session.token()).toBe("access-1");
+    expect(api.calls(REFRESH).length).toBeGreaterThanOrEqual(3);
+  });
+
   it("concurrent refreshes make one request and share its token", async () => {
     const api = fakeApi();
     refreshing(api);

@@ -4,7 +4,7 @@
 // restores the session by refreshing with that cookie. The access token is refreshed a minute
 // before it expires; one tab at a time refreshes (the Web Locks API), since each refresh rotates
 // the cookie. Signing out in one tab signs out the others (BroadcastChannel).
-import { unwrap, type ApiClient, type Schemas } from "../api/client";
+import { ApiRequestError, unwrap, type ApiClient, type Schemas } from "../api/client";
 
 /** The request header that asks the gateway to keep the refresh token in its cookie. */
 export const SESSION_HEADER = { "X-FuzzyLlama-Session": "cookie" } as const;
@@ -22,6 +22,7 @@ interface TokenAnswer {
 type Listener = (state: SessionState) => void;
 
 const REFRESH_MARGIN_MS = 60_000;
+const RETRY_MS = 10_000;
 const channelName = "fuzzyllama-session";
 
 export class Session {
@@ -124,9 +125,23 @@ export class Session {
             ).user;
       this.accept(answer, user);
       return this.accessToken;
-    } catch {
-      const wasSignedIn = this.state.status === "signedIn";
-      this.clear(wasSignedIn ? "Your session ended. Sign in again." : undefined);
+    } catch (error) {
+      const refused = error instanceof ApiRequestError && (error.status === 401 || error.status === 400);
+      if (refused || this.state.status !== "signedIn") {
+        // The session ended (revoked, expired, no cookie) — or, on start, the server cannot be
+        // reached, which the sign-in page then says.
+        const reason = refused
+          ? this.state.status === "signedIn"
+            ? "Your session ended. Sign in again."
+            : undefined
+          : "The server cannot be reached. Check your connection and sign in again.";
+        this.clear(reason);
+        return null;
+      }
+      // A network failure or a 5xx: the session may well be alive. Keep it and try again soon;
+      // callers that needed a token now get none and retry on their own terms.
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.refresh(), RETRY_MS);
       return null;
     }
   }
