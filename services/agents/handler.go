@@ -205,6 +205,9 @@ func (h *Handler) GetProjectCosts(ctx context.Context, req *pb.GetProjectCostsRe
 		}),
 		Roles: mapSlice(c.ByRole, func(g store.GroupTotals) *pb.RoleCost {
 			return &pb.RoleCost{Role: rolePB(g.Role), Cost: costPB(g.Totals)}
+		}),
+		Models: mapSlice(c.ByModel, func(g store.GroupTotals) *pb.ModelCost {
+			return &pb.ModelCost{Model: g.Model, Cost: costPB(g.Totals)}
 		})}, nil
 }
 

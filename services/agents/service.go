@@ -121,20 +121,13 @@ func (s *Service) checkMonthlyBudget(ctx context.Context, userID string) error {
 	return nil
 }
 
-// ProjectCosts are a project's totals.
-type ProjectCosts struct {
-	Total  store.Totals
-	ByGate []store.GroupTotals
-	ByRole []store.GroupTotals
-}
-
-// GetProjectCosts totals a project's runs. Any member may read them.
-func (s *Service) GetProjectCosts(ctx context.Context, projectID string) (ProjectCosts, error) {
+// GetProjectCosts totals a project's runs, in all and per gate, role and model. Any member may
+// read them.
+func (s *Service) GetProjectCosts(ctx context.Context, projectID string) (store.ProjectTotals, error) {
 	if _, err := s.Projects.Authorize(ctx, projectID, false); err != nil {
-		return ProjectCosts{}, err
+		return store.ProjectTotals{}, err
 	}
-	total, byGate, byRole, err := s.Store.ProjectTotals(ctx, projectID)
-	return ProjectCosts{Total: total, ByGate: byGate, ByRole: byRole}, err
+	return s.Store.ProjectTotals(ctx, projectID)
 }
 
 // notFound maps the store's ErrNotFound to the caller's NOT_FOUND.

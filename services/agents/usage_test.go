@@ -85,5 +85,10 @@ func TestOfflineRunsSpendNothing(t *testing.T) {
 				t.Fatalf("G%d's cost: %+v", g.GetGate(), g.GetCost())
 			}
 		}
+		// One model answered every run: the offline provider.
+		if m := costs.GetModels(); len(m) != 1 || m[0].GetModel() != "offline" || m[0].GetCost().GetRuns() != int32(runs) ||
+			m[0].GetCost().GetOfflineRuns() != int32(runs) || m[0].GetCost().GetCostMicros() != 0 {
+			t.Fatalf("project costs per model: %+v", m)
+		}
 	})
 }

@@ -207,12 +207,23 @@ func TestAgentsJourney(t *testing.T) {
 				InputTokens string `json:"inputTokens"`
 				CostUsd     string `json:"costUsd"`
 			} `json:"total"`
-			Gates []struct{ Gate int } `json:"gates"`
+			Gates  []struct{ Gate int } `json:"gates"`
+			Models []struct {
+				Model string `json:"model"`
+				Cost  struct {
+					Runs        int `json:"runs"`
+					OfflineRuns int `json:"offlineRuns"`
+				} `json:"cost"`
+			} `json:"models"`
 		}
 		s.do("GET", base+"/costs", tok, nil).want(t, 200, "").data(t, &costs)
 		if costs.Total.Runs != len(runs.Runs) || costs.Total.OfflineRuns != len(runs.Runs) || costs.Total.InputTokens != "0" ||
 			costs.Total.CostUsd != "$0.00" || len(costs.Gates) != 9 {
 			t.Fatalf("costs: %+v", costs)
+		}
+		if len(costs.Models) != 1 || costs.Models[0].Model != "offline" || costs.Models[0].Cost.Runs != len(runs.Runs) ||
+			costs.Models[0].Cost.OfflineRuns != len(runs.Runs) {
+			t.Fatalf("costs per model: %+v", costs.Models)
 		}
 		// No model ran: the owner's monthly budget is untouched.
 		var usage struct {

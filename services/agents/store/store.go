@@ -128,10 +128,11 @@ type Totals struct {
 // Tokens is input plus output tokens.
 func (t Totals) Tokens() int64 { return t.InputTokens + t.OutputTokens }
 
-// GroupTotals is the usage of one gate or one role.
+// GroupTotals is the usage of one gate, one role or one model.
 type GroupTotals struct {
-	Gate int    // when grouped by gate
-	Role string // when grouped by role
+	Gate  int    // when grouped by gate
+	Role  string // when grouped by role
+	Model string // when grouped by model
 	Totals
 }
 

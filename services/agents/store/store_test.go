@@ -157,10 +157,18 @@ func TestAttemptsOutputAndUsage(t *testing.T) {
 		if u, _ := db.UserTotals(ctx, "u1", time.Now().Add(time.Hour)); u.Runs != 0 {
 			t.Fatalf("runs before the month counted: %+v", u)
 		}
-		total, byGate, byRole, err := db.ProjectTotals(ctx, "p1")
-		if err != nil || total.Runs != 2 || total.Unpriced != 1 || total.Tokens() != 240 || len(byGate) != 1 || byGate[0].Gate != 3 ||
-			len(byRole) != 2 || byRole[0].Role != "architect" || byRole[0].CostMicros != 1050 {
-			t.Fatalf("project totals: %v %+v %+v %+v", err, total, byGate, byRole)
+		pt, err := db.ProjectTotals(ctx, "p1")
+		if err != nil || pt.Total.Runs != 2 || pt.Total.Unpriced != 1 || pt.Total.Tokens() != 240 || len(pt.ByGate) != 1 || pt.ByGate[0].Gate != 3 ||
+			len(pt.ByRole) != 2 || pt.ByRole[0].Role != "architect" || pt.ByRole[0].CostMicros != 1050 {
+			t.Fatalf("project totals: %v %+v", err, pt)
+		}
+		// Per model, by name: the model that answered each run (the usage's), not the one configured.
+		wantModels := []store.GroupTotals{
+			{Model: "claude-sonnet-4-5", Totals: store.Totals{InputTokens: 200, OutputTokens: 30, CostMicros: 1050, Runs: 1}},
+			{Model: "llama3.1:8b", Totals: store.Totals{InputTokens: 5, OutputTokens: 5, Runs: 1, Unpriced: 1}},
+		}
+		if !slices.Equal(pt.ByModel, wantModels) {
+			t.Fatalf("per model:\n got %+v\nwant %+v", pt.ByModel, wantModels)
 		}
 		second, _, _ := db.CreateRun(ctx, newRun("p1", 3, "architect"))
 		if _, perRole, err := db.GateTotals(ctx, "p1", 3); err != nil || perRole["architect"] != 2 || perRole["ux_designer"] != 1 || second.ID == "" {
@@ -254,9 +262,17 @@ func TestOfflineUsage(t *testing.T) {
 		if g, _, err := db.GateTotals(ctx, "p1", 1); err != nil || g != want {
 			t.Fatalf("gate totals: %v %+v, want %+v", err, g, want)
 		}
-		total, byGate, byRole, err := db.ProjectTotals(ctx, "p1")
-		if err != nil || total != want || len(byGate) != 1 || byGate[0].Totals != want || len(byRole) != 2 || byRole[1].Offline != 1 || byRole[0].Offline != 0 {
-			t.Fatalf("project totals: %v %+v %+v %+v", err, total, byGate, byRole)
+		pt, err := db.ProjectTotals(ctx, "p1")
+		if err != nil || pt.Total != want || len(pt.ByGate) != 1 || pt.ByGate[0].Totals != want || len(pt.ByRole) != 2 ||
+			pt.ByRole[1].Offline != 1 || pt.ByRole[0].Offline != 0 {
+			t.Fatalf("project totals: %v %+v", err, pt)
+		}
+		wantModels := []store.GroupTotals{
+			{Model: "claude-sonnet-4-5", Totals: store.Totals{InputTokens: 100, OutputTokens: 10, CostMicros: 450, Runs: 1}},
+			{Model: "offline", Totals: store.Totals{Runs: 1, Offline: 1}},
+		}
+		if !slices.Equal(pt.ByModel, wantModels) {
+			t.Fatalf("per model:\n got %+v\nwant %+v", pt.ByModel, wantModels)
 		}
 	})
 }

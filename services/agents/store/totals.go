@@ -46,11 +46,22 @@ func (d *DB) GateTotals(ctx context.Context, projectID string, gate int) (Totals
 	return t, perRole, rows.Err()
 }
 
-// ProjectTotals sums a project's runs, in all and per gate and per role.
-func (d *DB) ProjectTotals(ctx context.Context, projectID string) (Totals, []GroupTotals, []GroupTotals, error) {
-	total, err := scanTotals(d.db.QueryRowContext(ctx, `SELECT `+totalsColumns+` FROM runs WHERE project_id = $1`, projectID))
+// ProjectTotals are a project's usage, in all and per gate, role and model.
+type ProjectTotals struct {
+	Total   Totals
+	ByGate  []GroupTotals
+	ByRole  []GroupTotals
+	ByModel []GroupTotals
+}
+
+// ProjectTotals sums a project's runs, in all and per gate, per role and per model (each group
+// in the order of its key).
+func (d *DB) ProjectTotals(ctx context.Context, projectID string) (ProjectTotals, error) {
+	var out ProjectTotals
+	var err error
+	out.Total, err = scanTotals(d.db.QueryRowContext(ctx, `SELECT `+totalsColumns+` FROM runs WHERE project_id = $1`, projectID))
 	if err != nil {
-		return total, nil, nil, err
+		return out, err
 	}
 	group := func(column string) ([]GroupTotals, error) {
 		rows, err := d.db.QueryContext(ctx, `SELECT `+totalsColumns+`, `+column+` FROM runs WHERE project_id = $1
@@ -59,26 +70,33 @@ func (d *DB) ProjectTotals(ctx context.Context, projectID string) (Totals, []Gro
 			return nil, err
 		}
 		defer rows.Close()
-		var out []GroupTotals
+		var groups []GroupTotals
 		for rows.Next() {
 			var g GroupTotals
-			key := any(&g.Gate)
-			if column == "role" {
+			var key any
+			switch column {
+			case "gate":
+				key = &g.Gate
+			case "role":
 				key = &g.Role
+			default:
+				key = &g.Model
 			}
 			if g.Totals, err = scanTotals(rows, key); err != nil {
 				return nil, err
 			}
-			out = append(out, g)
+			groups = append(groups, g)
 		}
-		return out, rows.Err()
+		return groups, rows.Err()
 	}
-	byGate, err := group("gate")
-	if err != nil {
-		return total, nil, nil, err
+	if out.ByGate, err = group("gate"); err != nil {
+		return out, err
 	}
-	byRole, err := group("role")
-	return total, byGate, byRole, err
+	if out.ByRole, err = group("role"); err != nil {
+		return out, err
+	}
+	out.ByModel, err = group("model")
+	return out, err
 }
 
 // PutWork records that the orchestration moves the project for w.UserID: the user who last

@@ -352,8 +352,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GetProjectCosts totals the tokens and cost of a project's runs, per gate and per role
-         * @description GetProjectCosts totals the tokens and cost of a project's runs, per gate and per role.
+         * GetProjectCosts totals the tokens and cost of a project's runs, per gate, per role and per model
+         * @description GetProjectCosts totals the tokens and cost of a project's runs, per gate, per role and per
+         *     model.
          */
         get: operations["getProjectCosts"];
         put?: never;
@@ -1731,7 +1732,9 @@ export interface components {
             success: true;
         };
         GetProjectCostsResponse: {
+            /** @description By gate number, by role and by model name, each in that order; only those with runs. */
             gates: components["schemas"]["GateCost"][];
+            models: components["schemas"]["ModelCost"][];
             roles: components["schemas"]["RoleCost"][];
             total: components["schemas"]["Cost"];
         };
@@ -2290,6 +2293,16 @@ export interface components {
              * @description When the gateway answered (RFC 3339, UTC).
              */
             timestamp: string;
+        };
+        /** @description ModelCost is the usage of the runs of one model. */
+        ModelCost: {
+            cost: components["schemas"]["Cost"];
+            /**
+             * @description The model as the provider named it in its answer (a dated id such as
+             *     "claude-sonnet-4-5-20250929"), or as configured for runs that have not had an answer yet;
+             *     "offline" for the offline provider.
+             */
+            model: string;
         };
         /** @description NewDocument is one document to store. */
         NewDocument: {

@@ -1770,18 +1770,76 @@ func (x *RoleCost) GetCost() *Cost {
 	return nil
 }
 
+// ModelCost is the usage of the runs of one model.
+type ModelCost struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model as the provider named it in its answer (a dated id such as
+	// "claude-sonnet-4-5-20250929"), or as configured for runs that have not had an answer yet;
+	// "offline" for the offline provider.
+	Model         string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	Cost          *Cost  `protobuf:"bytes,2,opt,name=cost,proto3" json:"cost,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelCost) Reset() {
+	*x = ModelCost{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelCost) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelCost) ProtoMessage() {}
+
+func (x *ModelCost) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelCost.ProtoReflect.Descriptor instead.
+func (*ModelCost) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ModelCost) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ModelCost) GetCost() *Cost {
+	if x != nil {
+		return x.Cost
+	}
+	return nil
+}
+
 type GetProjectCostsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Total         *Cost                  `protobuf:"bytes,1,opt,name=total,proto3" json:"total,omitempty"`
-	Gates         []*GateCost            `protobuf:"bytes,2,rep,name=gates,proto3" json:"gates,omitempty"`
-	Roles         []*RoleCost            `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Total *Cost                  `protobuf:"bytes,1,opt,name=total,proto3" json:"total,omitempty"`
+	// By gate number, by role and by model name, each in that order; only those with runs.
+	Gates         []*GateCost  `protobuf:"bytes,2,rep,name=gates,proto3" json:"gates,omitempty"`
+	Roles         []*RoleCost  `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	Models        []*ModelCost `protobuf:"bytes,4,rep,name=models,proto3" json:"models,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetProjectCostsResponse) Reset() {
 	*x = GetProjectCostsResponse{}
-	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[26]
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +1851,7 @@ func (x *GetProjectCostsResponse) String() string {
 func (*GetProjectCostsResponse) ProtoMessage() {}
 
 func (x *GetProjectCostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[26]
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +1864,7 @@ func (x *GetProjectCostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectCostsResponse.ProtoReflect.Descriptor instead.
 func (*GetProjectCostsResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{26}
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetProjectCostsResponse) GetTotal() *Cost {
@@ -1830,6 +1888,13 @@ func (x *GetProjectCostsResponse) GetRoles() []*RoleCost {
 	return nil
 }
 
+func (x *GetProjectCostsResponse) GetModels() []*ModelCost {
+	if x != nil {
+		return x.Models
+	}
+	return nil
+}
+
 type GetUsageRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1838,7 +1903,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[27]
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +1915,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[27]
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +1928,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{27}
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{28}
 }
 
 type GetUsageResponse struct {
@@ -1881,7 +1946,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[28]
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +1958,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[28]
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +1971,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{28}
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetUsageResponse) GetMonthStart() *timestamppb.Timestamp {
@@ -2078,11 +2143,15 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\x04cost\x18\x02 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x04cost\"u\n" +
 	"\bRoleCost\x123\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\x124\n" +
-	"\x04cost\x18\x02 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x04cost\"\xbd\x01\n" +
+	"\x04cost\x18\x02 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x04cost\"W\n" +
+	"\tModelCost\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x124\n" +
+	"\x04cost\x18\x02 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x04cost\"\xf6\x01\n" +
 	"\x17GetProjectCostsResponse\x126\n" +
 	"\x05total\x18\x01 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x05total\x124\n" +
 	"\x05gates\x18\x02 \x03(\v2\x1e.fuzzyllama.agents.v1.GateCostR\x05gates\x124\n" +
-	"\x05roles\x18\x03 \x03(\v2\x1e.fuzzyllama.agents.v1.RoleCostR\x05roles\"\x11\n" +
+	"\x05roles\x18\x03 \x03(\v2\x1e.fuzzyllama.agents.v1.RoleCostR\x05roles\x127\n" +
+	"\x06models\x18\x04 \x03(\v2\x1f.fuzzyllama.agents.v1.ModelCostR\x06models\"\x11\n" +
 	"\x0fGetUsageRequest\"\x9b\x02\n" +
 	"\x10GetUsageResponse\x12A\n" +
 	"\vmonth_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
@@ -2124,7 +2193,7 @@ func file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP() []byte {
 }
 
 var file_fuzzyllama_agents_v1_agents_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fuzzyllama_agents_v1_agents_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_fuzzyllama_agents_v1_agents_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_fuzzyllama_agents_v1_agents_service_proto_goTypes = []any{
 	(RunState)(0),                   // 0: fuzzyllama.agents.v1.RunState
 	(*Agent)(nil),                   // 1: fuzzyllama.agents.v1.Agent
@@ -2153,76 +2222,79 @@ var file_fuzzyllama_agents_v1_agents_service_proto_goTypes = []any{
 	(*GetProjectCostsRequest)(nil),  // 24: fuzzyllama.agents.v1.GetProjectCostsRequest
 	(*GateCost)(nil),                // 25: fuzzyllama.agents.v1.GateCost
 	(*RoleCost)(nil),                // 26: fuzzyllama.agents.v1.RoleCost
-	(*GetProjectCostsResponse)(nil), // 27: fuzzyllama.agents.v1.GetProjectCostsResponse
-	(*GetUsageRequest)(nil),         // 28: fuzzyllama.agents.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),        // 29: fuzzyllama.agents.v1.GetUsageResponse
-	(v1.AgentRole)(0),               // 30: fuzzyllama.common.v1.AgentRole
-	(v1.ProjectType)(0),             // 31: fuzzyllama.common.v1.ProjectType
-	(v1.DocumentType)(0),            // 32: fuzzyllama.common.v1.DocumentType
-	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
+	(*ModelCost)(nil),               // 27: fuzzyllama.agents.v1.ModelCost
+	(*GetProjectCostsResponse)(nil), // 28: fuzzyllama.agents.v1.GetProjectCostsResponse
+	(*GetUsageRequest)(nil),         // 29: fuzzyllama.agents.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),        // 30: fuzzyllama.agents.v1.GetUsageResponse
+	(v1.AgentRole)(0),               // 31: fuzzyllama.common.v1.AgentRole
+	(v1.ProjectType)(0),             // 32: fuzzyllama.common.v1.ProjectType
+	(v1.DocumentType)(0),            // 33: fuzzyllama.common.v1.DocumentType
+	(*timestamppb.Timestamp)(nil),   // 34: google.protobuf.Timestamp
 }
 var file_fuzzyllama_agents_v1_agents_service_proto_depIdxs = []int32{
-	30, // 0: fuzzyllama.agents.v1.Agent.role:type_name -> fuzzyllama.common.v1.AgentRole
-	31, // 1: fuzzyllama.agents.v1.Agent.project_types:type_name -> fuzzyllama.common.v1.ProjectType
+	31, // 0: fuzzyllama.agents.v1.Agent.role:type_name -> fuzzyllama.common.v1.AgentRole
+	32, // 1: fuzzyllama.agents.v1.Agent.project_types:type_name -> fuzzyllama.common.v1.ProjectType
 	2,  // 2: fuzzyllama.agents.v1.Agent.outputs:type_name -> fuzzyllama.agents.v1.AgentOutput
-	32, // 3: fuzzyllama.agents.v1.AgentOutput.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	32, // 4: fuzzyllama.agents.v1.RunDocument.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	32, // 5: fuzzyllama.agents.v1.Handoff.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	30, // 6: fuzzyllama.agents.v1.Handoff.next_roles:type_name -> fuzzyllama.common.v1.AgentRole
-	30, // 7: fuzzyllama.agents.v1.Run.role:type_name -> fuzzyllama.common.v1.AgentRole
+	33, // 3: fuzzyllama.agents.v1.AgentOutput.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	33, // 4: fuzzyllama.agents.v1.RunDocument.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	33, // 5: fuzzyllama.agents.v1.Handoff.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	31, // 6: fuzzyllama.agents.v1.Handoff.next_roles:type_name -> fuzzyllama.common.v1.AgentRole
+	31, // 7: fuzzyllama.agents.v1.Run.role:type_name -> fuzzyllama.common.v1.AgentRole
 	0,  // 8: fuzzyllama.agents.v1.Run.state:type_name -> fuzzyllama.agents.v1.RunState
 	3,  // 9: fuzzyllama.agents.v1.Run.usage:type_name -> fuzzyllama.agents.v1.Cost
 	4,  // 10: fuzzyllama.agents.v1.Run.documents:type_name -> fuzzyllama.agents.v1.RunDocument
 	5,  // 11: fuzzyllama.agents.v1.Run.handoff:type_name -> fuzzyllama.agents.v1.Handoff
-	33, // 12: fuzzyllama.agents.v1.Run.create_time:type_name -> google.protobuf.Timestamp
-	33, // 13: fuzzyllama.agents.v1.Run.start_time:type_name -> google.protobuf.Timestamp
-	33, // 14: fuzzyllama.agents.v1.Run.end_time:type_name -> google.protobuf.Timestamp
+	34, // 12: fuzzyllama.agents.v1.Run.create_time:type_name -> google.protobuf.Timestamp
+	34, // 13: fuzzyllama.agents.v1.Run.start_time:type_name -> google.protobuf.Timestamp
+	34, // 14: fuzzyllama.agents.v1.Run.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 15: fuzzyllama.agents.v1.ListAgentsResponse.agents:type_name -> fuzzyllama.agents.v1.Agent
-	30, // 16: fuzzyllama.agents.v1.GetAgentRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	31, // 16: fuzzyllama.agents.v1.GetAgentRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
 	1,  // 17: fuzzyllama.agents.v1.GetAgentResponse.agent:type_name -> fuzzyllama.agents.v1.Agent
 	6,  // 18: fuzzyllama.agents.v1.StartProjectResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	30, // 19: fuzzyllama.agents.v1.StartRunRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	31, // 19: fuzzyllama.agents.v1.StartRunRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
 	6,  // 20: fuzzyllama.agents.v1.StartRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
 	6,  // 21: fuzzyllama.agents.v1.GetRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	33, // 22: fuzzyllama.agents.v1.ListRunsRequest.changed_since:type_name -> google.protobuf.Timestamp
+	34, // 22: fuzzyllama.agents.v1.ListRunsRequest.changed_since:type_name -> google.protobuf.Timestamp
 	6,  // 23: fuzzyllama.agents.v1.ListRunsResponse.runs:type_name -> fuzzyllama.agents.v1.Run
 	6,  // 24: fuzzyllama.agents.v1.CancelRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
 	6,  // 25: fuzzyllama.agents.v1.WatchRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
 	22, // 26: fuzzyllama.agents.v1.WatchRunResponse.chunk:type_name -> fuzzyllama.agents.v1.OutputChunk
 	3,  // 27: fuzzyllama.agents.v1.GateCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	30, // 28: fuzzyllama.agents.v1.RoleCost.role:type_name -> fuzzyllama.common.v1.AgentRole
+	31, // 28: fuzzyllama.agents.v1.RoleCost.role:type_name -> fuzzyllama.common.v1.AgentRole
 	3,  // 29: fuzzyllama.agents.v1.RoleCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	3,  // 30: fuzzyllama.agents.v1.GetProjectCostsResponse.total:type_name -> fuzzyllama.agents.v1.Cost
-	25, // 31: fuzzyllama.agents.v1.GetProjectCostsResponse.gates:type_name -> fuzzyllama.agents.v1.GateCost
-	26, // 32: fuzzyllama.agents.v1.GetProjectCostsResponse.roles:type_name -> fuzzyllama.agents.v1.RoleCost
-	33, // 33: fuzzyllama.agents.v1.GetUsageResponse.month_start:type_name -> google.protobuf.Timestamp
-	33, // 34: fuzzyllama.agents.v1.GetUsageResponse.month_end:type_name -> google.protobuf.Timestamp
-	3,  // 35: fuzzyllama.agents.v1.GetUsageResponse.used:type_name -> fuzzyllama.agents.v1.Cost
-	7,  // 36: fuzzyllama.agents.v1.AgentsService.ListAgents:input_type -> fuzzyllama.agents.v1.ListAgentsRequest
-	9,  // 37: fuzzyllama.agents.v1.AgentsService.GetAgent:input_type -> fuzzyllama.agents.v1.GetAgentRequest
-	11, // 38: fuzzyllama.agents.v1.AgentsService.StartProject:input_type -> fuzzyllama.agents.v1.StartProjectRequest
-	13, // 39: fuzzyllama.agents.v1.AgentsService.StartRun:input_type -> fuzzyllama.agents.v1.StartRunRequest
-	15, // 40: fuzzyllama.agents.v1.AgentsService.GetRun:input_type -> fuzzyllama.agents.v1.GetRunRequest
-	17, // 41: fuzzyllama.agents.v1.AgentsService.ListRuns:input_type -> fuzzyllama.agents.v1.ListRunsRequest
-	19, // 42: fuzzyllama.agents.v1.AgentsService.CancelRun:input_type -> fuzzyllama.agents.v1.CancelRunRequest
-	21, // 43: fuzzyllama.agents.v1.AgentsService.WatchRun:input_type -> fuzzyllama.agents.v1.WatchRunRequest
-	24, // 44: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:input_type -> fuzzyllama.agents.v1.GetProjectCostsRequest
-	28, // 45: fuzzyllama.agents.v1.AgentsService.GetUsage:input_type -> fuzzyllama.agents.v1.GetUsageRequest
-	8,  // 46: fuzzyllama.agents.v1.AgentsService.ListAgents:output_type -> fuzzyllama.agents.v1.ListAgentsResponse
-	10, // 47: fuzzyllama.agents.v1.AgentsService.GetAgent:output_type -> fuzzyllama.agents.v1.GetAgentResponse
-	12, // 48: fuzzyllama.agents.v1.AgentsService.StartProject:output_type -> fuzzyllama.agents.v1.StartProjectResponse
-	14, // 49: fuzzyllama.agents.v1.AgentsService.StartRun:output_type -> fuzzyllama.agents.v1.StartRunResponse
-	16, // 50: fuzzyllama.agents.v1.AgentsService.GetRun:output_type -> fuzzyllama.agents.v1.GetRunResponse
-	18, // 51: fuzzyllama.agents.v1.AgentsService.ListRuns:output_type -> fuzzyllama.agents.v1.ListRunsResponse
-	20, // 52: fuzzyllama.agents.v1.AgentsService.CancelRun:output_type -> fuzzyllama.agents.v1.CancelRunResponse
-	23, // 53: fuzzyllama.agents.v1.AgentsService.WatchRun:output_type -> fuzzyllama.agents.v1.WatchRunResponse
-	27, // 54: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:output_type -> fuzzyllama.agents.v1.GetProjectCostsResponse
-	29, // 55: fuzzyllama.agents.v1.AgentsService.GetUsage:output_type -> fuzzyllama.agents.v1.GetUsageResponse
-	46, // [46:56] is the sub-list for method output_type
-	36, // [36:46] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	3,  // 30: fuzzyllama.agents.v1.ModelCost.cost:type_name -> fuzzyllama.agents.v1.Cost
+	3,  // 31: fuzzyllama.agents.v1.GetProjectCostsResponse.total:type_name -> fuzzyllama.agents.v1.Cost
+	25, // 32: fuzzyllama.agents.v1.GetProjectCostsResponse.gates:type_name -> fuzzyllama.agents.v1.GateCost
+	26, // 33: fuzzyllama.agents.v1.GetProjectCostsResponse.roles:type_name -> fuzzyllama.agents.v1.RoleCost
+	27, // 34: fuzzyllama.agents.v1.GetProjectCostsResponse.models:type_name -> fuzzyllama.agents.v1.ModelCost
+	34, // 35: fuzzyllama.agents.v1.GetUsageResponse.month_start:type_name -> google.protobuf.Timestamp
+	34, // 36: fuzzyllama.agents.v1.GetUsageResponse.month_end:type_name -> google.protobuf.Timestamp
+	3,  // 37: fuzzyllama.agents.v1.GetUsageResponse.used:type_name -> fuzzyllama.agents.v1.Cost
+	7,  // 38: fuzzyllama.agents.v1.AgentsService.ListAgents:input_type -> fuzzyllama.agents.v1.ListAgentsRequest
+	9,  // 39: fuzzyllama.agents.v1.AgentsService.GetAgent:input_type -> fuzzyllama.agents.v1.GetAgentRequest
+	11, // 40: fuzzyllama.agents.v1.AgentsService.StartProject:input_type -> fuzzyllama.agents.v1.StartProjectRequest
+	13, // 41: fuzzyllama.agents.v1.AgentsService.StartRun:input_type -> fuzzyllama.agents.v1.StartRunRequest
+	15, // 42: fuzzyllama.agents.v1.AgentsService.GetRun:input_type -> fuzzyllama.agents.v1.GetRunRequest
+	17, // 43: fuzzyllama.agents.v1.AgentsService.ListRuns:input_type -> fuzzyllama.agents.v1.ListRunsRequest
+	19, // 44: fuzzyllama.agents.v1.AgentsService.CancelRun:input_type -> fuzzyllama.agents.v1.CancelRunRequest
+	21, // 45: fuzzyllama.agents.v1.AgentsService.WatchRun:input_type -> fuzzyllama.agents.v1.WatchRunRequest
+	24, // 46: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:input_type -> fuzzyllama.agents.v1.GetProjectCostsRequest
+	29, // 47: fuzzyllama.agents.v1.AgentsService.GetUsage:input_type -> fuzzyllama.agents.v1.GetUsageRequest
+	8,  // 48: fuzzyllama.agents.v1.AgentsService.ListAgents:output_type -> fuzzyllama.agents.v1.ListAgentsResponse
+	10, // 49: fuzzyllama.agents.v1.AgentsService.GetAgent:output_type -> fuzzyllama.agents.v1.GetAgentResponse
+	12, // 50: fuzzyllama.agents.v1.AgentsService.StartProject:output_type -> fuzzyllama.agents.v1.StartProjectResponse
+	14, // 51: fuzzyllama.agents.v1.AgentsService.StartRun:output_type -> fuzzyllama.agents.v1.StartRunResponse
+	16, // 52: fuzzyllama.agents.v1.AgentsService.GetRun:output_type -> fuzzyllama.agents.v1.GetRunResponse
+	18, // 53: fuzzyllama.agents.v1.AgentsService.ListRuns:output_type -> fuzzyllama.agents.v1.ListRunsResponse
+	20, // 54: fuzzyllama.agents.v1.AgentsService.CancelRun:output_type -> fuzzyllama.agents.v1.CancelRunResponse
+	23, // 55: fuzzyllama.agents.v1.AgentsService.WatchRun:output_type -> fuzzyllama.agents.v1.WatchRunResponse
+	28, // 56: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:output_type -> fuzzyllama.agents.v1.GetProjectCostsResponse
+	30, // 57: fuzzyllama.agents.v1.AgentsService.GetUsage:output_type -> fuzzyllama.agents.v1.GetUsageResponse
+	48, // [48:58] is the sub-list for method output_type
+	38, // [38:48] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_agents_v1_agents_service_proto_init() }
@@ -2240,7 +2312,7 @@ func file_fuzzyllama_agents_v1_agents_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_agents_v1_agents_service_proto_rawDesc), len(file_fuzzyllama_agents_v1_agents_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

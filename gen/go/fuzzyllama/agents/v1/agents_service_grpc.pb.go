@@ -67,7 +67,8 @@ type AgentsServiceClient interface {
 	// output as it arrives, and the run again whenever its state changes. The stream ends when the
 	// run has finished.
 	WatchRun(ctx context.Context, in *WatchRunRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRunResponse], error)
-	// GetProjectCosts totals the tokens and cost of a project's runs, per gate and per role.
+	// GetProjectCosts totals the tokens and cost of a project's runs, per gate, per role and per
+	// model.
 	GetProjectCosts(ctx context.Context, in *GetProjectCostsRequest, opts ...grpc.CallOption) (*GetProjectCostsResponse, error)
 	// GetUsage returns the caller's usage this month against their monthly budget.
 	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
@@ -226,7 +227,8 @@ type AgentsServiceServer interface {
 	// output as it arrives, and the run again whenever its state changes. The stream ends when the
 	// run has finished.
 	WatchRun(*WatchRunRequest, grpc.ServerStreamingServer[WatchRunResponse]) error
-	// GetProjectCosts totals the tokens and cost of a project's runs, per gate and per role.
+	// GetProjectCosts totals the tokens and cost of a project's runs, per gate, per role and per
+	// model.
 	GetProjectCosts(context.Context, *GetProjectCostsRequest) (*GetProjectCostsResponse, error)
 	// GetUsage returns the caller's usage this month against their monthly budget.
 	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
