@@ -16,6 +16,8 @@ export const queryKeys = {
   gates: (id: string) => ["project", id, "gates"] as const,
   gate: (id: string, gate: number) => ["project", id, "gates", gate] as const,
   runs: (id: string) => ["project", id, "runs"] as const,
+  /** One run with its stored output (GetRun): fetched once the run has finished. */
+  run: (id: string, runId: string) => ["project", id, "runs", runId] as const,
   documents: (id: string) => ["project", id, "documents"] as const,
   document: (id: string, documentId: string) => ["project", id, "documents", documentId] as const,
   /** A document's version history (under documents: a document message refreshes it). */
