@@ -16,7 +16,7 @@ export function RenderedView({ projectId, documentId, version }: Props) {
   if (rendered.isPending) return <Loading label={`Rendering version ${version}`} />;
   if (rendered.isError) return <ErrorView error={rendered.error} retry={() => void rendered.refetch()} />;
   if (rendered.data.html.trim() === "") return <Empty>Version {version} is empty.</Empty>;
-  return <SafeHtml html={rendered.data.html} className="rendered" />;
+  return <SafeHtml html={rendered.data.html} className="rendered" headingsFrom={3} />;
 }
 
 /** A version's text as it was saved. */

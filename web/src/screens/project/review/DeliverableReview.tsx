@@ -1,4 +1,4 @@
-import { memo, useId, useMemo } from "react";
+import { memo, useId } from "react";
 import { Link } from "react-router";
 import { DiffView } from "../../../shared/diff/DiffView";
 import { ErrorView } from "../../../shared/ErrorView";
@@ -7,7 +7,7 @@ import { documentTypeLabel } from "../../../shared/labels";
 import { Loading } from "../../../shared/Loading";
 import { SafeHtml } from "../../../shared/SafeHtml";
 import type { Deliverable } from "../overview/data";
-import { demoteHeadings, useRenderedVersion, useVersionContent, type DiffBase } from "./documents";
+import { useRenderedVersion, useVersionContent, type DiffBase } from "./documents";
 
 /** One deliverable under review: rendered, and its changes since what was last reviewed (or the version before). */
 export const DeliverableReview = memo(function DeliverableReview({
@@ -23,7 +23,7 @@ export const DeliverableReview = memo(function DeliverableReview({
 }) {
   const id = useId();
   const rendered = useRenderedVersion(projectId, d.documentId, d.version);
-  const html = useMemo(() => (rendered.data ? demoteHeadings(rendered.data.html, 5) : ""), [rendered.data]);
+  const html = rendered.data?.html ?? "";
   return (
     <article className="deliverable-review" aria-labelledby={id}>
       <h4 id={id}>
@@ -40,7 +40,7 @@ export const DeliverableReview = memo(function DeliverableReview({
         <ErrorView error={rendered.error} retry={() => void rendered.refetch()} />
       ) : (
         <div className="review-rendered" tabIndex={0} role="region" aria-label={`${title} v${d.version}`}>
-          <SafeHtml className="rendered" html={html} />
+          <SafeHtml className="rendered" html={html} headingsFrom={5} />
         </div>
       )}
       <Changes projectId={projectId} deliverable={d} base={base} />

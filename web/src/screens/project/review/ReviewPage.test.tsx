@@ -16,7 +16,7 @@ import {
   run,
 } from "../overview/testing";
 import { Component as ReviewPage } from "./ReviewPage";
-import { demoteHeadings, diffBase } from "./documents";
+import { diffBase } from "./documents";
 
 const BASE = `/api/v1/projects/${PID}`;
 const PATH = "/projects/:projectId/gates/:gate/review";
@@ -292,13 +292,5 @@ describe("diffBase", () => {
   it("is the previous version when no review saw the document", () => {
     expect(diffBase(gate(3), deliverable("d", 3))).toEqual({ version: 2, reason: "previous" });
     expect(diffBase(gate(3), deliverable("d", 1))).toBeNull();
-  });
-});
-
-describe("demoteHeadings", () => {
-  it("moves a document's headings under the page's", () => {
-    expect(demoteHeadings('<h1 id="a">A</h1><h2>B</h2><h6>C</h6><header>x</header>', 5)).toBe(
-      '<h5 id="a">A</h5><h6>B</h6><h6>C</h6><header>x</header>',
-    );
   });
 });

@@ -59,13 +59,3 @@ export function diffBase(gate: Gate, deliverable: Deliverable): DiffBase | null 
   }
   return deliverable.version > 1 ? { version: deliverable.version - 1, reason: "previous" } : null;
 }
-
-/**
- * The document's headings moved down to start at level top (h1 → h<top>, capped at h6), so a
- * rendered document sits under the page's own headings: the page keeps its one h1.
- */
-export function demoteHeadings(html: string, top: number): string {
-  return html.replace(/<(\/?)h([1-6])(?=[\s>/])/gi, (_, slash: string, level: string) => {
-    return `<${slash}h${Math.min(6, Number(level) + top - 1)}`;
-  });
-}
