@@ -1,6 +1,10 @@
 // What a live message changes in the query cache. Timeline events are added in place (the
 // timeline is live without refetching); other changes mark the queries they touch stale, so the
 // screens showing them refetch once. Runs are replaced in place: they change often.
+//
+// Invalidations are gathered for a moment before they are made: agents working change a gate,
+// its proofs and its documents in bursts of many messages, and each query should refetch once
+// per burst, not once per message (which would also spend the user's rate limit).
 import type { InfiniteData, QueryClient } from "@tanstack/react-query";
 import type { Schemas } from "../api/client";
 import { queryKeys } from "../api/queryKeys";
@@ -11,6 +15,26 @@ type Run = Schemas["Run"];
 type EventsPage = { events: Event[] };
 type RunsPage = { runs: Run[] };
 
+/** How long invalidations are gathered before the queries refetch. */
+export const INVALIDATION_DELAY_MS = 100;
+
+const pending = new WeakMap<QueryClient, Map<string, readonly unknown[]>>();
+
+/** Marks the queries under key stale, together with the others asked for in the same moment. */
+function stale(client: QueryClient, key: readonly unknown[]): void {
+  let keys = pending.get(client);
+  if (!keys) {
+    const batch = new Map<string, readonly unknown[]>();
+    pending.set(client, batch);
+    keys = batch;
+    setTimeout(() => {
+      pending.delete(client);
+      for (const queryKey of batch.values()) void client.invalidateQueries({ queryKey });
+    }, INVALIDATION_DELAY_MS);
+  }
+  keys.set(JSON.stringify(key), key);
+}
+
 export function applyLiveMessage(client: QueryClient, message: ServerMessage): void {
   switch (message.type) {
     case "event":
@@ -20,12 +44,12 @@ export function applyLiveMessage(client: QueryClient, message: ServerMessage): v
       applyRun(client, message.projectId, message.run);
       break;
     case "document":
-      void client.invalidateQueries({ queryKey: queryKeys.documents(message.projectId) });
-      void client.invalidateQueries({ queryKey: queryKeys.gates(message.projectId) });
-      void client.invalidateQueries({ queryKey: queryKeys.status(message.projectId) });
+      stale(client, queryKeys.documents(message.projectId));
+      stale(client, queryKeys.gates(message.projectId));
+      stale(client, queryKeys.status(message.projectId));
       break;
     case "notification":
-      void client.invalidateQueries({ queryKey: queryKeys.notifications });
+      stale(client, queryKeys.notifications);
       break;
     default:
       break;
@@ -39,19 +63,18 @@ function applyEvent(client: QueryClient, projectId: string, event: Event): void 
     const [first, ...rest] = data.pages;
     return { ...data, pages: [{ ...first, events: [event, ...first.events] }, ...rest] };
   });
-  const stale = (key: readonly unknown[]) => void client.invalidateQueries({ queryKey: key });
+  const mark = (key: readonly unknown[]) => stale(client, key);
   if (event.gateChanged || event.proofRecorded || event.deliverableRecorded) {
-    stale(queryKeys.gates(projectId));
-    stale(queryKeys.status(projectId));
-    stale(queryKeys.project(projectId).concat("summary"));
-    stale(queryKeys.projects);
+    mark(queryKeys.gates(projectId));
+    mark(queryKeys.status(projectId));
+    mark(queryKeys.projects);
   }
-  if (event.gateChanged) stale(queryKeys.costs(projectId));
-  if (event.tasksChanged) stale(queryKeys.tasks(projectId));
-  if (event.memberChanged) stale(queryKeys.members(projectId));
+  if (event.gateChanged) mark(queryKeys.costs(projectId));
+  if (event.tasksChanged) mark(queryKeys.tasks(projectId));
+  if (event.memberChanged) mark(queryKeys.members(projectId));
   if (event.projectChanged) {
-    stale(queryKeys.project(projectId));
-    stale(queryKeys.projects);
+    mark(queryKeys.project(projectId));
+    mark(queryKeys.projects);
   }
 }
 
@@ -68,7 +91,7 @@ function applyRun(client: QueryClient, projectId: string, run: Run): void {
     return { ...data, runs: known ? runs : [run, ...data.runs] };
   });
   if (run.state === "RUN_STATE_SUCCEEDED" || run.state === "RUN_STATE_FAILED") {
-    void client.invalidateQueries({ queryKey: queryKeys.costs(projectId) });
-    void client.invalidateQueries({ queryKey: queryKeys.usage });
+    stale(client, queryKeys.costs(projectId));
+    stale(client, queryKeys.usage);
   }
 }

@@ -197,6 +197,30 @@ describe("LiveConnection", () => {
     expect(latest().sent).toEqual([{ type: "watchRun", projectId: "p1", runId: "r1" }]);
   });
 
+  it("an unwatch's answer does not end a watch of the same run started after it", async () => {
+    const { connection } = setup();
+    connection.start();
+    await flush();
+    latest().open();
+    const got: string[] = [];
+    const stop = connection.watchRun("p1", "r1", () => got.push("first"));
+    stop();
+    connection.watchRun("p1", "r1", (m) => got.push(m.type));
+    latest().deliver({ type: "unwatched", projectId: "p1", runId: "r1" });
+    const chunk = {
+      type: "chunk",
+      projectId: "p1",
+      runId: "r1",
+      chunk: { attempt: 1, seq: "1", text: "x" },
+    } as const;
+    latest().deliver(chunk);
+    expect(got).toEqual(["chunk"]);
+    // The run finishing ends the watch.
+    latest().deliver({ type: "unwatched", projectId: "p1", runId: "r1" });
+    latest().deliver(chunk);
+    expect(got).toEqual(["chunk", "unwatched"]);
+  });
+
   it("opens one socket when stopped and started again while fetching its token (no leak)", async () => {
     const { connection } = setup();
     connection.start();

@@ -51,6 +51,8 @@ const STREAM_ENDED = 4010;
 type Counted = { count: number };
 type ProjectSub = Counted & { lastEventId?: string };
 type RunWatch = Counted & { projectId: string; listeners: Set<(m: ServerMessage) => void> };
+/** Unwatches sent and not yet answered, by run: their "unwatched" must not end a newer watch. */
+type PendingUnwatches = Map<string, number>;
 
 const SUBPROTOCOL = "fuzzyllama.v1";
 const TOKEN_EXPIRED = 4001;
@@ -77,6 +79,7 @@ export class LiveConnection {
   private readonly projects = new Map<string, ProjectSub>();
   private notifications: (Counted & { lastId?: string }) | null = null;
   private readonly runs = new Map<string, RunWatch>();
+  private readonly unwatching: PendingUnwatches = new Map();
   private readonly statusListeners = new Set<(s: LiveStatus) => void>();
   private readonly WS: typeof WebSocket;
   private transport: LiveTransport = "websocket";
@@ -169,6 +172,9 @@ export class LiveConnection {
       w.listeners.delete(listener);
       if (--w.count > 0) return;
       this.runs.delete(runId);
+      if (this.transport === "websocket" && this.socket?.readyState === this.WS.OPEN) {
+        this.unwatching.set(runId, (this.unwatching.get(runId) ?? 0) + 1);
+      }
       this.send({ type: "unwatchRun", runId });
     };
   }
@@ -251,6 +257,7 @@ export class LiveConnection {
 
   /** After (re)connecting: everything followed is asked for again, from the last ids seen. */
   private resubscribe(): void {
+    this.unwatching.clear();
     for (const [projectId, sub] of this.projects) {
       this.send(
         sub.lastEventId === undefined
@@ -379,11 +386,19 @@ export class LiveConnection {
           this.notifications.lastId = biggerId(this.notifications.lastId, message.notification.id);
         }
         break;
-      case "unwatched":
+      case "unwatched": {
+        const pending = this.unwatching.get(message.runId) ?? 0;
+        if (pending > 0) {
+          // The answer to an unwatch this tab sent: a watch started since stays.
+          if (pending === 1) this.unwatching.delete(message.runId);
+          else this.unwatching.set(message.runId, pending - 1);
+          break;
+        }
         // The run finished (or the watch ended): the server forgets it; so does this tab.
         this.notifyWatchers(message);
         this.runs.delete(message.runId);
         break;
+      }
       default:
         break;
     }

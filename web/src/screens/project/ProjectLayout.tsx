@@ -7,7 +7,6 @@ import { useFollowProject } from "../../live/LiveProvider";
 import { ErrorView } from "../../shared/ErrorView";
 import { isNotFound } from "../../shared/errors";
 import { Loading } from "../../shared/Loading";
-import { useTitle } from "../../shared/useTitle";
 import { NotFound } from "../not-found/NotFoundPage";
 
 export type Project = Schemas["Project"];
@@ -32,7 +31,6 @@ export function Component() {
     queryFn: async () =>
       (await unwrap(api.GET("/api/v1/projects/{projectId}", { params: { path: { projectId } } }))).project,
   });
-  useTitle(query.data?.name);
   if (query.isPending) return <Loading label="Loading the project" />;
   if (query.isError) {
     if (isNotFound(query.error)) return <NotFound what="project" />;

@@ -1,0 +1,46 @@
+import { QueryClient, QueryObserver } from "@tanstack/react-query";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { queryKeys } from "../api/queryKeys";
+import { applyLiveMessage, INVALIDATION_DELAY_MS } from "./cache";
+import type { ServerMessage } from "./connection";
+
+afterEach(() => vi.useRealTimers());
+
+const gateEvent = (id: string) =>
+  ({
+    type: "event",
+    projectId: "p1",
+    event: {
+      id,
+      projectId: "p1",
+      actorId: "u1",
+      createTime: "2026-12-07T00:00:00Z",
+      gateChanged: { gate: 1, from: "GATE_STATE_IN_PROGRESS", to: "GATE_STATE_IN_REVIEW", reason: "" },
+    },
+  }) as unknown as ServerMessage;
+
+describe("applyLiveMessage", () => {
+  it("refetches a gate's queries once for a burst of events, and adds each event to the timeline", async () => {
+    vi.useFakeTimers();
+    const client = new QueryClient();
+    const fetchGates = vi.fn(() => Promise.resolve({ gates: [] }));
+    // An observed query, as a screen showing the gates has.
+    const unsubscribe = new QueryObserver(client, {
+      queryKey: queryKeys.gates("p1"),
+      queryFn: fetchGates,
+    }).subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    client.setQueryData(queryKeys.events("p1"), { pages: [{ events: [] }], pageParams: [undefined] });
+    fetchGates.mockClear();
+
+    for (let i = 1; i <= 20; i++) applyLiveMessage(client, gateEvent(String(i)));
+    const timeline = client.getQueryData<{ pages: { events: { id: string }[] }[] }>(queryKeys.events("p1"));
+    expect(timeline?.pages[0]?.events.map((e) => e.id)).toEqual(
+      Array.from({ length: 20 }, (_, i) => String(20 - i)),
+    );
+    expect(fetchGates).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(INVALIDATION_DELAY_MS);
+    expect(fetchGates).toHaveBeenCalledOnce();
+    unsubscribe();
+  });
+});
