@@ -17,13 +17,20 @@ type ProjectChanged struct {
 	Status string `json:"status"`
 }
 
-// MemberChanged: a member was added, changed role, or removed (Role empty). Added tells an
-// addition from a role change, for the member's notification; the public MemberChanged message
-// does not carry it.
+// Member changes (MemberChanged.Change, served as fuzzyllama.projects.v1.MemberChange).
+const (
+	MemberAdded       = "added"
+	MemberRoleChanged = "role_changed"
+	MemberRemoved     = "removed"
+)
+
+// MemberChanged: a member was added, changed role, or removed (Role empty). Change says which;
+// events stored before it was recorded have none (and may have Added, true for an addition,
+// which nothing reads any more).
 type MemberChanged struct {
 	UserID string `json:"userId"`
 	Role   string `json:"role,omitempty"`
-	Added  bool   `json:"added,omitempty"`
+	Change string `json:"change,omitempty"`
 }
 
 // GateChanged: a gate moved from one state to another.

@@ -78,6 +78,9 @@ func priority(v pb.TaskPriority) string {
 func priorityPB(s string) pb.TaskPriority {
 	return protoenum.Value[pb.TaskPriority](s, pb.TaskPriority_value, "TASK_PRIORITY_")
 }
+func memberChangePB(s string) pb.MemberChange {
+	return protoenum.Value[pb.MemberChange](s, pb.MemberChange_value, "MEMBER_CHANGE_")
+}
 func notificationKindPB(s string) pb.NotificationKind {
 	return protoenum.Value[pb.NotificationKind](s, pb.NotificationKind_value, "NOTIFICATION_KIND_")
 }
@@ -173,7 +176,7 @@ func eventPB(e store.Event) *pb.Event {
 	case EventMemberChanged:
 		var p MemberChanged
 		_ = json.Unmarshal(e.Payload, &p)
-		out.Payload = &pb.Event_MemberChanged{MemberChanged: &pb.MemberChanged{UserId: p.UserID, Role: rolePB(p.Role)}}
+		out.Payload = &pb.Event_MemberChanged{MemberChanged: &pb.MemberChanged{UserId: p.UserID, Role: rolePB(p.Role), Change: memberChangePB(p.Change)}}
 	case EventGateChanged:
 		var p GateChanged
 		_ = json.Unmarshal(e.Payload, &p)

@@ -63,12 +63,12 @@ func noticeOf(e store.Event) (n notice, ok bool) {
 	case EventMemberChanged:
 		var c MemberChanged
 		_ = json.Unmarshal(e.Payload, &c)
-		switch {
-		case c.Role == "":
+		switch c.Change {
+		case MemberRemoved:
 			return notice{kind: NotifyMemberRemoved, user: c.UserID}, true
-		case c.Added:
+		case MemberAdded:
 			return notice{kind: NotifyMemberAdded, detail: c.Role, user: c.UserID}, true
-		default:
+		case MemberRoleChanged:
 			return notice{kind: NotifyMemberRoleChanged, detail: c.Role, user: c.UserID}, true
 		}
 	case EventProjectChanged:

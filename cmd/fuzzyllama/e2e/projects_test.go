@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -341,5 +342,25 @@ func TestArchivedProjectsStillManageAccess(t *testing.T) {
 		s.do("GET", "/api/v1/projects/"+p.ID, viewer.AccessToken, nil).want(t, 200, "")
 		s.do("DELETE", "/api/v1/projects/"+p.ID+"/members/"+viewer.User.ID, owner, nil).want(t, 200, "")
 		s.do("GET", "/api/v1/projects/"+p.ID, viewer.AccessToken, nil).want(t, 404, "NOT_FOUND")
+		// The timeline says what happened to the membership.
+		var events struct {
+			Events []struct {
+				MemberChanged *struct {
+					UserID string `json:"userId"`
+					Role   string `json:"role"`
+					Change string `json:"change"`
+				} `json:"memberChanged"`
+			} `json:"events"`
+		}
+		s.do("GET", "/api/v1/projects/"+p.ID+"/events", owner, nil).want(t, 200, "").data(t, &events)
+		var changes []string
+		for _, e := range events.Events {
+			if m := e.MemberChanged; m != nil && m.UserID == viewer.User.ID {
+				changes = append(changes, m.Change+" "+m.Role)
+			}
+		}
+		if want := []string{"MEMBER_CHANGE_ADDED ROLE_VIEWER", "MEMBER_CHANGE_REMOVED ROLE_UNSPECIFIED"}; !slices.Equal(changes, want) {
+			t.Fatalf("member events: %v, want %v", changes, want)
+		}
 	})
 }

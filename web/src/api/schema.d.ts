@@ -2280,7 +2280,20 @@ export interface components {
             role: components["schemas"]["Role"];
             userId: string;
         };
+        /**
+         * @description MemberChange is what happened to a membership.
+         *
+         *      - MEMBER_CHANGE_UNSPECIFIED: Not recorded: events from before the change was kept. role is still ROLE_UNSPECIFIED for a
+         *     removal; an addition and a role change cannot be told apart.
+         *      - MEMBER_CHANGE_ADDED: The user was added to the project, with role.
+         *      - MEMBER_CHANGE_ROLE_CHANGED: The member's role changed to role.
+         *      - MEMBER_CHANGE_REMOVED: The member was removed (role is ROLE_UNSPECIFIED).
+         * @example MEMBER_CHANGE_ADDED
+         * @enum {string}
+         */
+        MemberChange: "MEMBER_CHANGE_UNSPECIFIED" | "MEMBER_CHANGE_ADDED" | "MEMBER_CHANGE_ROLE_CHANGED" | "MEMBER_CHANGE_REMOVED";
         MemberChanged: {
+            change: components["schemas"]["MemberChange"];
             role: components["schemas"]["Role"];
             userId: string;
         };

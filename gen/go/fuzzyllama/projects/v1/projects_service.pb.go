@@ -414,6 +414,64 @@ func (TaskPriority) EnumDescriptor() ([]byte, []int) {
 	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{6}
 }
 
+// MemberChange is what happened to a membership.
+type MemberChange int32
+
+const (
+	// Not recorded: events from before the change was kept. role is still ROLE_UNSPECIFIED for a
+	// removal; an addition and a role change cannot be told apart.
+	MemberChange_MEMBER_CHANGE_UNSPECIFIED MemberChange = 0
+	// The user was added to the project, with role.
+	MemberChange_MEMBER_CHANGE_ADDED MemberChange = 1
+	// The member's role changed to role.
+	MemberChange_MEMBER_CHANGE_ROLE_CHANGED MemberChange = 2
+	// The member was removed (role is ROLE_UNSPECIFIED).
+	MemberChange_MEMBER_CHANGE_REMOVED MemberChange = 3
+)
+
+// Enum value maps for MemberChange.
+var (
+	MemberChange_name = map[int32]string{
+		0: "MEMBER_CHANGE_UNSPECIFIED",
+		1: "MEMBER_CHANGE_ADDED",
+		2: "MEMBER_CHANGE_ROLE_CHANGED",
+		3: "MEMBER_CHANGE_REMOVED",
+	}
+	MemberChange_value = map[string]int32{
+		"MEMBER_CHANGE_UNSPECIFIED":  0,
+		"MEMBER_CHANGE_ADDED":        1,
+		"MEMBER_CHANGE_ROLE_CHANGED": 2,
+		"MEMBER_CHANGE_REMOVED":      3,
+	}
+)
+
+func (x MemberChange) Enum() *MemberChange {
+	p := new(MemberChange)
+	*p = x
+	return p
+}
+
+func (x MemberChange) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberChange) Descriptor() protoreflect.EnumDescriptor {
+	return file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7].Descriptor()
+}
+
+func (MemberChange) Type() protoreflect.EnumType {
+	return &file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7]
+}
+
+func (x MemberChange) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberChange.Descriptor instead.
+func (MemberChange) EnumDescriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{7}
+}
+
 // NextActionKind is what a project waits for.
 type NextActionKind int32
 
@@ -489,11 +547,11 @@ func (x NextActionKind) String() string {
 }
 
 func (NextActionKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7].Descriptor()
+	return file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[8].Descriptor()
 }
 
 func (NextActionKind) Type() protoreflect.EnumType {
-	return &file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[7]
+	return &file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[8]
 }
 
 func (x NextActionKind) Number() protoreflect.EnumNumber {
@@ -502,7 +560,7 @@ func (x NextActionKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NextActionKind.Descriptor instead.
 func (NextActionKind) EnumDescriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{7}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{8}
 }
 
 // NotificationKind is what a notification is about.
@@ -557,11 +615,11 @@ func (x NotificationKind) String() string {
 }
 
 func (NotificationKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[8].Descriptor()
+	return file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[9].Descriptor()
 }
 
 func (NotificationKind) Type() protoreflect.EnumType {
-	return &file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[8]
+	return &file_fuzzyllama_projects_v1_projects_service_proto_enumTypes[9]
 }
 
 func (x NotificationKind) Number() protoreflect.EnumNumber {
@@ -570,7 +628,7 @@ func (x NotificationKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NotificationKind.Descriptor instead.
 func (NotificationKind) EnumDescriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{8}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{9}
 }
 
 type Project struct {
@@ -1734,8 +1792,9 @@ func (x *ProjectChanged) GetStatus() ProjectStatus {
 type MemberChanged struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// ROLE_UNSPECIFIED when the member was removed.
-	Role          Role `protobuf:"varint,2,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
+	// The member's role after the change; ROLE_UNSPECIFIED when the member was removed.
+	Role          Role         `protobuf:"varint,2,opt,name=role,proto3,enum=fuzzyllama.projects.v1.Role" json:"role,omitempty"`
+	Change        MemberChange `protobuf:"varint,3,opt,name=change,proto3,enum=fuzzyllama.projects.v1.MemberChange" json:"change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1782,6 +1841,13 @@ func (x *MemberChanged) GetRole() Role {
 		return x.Role
 	}
 	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *MemberChanged) GetChange() MemberChange {
+	if x != nil {
+		return x.Change
+	}
+	return MemberChange_MEMBER_CHANGE_UNSPECIFIED
 }
 
 type GateChanged struct {
@@ -5696,10 +5762,11 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\apayload\"g\n" +
 	"\x0eProjectChanged\x12\x16\n" +
 	"\x06change\x18\x01 \x01(\tR\x06change\x12=\n" +
-	"\x06status\x18\x02 \x01(\x0e2%.fuzzyllama.projects.v1.ProjectStatusR\x06status\"Z\n" +
+	"\x06status\x18\x02 \x01(\x0e2%.fuzzyllama.projects.v1.ProjectStatusR\x06status\"\x98\x01\n" +
 	"\rMemberChanged\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x120\n" +
-	"\x04role\x18\x02 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\"\xa3\x01\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\x12<\n" +
+	"\x06change\x18\x03 \x01(\x0e2$.fuzzyllama.projects.v1.MemberChangeR\x06change\"\xa3\x01\n" +
 	"\vGateChanged\x12\x12\n" +
 	"\x04gate\x18\x01 \x01(\x05R\x04gate\x125\n" +
 	"\x04from\x18\x02 \x01(\x0e2!.fuzzyllama.projects.v1.GateStateR\x04from\x121\n" +
@@ -6016,7 +6083,12 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x11TASK_PRIORITY_LOW\x10\x01\x12\x18\n" +
 	"\x14TASK_PRIORITY_MEDIUM\x10\x02\x12\x16\n" +
 	"\x12TASK_PRIORITY_HIGH\x10\x03\x12\x1a\n" +
-	"\x16TASK_PRIORITY_CRITICAL\x10\x04*\x9e\x03\n" +
+	"\x16TASK_PRIORITY_CRITICAL\x10\x04*\x81\x01\n" +
+	"\fMemberChange\x12\x1d\n" +
+	"\x19MEMBER_CHANGE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13MEMBER_CHANGE_ADDED\x10\x01\x12\x1e\n" +
+	"\x1aMEMBER_CHANGE_ROLE_CHANGED\x10\x02\x12\x19\n" +
+	"\x15MEMBER_CHANGE_REMOVED\x10\x03*\x9e\x03\n" +
 	"\x0eNextActionKind\x12 \n" +
 	"\x1cNEXT_ACTION_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bNEXT_ACTION_KIND_START_GATE\x10\x01\x12)\n" +
@@ -6086,7 +6158,7 @@ func file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP() []byte {
 	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescData
 }
 
-var file_fuzzyllama_projects_v1_projects_service_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_fuzzyllama_projects_v1_projects_service_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
 var file_fuzzyllama_projects_v1_projects_service_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_fuzzyllama_projects_v1_projects_service_proto_goTypes = []any{
 	(Role)(0),                             // 0: fuzzyllama.projects.v1.Role
@@ -6096,259 +6168,261 @@ var file_fuzzyllama_projects_v1_projects_service_proto_goTypes = []any{
 	(Action)(0),                           // 4: fuzzyllama.projects.v1.Action
 	(TaskStatus)(0),                       // 5: fuzzyllama.projects.v1.TaskStatus
 	(TaskPriority)(0),                     // 6: fuzzyllama.projects.v1.TaskPriority
-	(NextActionKind)(0),                   // 7: fuzzyllama.projects.v1.NextActionKind
-	(NotificationKind)(0),                 // 8: fuzzyllama.projects.v1.NotificationKind
-	(*Project)(nil),                       // 9: fuzzyllama.projects.v1.Project
-	(*Member)(nil),                        // 10: fuzzyllama.projects.v1.Member
-	(*WorkflowGate)(nil),                  // 11: fuzzyllama.projects.v1.WorkflowGate
-	(*Deliverable)(nil),                   // 12: fuzzyllama.projects.v1.Deliverable
-	(*Proof)(nil),                         // 13: fuzzyllama.projects.v1.Proof
-	(*Review)(nil),                        // 14: fuzzyllama.projects.v1.Review
-	(*Gate)(nil),                          // 15: fuzzyllama.projects.v1.Gate
-	(*Task)(nil),                          // 16: fuzzyllama.projects.v1.Task
-	(*Event)(nil),                         // 17: fuzzyllama.projects.v1.Event
-	(*ProjectChanged)(nil),                // 18: fuzzyllama.projects.v1.ProjectChanged
-	(*MemberChanged)(nil),                 // 19: fuzzyllama.projects.v1.MemberChanged
-	(*GateChanged)(nil),                   // 20: fuzzyllama.projects.v1.GateChanged
-	(*DeliverableRecorded)(nil),           // 21: fuzzyllama.projects.v1.DeliverableRecorded
-	(*ProofRecorded)(nil),                 // 22: fuzzyllama.projects.v1.ProofRecorded
-	(*TasksChanged)(nil),                  // 23: fuzzyllama.projects.v1.TasksChanged
-	(*CreateProjectRequest)(nil),          // 24: fuzzyllama.projects.v1.CreateProjectRequest
-	(*CreateProjectResponse)(nil),         // 25: fuzzyllama.projects.v1.CreateProjectResponse
-	(*GetProjectRequest)(nil),             // 26: fuzzyllama.projects.v1.GetProjectRequest
-	(*GetProjectResponse)(nil),            // 27: fuzzyllama.projects.v1.GetProjectResponse
-	(*ListProjectsRequest)(nil),           // 28: fuzzyllama.projects.v1.ListProjectsRequest
-	(*ListProjectsResponse)(nil),          // 29: fuzzyllama.projects.v1.ListProjectsResponse
-	(*UpdateProjectRequest)(nil),          // 30: fuzzyllama.projects.v1.UpdateProjectRequest
-	(*UpdateProjectResponse)(nil),         // 31: fuzzyllama.projects.v1.UpdateProjectResponse
-	(*ArchiveProjectRequest)(nil),         // 32: fuzzyllama.projects.v1.ArchiveProjectRequest
-	(*ArchiveProjectResponse)(nil),        // 33: fuzzyllama.projects.v1.ArchiveProjectResponse
-	(*DeleteProjectRequest)(nil),          // 34: fuzzyllama.projects.v1.DeleteProjectRequest
-	(*DeleteProjectResponse)(nil),         // 35: fuzzyllama.projects.v1.DeleteProjectResponse
-	(*AddMemberRequest)(nil),              // 36: fuzzyllama.projects.v1.AddMemberRequest
-	(*AddMemberResponse)(nil),             // 37: fuzzyllama.projects.v1.AddMemberResponse
-	(*UpdateMemberRequest)(nil),           // 38: fuzzyllama.projects.v1.UpdateMemberRequest
-	(*UpdateMemberResponse)(nil),          // 39: fuzzyllama.projects.v1.UpdateMemberResponse
-	(*RemoveMemberRequest)(nil),           // 40: fuzzyllama.projects.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),          // 41: fuzzyllama.projects.v1.RemoveMemberResponse
-	(*ListMembersRequest)(nil),            // 42: fuzzyllama.projects.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),           // 43: fuzzyllama.projects.v1.ListMembersResponse
-	(*AuthorizeRequest)(nil),              // 44: fuzzyllama.projects.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),             // 45: fuzzyllama.projects.v1.AuthorizeResponse
-	(*GetWorkflowRequest)(nil),            // 46: fuzzyllama.projects.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),           // 47: fuzzyllama.projects.v1.GetWorkflowResponse
-	(*ListGatesRequest)(nil),              // 48: fuzzyllama.projects.v1.ListGatesRequest
-	(*ListGatesResponse)(nil),             // 49: fuzzyllama.projects.v1.ListGatesResponse
-	(*GetGateRequest)(nil),                // 50: fuzzyllama.projects.v1.GetGateRequest
-	(*GetGateResponse)(nil),               // 51: fuzzyllama.projects.v1.GetGateResponse
-	(*StartGateRequest)(nil),              // 52: fuzzyllama.projects.v1.StartGateRequest
-	(*StartGateResponse)(nil),             // 53: fuzzyllama.projects.v1.StartGateResponse
-	(*SubmitGateRequest)(nil),             // 54: fuzzyllama.projects.v1.SubmitGateRequest
-	(*SubmitGateResponse)(nil),            // 55: fuzzyllama.projects.v1.SubmitGateResponse
-	(*ApproveGateRequest)(nil),            // 56: fuzzyllama.projects.v1.ApproveGateRequest
-	(*ApproveGateResponse)(nil),           // 57: fuzzyllama.projects.v1.ApproveGateResponse
-	(*RequestGateChangesRequest)(nil),     // 58: fuzzyllama.projects.v1.RequestGateChangesRequest
-	(*RequestGateChangesResponse)(nil),    // 59: fuzzyllama.projects.v1.RequestGateChangesResponse
-	(*BlockGateRequest)(nil),              // 60: fuzzyllama.projects.v1.BlockGateRequest
-	(*BlockGateResponse)(nil),             // 61: fuzzyllama.projects.v1.BlockGateResponse
-	(*UnblockGateRequest)(nil),            // 62: fuzzyllama.projects.v1.UnblockGateRequest
-	(*UnblockGateResponse)(nil),           // 63: fuzzyllama.projects.v1.UnblockGateResponse
-	(*RecordDeliverableRequest)(nil),      // 64: fuzzyllama.projects.v1.RecordDeliverableRequest
-	(*RecordDeliverableResponse)(nil),     // 65: fuzzyllama.projects.v1.RecordDeliverableResponse
-	(*RecordProofRequest)(nil),            // 66: fuzzyllama.projects.v1.RecordProofRequest
-	(*RecordProofResponse)(nil),           // 67: fuzzyllama.projects.v1.RecordProofResponse
-	(*GetProjectStatusRequest)(nil),       // 68: fuzzyllama.projects.v1.GetProjectStatusRequest
-	(*GetProjectStatusResponse)(nil),      // 69: fuzzyllama.projects.v1.GetProjectStatusResponse
-	(*NextAction)(nil),                    // 70: fuzzyllama.projects.v1.NextAction
-	(*NewTask)(nil),                       // 71: fuzzyllama.projects.v1.NewTask
-	(*CreateTasksRequest)(nil),            // 72: fuzzyllama.projects.v1.CreateTasksRequest
-	(*CreateTasksResponse)(nil),           // 73: fuzzyllama.projects.v1.CreateTasksResponse
-	(*ListTasksRequest)(nil),              // 74: fuzzyllama.projects.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),             // 75: fuzzyllama.projects.v1.ListTasksResponse
-	(*UpdateTaskRequest)(nil),             // 76: fuzzyllama.projects.v1.UpdateTaskRequest
-	(*UpdateTaskResponse)(nil),            // 77: fuzzyllama.projects.v1.UpdateTaskResponse
-	(*AdvanceTasksRequest)(nil),           // 78: fuzzyllama.projects.v1.AdvanceTasksRequest
-	(*AdvanceTasksResponse)(nil),          // 79: fuzzyllama.projects.v1.AdvanceTasksResponse
-	(*ListEventsRequest)(nil),             // 80: fuzzyllama.projects.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),            // 81: fuzzyllama.projects.v1.ListEventsResponse
-	(*Notification)(nil),                  // 82: fuzzyllama.projects.v1.Notification
-	(*ListNotificationsRequest)(nil),      // 83: fuzzyllama.projects.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),     // 84: fuzzyllama.projects.v1.ListNotificationsResponse
-	(*MarkNotificationsReadRequest)(nil),  // 85: fuzzyllama.projects.v1.MarkNotificationsReadRequest
-	(*MarkNotificationsReadResponse)(nil), // 86: fuzzyllama.projects.v1.MarkNotificationsReadResponse
-	(v1.ProjectType)(0),                   // 87: fuzzyllama.common.v1.ProjectType
-	(*timestamppb.Timestamp)(nil),         // 88: google.protobuf.Timestamp
-	(v1.AgentRole)(0),                     // 89: fuzzyllama.common.v1.AgentRole
-	(v1.DocumentType)(0),                  // 90: fuzzyllama.common.v1.DocumentType
-	(v1.ProofType)(0),                     // 91: fuzzyllama.common.v1.ProofType
+	(MemberChange)(0),                     // 7: fuzzyllama.projects.v1.MemberChange
+	(NextActionKind)(0),                   // 8: fuzzyllama.projects.v1.NextActionKind
+	(NotificationKind)(0),                 // 9: fuzzyllama.projects.v1.NotificationKind
+	(*Project)(nil),                       // 10: fuzzyllama.projects.v1.Project
+	(*Member)(nil),                        // 11: fuzzyllama.projects.v1.Member
+	(*WorkflowGate)(nil),                  // 12: fuzzyllama.projects.v1.WorkflowGate
+	(*Deliverable)(nil),                   // 13: fuzzyllama.projects.v1.Deliverable
+	(*Proof)(nil),                         // 14: fuzzyllama.projects.v1.Proof
+	(*Review)(nil),                        // 15: fuzzyllama.projects.v1.Review
+	(*Gate)(nil),                          // 16: fuzzyllama.projects.v1.Gate
+	(*Task)(nil),                          // 17: fuzzyllama.projects.v1.Task
+	(*Event)(nil),                         // 18: fuzzyllama.projects.v1.Event
+	(*ProjectChanged)(nil),                // 19: fuzzyllama.projects.v1.ProjectChanged
+	(*MemberChanged)(nil),                 // 20: fuzzyllama.projects.v1.MemberChanged
+	(*GateChanged)(nil),                   // 21: fuzzyllama.projects.v1.GateChanged
+	(*DeliverableRecorded)(nil),           // 22: fuzzyllama.projects.v1.DeliverableRecorded
+	(*ProofRecorded)(nil),                 // 23: fuzzyllama.projects.v1.ProofRecorded
+	(*TasksChanged)(nil),                  // 24: fuzzyllama.projects.v1.TasksChanged
+	(*CreateProjectRequest)(nil),          // 25: fuzzyllama.projects.v1.CreateProjectRequest
+	(*CreateProjectResponse)(nil),         // 26: fuzzyllama.projects.v1.CreateProjectResponse
+	(*GetProjectRequest)(nil),             // 27: fuzzyllama.projects.v1.GetProjectRequest
+	(*GetProjectResponse)(nil),            // 28: fuzzyllama.projects.v1.GetProjectResponse
+	(*ListProjectsRequest)(nil),           // 29: fuzzyllama.projects.v1.ListProjectsRequest
+	(*ListProjectsResponse)(nil),          // 30: fuzzyllama.projects.v1.ListProjectsResponse
+	(*UpdateProjectRequest)(nil),          // 31: fuzzyllama.projects.v1.UpdateProjectRequest
+	(*UpdateProjectResponse)(nil),         // 32: fuzzyllama.projects.v1.UpdateProjectResponse
+	(*ArchiveProjectRequest)(nil),         // 33: fuzzyllama.projects.v1.ArchiveProjectRequest
+	(*ArchiveProjectResponse)(nil),        // 34: fuzzyllama.projects.v1.ArchiveProjectResponse
+	(*DeleteProjectRequest)(nil),          // 35: fuzzyllama.projects.v1.DeleteProjectRequest
+	(*DeleteProjectResponse)(nil),         // 36: fuzzyllama.projects.v1.DeleteProjectResponse
+	(*AddMemberRequest)(nil),              // 37: fuzzyllama.projects.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),             // 38: fuzzyllama.projects.v1.AddMemberResponse
+	(*UpdateMemberRequest)(nil),           // 39: fuzzyllama.projects.v1.UpdateMemberRequest
+	(*UpdateMemberResponse)(nil),          // 40: fuzzyllama.projects.v1.UpdateMemberResponse
+	(*RemoveMemberRequest)(nil),           // 41: fuzzyllama.projects.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),          // 42: fuzzyllama.projects.v1.RemoveMemberResponse
+	(*ListMembersRequest)(nil),            // 43: fuzzyllama.projects.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),           // 44: fuzzyllama.projects.v1.ListMembersResponse
+	(*AuthorizeRequest)(nil),              // 45: fuzzyllama.projects.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),             // 46: fuzzyllama.projects.v1.AuthorizeResponse
+	(*GetWorkflowRequest)(nil),            // 47: fuzzyllama.projects.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),           // 48: fuzzyllama.projects.v1.GetWorkflowResponse
+	(*ListGatesRequest)(nil),              // 49: fuzzyllama.projects.v1.ListGatesRequest
+	(*ListGatesResponse)(nil),             // 50: fuzzyllama.projects.v1.ListGatesResponse
+	(*GetGateRequest)(nil),                // 51: fuzzyllama.projects.v1.GetGateRequest
+	(*GetGateResponse)(nil),               // 52: fuzzyllama.projects.v1.GetGateResponse
+	(*StartGateRequest)(nil),              // 53: fuzzyllama.projects.v1.StartGateRequest
+	(*StartGateResponse)(nil),             // 54: fuzzyllama.projects.v1.StartGateResponse
+	(*SubmitGateRequest)(nil),             // 55: fuzzyllama.projects.v1.SubmitGateRequest
+	(*SubmitGateResponse)(nil),            // 56: fuzzyllama.projects.v1.SubmitGateResponse
+	(*ApproveGateRequest)(nil),            // 57: fuzzyllama.projects.v1.ApproveGateRequest
+	(*ApproveGateResponse)(nil),           // 58: fuzzyllama.projects.v1.ApproveGateResponse
+	(*RequestGateChangesRequest)(nil),     // 59: fuzzyllama.projects.v1.RequestGateChangesRequest
+	(*RequestGateChangesResponse)(nil),    // 60: fuzzyllama.projects.v1.RequestGateChangesResponse
+	(*BlockGateRequest)(nil),              // 61: fuzzyllama.projects.v1.BlockGateRequest
+	(*BlockGateResponse)(nil),             // 62: fuzzyllama.projects.v1.BlockGateResponse
+	(*UnblockGateRequest)(nil),            // 63: fuzzyllama.projects.v1.UnblockGateRequest
+	(*UnblockGateResponse)(nil),           // 64: fuzzyllama.projects.v1.UnblockGateResponse
+	(*RecordDeliverableRequest)(nil),      // 65: fuzzyllama.projects.v1.RecordDeliverableRequest
+	(*RecordDeliverableResponse)(nil),     // 66: fuzzyllama.projects.v1.RecordDeliverableResponse
+	(*RecordProofRequest)(nil),            // 67: fuzzyllama.projects.v1.RecordProofRequest
+	(*RecordProofResponse)(nil),           // 68: fuzzyllama.projects.v1.RecordProofResponse
+	(*GetProjectStatusRequest)(nil),       // 69: fuzzyllama.projects.v1.GetProjectStatusRequest
+	(*GetProjectStatusResponse)(nil),      // 70: fuzzyllama.projects.v1.GetProjectStatusResponse
+	(*NextAction)(nil),                    // 71: fuzzyllama.projects.v1.NextAction
+	(*NewTask)(nil),                       // 72: fuzzyllama.projects.v1.NewTask
+	(*CreateTasksRequest)(nil),            // 73: fuzzyllama.projects.v1.CreateTasksRequest
+	(*CreateTasksResponse)(nil),           // 74: fuzzyllama.projects.v1.CreateTasksResponse
+	(*ListTasksRequest)(nil),              // 75: fuzzyllama.projects.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),             // 76: fuzzyllama.projects.v1.ListTasksResponse
+	(*UpdateTaskRequest)(nil),             // 77: fuzzyllama.projects.v1.UpdateTaskRequest
+	(*UpdateTaskResponse)(nil),            // 78: fuzzyllama.projects.v1.UpdateTaskResponse
+	(*AdvanceTasksRequest)(nil),           // 79: fuzzyllama.projects.v1.AdvanceTasksRequest
+	(*AdvanceTasksResponse)(nil),          // 80: fuzzyllama.projects.v1.AdvanceTasksResponse
+	(*ListEventsRequest)(nil),             // 81: fuzzyllama.projects.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),            // 82: fuzzyllama.projects.v1.ListEventsResponse
+	(*Notification)(nil),                  // 83: fuzzyllama.projects.v1.Notification
+	(*ListNotificationsRequest)(nil),      // 84: fuzzyllama.projects.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),     // 85: fuzzyllama.projects.v1.ListNotificationsResponse
+	(*MarkNotificationsReadRequest)(nil),  // 86: fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	(*MarkNotificationsReadResponse)(nil), // 87: fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	(v1.ProjectType)(0),                   // 88: fuzzyllama.common.v1.ProjectType
+	(*timestamppb.Timestamp)(nil),         // 89: google.protobuf.Timestamp
+	(v1.AgentRole)(0),                     // 90: fuzzyllama.common.v1.AgentRole
+	(v1.DocumentType)(0),                  // 91: fuzzyllama.common.v1.DocumentType
+	(v1.ProofType)(0),                     // 92: fuzzyllama.common.v1.ProofType
 }
 var file_fuzzyllama_projects_v1_projects_service_proto_depIdxs = []int32{
-	87,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
+	88,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
 	1,   // 1: fuzzyllama.projects.v1.Project.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
 	0,   // 2: fuzzyllama.projects.v1.Project.role:type_name -> fuzzyllama.projects.v1.Role
-	88,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	88,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
+	89,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
 	0,   // 5: fuzzyllama.projects.v1.Member.role:type_name -> fuzzyllama.projects.v1.Role
-	88,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
-	90,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	91,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
-	90,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	88,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
-	91,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
+	89,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	90,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
+	91,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	92,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
+	91,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	89,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
+	92,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
 	3,   // 13: fuzzyllama.projects.v1.Proof.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	88,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 15: fuzzyllama.projects.v1.Review.decision:type_name -> fuzzyllama.projects.v1.GateState
-	12,  // 16: fuzzyllama.projects.v1.Review.reviewed_deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
-	13,  // 17: fuzzyllama.projects.v1.Review.proofs:type_name -> fuzzyllama.projects.v1.Proof
-	88,  // 18: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
+	13,  // 16: fuzzyllama.projects.v1.Review.reviewed_deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
+	14,  // 17: fuzzyllama.projects.v1.Review.proofs:type_name -> fuzzyllama.projects.v1.Proof
+	89,  // 18: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 19: fuzzyllama.projects.v1.Gate.state:type_name -> fuzzyllama.projects.v1.GateState
-	12,  // 20: fuzzyllama.projects.v1.Gate.deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
-	13,  // 21: fuzzyllama.projects.v1.Gate.proofs:type_name -> fuzzyllama.projects.v1.Proof
-	14,  // 22: fuzzyllama.projects.v1.Gate.reviews:type_name -> fuzzyllama.projects.v1.Review
-	88,  // 23: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
-	88,  // 24: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
-	90,  // 25: fuzzyllama.projects.v1.Gate.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	91,  // 26: fuzzyllama.projects.v1.Gate.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
-	89,  // 27: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	13,  // 20: fuzzyllama.projects.v1.Gate.deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
+	14,  // 21: fuzzyllama.projects.v1.Gate.proofs:type_name -> fuzzyllama.projects.v1.Proof
+	15,  // 22: fuzzyllama.projects.v1.Gate.reviews:type_name -> fuzzyllama.projects.v1.Review
+	89,  // 23: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 24: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
+	91,  // 25: fuzzyllama.projects.v1.Gate.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	92,  // 26: fuzzyllama.projects.v1.Gate.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	90,  // 27: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
 	5,   // 28: fuzzyllama.projects.v1.Task.status:type_name -> fuzzyllama.projects.v1.TaskStatus
 	6,   // 29: fuzzyllama.projects.v1.Task.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
-	88,  // 30: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
-	88,  // 31: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
-	88,  // 32: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	18,  // 33: fuzzyllama.projects.v1.Event.project_changed:type_name -> fuzzyllama.projects.v1.ProjectChanged
-	19,  // 34: fuzzyllama.projects.v1.Event.member_changed:type_name -> fuzzyllama.projects.v1.MemberChanged
-	20,  // 35: fuzzyllama.projects.v1.Event.gate_changed:type_name -> fuzzyllama.projects.v1.GateChanged
-	21,  // 36: fuzzyllama.projects.v1.Event.deliverable_recorded:type_name -> fuzzyllama.projects.v1.DeliverableRecorded
-	22,  // 37: fuzzyllama.projects.v1.Event.proof_recorded:type_name -> fuzzyllama.projects.v1.ProofRecorded
-	23,  // 38: fuzzyllama.projects.v1.Event.tasks_changed:type_name -> fuzzyllama.projects.v1.TasksChanged
+	89,  // 30: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 31: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
+	89,  // 32: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	19,  // 33: fuzzyllama.projects.v1.Event.project_changed:type_name -> fuzzyllama.projects.v1.ProjectChanged
+	20,  // 34: fuzzyllama.projects.v1.Event.member_changed:type_name -> fuzzyllama.projects.v1.MemberChanged
+	21,  // 35: fuzzyllama.projects.v1.Event.gate_changed:type_name -> fuzzyllama.projects.v1.GateChanged
+	22,  // 36: fuzzyllama.projects.v1.Event.deliverable_recorded:type_name -> fuzzyllama.projects.v1.DeliverableRecorded
+	23,  // 37: fuzzyllama.projects.v1.Event.proof_recorded:type_name -> fuzzyllama.projects.v1.ProofRecorded
+	24,  // 38: fuzzyllama.projects.v1.Event.tasks_changed:type_name -> fuzzyllama.projects.v1.TasksChanged
 	1,   // 39: fuzzyllama.projects.v1.ProjectChanged.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
 	0,   // 40: fuzzyllama.projects.v1.MemberChanged.role:type_name -> fuzzyllama.projects.v1.Role
-	2,   // 41: fuzzyllama.projects.v1.GateChanged.from:type_name -> fuzzyllama.projects.v1.GateState
-	2,   // 42: fuzzyllama.projects.v1.GateChanged.to:type_name -> fuzzyllama.projects.v1.GateState
-	90,  // 43: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	91,  // 44: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
-	3,   // 45: fuzzyllama.projects.v1.ProofRecorded.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	5,   // 46: fuzzyllama.projects.v1.TasksChanged.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	87,  // 47: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
-	9,   // 48: fuzzyllama.projects.v1.CreateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	9,   // 49: fuzzyllama.projects.v1.GetProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	9,   // 50: fuzzyllama.projects.v1.ListProjectsResponse.projects:type_name -> fuzzyllama.projects.v1.Project
-	9,   // 51: fuzzyllama.projects.v1.UpdateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	9,   // 52: fuzzyllama.projects.v1.ArchiveProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	0,   // 53: fuzzyllama.projects.v1.AddMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
-	10,  // 54: fuzzyllama.projects.v1.AddMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
-	0,   // 55: fuzzyllama.projects.v1.UpdateMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
-	10,  // 56: fuzzyllama.projects.v1.UpdateMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
-	10,  // 57: fuzzyllama.projects.v1.ListMembersResponse.members:type_name -> fuzzyllama.projects.v1.Member
-	4,   // 58: fuzzyllama.projects.v1.AuthorizeRequest.action:type_name -> fuzzyllama.projects.v1.Action
-	0,   // 59: fuzzyllama.projects.v1.AuthorizeResponse.role:type_name -> fuzzyllama.projects.v1.Role
-	87,  // 60: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	87,  // 61: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	87,  // 62: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	11,  // 63: fuzzyllama.projects.v1.GetWorkflowResponse.gates:type_name -> fuzzyllama.projects.v1.WorkflowGate
-	15,  // 64: fuzzyllama.projects.v1.ListGatesResponse.gates:type_name -> fuzzyllama.projects.v1.Gate
-	15,  // 65: fuzzyllama.projects.v1.GetGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	15,  // 66: fuzzyllama.projects.v1.StartGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	15,  // 67: fuzzyllama.projects.v1.SubmitGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	15,  // 68: fuzzyllama.projects.v1.ApproveGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	15,  // 69: fuzzyllama.projects.v1.ApproveGateResponse.next_gate:type_name -> fuzzyllama.projects.v1.Gate
-	9,   // 70: fuzzyllama.projects.v1.ApproveGateResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	15,  // 71: fuzzyllama.projects.v1.RequestGateChangesResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	15,  // 72: fuzzyllama.projects.v1.BlockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	15,  // 73: fuzzyllama.projects.v1.UnblockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	90,  // 74: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	12,  // 75: fuzzyllama.projects.v1.RecordDeliverableResponse.deliverable:type_name -> fuzzyllama.projects.v1.Deliverable
-	91,  // 76: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
-	3,   // 77: fuzzyllama.projects.v1.RecordProofRequest.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	13,  // 78: fuzzyllama.projects.v1.RecordProofResponse.proof:type_name -> fuzzyllama.projects.v1.Proof
-	2,   // 79: fuzzyllama.projects.v1.GetProjectStatusResponse.gate_state:type_name -> fuzzyllama.projects.v1.GateState
-	1,   // 80: fuzzyllama.projects.v1.GetProjectStatusResponse.project_status:type_name -> fuzzyllama.projects.v1.ProjectStatus
-	90,  // 81: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	91,  // 82: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
-	70,  // 83: fuzzyllama.projects.v1.GetProjectStatusResponse.next_step:type_name -> fuzzyllama.projects.v1.NextAction
-	7,   // 84: fuzzyllama.projects.v1.NextAction.kind:type_name -> fuzzyllama.projects.v1.NextActionKind
-	90,  // 85: fuzzyllama.projects.v1.NextAction.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	91,  // 86: fuzzyllama.projects.v1.NextAction.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
-	89,  // 87: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
-	6,   // 88: fuzzyllama.projects.v1.NewTask.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
-	71,  // 89: fuzzyllama.projects.v1.CreateTasksRequest.tasks:type_name -> fuzzyllama.projects.v1.NewTask
-	16,  // 90: fuzzyllama.projects.v1.CreateTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	16,  // 91: fuzzyllama.projects.v1.ListTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	5,   // 92: fuzzyllama.projects.v1.UpdateTaskRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	16,  // 93: fuzzyllama.projects.v1.UpdateTaskResponse.task:type_name -> fuzzyllama.projects.v1.Task
-	89,  // 94: fuzzyllama.projects.v1.AdvanceTasksRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
-	5,   // 95: fuzzyllama.projects.v1.AdvanceTasksRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	16,  // 96: fuzzyllama.projects.v1.AdvanceTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	17,  // 97: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
-	8,   // 98: fuzzyllama.projects.v1.Notification.kind:type_name -> fuzzyllama.projects.v1.NotificationKind
-	88,  // 99: fuzzyllama.projects.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	82,  // 100: fuzzyllama.projects.v1.ListNotificationsResponse.notifications:type_name -> fuzzyllama.projects.v1.Notification
-	24,  // 101: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
-	26,  // 102: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
-	28,  // 103: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
-	30,  // 104: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
-	32,  // 105: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
-	34,  // 106: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
-	36,  // 107: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
-	38,  // 108: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
-	40,  // 109: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
-	42,  // 110: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
-	44,  // 111: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
-	46,  // 112: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
-	48,  // 113: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
-	50,  // 114: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
-	52,  // 115: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
-	54,  // 116: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
-	56,  // 117: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
-	58,  // 118: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
-	60,  // 119: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
-	62,  // 120: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
-	64,  // 121: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
-	66,  // 122: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
-	68,  // 123: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
-	72,  // 124: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
-	74,  // 125: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
-	76,  // 126: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
-	78,  // 127: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:input_type -> fuzzyllama.projects.v1.AdvanceTasksRequest
-	80,  // 128: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
-	83,  // 129: fuzzyllama.projects.v1.ProjectsService.ListNotifications:input_type -> fuzzyllama.projects.v1.ListNotificationsRequest
-	85,  // 130: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:input_type -> fuzzyllama.projects.v1.MarkNotificationsReadRequest
-	25,  // 131: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
-	27,  // 132: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
-	29,  // 133: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
-	31,  // 134: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
-	33,  // 135: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
-	35,  // 136: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
-	37,  // 137: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
-	39,  // 138: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
-	41,  // 139: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
-	43,  // 140: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
-	45,  // 141: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
-	47,  // 142: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
-	49,  // 143: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
-	51,  // 144: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
-	53,  // 145: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
-	55,  // 146: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
-	57,  // 147: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
-	59,  // 148: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
-	61,  // 149: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
-	63,  // 150: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
-	65,  // 151: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
-	67,  // 152: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
-	69,  // 153: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
-	73,  // 154: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
-	75,  // 155: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
-	77,  // 156: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
-	79,  // 157: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:output_type -> fuzzyllama.projects.v1.AdvanceTasksResponse
-	81,  // 158: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
-	84,  // 159: fuzzyllama.projects.v1.ProjectsService.ListNotifications:output_type -> fuzzyllama.projects.v1.ListNotificationsResponse
-	86,  // 160: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:output_type -> fuzzyllama.projects.v1.MarkNotificationsReadResponse
-	131, // [131:161] is the sub-list for method output_type
-	101, // [101:131] is the sub-list for method input_type
-	101, // [101:101] is the sub-list for extension type_name
-	101, // [101:101] is the sub-list for extension extendee
-	0,   // [0:101] is the sub-list for field type_name
+	7,   // 41: fuzzyllama.projects.v1.MemberChanged.change:type_name -> fuzzyllama.projects.v1.MemberChange
+	2,   // 42: fuzzyllama.projects.v1.GateChanged.from:type_name -> fuzzyllama.projects.v1.GateState
+	2,   // 43: fuzzyllama.projects.v1.GateChanged.to:type_name -> fuzzyllama.projects.v1.GateState
+	91,  // 44: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	92,  // 45: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
+	3,   // 46: fuzzyllama.projects.v1.ProofRecorded.result:type_name -> fuzzyllama.projects.v1.ProofResult
+	5,   // 47: fuzzyllama.projects.v1.TasksChanged.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	88,  // 48: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
+	10,  // 49: fuzzyllama.projects.v1.CreateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	10,  // 50: fuzzyllama.projects.v1.GetProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	10,  // 51: fuzzyllama.projects.v1.ListProjectsResponse.projects:type_name -> fuzzyllama.projects.v1.Project
+	10,  // 52: fuzzyllama.projects.v1.UpdateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	10,  // 53: fuzzyllama.projects.v1.ArchiveProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	0,   // 54: fuzzyllama.projects.v1.AddMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
+	11,  // 55: fuzzyllama.projects.v1.AddMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
+	0,   // 56: fuzzyllama.projects.v1.UpdateMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
+	11,  // 57: fuzzyllama.projects.v1.UpdateMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
+	11,  // 58: fuzzyllama.projects.v1.ListMembersResponse.members:type_name -> fuzzyllama.projects.v1.Member
+	4,   // 59: fuzzyllama.projects.v1.AuthorizeRequest.action:type_name -> fuzzyllama.projects.v1.Action
+	0,   // 60: fuzzyllama.projects.v1.AuthorizeResponse.role:type_name -> fuzzyllama.projects.v1.Role
+	88,  // 61: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	88,  // 62: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	88,  // 63: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	12,  // 64: fuzzyllama.projects.v1.GetWorkflowResponse.gates:type_name -> fuzzyllama.projects.v1.WorkflowGate
+	16,  // 65: fuzzyllama.projects.v1.ListGatesResponse.gates:type_name -> fuzzyllama.projects.v1.Gate
+	16,  // 66: fuzzyllama.projects.v1.GetGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	16,  // 67: fuzzyllama.projects.v1.StartGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	16,  // 68: fuzzyllama.projects.v1.SubmitGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	16,  // 69: fuzzyllama.projects.v1.ApproveGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	16,  // 70: fuzzyllama.projects.v1.ApproveGateResponse.next_gate:type_name -> fuzzyllama.projects.v1.Gate
+	10,  // 71: fuzzyllama.projects.v1.ApproveGateResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	16,  // 72: fuzzyllama.projects.v1.RequestGateChangesResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	16,  // 73: fuzzyllama.projects.v1.BlockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	16,  // 74: fuzzyllama.projects.v1.UnblockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	91,  // 75: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	13,  // 76: fuzzyllama.projects.v1.RecordDeliverableResponse.deliverable:type_name -> fuzzyllama.projects.v1.Deliverable
+	92,  // 77: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
+	3,   // 78: fuzzyllama.projects.v1.RecordProofRequest.result:type_name -> fuzzyllama.projects.v1.ProofResult
+	14,  // 79: fuzzyllama.projects.v1.RecordProofResponse.proof:type_name -> fuzzyllama.projects.v1.Proof
+	2,   // 80: fuzzyllama.projects.v1.GetProjectStatusResponse.gate_state:type_name -> fuzzyllama.projects.v1.GateState
+	1,   // 81: fuzzyllama.projects.v1.GetProjectStatusResponse.project_status:type_name -> fuzzyllama.projects.v1.ProjectStatus
+	91,  // 82: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	92,  // 83: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	71,  // 84: fuzzyllama.projects.v1.GetProjectStatusResponse.next_step:type_name -> fuzzyllama.projects.v1.NextAction
+	8,   // 85: fuzzyllama.projects.v1.NextAction.kind:type_name -> fuzzyllama.projects.v1.NextActionKind
+	91,  // 86: fuzzyllama.projects.v1.NextAction.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	92,  // 87: fuzzyllama.projects.v1.NextAction.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	90,  // 88: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	6,   // 89: fuzzyllama.projects.v1.NewTask.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
+	72,  // 90: fuzzyllama.projects.v1.CreateTasksRequest.tasks:type_name -> fuzzyllama.projects.v1.NewTask
+	17,  // 91: fuzzyllama.projects.v1.CreateTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	17,  // 92: fuzzyllama.projects.v1.ListTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	5,   // 93: fuzzyllama.projects.v1.UpdateTaskRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	17,  // 94: fuzzyllama.projects.v1.UpdateTaskResponse.task:type_name -> fuzzyllama.projects.v1.Task
+	90,  // 95: fuzzyllama.projects.v1.AdvanceTasksRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	5,   // 96: fuzzyllama.projects.v1.AdvanceTasksRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	17,  // 97: fuzzyllama.projects.v1.AdvanceTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	18,  // 98: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
+	9,   // 99: fuzzyllama.projects.v1.Notification.kind:type_name -> fuzzyllama.projects.v1.NotificationKind
+	89,  // 100: fuzzyllama.projects.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 101: fuzzyllama.projects.v1.ListNotificationsResponse.notifications:type_name -> fuzzyllama.projects.v1.Notification
+	25,  // 102: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
+	27,  // 103: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
+	29,  // 104: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
+	31,  // 105: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
+	33,  // 106: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
+	35,  // 107: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
+	37,  // 108: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
+	39,  // 109: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
+	41,  // 110: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
+	43,  // 111: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
+	45,  // 112: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
+	47,  // 113: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
+	49,  // 114: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
+	51,  // 115: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
+	53,  // 116: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
+	55,  // 117: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
+	57,  // 118: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
+	59,  // 119: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
+	61,  // 120: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
+	63,  // 121: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
+	65,  // 122: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
+	67,  // 123: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
+	69,  // 124: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
+	73,  // 125: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
+	75,  // 126: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
+	77,  // 127: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
+	79,  // 128: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:input_type -> fuzzyllama.projects.v1.AdvanceTasksRequest
+	81,  // 129: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
+	84,  // 130: fuzzyllama.projects.v1.ProjectsService.ListNotifications:input_type -> fuzzyllama.projects.v1.ListNotificationsRequest
+	86,  // 131: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:input_type -> fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	26,  // 132: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
+	28,  // 133: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
+	30,  // 134: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
+	32,  // 135: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
+	34,  // 136: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
+	36,  // 137: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
+	38,  // 138: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
+	40,  // 139: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
+	42,  // 140: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
+	44,  // 141: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
+	46,  // 142: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
+	48,  // 143: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
+	50,  // 144: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
+	52,  // 145: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
+	54,  // 146: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
+	56,  // 147: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
+	58,  // 148: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
+	60,  // 149: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
+	62,  // 150: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
+	64,  // 151: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
+	66,  // 152: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
+	68,  // 153: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
+	70,  // 154: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
+	74,  // 155: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
+	76,  // 156: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
+	78,  // 157: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
+	80,  // 158: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:output_type -> fuzzyllama.projects.v1.AdvanceTasksResponse
+	82,  // 159: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
+	85,  // 160: fuzzyllama.projects.v1.ProjectsService.ListNotifications:output_type -> fuzzyllama.projects.v1.ListNotificationsResponse
+	87,  // 161: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:output_type -> fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	132, // [132:162] is the sub-list for method output_type
+	102, // [102:132] is the sub-list for method input_type
+	102, // [102:102] is the sub-list for extension type_name
+	102, // [102:102] is the sub-list for extension extendee
+	0,   // [0:102] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_projects_v1_projects_service_proto_init() }
@@ -6370,7 +6444,7 @@ func file_fuzzyllama_projects_v1_projects_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc), len(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc)),
-			NumEnums:      9,
+			NumEnums:      10,
 			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
