@@ -1,8 +1,8 @@
-import { Link, NavLink, Outlet } from "react-router";
-import { useLiveStatus } from "../live/LiveProvider";
-import { NotificationBell } from "../screens/notifications/NotificationBell";
+import { lazy, Suspense } from "react";
+import { Link, Outlet } from "react-router";
 import { useSessionState } from "../session/SessionProvider";
-import { UserMenu } from "./UserMenu";
+
+const SignedInHeader = lazy(() => import("./SignedInHeader"));
 
 /** Every page: a skip link, the header (projects, notifications, the user), one main landmark. */
 export function Layout() {
@@ -17,32 +17,14 @@ export function Layout() {
           <img src="/favicon.svg" alt="" width="24" height="24" /> FuzzyLlama
         </Link>
         {session.status === "signedIn" ? (
-          <>
-            <nav aria-label="Main">
-              <NavLink to="/projects" end>
-                Projects
-              </NavLink>
-            </nav>
-            <ConnectionState />
-            <NotificationBell />
-            <UserMenu user={session.user} />
-          </>
+          <Suspense fallback={<span className="header-fill" />}>
+            <SignedInHeader user={session.user} />
+          </Suspense>
         ) : null}
       </header>
       <main id="main" className="page" tabIndex={-1}>
         <Outlet />
       </main>
     </>
-  );
-}
-
-/** Says when the live connection is down: what the page shows may be behind until it is back. */
-function ConnectionState() {
-  const status = useLiveStatus();
-  if (status !== "reconnecting") return <span className="live-state" role="status" />;
-  return (
-    <span className="live-state reconnecting" role="status">
-      Reconnecting…
-    </span>
   );
 }

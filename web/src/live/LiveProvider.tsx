@@ -4,8 +4,7 @@ import type { ApiClient } from "../api/client";
 import { createContext, use, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { queryKeys } from "../api/queryKeys";
 import { useSession, useSessionState } from "../session/SessionProvider";
-import { applyLiveMessage } from "./cache";
-import { LiveConnection, type LiveStatus, type ServerMessage, type StreamTarget } from "./connection";
+import type { LiveConnection, LiveStatus, ServerMessage, StreamTarget } from "./connection";
 
 const LiveContext = createContext<LiveConnection | null>(null);
 
@@ -38,15 +37,23 @@ async function openStream(
   return response;
 }
 
-/** Holds the tab's one live connection while someone is signed in, feeding the query cache. */
+/**
+ * Holds the tab's one live connection while someone is signed in, feeding the query cache. The
+ * connection's code loads on sign-in; until then (and while signed out) the hooks below wait.
+ */
 export function LiveProvider({ children, url }: { children: ReactNode; url?: string }) {
   const session = useSession();
   const api = useApi();
   const signedIn = useSessionState().status === "signedIn";
   const queryClient = useQueryClient();
-  const [connection] = useState(
-    () =>
-      new LiveConnection({
+  const [connection, setConnection] = useState<LiveConnection | null>(null);
+  useEffect(() => {
+    if (!signedIn) return;
+    let live: LiveConnection | null = null;
+    let ended = false;
+    void import("./engine").then(({ LiveConnection, applyLiveMessage }) => {
+      if (ended) return;
+      live = new LiveConnection({
         url: url ?? socketURL(),
         token: session.freshToken,
         refresh: session.refresh,
@@ -56,38 +63,41 @@ export function LiveProvider({ children, url }: { children: ReactNode; url?: str
           void queryClient.invalidateQueries({
             queryKey: "projectId" in target ? queryKeys.project(target.projectId) : queryKeys.notifications,
           }),
-      }),
-  );
-  useEffect(() => {
-    if (!signedIn) return;
-    connection.start();
-    return () => connection.stop();
-  }, [connection, signedIn]);
+      });
+      live.start();
+      setConnection(live);
+    });
+    return () => {
+      ended = true;
+      live?.stop();
+      setConnection(null);
+    };
+  }, [signedIn, session, api, queryClient, url]);
   return <LiveContext value={connection}>{children}</LiveContext>;
 }
 
-function useConnection(): LiveConnection {
-  const c = use(LiveContext);
-  if (!c) throw new Error("live hooks outside LiveProvider");
-  return c;
+function useConnection(): LiveConnection | null {
+  return use(LiveContext);
 }
+
+const noStatus = () => () => {};
 
 /** The connection's state, for the "reconnecting" indicator. */
 export function useLiveStatus(): LiveStatus {
   const c = useConnection();
-  return useSyncExternalStore(c.onStatus, c.getStatus);
+  return useSyncExternalStore(c?.onStatus ?? noStatus, c?.getStatus ?? (() => "connecting" as const));
 }
 
 /** Keeps the project's events, runs and documents live while the calling component is shown. */
 export function useFollowProject(projectId: string | undefined): void {
   const c = useConnection();
-  useEffect(() => (projectId ? c.followProject(projectId) : undefined), [c, projectId]);
+  useEffect(() => (c && projectId ? c.followProject(projectId) : undefined), [c, projectId]);
 }
 
 /** Keeps the user's notifications live while the calling component is shown. */
 export function useFollowNotifications(): void {
   const c = useConnection();
-  useEffect(() => c.followNotifications(), [c]);
+  useEffect(() => c?.followNotifications(), [c]);
 }
 
 /**
@@ -105,7 +115,7 @@ export function useRunWatch(
     ref.current = listener;
   });
   useEffect(
-    () => (runId ? c.watchRun(projectId, runId, (m) => ref.current(m)) : undefined),
+    () => (c && runId ? c.watchRun(projectId, runId, (m) => ref.current(m)) : undefined),
     [c, projectId, runId, ref],
   );
 }
