@@ -11,6 +11,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/services/projects"
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store"
+	"github.com/fuzzyllama/fuzzyllama/services/projects/workflow"
 )
 
 // publicEvents are the project's events oldest first, in their public form (the Event message
@@ -71,6 +72,45 @@ func TestMemberEventsSayWhatChanged(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("member events:\n got %+v\nwant %+v", got, want)
+		}
+	})
+}
+
+// TestEventsSayWhoActed: every event names the user, and the service when one acted for them
+// with a delegated token; the bus carries the same.
+func TestEventsSayWhoActed(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(t *testing.T) (*projects.Service, *eventbus.Bus)) {
+		svc, _ := open(t)
+		ctx := context.Background()
+		p := teamProject(t, svc, "Actors")
+		mustDo(t, func() error { _, err := svc.StartGate(ctx, agents, p.ID, 1); return err })
+		deliver(t, svc, p.ID, 1, workflow.DocIntake, "d-intake", 1, "intake") // the documents service, for the owner
+		mustDo(t, func() error { _, err := svc.BlockGate(ctx, ed, p.ID, 1, "waiting"); return err })
+
+		type actor struct{ what, user, service string }
+		var got []actor
+		for _, e := range publicEvents(t, svc, p.ID) {
+			what := "project"
+			switch {
+			case e.GetMemberChanged() != nil:
+				what = "member"
+			case e.GetGateChanged() != nil:
+				what = "gate " + e.GetGateChanged().GetTo().String()
+			case e.GetDeliverableRecorded() != nil:
+				what = "deliverable"
+			}
+			got = append(got, actor{what, e.GetActorId(), e.GetActorService()})
+		}
+		want := []actor{
+			{"project", owner.UserID, ""},
+			{"member", owner.UserID, ""},
+			{"member", owner.UserID, ""},
+			{"gate GATE_STATE_IN_PROGRESS", owner.UserID, "agents"},
+			{"deliverable", owner.UserID, "documents"},
+			{"gate GATE_STATE_BLOCKED", ed.UserID, ""},
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("events:\n got %+v\nwant %+v", got, want)
 		}
 	})
 }

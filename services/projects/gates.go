@@ -146,7 +146,7 @@ func (s *Service) transition(ctx context.Context, who authn.Identity, projectID 
 		} else if err != nil {
 			return err
 		}
-		rec.add(projectID, who.UserID, EventGateChanged, GateChanged{Gate: number, From: from, To: to, Reason: reason})
+		rec.add(projectID, EventGateChanged, GateChanged{Gate: number, From: from, To: to, Reason: reason})
 		if extra != nil {
 			if err := extra(q, rec, &p, g); err != nil {
 				return err
@@ -204,7 +204,7 @@ func (s *Service) RequestGateChanges(ctx context.Context, who authn.Identity, pr
 	// The timeline says why (the full notes are in the review record).
 	reason := input.Clean(notes, changeNotesInEventMaxLen)
 	return s.transition(ctx, who, projectID, gate, transRequestChanges, ActAdmin, reason, func(q store.Queries, rec *recorder, p *store.ProjectWithRole, g store.Gate) error {
-		if err := reopenTasks(ctx, q, rec, who, projectID, gate); err != nil {
+		if err := reopenTasks(ctx, q, rec, projectID, gate); err != nil {
 			return err
 		}
 		return s.recordReview(ctx, q, rec, who, p.Project, g, GateChangesRequested, notes)
@@ -239,14 +239,14 @@ func (s *Service) ApproveGate(ctx context.Context, who authn.Identity, projectID
 		p.UpdatedAt = rec.now
 		if gate == workflow.Count {
 			p.Status = store.StatusCompleted
-			rec.add(projectID, who.UserID, EventProjectChanged, ProjectChanged{Change: "completed", Status: p.Status})
+			rec.add(projectID, EventProjectChanged, ProjectChanged{Change: "completed", Status: p.Status})
 		} else {
 			p.CurrentGate = gate + 1
 			if err := q.CreateGate(ctx, store.Gate{ProjectID: projectID, Number: gate + 1, State: GatePending,
 				CreatedAt: rec.now, UpdatedAt: rec.now}); err != nil {
 				return err
 			}
-			rec.add(projectID, who.UserID, EventGateChanged, GateChanged{Gate: gate + 1, To: GatePending})
+			rec.add(projectID, EventGateChanged, GateChanged{Gate: gate + 1, To: GatePending})
 			next, err := s.gateDetail(ctx, q, p.Project, gate+1)
 			if err != nil {
 				return err
@@ -384,7 +384,7 @@ func (s *Service) RecordDeliverable(ctx context.Context, who authn.Identity, d s
 		if err := q.PutDeliverable(ctx, d); err != nil {
 			return err
 		}
-		rec.add(d.ProjectID, who.UserID, EventDeliverableRecorded, DeliverableRecorded{Gate: d.Gate, DocumentType: d.DocumentType, DocumentID: d.DocumentID, Version: d.Version})
+		rec.add(d.ProjectID, EventDeliverableRecorded, DeliverableRecorded{Gate: d.Gate, DocumentType: d.DocumentType, DocumentID: d.DocumentID, Version: d.Version})
 		return nil
 	})
 	return RecordedDeliverable{Deliverable: d, Required: required}, err
@@ -438,7 +438,7 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 		if err := q.AddProof(ctx, pr); err != nil {
 			return err
 		}
-		rec.add(pr.ProjectID, who.UserID, EventProofRecorded, ProofRecorded{Gate: pr.Gate, Type: pr.Type, Result: pr.Result})
+		rec.add(pr.ProjectID, EventProofRecorded, ProofRecorded{Gate: pr.Gate, Type: pr.Type, Result: pr.Result})
 		return nil
 	})
 	return pr, err

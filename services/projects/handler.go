@@ -167,7 +167,7 @@ func taskPB(t store.Task) *pb.Task {
 
 // eventPB decodes a stored event into the typed oneof.
 func eventPB(e store.Event) *pb.Event {
-	out := &pb.Event{Id: e.ID, ProjectId: e.ProjectID, ActorId: e.ActorID, CreateTime: timestamppb.New(e.CreatedAt)}
+	out := &pb.Event{Id: e.ID, ProjectId: e.ProjectID, ActorId: e.ActorID, ActorService: e.ActorService, CreateTime: timestamppb.New(e.CreatedAt)}
 	switch e.Type {
 	case EventProjectChanged:
 		var p ProjectChanged

@@ -60,7 +60,7 @@ func (s *Service) AddMember(ctx context.Context, who authn.Identity, projectID, 
 		} else if err != nil {
 			return err
 		}
-		rec.add(projectID, who.UserID, EventMemberChanged, MemberChanged{UserID: u.ID, Role: role, Change: MemberAdded})
+		rec.add(projectID, EventMemberChanged, MemberChanged{UserID: u.ID, Role: role, Change: MemberAdded})
 		return nil
 	})
 	return MemberInfo{Member: m, Email: u.Email, Name: u.Name}, err
@@ -94,7 +94,7 @@ func (s *Service) UpdateMember(ctx context.Context, who authn.Identity, projectI
 		if err := memberErr(q.SetMemberRole(ctx, projectID, userID, role), userID); err != nil {
 			return err
 		}
-		rec.add(projectID, who.UserID, EventMemberChanged, MemberChanged{UserID: userID, Role: role, Change: MemberRoleChanged})
+		rec.add(projectID, EventMemberChanged, MemberChanged{UserID: userID, Role: role, Change: MemberRoleChanged})
 		return nil
 	})
 	if err != nil {
@@ -136,7 +136,7 @@ func (s *Service) RemoveMember(ctx context.Context, who authn.Identity, projectI
 		if err := memberErr(q.RemoveMember(ctx, projectID, userID), userID); err != nil {
 			return err
 		}
-		rec.add(projectID, who.UserID, EventMemberChanged, MemberChanged{UserID: userID, Change: MemberRemoved})
+		rec.add(projectID, EventMemberChanged, MemberChanged{UserID: userID, Change: MemberRemoved})
 		return nil
 	})
 }

@@ -122,7 +122,7 @@ func (s *Service) change(ctx context.Context, who authn.Identity, fn func(q stor
 	)
 	err := s.Store.InTx(ctx, func(tx store.Queries) error {
 		q := &changeQueries{Queries: tx, read: map[memberKey]store.ProjectWithRole{}}
-		rec := &recorder{now: s.now()}
+		rec := &recorder{now: s.now(), who: who}
 		if err := fn(q, rec); err != nil {
 			return err
 		}
@@ -225,15 +225,18 @@ func (q *changeQueries) RemoveMember(ctx context.Context, projectID, userID stri
 	return q.Queries.RemoveMember(ctx, projectID, userID)
 }
 
-// recorder collects the timeline events of one change.
+// recorder collects the timeline events of one change, each made by the change's caller: the
+// user, in person or through the service acting for them (who.Actor, recorded with the event).
 type recorder struct {
 	now    time.Time
+	who    authn.Identity
 	events []store.Event
 }
 
-func (r *recorder) add(projectID, actor, typ string, payload any) {
+func (r *recorder) add(projectID, typ string, payload any) {
 	b, _ := json.Marshal(payload) // payloads are plain structs: cannot fail
-	r.events = append(r.events, store.Event{ProjectID: projectID, ActorID: actor, Type: typ, Payload: b, CreatedAt: r.now})
+	r.events = append(r.events, store.Event{ProjectID: projectID, ActorID: r.who.UserID, ActorService: r.who.Actor, Type: typ,
+		Payload: b, CreatedAt: r.now})
 }
 
 // Limits on user input.
@@ -281,7 +284,7 @@ func (s *Service) CreateProject(ctx context.Context, who authn.Identity, name, d
 		if err := q.CreateGate(ctx, store.Gate{ProjectID: p.ID, Number: 1, State: GatePending, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}
-		rec.add(p.ID, who.UserID, EventProjectChanged, ProjectChanged{Change: "created", Status: p.Status})
+		rec.add(p.ID, EventProjectChanged, ProjectChanged{Change: "created", Status: p.Status})
 		return nil
 	})
 	return store.ProjectWithRole{Project: p, Role: store.RoleOwner}, err
@@ -372,7 +375,7 @@ func (s *Service) UpdateProject(ctx context.Context, who authn.Identity, project
 		if err := q.UpdateProject(ctx, p.Project); err != nil {
 			return err
 		}
-		rec.add(p.ID, who.UserID, EventProjectChanged, ProjectChanged{Change: "updated", Status: p.Status})
+		rec.add(p.ID, EventProjectChanged, ProjectChanged{Change: "updated", Status: p.Status})
 		out = p
 		return nil
 	})
@@ -391,7 +394,7 @@ func (s *Service) ArchiveProject(ctx context.Context, who authn.Identity, projec
 		if err := q.UpdateProject(ctx, p.Project); err != nil {
 			return err
 		}
-		rec.add(p.ID, who.UserID, EventProjectChanged, ProjectChanged{Change: "archived", Status: p.Status})
+		rec.add(p.ID, EventProjectChanged, ProjectChanged{Change: "archived", Status: p.Status})
 		out = p
 		return nil
 	})

@@ -137,7 +137,7 @@ func (s *Service) CreateTasks(ctx context.Context, who authn.Identity, projectID
 		} else if err != nil {
 			return err
 		}
-		rec.add(projectID, who.UserID, EventTasksChanged, TasksChanged{TaskIDs: created, Change: "created", Status: TaskTodo})
+		rec.add(projectID, EventTasksChanged, TasksChanged{TaskIDs: created, Change: "created", Status: TaskTodo})
 		return nil
 	})
 	return tasks, err
@@ -266,7 +266,7 @@ func (s *Service) UpdateTask(ctx context.Context, who authn.Identity, projectID,
 		} else if err != nil {
 			return err
 		}
-		rec.add(projectID, who.UserID, EventTasksChanged, TasksChanged{TaskIDs: []string{taskID}, Change: "updated", Status: status})
+		rec.add(projectID, EventTasksChanged, TasksChanged{TaskIDs: []string{taskID}, Change: "updated", Status: status})
 		var err error
 		out, err = q.Task(ctx, projectID, taskID)
 		return err
@@ -316,7 +316,7 @@ func (s *Service) AdvanceTasks(ctx context.Context, who authn.Identity, projectI
 			return err
 		}
 		var err error
-		out, err = setTasksStatus(ctx, q, rec, who.UserID, projectID, sel, status)
+		out, err = setTasksStatus(ctx, q, rec, projectID, sel, status)
 		return err
 	})
 	return out, err
@@ -333,20 +333,20 @@ var advanceFrom = map[string][]string{
 // reopenTasks takes the gate's tasks, done or in progress, back to do: changes were requested
 // on it, so its work is to be done again (its agents' next runs move them on). It runs in the
 // transaction of the request for changes.
-func reopenTasks(ctx context.Context, q store.Queries, rec *recorder, who authn.Identity, projectID string, gate int) error {
-	_, err := setTasksStatus(ctx, q, rec, who.UserID, projectID,
+func reopenTasks(ctx context.Context, q store.Queries, rec *recorder, projectID string, gate int) error {
+	_, err := setTasksStatus(ctx, q, rec, projectID,
 		store.TaskSelection{Gate: gate, From: []string{TaskInProgress, TaskDone}}, TaskTodo)
 	return err
 }
 
 // setTasksStatus changes the selected tasks' status in one statement, records one timeline event
 // for those it changed (none if it changed none), and returns them.
-func setTasksStatus(ctx context.Context, q store.Queries, rec *recorder, actor, projectID string, sel store.TaskSelection, status string) ([]store.Task, error) {
+func setTasksStatus(ctx context.Context, q store.Queries, rec *recorder, projectID string, sel store.TaskSelection, status string) ([]store.Task, error) {
 	ids, err := q.SetTasksStatus(ctx, projectID, sel, status, rec.now)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	rec.add(projectID, actor, EventTasksChanged, TasksChanged{TaskIDs: ids, Change: "updated", Status: status})
+	rec.add(projectID, EventTasksChanged, TasksChanged{TaskIDs: ids, Change: "updated", Status: status})
 	gateTasks, err := q.Tasks(ctx, projectID, store.TaskFilter{Gate: sel.Gate})
 	if err != nil {
 		return nil, err

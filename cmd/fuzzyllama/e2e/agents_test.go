@@ -225,6 +225,42 @@ func TestAgentsJourney(t *testing.T) {
 			costs.Models[0].Cost.OfflineRuns != len(runs.Runs) {
 			t.Fatalf("costs per model: %+v", costs.Models)
 		}
+		// The timeline says who acted: the owner in person (starting the work, proofs attested,
+		// decisions), or a service acting for them: the agents (the later gates started, every
+		// gate submitted, the spec validated), the documents service (the versions the agents
+		// saved, recorded as deliverables).
+		by := map[string]map[string]int{} // what happened -> actor service -> events
+		for _, e := range s.timeline(t, tok, p.ID) {
+			if e.ActorID != owner.User.ID {
+				t.Fatalf("event %s made by %q, want the owner", e.ID, e.ActorID)
+			}
+			what := ""
+			switch {
+			case e.GateChanged != nil:
+				what = e.GateChanged.To
+			case e.DeliverableRecorded != nil:
+				what = "deliverable"
+			case e.ProofRecorded != nil:
+				what = e.ProofRecorded.Type
+			default:
+				continue
+			}
+			if by[what] == nil {
+				by[what] = map[string]int{}
+			}
+			by[what][e.ActorService]++
+		}
+		// startWork starts G1 with the owner's own token, which the agents service passes on.
+		if started := by["GATE_STATE_IN_PROGRESS"]; started[""] != 1 || started["agents"] == 0 || len(started) != 2 {
+			t.Errorf("gates started by %v (service: events), want G1 in person and the rest by the agents", started)
+		}
+		for what, service := range map[string]string{"GATE_STATE_IN_REVIEW": "agents",
+			"GATE_STATE_APPROVED": "", "GATE_STATE_CHANGES_REQUESTED": "", "deliverable": "documents",
+			"PROOF_TYPE_SPEC_VALIDATION": "agents", "PROOF_TYPE_BUILD": ""} {
+			if len(by[what]) != 1 || by[what][service] == 0 {
+				t.Errorf("%s made by %v (service: events), want by %q only", what, by[what], service)
+			}
+		}
 		// No model ran: the owner's monthly budget is untouched.
 		var usage struct {
 			Used struct {

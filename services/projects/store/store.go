@@ -189,10 +189,13 @@ type TaskCounts struct {
 type Event struct {
 	ID        int64
 	ProjectID string
-	ActorID   string
-	Type      string
-	Payload   []byte
-	CreatedAt time.Time
+	// ActorID is the user who made the change; ActorService the FuzzyLlama service that made it
+	// for them with a delegated token ("agents", "documents"), empty when they acted in person.
+	ActorID      string
+	ActorService string
+	Type         string
+	Payload      []byte
+	CreatedAt    time.Time
 }
 
 // Notification is news for one user about a project, made from one of its timeline events

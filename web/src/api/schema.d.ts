@@ -1555,7 +1555,19 @@ export interface components {
         };
         /** @description Event is one entry of a project's timeline. */
         Event: {
+            /**
+             * @description The user who made the change: in person, or through a FuzzyLlama service acting for them
+             *     (actor_service).
+             */
             actorId: string;
+            /**
+             * @description The FuzzyLlama service that made the change for actor_id with a delegated token: "agents"
+             *     (the agent runs and the orchestration: gates started, submitted or blocked, tasks created
+             *     and moved, spec validation proofs), "documents" (a saved version recorded as a gate's
+             *     deliverable, whether a person or an agent saved it). Empty when the user acted in person,
+             *     and on events recorded before it was kept.
+             */
+            actorService: string;
             /** Format: date-time */
             createTime: string;
             deliverableRecorded?: components["schemas"]["DeliverableRecorded"];

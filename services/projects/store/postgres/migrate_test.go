@@ -67,3 +67,26 @@ func TestMigrationBindsEvidenceToRevisions(t *testing.T) {
 	}
 	storetest.MigratedGateEvidence(t, s)
 }
+
+// TestMigrationKeepsEventsMadeInPerson: events recorded before 00005 have no actor service.
+func TestMigrationKeepsEventsMadeInPerson(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.NewPool(t, postgres.Schema, nil)
+	if err := database.MigratePostgres(ctx, pool, someMigrations(t, "00001_init.sql", "00002_notifications.sql",
+		"00003_gate_evidence.sql", "00004_task_keys.sql")); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO projects VALUES ('e', 'E', '', 'traditional', '', 'ada', 'active', 1, '2025-01-01', '2025-01-01')`,
+		`INSERT INTO events (project_id, actor_id, type, payload, created_at) VALUES ('e', 'ada', 'gate_changed', '{"gate":1}', '2025-01-01')`,
+	} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	s, err := postgres.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.MigratedEvents(t, s)
+}

@@ -530,10 +530,10 @@ func lockEach(class int, param string) string {
 // without the lock a transaction drawing a larger id could commit first, and a reader paging
 // with Events(after) past it would never see the smaller one.
 var appendEvents = `WITH ` + lockEach(eventsLockClass, "$1") + `
-INSERT INTO events (project_id, actor_id, type, payload, created_at)
-SELECT e.project_id, e.actor_id, e.type, e.payload, coalesce(e.created_at, now())
-FROM locked, unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::timestamptz[])
-	WITH ORDINALITY AS e(project_id, actor_id, type, payload, created_at, ord)
+INSERT INTO events (project_id, actor_id, actor_service, type, payload, created_at)
+SELECT e.project_id, e.actor_id, e.actor_service, e.type, e.payload, coalesce(e.created_at, now())
+FROM locked, unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::timestamptz[])
+	WITH ORDINALITY AS e(project_id, actor_id, actor_service, type, payload, created_at, ord)
 ORDER BY e.ord -- ids are drawn in the order given
 RETURNING id, created_at`
 
@@ -543,13 +543,13 @@ func (q *queries) AppendEvents(ctx context.Context, events []store.Event) ([]sto
 		return nil, nil
 	}
 	n := len(events)
-	projectIDs, actorIDs, types := make([]string, n), make([]string, n), make([]string, n)
+	projectIDs, actorIDs, actorServices, types := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	payloads, createdAt := make([][]byte, n), make([]pgtype.Timestamptz, n)
 	for i, e := range events {
-		projectIDs[i], actorIDs[i], types[i], payloads[i] = e.ProjectID, e.ActorID, e.Type, e.Payload
+		projectIDs[i], actorIDs[i], actorServices[i], types[i], payloads[i] = e.ProjectID, e.ActorID, e.ActorService, e.Type, e.Payload
 		createdAt[i] = pgtype.Timestamptz{Time: ts(e.CreatedAt), Valid: !e.CreatedAt.IsZero()}
 	}
-	rows, err := q.db.Query(ctx, appendEvents, projectIDs, actorIDs, types, payloads, createdAt)
+	rows, err := q.db.Query(ctx, appendEvents, projectIDs, actorIDs, actorServices, types, payloads, createdAt)
 	appended, err := collect(rows, err, func(r pgx.Row) (store.Event, error) {
 		var e store.Event
 		err := r.Scan(&e.ID, &e.CreatedAt)
@@ -573,11 +573,11 @@ func (q *queries) Events(ctx context.Context, projectID string, after int64, lim
 		return nil, nil
 	}
 	rows, err := q.db.Query(ctx,
-		`SELECT id, project_id, actor_id, type, payload, created_at FROM events
+		`SELECT id, project_id, actor_id, actor_service, type, payload, created_at FROM events
 		 WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3`, projectID, after, limit)
 	events, err := collect(rows, err, func(r pgx.Row) (store.Event, error) {
 		var e store.Event
-		err := r.Scan(&e.ID, &e.ProjectID, &e.ActorID, &e.Type, &e.Payload, &e.CreatedAt)
+		err := r.Scan(&e.ID, &e.ProjectID, &e.ActorID, &e.ActorService, &e.Type, &e.Payload, &e.CreatedAt)
 		e.CreatedAt = ts(e.CreatedAt)
 		return e, err
 	})

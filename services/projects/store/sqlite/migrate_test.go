@@ -79,3 +79,41 @@ func TestMigrationBindsEvidenceToRevisions(t *testing.T) {
 		t.Fatalf("after a new version: %+v", got)
 	}
 }
+
+// TestMigrationKeepsEventsMadeInPerson: events recorded before 00005 have no actor service.
+func TestMigrationKeepsEventsMadeInPerson(t *testing.T) {
+	ctx := context.Background()
+	path := dbtest.NewSQLitePath(t)
+	db, err := database.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fstest.MapFS{}
+	for _, name := range []string{"00001_init.sql", "00002_notifications.sql", "00003_gate_evidence.sql", "00004_task_keys.sql"} {
+		b, err := os.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old[name] = &fstest.MapFile{Data: b}
+	}
+	if err := database.MigrateSQLite(ctx, db, old); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO projects VALUES ('e', 'E', '', 'traditional', '', 'ada', 'active', 1, 0, 0)`,
+		`INSERT INTO events (project_id, actor_id, type, payload, created_at) VALUES ('e', 'ada', 'gate_changed', '{"gate":1}', 0)`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.MigratedEvents(t, s)
+}

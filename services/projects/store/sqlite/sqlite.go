@@ -505,15 +505,16 @@ func (q *queries) CountTasks(ctx context.Context, projectID string) (store.TaskC
 
 // appendEvents inserts a batch of events in one statement. With one connection, writes are
 // serialised: ids are committed in the order they are drawn, which Events(after) relies on.
-const appendEvents = `INSERT INTO events (project_id, actor_id, type, payload, created_at)
-	SELECT value->>'project_id', value->>'actor_id', value->>'type', value->>'payload', value->>'created_at'
+const appendEvents = `INSERT INTO events (project_id, actor_id, actor_service, type, payload, created_at)
+	SELECT value->>'project_id', value->>'actor_id', value->>'actor_service', value->>'type', value->>'payload', value->>'created_at'
 	FROM json_each(?) ORDER BY key -- ids are drawn in the order given
 	RETURNING id`
 
 type eventRow struct {
-	ProjectID string `json:"project_id"`
-	ActorID   string `json:"actor_id"`
-	Type      string `json:"type"`
+	ProjectID    string `json:"project_id"`
+	ActorID      string `json:"actor_id"`
+	ActorService string `json:"actor_service"`
+	Type         string `json:"type"`
 	// The payload's text, as a JSON string: ->> returns it unchanged.
 	Payload   string `json:"payload"`
 	CreatedAt int64  `json:"created_at"`
@@ -533,7 +534,7 @@ func (q *queries) AppendEvents(ctx context.Context, events []store.Event) ([]sto
 			e.CreatedAt = now
 		}
 		e.CreatedAt = utc(e.CreatedAt)
-		rows[i] = eventRow{e.ProjectID, e.ActorID, e.Type, string(e.Payload), sqlitex.Micros(e.CreatedAt)}
+		rows[i] = eventRow{e.ProjectID, e.ActorID, e.ActorService, e.Type, string(e.Payload), sqlitex.Micros(e.CreatedAt)}
 	}
 	eventsJSON, err := jsonArg(rows)
 	if err != nil {
@@ -555,14 +556,14 @@ func (q *queries) Events(ctx context.Context, projectID string, after int64, lim
 		return nil, nil
 	}
 	rows, err := q.db.QueryContext(ctx,
-		`SELECT id, project_id, actor_id, type, payload, created_at FROM events
+		`SELECT id, project_id, actor_id, actor_service, type, payload, created_at FROM events
 		 WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?`, projectID, after, limit)
 	events, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Event, error) {
 		var (
 			e       store.Event
 			payload string
 		)
-		err := r.Scan(&e.ID, &e.ProjectID, &e.ActorID, &e.Type, &payload, sqlitex.ScanTime(&e.CreatedAt))
+		err := r.Scan(&e.ID, &e.ProjectID, &e.ActorID, &e.ActorService, &e.Type, &payload, sqlitex.ScanTime(&e.CreatedAt))
 		e.Payload = []byte(payload)
 		return e, err
 	})

@@ -958,12 +958,12 @@ func testEvents(t *testing.T, s store.Store) {
 	first, err := s.AppendEvents(ctx, []store.Event{
 		{ProjectID: p.ID, ActorID: "ada", Type: "gate_changed", Payload: payload, CreatedAt: base},
 		{ProjectID: other.ID, ActorID: "bob", Type: "project_changed", Payload: []byte(`{}`), CreatedAt: base},
-		{ProjectID: p.ID, ActorID: "ada", Type: "tasks_changed", Payload: []byte(`[]`)}, // stamped by the store
+		{ProjectID: p.ID, ActorID: "ada", ActorService: "agents", Type: "tasks_changed", Payload: []byte(`[]`)}, // stamped by the store
 	})
 	must(t, err)
 	second, err := s.AppendEvents(ctx, []store.Event{
 		{ProjectID: p.ID, ActorID: "bob", Type: "member_changed", Payload: []byte(`{"role":"viewer"}`), CreatedAt: base.Add(time.Hour)},
-		{ProjectID: p.ID, ActorID: "bob", Type: "proof_recorded", Payload: []byte(`null`), CreatedAt: base.Add(time.Hour)},
+		{ProjectID: p.ID, ActorID: "bob", ActorService: "documents", Type: "deliverable_recorded", Payload: []byte(`null`), CreatedAt: base.Add(time.Hour)},
 	})
 	must(t, err)
 	appended := slices.Concat(first, second)
@@ -1233,4 +1233,24 @@ func MigratedGateEvidence(t *testing.T, s store.Queries) []store.Deliverable {
 		t.Fatalf("proofs of a gate in review after the migration: %+v, %v", qp, err)
 	}
 	return delivs
+}
+
+// MigratedEvents checks what migration 00005 made of the event both migration tests store
+// before it (project "e": one event by "ada"): the event as it was, made in person (no actor
+// service), and a new event keeps its service.
+func MigratedEvents(t *testing.T, s store.Queries) {
+	t.Helper()
+	ctx := context.Background()
+	events, err := s.Events(ctx, "e", 0, 10)
+	if err != nil || len(events) != 1 || events[0].ActorID != "ada" || events[0].ActorService != "" ||
+		events[0].Type != "gate_changed" || string(events[0].Payload) != `{"gate":1}` {
+		t.Fatalf("the event of before 00005: %+v, %v", events, err)
+	}
+	added, err := s.AppendEvents(ctx, []store.Event{{ProjectID: "e", ActorID: "ada", ActorService: "agents", Type: "gate_changed",
+		Payload: []byte(`{"gate":2}`), CreatedAt: base}})
+	must(t, err)
+	events, err = s.Events(ctx, "e", events[0].ID, 10)
+	if err != nil || len(events) != 1 || events[0].ID != added[0].ID || events[0].ActorService != "agents" {
+		t.Fatalf("an event after 00005: %+v, %v", events, err)
+	}
 }

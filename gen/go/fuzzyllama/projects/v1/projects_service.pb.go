@@ -1560,10 +1560,18 @@ func (x *Task) GetKey() string {
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Increasing within a project; resume with ListEvents(after=id).
-	Id         int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	ProjectId  string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Id        int64  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	ProjectId string `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// The user who made the change: in person, or through a FuzzyLlama service acting for them
+	// (actor_service).
 	ActorId    string                 `protobuf:"bytes,3,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The FuzzyLlama service that made the change for actor_id with a delegated token: "agents"
+	// (the agent runs and the orchestration: gates started, submitted or blocked, tasks created
+	// and moved, spec validation proofs), "documents" (a saved version recorded as a gate's
+	// deliverable, whether a person or an agent saved it). Empty when the user acted in person,
+	// and on events recorded before it was kept.
+	ActorService string `protobuf:"bytes,5,opt,name=actor_service,json=actorService,proto3" json:"actor_service,omitempty"`
 	// Types that are valid to be assigned to Payload:
 	//
 	//	*Event_ProjectChanged
@@ -1633,6 +1641,13 @@ func (x *Event) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Event) GetActorService() string {
+	if x != nil {
+		return x.ActorService
+	}
+	return ""
 }
 
 func (x *Event) GetPayload() isEvent_Payload {
@@ -5744,14 +5759,15 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"updateTime\x12\x10\n" +
-	"\x03key\x18\f \x01(\tR\x03key\"\x8b\x05\n" +
+	"\x03key\x18\f \x01(\tR\x03key\"\xb0\x05\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x02 \x01(\tR\tprojectId\x12\x19\n" +
 	"\bactor_id\x18\x03 \x01(\tR\aactorId\x12A\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
-	"createTime\x12Q\n" +
+	"createTime\x12#\n" +
+	"\ractor_service\x18\x05 \x01(\tR\factorService\x12Q\n" +
 	"\x0fproject_changed\x18\n" +
 	" \x01(\v2&.fuzzyllama.projects.v1.ProjectChangedH\x00R\x0eprojectChanged\x12N\n" +
 	"\x0emember_changed\x18\v \x01(\v2%.fuzzyllama.projects.v1.MemberChangedH\x00R\rmemberChanged\x12H\n" +
