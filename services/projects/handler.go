@@ -485,11 +485,12 @@ func (h *Handler) AdvanceTasks(ctx context.Context, req *pb.AdvanceTasksRequest)
 
 // ListEvents implements pb.ProjectsServiceServer.
 func (h *Handler) ListEvents(ctx context.Context, req *pb.ListEventsRequest) (*pb.ListEventsResponse, error) {
-	es, err := h.Service.ListEvents(ctx, caller(ctx), req.GetProjectId(), req.GetAfter(), int(req.GetPageSize()))
+	page, err := h.Service.ListEvents(ctx, caller(ctx), req.GetProjectId(), EventQuery{After: req.GetAfter(),
+		NewestFirst: req.GetNewestFirst(), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()})
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ListEventsResponse{Events: mapSlice(es, eventPB)}, nil
+	return &pb.ListEventsResponse{Events: mapSlice(page.Events, eventPB), NextPageToken: page.NextPageToken}, nil
 }
 
 // ListNotifications implements pb.ProjectsServiceServer.

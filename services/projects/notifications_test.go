@@ -75,10 +75,11 @@ func TestNotificationsJourney(t *testing.T) {
 		wantNews(t, svc, ed, `member_added: You were added to "Shop" as editor`)
 		// It points at its gate and at the event it was made from.
 		n := allNotifications(t, svc, owner).Notifications[0]
-		events, err := svc.ListEvents(ctx, owner, p.ID, 0, 0)
+		page, err := svc.ListEvents(ctx, owner, p.ID, projects.EventQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		events := page.Events
 		if i := slices.IndexFunc(events, func(e store.Event) bool { return e.ID == n.EventID }); n.Gate != 1 || i < 0 ||
 			events[i].Type != projects.EventGateChanged || !n.CreatedAt.Equal(events[i].CreatedAt) {
 			t.Errorf("notification %+v, made from no gate change of G1 in %+v", n, events)
@@ -215,8 +216,8 @@ func TestNotificationsArePublishedAfterCommit(t *testing.T) {
 		if members, err := svc.ListMembers(ctx, owner, p.ID); err != nil || len(members) != 1 {
 			t.Fatalf("members after the failed change: %d, %v; want the owner only", len(members), err)
 		}
-		if events, err := svc.ListEvents(ctx, owner, p.ID, 0, 0); err != nil || len(events) != 1 {
-			t.Fatalf("events after the failed change: %d, %v; want the creation only", len(events), err)
+		if page, err := svc.ListEvents(ctx, owner, p.ID, projects.EventQuery{}); err != nil || len(page.Events) != 1 {
+			t.Fatalf("events after the failed change: %d, %v; want the creation only", len(page.Events), err)
 		}
 		quiet("failed change")
 

@@ -104,11 +104,11 @@ func TestChangesArePublishedAfterCommit(t *testing.T) {
 			if err := protojson.Unmarshal(msg, &e); err != nil {
 				t.Fatalf("%v: %s", err, msg)
 			}
-			stored, err := svc.ListEvents(ctx, owner, p.ID, 0, 0)
+			stored, err := svc.ListEvents(ctx, owner, p.ID, projects.EventQuery{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			last := stored[len(stored)-1]
+			last := stored.Events[len(stored.Events)-1]
 			if e.GetGateChanged().GetTo() != pb.GateState_GATE_STATE_IN_PROGRESS || e.GetId() != last.ID || e.GetProjectId() != p.ID {
 				t.Fatalf("published %s, stored last %+v", msg, last)
 			}

@@ -379,18 +379,66 @@ const (
 	maxEventPage     = 200 // with tasks_changed events of up to 500 ids, a page stays under 4 MiB
 )
 
-// ListEvents lists the timeline after an event id.
-func (s *Service) ListEvents(ctx context.Context, who authn.Identity, projectID string, after int64, pageSize int) ([]store.Event, error) {
+// EventQuery is what ListEvents lists.
+type EventQuery struct {
+	// After lists the events after it, oldest first (0: from the first).
+	After int64
+	// NewestFirst lists the newest first, a page at a time back to the first.
+	NewestFirst bool
+	PageSize    int
+	// PageToken is the NextPageToken of the previous page of the newest-first list.
+	PageToken string
+}
+
+// EventPage is a page of a project's timeline.
+type EventPage struct {
+	Events []store.Event
+	// NextPageToken is empty on the page that reaches the first event, and oldest first: a client
+	// catching up asks for the events after the last id it got.
+	NextPageToken string
+}
+
+// ListEvents lists the timeline: oldest first after an event id, so a client that reconnects
+// misses none, or newest first a page at a time. The page token is opaque to clients: the id
+// of the oldest event of the page, which the next page ends before, so events appended
+// meanwhile shift no page.
+func (s *Service) ListEvents(ctx context.Context, who authn.Identity, projectID string, query EventQuery) (EventPage, error) {
 	var v apperr.Violations
-	if after < 0 {
+	switch {
+	case query.After < 0:
 		v.Add("after", "must be 0 or an event id")
+	case query.After != 0 && query.NewestFirst:
+		v.Add("after", "cannot be combined with newestFirst, whose pages go back with pageToken")
 	}
-	pageSize = paging.Size(&v, pageSize, defaultEventPage, maxEventPage)
+	pageSize := paging.Size(&v, query.PageSize, defaultEventPage, maxEventPage)
+	f := store.EventFilter{NewestFirst: query.NewestFirst, After: query.After, Limit: pageSize}
+	if f.NewestFirst {
+		f.Limit++ // the extra row tells whether another page follows
+	}
+	if query.PageToken != "" {
+		before, ok := paging.ParsePositionToken(query.PageToken)
+		switch {
+		case !ok:
+			v.Add("pageToken", "is not a token this API returned")
+		case !f.NewestFirst:
+			v.Add("pageToken", "pages the newest-first list: send newestFirst with it (oldest first, resume with after)")
+		}
+		f.Before = before
+	}
 	if err := v.Err(); err != nil {
-		return nil, err
+		return EventPage{}, err
 	}
 	if _, err := s.access(ctx, s.Store, who, projectID, ActRead); err != nil {
-		return nil, err
+		return EventPage{}, err
 	}
-	return s.Store.Events(ctx, projectID, after, pageSize)
+	events, err := s.Store.Events(ctx, projectID, f)
+	if err != nil {
+		return EventPage{}, err
+	}
+	var page EventPage
+	if f.NewestFirst {
+		events, page.NextPageToken = paging.Cut(events, pageSize, func(last store.Event) string { return paging.PositionToken(last.ID) })
+	}
+	page.Events = events
+	return page, nil
 }

@@ -69,12 +69,12 @@ func wantStatuses(t *testing.T, svc *projects.Service, projectID string, want ma
 // taskEvents are the tasks_changed events of the project after an event id.
 func taskEvents(t *testing.T, svc *projects.Service, projectID string, after int64) ([]projects.TasksChanged, int64) {
 	t.Helper()
-	events, err := svc.ListEvents(context.Background(), owner, projectID, after, 200)
+	page, err := svc.ListEvents(context.Background(), owner, projectID, projects.EventQuery{After: after, PageSize: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []projects.TasksChanged
-	for _, e := range events {
+	for _, e := range page.Events {
 		after = e.ID
 		if e.Type == projects.EventTasksChanged {
 			var c projects.TasksChanged

@@ -225,6 +225,8 @@ func TestAgentsJourney(t *testing.T) {
 			costs.Models[0].Cost.OfflineRuns != len(runs.Runs) {
 			t.Fatalf("costs per model: %+v", costs.Models)
 		}
+		// The timeline read back from its end, a page at a time, is the same timeline.
+		s.wantTimelineBothWays(t, tok, p.ID)
 		// The timeline says who acted: the owner in person (starting the work, proofs attested,
 		// decisions), or a service acting for them: the agents (the later gates started, every
 		// gate submitted, the spec validated), the documents service (the versions the agents

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"net/url"
+	"slices"
 	"testing"
 )
 
@@ -40,5 +42,47 @@ func (s *server) timeline(t *testing.T, tok, pid string) []eventView {
 			return all
 		}
 		after = page.Events[len(page.Events)-1].ID
+	}
+}
+
+// timelineNewestFirst reads a project's whole timeline newest first, pageSize events a page,
+// following each page's token back to the first event.
+func (s *server) timelineNewestFirst(t *testing.T, tok, pid, pageSize string) []eventView {
+	t.Helper()
+	var all []eventView
+	for token, pages := "", 0; ; pages++ {
+		if pages > 1000 {
+			t.Fatal("the newest-first pages never end")
+		}
+		var page struct {
+			Events        []eventView
+			NextPageToken string
+		}
+		s.do("GET", "/api/v1/projects/"+pid+"/events?newestFirst=true&pageSize="+pageSize+"&pageToken="+url.QueryEscape(token), tok, nil).
+			want(t, 200, "").data(t, &page)
+		all = append(all, page.Events...)
+		if token = page.NextPageToken; token == "" {
+			return all
+		}
+	}
+}
+
+// wantTimelineBothWays checks that the timeline read newest first is the timeline read oldest
+// first, reversed.
+func (s *server) wantTimelineBothWays(t *testing.T, tok, pid string) {
+	t.Helper()
+	ids := func(events []eventView) []string {
+		out := make([]string, len(events))
+		for i, e := range events {
+			out[i] = e.ID
+		}
+		return out
+	}
+	oldest := ids(s.timeline(t, tok, pid))
+	slices.Reverse(oldest)
+	for _, size := range []string{"7", "200"} {
+		if newest := ids(s.timelineNewestFirst(t, tok, pid, size)); !slices.Equal(newest, oldest) {
+			t.Fatalf("newest first in pages of %s: %d events %v, want the %d of the timeline reversed %v", size, len(newest), newest, len(oldest), oldest)
+		}
 	}
 }

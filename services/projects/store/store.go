@@ -216,6 +216,17 @@ type Notification struct {
 	ReadAt time.Time
 }
 
+// EventFilter narrows and orders Events.
+type EventFilter struct {
+	// NewestFirst lists in descending id order (a timeline read back from its end); otherwise in
+	// id order (a client catching up).
+	NewestFirst bool
+	// After and Before, when non-zero, keep the events with a greater, and a smaller, id.
+	After, Before int64
+	// Limit is the most to return; 0 returns none.
+	Limit int
+}
+
 // NotificationFilter narrows and orders Notifications.
 type NotificationFilter struct {
 	// OldestFirst lists in id order (a client catching up); otherwise newest first.
@@ -310,8 +321,8 @@ type Queries interface {
 	// AppendEvents appends events to their projects' timelines and returns them with their ids
 	// set; ids increase in the order given.
 	AppendEvents(ctx context.Context, events []Event) ([]Event, error)
-	// Events lists a project's events with id greater than after, in id order, at most limit.
-	Events(ctx context.Context, projectID string, after int64, limit int) ([]Event, error)
+	// Events lists a project's events as f says: in id order, or newest first.
+	Events(ctx context.Context, projectID string, f EventFilter) ([]Event, error)
 
 	// AddNotifications inserts notifications, unread, in a single round trip to the database
 	// whatever their number, and returns them with their ids set; ids increase across all

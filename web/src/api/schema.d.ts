@@ -580,9 +580,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ListEvents lists the project's timeline in order, after an event id, so a client that reconnects misses nothing
-         * @description ListEvents lists the project's timeline in order, after an event id, so a client that
-         *     reconnects misses nothing.
+         * ListEvents lists the project's timeline: oldest first after an event id, so a client that reconnects misses nothing; or, with newest_first, the newest first, a page at a time back to the first event
+         * @description ListEvents lists the project's timeline: oldest first after an event id, so a client that
+         *     reconnects misses nothing; or, with newest_first, the newest first, a page at a time back to
+         *     the first event.
          */
         get: operations["listEvents"];
         put?: never;
@@ -1894,6 +1895,12 @@ export interface components {
         };
         ListEventsResponse: {
             events: components["schemas"]["Event"][];
+            /**
+             * @description Newest first: the page_token of the next, older page; empty on the page that ends with the
+             *     project's first event. Oldest first it is always empty: resume with after set to the id of
+             *     the last event.
+             */
+            nextPageToken: string;
         };
         ListEventsResponseEnvelope: {
             data: components["schemas"]["ListEventsResponse"];
@@ -4209,10 +4216,23 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                /** @description Return events with id greater than this (0 = from the start). */
+                /**
+                 * @description Oldest first: return events with id greater than this (0 = from the start). Not with
+                 *     newest_first.
+                 */
                 after?: string;
                 /** @description At most 200; default 100. */
                 pageSize?: number;
+                /**
+                 * @description Newest first, a page at a time going back: the first page holds the newest events, and each
+                 *     page's next_page_token asks for the older ones before it, until the first event. Events
+                 *     recorded meanwhile do not shift the pages; a client that also follows the timeline live
+                 *     resumes after the newest event it has (ListEvents(after=id) or the live socket's
+                 *     afterEventId).
+                 */
+                newestFirst?: boolean;
+                /** @description The next_page_token of the previous page (newest_first only; send newest_first again). */
+                pageToken?: string;
             };
             header?: never;
             path: {

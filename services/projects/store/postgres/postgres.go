@@ -567,14 +567,28 @@ func (q *queries) AppendEvents(ctx context.Context, events []store.Event) ([]sto
 	return out, nil
 }
 
-// Events implements store.Queries.
-func (q *queries) Events(ctx context.Context, projectID string, after int64, limit int) ([]store.Event, error) {
-	if limit <= 0 {
+// Events implements store.Queries. Every variant is a range of events_project_id_id_idx, read
+// forwards or backwards.
+func (q *queries) Events(ctx context.Context, projectID string, f store.EventFilter) ([]store.Event, error) {
+	if f.Limit <= 0 {
 		return nil, nil
 	}
-	rows, err := q.db.Query(ctx,
-		`SELECT id, project_id, actor_id, actor_service, type, payload, created_at FROM events
-		 WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3`, projectID, after, limit)
+	query, args := `SELECT id, project_id, actor_id, actor_service, type, payload, created_at FROM events
+		WHERE project_id = $1`, []any{projectID}
+	if f.After != 0 {
+		args = append(args, f.After)
+		query += fmt.Sprintf(` AND id > $%d`, len(args))
+	}
+	if f.Before != 0 {
+		args = append(args, f.Before)
+		query += fmt.Sprintf(` AND id < $%d`, len(args))
+	}
+	order := ` ORDER BY id`
+	if f.NewestFirst {
+		order = ` ORDER BY id DESC`
+	}
+	args = append(args, f.Limit)
+	rows, err := q.db.Query(ctx, query+order+fmt.Sprintf(` LIMIT $%d`, len(args)), args...)
 	events, err := collect(rows, err, func(r pgx.Row) (store.Event, error) {
 		var e store.Event
 		err := r.Scan(&e.ID, &e.ProjectID, &e.ActorID, &e.ActorService, &e.Type, &e.Payload, &e.CreatedAt)

@@ -153,7 +153,10 @@ func seed(tb testing.TB, pool *pgxpool.Pool) (fewUser, busyUser, projectID strin
 		 FROM generate_series(1, 100) p, generate_series(1, 200) t`,
 		`INSERT INTO task_dependencies (project_id, task_id, depends_on_id)
 		 SELECT 'p' || p, 't' || t, 't' || (t - 1) FROM generate_series(1, 100) p, generate_series(2, 200) t`,
-		// 500 events in each of 40 projects, appended in turns as projects are worked on together.
+		// 500 events in each of 40 projects, appended in turns as projects are worked on together,
+		// after 50 in each of 2000 others: a project has a small share of the timeline table.
+		`INSERT INTO events (project_id, actor_id, type, payload, created_at)
+		 SELECT 'p' || (100 + p), 'ada', 'x', '{}', now() FROM generate_series(1, 50) e, generate_series(1, 2000) p ORDER BY e, p`,
 		`INSERT INTO events (project_id, actor_id, type, payload, created_at)
 		 SELECT 'p' || p, 'ada', 'x', '{}', now() FROM generate_series(1, 500) e, generate_series(1, 40) p ORDER BY e, p`,
 		// 100 notifications for each of 1000 users, interleaved, nine in ten of them read.
@@ -176,6 +179,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	fewUser, busyUser, projectID := seed(t, pool)
 	cursor := &store.ProjectCursor{CreatedAt: time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC), ID: "p9999"}
 	taskPage := tasksAfter(t, s, projectID, 50, 21)
+	eventPage2, eventPage4 := newestEventsBefore(t, s, projectID, 100, 101), newestEventsBefore(t, s, projectID, 300, 101)
 
 	for _, tc := range []struct {
 		name    string
@@ -188,7 +192,15 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"ProjectsForMember(busy)", func() error { _, err := s.ProjectsForMember(ctx, busyUser, nil, 20); return err }, []string{"projects_created_at_id_idx"}},
 		{"ProjectsForMember(busy, after)", func() error { _, err := s.ProjectsForMember(ctx, busyUser, cursor, 20); return err }, []string{"projects_created_at_id_idx"}},
 		{"Members", func() error { _, err := s.Members(ctx, projectID); return err }, []string{"members_pkey"}},
-		{"Events", func() error { _, err := s.Events(ctx, projectID, 100, 50); return err }, []string{"events_project_id_id_idx"}},
+		{"Events", func() error { _, err := s.Events(ctx, projectID, store.EventFilter{After: 100, Limit: 50}); return err }, []string{"events_project_id_id_idx"}},
+		// Newest first: the same index, read backwards from the end, or from the oldest event of
+		// the page before, however far back.
+		{"Events(newest)", func() error {
+			_, err := s.Events(ctx, projectID, store.EventFilter{NewestFirst: true, Limit: 101})
+			return err
+		}, []string{"events_project_id_id_idx"}},
+		{"Events(newest, page 2)", func() error { _, err := s.Events(ctx, projectID, eventPage2); return err }, []string{"events_project_id_id_idx"}},
+		{"Events(newest, page 4)", func() error { _, err := s.Events(ctx, projectID, eventPage4); return err }, []string{"events_project_id_id_idx"}},
 		{"Notifications", func() error {
 			_, err := s.Notifications(ctx, "user7", store.NotificationFilter{Limit: 50})
 			return err
@@ -262,6 +274,17 @@ func tasksAfter(t *testing.T, s store.Queries, projectID string, n, limit int) s
 		t.Fatalf("Tasks(first %d): %d tasks, err %v", n, len(tasks), err)
 	}
 	return store.TaskFilter{After: tasks[n-1].Position, Limit: limit}
+}
+
+// newestEventsBefore returns the filter of ListEvents' newest-first page of limit rows after
+// the project's n newest events (the second page, for a first page of n).
+func newestEventsBefore(t *testing.T, s store.Queries, projectID string, n, limit int) store.EventFilter {
+	t.Helper()
+	events, err := s.Events(t.Context(), projectID, store.EventFilter{NewestFirst: true, Limit: n})
+	if err != nil || len(events) != n {
+		t.Fatalf("Events(newest %d): %d events, err %v", n, len(events), err)
+	}
+	return store.EventFilter{NewestFirst: true, Before: events[n-1].ID, Limit: limit}
 }
 
 func TestGateLocksInTx(t *testing.T) {

@@ -550,14 +550,27 @@ func (q *queries) AppendEvents(ctx context.Context, events []store.Event) ([]sto
 	return out, nil
 }
 
-// Events implements store.Queries.
-func (q *queries) Events(ctx context.Context, projectID string, after int64, limit int) ([]store.Event, error) {
-	if limit <= 0 {
+// Events implements store.Queries. Every variant is a range of events_project_id_id_idx, read
+// forwards or backwards.
+func (q *queries) Events(ctx context.Context, projectID string, f store.EventFilter) ([]store.Event, error) {
+	if f.Limit <= 0 {
 		return nil, nil
 	}
-	rows, err := q.db.QueryContext(ctx,
-		`SELECT id, project_id, actor_id, actor_service, type, payload, created_at FROM events
-		 WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?`, projectID, after, limit)
+	query, args := `SELECT id, project_id, actor_id, actor_service, type, payload, created_at FROM events
+		WHERE project_id = ?`, []any{projectID}
+	if f.After != 0 {
+		query += ` AND id > ?`
+		args = append(args, f.After)
+	}
+	if f.Before != 0 {
+		query += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	order := ` ORDER BY id`
+	if f.NewestFirst {
+		order = ` ORDER BY id DESC`
+	}
+	rows, err := q.db.QueryContext(ctx, query+order+` LIMIT ?`, append(args, f.Limit)...)
 	events, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Event, error) {
 		var (
 			e       store.Event

@@ -394,7 +394,7 @@ func wantProject(t *testing.T, s store.Store, p project) {
 	wantList(t, "Deliverables", deliverables, err, p.deliverables)
 	proofs, err := s.Proofs(ctx, p.ID, 1)
 	wantList(t, "Proofs", proofs, err, p.proofs)
-	events, err := s.Events(ctx, p.ID, 0, 100)
+	events, err := s.Events(ctx, p.ID, store.EventFilter{Limit: 100})
 	wantList(t, "Events", events, err, p.events)
 	if reviews, err := s.Reviews(ctx, p.ID, 1); err != nil || len(reviews) != p.reviews {
 		t.Errorf("Reviews: %d, err %v; want %d", len(reviews), err, p.reviews)
@@ -986,14 +986,14 @@ func testEvents(t *testing.T, s store.Store) {
 			mine = append(mine, e)
 		}
 	}
-	all, err := s.Events(ctx, p.ID, 0, 100)
+	all, err := s.Events(ctx, p.ID, store.EventFilter{Limit: 100})
 	must(t, err)
 	if !reflect.DeepEqual(all, mine) {
 		t.Errorf("Events:\n got %+v\nwant %+v", all, mine)
 	}
 	var paged []store.Event
 	for after, pages := int64(0), 0; pages <= len(mine); pages++ {
-		page, err := s.Events(ctx, p.ID, after, 2)
+		page, err := s.Events(ctx, p.ID, store.EventFilter{After: after, Limit: 2})
 		must(t, err)
 		if len(page) == 0 {
 			break
@@ -1004,7 +1004,35 @@ func testEvents(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(paged, mine) {
 		t.Errorf("Events in pages of 2:\n got %+v\nwant %+v", paged, mine)
 	}
-	if got, err := s.Events(ctx, other.ID, 0, 100); err != nil || len(got) != 1 || got[0].ID != first[1].ID {
+	// Newest first, in pages of 2 going back, each before the oldest of the page before.
+	newest := slices.Clone(mine)
+	slices.Reverse(newest)
+	paged = nil
+	for before, pages := int64(0), 0; pages <= len(mine); pages++ {
+		page, err := s.Events(ctx, p.ID, store.EventFilter{NewestFirst: true, Before: before, Limit: 2})
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		before = page[len(page)-1].ID
+	}
+	if !reflect.DeepEqual(paged, newest) {
+		t.Errorf("Events newest first in pages of 2:\n got %+v\nwant %+v", paged, newest)
+	}
+	// Both bounds: the events between two ids, either way.
+	between := store.EventFilter{After: mine[0].ID, Before: mine[3].ID, Limit: 10}
+	if got, err := s.Events(ctx, p.ID, between); err != nil || !reflect.DeepEqual(got, mine[1:3]) {
+		t.Errorf("Events(between) = %+v, %v; want %+v", got, err, mine[1:3])
+	}
+	between.NewestFirst = true
+	if got, err := s.Events(ctx, p.ID, between); err != nil || len(got) != 2 || got[0].ID != mine[2].ID || got[1].ID != mine[1].ID {
+		t.Errorf("Events(between, newest first) = %+v, %v; want %d then %d", got, err, mine[2].ID, mine[1].ID)
+	}
+	if got, err := s.Events(ctx, p.ID, store.EventFilter{NewestFirst: true}); err != nil || len(got) != 0 {
+		t.Errorf("Events(limit 0) = %+v, %v; want none", got, err)
+	}
+	if got, err := s.Events(ctx, other.ID, store.EventFilter{Limit: 100}); err != nil || len(got) != 1 || got[0].ID != first[1].ID {
 		t.Errorf("Events(other project) = %+v, %v; want its one event", got, err)
 	}
 
@@ -1155,7 +1183,7 @@ func testInTx(t *testing.T, s store.Store) {
 		t.Errorf("Gate after commit: %v", err)
 	}
 	wantTasks(t, s, p.ID, store.TaskFilter{}, []store.Task{task})
-	if events, err := s.Events(ctx, p.ID, 0, 10); err != nil || len(events) != 1 {
+	if events, err := s.Events(ctx, p.ID, store.EventFilter{Limit: 10}); err != nil || len(events) != 1 {
 		t.Errorf("Events after commit = %v, %v; want 1", events, err)
 	}
 	if ns, err := s.Notifications(ctx, "ada", store.NotificationFilter{Limit: 10}); err != nil || len(ns) != 1 {
@@ -1241,7 +1269,7 @@ func MigratedGateEvidence(t *testing.T, s store.Queries) []store.Deliverable {
 func MigratedEvents(t *testing.T, s store.Queries) {
 	t.Helper()
 	ctx := context.Background()
-	events, err := s.Events(ctx, "e", 0, 10)
+	events, err := s.Events(ctx, "e", store.EventFilter{Limit: 10})
 	if err != nil || len(events) != 1 || events[0].ActorID != "ada" || events[0].ActorService != "" ||
 		events[0].Type != "gate_changed" || string(events[0].Payload) != `{"gate":1}` {
 		t.Fatalf("the event of before 00005: %+v, %v", events, err)
@@ -1249,7 +1277,7 @@ func MigratedEvents(t *testing.T, s store.Queries) {
 	added, err := s.AppendEvents(ctx, []store.Event{{ProjectID: "e", ActorID: "ada", ActorService: "agents", Type: "gate_changed",
 		Payload: []byte(`{"gate":2}`), CreatedAt: base}})
 	must(t, err)
-	events, err = s.Events(ctx, "e", events[0].ID, 10)
+	events, err = s.Events(ctx, "e", store.EventFilter{After: events[0].ID, Limit: 10})
 	if err != nil || len(events) != 1 || events[0].ID != added[0].ID || events[0].ActorService != "agents" {
 		t.Fatalf("an event after 00005: %+v, %v", events, err)
 	}

@@ -5193,10 +5193,19 @@ func (x *AdvanceTasksResponse) GetTasks() []*Task {
 type ListEventsRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	// Return events with id greater than this (0 = from the start).
+	// Oldest first: return events with id greater than this (0 = from the start). Not with
+	// newest_first.
 	After int64 `protobuf:"varint,2,opt,name=after,proto3" json:"after,omitempty"`
 	// At most 200; default 100.
-	PageSize      int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Newest first, a page at a time going back: the first page holds the newest events, and each
+	// page's next_page_token asks for the older ones before it, until the first event. Events
+	// recorded meanwhile do not shift the pages; a client that also follows the timeline live
+	// resumes after the newest event it has (ListEvents(after=id) or the live socket's
+	// afterEventId).
+	NewestFirst bool `protobuf:"varint,4,opt,name=newest_first,json=newestFirst,proto3" json:"newest_first,omitempty"`
+	// The next_page_token of the previous page (newest_first only; send newest_first again).
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5252,9 +5261,27 @@ func (x *ListEventsRequest) GetPageSize() int32 {
 	return 0
 }
 
+func (x *ListEventsRequest) GetNewestFirst() bool {
+	if x != nil {
+		return x.NewestFirst
+	}
+	return false
+}
+
+func (x *ListEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListEventsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Events        []*Event               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*Event               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Newest first: the page_token of the next, older page; empty on the page that ends with the
+	// project's first event. Oldest first it is always empty: resume with after set to the id of
+	// the last event.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5294,6 +5321,13 @@ func (x *ListEventsResponse) GetEvents() []*Event {
 		return x.Events
 	}
 	return nil
+}
+
+func (x *ListEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Notification is news for one user, made from an event of a project's timeline in the same
@@ -6020,14 +6054,18 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\x0e2\".fuzzyllama.projects.v1.TaskStatusB\x04\xe2A\x01\x02R\x06status\x12\x1b\n" +
 	"\ttask_keys\x18\x05 \x03(\tR\btaskKeys\"J\n" +
 	"\x14AdvanceTasksResponse\x122\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\"k\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x1c.fuzzyllama.projects.v1.TaskR\x05tasks\"\xad\x01\n" +
 	"\x11ListEventsRequest\x12#\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\x03R\x05after\x12\x1b\n" +
-	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"K\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12!\n" +
+	"\fnewest_first\x18\x04 \x01(\bR\vnewestFirst\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"s\n" +
 	"\x12ListEventsResponse\x125\n" +
-	"\x06events\x18\x01 \x03(\v2\x1d.fuzzyllama.projects.v1.EventR\x06events\"\xd7\x02\n" +
+	"\x06events\x18\x01 \x03(\v2\x1d.fuzzyllama.projects.v1.EventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd7\x02\n" +
 	"\fNotification\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1d\n" +

@@ -135,8 +135,9 @@ type ProjectsServiceClient interface {
 	// records nothing. Reserved for the agents service acting for an owner or editor (a delegated
 	// token); people change tasks with UpdateTask.
 	AdvanceTasks(ctx context.Context, in *AdvanceTasksRequest, opts ...grpc.CallOption) (*AdvanceTasksResponse, error)
-	// ListEvents lists the project's timeline in order, after an event id, so a client that
-	// reconnects misses nothing.
+	// ListEvents lists the project's timeline: oldest first after an event id, so a client that
+	// reconnects misses nothing; or, with newest_first, the newest first, a page at a time back to
+	// the first event.
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
 	// ListNotifications lists the caller's notifications (news of their projects that asks for
 	// their attention: a gate ready for their review, a blocked gate, a membership change, a
@@ -539,8 +540,9 @@ type ProjectsServiceServer interface {
 	// records nothing. Reserved for the agents service acting for an owner or editor (a delegated
 	// token); people change tasks with UpdateTask.
 	AdvanceTasks(context.Context, *AdvanceTasksRequest) (*AdvanceTasksResponse, error)
-	// ListEvents lists the project's timeline in order, after an event id, so a client that
-	// reconnects misses nothing.
+	// ListEvents lists the project's timeline: oldest first after an event id, so a client that
+	// reconnects misses nothing; or, with newest_first, the newest first, a page at a time back to
+	// the first event.
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
 	// ListNotifications lists the caller's notifications (news of their projects that asks for
 	// their attention: a gate ready for their review, a blocked gate, a membership change, a
