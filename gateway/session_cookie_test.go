@@ -1,14 +1,18 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fuzzyllama/fuzzyllama/gen"
 )
 
 const (
@@ -271,5 +275,44 @@ func TestTokenExpiry(t *testing.T) {
 		if _, ok := tokenExpiry(bad); ok {
 			t.Errorf("%q: an expiry was read", bad)
 		}
+	}
+}
+
+// The published contract declares the session header on every route that honours it, and the
+// cookie their answers set: a client generated from it (the console's) can send the header.
+func TestContractDeclaresBrowserSessions(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string } `json:"parameters"`
+			Responses  map[string]struct {
+				Headers map[string]json.RawMessage `json:"headers"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(gen.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for path := range sessionRoutes {
+		op, ok := doc.Paths[path]["post"]
+		if !ok {
+			t.Fatalf("the contract has no POST %s", path)
+		}
+		if !slices.ContainsFunc(op.Parameters, func(p struct{ Name, In string }) bool {
+			return p.Name == SessionHeader && p.In == "header"
+		}) {
+			t.Errorf("POST %s: the contract does not declare the %s header", path, SessionHeader)
+		}
+		declared := false
+		for status, r := range op.Responses {
+			if status[0] == '2' && r.Headers["Set-Cookie"] != nil {
+				declared = true
+			}
+		}
+		if !declared {
+			t.Errorf("POST %s: the contract does not declare the Set-Cookie of its success", path)
+		}
+	}
+	if !bytes.Contains(gen.OpenAPI, []byte(RefreshCookie)) {
+		t.Errorf("the contract does not name the cookie %s", RefreshCookie)
 	}
 }

@@ -104,6 +104,7 @@ func buildOpenAPI(swagger []byte, protos *protoIndex) (*openapi3.T, error) {
 		return nil, fmt.Errorf("live protocol: %w", err)
 	}
 	addEventStreams(doc)
+	addBrowserSessions(doc)
 	doc.Tags = nil
 	for _, name := range slices.Sorted(maps.Keys(tags)) {
 		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: name, Description: tags[name]})

@@ -3321,7 +3321,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: a browser session. The refresh token travels in the HttpOnly cookie `fuzzyllama_refresh` (SameSite=Strict, Path=/api/v1/auth, Secure except on loopback hosts) instead of the body: login and register set it, refresh reads it (send `{"refreshToken": ""}`: the body's token is ignored) and rotates it, logout and logout-all clear it. Without the header the cookie is neither read nor written. Requiring this header, which a cross-site form cannot send, is the CSRF defence. */
+                "X-FuzzyLlama-Session"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3334,6 +3337,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description Sets the session cookie (with the header); the body's refreshToken is then empty. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3351,7 +3356,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: a browser session. The refresh token travels in the HttpOnly cookie `fuzzyllama_refresh` (SameSite=Strict, Path=/api/v1/auth, Secure except on loopback hosts) instead of the body: login and register set it, refresh reads it (send `{"refreshToken": ""}`: the body's token is ignored) and rotates it, logout and logout-all clear it. Without the header the cookie is neither read nor written. Requiring this header, which a cross-site form cannot send, is the CSRF defence. */
+                "X-FuzzyLlama-Session"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3364,6 +3372,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description Clears the session cookie (with the header), whatever the outcome. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3384,7 +3394,10 @@ export interface operations {
     logoutAll: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: a browser session. The refresh token travels in the HttpOnly cookie `fuzzyllama_refresh` (SameSite=Strict, Path=/api/v1/auth, Secure except on loopback hosts) instead of the body: login and register set it, refresh reads it (send `{"refreshToken": ""}`: the body's token is ignored) and rotates it, logout and logout-all clear it. Without the header the cookie is neither read nor written. Requiring this header, which a cross-site form cannot send, is the CSRF defence. */
+                "X-FuzzyLlama-Session"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3397,6 +3410,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description Clears the session cookie (with the header), whatever the outcome. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3445,7 +3460,10 @@ export interface operations {
     refresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: a browser session. The refresh token travels in the HttpOnly cookie `fuzzyllama_refresh` (SameSite=Strict, Path=/api/v1/auth, Secure except on loopback hosts) instead of the body: login and register set it, refresh reads it (send `{"refreshToken": ""}`: the body's token is ignored) and rotates it, logout and logout-all clear it. Without the header the cookie is neither read nor written. Requiring this header, which a cross-site form cannot send, is the CSRF defence. */
+                "X-FuzzyLlama-Session"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3458,6 +3476,8 @@ export interface operations {
             /** @description OK. */
             200: {
                 headers: {
+                    /** @description Rotates the session cookie (with the header); the body's refreshToken is then empty. A refused refresh clears it. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3475,7 +3495,10 @@ export interface operations {
     register: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: a browser session. The refresh token travels in the HttpOnly cookie `fuzzyllama_refresh` (SameSite=Strict, Path=/api/v1/auth, Secure except on loopback hosts) instead of the body: login and register set it, refresh reads it (send `{"refreshToken": ""}`: the body's token is ignored) and rotates it, logout and logout-all clear it. Without the header the cookie is neither read nor written. Requiring this header, which a cross-site form cannot send, is the CSRF defence. */
+                "X-FuzzyLlama-Session"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3488,6 +3511,8 @@ export interface operations {
             /** @description Created. */
             201: {
                 headers: {
+                    /** @description Sets the session cookie (with the header); the body's refreshToken is then empty. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
