@@ -50,7 +50,9 @@ export const DiffView = memo(function DiffView({
       ) : mode === "unified" ? (
         <div className="diff" role="table" aria-label="Unified diff">
           {rows.map((row, i) => (
-            <Line key={i} row={row} />
+            <div key={i} className="pair" role="row">
+              <Line row={row} />
+            </div>
           ))}
         </div>
       ) : (
