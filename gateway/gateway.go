@@ -299,7 +299,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Gateway, error) {
 		metrics.middleware(d.Logger),
 		middleware.SecurityHeaders(cfg.HSTS),
 		middleware.CORS(cfg.CORSOrigins),
-		browserSessions,
+		browserSessions(cfg.HSTS),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
 		middleware.ClientIP(trusted),
 		identify(verifier, d.Logger),

@@ -89,15 +89,21 @@ func cookieSessionFrom(ctx context.Context) *cookieSession {
 
 // browserSessions marks the auth requests that ask for a cookie session, for the steps after it
 // (refreshFromCookie, setSessionCookie, the error handler), and clears the cookie on logout before
-// anything can refuse the request.
-func browserSessions(next http.Handler) http.Handler {
+// anything can refuse the request. With alwaysSecure (HSTS on: the site is only ever served
+// over https) the cookie is Secure whatever the Host says, so a proxy that rewrites Host to
+// localhost cannot make it travel in clear.
+func browserSessions(alwaysSecure bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return browserSessionsHandler(next, alwaysSecure) }
+}
+
+func browserSessionsHandler(next http.Handler, alwaysSecure bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		step, ok := sessionRoutes[r.URL.Path]
 		if !ok || r.Method != http.MethodPost || !strings.EqualFold(strings.TrimSpace(r.Header.Get(SessionHeader)), sessionHeaderValue) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		s := &cookieSession{step: step, secure: !isLoopbackHost(r.Host)}
+		s := &cookieSession{step: step, secure: alwaysSecure || !isLoopbackHost(r.Host)}
 		if step == sessionEnd {
 			s.clear(w)
 		}

@@ -248,6 +248,19 @@ func TestTheCookieIsSecureOffLoopback(t *testing.T) {
 	}
 }
 
+// With HSTS on (the site is https only), the cookie is Secure whatever the Host: a proxy that
+// rewrites Host to localhost must not make it travel in clear.
+func TestTheCookieIsAlwaysSecureWithHSTS(t *testing.T) {
+	g := newTestGateway(t, Config{HSTS: true}, nil)
+	for _, host := range []string{"localhost:8080", "127.0.0.1", "app.example.com"} {
+		w := g.do(http.MethodPost, "/api/v1/auth/login", loginBody, "X-FuzzyLlama-Session", "cookie", "Host", host)
+		if w.Code != http.StatusOK {
+			t.Fatalf("login on %q: %d %s", host, w.Code, w.Body)
+		}
+		wantSessionCookie(t, setCookie(t, w), w.Header().Get("Set-Cookie"), true)
+	}
+}
+
 // The header is a CORS-allowed request header, for an allowed origin only.
 func TestTheSessionHeaderPassesCORS(t *testing.T) {
 	g := newTestGateway(t, Config{CORSOrigins: []string{"https://app.example.com"}}, nil)
