@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { testWorkflow } from "../../../test/project";
+import type { Schemas } from "../../../api/client";
 import { actorWords, eventWords, flattenEvents, type Event, type EventContext } from "./events";
+
+type MemberChange = Schemas["MemberChange"];
+type Role = Schemas["Role"];
 
 const ctx: EventContext = {
   projectId: "p1",
@@ -33,7 +37,13 @@ const ctx: EventContext = {
   ),
 };
 
-const base = { id: "1", projectId: "p1", actorId: "u-ann", createTime: "2025-01-01T00:00:00Z" };
+const base = {
+  id: "1",
+  projectId: "p1",
+  actorId: "u-ann",
+  actorService: "",
+  createTime: "2025-01-01T00:00:00Z",
+};
 const words = (payload: Partial<Event>) => eventWords({ ...base, ...payload }, ctx).summary;
 
 describe("eventWords", () => {
@@ -77,26 +87,39 @@ describe("eventWords", () => {
     expect(words({ tasksChanged: { taskIds: ["t0"], change: "updated", status: "TASK_STATUS_DONE" } })).toBe(
       "Task “PRD”: done",
     );
-    expect(words({ memberChanged: { userId: "u-bob", role: "ROLE_VIEWER" } })).toBe("Bob is now a viewer");
-    expect(words({ memberChanged: { userId: "u-bob", role: "ROLE_UNSPECIFIED" } })).toBe(
-      "Bob was removed from the project",
-    );
     expect(words({ projectChanged: { change: "archived", status: "PROJECT_STATUS_ARCHIVED" } })).toBe(
       "Project archived",
     );
   });
 
-  it("names the actor", () => {
-    expect(actorWords("u-bob", ctx)).toBe("Bob");
-    expect(actorWords("u-zed", ctx)).toBe("a former member");
-    expect(actorWords("", ctx)).toBe("the system");
+  it("tells what happened to a member", () => {
+    const member = (role: Role, change: MemberChange) =>
+      words({ memberChanged: { userId: "u-bob", role, change } });
+    expect(member("ROLE_EDITOR", "MEMBER_CHANGE_ADDED")).toBe("Bob joined as editor");
+    expect(member("ROLE_VIEWER", "MEMBER_CHANGE_ROLE_CHANGED")).toBe("Bob is now a viewer");
+    expect(member("ROLE_OWNER", "MEMBER_CHANGE_ROLE_CHANGED")).toBe("Bob is now the owner");
+    expect(member("ROLE_UNSPECIFIED", "MEMBER_CHANGE_REMOVED")).toBe("Bob was removed");
+    // Events from before the change was kept: an addition or a role change reads as the role now.
+    expect(member("ROLE_VIEWER", "MEMBER_CHANGE_UNSPECIFIED")).toBe("Bob is now a viewer");
+    expect(member("ROLE_UNSPECIFIED", "MEMBER_CHANGE_UNSPECIFIED")).toBe("Bob was removed from the project");
+  });
+
+  it("names the actor, and the service that acted for them", () => {
+    expect(actorWords({ actorId: "u-bob", actorService: "" }, ctx)).toBe("Bob");
+    expect(actorWords({ actorId: "u-bob", actorService: "agents" }, ctx)).toBe("Bob's agents");
+    expect(actorWords({ actorId: "u-bob", actorService: "documents" }, ctx)).toBe(
+      "Bob via the documents service",
+    );
+    expect(actorWords({ actorId: "u-zed", actorService: "" }, ctx)).toBe("a former member");
+    expect(actorWords({ actorId: "u-zed", actorService: "agents" }, ctx)).toBe("a former member's agents");
+    expect(actorWords({ actorId: "", actorService: "" }, ctx)).toBe("the system");
   });
 
   it("orders events newest first across pages, each once", () => {
     const e = (id: string): Event => ({ ...base, id });
     const ids = flattenEvents([
-      { events: [e("12"), e("9"), e("10")], next: "10" },
-      { events: [e("11"), e("12")] },
+      { events: [e("12"), e("9"), e("10")], nextPageToken: "9" },
+      { events: [e("11"), e("12")], nextPageToken: "" },
     ]).map((x) => x.id);
     expect(ids).toEqual(["12", "11", "10", "9"]);
   });

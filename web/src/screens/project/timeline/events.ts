@@ -2,10 +2,9 @@
 // live connection adds to: live/cache.ts puts a new event at the front of pages[0].events), and
 // each event in words.
 //
-// Paging: ListEvents pages forward only, oldest first, by the cursor `after` (an event id); there
-// is no way to ask for the newest page first. So the timeline walks the cursor from the start to
-// the newest event, 200 events a request, and shows what it holds newest first, whatever page an
-// event is in.
+// Paging: ListEvents with newestFirst gives the newest page first; each page's nextPageToken asks
+// for the page of older events before it, and is empty on the page that holds the first event.
+// The first page is the newest; the timeline asks for older pages as the user scrolls to them.
 import { useInfiniteQuery, type InfiniteData } from "@tanstack/react-query";
 import { useApi } from "../../../api/ApiProvider";
 import { unwrap, type Schemas } from "../../../api/client";
@@ -17,30 +16,31 @@ import { listWords, quoted, taskStatusWords, type Task } from "../tasks/tasks";
 
 export type Event = Schemas["Event"];
 
-/** A page of the timeline: its events, and the cursor of the next page (none: it was the last). */
-export interface EventsPage {
-  events: Event[];
-  next?: string;
-}
+/** A page of the timeline, newest first: its events, and the token of the older page (empty: none). */
+export type EventsPage = Schemas["ListEventsResponse"];
 
-/** The most events ListEvents gives in one answer. */
-export const EVENTS_PAGE_SIZE = 200;
+/** How many events one page asks for (the API gives at most 200). */
+export const EVENTS_PAGE_SIZE = 100;
 
 export function useEvents(projectId: string) {
   const api = useApi();
   return useInfiniteQuery<EventsPage, Error, InfiniteData<EventsPage, string>, readonly unknown[], string>({
     queryKey: queryKeys.events(projectId),
-    initialPageParam: "0",
-    queryFn: async ({ pageParam }) => {
-      const { events } = await unwrap(
+    initialPageParam: "",
+    queryFn: ({ pageParam }) =>
+      unwrap(
         api.GET("/api/v1/projects/{projectId}/events", {
-          params: { path: { projectId }, query: { after: pageParam, pageSize: EVENTS_PAGE_SIZE } },
+          params: {
+            path: { projectId },
+            query: {
+              newestFirst: true,
+              pageSize: EVENTS_PAGE_SIZE,
+              ...(pageParam ? { pageToken: pageParam } : {}),
+            },
+          },
         }),
-      );
-      const last = events.at(-1);
-      return events.length >= EVENTS_PAGE_SIZE && last ? { events, next: last.id } : { events };
-    },
-    getNextPageParam: (page) => page.next,
+      ),
+    getNextPageParam: (page) => page.nextPageToken || undefined,
   });
 }
 
@@ -50,7 +50,10 @@ function newestFirst(a: Event, b: Event): number {
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
-/** Every event of the pages once, newest first (a live event may also come in a later page). */
+/**
+ * Every event of the pages once, newest first (a live event may also come in a page fetched
+ * after it arrived).
+ */
 export function flattenEvents(pages: readonly EventsPage[] | undefined): Event[] {
   const byId = new Map<string, Event>();
   for (const page of pages ?? []) for (const e of page.events) if (!byId.has(e.id)) byId.set(e.id, e);
@@ -76,14 +79,17 @@ const enumWords = (value: string, prefix: string) =>
   value.replace(prefix, "").replaceAll("_", " ").toLowerCase();
 
 /**
- * Who did it: the member's name. Agents act for a person (their work is recorded under the id of
- * the user they act for), so the API does not tell an agent's change from its user's; an empty
- * actor is the system; an id no longer among the members is a former member.
+ * Who did it: the member's name, and the FuzzyLlama service that acted for them, if one did
+ * ("Ann's agents", "Ann via the documents service"); an empty actor is the system; an id no
+ * longer among the members is a former member.
  */
-export function actorWords(actorId: string, ctx: EventContext): string {
-  if (!actorId) return "the system";
-  const m = ctx.members.get(actorId);
-  return m ? m.name || m.email : "a former member";
+export function actorWords(event: Pick<Event, "actorId" | "actorService">, ctx: EventContext): string {
+  const { actorId, actorService } = event;
+  if (!actorId) return actorService === "agents" ? "the agents" : "the system";
+  const name = memberName(actorId, ctx);
+  if (!actorService) return name;
+  if (actorService === "agents") return `${name}'s agents`;
+  return `${name} via the ${actorService} service`;
 }
 
 function memberName(userId: string, ctx: EventContext): string {
@@ -139,10 +145,18 @@ export function eventWords(e: Event, ctx: EventContext): EventWords {
   if (e.memberChanged) {
     const m = e.memberChanged;
     const name = memberName(m.userId, ctx);
-    if (m.role === "ROLE_UNSPECIFIED") return { summary: `${name} was removed from the project` };
-    return {
-      summary: `${name} is now ${roleLabel(m.role) === "owner" ? "the owner" : `a ${roleLabel(m.role)}`}`,
-    };
+    const role = roleLabel(m.role);
+    switch (m.change) {
+      case "MEMBER_CHANGE_ADDED":
+        return { summary: `${name} joined as ${role}` };
+      case "MEMBER_CHANGE_REMOVED":
+        return { summary: `${name} was removed` };
+      default:
+        // A role change; or, on events from before the change was kept, an addition or a role
+        // change (which cannot be told apart) or a removal (no role).
+        if (m.role === "ROLE_UNSPECIFIED") return { summary: `${name} was removed from the project` };
+        return { summary: `${name} is now ${role === "owner" ? "the owner" : `a ${role}`}` };
+    }
   }
   if (e.projectChanged) {
     const words: Record<string, string> = {
