@@ -32,6 +32,10 @@ function render(usage: Partial<Schemas["GetUsageResponse"]>) {
         { role: "AGENT_ROLE_PRODUCT_MANAGER", cost: g1 },
         { role: "AGENT_ROLE_ARCHITECT", cost: g3 },
       ],
+      models: [
+        { model: "claude-sonnet-4-5-20250929", cost: g1 },
+        { model: "offline", cost: g3 },
+      ],
     }),
     "GET /api/v1/usage": () => ({
       monthStart: "2025-01-01T00:00:00Z",
@@ -52,7 +56,7 @@ function render(usage: Partial<Schemas["GetUsageResponse"]>) {
 }
 
 describe("CostsPage", () => {
-  it("shows the costs per gate and role, with the total, and why offline runs cost nothing", async () => {
+  it("shows the costs per gate, role and model, with the total, and why offline runs cost nothing", async () => {
     render({});
     const byGate = await screen.findByRole("table", { name: "By gate" });
     const rows = within(byGate).getAllByRole("row");
@@ -62,6 +66,18 @@ describe("CostsPage", () => {
     expect(rows[2]?.textContent).toContain("G3 Architecture");
     expect(rows.at(-1)?.textContent).toContain("Total");
     expect(within(screen.getByRole("table", { name: "By role" })).getByText("architect")).toBeTruthy();
+    const byModel = within(screen.getByRole("table", { name: "By model" })).getAllByRole("row");
+    expect(byModel[0]?.textContent).toContain("Model");
+    expect(byModel[1]?.textContent).toContain("claude-sonnet-4-5-20250929");
+    expect(byModel[1]?.textContent).toContain("$0.012");
+    expect(byModel[2]?.textContent).toContain("offline provider (no model)");
+    // Runs, offline runs, tokens in, tokens out, cost.
+    expect(
+      within(byModel[2]!)
+        .getAllByRole("cell")
+        .map((c) => c.textContent),
+    ).toEqual(["2", "2", "0", "0", "$0.00"]);
+    expect(byModel.at(-1)?.textContent).toContain("Total");
     expect(screen.getByText(/2 runs were answered by the offline provider/)).toBeTruthy();
   });
 

@@ -1,4 +1,4 @@
-// What the project's agent runs used, per gate and per role, with the total; and the signed-in
+// What the project's agent runs used, per gate, per role and per model, with the total; and the signed-in
 // user's month against their budget. Offline runs (no language model ran) cost nothing.
 import { useQuery } from "@tanstack/react-query";
 import { useApi } from "../../../api/ApiProvider";
@@ -43,7 +43,7 @@ function ProjectCosts({
   const workflow = useWorkflow(projectType);
   if (costs.isPending) return <Loading label="Loading the costs" />;
   if (costs.isError) return <ErrorView error={costs.error} retry={() => void costs.refetch()} />;
-  const { total, gates, roles } = costs.data;
+  const { total, gates, roles, models } = costs.data;
   if (total.runs === 0) return <Empty>No costs yet: the agents' runs count here once the work starts.</Empty>;
   const byGate = [...gates].sort((a, b) => a.gate - b.gate);
   return (
@@ -69,9 +69,19 @@ function ProjectCosts({
         rows={roles.map((r) => ({ key: r.role, name: agentRoleWords(r.role), cost: r.cost }))}
         total={total}
       />
+      <CostTable
+        caption="By model"
+        label="Model"
+        rows={models.map((m) => ({ key: m.model, name: modelWords(m.model), cost: m.cost }))}
+        total={total}
+      />
     </>
   );
 }
+
+/** A model as the provider named it; the offline provider is no model. */
+const modelWords = (model: string) =>
+  model === "offline" ? "offline provider (no model)" : model || "model not known";
 
 const runs = (n: number) => `${formatCount(n)} ${n === 1 ? "run" : "runs"}`;
 
