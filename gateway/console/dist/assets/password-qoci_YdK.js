@@ -1,0 +1,1 @@
+var e=`10-128 characters, with a letter and a digit, space or symbol; not containing the part of your email before the @.`;export{e as t};
