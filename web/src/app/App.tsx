@@ -34,7 +34,7 @@ export function App() {
     <ApiProvider client={api}>
       <SessionProvider session={session}>
         <QueryClientProvider client={queryClient}>
-          <LiveProvider>
+          <LiveProvider {...(baseUrl ? { url: `${baseUrl.replace(/^http/, "ws")}/api/v1/ws` } : {})}>
             <AppRoutes />
           </LiveProvider>
         </QueryClientProvider>

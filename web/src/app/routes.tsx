@@ -43,34 +43,36 @@ const NotFoundPage = page(() => import("../screens/not-found/NotFoundPage"));
 export function AppRoutes() {
   return (
     <BrowserRouter>
-      <Routes>
-        <Route element={<Layout />}>
-          <Route path="reset-password" element={ResetPasswordPage} />
-          <Route element={<RedirectIfSignedIn />}>
-            <Route path="sign-in" element={SignInPage} />
-            <Route path="sign-up" element={SignUpPage} />
-            <Route path="forgot-password" element={ForgotPasswordPage} />
-          </Route>
-          <Route element={<RequireSession />}>
-            <Route index element={<Navigate to="/projects" replace />} />
-            <Route path="projects" element={ProjectsPage} />
-            <Route path="projects/new" element={NewProjectPage} />
-            <Route path="notifications" element={NotificationsPage} />
-            <Route path="projects/:projectId" element={ProjectLayout}>
-              <Route index element={OverviewPage} />
-              <Route path="gates/:gate/review" element={ReviewPage} />
-              <Route path="documents" element={DocumentsPage} />
-              <Route path="documents/:documentId" element={DocumentPage} />
-              <Route path="tasks" element={TasksPage} />
-              <Route path="timeline" element={TimelinePage} />
-              <Route path="costs" element={CostsPage} />
-              <Route path="members" element={MembersPage} />
-              <Route path="export" element={ExportPage} />
+      <ErrorBoundary>
+        <Routes>
+          <Route element={<Layout />}>
+            <Route path="reset-password" element={ResetPasswordPage} />
+            <Route element={<RedirectIfSignedIn />}>
+              <Route path="sign-in" element={SignInPage} />
+              <Route path="sign-up" element={SignUpPage} />
+              <Route path="forgot-password" element={ForgotPasswordPage} />
             </Route>
+            <Route element={<RequireSession />}>
+              <Route index element={<Navigate to="/projects" replace />} />
+              <Route path="projects" element={ProjectsPage} />
+              <Route path="projects/new" element={NewProjectPage} />
+              <Route path="notifications" element={NotificationsPage} />
+              <Route path="projects/:projectId" element={ProjectLayout}>
+                <Route index element={OverviewPage} />
+                <Route path="gates/:gate/review" element={ReviewPage} />
+                <Route path="documents" element={DocumentsPage} />
+                <Route path="documents/:documentId" element={DocumentPage} />
+                <Route path="tasks" element={TasksPage} />
+                <Route path="timeline" element={TimelinePage} />
+                <Route path="costs" element={CostsPage} />
+                <Route path="members" element={MembersPage} />
+                <Route path="export" element={ExportPage} />
+              </Route>
+            </Route>
+            <Route path="*" element={NotFoundPage} />
           </Route>
-          <Route path="*" element={NotFoundPage} />
-        </Route>
-      </Routes>
+        </Routes>
+      </ErrorBoundary>
     </BrowserRouter>
   );
 }

@@ -43,4 +43,31 @@ describe("applyLiveMessage", () => {
     expect(fetchGates).toHaveBeenCalledOnce();
     unsubscribe();
   });
+
+  it("refetches the project, with the caller's role in it, when a member changes", async () => {
+    vi.useFakeTimers();
+    const client = new QueryClient();
+    const fetchProject = vi.fn(() => Promise.resolve({ id: "p1", role: "ROLE_VIEWER" }));
+    const unsubscribe = new QueryObserver(client, {
+      queryKey: queryKeys.project("p1"),
+      queryFn: fetchProject,
+    }).subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    fetchProject.mockClear();
+    applyLiveMessage(client, {
+      type: "event",
+      projectId: "p1",
+      event: {
+        id: "9",
+        projectId: "p1",
+        actorId: "owner",
+        actorService: "",
+        createTime: "2026-12-07T00:00:00Z",
+        memberChanged: { userId: "ed", role: "ROLE_VIEWER", change: "MEMBER_CHANGE_ROLE_CHANGED" },
+      },
+    });
+    await vi.advanceTimersByTimeAsync(INVALIDATION_DELAY_MS);
+    expect(fetchProject).toHaveBeenCalledOnce();
+    unsubscribe();
+  });
 });

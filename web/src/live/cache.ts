@@ -71,7 +71,13 @@ function applyEvent(client: QueryClient, projectId: string, event: Event): void 
   }
   if (event.gateChanged) mark(queryKeys.costs(projectId));
   if (event.tasksChanged) mark(queryKeys.tasks(projectId));
-  if (event.memberChanged) mark(queryKeys.members(projectId));
+  if (event.memberChanged) {
+    mark(queryKeys.members(projectId));
+    // The change may be the viewer's own role (or removal): the project carries it, and every
+    // control of the page follows it.
+    mark(queryKeys.project(projectId));
+    mark(queryKeys.projects);
+  }
   if (event.projectChanged) {
     mark(queryKeys.project(projectId));
     mark(queryKeys.projects);
@@ -93,5 +99,7 @@ function applyRun(client: QueryClient, projectId: string, run: Run): void {
   if (run.state === "RUN_STATE_SUCCEEDED" || run.state === "RUN_STATE_FAILED") {
     stale(client, queryKeys.costs(projectId));
     stale(client, queryKeys.usage);
+    // Its stored output (of the attempt that finished), if a page shows it.
+    stale(client, queryKeys.run(projectId, run.id));
   }
 }

@@ -221,6 +221,18 @@ describe("LiveConnection", () => {
     expect(got).toEqual(["chunk", "unwatched"]);
   });
 
+  it("a watch the server ended does not let its old holder end a newer watch of the run", async () => {
+    const { connection } = setup();
+    connection.start();
+    await flush();
+    latest().open();
+    const stopFirst = connection.watchRun("p1", "r1", () => {});
+    latest().deliver({ type: "unwatched", projectId: "p1", runId: "r1" });
+    connection.watchRun("p1", "r1", () => {});
+    stopFirst();
+    expect(latest().sent.filter((m) => m.type === "unwatchRun")).toEqual([]);
+  });
+
   it("opens one socket when stopped and started again while fetching its token (no leak)", async () => {
     const { connection } = setup();
     connection.start();

@@ -166,9 +166,11 @@ export class LiveConnection {
     }
     watch.count++;
     watch.listeners.add(listener);
+    const mine = watch;
     return () => {
       const w = this.runs.get(runId);
-      if (!w) return;
+      // The server may have ended this watch (the run finished) and another begun since.
+      if (w !== mine) return;
       w.listeners.delete(listener);
       if (--w.count > 0) return;
       this.runs.delete(runId);

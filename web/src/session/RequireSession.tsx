@@ -22,8 +22,19 @@ export function RedirectIfSignedIn() {
   const location = useLocation();
   if (state.status === "restoring") return <Loading label="Loading" />;
   if (state.status === "signedIn") {
-    const next = new URLSearchParams(location.search).get("next");
-    return <Navigate to={next?.startsWith("/") && !next.startsWith("//") ? next : "/projects"} replace />;
+    return <Navigate to={sameOriginPath(new URLSearchParams(location.search).get("next"))} replace />;
   }
   return <Outlet />;
+}
+
+/** Where ?next= may send a user: a path of this origin, whatever else it says; else the projects. */
+export function sameOriginPath(next: string | null): string {
+  if (!next) return "/projects";
+  try {
+    const url = new URL(next, window.location.origin);
+    if (url.origin !== window.location.origin) return "/projects";
+    return url.pathname + url.search + url.hash;
+  } catch {
+    return "/projects";
+  }
 }

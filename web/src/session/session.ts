@@ -80,7 +80,9 @@ export class Session {
 
   /** Ends this session (everywhere: every session of the user) and forgets the tokens. */
   async signOut(everywhere = false): Promise<void> {
-    const token = this.accessToken;
+    // A fresh token: one that expired while the laptop slept would make logout-all a 401, and
+    // the other devices would stay signed in.
+    const token = await this.freshToken();
     try {
       const headers = { ...SESSION_HEADER, Authorization: `Bearer ${token ?? ""}` };
       if (everywhere) {

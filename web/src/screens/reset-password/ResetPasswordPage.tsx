@@ -1,5 +1,5 @@
 import { useMutation } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useApi } from "../../api/ApiProvider";
 import { unwrap } from "../../api/client";
@@ -16,8 +16,12 @@ import { useTitle } from "../../shared/useTitle";
  */
 export function Component() {
   useTitle("Reset password");
-  const [params] = useSearchParams();
-  const token = params.get("token") ?? "";
+  const [params, setParams] = useSearchParams();
+  // Kept here, and taken out of the address bar (and so the history) once read.
+  const [token] = useState(() => params.get("token") ?? "");
+  useEffect(() => {
+    if (params.has("token")) setParams({}, { replace: true });
+  }, [params, setParams]);
   return (
     <section className="narrow">
       <h1>Reset password</h1>

@@ -86,6 +86,8 @@ function PushToGit({ projectId }: { projectId: string }) {
   // The body is made when the push is sent; the mutation keeps no variables, so the token is
   // nowhere but in the form, and the form forgets it as soon as the push answers.
   const push = useMutation<PushResult>({
+    // Nothing of the push outlives the page: its function closes over the token.
+    gcTime: 0,
     mutationFn: () =>
       unwrap(
         api.POST("/api/v1/projects/{projectId}/documents:exportToGit", {
