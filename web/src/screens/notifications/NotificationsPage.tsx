@@ -7,6 +7,7 @@ import { queryKeys } from "../../api/queryKeys";
 import { useFollowNotifications } from "../../live/LiveProvider";
 import { Empty } from "../../shared/Empty";
 import { ErrorView } from "../../shared/ErrorView";
+import { MorePages } from "../../shared/MorePages";
 import { Loading } from "../../shared/Loading";
 import { useTitle } from "../../shared/useTitle";
 import { When } from "../../shared/When";
@@ -81,23 +82,7 @@ export function Component() {
           ))}
         </ul>
       )}
-      {query.hasNextPage ? (
-        <p>
-          <button
-            type="button"
-            onClick={() => void query.fetchNextPage()}
-            disabled={query.isFetchingNextPage}
-          >
-            {query.isFetchingNextPage ? "Loading more…" : "Load more"}
-          </button>
-        </p>
-      ) : null}
-      {query.isError ? (
-        <ErrorView
-          error={query.error}
-          retry={() => void (query.isFetchNextPageError ? query.fetchNextPage() : query.refetch())}
-        />
-      ) : null}
+      <MorePages query={query} />
     </section>
   );
 }

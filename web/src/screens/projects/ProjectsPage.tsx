@@ -6,6 +6,7 @@ import { unwrap, type Schemas } from "../../api/client";
 import { queryKeys } from "../../api/queryKeys";
 import { Empty } from "../../shared/Empty";
 import { ErrorView } from "../../shared/ErrorView";
+import { MorePages } from "../../shared/MorePages";
 import { Loading } from "../../shared/Loading";
 import { useTitle } from "../../shared/useTitle";
 import { ProjectRow } from "./ProjectRow";
@@ -121,23 +122,7 @@ export function Component() {
           </table>
         </div>
       )}
-      {query.hasNextPage ? (
-        <p>
-          <button
-            type="button"
-            onClick={() => void query.fetchNextPage()}
-            disabled={query.isFetchingNextPage}
-          >
-            {query.isFetchingNextPage ? "Loading more…" : "Load more"}
-          </button>
-        </p>
-      ) : null}
-      {query.isError ? (
-        <ErrorView
-          error={query.error}
-          retry={() => void (query.isFetchNextPageError ? query.fetchNextPage() : query.refetch())}
-        />
-      ) : null}
+      <MorePages query={query} />
     </>
   );
 }

@@ -65,37 +65,6 @@ export function useFetchLatest(projectId: string, documentId: string) {
     });
 }
 
-/** One version's metadata and content (undefined version: nothing is loaded). */
-export function useVersion(projectId: string, documentId: string, version: number | undefined) {
-  const api = useApi();
-  return useQuery({
-    queryKey: queryKeys.documentVersion(projectId, documentId, version ?? 0),
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/v1/projects/{projectId}/documents/{documentId}/versions/{version}", {
-          params: { path: { projectId, documentId, version: version ?? 0 } },
-        }),
-      ),
-    enabled: version !== undefined && version > 0,
-    staleTime: Infinity,
-  });
-}
-
-/** One version rendered as HTML by the server (sanitized there, and again by SafeHtml). */
-export function useRendered(projectId: string, documentId: string, version: number) {
-  const api = useApi();
-  return useQuery({
-    queryKey: queryKeys.documentHtml(projectId, documentId, version),
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/v1/projects/{projectId}/documents/{documentId}:render", {
-          params: { path: { projectId, documentId }, query: { version } },
-        }),
-      ),
-    staleTime: Infinity,
-  });
-}
-
 /** The versions, newest first, a page at a time. */
 export function useHistory(projectId: string, documentId: string) {
   const api = useApi();
@@ -143,3 +112,5 @@ export function staleSave(error: unknown): number | null {
   const current = Number(error.details.metadata?.["currentVersion"]);
   return Number.isInteger(current) && current > 0 ? current : 0;
 }
+
+export { useRendered, useVersion } from "../../../shared/documentVersions";

@@ -7,7 +7,8 @@ import { documentTypeLabel } from "../../../shared/labels";
 import { Loading } from "../../../shared/Loading";
 import { SafeHtml } from "../../../shared/SafeHtml";
 import type { Deliverable } from "../overview/data";
-import { useRenderedVersion, useVersionContent, type DiffBase } from "./documents";
+import { useRendered, useVersion } from "../../../shared/documentVersions";
+import type { DiffBase } from "./documents";
 
 /** One deliverable under review: rendered, and its changes since what was last reviewed (or the version before). */
 export const DeliverableReview = memo(function DeliverableReview({
@@ -22,7 +23,7 @@ export const DeliverableReview = memo(function DeliverableReview({
   base: DiffBase | null;
 }) {
   const id = useId();
-  const rendered = useRenderedVersion(projectId, d.documentId, d.version);
+  const rendered = useRendered(projectId, d.documentId, d.version);
   const html = rendered.data?.html ?? "";
   return (
     <article className="deliverable-review" aria-labelledby={id}>
@@ -57,8 +58,8 @@ function Changes({
   deliverable: Deliverable;
   base: DiffBase | null;
 }) {
-  const before = useVersionContent(projectId, d.documentId, base?.version);
-  const after = useVersionContent(projectId, d.documentId, base ? d.version : undefined);
+  const before = useVersion(projectId, d.documentId, base?.version);
+  const after = useVersion(projectId, d.documentId, base ? d.version : undefined);
   if (!base) return <p className="muted">The first version: nothing earlier to compare it with.</p>;
   const since =
     base.reason === "review"
