@@ -59,9 +59,11 @@ export function LiveProvider({ children, url }: { children: ReactNode; url?: str
         refresh: session.refresh,
         openStream: (target, afterId, signal) => openStream(api, target, afterId, signal),
         onMessage: (m) => applyLiveMessage(queryClient, m),
-        onResync: (target) =>
+        onResync: (target, since) =>
           void queryClient.invalidateQueries({
             queryKey: "projectId" in target ? queryKeys.project(target.projectId) : queryKeys.notifications,
+            // What was loaded after the subscription was asked for is current already.
+            predicate: (query) => query.state.dataUpdatedAt < since,
           }),
       });
       live.start();

@@ -26,8 +26,12 @@ export interface LiveOptions {
   refresh: () => Promise<string | null>;
   /** Every message the server sends, in order (after the connection's own bookkeeping). */
   onMessage: (message: ServerMessage) => void;
-  /** Called when a subscription (re)starts without a replay: what the page shows may be stale. */
-  onResync?: (target: { projectId: string } | { notifications: true }) => void;
+  /**
+   * Called when a subscription (re)starts without a replay: what the page shows may be stale —
+   * what was loaded before since (when the subscription was asked for); what was loaded after it
+   * is current, the subscription covering everything since.
+   */
+  onResync?: (target: { projectId: string } | { notifications: true }, since: number) => void;
   /** The WebSocket constructor (tests pass a fake). */
   WebSocket?: typeof WebSocket;
   /** Delay before reconnect attempt n (from 0); default 0.5 s doubling to 15 s, with jitter. */
@@ -49,7 +53,7 @@ const FAILED_OPENS_BEFORE_FALLBACK = 3;
 const STREAM_ENDED = 4010;
 
 type Counted = { count: number };
-type ProjectSub = Counted & { lastEventId?: string };
+type ProjectSub = Counted & { lastEventId?: string; askedAt?: number };
 type RunWatch = Counted & { projectId: string; listeners: Set<(m: ServerMessage) => void> };
 /** Unwatches sent and not yet answered, by run: their "unwatched" must not end a newer watch. */
 type PendingUnwatches = Map<string, number>;
@@ -77,7 +81,7 @@ export class LiveConnection {
   // (and maybe started again: React's strict mode does that) must not open a second socket.
   private generation = 0;
   private readonly projects = new Map<string, ProjectSub>();
-  private notifications: (Counted & { lastId?: string }) | null = null;
+  private notifications: (Counted & { lastId?: string; askedAt?: number }) | null = null;
   private readonly runs = new Map<string, RunWatch>();
   private readonly unwatching: PendingUnwatches = new Map();
   private readonly statusListeners = new Set<(s: LiveStatus) => void>();
@@ -127,7 +131,7 @@ export class LiveConnection {
     if (sub) {
       sub.count++;
     } else {
-      this.projects.set(projectId, { count: 1 });
+      this.projects.set(projectId, { count: 1, askedAt: Date.now() });
       this.send({ type: "subscribe", projectId });
     }
     return () => {
@@ -143,7 +147,7 @@ export class LiveConnection {
     if (this.notifications) {
       this.notifications.count++;
     } else {
-      this.notifications = { count: 1 };
+      this.notifications = { count: 1, askedAt: Date.now() };
       this.send({ type: "subscribe", notifications: true });
     }
     return () => {
@@ -261,6 +265,7 @@ export class LiveConnection {
   private resubscribe(): void {
     this.unwatching.clear();
     for (const [projectId, sub] of this.projects) {
+      sub.askedAt = Date.now();
       this.send(
         sub.lastEventId === undefined
           ? { type: "subscribe", projectId }
@@ -268,6 +273,7 @@ export class LiveConnection {
       );
     }
     if (this.notifications) {
+      this.notifications.askedAt = Date.now();
       const after = this.notifications.lastId;
       this.send(
         after === undefined
@@ -319,6 +325,7 @@ export class LiveConnection {
       let finished = false;
       try {
         const afterId = this.lastIdOf(target);
+        const opened = Date.now();
         const response = await open(target, afterId, signal);
         if (response.status === 401) closeCode = TOKEN_EXPIRED;
         else if (!response.ok)
@@ -329,6 +336,7 @@ export class LiveConnection {
           if (afterId === undefined && target.kind !== "run") {
             this.options.onResync?.(
               target.kind === "project" ? { projectId: target.projectId } : { notifications: true },
+              opened,
             );
           }
           await readEventStream(response, (e) => {
@@ -373,9 +381,11 @@ export class LiveConnection {
       case "subscribed":
         if ("projectId" in message && message.projectId) {
           const sub = this.projects.get(message.projectId);
-          if (sub && sub.lastEventId === undefined) this.options.onResync?.({ projectId: message.projectId });
+          if (sub && sub.lastEventId === undefined) {
+            this.options.onResync?.({ projectId: message.projectId }, sub.askedAt ?? Date.now());
+          }
         } else if (this.notifications && this.notifications.lastId === undefined) {
-          this.options.onResync?.({ notifications: true });
+          this.options.onResync?.({ notifications: true }, this.notifications.askedAt ?? Date.now());
         }
         break;
       case "event": {

@@ -4,6 +4,7 @@ import { Link } from "react-router";
 import { useApi } from "../../api/ApiProvider";
 import { unwrap, type Schemas } from "../../api/client";
 import { queryKeys } from "../../api/queryKeys";
+import { useFollowProject } from "../../live/LiveProvider";
 import { GateBadge } from "../../shared/GateBadge";
 import { projectStatusLabel, projectTypeLabel } from "../../shared/labels";
 import { When } from "../../shared/When";
@@ -14,11 +15,15 @@ type Project = Schemas["Project"];
 /** A row's details are fetched again on a visit once they are this old (live messages refresh them sooner). */
 const STALE_MS = 30_000;
 
-/** One project of the list: its status and costs load once the row comes into view. */
+/**
+ * One project of the list: its status and costs load once the row comes into view, and from
+ * then on the row follows the project live (its gate, progress and cost change as agents work).
+ */
 export const ProjectRow = memo(function ProjectRow({ project }: { project: Project }) {
   const api = useApi();
   const [ref, seen] = useSeen<HTMLTableRowElement>();
   const projectId = project.id;
+  useFollowProject(seen ? projectId : undefined);
   const status = useQuery({
     queryKey: queryKeys.status(projectId),
     queryFn: () =>
