@@ -80,8 +80,7 @@ describe("the gate flow", () => {
     expect(within(flow).getByRole("button", { name: /^G2 PRD/ }).textContent).toContain("by Bob");
 
     const g3 = within(flow).getByRole("button", {
-      name: "G3 Architecture",
-      description: /^architecture phase, in progress/,
+      name: /^G3 Architecture, architecture phase, in progress/,
     });
     expect(g3.getAttribute("aria-current")).toBe("step");
     expect(buttons.filter((b) => b.getAttribute("aria-current") === "step")).toEqual([g3]);

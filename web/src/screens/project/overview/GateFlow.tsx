@@ -1,4 +1,4 @@
-import { memo, useId } from "react";
+import { memo } from "react";
 import { GateBadge } from "../../../shared/GateBadge";
 import type { GateState } from "../../../shared/labels";
 import { When } from "../../../shared/When";
@@ -79,42 +79,33 @@ const GateButton = memo(function GateButton({
   name: (userId: string) => string;
 }) {
   const approval = approvalOf(gate.gate);
-  const id = useId();
-  // Named "G3 Architecture" (what people and automation look for); the phase, the state and the
-  // approval are its description, and its text.
   return (
     <button
       type="button"
       className={`gate-step${current ? " current" : ""}${selected ? " selected" : ""}`}
       aria-current={current ? "step" : undefined}
       aria-pressed={selected}
-      aria-labelledby={`${id}-name`}
-      aria-describedby={`${id}-about`}
       onClick={() => onSelect(gate.number)}
     >
-      <span className="gate-title" id={`${id}-name`}>
-        {gateLabel(gate.number, gate.name)}
-      </span>
+      <span className="gate-title">{gateLabel(gate.number, gate.name)}</span>
       <Pause />
-      <span className="gate-about" id={`${id}-about`}>
-        <span className="gate-phase">{phaseName(gate.phase)} phase</span>
-        <Pause />
-        <GateBadge state={gate.state} />
-        {gate.gate && gate.gate.revision > 0 && gate.state !== "GATE_STATE_APPROVED" ? (
-          <>
-            <Pause />
-            <span className="gate-meta">revision {gate.gate.revision}</span>
-          </>
-        ) : null}
-        {approval ? (
-          <>
-            <Pause />
-            <span className="gate-meta">
-              by {name(approval.reviewerId)}, <When time={approval.createTime} />
-            </span>
-          </>
-        ) : null}
-      </span>
+      <span className="gate-phase">{phaseName(gate.phase)} phase</span>
+      <Pause />
+      <GateBadge state={gate.state} />
+      {gate.gate && gate.gate.revision > 0 && gate.state !== "GATE_STATE_APPROVED" ? (
+        <>
+          <Pause />
+          <span className="gate-meta">revision {gate.gate.revision}</span>
+        </>
+      ) : null}
+      {approval ? (
+        <>
+          <Pause />
+          <span className="gate-meta">
+            by {name(approval.reviewerId)}, <When time={approval.createTime} />
+          </span>
+        </>
+      ) : null}
     </button>
   );
 });
