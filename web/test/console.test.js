@@ -99,7 +99,7 @@ async function openReview(page, n) {
     if (!(await page.getByRole("list", { name: "Gates" }).count())) await openOverview(page);
     await page
       .getByRole("main")
-      .getByRole("link", { name: `Review G${n}`, exact: true })
+      .getByRole("button", { name: `Review G${n}`, exact: true })
       .click();
   }
   await page.getByRole("heading", { level: 2, name: new RegExp(`^Review G${n}\\b`) }).waitFor();

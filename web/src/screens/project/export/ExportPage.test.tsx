@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createApiClient } from "../../../api/client";
 import { InProject } from "../../../test/project";
 import { apiError, fakeApi, renderWithProviders, type FakeApi } from "../../../test/render";
-import { filenameOf } from "./download";
+import { filenameOf } from "../../../shared/download/download";
 import { Component as ExportPage } from "./ExportPage";
 
 const EXPORT = "GET /api/v1/projects/p1/documents:export";

@@ -10,8 +10,8 @@ import { fieldError } from "../../../shared/errors";
 import { formatCount } from "../../../shared/format";
 import { TextArea, TextField } from "../../../shared/TextField";
 import { useTitle } from "../../../shared/useTitle";
-import { useCurrentProject, type Project } from "../ProjectLayout";
-import { downloadArchive, type ArchiveFormat } from "./download";
+import { useCurrentProject } from "../ProjectLayout";
+import { DownloadButton } from "../../../shared/download/DownloadButton";
 
 export function Component() {
   const project = useCurrentProject();
@@ -31,42 +31,6 @@ export function Component() {
       </section>
       <PushToGit projectId={project.id} />
     </section>
-  );
-}
-
-function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
-
-function DownloadButton({
-  project,
-  format,
-  label,
-}: {
-  project: Project;
-  format: ArchiveFormat;
-  label: string;
-}) {
-  const api = useApi();
-  const download = useMutation({ mutationFn: () => downloadArchive(api, project, format) });
-  return (
-    <div className="export-download">
-      <button
-        type="button"
-        className="primary"
-        disabled={download.isPending}
-        onClick={() => download.mutate()}
-      >
-        {label}
-      </button>
-      <span role="status" aria-live="polite">
-        {download.isPending ? "Preparing the archive…" : null}
-        {download.isSuccess ? `Saved ${download.data.name} (${formatSize(download.data.size)}).` : null}
-      </span>
-      {download.isError ? <ErrorView error={download.error} title="The download failed" /> : null}
-    </div>
   );
 }
 

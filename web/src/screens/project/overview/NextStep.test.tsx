@@ -14,6 +14,7 @@ function show(step: NextAction, role: Role = "ROLE_OWNER", api = fakeApi()) {
   renderWithProviders(
     <NextStep
       projectId={PID}
+      projectName="Recipes"
       description="A web app for recipes."
       role={role}
       step={step}
@@ -51,11 +52,10 @@ describe("what needs me now", () => {
     expect(api.calls(route)[0]?.body).toEqual({});
   });
 
-  it("sends the owner to the review; others wait for it", () => {
+  it("sends the owner to the review; others wait for it", async () => {
     const { panel } = show(nextStep("NEXT_ACTION_KIND_REVIEW_GATE", { gate: 3 }));
-    expect(within(panel).getByRole("link", { name: "Review G3" }).getAttribute("href")).toBe(
-      `/projects/${PID}/gates/3/review`,
-    );
+    await userEvent.click(within(panel).getByRole("button", { name: "Review G3" }));
+    expect(screen.getByTestId("location").textContent).toBe(`/projects/${PID}/gates/3/review`);
   });
 
   it("tells an editor the owner reviews", () => {
@@ -149,12 +149,13 @@ describe("what needs me now", () => {
     expect(within(panel).getByText("architect: queued")).toBeDefined();
   });
 
-  it("says the project is completed, with the way to export it", () => {
+  it("says the project is completed, with the ZIP a click away and the other ways to export", () => {
     const { panel } = show(nextStep("NEXT_ACTION_KIND_PROJECT_COMPLETE", { gate: 9 }));
     expect(within(panel).getByText("Project completed.")).toBeDefined();
-    expect(within(panel).getByRole("link", { name: "Export the project" }).getAttribute("href")).toBe(
-      `/projects/${PID}/export`,
-    );
+    expect(within(panel).getByRole("button", { name: "Download ZIP" })).toBeDefined();
+    expect(
+      within(panel).getByRole("link", { name: "More ways to export (tar.gz, git)" }).getAttribute("href"),
+    ).toBe(`/projects/${PID}/export`);
   });
 
   it.each([

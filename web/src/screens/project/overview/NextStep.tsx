@@ -1,8 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { Link } from "react-router";
+import { Link, useNavigate } from "react-router";
 import { useApi } from "../../../api/ApiProvider";
 import { unwrap } from "../../../api/client";
+import { DownloadButton } from "../../../shared/download/DownloadButton";
 import { ErrorView } from "../../../shared/ErrorView";
 import { fieldError } from "../../../shared/errors";
 import { canEdit, documentTypeLabel, isOwner, type Role } from "../../../shared/labels";
@@ -12,6 +13,8 @@ import { RecordProofForm } from "./RecordProofForm";
 
 interface Props {
   projectId: string;
+  /** The project's name, for the archive's file name. */
+  projectName: string;
   /** The project's description, to start the work with. */
   description: string;
   role: Role;
@@ -40,7 +43,17 @@ function kindClass(kind: NextAction["kind"]): string {
   return kind.replace("NEXT_ACTION_KIND_", "").toLowerCase().replaceAll("_", "-");
 }
 
-function Action({ projectId, description, role, step, gateName, activeRuns, onRunStarted }: Props) {
+function Action({
+  projectId,
+  projectName,
+  description,
+  role,
+  step,
+  gateName,
+  activeRuns,
+  onRunStarted,
+}: Props) {
+  const navigate = useNavigate();
   const title = gateLabel(step.gate, gateName);
   const editor = canEdit(role);
   const owner = isOwner(role);
@@ -71,9 +84,13 @@ function Action({ projectId, description, role, step, gateName, activeRuns, onRu
     case "NEXT_ACTION_KIND_REVIEW_GATE":
       return owner ? (
         <p>
-          <Link className="button primary" to={`/projects/${projectId}/gates/${step.gate}/review`}>
+          <button
+            type="button"
+            className="primary"
+            onClick={() => void navigate(`/projects/${projectId}/gates/${step.gate}/review`)}
+          >
             Review G{step.gate}
-          </Link>
+          </button>
         </p>
       ) : (
         <p className="muted">Waiting for the owner&apos;s review of {title}.</p>
@@ -111,9 +128,14 @@ function Action({ projectId, description, role, step, gateName, activeRuns, onRu
           <p className="done">
             <strong>Project completed.</strong> Every gate is approved.
           </p>
-          <p>
-            <Link to={`/projects/${projectId}/export`}>Export the project</Link>
-          </p>
+          <div className="actions">
+            <DownloadButton
+              project={{ id: projectId, name: projectName }}
+              format="ARCHIVE_FORMAT_ZIP"
+              label="Download ZIP"
+            />
+            <Link to={`/projects/${projectId}/export`}>More ways to export (tar.gz, git)</Link>
+          </div>
         </>
       );
     case "NEXT_ACTION_KIND_PROJECT_ARCHIVED":

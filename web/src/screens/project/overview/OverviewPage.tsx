@@ -103,6 +103,7 @@ export function Component() {
       ) : null}
       <NextStep
         projectId={projectId}
+        projectName={project.name}
         description={project.description}
         role={project.role}
         step={status.data.nextStep}
