@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -208,5 +209,52 @@ func TestServicePolicyNeedsADelegatedToken(t *testing.T) {
 	}
 	if _, err := a.Authorize(with(delegated), "/x.Svc/User"); err != nil {
 		t.Fatalf("delegated token on a user method: %v", err)
+	}
+}
+
+// noncanonical returns seg (base64url, unpadded) with one of the unused low bits of its last
+// character set, so that a lenient decoder yields the same bytes; ok is false when seg has no
+// unused bits.
+func noncanonical(seg string) (string, bool) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	if len(seg)%4 != 2 && len(seg)%4 != 3 {
+		return "", false
+	}
+	i := strings.IndexByte(alphabet, seg[len(seg)-1])
+	return seg[:len(seg)-1] + string(alphabet[i|1]), true
+}
+
+// TestVerifierDecodesSegmentsStrictly: a token whose header, claims or signature differs only in
+// the unused bits of its last base64url character is a different token and must not verify.
+func TestVerifierDecodesSegmentsStrictly(t *testing.T) {
+	k := testKey(t)
+	s := Signer{Key: k, Issuer: Issuer, Audience: Audience}
+	v := &Verifier{Keys: NewStaticKeys(k), Issuer: Issuer, Audience: Audience}
+	ctx := context.Background()
+	tested := 0
+	for i := 0; i < 20; i++ { // token lengths vary with the ids; cover each segment at least once
+		tok, err := s.Sign(TypeAccess, "user-"+strings.Repeat("x", i), "s1", "j1", time.Now(), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(ctx, tok, TypeAccess); err != nil {
+			t.Fatalf("valid token: %v", err)
+		}
+		parts := strings.Split(tok, ".")
+		for seg := range parts {
+			alt, ok := noncanonical(parts[seg])
+			if !ok {
+				continue
+			}
+			forged := append([]string(nil), parts...)
+			forged[seg] = alt
+			if _, err := v.Verify(ctx, strings.Join(forged, "."), TypeAccess); err == nil {
+				t.Fatalf("segment %d with non-zero unused bits verified", seg)
+			}
+			tested++
+		}
+	}
+	if tested == 0 {
+		t.Fatal("no segment had unused bits")
 	}
 }

@@ -170,6 +170,9 @@ func (v *Verifier) parse(ctx context.Context, token, typ string) (*Claims, error
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(v.Leeway),
+		// Decode every segment strictly: a signature (or header, or claims) differing only in the
+		// unused bits of its last base64url character is not the signed token.
+		jwt.WithStrictDecoding(),
 	}
 	if v.Now != nil {
 		opts = append(opts, jwt.WithTimeFunc(v.Now))
