@@ -62,10 +62,22 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "fuzzyllama: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "FuzzyLlama (%s) is up: http://%s  (API under /api/v1, docs at /api/docs)\n", *target, a.HTTPAddr())
+	fmt.Fprintln(os.Stderr, banner(*target, a.HTTPAddr()))
 	if err := a.Wait(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "fuzzyllama: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// banner is the line that says the process is up and what its HTTP port serves. Its prefix
+// "is up: http://<addr>" is parsed by scripts and tests (web/test/server.js, the e2e tests), so
+// it stays first. Only the gateway (alone or in "all") serves the API, docs and console; a lone
+// service's HTTP port serves health and metrics only (its API is gRPC).
+func banner(target, addr string) string {
+	serves := "health at /healthz and /readyz, metrics at /metrics; no API on this port"
+	if target == "all" || target == "gateway" {
+		serves = "API under /api/v1, docs at /api/docs, console at /"
+	}
+	return fmt.Sprintf("FuzzyLlama (%s) is up: http://%s  (%s)", target, addr, serves)
 }
