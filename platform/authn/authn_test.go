@@ -258,3 +258,38 @@ func TestVerifierDecodesSegmentsStrictly(t *testing.T) {
 		t.Fatal("no segment had unused bits")
 	}
 }
+
+// TestExpiryHasNoLeeway pins the decision in ARCHITECTURE.md "Identity": a token is refused from
+// the instant of its exp, on first sight and when remembered; only iat and nbf tolerate
+// DefaultLeeway, so a verifier whose clock is slightly behind the auth service still accepts a
+// token issued a moment ago.
+func TestExpiryHasNoLeeway(t *testing.T) {
+	k := testKey(t)
+	issued := time.Now().Truncate(time.Second)
+	tok, _ := Signer{Key: k, Issuer: Issuer, Audience: Audience}.Sign(TypeAccess, "u", "s", "j", issued, time.Minute)
+	exp := issued.Add(time.Minute)
+	ctx := context.Background()
+	at := func(now time.Time) *Verifier {
+		return &Verifier{Keys: NewStaticKeys(k), Issuer: Issuer, Audience: Audience, Leeway: DefaultLeeway, Now: func() time.Time { return now }}
+	}
+	if _, err := at(issued.Add(-DefaultLeeway/2)).Verify(ctx, tok, TypeAccess); err != nil {
+		t.Fatalf("token issued just ahead of the verifier's clock: %v", err)
+	}
+	if _, err := at(exp.Add(-time.Millisecond)).Verify(ctx, tok, TypeAccess); err != nil {
+		t.Fatalf("token just before its exp: %v", err)
+	}
+	for _, late := range []time.Duration{0, time.Millisecond, time.Second, 2 * time.Second} {
+		if _, err := at(exp.Add(late)).Verify(ctx, tok, TypeAccess); !errors.Is(err, ErrExpired) {
+			t.Fatalf("token %v past its exp: %v", late, err)
+		}
+	}
+	now := issued
+	v := &Verifier{Keys: NewStaticKeys(k), Issuer: Issuer, Audience: Audience, Leeway: DefaultLeeway, Now: func() time.Time { return now }}
+	if _, err := v.Verify(ctx, tok, TypeAccess); err != nil {
+		t.Fatal(err)
+	}
+	now = exp
+	if _, err := v.Verify(ctx, tok, TypeAccess); !errors.Is(err, ErrExpired) {
+		t.Fatalf("remembered token at its exp: %v", err)
+	}
+}

@@ -30,8 +30,12 @@ const (
 	Audience = "fuzzyllama-api"
 )
 
-// DefaultLeeway is the clock skew tolerated between services.
-const DefaultLeeway = 5 * time.Second
+// DefaultLeeway is the clock skew tolerated on a token's issued-at and not-before times, so a
+// verifier whose clock is slightly behind the auth service's accepts a token issued a moment
+// ago. Expiry has no leeway: a token is refused from the instant of its exp (see
+// ARCHITECTURE.md "Identity"). Processes of one deployment keep their clocks within well under
+// a second of each other, and every token comes from the same auth service.
+const DefaultLeeway = 1 * time.Second
 
 // Claims are the claims of every FuzzyLlama token.
 type Claims struct {
@@ -114,7 +118,7 @@ type Verifier struct {
 	Issuer      string
 	Audience    string
 	Revocations *Revocations
-	// Leeway tolerates clock skew between services.
+	// Leeway tolerates clock skew between services on iat and nbf only; exp is exact.
 	Leeway time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -150,32 +154,36 @@ func (v *Verifier) verifySigned(ctx context.Context, token, typ string) (*Claims
 		now = v.Now()
 	}
 	if e, ok := v.verified.get(token); ok && e.typ == typ {
-		if now.After(e.claims.ExpiresAt.Add(v.Leeway)) {
+		if expired(e.claims, now) {
 			return nil, ErrExpired
 		}
 		return e.claims, nil
 	}
-	c, err := v.parse(ctx, token, typ)
+	c, err := v.parse(ctx, token, typ, now)
 	if err == nil {
 		v.verified.put(token, verifiedToken{typ: typ, claims: c})
 	}
 	return c, err
 }
 
-func (v *Verifier) parse(ctx context.Context, token, typ string) (*Claims, error) {
+// expired reports whether c is past its exp at now; there is no leeway on expiry.
+func expired(c *Claims, now time.Time) bool {
+	return !now.Before(c.ExpiresAt.Time)
+}
+
+func (v *Verifier) parse(ctx context.Context, token, typ string, now time.Time) (*Claims, error) {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{Algorithm}),
 		jwt.WithIssuer(v.Issuer),
 		jwt.WithAudience(v.Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
+		// The leeway covers iat and nbf; exp is checked again below, without it.
 		jwt.WithLeeway(v.Leeway),
 		// Decode every segment strictly: a signature (or header, or claims) differing only in the
 		// unused bits of its last base64url character is not the signed token.
 		jwt.WithStrictDecoding(),
-	}
-	if v.Now != nil {
-		opts = append(opts, jwt.WithTimeFunc(v.Now))
+		jwt.WithTimeFunc(func() time.Time { return now }),
 	}
 	var claims Claims
 	_, err := jwt.NewParser(opts...).ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
@@ -203,6 +211,9 @@ func (v *Verifier) parse(ctx context.Context, token, typ string) (*Claims, error
 	}
 	if claims.Subject == "" || claims.SessionID == "" || claims.ID == "" || claims.ExpiresAt == nil {
 		return nil, fmt.Errorf("%w: missing sub, sid, jti or exp", ErrInvalid)
+	}
+	if expired(&claims, now) {
+		return nil, ErrExpired
 	}
 	// A delegated token and only a delegated token carries a service session id, so neither
 	// can pass for the other.
