@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
+	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
 )
 
 // httpStatus maps a gRPC code to the HTTP status of the answer: grpc-gateway's table
@@ -22,6 +23,12 @@ func httpStatus(c codes.Code) int { return runtime.HTTPStatusFromCode(c) }
 // structured details the service attached (offending fields, retry delay, reason).
 func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+		// A body read past HTTP_MAX_BODY_BYTES (a chunked body: a declared one is refused
+		// before) reaches here as the mux's InvalidArgument: it is a 413.
+		if max, ok := middleware.BodyTooLarge(r); ok {
+			middleware.WriteTooLarge(w, r, max)
+			return
+		}
 		var he *runtime.HTTPStatusError
 		if errors.As(err, &he) { // routing errors such as 405 carry their own HTTP status
 			writeStatus(w, r, he.HTTPStatus, status.Convert(he.Err))

@@ -1,7 +1,11 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -41,6 +45,41 @@ func (m *marshaler) Marshal(v any) ([]byte, error) {
 		return b, nil
 	}
 	return m.JSONPb.Marshal(v)
+}
+
+// NewDecoder is JSONPb's decoder, strict about the end of the body: after the one JSON value,
+// only whitespace may follow (`{} trailing` is refused, not half-read).
+func (m *marshaler) NewDecoder(r io.Reader) runtime.Decoder {
+	d := json.NewDecoder(r)
+	return strictDecoder{DecoderWrapper: runtime.DecoderWrapper{Decoder: d, UnmarshalOptions: m.UnmarshalOptions}, r: r}
+}
+
+type strictDecoder struct {
+	runtime.DecoderWrapper
+	r io.Reader
+}
+
+var errTrailingData = errors.New("request body: unexpected data after the JSON value")
+
+func (d strictDecoder) Decode(v any) error {
+	if err := d.DecoderWrapper.Decode(v); err != nil {
+		return err
+	}
+	rest := bufio.NewReader(io.MultiReader(d.Decoder.Buffered(), d.r))
+	for {
+		c, err := rest.ReadByte()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return errTrailingData
+		}
+	}
 }
 
 // successStatus marks API responses uncacheable (they carry tokens and private data; RFC 6749

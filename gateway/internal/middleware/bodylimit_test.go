@@ -22,18 +22,23 @@ func TestBodyLimit(t *testing.T) {
 		{"body of exactly the limit", strings.Repeat("x", limit), false, http.StatusOK, true},
 		{"declared too large", strings.Repeat("x", limit+1), false, http.StatusRequestEntityTooLarge, false},
 		{"small chunked body", "hello", true, http.StatusOK, true},
-		{"chunked body over the limit", strings.Repeat("x", 1000), true, http.StatusBadRequest, true},
+		{"chunked body over the limit", strings.Repeat("x", 1000), true, http.StatusRequestEntityTooLarge, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			called := false
-			// Like the gateway: read the body, answer 400 if that fails.
+			// Like the gateway: read the body; if that fails, answer 413 when BodyTooLarge says
+			// so, else 400.
 			h := BodyLimit(limit)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				called = true
 				b, err := io.ReadAll(r.Body)
 				if err != nil {
 					if mbe := (*http.MaxBytesError)(nil); !errors.As(err, &mbe) || mbe.Limit != limit {
 						t.Errorf("read error = %v, want *http.MaxBytesError with limit %d", err, limit)
+					}
+					if max, ok := BodyTooLarge(r); ok {
+						WriteTooLarge(w, r, max)
+						return
 					}
 					w.WriteHeader(http.StatusBadRequest)
 					return
