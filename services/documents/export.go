@@ -257,7 +257,7 @@ func (s *Service) ExportToGit(ctx context.Context, projectID string, e GitExport
 		out.RemoteURL, out.HTMLURL = created.CloneURL, created.HTMLURL
 	}
 	if err := repo.Push(ctx, out.RemoteURL, e.Token, s.Export.Policy); err != nil {
-		return GitResult{}, pushError(err, e.Token, e.Branch)
+		return GitResult{}, s.pushError(ctx, projectID, err, e.Token, e.Branch)
 	}
 	return out, nil
 }
@@ -328,24 +328,41 @@ func commitMessage(d store.Document, v store.Version) string {
 	return subject + "\n\n" + trailers
 }
 
-// pushError says in the caller's terms why a push failed, never with the token.
-func pushError(err error, token, branch string) error {
+// pushError says in the caller's terms why a push failed, never with the token, and never with
+// what the remote's host resolves to, which addresses were dialed, or the server's DNS resolver:
+// the remote URL is anyone's, so such detail would let any viewer probe the internal network.
+// The detail is logged at WARN instead.
+func (s *Service) pushError(ctx context.Context, projectID string, err error, token, branch string) error {
 	switch {
 	case errors.Is(err, gitexport.ErrNonFastForward):
 		return apperr.FailedPrecondition("the remote's branch %s has commits this export does not contain: nothing was overwritten; export to a new branch or repository", branch).
 			WithReason("NON_FAST_FORWARD")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	s.Logger.WarnContext(ctx, "git export: the push failed", "project_id", projectID, "error", redact(err, token))
+	switch {
 	case errors.Is(err, gitexport.ErrAuthentication):
 		return apperr.InvalidField("token", "was refused by the remote: it is wrong, expired, or may not push there")
 	case errors.Is(err, gitexport.ErrRemoteNotFound):
 		return apperr.InvalidField("remoteUrl", "names no repository the token can reach")
-	case errors.Is(err, gitexport.ErrRemoteRefused), errors.Is(err, gitexport.ErrInvalidRemoteURL):
-		return apperr.InvalidField("remoteUrl", "is not a remote exports may reach: "+redact(err, token))
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
+	case errors.Is(err, gitexport.ErrInvalidRemoteURL):
+		// CheckRemoteURL's own words, about the URL as written: nothing was resolved or dialed.
+		return apperr.InvalidField("remoteUrl", "is not a remote exports may reach: "+
+			strings.TrimPrefix(redact(err, token), gitexport.ErrInvalidRemoteURL.Error()+": "))
+	case errors.Is(err, gitexport.ErrRemoteRefused):
+		return apperr.InvalidField("remoteUrl", "is not allowed: it leads to a network address or a redirect that exports may not reach")
+	case errors.Is(err, gitexport.ErrUnreachable):
+		return apperr.FailedPrecondition("the remote could not be reached: check the host name in the URL and that the server is online").
+			WithReason("PUSH_FAILED")
+	case errors.Is(err, gitexport.ErrRejected):
+		// The remote's own answer (a hook or branch protection saying no) is the caller's to read.
+		return apperr.FailedPrecondition("the push to the remote failed: %s", redact(err, token)).WithReason("PUSH_FAILED")
 	}
-	// The remote is the caller's: its failures (no such host, not a git server, a hook refusing
-	// the update) are not this service being unavailable.
-	return apperr.FailedPrecondition("the push to the remote failed: %s", redact(err, token)).WithReason("PUSH_FAILED")
+	// The remote is the caller's: its failures (not a git server, a TLS certificate that does
+	// not match) are not this service being unavailable.
+	return apperr.FailedPrecondition("the push to the remote failed: the remote did not answer as a git server over HTTP(S)").
+		WithReason("PUSH_FAILED")
 }
 
 // gitHubError says in the caller's terms why GitHub refused to create the repository.

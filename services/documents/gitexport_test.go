@@ -1,10 +1,15 @@
 package documents_test
 
 import (
+	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
@@ -180,4 +185,74 @@ func TestExportToNewGitHubRepository(t *testing.T) {
 	if len(forge.Created()) != 2 { // the two accepted tokens above, not this one
 		t.Errorf("%d repositories asked for, want 2", len(forge.Created()))
 	}
+}
+
+// TestExportToGitErrorsRevealNoAddresses: a remote URL is anyone's, so what a push failure tells
+// the caller must not say what its host resolves to, which address was dialed, or the server's
+// DNS resolver (any viewer could probe internal names with it); the detail goes to the log at WARN.
+func TestExportToGitErrorsRevealNoAddresses(t *testing.T) {
+	fx := newFixture(t, stores["sqlite"])
+	withForge(t, fx)
+	var logs strings.Builder
+	var mu sync.Mutex
+	fx.svc.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	fx.create(t, "ann", documents.NewDocument{Type: "requirements", Title: "PRD", Content: []byte("# PRD\n")})
+
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	leaks := regexp.MustCompile(`\d+\.\d+\.\d+\.\d+|\[?::1\]?|lookup|dial|resolv|:53\b|connection refused|no such host`)
+
+	for _, tc := range []struct {
+		what, url string
+		policy    gitexport.Policy
+		field     string
+	}{
+		{"a host name that does not resolve", "http://no-such-host.invalid/repo.git", gitexport.Policy{AllowHTTP: true, AllowPrivateNetworks: true}, ""},
+		{"a port nothing listens on", "http://" + closedAddr + "/repo.git", gitexport.Policy{AllowHTTP: true, AllowPrivateNetworks: true}, ""},
+		{"a name resolving to loopback", "http://localhost:" + closedAddr[strings.LastIndex(closedAddr, ":")+1:] + "/repo.git", gitexport.Policy{AllowHTTP: true}, "remoteUrl"},
+	} {
+		fx.svc.Export.Policy = tc.policy
+		_, err := fx.svc.ExportToGit(as("ann"), "p1", documents.GitExport{RemoteURL: tc.url, Token: forgeToken})
+		if err == nil {
+			t.Fatalf("%s: the export succeeded", tc.what)
+		}
+		var e *apperr.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%s: %v is not an apperr", tc.what, err)
+		}
+		text := err.Error()
+		for _, f := range e.Fields {
+			text += " " + f.Field + " " + f.Description
+		}
+		if m := leaks.FindString(text); m != "" {
+			t.Errorf("%s: the caller is told %q (reveals %q)", tc.what, text, m)
+		}
+		if tc.field != "" {
+			if !fields(err)[tc.field] || !strings.Contains(text, "not allowed") {
+				t.Errorf("%s: %q, want remoteUrl not allowed", tc.what, text)
+			}
+		} else if e.Kind != apperr.KindFailedPrecondition || !strings.Contains(text, "could not be reached") {
+			t.Errorf("%s: %q (%v), want the remote could not be reached", tc.what, text, e.Kind)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := logs.String(); strings.Count(got, "level=WARN") < 3 || !strings.Contains(got, closedAddr) {
+		t.Errorf("the detail is not logged at WARN:\n%s", got)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

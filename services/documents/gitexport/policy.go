@@ -1,6 +1,7 @@
 package gitexport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,11 @@ var (
 	// address the policy does not allow, or the remote redirected somewhere
 	// it may not.
 	ErrRemoteRefused = errors.New("gitexport: remote refused by policy")
+	// ErrUnreachable is returned by Push when no connection to the remote
+	// could be made: its host name did not resolve, or every address refused
+	// or timed out. The wrapped text is for logs only: it can name the
+	// addresses the host resolves to and the server's DNS resolver.
+	ErrUnreachable = errors.New("gitexport: the remote could not be reached")
 )
 
 // Policy says which remotes may be reached. The remote URL comes from a user,
@@ -144,6 +150,7 @@ type guard struct {
 
 	mu      sync.Mutex
 	refusal error
+	dialErr error // the first failed dial, refusals aside
 }
 
 func (g *guard) refuse(format string, args ...any) error {
@@ -160,6 +167,29 @@ func (g *guard) refused() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.refusal
+}
+
+// dial connects through dialer and remembers the first failure (a name that
+// does not resolve, a refused or timed-out connection), so Push can report it
+// as ErrUnreachable: go-git's wrapping hides it from errors.As.
+func (g *guard) dial(dialer *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			g.mu.Lock()
+			if g.dialErr == nil {
+				g.dialErr = err
+			}
+			g.mu.Unlock()
+		}
+		return conn, err
+	}
+}
+
+func (g *guard) unreachable() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.dialErr
 }
 
 // control runs after DNS resolution, just before each connect, with the IP
@@ -200,7 +230,7 @@ func (g *guard) httpClient() *http.Client {
 			// No proxy: through a proxy, control would check the proxy's
 			// address rather than the remote's.
 			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
+			DialContext:           g.dial(dialer),
 			ForceAttemptHTTP2:     true,
 			TLSHandshakeTimeout:   tlsHandshakeTimeout,
 			ResponseHeaderTimeout: responseHeaderTimeout,

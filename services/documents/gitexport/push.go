@@ -25,6 +25,10 @@ var (
 	ErrAuthentication = errors.New("gitexport: the remote refused the token")
 	// ErrRemoteNotFound: the remote answered 404 (no such repository).
 	ErrRemoteNotFound = errors.New("gitexport: the remote repository was not found")
+	// ErrRejected: the remote answered the push with a status saying no (a
+	// hook or branch protection refusing the update); the wrapped text is
+	// the remote's.
+	ErrRejected = errors.New("the remote rejected the update")
 )
 
 // tokenUser is the basic-auth user name sent with the token as password:
@@ -37,7 +41,8 @@ const tokenUser = "x-access-token"
 // remote branch that is not an ancestor of our head is ErrNonFastForward:
 // Push never force-pushes. Refused credentials are ErrAuthentication, URL
 // problems ErrInvalidRemoteURL, and policy refusals while connecting
-// ErrRemoteRefused. No error contains the token.
+// ErrRemoteRefused, failed connections ErrUnreachable, and a status refusing
+// the update ErrRejected. No error contains the token.
 //
 // Push does not use go-git's Remote.Push: that picks its HTTP transport from
 // a process-wide registry (client.InstallProtocol), which would mean mutating
@@ -75,6 +80,8 @@ func (r *Repository) Push(ctx context.Context, remoteURL, token string, policy P
 		return g.refused()
 	case ctx.Err() != nil:
 		return fmt.Errorf("gitexport: push: %w", ctx.Err())
+	case g.unreachable() != nil:
+		return fmt.Errorf("%w: %s", ErrUnreachable, redact(err, token))
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
 		return fmt.Errorf("%w: %s", ErrAuthentication, redact(err, token))
 	case errors.Is(err, transport.ErrRepositoryNotFound):
@@ -146,7 +153,7 @@ func (r *Repository) push(ctx context.Context, session transport.ReceivePackSess
 	}
 	if err != nil && report != nil {
 		// The server answered, with a status saying no.
-		return fmt.Errorf("the remote rejected the update: %w", err)
+		return fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	return err
 }

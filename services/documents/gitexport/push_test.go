@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -266,4 +267,21 @@ func readTree(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// TestPushToClosedPortIsUnreachable: a failed dial is ErrUnreachable, which callers can report
+// without the dialed address.
+func TestPushToClosedPortIsUnreachable(t *testing.T) {
+	t.Parallel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	repo, _ := build(t, docVersions()[:1])
+	err = repo.Push(context.Background(), "http://"+addr+"/remote.git", goodToken, localPolicy)
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("Push to a closed port: %v, want ErrUnreachable", err)
+	}
 }
