@@ -14,6 +14,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -44,7 +45,8 @@ type Server struct {
 //
 //  1. OpenTelemetry stats handler (not an interceptor): the span covers everything below.
 //  2. request id: adopt the caller's x-request-id or make one, so every later log line has it.
-//  3. logging: one line per finished call, with the final code after error mapping.
+//  3. logging: one line per finished call, with the final code after error mapping (DEBUG on
+//     success, see callLogLevel).
 //  4. metrics: RED per method, also seeing the final code.
 //  5. authorization: the method's declared access policy; the identity enters the context.
 //  6. error mapping: domain errors become statuses with details; anything unexpected is logged
@@ -52,14 +54,14 @@ type Server struct {
 //  7. recovery, innermost, as go-grpc-middleware recommends: a panic becomes an error that every
 //     interceptor above still sees (and step 6 masks).
 func NewServer(cfg ServerConfig) *Server {
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(callLogLevel)}
 	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		return fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 	})}
 	unary := []grpc.UnaryServerInterceptor{requestIDUnary}
 	stream := []grpc.StreamServerInterceptor{requestIDStream}
-	// The call log is written at info; below that level the interceptor would only build
-	// fields to throw them away.
+	// The call log is written at info or above for failed calls (successful ones at debug);
+	// when info is off the interceptor would only build fields to throw them away.
 	if cfg.Logger.Enabled(context.Background(), slog.LevelInfo) {
 		unary = append(unary, logging.UnaryServerInterceptor(slogAdapter(cfg.Logger), logOpts...))
 		stream = append(stream, logging.StreamServerInterceptor(slogAdapter(cfg.Logger), logOpts...))
@@ -147,6 +149,17 @@ func errorsStream(log *slog.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		return mapError(ss.Context(), log, info.FullMethod, h(srv, ss))
 	}
+}
+
+// callLogLevel is the level of a finished call's log line: a successful call is DEBUG (every
+// internal call was ~1 KB at INFO; the edge's access log already has one INFO line per request),
+// a failed one keeps go-grpc-middleware's level for its code (INFO for a caller's mistake such as
+// NotFound, WARN or ERROR for the rest).
+func callLogLevel(c codes.Code) logging.Level {
+	if c == codes.OK {
+		return logging.LevelDebug
+	}
+	return logging.DefaultServerCodeToLevel(c)
 }
 
 // slogAdapter lets go-grpc-middleware's logging interceptor write through our slog logger.
