@@ -34,7 +34,7 @@ func (h *Hub) serveStream(w http.ResponseWriter, r *http.Request, req ClientRequ
 		return
 	}
 	defer h.release(claims.Subject)
-	out := newEventStream(w)
+	out := newEventStream(w, h.cfg.WriteTimeout)
 	c := h.newClient(r.Context(), out, claims, token)
 	defer h.closed(c)
 	a, err := c.admit(req)

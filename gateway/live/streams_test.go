@@ -408,3 +408,18 @@ func TestEventStreamFallback(t *testing.T) {
 		t.Fatalf("want a close event, got %+v", e)
 	}
 }
+
+// TestAQuietStreamStillGetsItsCloseEvent: a stream quiet for longer than the write timeout
+// still delivers its closing frame — the close gets a write deadline of its own rather than
+// the one the last event set, long passed.
+func TestAQuietStreamStillGetsItsCloseEvent(t *testing.T) {
+	f := newFixture(t, live.Config{WriteTimeout: 200 * time.Millisecond, Heartbeat: time.Minute})
+	_, events := f.openStream(t, "/api/v1/notifications:stream", f.token(t, "ann", 2*time.Second), nil)
+	if e := next(t, events); e.data.Type != "subscribed" {
+		t.Fatalf("first: %+v", e)
+	}
+	// Nothing more is sent until the token expires, well past the write timeout.
+	if e := next(t, events); e.event != live.StreamCloseEvent || !strings.Contains(e.raw, `"code":4001`) {
+		t.Fatalf("want the close event after a quiet spell, got %+v", e)
+	}
+}

@@ -1,12 +1,14 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -41,6 +43,9 @@ func (s socket) closeNow()                                      { _ = s.conn.Clo
 type eventStream struct {
 	w  http.ResponseWriter
 	rc *http.ResponseController
+	// writeTimeout bounds a write that comes without a deadline of its own (the close): each
+	// write sets its own deadline, since the one before may long have passed on a quiet stream.
+	writeTimeout time.Duration
 
 	mu     sync.Mutex // the writer, the heartbeat and close all write
 	closed bool
@@ -58,8 +63,8 @@ func StartEventStream(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func newEventStream(w http.ResponseWriter) *eventStream {
-	return &eventStream{w: w, rc: http.NewResponseController(w), done: make(chan struct{})}
+func newEventStream(w http.ResponseWriter, writeTimeout time.Duration) *eventStream {
+	return &eventStream{w: w, rc: http.NewResponseController(w), writeTimeout: cmp.Or(writeTimeout, 10*time.Second), done: make(chan struct{})}
 }
 
 // begin answers 200: the client sees the stream open before the first event.
@@ -74,9 +79,13 @@ func (s *eventStream) emit(ctx context.Context, frame string) error {
 	if s.closed {
 		return errStreamClosed
 	}
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = s.rc.SetWriteDeadline(deadline) // a client that stops reading fails the write
+	// Every write gets a fresh deadline (a client that stops reading fails the write): the
+	// previous one may have passed while the stream was quiet, and would fail this write.
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(s.writeTimeout)
 	}
+	_ = s.rc.SetWriteDeadline(deadline)
 	if _, err := fmt.Fprint(s.w, frame); err != nil {
 		return err
 	}
@@ -94,7 +103,9 @@ func (s *eventStream) ping(ctx context.Context) error { return s.emit(ctx, ": pi
 
 func (s *eventStream) close(code websocket.StatusCode, reason string) {
 	b, _ := json.Marshal(StreamClose{Code: int(code), Reason: reason})
-	_ = s.emit(context.Background(), fmt.Sprintf("event: %s\ndata: %s\n\n", StreamCloseEvent, b))
+	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
+	defer cancel()
+	_ = s.emit(ctx, fmt.Sprintf("event: %s\ndata: %s\n\n", StreamCloseEvent, b))
 	s.closeNow()
 }
 
