@@ -37,10 +37,10 @@ func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 		st := status.Convert(err)
 		switch st.Code() {
 		case codes.Unknown, codes.Internal, codes.DataLoss:
-			log.ErrorContext(ctx, "backend error", "code", st.Code().String(), "error", st.Message())
+			log.ErrorContext(ctx, "backend error", "code", st.Code().String(), "error", envelope.ClipWords(st.Message()))
 			st = status.New(codes.Internal, "internal error")
 		case codes.Unavailable:
-			log.WarnContext(ctx, "backend unavailable", "error", st.Message())
+			log.WarnContext(ctx, "backend unavailable", "error", envelope.ClipWords(st.Message()))
 			st = status.New(codes.Unavailable, "service temporarily unavailable; try again shortly")
 		}
 		endRefusedSession(w, r, st.Code())
@@ -97,10 +97,10 @@ var codeNames = map[codes.Code]string{
 func routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpCode int) {
 	switch httpCode {
 	case http.StatusMethodNotAllowed:
-		envelope.WriteError(w, r, httpCode, "METHOD_NOT_ALLOWED", "method "+r.Method+" is not allowed on "+r.URL.Path, nil)
+		envelope.WriteError(w, r, httpCode, "METHOD_NOT_ALLOWED", "method "+r.Method+" is not allowed on "+envelope.Clip(r.URL.Path), nil)
 	case http.StatusBadRequest:
 		envelope.WriteError(w, r, httpCode, "INVALID_ARGUMENT", "malformed request path", nil)
 	default:
-		envelope.WriteError(w, r, http.StatusNotFound, "NOT_FOUND", "no route for "+r.Method+" "+r.URL.Path, nil)
+		envelope.WriteError(w, r, http.StatusNotFound, "NOT_FOUND", "no route for "+envelope.Clip(r.Method)+" "+envelope.Clip(r.URL.Path), nil)
 	}
 }

@@ -43,7 +43,7 @@ func recoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
 					if p == http.ErrAbortHandler {
 						panic(p)
 					}
-					log.ErrorContext(r.Context(), "panic serving request", "panic", fmt.Sprint(p), "path", r.URL.Path)
+					log.ErrorContext(r.Context(), "panic serving request", "panic", fmt.Sprint(p), "path", envelope.Clip(r.URL.Path))
 					envelope.WriteError(w, r, http.StatusInternalServerError, "INTERNAL", "internal error", nil)
 				}
 			}()

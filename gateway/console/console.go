@@ -189,12 +189,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		envelope.WriteError(w, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
-			"method "+r.Method+" is not allowed on "+r.URL.Path, nil)
+			"method "+r.Method+" is not allowed on "+envelope.Clip(r.URL.Path), nil)
 		return
 	}
 	f := h.lookup(r.URL.Path)
 	if f == nil {
-		envelope.WriteError(w, r, http.StatusNotFound, "NOT_FOUND", "no such file: "+r.URL.Path, nil)
+		envelope.WriteError(w, r, http.StatusNotFound, "NOT_FOUND", "no such file: "+envelope.Clip(r.URL.Path), nil)
 		return
 	}
 	f.serve(w, r)

@@ -12,7 +12,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/requestid"
 )
@@ -83,8 +85,16 @@ func AppendSuccess(dst []byte, data []byte, m Meta) []byte {
 }
 
 // WriteError writes an error envelope with the given HTTP status. A positive
-// details.RetryAfterSeconds also sets the Retry-After header.
+// details.RetryAfterSeconds also sets the Retry-After header. An overlong value in the message
+// or a field's description (a 100 KB path id echoed by a service) is clipped (ClipWords).
 func WriteError(w http.ResponseWriter, r *http.Request, httpStatus int, code, message string, details *Details) {
+	message = ClipWords(message)
+	if details != nil {
+		for i := range details.Fields {
+			details.Fields[i].Field = Clip(details.Fields[i].Field)
+			details.Fields[i].Description = ClipWords(details.Fields[i].Description)
+		}
+	}
 	if details != nil && details.RetryAfterSeconds > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(details.RetryAfterSeconds, 10))
 	}
@@ -110,4 +120,40 @@ func write(w http.ResponseWriter, httpStatus int, e Envelope) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
+}
+
+// MaxEcho is how many bytes of one client-sent value (a path, an id) a message or a log line
+// repeats: enough to recognise it, never the whole of a 100 KB path.
+const MaxEcho = 256
+
+// Clip returns s cut to at most MaxEcho bytes, at a rune boundary, with an ellipsis when cut.
+func Clip(s string) string {
+	if len(s) <= MaxEcho {
+		return s
+	}
+	cut := MaxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// ClipWords clips every run of non-space characters longer than MaxEcho (see Clip), so a
+// message keeps all its words and loses only the length of an overlong value in it.
+func ClipWords(s string) string {
+	if len(s) <= MaxEcho {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexAny(s, " \t\n")
+		if i < 0 {
+			b.WriteString(Clip(s))
+			break
+		}
+		b.WriteString(Clip(s[:i]))
+		b.WriteByte(s[i])
+		s = s[i+1:]
+	}
+	return b.String()
 }

@@ -2,7 +2,9 @@ package envelope
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestAppendSuccessIsTheEnvelope: the hand-built success body decodes to the same envelope the
@@ -18,5 +20,21 @@ func TestAppendSuccessIsTheEnvelope(t *testing.T) {
 		if string(body) != string(want) {
 			t.Fatalf("\n got %s\nwant %s", body, want)
 		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	short := strings.Repeat("a", MaxEcho)
+	if Clip(short) != short || ClipWords("a b c") != "a b c" {
+		t.Error("short values are kept whole")
+	}
+	long := strings.Repeat("é", MaxEcho) // 2 bytes a rune: the cut must not split one
+	got := Clip(long)
+	if !strings.HasSuffix(got, "…") || len(got) > MaxEcho+len("…") || !utf8.ValidString(got) {
+		t.Errorf("Clip: %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	msg := ClipWords("project " + strings.Repeat("x", 5000) + " not found")
+	if !strings.HasPrefix(msg, "project xxx") || !strings.HasSuffix(msg, "… not found") || len(msg) > 300 {
+		t.Errorf("ClipWords: %.300q", msg)
 	}
 }
