@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -196,21 +196,17 @@ func (s *cookieSession) clear(w http.ResponseWriter) {
 
 // tokenExpiry reads a JWT's exp claim without verifying the token.
 func tokenExpiry(token string) (time.Time, bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+	// Unverified: the token came from the auth service over the backend connection; only its
+	// lifetime is read, with the same strict decoding the verifiers use.
+	var claims jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser(jwt.WithStrictDecoding()).ParseUnverified(token, &claims); err != nil || claims.ExpiresAt == nil {
 		return time.Time{}, false
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
+	exp := claims.ExpiresAt.Time
+	if exp.Unix() <= 0 || exp.Unix() >= 1<<40 {
 		return time.Time{}, false
 	}
-	var claims struct {
-		Exp *float64 `json:"exp"`
-	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Exp == nil || *claims.Exp <= 0 || *claims.Exp >= 1<<40 {
-		return time.Time{}, false
-	}
-	return time.Unix(int64(*claims.Exp), 0), true
+	return exp, true
 }
 
 // isLoopbackHost reports whether a Host header names this machine: localhost, a name under
