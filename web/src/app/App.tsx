@@ -14,9 +14,10 @@ const baseUrl = (import.meta.env["VITE_API_URL"] as string | undefined) ?? "";
 
 export function App() {
   const [{ api, session, queryClient }] = useState(() => {
-    let session: Session | null = null;
-    const api = createApiClient({ baseUrl, getToken: () => session?.freshToken() });
-    session = new Session(api);
+    // The session's own client sends no bearer token of its own accord (see Session); every
+    // other request asks the session for a fresh one.
+    const session = new Session(createApiClient({ baseUrl }));
+    const api = createApiClient({ baseUrl, getToken: session.freshToken });
     const queryClient = createQueryClient(() => void session.refresh());
     return { api, session, queryClient };
   });

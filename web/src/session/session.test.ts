@@ -13,15 +13,14 @@ function refreshing(api: FakeApi, expiresIn = 900) {
   api.on(ME, () => ({ user: testUser }));
 }
 
-/** The session as App wires it: every request of the client asks the session for a fresh token. */
+/** The session as App wires it: its own client, and one whose every request asks it for a fresh token. */
 function wire(api: FakeApi) {
-  let session: Session | null = null;
+  const session = new Session(createApiClient({ baseUrl: "http://localhost", fetch: api.fetch }));
   const client = createApiClient({
     baseUrl: "http://localhost",
     fetch: api.fetch,
-    getToken: () => session?.freshToken(),
+    getToken: session.freshToken,
   });
-  session = new Session(client);
   return { session, client };
 }
 

@@ -34,6 +34,11 @@ export class Session {
   private readonly listeners = new Set<Listener>();
   private readonly channel: BroadcastChannel | null;
 
+  /**
+   * api must be a client without bearerAuth: the session sends the access token itself where it
+   * needs one (logout, who the user is), and its refresh must not wait for a fresh token — that
+   * is the refresh.
+   */
   constructor(private readonly api: ApiClient) {
     this.channel = typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel(channelName);
     this.channel?.addEventListener("message", (e: MessageEvent<unknown>) => {
@@ -108,12 +113,8 @@ export class Session {
     // Another tab may have refreshed while this one waited for the lock: the cookie rotated, and
     // this tab's token may already be fresh again only if it refreshed itself, so always ask.
     try {
-      // The request carries its own Authorization (the refresh route is public: the gateway ignores
-      // it) so the client's bearerAuth does not ask freshToken, which would wait for this very
-      // refresh (or, without the Web Locks API, start another one, without end).
-      const headers = { ...SESSION_HEADER, Authorization: `Bearer ${this.accessToken ?? ""}` };
       const answer = await unwrap(
-        this.api.POST("/api/v1/auth/refresh", { body: { refreshToken: "" }, headers }),
+        this.api.POST("/api/v1/auth/refresh", { body: { refreshToken: "" }, headers: SESSION_HEADER }),
       );
       const user =
         this.state.status === "signedIn"
