@@ -1269,6 +1269,160 @@ func (x *JSONWebKey) GetUse() string {
 	return ""
 }
 
+type ListRevokedSessionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRevokedSessionsRequest) Reset() {
+	*x = ListRevokedSessionsRequest{}
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRevokedSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRevokedSessionsRequest) ProtoMessage() {}
+
+func (x *ListRevokedSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRevokedSessionsRequest.ProtoReflect.Descriptor instead.
+func (*ListRevokedSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{24}
+}
+
+type ListRevokedSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every entry whose expire_time is still ahead, in no particular order.
+	Revoked       []*RevokedSession `protobuf:"bytes,1,rep,name=revoked,proto3" json:"revoked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRevokedSessionsResponse) Reset() {
+	*x = ListRevokedSessionsResponse{}
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRevokedSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRevokedSessionsResponse) ProtoMessage() {}
+
+func (x *ListRevokedSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRevokedSessionsResponse.ProtoReflect.Descriptor instead.
+func (*ListRevokedSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListRevokedSessionsResponse) GetRevoked() []*RevokedSession {
+	if x != nil {
+		return x.Revoked
+	}
+	return nil
+}
+
+// RevokedSession is one entry of the revocation list: one ended session, or every session of a
+// user that started at or before end_time (logout-all, password reset).
+type RevokedSession struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The ended session; empty when the entry covers every session of the user that started at
+	// or before end_time.
+	SessionId string                 `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// When the entry stops mattering: every access token it refuses has expired by then.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokedSession) Reset() {
+	*x = RevokedSession{}
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokedSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokedSession) ProtoMessage() {}
+
+func (x *RevokedSession) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_auth_v1_auth_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokedSession.ProtoReflect.Descriptor instead.
+func (*RevokedSession) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RevokedSession) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RevokedSession) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *RevokedSession) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *RevokedSession) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 var File_fuzzyllama_auth_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
@@ -1353,8 +1507,17 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\x01x\x18\x03 \x01(\tR\x01x\x12\x10\n" +
 	"\x03kid\x18\x04 \x01(\tR\x03kid\x12\x10\n" +
 	"\x03alg\x18\x05 \x01(\tR\x03alg\x12\x10\n" +
-	"\x03use\x18\x06 \x01(\tR\x03use2\xfc\n" +
+	"\x03use\x18\x06 \x01(\tR\x03use\"\x1c\n" +
+	"\x1aListRevokedSessionsRequest\"[\n" +
+	"\x1bListRevokedSessionsResponse\x12<\n" +
+	"\arevoked\x18\x01 \x03(\v2\".fuzzyllama.auth.v1.RevokedSessionR\arevoked\"\xc8\x01\n" +
+	"\x0eRevokedSession\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n" +
 	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12;\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\aendTime\x12A\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"expireTime2\xfa\v\n" +
 	"\vAuthService\x12\x86\x01\n" +
 	"\bRegister\x12#.fuzzyllama.auth.v1.RegisterRequest\x1a$.fuzzyllama.auth.v1.RegisterResponse\"/\x92A\x02b\x00\xc8\xf3\x18\x01\xd2\xf3\x18\x02\xc9\x01\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/api/v1/auth/register\x12t\n" +
 	"\x05Login\x12 .fuzzyllama.auth.v1.LoginRequest\x1a!.fuzzyllama.auth.v1.LoginResponse\"&\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/api/v1/auth/login\x12|\n" +
@@ -1366,7 +1529,8 @@ const file_fuzzyllama_auth_v1_auth_service_proto_rawDesc = "" +
 	"\rResetPassword\x12(.fuzzyllama.auth.v1.ResetPasswordRequest\x1a).fuzzyllama.auth.v1.ResetPasswordResponse\"/\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/api/v1/auth/reset-password\x12d\n" +
 	"\vLookupUsers\x12&.fuzzyllama.auth.v1.LookupUsersRequest\x1a'.fuzzyllama.auth.v1.LookupUsersResponse\"\x04\xc8\xf3\x18\x02\x12v\n" +
 	"\x11IssueServiceToken\x12,.fuzzyllama.auth.v1.IssueServiceTokenRequest\x1a-.fuzzyllama.auth.v1.IssueServiceTokenResponse\"\x04\xc8\xf3\x18\x01\x12{\n" +
-	"\aGetJWKS\x12\".fuzzyllama.auth.v1.GetJWKSRequest\x1a#.fuzzyllama.auth.v1.GetJWKSResponse\"'\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonB\x82\x03\x92A\xbb\x02\x12\xdf\x01\n" +
+	"\aGetJWKS\x12\".fuzzyllama.auth.v1.GetJWKSRequest\x1a#.fuzzyllama.auth.v1.GetJWKSResponse\"'\x92A\x02b\x00\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12|\n" +
+	"\x13ListRevokedSessions\x12..fuzzyllama.auth.v1.ListRevokedSessionsRequest\x1a/.fuzzyllama.auth.v1.ListRevokedSessionsResponse\"\x04\xc8\xf3\x18\x01B\x82\x03\x92A\xbb\x02\x12\xdf\x01\n" +
 	"\x0eFuzzyLlama API\x12\xc7\x01REST/JSON edge of the FuzzyLlama services. Every JSON response is wrapped in the envelope {success, data, error:{code,message,details}, meta:{timestamp,requestId}}; the schemas below describe `data`.2\x031.0ZI\n" +
 	"G\n" +
 	"\x06bearer\x12=\b\x02\x12(An access token: `Bearer <accessToken>`.\x1a\rAuthorization \x02b\f\n" +
@@ -1386,69 +1550,77 @@ func file_fuzzyllama_auth_v1_auth_service_proto_rawDescGZIP() []byte {
 	return file_fuzzyllama_auth_v1_auth_service_proto_rawDescData
 }
 
-var file_fuzzyllama_auth_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_fuzzyllama_auth_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_fuzzyllama_auth_v1_auth_service_proto_goTypes = []any{
-	(*User)(nil),                      // 0: fuzzyllama.auth.v1.User
-	(*RegisterRequest)(nil),           // 1: fuzzyllama.auth.v1.RegisterRequest
-	(*RegisterResponse)(nil),          // 2: fuzzyllama.auth.v1.RegisterResponse
-	(*LoginRequest)(nil),              // 3: fuzzyllama.auth.v1.LoginRequest
-	(*LoginResponse)(nil),             // 4: fuzzyllama.auth.v1.LoginResponse
-	(*RefreshRequest)(nil),            // 5: fuzzyllama.auth.v1.RefreshRequest
-	(*RefreshResponse)(nil),           // 6: fuzzyllama.auth.v1.RefreshResponse
-	(*LogoutRequest)(nil),             // 7: fuzzyllama.auth.v1.LogoutRequest
-	(*LogoutResponse)(nil),            // 8: fuzzyllama.auth.v1.LogoutResponse
-	(*LogoutAllRequest)(nil),          // 9: fuzzyllama.auth.v1.LogoutAllRequest
-	(*LogoutAllResponse)(nil),         // 10: fuzzyllama.auth.v1.LogoutAllResponse
-	(*GetMeRequest)(nil),              // 11: fuzzyllama.auth.v1.GetMeRequest
-	(*GetMeResponse)(nil),             // 12: fuzzyllama.auth.v1.GetMeResponse
-	(*ForgotPasswordRequest)(nil),     // 13: fuzzyllama.auth.v1.ForgotPasswordRequest
-	(*ForgotPasswordResponse)(nil),    // 14: fuzzyllama.auth.v1.ForgotPasswordResponse
-	(*ResetPasswordRequest)(nil),      // 15: fuzzyllama.auth.v1.ResetPasswordRequest
-	(*ResetPasswordResponse)(nil),     // 16: fuzzyllama.auth.v1.ResetPasswordResponse
-	(*LookupUsersRequest)(nil),        // 17: fuzzyllama.auth.v1.LookupUsersRequest
-	(*LookupUsersResponse)(nil),       // 18: fuzzyllama.auth.v1.LookupUsersResponse
-	(*IssueServiceTokenRequest)(nil),  // 19: fuzzyllama.auth.v1.IssueServiceTokenRequest
-	(*IssueServiceTokenResponse)(nil), // 20: fuzzyllama.auth.v1.IssueServiceTokenResponse
-	(*GetJWKSRequest)(nil),            // 21: fuzzyllama.auth.v1.GetJWKSRequest
-	(*GetJWKSResponse)(nil),           // 22: fuzzyllama.auth.v1.GetJWKSResponse
-	(*JSONWebKey)(nil),                // 23: fuzzyllama.auth.v1.JSONWebKey
-	(*timestamppb.Timestamp)(nil),     // 24: google.protobuf.Timestamp
+	(*User)(nil),                        // 0: fuzzyllama.auth.v1.User
+	(*RegisterRequest)(nil),             // 1: fuzzyllama.auth.v1.RegisterRequest
+	(*RegisterResponse)(nil),            // 2: fuzzyllama.auth.v1.RegisterResponse
+	(*LoginRequest)(nil),                // 3: fuzzyllama.auth.v1.LoginRequest
+	(*LoginResponse)(nil),               // 4: fuzzyllama.auth.v1.LoginResponse
+	(*RefreshRequest)(nil),              // 5: fuzzyllama.auth.v1.RefreshRequest
+	(*RefreshResponse)(nil),             // 6: fuzzyllama.auth.v1.RefreshResponse
+	(*LogoutRequest)(nil),               // 7: fuzzyllama.auth.v1.LogoutRequest
+	(*LogoutResponse)(nil),              // 8: fuzzyllama.auth.v1.LogoutResponse
+	(*LogoutAllRequest)(nil),            // 9: fuzzyllama.auth.v1.LogoutAllRequest
+	(*LogoutAllResponse)(nil),           // 10: fuzzyllama.auth.v1.LogoutAllResponse
+	(*GetMeRequest)(nil),                // 11: fuzzyllama.auth.v1.GetMeRequest
+	(*GetMeResponse)(nil),               // 12: fuzzyllama.auth.v1.GetMeResponse
+	(*ForgotPasswordRequest)(nil),       // 13: fuzzyllama.auth.v1.ForgotPasswordRequest
+	(*ForgotPasswordResponse)(nil),      // 14: fuzzyllama.auth.v1.ForgotPasswordResponse
+	(*ResetPasswordRequest)(nil),        // 15: fuzzyllama.auth.v1.ResetPasswordRequest
+	(*ResetPasswordResponse)(nil),       // 16: fuzzyllama.auth.v1.ResetPasswordResponse
+	(*LookupUsersRequest)(nil),          // 17: fuzzyllama.auth.v1.LookupUsersRequest
+	(*LookupUsersResponse)(nil),         // 18: fuzzyllama.auth.v1.LookupUsersResponse
+	(*IssueServiceTokenRequest)(nil),    // 19: fuzzyllama.auth.v1.IssueServiceTokenRequest
+	(*IssueServiceTokenResponse)(nil),   // 20: fuzzyllama.auth.v1.IssueServiceTokenResponse
+	(*GetJWKSRequest)(nil),              // 21: fuzzyllama.auth.v1.GetJWKSRequest
+	(*GetJWKSResponse)(nil),             // 22: fuzzyllama.auth.v1.GetJWKSResponse
+	(*JSONWebKey)(nil),                  // 23: fuzzyllama.auth.v1.JSONWebKey
+	(*ListRevokedSessionsRequest)(nil),  // 24: fuzzyllama.auth.v1.ListRevokedSessionsRequest
+	(*ListRevokedSessionsResponse)(nil), // 25: fuzzyllama.auth.v1.ListRevokedSessionsResponse
+	(*RevokedSession)(nil),              // 26: fuzzyllama.auth.v1.RevokedSession
+	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
 }
 var file_fuzzyllama_auth_v1_auth_service_proto_depIdxs = []int32{
-	24, // 0: fuzzyllama.auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	27, // 0: fuzzyllama.auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: fuzzyllama.auth.v1.RegisterResponse.user:type_name -> fuzzyllama.auth.v1.User
 	0,  // 2: fuzzyllama.auth.v1.LoginResponse.user:type_name -> fuzzyllama.auth.v1.User
 	0,  // 3: fuzzyllama.auth.v1.GetMeResponse.user:type_name -> fuzzyllama.auth.v1.User
 	0,  // 4: fuzzyllama.auth.v1.LookupUsersResponse.users:type_name -> fuzzyllama.auth.v1.User
-	24, // 5: fuzzyllama.auth.v1.IssueServiceTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	27, // 5: fuzzyllama.auth.v1.IssueServiceTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
 	23, // 6: fuzzyllama.auth.v1.GetJWKSResponse.keys:type_name -> fuzzyllama.auth.v1.JSONWebKey
-	1,  // 7: fuzzyllama.auth.v1.AuthService.Register:input_type -> fuzzyllama.auth.v1.RegisterRequest
-	3,  // 8: fuzzyllama.auth.v1.AuthService.Login:input_type -> fuzzyllama.auth.v1.LoginRequest
-	5,  // 9: fuzzyllama.auth.v1.AuthService.Refresh:input_type -> fuzzyllama.auth.v1.RefreshRequest
-	7,  // 10: fuzzyllama.auth.v1.AuthService.Logout:input_type -> fuzzyllama.auth.v1.LogoutRequest
-	9,  // 11: fuzzyllama.auth.v1.AuthService.LogoutAll:input_type -> fuzzyllama.auth.v1.LogoutAllRequest
-	11, // 12: fuzzyllama.auth.v1.AuthService.GetMe:input_type -> fuzzyllama.auth.v1.GetMeRequest
-	13, // 13: fuzzyllama.auth.v1.AuthService.ForgotPassword:input_type -> fuzzyllama.auth.v1.ForgotPasswordRequest
-	15, // 14: fuzzyllama.auth.v1.AuthService.ResetPassword:input_type -> fuzzyllama.auth.v1.ResetPasswordRequest
-	17, // 15: fuzzyllama.auth.v1.AuthService.LookupUsers:input_type -> fuzzyllama.auth.v1.LookupUsersRequest
-	19, // 16: fuzzyllama.auth.v1.AuthService.IssueServiceToken:input_type -> fuzzyllama.auth.v1.IssueServiceTokenRequest
-	21, // 17: fuzzyllama.auth.v1.AuthService.GetJWKS:input_type -> fuzzyllama.auth.v1.GetJWKSRequest
-	2,  // 18: fuzzyllama.auth.v1.AuthService.Register:output_type -> fuzzyllama.auth.v1.RegisterResponse
-	4,  // 19: fuzzyllama.auth.v1.AuthService.Login:output_type -> fuzzyllama.auth.v1.LoginResponse
-	6,  // 20: fuzzyllama.auth.v1.AuthService.Refresh:output_type -> fuzzyllama.auth.v1.RefreshResponse
-	8,  // 21: fuzzyllama.auth.v1.AuthService.Logout:output_type -> fuzzyllama.auth.v1.LogoutResponse
-	10, // 22: fuzzyllama.auth.v1.AuthService.LogoutAll:output_type -> fuzzyllama.auth.v1.LogoutAllResponse
-	12, // 23: fuzzyllama.auth.v1.AuthService.GetMe:output_type -> fuzzyllama.auth.v1.GetMeResponse
-	14, // 24: fuzzyllama.auth.v1.AuthService.ForgotPassword:output_type -> fuzzyllama.auth.v1.ForgotPasswordResponse
-	16, // 25: fuzzyllama.auth.v1.AuthService.ResetPassword:output_type -> fuzzyllama.auth.v1.ResetPasswordResponse
-	18, // 26: fuzzyllama.auth.v1.AuthService.LookupUsers:output_type -> fuzzyllama.auth.v1.LookupUsersResponse
-	20, // 27: fuzzyllama.auth.v1.AuthService.IssueServiceToken:output_type -> fuzzyllama.auth.v1.IssueServiceTokenResponse
-	22, // 28: fuzzyllama.auth.v1.AuthService.GetJWKS:output_type -> fuzzyllama.auth.v1.GetJWKSResponse
-	18, // [18:29] is the sub-list for method output_type
-	7,  // [7:18] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	26, // 7: fuzzyllama.auth.v1.ListRevokedSessionsResponse.revoked:type_name -> fuzzyllama.auth.v1.RevokedSession
+	27, // 8: fuzzyllama.auth.v1.RevokedSession.end_time:type_name -> google.protobuf.Timestamp
+	27, // 9: fuzzyllama.auth.v1.RevokedSession.expire_time:type_name -> google.protobuf.Timestamp
+	1,  // 10: fuzzyllama.auth.v1.AuthService.Register:input_type -> fuzzyllama.auth.v1.RegisterRequest
+	3,  // 11: fuzzyllama.auth.v1.AuthService.Login:input_type -> fuzzyllama.auth.v1.LoginRequest
+	5,  // 12: fuzzyllama.auth.v1.AuthService.Refresh:input_type -> fuzzyllama.auth.v1.RefreshRequest
+	7,  // 13: fuzzyllama.auth.v1.AuthService.Logout:input_type -> fuzzyllama.auth.v1.LogoutRequest
+	9,  // 14: fuzzyllama.auth.v1.AuthService.LogoutAll:input_type -> fuzzyllama.auth.v1.LogoutAllRequest
+	11, // 15: fuzzyllama.auth.v1.AuthService.GetMe:input_type -> fuzzyllama.auth.v1.GetMeRequest
+	13, // 16: fuzzyllama.auth.v1.AuthService.ForgotPassword:input_type -> fuzzyllama.auth.v1.ForgotPasswordRequest
+	15, // 17: fuzzyllama.auth.v1.AuthService.ResetPassword:input_type -> fuzzyllama.auth.v1.ResetPasswordRequest
+	17, // 18: fuzzyllama.auth.v1.AuthService.LookupUsers:input_type -> fuzzyllama.auth.v1.LookupUsersRequest
+	19, // 19: fuzzyllama.auth.v1.AuthService.IssueServiceToken:input_type -> fuzzyllama.auth.v1.IssueServiceTokenRequest
+	21, // 20: fuzzyllama.auth.v1.AuthService.GetJWKS:input_type -> fuzzyllama.auth.v1.GetJWKSRequest
+	24, // 21: fuzzyllama.auth.v1.AuthService.ListRevokedSessions:input_type -> fuzzyllama.auth.v1.ListRevokedSessionsRequest
+	2,  // 22: fuzzyllama.auth.v1.AuthService.Register:output_type -> fuzzyllama.auth.v1.RegisterResponse
+	4,  // 23: fuzzyllama.auth.v1.AuthService.Login:output_type -> fuzzyllama.auth.v1.LoginResponse
+	6,  // 24: fuzzyllama.auth.v1.AuthService.Refresh:output_type -> fuzzyllama.auth.v1.RefreshResponse
+	8,  // 25: fuzzyllama.auth.v1.AuthService.Logout:output_type -> fuzzyllama.auth.v1.LogoutResponse
+	10, // 26: fuzzyllama.auth.v1.AuthService.LogoutAll:output_type -> fuzzyllama.auth.v1.LogoutAllResponse
+	12, // 27: fuzzyllama.auth.v1.AuthService.GetMe:output_type -> fuzzyllama.auth.v1.GetMeResponse
+	14, // 28: fuzzyllama.auth.v1.AuthService.ForgotPassword:output_type -> fuzzyllama.auth.v1.ForgotPasswordResponse
+	16, // 29: fuzzyllama.auth.v1.AuthService.ResetPassword:output_type -> fuzzyllama.auth.v1.ResetPasswordResponse
+	18, // 30: fuzzyllama.auth.v1.AuthService.LookupUsers:output_type -> fuzzyllama.auth.v1.LookupUsersResponse
+	20, // 31: fuzzyllama.auth.v1.AuthService.IssueServiceToken:output_type -> fuzzyllama.auth.v1.IssueServiceTokenResponse
+	22, // 32: fuzzyllama.auth.v1.AuthService.GetJWKS:output_type -> fuzzyllama.auth.v1.GetJWKSResponse
+	25, // 33: fuzzyllama.auth.v1.AuthService.ListRevokedSessions:output_type -> fuzzyllama.auth.v1.ListRevokedSessionsResponse
+	22, // [22:34] is the sub-list for method output_type
+	10, // [10:22] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_auth_v1_auth_service_proto_init() }
@@ -1462,7 +1634,7 @@ func file_fuzzyllama_auth_v1_auth_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_auth_v1_auth_service_proto_rawDesc), len(file_fuzzyllama_auth_v1_auth_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,17 +19,18 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthService_Register_FullMethodName          = "/fuzzyllama.auth.v1.AuthService/Register"
-	AuthService_Login_FullMethodName             = "/fuzzyllama.auth.v1.AuthService/Login"
-	AuthService_Refresh_FullMethodName           = "/fuzzyllama.auth.v1.AuthService/Refresh"
-	AuthService_Logout_FullMethodName            = "/fuzzyllama.auth.v1.AuthService/Logout"
-	AuthService_LogoutAll_FullMethodName         = "/fuzzyllama.auth.v1.AuthService/LogoutAll"
-	AuthService_GetMe_FullMethodName             = "/fuzzyllama.auth.v1.AuthService/GetMe"
-	AuthService_ForgotPassword_FullMethodName    = "/fuzzyllama.auth.v1.AuthService/ForgotPassword"
-	AuthService_ResetPassword_FullMethodName     = "/fuzzyllama.auth.v1.AuthService/ResetPassword"
-	AuthService_LookupUsers_FullMethodName       = "/fuzzyllama.auth.v1.AuthService/LookupUsers"
-	AuthService_IssueServiceToken_FullMethodName = "/fuzzyllama.auth.v1.AuthService/IssueServiceToken"
-	AuthService_GetJWKS_FullMethodName           = "/fuzzyllama.auth.v1.AuthService/GetJWKS"
+	AuthService_Register_FullMethodName            = "/fuzzyllama.auth.v1.AuthService/Register"
+	AuthService_Login_FullMethodName               = "/fuzzyllama.auth.v1.AuthService/Login"
+	AuthService_Refresh_FullMethodName             = "/fuzzyllama.auth.v1.AuthService/Refresh"
+	AuthService_Logout_FullMethodName              = "/fuzzyllama.auth.v1.AuthService/Logout"
+	AuthService_LogoutAll_FullMethodName           = "/fuzzyllama.auth.v1.AuthService/LogoutAll"
+	AuthService_GetMe_FullMethodName               = "/fuzzyllama.auth.v1.AuthService/GetMe"
+	AuthService_ForgotPassword_FullMethodName      = "/fuzzyllama.auth.v1.AuthService/ForgotPassword"
+	AuthService_ResetPassword_FullMethodName       = "/fuzzyllama.auth.v1.AuthService/ResetPassword"
+	AuthService_LookupUsers_FullMethodName         = "/fuzzyllama.auth.v1.AuthService/LookupUsers"
+	AuthService_IssueServiceToken_FullMethodName   = "/fuzzyllama.auth.v1.AuthService/IssueServiceToken"
+	AuthService_GetJWKS_FullMethodName             = "/fuzzyllama.auth.v1.AuthService/GetJWKS"
+	AuthService_ListRevokedSessions_FullMethodName = "/fuzzyllama.auth.v1.AuthService/ListRevokedSessions"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -69,6 +70,11 @@ type AuthServiceClient interface {
 	// GetJWKS returns the public keys that verify access tokens (RFC 7517). It is served without
 	// the response envelope, as JWKS consumers expect.
 	GetJWKS(ctx context.Context, in *GetJWKSRequest, opts ...grpc.CallOption) (*GetJWKSResponse, error)
+	// ListRevokedSessions returns the ended sessions whose access tokens may still be presented:
+	// the durable revocation list every process loads at start, on each (re)subscription to the
+	// revocation channel and periodically while that channel is down (see authn.Revocations).
+	// Other processes cannot read the auth database, so they ask here. Not exposed over REST.
+	ListRevokedSessions(ctx context.Context, in *ListRevokedSessionsRequest, opts ...grpc.CallOption) (*ListRevokedSessionsResponse, error)
 }
 
 type authServiceClient struct {
@@ -189,6 +195,16 @@ func (c *authServiceClient) GetJWKS(ctx context.Context, in *GetJWKSRequest, opt
 	return out, nil
 }
 
+func (c *authServiceClient) ListRevokedSessions(ctx context.Context, in *ListRevokedSessionsRequest, opts ...grpc.CallOption) (*ListRevokedSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRevokedSessionsResponse)
+	err := c.cc.Invoke(ctx, AuthService_ListRevokedSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -226,6 +242,11 @@ type AuthServiceServer interface {
 	// GetJWKS returns the public keys that verify access tokens (RFC 7517). It is served without
 	// the response envelope, as JWKS consumers expect.
 	GetJWKS(context.Context, *GetJWKSRequest) (*GetJWKSResponse, error)
+	// ListRevokedSessions returns the ended sessions whose access tokens may still be presented:
+	// the durable revocation list every process loads at start, on each (re)subscription to the
+	// revocation channel and periodically while that channel is down (see authn.Revocations).
+	// Other processes cannot read the auth database, so they ask here. Not exposed over REST.
+	ListRevokedSessions(context.Context, *ListRevokedSessionsRequest) (*ListRevokedSessionsResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -268,6 +289,9 @@ func (UnimplementedAuthServiceServer) IssueServiceToken(context.Context, *IssueS
 }
 func (UnimplementedAuthServiceServer) GetJWKS(context.Context, *GetJWKSRequest) (*GetJWKSResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJWKS not implemented")
+}
+func (UnimplementedAuthServiceServer) ListRevokedSessions(context.Context, *ListRevokedSessionsRequest) (*ListRevokedSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRevokedSessions not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -488,6 +512,24 @@ func _AuthService_GetJWKS_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_ListRevokedSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRevokedSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).ListRevokedSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_ListRevokedSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).ListRevokedSessions(ctx, req.(*ListRevokedSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -538,6 +580,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetJWKS",
 			Handler:    _AuthService_GetJWKS_Handler,
+		},
+		{
+			MethodName: "ListRevokedSessions",
+			Handler:    _AuthService_ListRevokedSessions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
