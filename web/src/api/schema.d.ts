@@ -2742,6 +2742,18 @@ export interface components {
             priority: number;
             projectId: string;
             /**
+             * Format: date-time
+             * @description When the run was last resumed that way; unset if never.
+             */
+            rescueTime: string | null;
+            /**
+             * Format: int32
+             * @description How many times the run was resumed by another worker after the one running it stopped
+             *     (crashed, or lost the database) mid-run; each resume continues the run, it does not restart
+             *     the work already saved.
+             */
+            rescues: number;
+            /**
              * Format: int32
              * @description The gate revision the run works on: 0 first, n after n requests for changes.
              */

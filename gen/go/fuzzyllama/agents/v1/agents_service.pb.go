@@ -530,7 +530,13 @@ type Run struct {
 	// Unset until the run first starts.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Unset until the run has finished.
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// How many times the run was resumed by another worker after the one running it stopped
+	// (crashed, or lost the database) mid-run; each resume continues the run, it does not restart
+	// the work already saved.
+	Rescues int32 `protobuf:"varint,22,opt,name=rescues,proto3" json:"rescues,omitempty"`
+	// When the run was last resumed that way; unset if never.
+	RescueTime    *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=rescue_time,json=rescueTime,proto3" json:"rescue_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -708,6 +714,20 @@ func (x *Run) GetStartTime() *timestamppb.Timestamp {
 func (x *Run) GetEndTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.EndTime
+	}
+	return nil
+}
+
+func (x *Run) GetRescues() int32 {
+	if x != nil {
+		return x.Rescues
+	}
+	return 0
+}
+
+func (x *Run) GetRescueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RescueTime
 	}
 	return nil
 }
@@ -2051,7 +2071,7 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\n" +
 	"next_roles\x18\x02 \x03(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\tnextRoles\x12\x14\n" +
 	"\x05notes\x18\x03 \x01(\tR\x05notes\x12#\n" +
-	"\rtasks_created\x18\x04 \x01(\x05R\ftasksCreated\"\xac\x06\n" +
+	"\rtasks_created\x18\x04 \x01(\x05R\ftasksCreated\"\x83\a\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2077,7 +2097,10 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"createTime\x129\n" +
 	"\n" +
 	"start_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\x13\n" +
+	"\bend_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
+	"\arescues\x18\x16 \x01(\x05R\arescues\x12;\n" +
+	"\vrescue_time\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"rescueTime\"\x13\n" +
 	"\x11ListAgentsRequest\"I\n" +
 	"\x12ListAgentsResponse\x123\n" +
 	"\x06agents\x18\x01 \x03(\v2\x1b.fuzzyllama.agents.v1.AgentR\x06agents\"L\n" +
@@ -2247,54 +2270,55 @@ var file_fuzzyllama_agents_v1_agents_service_proto_depIdxs = []int32{
 	34, // 12: fuzzyllama.agents.v1.Run.create_time:type_name -> google.protobuf.Timestamp
 	34, // 13: fuzzyllama.agents.v1.Run.start_time:type_name -> google.protobuf.Timestamp
 	34, // 14: fuzzyllama.agents.v1.Run.end_time:type_name -> google.protobuf.Timestamp
-	1,  // 15: fuzzyllama.agents.v1.ListAgentsResponse.agents:type_name -> fuzzyllama.agents.v1.Agent
-	31, // 16: fuzzyllama.agents.v1.GetAgentRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
-	1,  // 17: fuzzyllama.agents.v1.GetAgentResponse.agent:type_name -> fuzzyllama.agents.v1.Agent
-	6,  // 18: fuzzyllama.agents.v1.StartProjectResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	31, // 19: fuzzyllama.agents.v1.StartRunRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
-	6,  // 20: fuzzyllama.agents.v1.StartRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	6,  // 21: fuzzyllama.agents.v1.GetRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	34, // 22: fuzzyllama.agents.v1.ListRunsRequest.changed_since:type_name -> google.protobuf.Timestamp
-	6,  // 23: fuzzyllama.agents.v1.ListRunsResponse.runs:type_name -> fuzzyllama.agents.v1.Run
-	6,  // 24: fuzzyllama.agents.v1.CancelRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	6,  // 25: fuzzyllama.agents.v1.WatchRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	22, // 26: fuzzyllama.agents.v1.WatchRunResponse.chunk:type_name -> fuzzyllama.agents.v1.OutputChunk
-	3,  // 27: fuzzyllama.agents.v1.GateCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	31, // 28: fuzzyllama.agents.v1.RoleCost.role:type_name -> fuzzyllama.common.v1.AgentRole
-	3,  // 29: fuzzyllama.agents.v1.RoleCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	3,  // 30: fuzzyllama.agents.v1.ModelCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	3,  // 31: fuzzyllama.agents.v1.GetProjectCostsResponse.total:type_name -> fuzzyllama.agents.v1.Cost
-	25, // 32: fuzzyllama.agents.v1.GetProjectCostsResponse.gates:type_name -> fuzzyllama.agents.v1.GateCost
-	26, // 33: fuzzyllama.agents.v1.GetProjectCostsResponse.roles:type_name -> fuzzyllama.agents.v1.RoleCost
-	27, // 34: fuzzyllama.agents.v1.GetProjectCostsResponse.models:type_name -> fuzzyllama.agents.v1.ModelCost
-	34, // 35: fuzzyllama.agents.v1.GetUsageResponse.month_start:type_name -> google.protobuf.Timestamp
-	34, // 36: fuzzyllama.agents.v1.GetUsageResponse.month_end:type_name -> google.protobuf.Timestamp
-	3,  // 37: fuzzyllama.agents.v1.GetUsageResponse.used:type_name -> fuzzyllama.agents.v1.Cost
-	7,  // 38: fuzzyllama.agents.v1.AgentsService.ListAgents:input_type -> fuzzyllama.agents.v1.ListAgentsRequest
-	9,  // 39: fuzzyllama.agents.v1.AgentsService.GetAgent:input_type -> fuzzyllama.agents.v1.GetAgentRequest
-	11, // 40: fuzzyllama.agents.v1.AgentsService.StartProject:input_type -> fuzzyllama.agents.v1.StartProjectRequest
-	13, // 41: fuzzyllama.agents.v1.AgentsService.StartRun:input_type -> fuzzyllama.agents.v1.StartRunRequest
-	15, // 42: fuzzyllama.agents.v1.AgentsService.GetRun:input_type -> fuzzyllama.agents.v1.GetRunRequest
-	17, // 43: fuzzyllama.agents.v1.AgentsService.ListRuns:input_type -> fuzzyllama.agents.v1.ListRunsRequest
-	19, // 44: fuzzyllama.agents.v1.AgentsService.CancelRun:input_type -> fuzzyllama.agents.v1.CancelRunRequest
-	21, // 45: fuzzyllama.agents.v1.AgentsService.WatchRun:input_type -> fuzzyllama.agents.v1.WatchRunRequest
-	24, // 46: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:input_type -> fuzzyllama.agents.v1.GetProjectCostsRequest
-	29, // 47: fuzzyllama.agents.v1.AgentsService.GetUsage:input_type -> fuzzyllama.agents.v1.GetUsageRequest
-	8,  // 48: fuzzyllama.agents.v1.AgentsService.ListAgents:output_type -> fuzzyllama.agents.v1.ListAgentsResponse
-	10, // 49: fuzzyllama.agents.v1.AgentsService.GetAgent:output_type -> fuzzyllama.agents.v1.GetAgentResponse
-	12, // 50: fuzzyllama.agents.v1.AgentsService.StartProject:output_type -> fuzzyllama.agents.v1.StartProjectResponse
-	14, // 51: fuzzyllama.agents.v1.AgentsService.StartRun:output_type -> fuzzyllama.agents.v1.StartRunResponse
-	16, // 52: fuzzyllama.agents.v1.AgentsService.GetRun:output_type -> fuzzyllama.agents.v1.GetRunResponse
-	18, // 53: fuzzyllama.agents.v1.AgentsService.ListRuns:output_type -> fuzzyllama.agents.v1.ListRunsResponse
-	20, // 54: fuzzyllama.agents.v1.AgentsService.CancelRun:output_type -> fuzzyllama.agents.v1.CancelRunResponse
-	23, // 55: fuzzyllama.agents.v1.AgentsService.WatchRun:output_type -> fuzzyllama.agents.v1.WatchRunResponse
-	28, // 56: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:output_type -> fuzzyllama.agents.v1.GetProjectCostsResponse
-	30, // 57: fuzzyllama.agents.v1.AgentsService.GetUsage:output_type -> fuzzyllama.agents.v1.GetUsageResponse
-	48, // [48:58] is the sub-list for method output_type
-	38, // [38:48] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	34, // 15: fuzzyllama.agents.v1.Run.rescue_time:type_name -> google.protobuf.Timestamp
+	1,  // 16: fuzzyllama.agents.v1.ListAgentsResponse.agents:type_name -> fuzzyllama.agents.v1.Agent
+	31, // 17: fuzzyllama.agents.v1.GetAgentRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	1,  // 18: fuzzyllama.agents.v1.GetAgentResponse.agent:type_name -> fuzzyllama.agents.v1.Agent
+	6,  // 19: fuzzyllama.agents.v1.StartProjectResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	31, // 20: fuzzyllama.agents.v1.StartRunRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	6,  // 21: fuzzyllama.agents.v1.StartRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	6,  // 22: fuzzyllama.agents.v1.GetRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	34, // 23: fuzzyllama.agents.v1.ListRunsRequest.changed_since:type_name -> google.protobuf.Timestamp
+	6,  // 24: fuzzyllama.agents.v1.ListRunsResponse.runs:type_name -> fuzzyllama.agents.v1.Run
+	6,  // 25: fuzzyllama.agents.v1.CancelRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	6,  // 26: fuzzyllama.agents.v1.WatchRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	22, // 27: fuzzyllama.agents.v1.WatchRunResponse.chunk:type_name -> fuzzyllama.agents.v1.OutputChunk
+	3,  // 28: fuzzyllama.agents.v1.GateCost.cost:type_name -> fuzzyllama.agents.v1.Cost
+	31, // 29: fuzzyllama.agents.v1.RoleCost.role:type_name -> fuzzyllama.common.v1.AgentRole
+	3,  // 30: fuzzyllama.agents.v1.RoleCost.cost:type_name -> fuzzyllama.agents.v1.Cost
+	3,  // 31: fuzzyllama.agents.v1.ModelCost.cost:type_name -> fuzzyllama.agents.v1.Cost
+	3,  // 32: fuzzyllama.agents.v1.GetProjectCostsResponse.total:type_name -> fuzzyllama.agents.v1.Cost
+	25, // 33: fuzzyllama.agents.v1.GetProjectCostsResponse.gates:type_name -> fuzzyllama.agents.v1.GateCost
+	26, // 34: fuzzyllama.agents.v1.GetProjectCostsResponse.roles:type_name -> fuzzyllama.agents.v1.RoleCost
+	27, // 35: fuzzyllama.agents.v1.GetProjectCostsResponse.models:type_name -> fuzzyllama.agents.v1.ModelCost
+	34, // 36: fuzzyllama.agents.v1.GetUsageResponse.month_start:type_name -> google.protobuf.Timestamp
+	34, // 37: fuzzyllama.agents.v1.GetUsageResponse.month_end:type_name -> google.protobuf.Timestamp
+	3,  // 38: fuzzyllama.agents.v1.GetUsageResponse.used:type_name -> fuzzyllama.agents.v1.Cost
+	7,  // 39: fuzzyllama.agents.v1.AgentsService.ListAgents:input_type -> fuzzyllama.agents.v1.ListAgentsRequest
+	9,  // 40: fuzzyllama.agents.v1.AgentsService.GetAgent:input_type -> fuzzyllama.agents.v1.GetAgentRequest
+	11, // 41: fuzzyllama.agents.v1.AgentsService.StartProject:input_type -> fuzzyllama.agents.v1.StartProjectRequest
+	13, // 42: fuzzyllama.agents.v1.AgentsService.StartRun:input_type -> fuzzyllama.agents.v1.StartRunRequest
+	15, // 43: fuzzyllama.agents.v1.AgentsService.GetRun:input_type -> fuzzyllama.agents.v1.GetRunRequest
+	17, // 44: fuzzyllama.agents.v1.AgentsService.ListRuns:input_type -> fuzzyllama.agents.v1.ListRunsRequest
+	19, // 45: fuzzyllama.agents.v1.AgentsService.CancelRun:input_type -> fuzzyllama.agents.v1.CancelRunRequest
+	21, // 46: fuzzyllama.agents.v1.AgentsService.WatchRun:input_type -> fuzzyllama.agents.v1.WatchRunRequest
+	24, // 47: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:input_type -> fuzzyllama.agents.v1.GetProjectCostsRequest
+	29, // 48: fuzzyllama.agents.v1.AgentsService.GetUsage:input_type -> fuzzyllama.agents.v1.GetUsageRequest
+	8,  // 49: fuzzyllama.agents.v1.AgentsService.ListAgents:output_type -> fuzzyllama.agents.v1.ListAgentsResponse
+	10, // 50: fuzzyllama.agents.v1.AgentsService.GetAgent:output_type -> fuzzyllama.agents.v1.GetAgentResponse
+	12, // 51: fuzzyllama.agents.v1.AgentsService.StartProject:output_type -> fuzzyllama.agents.v1.StartProjectResponse
+	14, // 52: fuzzyllama.agents.v1.AgentsService.StartRun:output_type -> fuzzyllama.agents.v1.StartRunResponse
+	16, // 53: fuzzyllama.agents.v1.AgentsService.GetRun:output_type -> fuzzyllama.agents.v1.GetRunResponse
+	18, // 54: fuzzyllama.agents.v1.AgentsService.ListRuns:output_type -> fuzzyllama.agents.v1.ListRunsResponse
+	20, // 55: fuzzyllama.agents.v1.AgentsService.CancelRun:output_type -> fuzzyllama.agents.v1.CancelRunResponse
+	23, // 56: fuzzyllama.agents.v1.AgentsService.WatchRun:output_type -> fuzzyllama.agents.v1.WatchRunResponse
+	28, // 57: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:output_type -> fuzzyllama.agents.v1.GetProjectCostsResponse
+	30, // 58: fuzzyllama.agents.v1.AgentsService.GetUsage:output_type -> fuzzyllama.agents.v1.GetUsageResponse
+	49, // [49:59] is the sub-list for method output_type
+	39, // [39:49] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_agents_v1_agents_service_proto_init() }
