@@ -5,17 +5,31 @@ package redisx
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 )
 
 // Open connects to the Redis at url (redis://[user:pass@]host:port/db) and checks it answers.
+//
+// The client gives up sooner than go-redis's defaults when Redis is down, so that whoever can
+// carry on without it (rate limiting, the event bus) does so quickly: one dial per attempt
+// instead of five (go-redis still retries a failed command three times, with backoff), and 2 s
+// to connect (5 s by default) unless url sets dial_timeout. A command against a Redis that
+// refuses connections then fails in well under 100 ms instead of about 2 s.
 func Open(ctx context.Context, url string) (*redis.Client, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse redis url: %w", err)
+	}
+	quietOnce.Do(func() { redis.SetLogger(debugLog{}) })
+	opts.DialerRetries = 1
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = dialTimeout
 	}
 	c := redis.NewClient(opts)
 	// A span per command, in the trace of the request it serves.
@@ -28,6 +42,19 @@ func Open(ctx context.Context, url string) (*redis.Client, error) {
 		return nil, fmt.Errorf("redis at %s: %w", opts.Addr, err)
 	}
 	return c, nil
+}
+
+const dialTimeout = 2 * time.Second
+
+var quietOnce sync.Once
+
+// debugLog takes go-redis's own log lines (one unstructured line on stderr per failed dial, many
+// a second while Redis is down) down to DEBUG: an outage is reported once, by whoever meets it
+// (see platform/outage).
+type debugLog struct{}
+
+func (debugLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
 
 // Keyspace builds keys under one prefix.
