@@ -98,11 +98,12 @@ func TestSuccessfulCallsAreNotLoggedAtInfo(t *testing.T) {
 	}
 }
 
-// TestCallLogLevels: only success moves to DEBUG; failures keep their WARN/ERROR levels.
+// TestCallLogLevels: success is DEBUG, Unavailable INFO (its outage is reported once, by the
+// outage log); other failures keep their WARN/ERROR levels.
 func TestCallLogLevels(t *testing.T) {
 	for c, want := range map[codes.Code]slog.Level{
 		codes.OK: slog.LevelDebug, codes.NotFound: slog.LevelInfo,
-		codes.Unavailable: slog.LevelWarn, codes.PermissionDenied: slog.LevelWarn,
+		codes.Unavailable: slog.LevelInfo, codes.PermissionDenied: slog.LevelWarn,
 		codes.Internal: slog.LevelError, codes.Unknown: slog.LevelError,
 	} {
 		if got := slog.Level(callLogLevel(c)); got != want {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
@@ -17,11 +18,15 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
+	"github.com/fuzzyllama/fuzzyllama/platform/outage"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/requestid"
 )
 
@@ -32,6 +37,9 @@ type ServerConfig struct {
 	Authorizer *authn.Authorizer
 	// MaxRecvBytes is the largest request the server accepts; 0 keeps gRPC's 4 MiB.
 	MaxRecvBytes int
+	// Database, if set, records the outages of the service's database that calls meet (see
+	// mapError): one WARN per outage, whoever notices first, the calls or a probe.
+	Database *outage.Log
 }
 
 // Server is a gRPC server with the FuzzyLlama interceptor chain, the health service and
@@ -49,8 +57,9 @@ type Server struct {
 //     success, see callLogLevel).
 //  4. metrics: RED per method, also seeing the final code.
 //  5. authorization: the method's declared access policy; the identity enters the context.
-//  6. error mapping: domain errors become statuses with details; anything unexpected is logged
-//     and masked as Internal, so internals never reach a caller.
+//  6. error mapping: domain errors become statuses with details; an unavailable database or
+//     Redis becomes Unavailable with a retry delay (see mapError); anything else unexpected is
+//     logged and masked as Internal, so internals never reach a caller.
 //  7. recovery, innermost, as go-grpc-middleware recommends: a panic becomes an error that every
 //     interceptor above still sees (and step 6 masks).
 func NewServer(cfg ServerConfig) *Server {
@@ -72,16 +81,18 @@ func NewServer(cfg ServerConfig) *Server {
 	}
 	unary = append(unary,
 		cfg.Authorizer.UnaryInterceptor(),
-		errorsUnary(cfg.Logger),
+		errorsUnary(cfg.Logger, cfg.Database),
 		recovery.UnaryServerInterceptor(recoverOpts...),
 	)
 	stream = append(stream,
 		cfg.Authorizer.StreamInterceptor(),
-		errorsStream(cfg.Logger),
+		errorsStream(cfg.Logger, cfg.Database),
 		recovery.StreamServerInterceptor(recoverOpts...),
 	)
 	opts := []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement),
+		grpc.KeepaliveParams(serverKeepalive),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}
@@ -95,16 +106,38 @@ func NewServer(cfg ServerConfig) *Server {
 	return &Server{Server: s, Health: h}
 }
 
+// Keepalive, both ends (the client's is in client.go): clients ping an idle connection every
+// 10 s, so a peer that vanished without closing its connections (a host lost, a network
+// partition) is noticed in seconds, not at the next call; the server must then allow pings
+// that often (its default policy refuses pings under 5 minutes apart and closes the
+// connection). The server pings its own idle clients every 30 s to shed dead ones.
+var (
+	keepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
+	serverKeepalive      = keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}
+)
+
 // Serving marks every registered service SERVING in the health service and initialises the
 // per-method metrics so dashboards show zeros instead of gaps.
 func (s *Server) Serving(metrics *prometheus.ServerMetrics) {
-	for name := range s.GetServiceInfo() {
-		s.Health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
-	}
-	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.SetServing(true)
 	if metrics != nil {
 		metrics.InitializeMetrics(s.Server)
 	}
+}
+
+// SetServing sets the health status of every registered service, and of the server as a whole
+// (""), to SERVING or NOT_SERVING: a service whose database is down says so to the health
+// checks of its callers (the gateway's readiness among them). After a graceful stop has begun
+// the health service ignores it and stays NOT_SERVING.
+func (s *Server) SetServing(up bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if up {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	for name := range s.GetServiceInfo() {
+		s.Health.SetServingStatus(name, st)
+	}
+	s.Health.SetServingStatus("", st)
 }
 
 func adoptRequestID(ctx context.Context) context.Context {
@@ -127,37 +160,68 @@ func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h 
 	return h(srv, wrapped)
 }
 
-func mapError(ctx context.Context, log *slog.Logger, method string, err error) error {
+// RetryAfterUnavailable is the retry delay an Unavailable answer for a dependency outage
+// carries (errdetails.RetryInfo, the gateway's Retry-After): long enough not to hammer a
+// restarting database, short next to a typical restart.
+const RetryAfterUnavailable = 2 * time.Second
+
+// mapError turns a handler's error into the status the caller gets. An error that is not ours
+// (apperr) nor a status would be masked as Internal and logged at ERROR, except a dependency
+// outage: an unavailable database or Redis (database.IsUnavailable, redisx.IsUnavailable) is
+// Unavailable with a retry delay — nothing is wrong with the request or the code, and the
+// caller should try again shortly — recorded in the database's outage log (one WARN per
+// outage) rather than logged per call.
+func mapError(ctx context.Context, log *slog.Logger, db *outage.Log, method string, err error) error {
 	if err == nil {
 		return nil
 	}
 	st, masked := apperr.ToStatus(err)
-	if masked {
-		log.ErrorContext(ctx, "internal error", "method", method, "error", err.Error())
+	if !masked {
+		return st.Err()
 	}
+	var what string
+	switch {
+	case database.IsUnavailable(err):
+		what = "the database"
+		if db != nil {
+			db.Down(ctx, err)
+		}
+	case redisx.IsUnavailable(err):
+		what = "Redis" // its users log its outages (auth, the event bus, the rate limiter)
+	default:
+		log.ErrorContext(ctx, "internal error", "method", method, "error", err.Error())
+		return st.Err()
+	}
+	unavailable := apperr.Unavailable("%s is unavailable; try again shortly", what)
+	unavailable.RetryAfter = RetryAfterUnavailable
+	st, _ = apperr.ToStatus(unavailable)
 	return st.Err()
 }
 
-func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+func errorsUnary(log *slog.Logger, db *outage.Log) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		resp, err := h(ctx, req)
-		return resp, mapError(ctx, log, info.FullMethod, err)
+		return resp, mapError(ctx, log, db, info.FullMethod, err)
 	}
 }
 
-func errorsStream(log *slog.Logger) grpc.StreamServerInterceptor {
+func errorsStream(log *slog.Logger, db *outage.Log) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		return mapError(ss.Context(), log, info.FullMethod, h(srv, ss))
+		return mapError(ss.Context(), log, db, info.FullMethod, h(srv, ss))
 	}
 }
 
 // callLogLevel is the level of a finished call's log line: a successful call is DEBUG (every
 // internal call was ~1 KB at INFO; the edge's access log already has one INFO line per request),
-// a failed one keeps go-grpc-middleware's level for its code (INFO for a caller's mistake such as
-// NotFound, WARN or ERROR for the rest).
+// an Unavailable one INFO (a dependency outage is reported once, at WARN, by its outage log,
+// not once per call it fails), and any other failure keeps go-grpc-middleware's level for its
+// code (INFO for a caller's mistake such as NotFound, WARN or ERROR for the rest).
 func callLogLevel(c codes.Code) logging.Level {
-	if c == codes.OK {
+	switch c {
+	case codes.OK:
 		return logging.LevelDebug
+	case codes.Unavailable:
+		return logging.LevelInfo
 	}
 	return logging.DefaultServerCodeToLevel(c)
 }
