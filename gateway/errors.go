@@ -10,9 +10,11 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
+	"github.com/fuzzyllama/fuzzyllama/platform/grpcx"
 )
 
 // httpStatus maps a gRPC code to the HTTP status of the answer: grpc-gateway's table
@@ -39,16 +41,19 @@ func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 		case codes.Unknown, codes.Internal, codes.DataLoss:
 			log.ErrorContext(ctx, "backend error", "code", st.Code().String(), "error", envelope.ClipWords(st.Message()))
 			st = status.New(codes.Internal, "internal error")
-		case codes.Unavailable:
-			log.WarnContext(ctx, "backend unavailable", "error", envelope.ClipWords(st.Message()))
-			st = status.New(codes.Unavailable, "service temporarily unavailable; try again shortly")
 		}
 		endRefusedSession(w, r, st.Code())
 		writeStatus(w, r, httpStatus(st.Code()), st)
 	}
 }
 
+// writeStatus writes st as the envelope with httpCode. An Unavailable status, whoever sent it
+// (a backend that is down, or whose database or Redis is), becomes unavailableStatus: a
+// message without internals and a Retry-After.
 func writeStatus(w http.ResponseWriter, r *http.Request, httpCode int, st *status.Status) {
+	if st.Code() == codes.Unavailable {
+		st = unavailableStatus(st)
+	}
 	var d envelope.Details
 	for _, detail := range st.Details() {
 		switch v := detail.(type) {
@@ -72,6 +77,26 @@ func writeStatus(w http.ResponseWriter, r *http.Request, httpCode int, st *statu
 		details = &d
 	}
 	envelope.WriteError(w, r, httpCode, codeName(st.Code()), st.Message(), details)
+}
+
+// unavailableStatus is what a client learns of an outage: 503 UNAVAILABLE, try again shortly,
+// and when (the delay the backend asked for, else grpcx.RetryAfterUnavailable). Its message is
+// the gateway's own: a backend's may name internal addresses ("dial tcp 10.0.3.7:9090"). It is
+// not logged: the outage is reported once, at WARN, by whoever notices it (the backend's outage
+// log for its database, the gateway's probe of each backend), and each 503 is in the access log.
+func unavailableStatus(from *status.Status) *status.Status {
+	delay := grpcx.RetryAfterUnavailable
+	for _, d := range from.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay().AsDuration() > 0 {
+			delay = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	st, err := status.New(codes.Unavailable, "service temporarily unavailable; try again shortly").
+		WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(delay)})
+	if err != nil { // only for a detail that cannot be marshalled; RetryInfo always can
+		return status.New(codes.Unavailable, "service temporarily unavailable; try again shortly")
+	}
+	return st
 }
 
 // codeName is the google.rpc.Code name of c, e.g. INVALID_ARGUMENT.

@@ -11,17 +11,22 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 )
 
 // TestErrorsBecomeTheEnvelope: the status a service returns reaches the client as the envelope,
 // with the HTTP status of the code, the field list, the reason and Retry-After; internal and
-// connection errors are masked.
+// connection errors are masked, and an outage is 503 with Retry-After, never 500.
 func TestErrorsBecomeTheEnvelope(t *testing.T) {
 	handle := errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	invalid := apperr.Violations{{Field: "email", Description: "is required"}, {Field: "password", Description: "too short"}}
 	limited := apperr.ResourceExhausted(1500*time.Millisecond, "slow down").WithReason("LOGIN_TEMPORARILY_LOCKED")
+	dbDown := apperr.Unavailable("the database is unavailable; try again shortly")
+	dbDown.RetryAfter = 5 * time.Second
 	cases := []struct {
 		name       string
 		err        error
@@ -38,6 +43,11 @@ func TestErrorsBecomeTheEnvelope(t *testing.T) {
 		{"conflict", statusErr(apperr.Aborted("stale").WithReason("STALE_VERSION").WithMetadata("currentVersion", "5")), 409, "ABORTED", "stale", 0, "",
 			map[string]string{"currentVersion": "5"}},
 		{"internal is masked", errors.New("pq: password authentication failed for user x"), 500, "INTERNAL", "internal error", 0, "", nil},
+		// A backend that cannot be reached: its address stays inside, the client learns when to retry.
+		{"backend down", status.Error(codes.Unavailable, "connection error: desc = \"transport: Error while dialing: dial tcp 10.0.3.7:9090: connect: connection refused\""),
+			503, "UNAVAILABLE", "service temporarily unavailable; try again shortly", 0, "2", nil},
+		// A backend whose database is down says when to retry (grpcx's mapping), and is believed.
+		{"database down", statusErr(dbDown), 503, "UNAVAILABLE", "service temporarily unavailable; try again shortly", 0, "5", nil},
 	}
 	for _, c := range cases {
 		w := httptest.NewRecorder()
