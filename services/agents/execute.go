@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"google.golang.org/grpc/codes"
 
@@ -26,50 +27,66 @@ type runWorker struct {
 }
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[store.RunJob]) error {
-	return w.s.execute(ctx, job.Args.RunID)
+	return w.s.execute(ctx, job.Args.RunID, job.ID)
 }
 
 // maxOutputBytes bounds what one run may write: a model that never stops costs no memory past it.
 const maxOutputBytes = 2 << 20
 
-// errRunGone: the run was cancelled or finished while the job ran.
-var errRunGone = errors.New("run is no longer active")
-
-// execute runs one attempt of a run. It is safe to repeat: the model is called only until one
-// complete answer is saved, and each step of processing that answer is recorded once done.
-func (s *Service) execute(ctx context.Context, runID string) error {
+// execute works a run as its job jobID. It is safe to repeat: the model is called only until one
+// complete answer is saved, and each step of processing that answer is recorded once done. The
+// worker holds the run's lease meanwhile (lease.go); every write checks it.
+func (s *Service) execute(ctx context.Context, runID string, jobID int64) error {
 	s.announce(ctx, runID) // if its creator has not yet: live clients see it queued before running
-	r, err := s.Store.StartAttempt(ctx, runID, s.now())
-	if errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrNotFound) {
+	l := store.Lease{RunID: runID, Token: uuid.NewString()}
+	r, err := s.Store.Claim(ctx, runID, jobID, l.Token, s.now(), s.Limits.leaseTTL())
+	switch {
+	case errors.Is(err, store.ErrFinished), errors.Is(err, store.ErrNotFound):
 		return nil // cancelled before it started, or finished by an earlier execution
-	} else if err != nil {
+	case errors.Is(err, store.ErrSuperseded):
+		return nil // the run was handed on to a new job after this one's worker stopped
+	case errors.Is(err, store.ErrLeased):
+		return river.JobSnooze(s.Limits.leaseTTL() / 3) // another worker has it; its lease will say
+	case err != nil:
 		return err
 	}
-	s.Metrics.started(r)
-	s.publishRun(ctx, r)
+	ctx, release := s.holdLease(ctx, l)
+	defer release()
+	return s.settle(ctx, l, r, s.work(ctx, l, &r))
+}
+
+// work does what the run still lacks: the model's answer, then the steps of processing it.
+func (s *Service) work(ctx context.Context, l store.Lease, r *store.Run) error {
+	if r.Rescues > maxRescues {
+		return &runFailed{fmt.Sprintf("the worker running it stopped %d times (it may be what stops them). "+
+			"Run it again; if it stops again, ask the operators to look at the agents service's logs.", r.Rescues)}
+	}
 	uctx, err := s.actFor(ctx, r.UserID)
 	if err != nil {
-		return s.failOrRetry(ctx, r, err)
+		return fromService("auth", err)
 	}
 	if r.Output == "" {
-		if r.Attempt > r.MaxAttempts {
-			return s.fail(ctx, r, fmt.Sprintf("gave up after %d attempts; the last error: %s", r.MaxAttempts, r.Error))
+		if r.Attempt >= r.MaxAttempts {
+			return &runFailed{fmt.Sprintf("gave up after %d attempts of the model call; the last one did not finish "+
+				"(it ran past AGENT_RUN_TIMEOUT, or its worker stopped). Run it again.", r.MaxAttempts)}
 		}
 		// The budget was checked when the run was queued; other runs may have spent it since.
 		if err := s.checkMonthlyBudget(ctx, r.UserID); apperr.Code(err) == codes.ResourceExhausted {
-			return s.fail(ctx, r, err.Error())
+			return &runFailed{err.Error()}
 		} else if err != nil {
 			return err
 		}
-		s.startTasks(uctx, r) // tasks.go: the run's tasks are in progress
-		text, err := s.callModel(ctx, uctx, r)
+		s.startTasks(uctx, *r) // tasks.go: the run's tasks are in progress
+		text, err := s.callModel(ctx, uctx, l, r)
 		if err != nil {
-			return s.failOrRetry(ctx, r, err)
+			return err
 		}
-		if err := s.Store.SaveOutput(ctx, r.ID, text); err != nil {
+		if err := s.Store.SaveOutput(ctx, l, text); err != nil {
 			return err
 		}
 		r.Output = text
+	} else {
+		s.publishRun(ctx, *r) // its answer saved, it runs again without a model call
 	}
 	role, _ := catalog.Get(r.Role)
 	out, err := output.Parse(r.Output)
@@ -77,28 +94,27 @@ func (s *Service) execute(ctx context.Context, runID string) error {
 		err = out.Check(role.OutputsFor(r.Gate))
 	}
 	if err != nil {
-		return s.fail(ctx, r, "the output does not follow the output contract: "+err.Error())
+		return &runFailed{"the output does not follow the output contract: " + err.Error()}
 	}
 	if current, err := s.Store.Run(ctx, r.ID); err != nil || !current.Active() {
 		return err // cancelled while the model answered: store nothing
 	}
-	if err := s.process(uctx, r, out); err != nil {
-		return s.failOrRetry(ctx, r, err)
+	if err := s.process(uctx, l, *r, out); err != nil {
+		return err
 	}
-	done, err := s.Store.Finish(ctx, r.ID, store.StateSucceeded, "", s.now())
-	if errors.Is(err, store.ErrFinished) {
-		return nil
-	} else if err != nil {
+	done, err := s.Store.FinishLeased(ctx, l, store.StateSucceeded, "", s.now())
+	if err != nil {
 		return err
 	}
 	s.runEnded(ctx, done)
 	return nil
 }
 
-// callModel builds the prompt, streams the model's answer (storing and publishing it as it
-// comes) and records the tokens it used.
-func (s *Service) callModel(ctx, uctx context.Context, r store.Run) (string, error) {
-	req, err := s.prompt(uctx, r)
+// callModel builds the prompt, starts a provider attempt, streams the model's answer (storing
+// and publishing it as it comes) and records the tokens it used. Only a call that reaches the
+// provider spends an attempt: a service that fails while the prompt is built spends none.
+func (s *Service) callModel(ctx, uctx context.Context, l store.Lease, r *store.Run) (string, error) {
+	req, err := s.prompt(uctx, *r)
 	if err != nil {
 		return "", err
 	}
@@ -106,9 +122,15 @@ func (s *Service) callModel(ctx, uctx context.Context, r store.Run) (string, err
 	if err != nil {
 		return "", &provider.Error{Provider: "config", Kind: provider.Permanent, Message: err.Error()}
 	}
-	w := &outputWriter{s: s, run: r}
+	if r.Attempt, err = s.Store.BeginAttempt(ctx, l); err != nil {
+		return "", err
+	}
+	r.Error = ""
+	s.Metrics.started(*r)
+	s.publishRun(ctx, *r)
+	w := &outputWriter{s: s, run: *r, lease: l}
 	resp, err := p.Stream(ctx, req, w.write)
-	flushErr := w.flush(ctx)
+	w.flush(ctx)
 	cost, priced := s.Prices.Cost(cmp.Or(resp.Model, r.Model), resp.Usage.InputTokens, resp.Usage.OutputTokens)
 	if resp.Usage != (provider.Usage{}) || resp.Offline {
 		// An offline answer used nothing (the store adds no usage for it) and marks the run.
@@ -122,55 +144,112 @@ func (s *Service) callModel(ctx, uctx context.Context, r store.Run) (string, err
 	if err != nil {
 		return "", err
 	}
-	return w.text.String(), flushErr
+	return w.text.String(), nil
 }
 
-// failOrRetry ends the attempt after err: a transient failure with attempts left snoozes the
-// job with backoff (honouring the provider's Retry-After); anything else fails the run with the
-// provider's (or the service's) message.
-func (s *Service) failOrRetry(ctx context.Context, r store.Run, err error) error {
+// settle ends an execution after err: nothing to do when the run ended or another worker holds
+// it; an outage of FuzzyLlama's services is waited out (waitOut); a transient provider failure
+// with attempts left snoozes the job with backoff (honouring the provider's Retry-After);
+// anything else fails the run with a reason for its owner.
+func (s *Service) settle(ctx context.Context, l store.Lease, r store.Run, err error) error {
+	var failed *runFailed
+	switch {
+	case err == nil, errors.Is(err, store.ErrFinished), errors.Is(err, store.ErrNotFound):
+		return nil
+	case leaseLost(ctx, err):
+		s.Logger.InfoContext(ctx, "run left to the worker that holds it now", "run_id", r.ID, "project_id", r.ProjectID)
+		return nil
+	case errors.As(err, &failed):
+		return s.fail(ctx, l, r, failed.reason)
+	}
 	if current, gerr := s.Store.Run(context.WithoutCancel(ctx), r.ID); gerr == nil && !current.Active() {
 		return nil // cancelled while it ran: the cancellation stopped it
 	}
 	if ctx.Err() != nil {
-		return ctx.Err() // the worker is stopping: the job is worked again (the attempt counts)
+		return ctx.Err() // the worker is stopping, or the job ran out of time: the job is worked again
 	}
-	s.Metrics.failed(r.Role, retryable(err) && r.Attempt < r.MaxAttempts)
-	if retryable(err) && r.Attempt < r.MaxAttempts {
+	if outage(err) {
+		return s.waitOut(ctx, l, r, err)
+	}
+	var pe *provider.Error
+	if !errors.As(err, &pe) {
+		s.Logger.WarnContext(ctx, "a FuzzyLlama service refused a run's request", "run_id", r.ID, "project_id", r.ProjectID,
+			"error", err.Error())
+		return s.fail(ctx, l, r, refusal(err))
+	}
+	transient := pe.Kind == provider.Transient
+	s.Metrics.failed(r.Role, transient && r.Attempt < r.MaxAttempts)
+	switch {
+	case transient && r.Attempt < r.MaxAttempts:
 		wait := backoff(s.Limits.RetryBase, s.Limits.RetryMax, r.Attempt, provider.RetryAfter(err))
-		reason := fmt.Sprintf("attempt %d of %d failed, retrying in %s: %s", r.Attempt, r.MaxAttempts, wait.Round(time.Millisecond), err)
-		if err := s.Store.Requeue(ctx, r.ID, reason); err != nil {
-			return err
+		reason := fmt.Sprintf("attempt %d of %d failed, retrying in %s: %s.", r.Attempt, r.MaxAttempts, wait.Round(time.Millisecond),
+			providerProblem(pe))
+		if err := s.Store.Requeue(ctx, l, reason, time.Time{}); err != nil {
+			return s.settleFailed(ctx, r, err)
 		}
 		r.State, r.Error = store.StateQueued, reason
 		s.publishRun(ctx, r)
 		s.Logger.InfoContext(ctx, "run attempt failed, will retry", "run_id", r.ID, "attempt", r.Attempt, "wait", wait, "error", err.Error())
 		return river.JobSnooze(wait)
+	case transient:
+		s.Logger.WarnContext(ctx, "run's last attempt failed", "run_id", r.ID, "error", err.Error())
+		return s.fail(ctx, l, r, fmt.Sprintf("the model call failed on all %d attempts; the last time %s. Try the run again later.",
+			r.MaxAttempts, providerProblem(pe)))
 	}
-	return s.fail(ctx, r, err.Error())
+	s.Logger.WarnContext(ctx, "run's provider refused it", "run_id", r.ID, "error", err.Error())
+	return s.fail(ctx, l, r, capitalize(providerProblem(pe))+". "+providerAdvice(pe))
 }
 
-// retryable reports whether trying again later can help: transient provider failures and
-// services that are unavailable for now.
-func retryable(err error) bool {
-	if provider.IsTransient(err) {
-		return true
+// waitOut parks the run while one of FuzzyLlama's services is out: its job snoozes (River does
+// not count a snooze as an attempt, and neither does the run) with a backoff that grows with
+// the wait to 5 s, so the run goes on within seconds of the service's return, until it has
+// waited AGENT_OUTAGE_WAIT since it began waiting (progress resets that clock).
+func (s *Service) waitOut(ctx context.Context, l store.Lease, r store.Run, err error) error {
+	now := s.now()
+	since := r.WaitingSince
+	if since.IsZero() {
+		since = now
 	}
-	var pe *provider.Error
-	if errors.As(err, &pe) {
-		return false
+	waited, limit := now.Sub(since), s.Limits.outageWait()
+	if waited >= limit {
+		s.Logger.WarnContext(ctx, "run gives up waiting for a service", "run_id", r.ID, "project_id", r.ProjectID,
+			"waited", waited, "error", err.Error())
+		return s.fail(ctx, l, r, outageFailure(err, waited))
 	}
-	switch apperr.Code(err) {
-	case codes.Unavailable, codes.Aborted, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Internal, codes.Unknown:
-		return true // includes a network error or a failed database call (Internal)
+	note := waitingNote(err)
+	if err := s.Store.Requeue(ctx, l, note, since); err != nil {
+		return s.settleFailed(ctx, r, err)
 	}
-	return false // the other service refused the request itself: it would again
+	s.Metrics.waited(r.Role)
+	if r.WaitingSince.IsZero() {
+		s.Logger.WarnContext(ctx, "run waits for a service to come back", "run_id", r.ID, "project_id", r.ProjectID,
+			"error", err.Error())
+		r.State, r.Error = store.StateQueued, note
+		s.publishRun(ctx, r)
+	}
+	return river.JobSnooze(min(outageBackoff(waited), limit-waited))
 }
 
-// fail ends the run as failed with reason; the job is done (there is nothing to retry).
-func (s *Service) fail(ctx context.Context, r store.Run, reason string) error {
-	done, err := s.Store.Finish(context.WithoutCancel(ctx), r.ID, store.StateFailed, reason, s.now())
-	if errors.Is(err, store.ErrFinished) {
+// outageBackoff is the pause before looking again at a service that has been out for waited:
+// half of that, from 250 ms to 5 s, with jitter.
+func outageBackoff(waited time.Duration) time.Duration {
+	d := min(max(waited/2, 250*time.Millisecond), 5*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+// settleFailed handles a failure to record how an execution ended.
+func (s *Service) settleFailed(ctx context.Context, r store.Run, err error) error {
+	if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrFinished) {
+		return nil
+	}
+	s.Logger.WarnContext(ctx, "cannot record a run's retry; the job is retried", "run_id", r.ID, "error", err.Error())
+	return err
+}
+
+// fail ends the run as failed with reason, meant for its owner; the job is done.
+func (s *Service) fail(ctx context.Context, l store.Lease, r store.Run, reason string) error {
+	done, err := s.Store.FinishLeased(context.WithoutCancel(ctx), l, store.StateFailed, reason, s.now())
+	if errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrLeaseLost) {
 		return nil
 	} else if err != nil {
 		return err
@@ -200,6 +279,7 @@ func backoff(base, ceiling time.Duration, attempt int, retryAfter time.Duration)
 type outputWriter struct {
 	s       *Service
 	run     store.Run
+	lease   store.Lease
 	text    strings.Builder
 	pending strings.Builder
 	seq     int64
@@ -229,6 +309,9 @@ func (w *outputWriter) write(text string) error {
 	return nil
 }
 
+// flush stores and publishes the pending output. Both are for watchers only (the whole answer is
+// saved when it is complete), so a failure does not stop the stream, except a lost lease:
+// another worker has the run.
 func (w *outputWriter) flush(ctx context.Context) error {
 	if w.pending.Len() == 0 {
 		return nil
@@ -237,8 +320,12 @@ func (w *outputWriter) flush(ctx context.Context) error {
 	c := store.Chunk{Attempt: w.run.Attempt, Seq: w.seq, Text: w.pending.String()}
 	w.pending.Reset()
 	w.last = time.Now()
-	if err := w.s.Store.AppendChunks(context.WithoutCancel(ctx), w.run.ID, []store.Chunk{c}); err != nil {
+	if err := w.s.Store.AppendChunks(context.WithoutCancel(ctx), w.lease, []store.Chunk{c}); errors.Is(err, store.ErrLeaseLost) {
 		return err
+	} else if err != nil {
+		w.s.Logger.WarnContext(ctx, "cannot store streamed output; watchers get it when the run ends", "run_id", w.run.ID,
+			"error", err.Error())
+		return nil
 	}
 	w.s.publishChunk(ctx, w.run.ID, c)
 	return nil

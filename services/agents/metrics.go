@@ -18,6 +18,9 @@ type Metrics struct {
 	tokens   *prometheus.CounterVec
 	cost     *prometheus.CounterVec
 	retries  *prometheus.CounterVec
+	waits    *prometheus.CounterVec
+	rescues  *prometheus.CounterVec
+	dropped  prometheus.Counter
 }
 
 // NewMetrics registers the agents metrics on reg, with a collector that reads the queue's depth
@@ -45,7 +48,16 @@ func NewMetrics(reg prometheus.Registerer, db *store.DB) *Metrics {
 			Name: "fuzzyllama_agent_attempt_errors_total", Help: "Attempts that failed, by role and kind (transient: retried; permanent: the run failed).",
 		}, []string{"role", "kind"}),
 	}
-	reg.MustRegister(m.runs, m.duration, m.wait, m.tokens, m.cost, m.retries, queueDepth{db: db})
+	m.waits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fuzzyllama_agent_outage_waits_total", Help: "Times a run paused because one of FuzzyLlama's own services was out (no attempt spent), by role.",
+	}, []string{"role"})
+	m.rescues = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fuzzyllama_agent_runs_rescued_total", Help: "Runs handed on to another worker after theirs stopped renewing its lease, by role.",
+	}, []string{"role"})
+	m.dropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "fuzzyllama_agent_events_dropped_total", Help: "Run events and output chunks not published because the event bus (Redis) was out; watchers catch up from the store.",
+	})
+	reg.MustRegister(m.runs, m.duration, m.wait, m.tokens, m.cost, m.retries, m.waits, m.rescues, m.dropped, queueDepth{db: db})
 	return m
 }
 
@@ -88,6 +100,27 @@ func (m *Metrics) failed(role string, transient bool) {
 		kind = "transient"
 	}
 	m.retries.WithLabelValues(role, kind).Inc()
+}
+
+// waited records a run pausing for an outage of one of FuzzyLlama's services.
+func (m *Metrics) waited(role string) {
+	if m != nil {
+		m.waits.WithLabelValues(role).Inc()
+	}
+}
+
+// rescued records a run handed on after its worker stopped.
+func (m *Metrics) rescued(role string) {
+	if m != nil {
+		m.rescues.WithLabelValues(role).Inc()
+	}
+}
+
+// droppedEvent records an event the bus could not take.
+func (m *Metrics) droppedEvent() {
+	if m != nil {
+		m.dropped.Inc()
+	}
 }
 
 // queueDepth reports the runs queued and running, read from the store on each scrape.

@@ -30,6 +30,8 @@ type Config struct {
 	Workers       int
 	RunTimeout    time.Duration
 	RescueAfter   time.Duration
+	LeaseTTL      time.Duration
+	OutageWait    time.Duration
 	PollInterval  time.Duration
 	SweepInterval time.Duration
 	IdleTimeout   time.Duration
@@ -55,7 +57,9 @@ type Config struct {
 func (c *Config) Register(s *config.Set) {
 	s.IntVar(&c.Workers, "AGENT_WORKERS", 4, "how many agent runs this process executes at once")
 	s.DurationVar(&c.RunTimeout, "AGENT_RUN_TIMEOUT", 15*time.Minute, "longest one attempt of a run may take")
-	s.DurationVar(&c.RescueAfter, "AGENT_RESCUE_AFTER", 0, "how long a run's job may stay running before it is taken to belong to a dead worker and handed to another; must exceed AGENT_RUN_TIMEOUT (0: AGENT_RUN_TIMEOUT plus a minute)")
+	s.DurationVar(&c.LeaseTTL, "AGENT_LEASE_TTL", 30*time.Second, "how long the worker running a run may go without renewing its lease (it renews every third of this) before any agents process hands the run to another worker: a run whose worker died resumes within about 1.33 times this")
+	s.DurationVar(&c.OutageWait, "AGENT_OUTAGE_WAIT", 15*time.Minute, "how long a run waits for FuzzyLlama's own services (projects, documents, auth, its database) to come back before it fails; waiting spends none of its AGENT_MAX_ATTEMPTS")
+	s.DurationVar(&c.RescueAfter, "AGENT_RESCUE_AFTER", 0, "how long a job may stay running before the job queue's own rescuer takes it back (runs are rescued sooner by their leases, AGENT_LEASE_TTL; this cleans up the jobs of dead workers); must exceed AGENT_RUN_TIMEOUT (0: AGENT_RUN_TIMEOUT plus a minute)")
 	s.DurationVar(&c.PollInterval, "AGENT_QUEUE_POLL_INTERVAL", 250*time.Millisecond, "how often idle workers look for queued runs (PostgreSQL also notifies them at once)")
 	s.DurationVar(&c.SweepInterval, "AGENT_SWEEP_INTERVAL", 30*time.Second, "how often every project in progress is reconciled, to catch gate events the event bus lost")
 	s.DurationVar(&c.IdleTimeout, "AGENT_STREAM_IDLE_TIMEOUT", 90*time.Second, "a provider stream silent this long is a timeout (retried)")
@@ -95,6 +99,10 @@ func (c *Config) Register(s *config.Set) {
 			return config.Errorf("AGENT_MAX_ATTEMPTS", "must be at least 1")
 		case c.RunTimeout < time.Second:
 			return config.Errorf("AGENT_RUN_TIMEOUT", "must be at least 1s")
+		case c.LeaseTTL < 300*time.Millisecond:
+			return config.Errorf("AGENT_LEASE_TTL", "must be at least 300ms")
+		case c.OutageWait < time.Second:
+			return config.Errorf("AGENT_OUTAGE_WAIT", "must be at least 1s")
 		case c.RescueAfter != 0 && c.RescueAfter <= c.RunTimeout:
 			return config.Errorf("AGENT_RESCUE_AFTER", "must be longer than AGENT_RUN_TIMEOUT, or a live run would be handed to a second worker")
 		case c.PollInterval < time.Millisecond || c.SweepInterval < time.Second:
@@ -164,7 +172,7 @@ func (c *Config) Limits() Limits {
 	return Limits{MaxAttempts: c.MaxAttempts, RetryBase: c.RetryBase, RetryMax: c.RetryMax,
 		GateTokenBudget: c.GateTokenBudget, GateCostBudgetMicros: c.gateCost, GateMaxReruns: c.GateMaxReruns,
 		UserMonthlyTokens: c.UserMonthlyTokens, UserMonthlyCostMicros: c.monthlyUSD,
-		ContextPerDocument: 24 << 10, ContextTotal: 96 << 10}
+		ContextPerDocument: 24 << 10, ContextTotal: 96 << 10, LeaseTTL: c.LeaseTTL, OutageWait: c.OutageWait}
 }
 
 // PriceTable returns the default price table with the configured overrides.
@@ -193,11 +201,13 @@ func RegisterGRPC(s grpc.ServiceRegistrar, svc *Service) {
 	pb.RegisterAgentsServiceServer(s, &Handler{Service: svc})
 }
 
-// RegisterWorkers adds the service's job workers: runs, reconciles and sweeps.
+// RegisterWorkers adds the service's job workers (runs, reconciles and sweeps) and the rescuer
+// of runs whose worker stopped, which runs while the store's queue works.
 func RegisterWorkers(workers *river.Workers, svc *Service) {
 	river.AddWorker(workers, &runWorker{s: svc})
 	river.AddWorker(workers, &reconcileWorker{s: svc})
 	river.AddWorker(workers, &sweepWorker{s: svc})
+	svc.Store.WhileWorking(svc.rescueStalledRuns)
 }
 
 // PublicRun encodes a run as the JSON of the Run message (protojson): what live clients of its

@@ -214,8 +214,9 @@ func (s *Service) runGate(ctx context.Context, w store.Work, p Project, g Gate) 
 		if ok && !r.EndedAt.Before(a.AcknowledgedAt) {
 			// Failed or cancelled, and the owner has not seen it yet: they are told and decide;
 			// once they unblock the gate, the role runs again.
-			reason := fmt.Sprintf("the %s's run %s %s: %s. Fix the cause (a provider key, the budget), then unblock G%d to run it again.",
-				role.Name, r.ID, r.State, orNone(r.Error), g.Number)
+			// The run's reason says what happened and what to do (failures.go).
+			reason := fmt.Sprintf("the %s's run %s %s: %s. Unblock G%d to run it again.",
+				role.Name, r.ID, r.State, strings.TrimSuffix(orNone(ownerText(r.Error)), "."), g.Number)
 			return true, s.block(ctx, p, g, reason)
 		}
 		if reason, err := s.overBudget(ctx, w, g, role, a); err != nil || reason != "" {
@@ -252,7 +253,7 @@ func (s *Service) runGate(ctx context.Context, w store.Work, p Project, g Gate) 
 
 func orNone(s string) string {
 	if s == "" {
-		return "no reason recorded"
+		return "the reason is in the agents service's log"
 	}
 	return s
 }

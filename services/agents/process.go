@@ -20,7 +20,7 @@ const (
 // batch, keyed likewise), and the validation of an API specification as the gate's
 // spec_validation proof. Each step is recorded in the run's result as soon as it is done, so a
 // run processed again after a crash picks up where it stopped.
-func (s *Service) process(ctx context.Context, r store.Run, out output.Output) error {
+func (s *Service) process(ctx context.Context, l store.Lease, r store.Run, out output.Output) error {
 	res := r.Result
 	wf, err := s.workflowOf(ctx, r.ProjectID)
 	if err != nil {
@@ -30,11 +30,11 @@ func (s *Service) process(ctx context.Context, r store.Run, out output.Output) e
 	if !res.DocumentsStored {
 		docs, err := s.Documents.Store(ctx, r, out.Documents, key)
 		if err != nil {
-			return err
+			return fromService("documents", err)
 		}
 		res.Documents, res.DocumentsStored = docs, true
 		res.Deliverables, res.NextRoles, res.Notes = out.Handoff.Deliverables, out.Handoff.NextRoles, out.Handoff.Notes
-		if err := s.Store.SaveResult(ctx, r.ID, res); err != nil {
+		if err := s.Store.SaveResult(ctx, l, res); err != nil {
 			return err
 		}
 	}
@@ -45,17 +45,17 @@ func (s *Service) process(ctx context.Context, r store.Run, out output.Output) e
 			// has are kept (a request for changes reopened them), only new keys are added.
 			existing, err := s.Projects.TaskIDs(ctx, r.ProjectID)
 			if err != nil {
-				return err
+				return fromService("projects", err)
 			}
 			tasks = newTasksOnly(tasks, existing)
 		}
 		if len(tasks) > 0 {
 			if res.TasksCreated, err = s.Projects.CreateTasks(ctx, r.ProjectID, tasks, key); err != nil {
-				return err
+				return fromService("projects", err)
 			}
 		}
 		res.TasksStored = true
-		if err := s.Store.SaveResult(ctx, r.ID, res); err != nil {
+		if err := s.Store.SaveResult(ctx, l, res); err != nil {
 			return err
 		}
 	}
@@ -63,14 +63,14 @@ func (s *Service) process(ctx context.Context, r store.Run, out output.Output) e
 		v := specvalidate.OpenAPI(ctx, []byte(spec.Content))
 		if err := s.Projects.RecordProof(ctx, r.ProjectID, r.Gate, proofSpecValidation, v.Pass,
 			"\""+spec.Title+"\": "+v.Summary); err != nil {
-			return err
+			return fromService("projects", err)
 		}
 		res.ProofRecorded = true
-		if err := s.Store.SaveResult(ctx, r.ID, res); err != nil {
+		if err := s.Store.SaveResult(ctx, l, res); err != nil {
 			return err
 		}
 	}
-	return s.finishTasks(ctx, r, out.Handoff, &res) // tasks.go
+	return s.finishTasks(ctx, l, r, out.Handoff, &res) // tasks.go
 }
 
 // specOf returns the output's API specification, if it has one.
@@ -87,7 +87,8 @@ func specOf(out output.Output) (output.Document, bool) {
 func (s *Service) workflowOf(ctx context.Context, projectID string) ([]WorkflowGate, error) {
 	p, err := s.Projects.Project(ctx, projectID)
 	if err != nil {
-		return nil, err
+		return nil, fromService("projects", err)
 	}
-	return s.Projects.Workflow(ctx, p.Type)
+	wf, err := s.Projects.Workflow(ctx, p.Type)
+	return wf, fromService("projects", err)
 }

@@ -26,15 +26,15 @@ func (s *Service) prompt(ctx context.Context, r store.Run) (provider.Request, er
 	}
 	p, err := s.Projects.Project(ctx, r.ProjectID)
 	if err != nil {
-		return provider.Request{}, err
+		return provider.Request{}, fromService("projects", err)
 	}
 	docs, err := s.Documents.Latest(ctx, r.ProjectID, s.Limits.ContextPerDocument, s.Limits.ContextTotal)
 	if err != nil {
-		return provider.Request{}, err
+		return provider.Request{}, fromService("documents", err)
 	}
 	tasks, err := s.Projects.OpenTasks(ctx, r.ProjectID, promptOpenTasks)
 	if err != nil {
-		return provider.Request{}, err
+		return provider.Request{}, fromService("projects", err)
 	}
 	handoffs, err := s.recentHandoffs(ctx, r)
 	if err != nil {

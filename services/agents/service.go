@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
@@ -41,6 +42,13 @@ type Limits struct {
 	UserMonthlyCostMicros int64
 	// ContextPerDocument and ContextTotal bound the documents put in a prompt, in bytes.
 	ContextPerDocument, ContextTotal int
+	// LeaseTTL is how long a running run's worker may stay silent before another takes the run
+	// over; workers renew their leases, and rescuers look for expired ones, every third of it
+	// (0: 30 s).
+	LeaseTTL time.Duration
+	// OutageWait is how long a run waits for FuzzyLlama's own services to come back before it
+	// fails (0: 15 minutes).
+	OutageWait time.Duration
 }
 
 // Providers chooses the provider of a model.
@@ -67,6 +75,10 @@ type Service struct {
 	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// busPausedUntil (unix nanoseconds) and busDown: the event bus failed; see busPublish.
+	busPausedUntil atomic.Int64
+	busDown        atomic.Bool
 }
 
 func (s *Service) now() time.Time {

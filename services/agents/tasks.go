@@ -18,10 +18,10 @@ import (
 //
 // A task update never fails a run. Starting is a label: if it fails, the run goes on and its
 // success marks the tasks done anyway. Finishing is the last step of the output processing,
-// recorded in the run's result like the others, so the gate is submitted only after it: a
-// transient failure retries with the job (the step is not yet recorded), while a refusal, or a
-// failure on the run's last attempt, is logged and the step given up; the tasks then stay as
-// they were, for a person to set by hand.
+// recorded in the run's result like the others, so the gate is submitted only after it: an
+// outage of the projects service is waited out with the run (the step is not yet recorded) for
+// as long as the run may wait, while a refusal, or an outage that outlasts the wait, is logged
+// and the step given up; the tasks then stay as they were, for a person to set by hand.
 
 // Task statuses AdvanceTasks moves tasks to.
 const (
@@ -45,7 +45,7 @@ func (s *Service) startTasks(ctx context.Context, r store.Run) {
 
 // finishTasks marks the run's tasks done, or those its handoff names, and records the step in
 // res (see the comment at the top of the file for what a failure does).
-func (s *Service) finishTasks(ctx context.Context, r store.Run, h output.Handoff, res *store.Result) error {
+func (s *Service) finishTasks(ctx context.Context, l store.Lease, r store.Run, h output.Handoff, res *store.Result) error {
 	if res.TasksAdvanced {
 		return nil
 	}
@@ -55,8 +55,8 @@ func (s *Service) finishTasks(ctx context.Context, r store.Run, h output.Handoff
 	}
 	if h.DoneTasks == nil || len(keys) > 0 { // an empty list: none of its tasks is done
 		_, err := s.Projects.AdvanceTasks(ctx, r.ProjectID, r.Gate, r.Role, taskDone, keys)
-		if err != nil && retryable(err) && r.Attempt < r.MaxAttempts {
-			return err
+		if outage(err) && (r.WaitingSince.IsZero() || s.now().Sub(r.WaitingSince) < s.Limits.outageWait()) {
+			return fromService("projects", err) // waited out with the run, as long as it may wait
 		}
 		if err != nil {
 			s.Logger.WarnContext(ctx, "cannot mark the run's tasks done; they stay as they are", "run_id", r.ID,
@@ -64,7 +64,7 @@ func (s *Service) finishTasks(ctx context.Context, r store.Run, h output.Handoff
 		}
 	}
 	res.TasksAdvanced = true
-	return s.Store.SaveResult(ctx, r.ID, *res)
+	return s.Store.SaveResult(ctx, l, *res)
 }
 
 // tasksOf places each task a run proposes at a gate, with an owner who works there:

@@ -27,10 +27,7 @@ func (s *Service) publish(ctx context.Context, e runEvent) {
 		return
 	}
 	msg, _ := json.Marshal(e)
-	if err := s.Bus.Publish(context.WithoutCancel(ctx), eventbus.RunTopic(e.RunID), msg); err != nil {
-		// Watchers catch up from the store (they poll it too).
-		s.Logger.WarnContext(ctx, "cannot publish a run event", "run_id", e.RunID, "error", err.Error())
-	}
+	s.busPublish(ctx, eventbus.RunTopic(e.RunID), msg) // watchers catch up from the store (they poll it too)
 }
 
 func (s *Service) publishRun(ctx context.Context, r store.Run) {
@@ -41,11 +38,40 @@ func (s *Service) publishRun(ctx context.Context, r store.Run) {
 	// For the project's live clients: the run as the API shows it, without its output.
 	r.Output = ""
 	msg, err := s.EncodeRun(r)
-	if err == nil {
-		err = s.Bus.Publish(context.WithoutCancel(ctx), eventbus.ProjectRunsTopic(r.ProjectID), msg)
-	}
 	if err != nil {
-		s.Logger.WarnContext(ctx, "cannot publish a run's state to its project", "run_id", r.ID, "error", err.Error())
+		s.Logger.WarnContext(ctx, "cannot encode a run's state for its project", "run_id", r.ID, "error", err.Error())
+		return
+	}
+	s.busPublish(ctx, eventbus.ProjectRunsTopic(r.ProjectID), msg)
+}
+
+// Publishing is best effort: a run never fails, and never waits long, because Redis is out. One
+// publish waits at most busPublishTimeout; after a failure nothing is published for
+// busRetryAfter (counted as dropped), so an outage costs a run at most one short wait per
+// interval rather than one per chunk, and is logged once when it starts and once when it ends.
+const (
+	busPublishTimeout = 500 * time.Millisecond
+	busRetryAfter     = 2 * time.Second
+)
+
+func (s *Service) busPublish(ctx context.Context, topic string, msg []byte) {
+	if time.Now().UnixNano() < s.busPausedUntil.Load() {
+		s.Metrics.droppedEvent()
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), busPublishTimeout)
+	defer cancel()
+	if err := s.Bus.Publish(pctx, topic, msg); err != nil {
+		s.Metrics.droppedEvent()
+		s.busPausedUntil.Store(time.Now().Add(busRetryAfter).UnixNano())
+		if !s.busDown.Swap(true) {
+			s.Logger.WarnContext(ctx, "event bus unavailable: run events are dropped until it is back (watchers read the store)",
+				"error", err.Error())
+		}
+		return
+	}
+	if s.busDown.Swap(false) {
+		s.Logger.InfoContext(ctx, "event bus is back: run events are published again")
 	}
 }
 

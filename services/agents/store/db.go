@@ -52,6 +52,7 @@ type DB struct {
 	db    *sql.DB
 	queue *river.Client[*sql.Tx]
 	close func() error
+	loops []func(context.Context)
 }
 
 // OpenPostgres opens the store on PostgreSQL, in its own schema, migrating River's tables and
@@ -141,8 +142,20 @@ func mustSub(fsys fs.FS, dir string) fs.FS {
 	return sub
 }
 
-// Start starts working jobs.
-func (d *DB) Start(ctx context.Context) error { return d.queue.Start(ctx) }
+// WhileWorking adds work that runs beside the queue's workers, from Start until ctx given to
+// Start ends (e.g. the rescuer of runs whose worker died). Call it before Start.
+func (d *DB) WhileWorking(loop func(context.Context)) { d.loops = append(d.loops, loop) }
+
+// Start starts working jobs, and what WhileWorking added.
+func (d *DB) Start(ctx context.Context) error {
+	if err := d.queue.Start(ctx); err != nil {
+		return err
+	}
+	for _, loop := range d.loops {
+		go loop(ctx)
+	}
+	return nil
+}
 
 // Stop stops working jobs, waiting for running ones until ctx ends, then cancelling them (they
 // are retried by another worker: runs are idempotent).

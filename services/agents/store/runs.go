@@ -14,17 +14,18 @@ import (
 // runColumns are the columns scanRun reads, without the output.
 const runColumns = `id, project_id, gate, role, revision, state, priority, instructions, feedback, user_id, automatic,
 	model, attempt, max_attempts, input_tokens, output_tokens, cost_micros, unpriced, offline, error, result, job_id,
-	created_at, started_at, ended_at`
+	created_at, started_at, ended_at, waiting_since, rescues, rescued_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRun(row scanner, extra ...any) (Run, error) {
 	var r Run
 	var result string
-	var created, started, ended int64
+	var created, started, ended, waiting, rescued int64
 	dest := append([]any{&r.ID, &r.ProjectID, &r.Gate, &r.Role, &r.Revision, &r.State, &r.Priority, &r.Instructions,
 		&r.Feedback, &r.UserID, &r.Automatic, &r.Model, &r.Attempt, &r.MaxAttempts, &r.InputTokens, &r.OutputTokens,
-		&r.CostMicros, &r.Unpriced, &r.Offline, &r.Error, &result, &r.JobID, &created, &started, &ended}, extra...)
+		&r.CostMicros, &r.Unpriced, &r.Offline, &r.Error, &result, &r.JobID, &created, &started, &ended,
+		&waiting, &r.Rescues, &rescued}, extra...)
 	if err := row.Scan(dest...); errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	} else if err != nil {
@@ -34,6 +35,7 @@ func scanRun(row scanner, extra ...any) (Run, error) {
 		return r, fmt.Errorf("run %s: result: %w", r.ID, err)
 	}
 	r.CreatedAt, r.StartedAt, r.EndedAt = fromMicros(created), fromMicros(started), fromMicros(ended)
+	r.WaitingSince, r.RescuedAt = fromMicros(waiting), fromMicros(rescued)
 	return r, nil
 }
 
@@ -178,29 +180,8 @@ func (d *DB) runs(ctx context.Context, query string, args ...any) ([]Run, error)
 	return out, rows.Err()
 }
 
-// StartAttempt marks an active run running in its next attempt and drops the streamed output of
-// earlier attempts; the run it returns has its output (saved once an answer was complete).
-// ErrFinished if the run is no longer active.
-func (d *DB) StartAttempt(ctx context.Context, id string, now time.Time) (Run, error) {
-	var r Run
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		var output string
-		r, err = scanRun(tx.QueryRowContext(ctx, `UPDATE runs SET state = 'running', attempt = attempt + 1,
-			started_at = CASE WHEN started_at = 0 THEN $2 ELSE started_at END
-			WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+runColumns+`, output`, id, micros(now)), &output)
-		r.Output = output
-		if errors.Is(err, ErrNotFound) {
-			return d.finishedOrMissing(ctx, tx, id)
-		} else if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM run_chunks WHERE run_id = $1 AND attempt < $2`, id, r.Attempt)
-		return err
-	})
-	return r, err
-}
-
+// finishedOrMissing explains why an update of an active run changed nothing: ErrNotFound,
+// ErrFinished, or nil when the run is still active (the caller's other conditions failed).
 func (d *DB) finishedOrMissing(ctx context.Context, tx *sql.Tx, id string) error {
 	var state string
 	if err := tx.QueryRowContext(ctx, `SELECT state FROM runs WHERE id = $1`, id).Scan(&state); errors.Is(err, sql.ErrNoRows) {
@@ -208,20 +189,10 @@ func (d *DB) finishedOrMissing(ctx context.Context, tx *sql.Tx, id string) error
 	} else if err != nil {
 		return err
 	}
-	return ErrFinished
-}
-
-// AppendChunks stores output of the run's attempt.
-func (d *DB) AppendChunks(ctx context.Context, runID string, chunks []Chunk) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error {
-		for _, c := range chunks {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO run_chunks (run_id, attempt, seq, text) VALUES ($1, $2, $3, $4)
-				ON CONFLICT DO NOTHING`, runID, c.Attempt, c.Seq, c.Text); err != nil {
-				return err
-			}
-		}
+	if state == StateQueued || state == StateRunning {
 		return nil
-	})
+	}
+	return ErrFinished
 }
 
 // Chunks returns the stored output of an attempt after seq, in order.
@@ -277,40 +248,34 @@ func (d *DB) AddUsage(ctx context.Context, id string, u Usage) error {
 	return err
 }
 
-// Requeue returns a running run to queued while it waits to be retried, noting why.
-func (d *DB) Requeue(ctx context.Context, id, reason string) error {
-	_, err := d.db.ExecContext(ctx, `UPDATE runs SET state = 'queued', error = $2 WHERE id = $1 AND state = 'running'`, id, reason)
-	return err
-}
-
-// SaveResult records the progress of a run's output processing.
-func (d *DB) SaveResult(ctx context.Context, id string, res Result) error {
-	b, err := json.Marshal(res)
-	if err != nil {
-		return err
-	}
-	_, err = d.db.ExecContext(ctx, `UPDATE runs SET result = $2 WHERE id = $1`, id, string(b))
-	return err
-}
-
-// SaveOutput stores the run's full output.
-func (d *DB) SaveOutput(ctx context.Context, id, output string) error {
-	_, err := d.db.ExecContext(ctx, `UPDATE runs SET output = $2 WHERE id = $1`, id, output)
-	return err
-}
-
 // Finish ends an active run in state (succeeded, failed or cancelled) with the error, if any,
 // drops its streamed chunks (the output holds them all), and enqueues a reconcile of its project
 // in the same transaction, so the orchestration hears of it even if this process dies next.
-// ErrFinished if the run had already ended.
+// ErrFinished if the run had already ended. A person cancelling, or the sweep, finishes a run
+// whoever works it; a worker finishes it with FinishLeased.
 func (d *DB) Finish(ctx context.Context, id, state, reason string, now time.Time) (Run, error) {
+	return d.finish(ctx, Lease{RunID: id}, state, reason, now)
+}
+
+// FinishLeased is Finish by the worker holding the lease; ErrLeaseLost if it no longer does.
+func (d *DB) FinishLeased(ctx context.Context, l Lease, state, reason string, now time.Time) (Run, error) {
+	return d.finish(ctx, l, state, reason, now)
+}
+
+func (d *DB) finish(ctx context.Context, l Lease, state, reason string, now time.Time) (Run, error) {
 	var r Run
+	id := l.RunID
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		r, err = scanRun(tx.QueryRowContext(ctx, `UPDATE runs SET state = $2, error = $3, ended_at = $4
-			WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+runColumns, id, state, reason, micros(now)))
+		r, err = scanRun(tx.QueryRowContext(ctx, `UPDATE runs SET state = $2, error = $3, ended_at = $4, lease_token = '',
+			lease_expires_at = 0, waiting_since = 0
+			WHERE id = $1 AND state IN ('queued', 'running') AND ($5 = '' OR lease_token = $5) RETURNING `+runColumns,
+			id, state, reason, micros(now), l.Token))
 		if errors.Is(err, ErrNotFound) {
-			return d.finishedOrMissing(ctx, tx, id)
+			if err := d.finishedOrMissing(ctx, tx, id); err != nil {
+				return err
+			}
+			return ErrLeaseLost
 		} else if err != nil {
 			return err
 		}

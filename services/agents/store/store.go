@@ -59,6 +59,13 @@ type Run struct {
 	CreatedAt    time.Time
 	StartedAt    time.Time // zero until the first attempt starts
 	EndedAt      time.Time // zero until the run finishes
+	// WaitingSince is when the run began waiting for one of FuzzyLlama's own services to come
+	// back; zero when it is not waiting.
+	WaitingSince time.Time
+	// Rescues counts the times the run was handed on after its worker stopped; RescuedAt is the
+	// last (zero if never).
+	Rescues   int
+	RescuedAt time.Time
 }
 
 // Active reports whether the run may still change.

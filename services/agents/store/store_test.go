@@ -41,6 +41,26 @@ func eachDB(t *testing.T, f func(t *testing.T, db *store.DB)) {
 	}
 }
 
+// claim takes the run for its current job under a new lease, as a worker does.
+func claim(ctx context.Context, db *store.DB, id string) (store.Lease, store.Run, error) {
+	r, err := db.Run(ctx, id)
+	if err != nil {
+		return store.Lease{}, r, err
+	}
+	l := store.Lease{RunID: id, Token: uuid.NewString()}
+	r, err = db.Claim(ctx, id, r.JobID, l.Token, time.Now(), time.Minute)
+	return l, r, err
+}
+
+// startAttempt claims the run and starts its next provider attempt.
+func startAttempt(ctx context.Context, db *store.DB, id string) (store.Lease, store.Run, error) {
+	l, r, err := claim(ctx, db, id)
+	if err == nil {
+		r.Attempt, err = db.BeginAttempt(ctx, l)
+	}
+	return l, r, err
+}
+
 func newRun(project string, gate int, role string) store.Run {
 	return store.Run{ID: uuid.NewString(), ProjectID: project, Gate: gate, Role: role, Priority: 2, UserID: "u1",
 		Model: "offline", MaxAttempts: 3, CreatedAt: time.Now()}
@@ -63,7 +83,7 @@ func TestOneActiveRunPerGateRole(t *testing.T) {
 		if err != nil || !created || other.ID == first.ID {
 			t.Fatalf("another role: %v %v", err, created)
 		}
-		if _, err := db.StartAttempt(ctx, first.ID, time.Now()); err != nil {
+		if _, _, err := startAttempt(ctx, db, first.ID); err != nil {
 			t.Fatal(err)
 		}
 		if _, created, _ := db.CreateRun(ctx, newRun("p1", 2, "product_manager")); created {
@@ -75,7 +95,7 @@ func TestOneActiveRunPerGateRole(t *testing.T) {
 		if _, err := db.Finish(ctx, first.ID, store.StateFailed, "late", time.Now()); !errors.Is(err, store.ErrFinished) {
 			t.Fatalf("finishing twice: %v", err)
 		}
-		if _, err := db.StartAttempt(ctx, first.ID, time.Now()); !errors.Is(err, store.ErrFinished) {
+		if _, _, err := claim(ctx, db, first.ID); !errors.Is(err, store.ErrFinished) {
 			t.Fatalf("attempt after the end: %v", err)
 		}
 		// The orchestration does not run a role again at a revision where it succeeded (two
@@ -101,11 +121,11 @@ func TestAttemptsOutputAndUsage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a1, err := db.StartAttempt(ctx, r.ID, time.Now())
+		l1, a1, err := startAttempt(ctx, db, r.ID)
 		if err != nil || a1.Attempt != 1 || a1.State != store.StateRunning || a1.StartedAt.IsZero() {
 			t.Fatalf("attempt 1: %v %+v", err, a1)
 		}
-		if err := db.AppendChunks(ctx, r.ID, []store.Chunk{{Attempt: 1, Seq: 1, Text: "ab"}, {Attempt: 1, Seq: 2, Text: "cd"}}); err != nil {
+		if err := db.AppendChunks(ctx, l1, []store.Chunk{{Attempt: 1, Seq: 1, Text: "ab"}, {Attempt: 1, Seq: 2, Text: "cd"}}); err != nil {
 			t.Fatal(err)
 		}
 		if cs, err := db.Chunks(ctx, r.ID, 1, 1); err != nil || len(cs) != 1 || cs[0].Text != "cd" {
@@ -114,10 +134,10 @@ func TestAttemptsOutputAndUsage(t *testing.T) {
 		if err := db.AddUsage(ctx, r.ID, store.Usage{InputTokens: 100, OutputTokens: 10, CostMicros: 450, Model: "claude-sonnet-4-5"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Requeue(ctx, r.ID, "anthropic: transient (HTTP 529)"); err != nil {
+		if err := db.Requeue(ctx, l1, "anthropic: transient (HTTP 529)", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
-		a2, err := db.StartAttempt(ctx, r.ID, time.Now())
+		l2, a2, err := startAttempt(ctx, db, r.ID)
 		if err != nil || a2.Attempt != 2 || !a2.StartedAt.Equal(a1.StartedAt) {
 			t.Fatalf("attempt 2: %v %+v", err, a2)
 		}
@@ -127,15 +147,19 @@ func TestAttemptsOutputAndUsage(t *testing.T) {
 		if err := db.AddUsage(ctx, r.ID, store.Usage{InputTokens: 100, OutputTokens: 20, CostMicros: 600, Model: "claude-sonnet-4-5"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SaveOutput(ctx, r.ID, "the whole answer"); err != nil {
+		if err := db.SaveOutput(ctx, l2, "the whole answer"); err != nil {
 			t.Fatal(err)
 		}
-		// An attempt after the answer was saved (its processing failed) gets the answer, so the
-		// model is not called again.
-		if a3, err := db.StartAttempt(ctx, r.ID, time.Now()); err != nil || a3.Output != "the whole answer" || a3.Attempt != 3 {
-			t.Fatalf("attempt 3: %v %+v", err, a3)
+		if err := db.ReleaseLease(ctx, l2); err != nil {
+			t.Fatal(err)
 		}
-		if err := db.SaveResult(ctx, r.ID, store.Result{DocumentsStored: true, Documents: []store.Document{{ID: "d1", Type: "api_spec", Title: "API", Version: 2}}}); err != nil {
+		// An execution after the answer was saved (its processing failed) gets the answer, so the
+		// model is not called again, and no attempt is started.
+		l3, a3, err := claim(ctx, db, r.ID)
+		if err != nil || a3.Output != "the whole answer" || a3.Attempt != 2 {
+			t.Fatalf("after the answer: %v %+v", err, a3)
+		}
+		if err := db.SaveResult(ctx, l3, store.Result{DocumentsStored: true, Documents: []store.Document{{ID: "d1", Type: "api_spec", Title: "API", Version: 2}}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.Finish(ctx, r.ID, store.StateSucceeded, "", time.Now()); err != nil {
@@ -188,11 +212,16 @@ func TestAnnounceQueued(t *testing.T) {
 			t.Fatal(err)
 		}
 		started := make(chan error, 1)
+		lease := make(chan store.Lease, 1)
 		called, err := db.AnnounceQueued(ctx, r.ID, func(q store.Run) {
 			if q.ID != r.ID || q.State != store.StateQueued || q.Attempt != 0 {
 				t.Errorf("fn got %+v", q)
 			}
-			go func() { _, err := db.StartAttempt(ctx, r.ID, time.Now()); started <- err }()
+			go func() {
+				l, _, err := claim(ctx, db, r.ID)
+				lease <- l
+				started <- err
+			}()
 			select {
 			case err := <-started:
 				t.Errorf("a worker started the run while it was held (%v)", err)
@@ -218,7 +247,7 @@ func TestAnnounceQueued(t *testing.T) {
 				t.Fatalf("%s: called=%v, %v", name, called, err)
 			}
 		}
-		if err := db.Requeue(ctx, r.ID, "attempt 1 failed"); err != nil {
+		if err := db.Requeue(ctx, <-lease, "attempt 1 failed", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if called, err := db.AnnounceQueued(ctx, r.ID, func(store.Run) {}); err != nil || called {
@@ -439,7 +468,11 @@ func TestRunsChangedSince(t *testing.T) {
 		finish(create("finished at", 3, 45*time.Hour), since)
 		finish(create("finished after", 4, time.Hour), since.Add(time.Hour))
 		create("queued", 5, 47*time.Hour)
-		if _, err := db.StartAttempt(ctx, create("running", 6, 47*time.Hour-time.Minute), since.Add(-47*time.Hour)); err != nil {
+		running, err := db.Run(ctx, create("running", 6, 47*time.Hour-time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Claim(ctx, running.ID, running.JobID, "a worker", since.Add(-47*time.Hour), time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := db.CreateRun(ctx, newRun("p2", 1, "architect")); err != nil {

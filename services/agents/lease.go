@@ -1,0 +1,127 @@
+package agents
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
+)
+
+// Leases and rescue. The worker running a run holds a lease on it (store.Claim) and renews it
+// every third of AGENT_LEASE_TTL; every agents process runs a rescuer that, as often, hands on
+// the runs whose lease expired: their worker died or lost the database. The run goes back to
+// queued with a new job, so another worker resumes it within about 1⅓ lease TTLs (40 s by
+// default), whatever AGENT_RUN_TIMEOUT is. The dead worker's job is left to River's own rescuer
+// (AGENT_RESCUE_AFTER) and, worked again, finds itself superseded; a worker that was only cut
+// off finds its lease gone and stops without writing anything.
+
+// Defaults of the lease and the outage wait.
+const (
+	defaultLeaseTTL   = 30 * time.Second
+	defaultOutageWait = 15 * time.Minute
+	// maxRescues ends a run whose worker keeps dying on it (a crash the run itself causes must
+	// not loop for ever).
+	maxRescues = 5
+)
+
+// errLeaseLost is the cause of a run's cancellation when its worker lost the lease.
+var errLeaseLost = errors.New("the run's lease was lost")
+
+func (l Limits) leaseTTL() time.Duration {
+	if l.LeaseTTL > 0 {
+		return l.LeaseTTL
+	}
+	return defaultLeaseTTL
+}
+
+func (l Limits) outageWait() time.Duration {
+	if l.OutageWait > 0 {
+		return l.OutageWait
+	}
+	return defaultOutageWait
+}
+
+// holdLease keeps the run's lease while it works: it renews it every third of its TTL and
+// cancels the returned context (cause errLeaseLost) when another worker holds the run or when
+// the lease ran out before a renewal succeeded (then another may have taken it). The returned
+// func stops it and releases the lease.
+func (s *Service) holdLease(ctx context.Context, l store.Lease) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	ttl := s.Limits.leaseTTL()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		expires := s.now().Add(ttl)
+		tick := time.NewTicker(ttl / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now := s.now()
+			err := s.Store.RenewLease(ctx, l, now, ttl)
+			switch {
+			case err == nil:
+				expires = now.Add(ttl)
+				continue
+			case ctx.Err() != nil:
+				return
+			case errors.Is(err, store.ErrLeaseLost):
+				s.Logger.InfoContext(ctx, "run taken over or ended elsewhere; this worker stops it", "run_id", l.RunID)
+			case now.After(expires):
+				s.Logger.WarnContext(ctx, "cannot renew a run's lease and it has run out; this worker stops the run",
+					"run_id", l.RunID, "error", err.Error())
+			default:
+				s.Logger.WarnContext(ctx, "cannot renew a run's lease; retrying", "run_id", l.RunID, "error", err.Error())
+				continue
+			}
+			cancel(errLeaseLost)
+			return
+		}
+	}()
+	return ctx, func() {
+		cancel(nil)
+		<-done
+		if err := s.Store.ReleaseLease(context.WithoutCancel(ctx), l); err != nil {
+			s.Logger.WarnContext(ctx, "cannot release a run's lease; it runs out", "run_id", l.RunID, "error", err.Error())
+		}
+	}
+}
+
+// leaseLost reports whether the run's work stopped because its worker no longer holds it.
+func leaseLost(ctx context.Context, err error) bool {
+	return errors.Is(err, store.ErrLeaseLost) || errors.Is(context.Cause(ctx), errLeaseLost)
+}
+
+// rescueStalledRuns hands on the runs whose worker stopped renewing its lease, every third of
+// the lease TTL, until ctx ends. Every agents process runs it; each run is handed on once.
+func (s *Service) rescueStalledRuns(ctx context.Context) {
+	tick := time.NewTicker(s.Limits.leaseTTL() / 3)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		rescued, err := s.Store.RescueExpired(ctx, s.now())
+		if err != nil {
+			if !failing && ctx.Err() == nil {
+				s.Logger.WarnContext(ctx, "cannot look for stalled runs; retrying", "error", err.Error())
+			}
+			failing = true
+			continue
+		}
+		failing = false
+		for _, r := range rescued {
+			s.Logger.WarnContext(ctx, "run resumed after its worker stopped", "run_id", r.ID, "project_id", r.ProjectID,
+				"role", r.Role, "gate", r.Gate, "silent", r.Silent.Round(time.Millisecond), "rescues", r.Rescues)
+			s.Metrics.rescued(r.Role)
+			s.publishRun(ctx, r.Run)
+		}
+	}
+}
