@@ -223,13 +223,17 @@ func (h *Hub) dispatchEvent(msg []byte) {
 		}
 	}
 	t := projectTopic(e.ProjectID)
+	item, err := t.liveItem(id, msg)
+	if err != nil {
+		return
+	}
 	for _, c := range h.subscribers(t) {
 		// A member removed from the project gets nothing from it any more, this event included.
 		if removed != "" && c.who.UserID == removed {
 			c.drop(t, nil, status.Error(codes.PermissionDenied, "you were removed from the project"))
 			continue
 		}
-		c.deliver(t, id, msg)
+		c.deliver(t, item)
 	}
 }
 
@@ -261,8 +265,12 @@ func (h *Hub) dispatchNotification(msg []byte) {
 		return
 	}
 	t := notificationsTopic(n.UserID)
+	item, err := t.liveItem(id, msg)
+	if err != nil {
+		return
+	}
 	for _, c := range h.subscribers(t) {
-		c.deliver(t, id, msg)
+		c.deliver(t, item)
 	}
 }
 

@@ -404,16 +404,30 @@ func (c *client) sendItemPaced(ctx context.Context, t topic, s *subscription, id
 	return c.sendPaced(ctx, t.wrap(item))
 }
 
+// liveItem is an item of a topic's record (a timeline event, a notification) arriving live: its
+// id, its JSON (what a replaying subscription holds back), and the message that carries it,
+// encoded once for all the topic's subscribers rather than once per socket.
+type liveItem struct {
+	id   int64
+	item []byte
+	msg  []byte
+}
+
+func (t topic) liveItem(id int64, item []byte) (liveItem, error) {
+	msg, err := json.Marshal(t.wrap(item))
+	return liveItem{id: id, item: item, msg: msg}, err
+}
+
 // deliver hands the client a live item of a topic it follows.
-func (c *client) deliver(t topic, id int64, item []byte) {
+func (c *client) deliver(t topic, it liveItem) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.subs[t]
-	if s == nil || c.holding(s, func() { s.pending, s.pendingID = append(s.pending, item), append(s.pendingID, id) }) {
+	if s == nil || c.holding(s, func() { s.pending, s.pendingID = append(s.pending, it.item), append(s.pendingID, it.id) }) {
 		return
 	}
-	if s.fresh(id) {
-		c.queue(t.wrap(item))
+	if s.fresh(it.id) {
+		c.enqueue(it.msg)
 	}
 }
 
