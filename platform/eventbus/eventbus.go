@@ -5,14 +5,27 @@
 //
 // Delivery is at most once: a subscriber that is not connected misses messages, which is why
 // every consumer resumes from the durable timeline (e.g. ListEvents after the last id it saw).
+//
+// Losing Redis pauses live events; it does not fail the writes that publish them. Publish gives
+// Redis publishBudget and, once Redis has failed, returns ErrUnavailable at once for
+// publishPause, so a write costs at most that budget during an outage; subscriptions reconnect
+// and resubscribe on their own when Redis is back (go-redis), and what was published meanwhile
+// is read from the timeline as always.
 package eventbus
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/fuzzyllama/fuzzyllama/platform/outage"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 )
 
@@ -20,7 +33,27 @@ import (
 type Bus struct {
 	Redis *redis.Client
 	Keys  redisx.Keyspace
+	// Logger receives one WARN when publishing first fails in a Redis outage and one INFO when
+	// it works again (slog.Default() if nil).
+	Logger *slog.Logger
+
+	outageOnce sync.Once
+	outage     *outage.Log
+	skipUntil  atomic.Int64 // unix nanoseconds: until then, Redis is taken to be down
 }
+
+// ErrUnavailable is Publish's error while Redis is unavailable: the message is dropped (live
+// clients catch up from the durable record) and the outage has been logged once for all.
+var ErrUnavailable = errors.New("eventbus: redis unavailable; live message dropped")
+
+const (
+	// publishBudget bounds one publish (a healthy Redis answers in well under a millisecond), so
+	// that a Redis that does not answer delays a write by no more than this.
+	publishBudget = 250 * time.Millisecond
+	// publishPause is how long Publish leaves a failed Redis alone: during an outage one publish
+	// a second pays for finding out whether Redis is back.
+	publishPause = time.Second
+)
 
 // ProjectTopic is the topic of one project's events; ProjectTopic("*") matches every project's
 // (see SubscribePattern).
@@ -44,9 +77,34 @@ func UserTopic(userID string) string { return "user:" + userID }
 
 func (b *Bus) channel(topic string) string { return b.Keys.Key("events", topic) }
 
-// Publish sends msg to the subscribers of topic.
+// Publish sends msg to the subscribers of topic. While Redis is unavailable it returns an error
+// matching ErrUnavailable, within publishBudget; the caller has nothing to log.
 func (b *Bus) Publish(ctx context.Context, topic string, msg []byte) error {
-	return b.Redis.Publish(ctx, b.channel(topic), msg).Err()
+	if time.Now().UnixNano() < b.skipUntil.Load() {
+		return ErrUnavailable
+	}
+	pctx, cancel := context.WithTimeout(ctx, publishBudget)
+	defer cancel()
+	err := b.Redis.Publish(pctx, b.channel(topic), msg).Err()
+	switch {
+	case err == nil:
+		b.outageLog().Up(ctx)
+		return nil
+	case ctx.Err() != nil: // the caller gave up: says nothing about Redis
+		return err
+	case redisx.IsUnavailable(err) || errors.Is(err, context.DeadlineExceeded): // down, or over budget
+		b.skipUntil.Store(time.Now().Add(publishPause).UnixNano())
+		b.outageLog().Down(ctx, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+func (b *Bus) outageLog() *outage.Log {
+	b.outageOnce.Do(func() {
+		b.outage = &outage.Log{Dependency: "redis for live events", Logger: cmp.Or(b.Logger, slog.Default())}
+	})
+	return b.outage
 }
 
 // Subscription receives the messages of some topics until closed.

@@ -1,12 +1,19 @@
 package eventbus
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 )
 
@@ -82,4 +89,77 @@ func TestPatternSubscriptionAndAbandonedReceiver(t *testing.T) {
 			t.Fatalf("%d goroutines after Close, %d before the subscription", runtime.NumGoroutine(), before)
 		}
 	}
+}
+
+// TestRedisOutagePausesLiveEvents: while Redis is down, Publish fails at once with
+// ErrUnavailable (a write that publishes is not held up, nor failed by its caller) and the outage
+// is logged once; when Redis is back, an existing subscription receives again without being
+// made anew, and the recovery is logged.
+func TestRedisOutagePausesLiveEvents(t *testing.T) {
+	r := redistest.NewPrivate(t)
+	ctx := context.Background()
+	rdb, err := redisx.Open(ctx, r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	var logs syncBuffer
+	bus := &Bus{Redis: rdb, Keys: "outage", Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	sub, err := bus.Subscribe(ctx, ProjectTopic("p1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+
+	r.Stop()
+	for range 3 {
+		if err := bus.Publish(ctx, ProjectTopic("p1"), []byte("lost")); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("publish while Redis is down: %v, want ErrUnavailable", err)
+		}
+	}
+
+	r.Start()
+	deadline := time.After(15 * time.Second)
+	for received := false; !received; {
+		_ = bus.Publish(ctx, ProjectTopic("p1"), []byte("after"))
+		select {
+		case got := <-sub.C:
+			received = string(got) == "after"
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("the subscription received nothing after Redis came back")
+		}
+	}
+	if err := bus.Publish(ctx, ProjectTopic("p1"), []byte("again")); err != nil {
+		t.Fatalf("publish after recovery: %v", err)
+	}
+	levels := logs.levels(t)
+	if len(levels) != 2 || levels[0] != "WARN" || levels[1] != "INFO" {
+		t.Errorf("want one WARN for the outage and one INFO for the recovery, got %v", levels)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) levels(t *testing.T) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+		var m struct{ Level string }
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		out = append(out, m.Level)
+	}
+	return out
 }

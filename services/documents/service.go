@@ -316,7 +316,7 @@ func (s *Service) publish(ctx context.Context, projectID string, saved ...Saved)
 		if err == nil {
 			err = s.Bus.Publish(context.WithoutCancel(ctx), eventbus.ProjectDocumentsTopic(projectID), msg)
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, eventbus.ErrUnavailable) { // a Redis outage is the bus's to log, once
 			s.Logger.WarnContext(ctx, "cannot publish a saved document", "project_id", projectID, "document_id", sv.Document.ID, "error", err.Error())
 		}
 	}

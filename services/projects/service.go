@@ -145,18 +145,18 @@ func (s *Service) change(ctx context.Context, who authn.Identity, fn func(q stor
 
 // publish sends committed events to their projects' topics and notifications to their users'.
 // A message the bus loses is not lost: live clients catch up from the timeline and the
-// notification list.
+// notification list. A Redis outage is the bus's to log (once), not each message's.
 func (s *Service) publish(ctx context.Context, events []store.Event, notifications []store.Notification) {
 	if s.Bus == nil {
 		return
 	}
 	for _, e := range events {
-		if err := publishOne(ctx, s.Bus, eventbus.ProjectTopic(e.ProjectID), e, s.EncodeEvent); err != nil {
+		if err := publishOne(ctx, s.Bus, eventbus.ProjectTopic(e.ProjectID), e, s.EncodeEvent); err != nil && !errors.Is(err, eventbus.ErrUnavailable) {
 			s.Logger.WarnContext(ctx, "cannot publish event", "project_id", e.ProjectID, "event_id", e.ID, "error", err.Error())
 		}
 	}
 	for _, n := range notifications {
-		if err := publishOne(ctx, s.Bus, eventbus.UserTopic(n.UserID), n, s.EncodeNotification); err != nil {
+		if err := publishOne(ctx, s.Bus, eventbus.UserTopic(n.UserID), n, s.EncodeNotification); err != nil && !errors.Is(err, eventbus.ErrUnavailable) {
 			s.Logger.WarnContext(ctx, "cannot publish notification", "user_id", n.UserID, "notification_id", n.ID, "error", err.Error())
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"net/http/pprof"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -36,6 +37,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/grpcx"
 	"github.com/fuzzyllama/fuzzyllama/platform/logging"
+	"github.com/fuzzyllama/fuzzyllama/platform/outage"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/telemetry"
 	"github.com/fuzzyllama/fuzzyllama/services/agents"
@@ -57,8 +59,17 @@ type App struct {
 	gw        *gateway.Gateway
 	closers   []func(context.Context) error // run in reverse order on Close
 	readiness []func(context.Context) error
-	servers   []*grpcx.Server
 	serveErr  chan error
+
+	// database is the outage log of the process's own databases: calls that meet an outage and
+	// the probe record it, and its changes set every gRPC server's health (setServing).
+	database   *outage.Log
+	stores     []func(context.Context) error
+	probes     context.Context // background checks run until stopProbes
+	stopProbes context.CancelFunc
+
+	mu      sync.Mutex // guards servers: the database's outage log reads them from calls
+	servers []*grpcx.Server
 }
 
 // HTTPAddr is the address the HTTP listener is bound to.
@@ -76,6 +87,8 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	}
 	a = &App{cfg: cfg, serveErr: make(chan error, 4)}
 	a.log = logging.New(logOut, cfg.Level(), target)
+	a.probes, a.stopProbes = context.WithCancel(context.WithoutCancel(ctx))
+	a.database = &outage.Log{Dependency: "database", Logger: a.log, OnChange: a.setServing}
 	// River reports its routine (migrations applied, job counts every few seconds) at info; only
 	// its warnings and errors are worth an operator's attention.
 	a.queueLog = logging.New(logOut, max(cfg.Level(), slog.LevelWarn), target)
@@ -132,7 +145,11 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
 	a.closers = append(a.closers, func(context.Context) error { stopWatch(); return nil })
 	go revocations.Watch(watchCtx, a.log)
-	a.readiness = append(a.readiness, func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	// Redis is not part of readiness: losing it must not take the API down (see ARCHITECTURE.md,
+	// "Outages"); its outages are logged, here and by each part that carries on without it.
+	a.watch(&outage.Log{Dependency: "redis", Logger: a.log}, func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, 2*time.Second)
+	// One bus for the process's services: a Redis outage pauses live events and is logged once.
+	bus := &eventbus.Bus{Redis: rdb, Keys: keys, Logger: a.log}
 	serve := func(name, listen string, verifier *authn.Verifier, maxRecv int, register func(grpc.ServiceRegistrar)) (string, error) {
 		return a.serveService(name, listen, verifier, grpcMetrics, maxRecv, register)
 	}
@@ -165,9 +182,9 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 			return nil, fmt.Errorf("projects store: %w", err)
 		}
 		a.closers = append(a.closers, func(context.Context) error { return st.Close() })
-		a.readiness = append(a.readiness, st.Ping)
+		a.addStore(st.Ping)
 		svc := &projects.Service{Store: st, Directory: projects.AuthDirectory{Client: authClient},
-			Bus: &eventbus.Bus{Redis: rdb, Keys: keys}, EncodeEvent: projects.PublicEvent, EncodeNotification: projects.PublicNotification,
+			Bus: bus, EncodeEvent: projects.PublicEvent, EncodeNotification: projects.PublicNotification,
 			Metrics: projects.NewMetrics(reg), Logger: a.log}
 		if projectsAddr, err = serve("projects", cfg.ProjectsGRPCAddr, remoteVerifier, 0, func(s grpc.ServiceRegistrar) { projects.RegisterGRPC(s, svc) }); err != nil {
 			return nil, err
@@ -188,11 +205,11 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 			return nil, fmt.Errorf("documents store: %w", err)
 		}
 		a.closers = append(a.closers, func(context.Context) error { return st.Close() })
-		a.readiness = append(a.readiness, st.Ping)
+		a.addStore(st.Ping)
 		// Deliverables are recorded as the documents service (delegated tokens): see ProjectsClient.
 		svc := &documents.Service{Store: st, Projects: &documents.ProjectsClient{Client: projectsv1.NewProjectsServiceClient(projectsConn),
 			Tokens: &authn.ServiceTokens{Client: authClient, Service: "documents", Credential: cfg.ServiceCredential}},
-			Bus: &eventbus.Bus{Redis: rdb, Keys: keys}, EncodeSaved: documents.PublicSaved, Logger: a.log, Export: cfg.Documents.Export()}
+			Bus: bus, EncodeSaved: documents.PublicSaved, Logger: a.log, Export: cfg.Documents.Export()}
 		if documentsAddr, err = serve("documents", cfg.DocumentsGRPCAddr, remoteVerifier, documents.MaxRequestBytes,
 			func(s grpc.ServiceRegistrar) { documents.RegisterGRPC(s, svc) }); err != nil {
 			return nil, err
@@ -209,7 +226,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	// Agents calls projects and documents, as the user or (background work) for the user.
 	agentsAddr := cfg.AgentsService
 	if cfg.runs("agents") {
-		svc, err := a.startAgents(ctx, authClient, projectsConn, documentsConn, &eventbus.Bus{Redis: rdb, Keys: keys}, reg)
+		svc, err := a.startAgents(ctx, authClient, projectsConn, documentsConn, bus, reg)
 		if err != nil {
 			return nil, err
 		}
@@ -248,6 +265,11 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 			a.serveErr <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if len(a.stores) > 0 {
+		// Every second: the gateway's readiness follows the servers' health, and a database
+		// that is back must be noticed before clients are told to retry (Retry-After: 2 s).
+		a.watch(a.database, a.pingStores, time.Second)
+	}
 	a.log.Info("listening (HTTP)", "addr", "http://"+a.HTTPAddr(), "target", target)
 	if cfg.PprofAddr != "" {
 		if err := a.servePprof(cfg.PprofAddr); err != nil {
@@ -283,7 +305,7 @@ func (a *App) startAuth(ctx context.Context, rdb *redis.Client, keys redisx.Keys
 		return nil, fmt.Errorf("auth store: %w", err)
 	}
 	a.closers = append(a.closers, func(context.Context) error { return st.Close() })
-	a.readiness = append(a.readiness, st.Ping)
+	a.addStore(st.Ping)
 	keyFile := ""
 	if !a.cfg.Production() {
 		keyFile = filepath.Join(a.cfg.DataDir, "auth-signing-key")
@@ -314,7 +336,7 @@ func (a *App) startAgents(ctx context.Context, authClient authv1.AuthServiceClie
 		return nil, fmt.Errorf("agents store: %w", err)
 	}
 	a.closers = append(a.closers, func(context.Context) error { return st.Close() })
-	a.readiness = append(a.readiness, st.Ping)
+	a.addStore(st.Ping)
 	router, model := cfg.Providers(&http.Client{})
 	svc := &agents.Service{Store: st, Projects: &agents.ProjectsClient{Client: projectsv1.NewProjectsServiceClient(projectsConn)},
 		Documents: &agents.DocumentsClient{Client: documentsv1.NewDocumentsServiceClient(documentsConn)},
@@ -342,7 +364,7 @@ func (a *App) startAgents(ctx context.Context, authClient authv1.AuthServiceClie
 // own: the other parts of the process are its only clients, exactly as over the network.
 func (a *App) serveService(name, listen string, verifier *authn.Verifier, metrics *grpcprom.ServerMetrics, maxRecv int, register func(grpc.ServiceRegistrar)) (string, error) {
 	srv := grpcx.NewServer(grpcx.ServerConfig{Logger: a.log, Metrics: metrics,
-		Authorizer: &authn.Authorizer{Verifier: verifier, Logger: a.log}, MaxRecvBytes: maxRecv})
+		Authorizer: &authn.Authorizer{Verifier: verifier, Logger: a.log}, MaxRecvBytes: maxRecv, Database: a.database})
 	register(srv)
 	if a.cfg.Target == "all" {
 		listen = "127.0.0.1:0"
@@ -352,7 +374,9 @@ func (a *App) serveService(name, listen string, verifier *authn.Verifier, metric
 		return "", fmt.Errorf("%s gRPC listener: %w", name, err)
 	}
 	srv.Serving(metrics)
+	a.mu.Lock()
 	a.servers = append(a.servers, srv)
+	a.mu.Unlock()
 	go func() {
 		if err := srv.Serve(lis); err != nil {
 			a.serveErr <- fmt.Errorf("%s grpc: %w", name, err)
@@ -363,7 +387,8 @@ func (a *App) serveService(name, listen string, verifier *authn.Verifier, metric
 }
 
 // dial connects to a service, closes the connection with the process, and adds the service's
-// health to readiness.
+// health to readiness. A probe checks it every 2 s, so that its outages are logged once each
+// (the 503s they cause are not logged one by one) and the connection is kept trying.
 func (a *App) dial(addr, service string) (*grpc.ClientConn, error) {
 	conn, err := grpcx.Dial(addr)
 	if err != nil {
@@ -371,7 +396,42 @@ func (a *App) dial(addr, service string) (*grpc.ClientConn, error) {
 	}
 	a.closers = append(a.closers, func(context.Context) error { return conn.Close() })
 	a.readiness = append(a.readiness, healthCheck(conn, service))
+	a.watch(&outage.Log{Dependency: service, Logger: a.log}, healthCheck(conn, service), 2*time.Second)
 	return conn, nil
+}
+
+// addStore adds a store of the process's own to readiness and to the database probe, which
+// sets the gRPC servers' health (see setServing).
+func (a *App) addStore(ping func(context.Context) error) {
+	a.readiness = append(a.readiness, ping)
+	a.stores = append(a.stores, ping)
+}
+
+// pingStores checks every store of the process.
+func (a *App) pingStores(ctx context.Context) error {
+	var errs []error
+	for _, ping := range a.stores {
+		errs = append(errs, ping(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// setServing sets the health status of every gRPC server of the process: NOT_SERVING while its
+// database is down, so that callers' readiness (the gateway's /readyz) reflects it, SERVING when
+// it is back. Every server, because a process's services share its database in production (one
+// service per process) and fail together in one process.
+func (a *App) setServing(up bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range a.servers {
+		s.SetServing(up)
+	}
+}
+
+// watch checks a dependency every interval until the process closes, logging its outages in log.
+func (a *App) watch(log *outage.Log, check func(context.Context) error, interval time.Duration) {
+	p := &outage.Probe{Check: check, Interval: interval, Timeout: time.Second, Log: log}
+	go p.Run(a.probes)
 }
 
 // ready reports whether every dependency answers.
@@ -406,17 +466,22 @@ func (a *App) Wait(ctx context.Context) error {
 
 // Close stops everything at once, without the drain delay.
 func (a *App) Close(ctx context.Context) error {
+	a.stopProbes() // first: a store closing under a probe is no outage
 	var errs []error
 	if a.httpSrv != nil {
 		errs = append(errs, a.httpSrv.Shutdown(ctx))
 	}
-	for _, s := range a.servers {
+	a.mu.Lock()
+	servers := a.servers
+	a.servers = nil
+	a.mu.Unlock()
+	for _, s := range servers {
 		stopGRPC(ctx, s)
 	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i](ctx))
 	}
-	a.closers, a.servers, a.httpSrv = nil, nil, nil
+	a.closers, a.httpSrv = nil, nil
 	return errors.Join(errs...)
 }
 
