@@ -1,0 +1,196 @@
+package faults_test
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the scenarios run side by side even on a two-core machine: each spends most of
+// its time waiting through an outage, so the default -parallel (GOMAXPROCS) would only serialise
+// the waits. An explicit -test.parallel is respected.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "8")
+	}
+	code := m.Run()
+	if binaryDir != "" {
+		_ = os.RemoveAll(binaryDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	binaryDir string
+	binary    string
+	buildErr  error
+)
+
+// fuzzyllamaBinary builds the real binary once per test run (without the race detector: the
+// processes are the system under test, not the test).
+func fuzzyllamaBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binaryDir, buildErr = os.MkdirTemp("", "fuzzyllama-faults-")
+		if buildErr != nil {
+			return
+		}
+		binary = filepath.Join(binaryDir, "fuzzyllama")
+		out, err := exec.Command("go", "build", "-o", binary, "github.com/fuzzyllama/fuzzyllama/cmd/fuzzyllama").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// process is one target of the binary, which a scenario may kill and start again with the same
+// environment (so on the same ports).
+type process struct {
+	target   string
+	env      []string
+	httpAddr string // its /healthz, /readyz and /metrics (the gateway's API too)
+	logs     *logTail
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the current run has exited
+}
+
+// start runs the process and waits until it says it is up.
+func (p *process) start(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(fuzzyllamaBinary(t), "-target="+p.target)
+	cmd.Env = append(os.Environ(), p.env...)
+	// A test binary that dies must not leave the product running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, w := io.Pipe()
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); _ = w.Close(); close(done) }()
+	up := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		signalled := false
+		for sc.Scan() {
+			p.logs.add(sc.Text())
+			if !signalled && strings.Contains(sc.Text(), "is up:") {
+				close(up)
+				signalled = true
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	p.mu.Lock()
+	p.cmd, p.done = cmd, done
+	p.mu.Unlock()
+	select {
+	case <-up:
+	case <-done:
+		t.Fatalf("%s exited before it was up:\n%s", p.target, p.logs)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s not up after 60 s:\n%s", p.target, p.logs)
+	}
+}
+
+// kill ends the process with SIGKILL, as a crash or an OOM kill would, and waits until it is gone.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %s: %v", p.target, err)
+	}
+	<-done
+	p.logs.add("--- killed with SIGKILL by the test ---")
+}
+
+// stop ends the process gracefully (SIGTERM), or kills it after 10 s.
+func (p *process) stop() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	select {
+	case <-done:
+		return
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// logTail keeps the last lines a process wrote, shown when its scenario fails.
+type logTail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+const logTailLines = 150
+
+func (l *logTail) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+	if len(l.lines) > 2*logTailLines {
+		l.lines = append([]string(nil), l.lines[len(l.lines)-logTailLines:]...)
+	}
+}
+
+func (l *logTail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines[max(0, len(l.lines)-logTailLines):], "\n")
+}
+
+// grep returns the lines kept that contain s.
+func (l *logTail) grep(s string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var found []string
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			found = append(found, line)
+		}
+	}
+	return found
+}

@@ -1,0 +1,71 @@
+package faults_test
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestRevokedTokenStaysRevokedAcrossRedisRestart: after a logout the access token is refused on
+// REST (401), by the live WebSocket (401 before the upgrade) and by the event streams (401); Redis
+// is then killed and started again, empty, and the token stays refused everywhere — checked
+// repeatedly for 5 s after the deployment answers again, since processes reload what they know
+// once they have reconnected.
+func TestRevokedTokenStaysRevokedAcrossRedisRestart(t *testing.T) {
+	t.Parallel()
+	d := deploy(t, nil, nil)
+	owner := d.api.register(t, "owner@example.com")
+	witness := d.api.register(t, "witness@example.com").AccessToken
+	pid := d.api.createProject(t, owner.AccessToken, "Recipes")
+	witnessProject := "/api/v1/projects/" + d.api.createProject(t, witness, "Witness")
+	d.api.must(t, http.StatusOK, "POST", "/api/v1/auth/logout", owner.AccessToken, map[string]string{}, nil)
+
+	// Every way in with the logged-out token, and the status each gave.
+	tryAll := func() map[string]int {
+		rest, err := d.api.call("GET", "/api/v1/projects/"+pid, owner.AccessToken, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]int{
+			"REST GET /projects/{id}":          rest.status,
+			"WebSocket /ws":                    d.api.dialLive(t, owner.AccessToken),
+			"SSE /projects/{id}/events:stream": d.api.openStream(t, owner.AccessToken, "/api/v1/projects/"+pid+"/events:stream"),
+			"SSE /notifications:stream":        d.api.openStream(t, owner.AccessToken, "/api/v1/notifications:stream"),
+		}
+	}
+	admitted := map[string]string{} // way in → when it let the token through
+	check := func(when string) {
+		for way, status := range tryAll() {
+			if status != http.StatusUnauthorized && admitted[way] == "" {
+				admitted[way] = fmt.Sprintf("%s: %d", when, status)
+			}
+		}
+	}
+	// The logout reaches the other processes in a pub/sub delivery.
+	time.Sleep(500 * time.Millisecond)
+	check("after the logout")
+
+	d.redis.Stop()
+	d.redis.Start()
+	back := time.Now()
+	for deadline := back.Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if r, err := d.api.call("GET", witnessProject, witness, nil); err == nil && r.status == http.StatusOK {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("30 s after Redis restarted, a valid token still gets %s", describe(r, err))
+		}
+	}
+	answering := time.Since(back)
+	for until := time.Now().Add(5 * time.Second); time.Now().Before(until); time.Sleep(500 * time.Millisecond) {
+		check("after the Redis restart")
+	}
+	t.Logf("FAULT redis_restart_revocation api_answers_after_restart_ms=%d ways_admitting_revoked_token=%d", answering.Milliseconds(), len(admitted))
+	var observed []string
+	for _, way := range slices.Sorted(maps.Keys(admitted)) {
+		observed = append(observed, fmt.Sprintf("the logged-out token was let through by %s (%s), want 401", way, admitted[way]))
+	}
+	awaiting(t, "durable revocation checked by every verifier", observed)
+}
