@@ -91,6 +91,9 @@ func runPB(r store.Run) *pb.Run {
 	if !r.EndedAt.IsZero() {
 		out.EndTime = timestamppb.New(r.EndedAt)
 	}
+	if r.Rescues > 0 {
+		out.Rescues, out.RescueTime = int32(r.Rescues), timestamppb.New(r.RescuedAt)
+	}
 	for _, d := range r.Result.Documents {
 		out.Documents = append(out.Documents, &pb.RunDocument{DocumentId: d.ID, DocumentType: docTypePB(d.Type), Title: d.Title, Version: int32(d.Version)})
 	}

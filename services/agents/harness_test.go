@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -59,12 +62,21 @@ type harnessConfig struct {
 	wrapDocuments func(Documents) Documents
 	// idle leaves the job queue stopped: runs stay queued.
 	idle bool
+	// sameDatabase makes a second agents process of that harness: the same database, bus and
+	// doubles of the other services, its own job queue and workers.
+	sameDatabase *harness
+	// busDown points the event bus at an address where no Redis listens.
+	busDown bool
+	// metrics records the service's metrics (h.metrics).
+	metrics bool
 }
 
 type harness struct {
 	t         *testing.T
 	s         *Service
 	db        *store.DB
+	dsn       string // the database: a PostgreSQL URL or an SQLite path
+	metrics   *Metrics
 	bus       *eventbus.Bus
 	projects  *fakeProjects
 	documents *fakeDocuments
@@ -80,18 +92,38 @@ func newHarness(t *testing.T, database string, cfg harnessConfig) *harness {
 		PollInterval: 20 * time.Millisecond, Logger: logger}
 	var db *store.DB
 	var err error
+	dsn := ""
+	switch {
+	case cfg.sameDatabase != nil:
+		dsn = cfg.sameDatabase.dsn
+	case database == "postgres":
+		dsn = dbtest.NewPostgres(t)
+	default:
+		dsn = dbtest.NewSQLitePath(t)
+	}
 	if database == "postgres" {
-		db, err = store.OpenPostgres(ctx, dbtest.NewPostgres(t), q)
+		db, err = store.OpenPostgres(ctx, dsn, q)
 	} else {
-		db, err = store.OpenSQLite(ctx, dbtest.NewSQLitePath(t), q)
+		db, err = store.OpenSQLite(ctx, dsn, q)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb, keys := redistest.New(t)
-	h := &harness{t: t, db: db, bus: &eventbus.Bus{Redis: rdb, Keys: keys}, offline: &countingProvider{Provider: offline.Provider{}}}
-	h.projects = &fakeProjects{projects: map[string]*fakeProject{}}
-	h.documents = &fakeDocuments{projects: h.projects, batches: map[string][]store.Document{}}
+	h := &harness{t: t, db: db, dsn: dsn, offline: &countingProvider{Provider: offline.Provider{}}}
+	if other := cfg.sameDatabase; other != nil {
+		h.bus, h.projects, h.documents = other.bus, other.projects, other.documents
+	} else {
+		rdb, keys := redistest.New(t)
+		if cfg.busDown {
+			rdb = redis.NewClient(&redis.Options{Addr: unusedAddr(t)})
+		}
+		h.bus = &eventbus.Bus{Redis: rdb, Keys: keys}
+		h.projects = &fakeProjects{projects: map[string]*fakeProject{}}
+		h.documents = &fakeDocuments{projects: h.projects, batches: map[string][]store.Document{}}
+	}
+	if cfg.metrics {
+		h.metrics = NewMetrics(prometheus.NewRegistry(), db)
+	}
 	limits := Limits{MaxAttempts: 3, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
 		ContextPerDocument: 24 << 10, ContextTotal: 96 << 10}
 	if cfg.limits != nil {
@@ -112,7 +144,7 @@ func newHarness(t *testing.T, database string, cfg harnessConfig) *harness {
 	h.s = &Service{Store: db, Projects: projects, Documents: documents, Providers: Router{Offline: h.offline, Anthropic: cfg.vendor},
 		Prices: pricing.Default(), Model: model, Limits: limits,
 		Tokens: &authn.ServiceTokens{Client: fakeAuth{}, Service: "agents", Credential: "a test service credential"},
-		Bus:    h.bus, EncodeRun: PublicRun, Logger: logger}
+		Bus:    h.bus, EncodeRun: PublicRun, Metrics: h.metrics, Logger: logger}
 	RegisterWorkers(workers, h.s)
 	if cfg.idle {
 		t.Cleanup(func() { _ = db.Close() })
@@ -130,6 +162,17 @@ func newHarness(t *testing.T, database string, cfg harnessConfig) *harness {
 		_ = db.Close()
 	})
 	return h
+}
+
+// unusedAddr is a loopback address where nothing listens (a port bound and released).
+func unusedAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
 }
 
 // fakeAuth issues delegated tokens (the doubles take any).

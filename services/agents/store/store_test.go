@@ -512,3 +512,68 @@ func TestRunsChangedSince(t *testing.T) {
 		}
 	})
 }
+
+// TestLeases: a worker holds a run by its lease; while it is live no other execution takes the
+// run; once it expires the run is rescued once (a new job, counted), the stale worker's writes
+// change nothing, and its job is superseded.
+func TestLeases(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r, _, err := db.CreateRun(ctx, newRun("p1", 1, "product_manager"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now().Truncate(time.Microsecond) // the store keeps microseconds
+		stale := store.Lease{RunID: r.ID, Token: "the first worker"}
+		if _, err := db.Claim(ctx, r.ID, r.JobID, stale.Token, start, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if attempt, err := db.BeginAttempt(ctx, stale); err != nil || attempt != 1 {
+			t.Fatalf("attempt: %d, %v", attempt, err)
+		}
+		if _, err := db.Claim(ctx, r.ID, r.JobID, "a second execution", start.Add(time.Second), 30*time.Second); !errors.Is(err, store.ErrLeased) {
+			t.Fatalf("a claim while the lease is live: %v", err)
+		}
+		if err := db.RenewLease(ctx, stale, start.Add(10*time.Second), 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.RescueExpired(ctx, start.Add(39*time.Second)); err != nil || len(got) != 0 {
+			t.Fatalf("rescued a live lease: %+v, %v", got, err)
+		}
+		rescued, err := db.RescueExpired(ctx, start.Add(41*time.Second))
+		if err != nil || len(rescued) != 1 || rescued[0].ID != r.ID || rescued[0].Rescues != 1 || rescued[0].State != store.StateQueued ||
+			rescued[0].JobID == r.JobID || rescued[0].Silent != 31*time.Second {
+			t.Fatalf("rescue: %+v, %v", rescued, err)
+		}
+		if again, err := db.RescueExpired(ctx, start.Add(time.Minute)); err != nil || len(again) != 0 {
+			t.Fatalf("rescued twice: %+v, %v", again, err)
+		}
+		for name, write := range map[string]func() error{
+			"renew":   func() error { return db.RenewLease(ctx, stale, start.Add(42*time.Second), time.Minute) },
+			"attempt": func() error { _, err := db.BeginAttempt(ctx, stale); return err },
+			"chunks":  func() error { return db.AppendChunks(ctx, stale, []store.Chunk{{Attempt: 1, Seq: 1, Text: "x"}}) },
+			"output":  func() error { return db.SaveOutput(ctx, stale, "late answer") },
+			"result":  func() error { return db.SaveResult(ctx, stale, store.Result{DocumentsStored: true}) },
+			"requeue": func() error { return db.Requeue(ctx, stale, "retry", time.Time{}) },
+			"finish": func() error {
+				_, err := db.FinishLeased(ctx, stale, store.StateSucceeded, "", start.Add(42*time.Second))
+				return err
+			},
+		} {
+			if err := write(); !errors.Is(err, store.ErrLeaseLost) {
+				t.Errorf("the stale worker's %s: %v, want ErrLeaseLost", name, err)
+			}
+		}
+		if _, err := db.Claim(ctx, r.ID, r.JobID, "the stale job again", start.Add(42*time.Second), time.Minute); !errors.Is(err, store.ErrSuperseded) {
+			t.Fatalf("the stale job's claim: %v", err)
+		}
+		next := store.Lease{RunID: r.ID, Token: "the next worker"}
+		got, err := db.Claim(ctx, r.ID, rescued[0].JobID, next.Token, start.Add(42*time.Second), time.Minute)
+		if err != nil || got.Rescues != 1 || got.RescuedAt.IsZero() || got.Output != "" || got.Result.DocumentsStored {
+			t.Fatalf("the rescued run's claim: %+v, %v", got, err)
+		}
+		if _, err := db.FinishLeased(ctx, next, store.StateSucceeded, "", start.Add(43*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
