@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
+	"github.com/fuzzyllama/fuzzyllama/platform/outage"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 )
 
@@ -75,8 +76,8 @@ type RateLimitConfig struct {
 	// UserID reports who is calling, as established by the authentication middleware that
 	// runs earlier. May be nil, for no per-user limit.
 	UserID func(*http.Request) (string, bool)
-	// Logger receives a warning each time Redis fails (at most one a second); slog.Default()
-	// if nil.
+	// Logger receives one warning when Redis starts failing and one info line when it answers
+	// again (an outage's length and the failures it caused); slog.Default() if nil.
 	Logger *slog.Logger
 }
 
@@ -84,7 +85,8 @@ type RateLimitConfig struct {
 // two, but a down one would make each request wait out the client's dial retries (about 1.7s
 // with the default options). So the limiter gives Redis redisBudget per request, and after a
 // failure it leaves Redis alone for redisPause: one request a second pays for finding out
-// whether Redis is back, and one warning a second is logged, not one per request.
+// whether Redis is back. The outage is logged once when it starts and once when it ends, not
+// once per request.
 const (
 	redisBudget = 250 * time.Millisecond
 	redisPause  = time.Second
@@ -113,8 +115,8 @@ type check struct {
 // called.
 //
 // If Redis fails, or does not answer within 250ms, the request is let through without
-// rate-limit headers, a warning is logged, and Redis is left alone for a second, during which
-// requests are let through unchecked. The gateway fails open on purpose: an unavailable Redis
+// rate-limit headers and Redis is left alone for a second, during which requests are let
+// through unchecked; the outage is logged once, at WARN, and its end at INFO. The gateway fails open on purpose: an unavailable Redis
 // must not take the whole API down, and the credential guessing this limit also slows is
 // stopped in any case by the auth service's own brute-force lock.
 //
@@ -134,7 +136,7 @@ func RateLimit(cfg RateLimitConfig) func(http.Handler) http.Handler {
 	rl := &rateLimiter{
 		cfg:     cfg,
 		limiter: redis_rate.NewLimiter(unprefixedClient{cfg.Redis}),
-		logger:  cmp.Or(cfg.Logger, slog.Default()),
+		redis:   &outage.Log{Dependency: "redis for rate limiting", Logger: cmp.Or(cfg.Logger, slog.Default())},
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -148,7 +150,7 @@ func RateLimit(cfg RateLimitConfig) func(http.Handler) http.Handler {
 type rateLimiter struct {
 	cfg     RateLimitConfig
 	limiter *redis_rate.Limiter
-	logger  *slog.Logger
+	redis   *outage.Log
 	// skipUntil (unix nanoseconds) is when to try Redis again after it failed.
 	skipUntil atomic.Int64
 
@@ -220,8 +222,7 @@ func (rl *rateLimiter) allow(w http.ResponseWriter, r *http.Request) bool {
 	res, err := rl.take(r.Context(), c)
 	if err != nil {
 		rl.skipUntil.Store(time.Now().Add(redisPause).UnixNano())
-		rl.logger.WarnContext(r.Context(), "rate limiter unavailable; letting requests through unchecked",
-			"error", err, "budget", redisBudget, "retry_in", redisPause)
+		rl.redis.Down(r.Context(), fmt.Errorf("letting requests through unchecked: %w", err))
 		return true
 	}
 	// Burst, not Rate: it is the most requests a full budget allows, which is what Remaining
@@ -274,6 +275,7 @@ func (rl *rateLimiter) take(rctx context.Context, c check) (redis_rate.Result, e
 	if err != nil {
 		return redis_rate.Result{}, fmt.Errorf("check %s: %w", c.key, err)
 	}
+	rl.redis.Up(rctx)
 	l.unused, l.last = 0, *res
 	switch {
 	case res.Allowed == 0:

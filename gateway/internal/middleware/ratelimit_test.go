@@ -327,12 +327,16 @@ func TestRateLimitResumesWhenRedisIsBack(t *testing.T) {
 	}
 	flaky := redis.NewClient(opts)
 	t.Cleanup(func() { flaky.Close() })
+	var logs bytes.Buffer
 	h, _ := limited(t, RateLimitConfig{
 		Redis: flaky, Prefix: prefix, PerIP: redis_rate.PerMinute(1),
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 
-	for range 2 {
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(redisPause) // Redis is asked again, and fails again: still the same outage
+		}
 		if rec := call(h, http.MethodGet, "/", "192.0.2.1", ""); rec.Code != http.StatusOK {
 			t.Fatalf("Redis down: status %d, want 200", rec.Code)
 		}
@@ -344,6 +348,11 @@ func TestRateLimitResumesWhenRedisIsBack(t *testing.T) {
 		if rec := call(h, http.MethodGet, "/", "192.0.2.1", ""); rec.Code != w {
 			t.Errorf("Redis back, request %d: status %d, want %d", i+1, rec.Code, w)
 		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[1], "level=INFO") ||
+		!strings.Contains(lines[1], "failures=2") {
+		t.Errorf("want one WARN for the outage and one INFO (2 failures) for its end, got:\n%s", logs.String())
 	}
 }
 
