@@ -9,13 +9,18 @@ import (
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
+	"github.com/fuzzyllama/fuzzyllama/platform/outage"
 )
 
 func healthz(w http.ResponseWriter, r *http.Request) {
 	envelope.WriteData(w, r, http.StatusOK, json.RawMessage(`{"status":"ok"}`))
 }
 
+// readyz answers 503 while draining or while a dependency of ready fails (the backends' health,
+// which follows their databases; Redis is not one: see ARCHITECTURE.md, "Outages"). Probes ask
+// every few seconds: a failure is logged once when it starts and once when it ends.
 func (g *Gateway) readyz(ready func(context.Context) error, log *slog.Logger) http.HandlerFunc {
+	notReady := &outage.Log{Dependency: "dependencies of /readyz", Logger: log}
 	return func(w http.ResponseWriter, r *http.Request) {
 		if g.draining.Load() {
 			envelope.WriteError(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "shutting down", nil)
@@ -25,10 +30,11 @@ func (g *Gateway) readyz(ready func(context.Context) error, log *slog.Logger) ht
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
 			if err := ready(ctx); err != nil {
-				log.WarnContext(ctx, "not ready", "error", err.Error())
+				notReady.Down(ctx, err)
 				envelope.WriteError(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "not ready: a dependency is not answering", nil)
 				return
 			}
+			notReady.Up(ctx)
 		}
 		envelope.WriteData(w, r, http.StatusOK, json.RawMessage(`{"status":"ready"}`))
 	}
