@@ -174,32 +174,60 @@ func (m *manifests) secret(name string) *corev1.Secret {
 	return nil
 }
 
-// overlays lists deploy/k8s/overlays.
-func overlays(t *testing.T) []string {
+// kustomizations are what an operator may apply: each overlay, and the production overlay with
+// each optional component of deploy/k8s/components (in a temporary kustomization).
+func kustomizations(t *testing.T) map[string]string {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(k8sDir, "overlays"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
+	subdirs := func(dir string) []string {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
 		}
+		var names []string
+		for _, e := range entries {
+			if e.IsDir() {
+				names = append(names, e.Name())
+			}
+		}
+		return names
 	}
-	if !slices.Contains(names, "production") || !slices.Contains(names, "staging") {
-		t.Fatalf("overlays %v: want production and staging", names)
+	dirs := map[string]string{}
+	for _, o := range subdirs(filepath.Join(k8sDir, "overlays")) {
+		dirs[o] = filepath.Join(k8sDir, "overlays", o)
 	}
-	return names
+	if dirs["production"] == "" || dirs["staging"] == "" {
+		t.Fatalf("overlays %v: want production and staging", dirs)
+	}
+	for _, c := range subdirs(filepath.Join(k8sDir, "components")) {
+		dir := t.TempDir()
+		// kustomize takes relative paths only.
+		rel := func(path string) string {
+			abs, err := filepath.Abs(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := filepath.Rel(dir, abs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		k := fmt.Sprintf("resources: [%s]\ncomponents: [%s]\n", rel(dirs["production"]), rel(filepath.Join(k8sDir, "components", c)))
+		if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		dirs["production+"+c] = dir
+	}
+	return dirs
 }
 
 // TestKubernetesManifests renders every overlay and checks what the deployment depends on:
 // each target runs with an environment the binary accepts, probed, bounded, confined and
 // reachable only along the calls the architecture makes.
 func TestKubernetesManifests(t *testing.T) {
-	for _, overlay := range overlays(t) {
-		t.Run(overlay, func(t *testing.T) {
-			m, err := render(filepath.Join(k8sDir, "overlays", overlay))
+	for name, dir := range kustomizations(t) {
+		t.Run(name, func(t *testing.T) {
+			m, err := render(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -313,7 +341,7 @@ func checkDeployment(t *testing.T, m *manifests, target string) (pod, bool) {
 	checkResources(t, d.Name, c)
 	checkSecurity(t, d.Name, spec, c)
 	checkShutdown(t, d.Name, spec, c, cfg)
-	checkDisruptionAndScaling(t, m, d, target)
+	checkDisruptionAndScaling(t, m, d, target, cfg.Agents.Workers)
 	return pod{labels: d.Spec.Template.Labels, namespace: d.Namespace, container: c, cfg: cfg}, true
 }
 
@@ -542,7 +570,7 @@ func checkShutdown(t *testing.T, name string, spec corev1.PodSpec, c corev1.Cont
 
 // checkDisruptionAndScaling: one PDB per Deployment; HPAs for the gateway and agents, which
 // then own the replica count.
-func checkDisruptionAndScaling(t *testing.T, m *manifests, d *appsv1.Deployment, target string) {
+func checkDisruptionAndScaling(t *testing.T, m *manifests, d *appsv1.Deployment, target string, workers int) {
 	podLabels := labels.Set(d.Spec.Template.Labels)
 	pdbs := 0
 	for _, p := range m.pdbs {
@@ -573,6 +601,13 @@ func checkDisruptionAndScaling(t *testing.T, m *manifests, d *appsv1.Deployment,
 		h := hpas[0]
 		if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas < 1 || h.Spec.MaxReplicas < *h.Spec.MinReplicas || len(h.Spec.Metrics) == 0 {
 			t.Errorf("%s: HorizontalPodAutoscaler min %v max %d metrics %d", d.Name, h.Spec.MinReplicas, h.Spec.MaxReplicas, len(h.Spec.Metrics))
+		}
+		for _, metric := range h.Spec.Metrics {
+			// Runs per replica: one per worker (see components/agents-queue-autoscaling).
+			if e := metric.External; e != nil && e.Metric.Name == "fuzzyllama_agent_runs_active" &&
+				(e.Target.AverageValue == nil || e.Target.AverageValue.Value() != int64(workers)) {
+				t.Errorf("%s: scales to %v active runs per replica, but each runs AGENT_WORKERS=%d", d.Name, e.Target.AverageValue, workers)
+			}
 		}
 		if d.Spec.Replicas != nil {
 			t.Errorf("%s: replicas set beside its HorizontalPodAutoscaler: every apply would reset the count", d.Name)
