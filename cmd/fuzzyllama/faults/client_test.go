@@ -22,9 +22,10 @@ type client struct {
 	http *http.Client
 }
 
+// newClient reuses connections: a new one per request would churn through the ephemeral ports
+// a private PostgreSQL or Redis may have just picked.
 func newClient(base string) *client {
-	// No connection reuse: a request must not ride a connection a killed process left half-open.
-	return &client{base: base, http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
+	return &client{base: base, http: &http.Client{Timeout: 10 * time.Second}}
 }
 
 // reply is an answer: its status, headers and envelope.
@@ -152,6 +153,7 @@ type runView struct {
 	State   string `json:"state"`
 	Attempt int    `json:"attempt"`
 	Error   string `json:"error"`
+	Rescues int    `json:"rescues"` // resumed by another worker after its own stopped
 }
 
 func (c *client) run(t *testing.T, token, pid, runID string) runView {

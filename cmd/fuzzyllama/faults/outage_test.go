@@ -49,8 +49,9 @@ func TestRedisOutageWithRunsInFlight(t *testing.T) {
 	d.redis.Start()
 	back := time.Now()
 	last := d.everyRunSucceeds(t, tok, started, 2*time.Minute)
-	t.Logf("FAULT redis_outage outage_ms=%d runs=%d rest_calls_during=%d rest_failed_during=%d runs_done_after_return_ms=%d",
-		back.Sub(down).Milliseconds(), len(started), calls, sum(failed), sinceOrZero(last, back))
+	t.Logf("FAULT redis_outage outage_ms=%d runs=%d vendor_calls=%d rest_calls_during=%d rest_failed_during=%d runs_done_after_return_ms=%d",
+		back.Sub(down).Milliseconds(), len(started), d.vendor.Calls(), calls, sum(failed), sinceOrZero(last, back))
+	d.paidOnce(t, started)
 	var observed []string
 	for _, k := range slices.Sorted(maps.Keys(failed)) {
 		observed = append(observed, fmt.Sprintf("during the Redis outage: %s (%d times)", k, failed[k]))
@@ -73,10 +74,20 @@ func TestProjectsOutageWithRunsInFlight(t *testing.T) {
 	reconnect := d.restart(t, "projects", tok, "/api/v1/projects/"+started[0].project)
 	back := time.Now()
 	last := d.everyRunSucceeds(t, tok, started, 2*time.Minute)
-	t.Logf("FAULT projects_outage outage_ms=%d runs=%d gateway_reconnect_ms=%d runs_done_after_return_ms=%d",
-		back.Sub(down).Milliseconds(), len(started), reconnect.Milliseconds(), sinceOrZero(last, back))
+	t.Logf("FAULT projects_outage outage_ms=%d runs=%d vendor_calls=%d gateway_reconnect_ms=%d runs_done_after_return_ms=%d",
+		back.Sub(down).Milliseconds(), len(started), d.vendor.Calls(), reconnect.Milliseconds(), sinceOrZero(last, back))
+	d.paidOnce(t, started)
 	if reconnect > time.Second {
 		t.Errorf("the gateway reached the projects service %v after it was ready (after a %v outage), want ≤ 1 s", reconnect, longOutage)
+	}
+}
+
+// paidOnce checks that our own outage cost no provider call: each run's answer was streamed
+// once, and kept.
+func (d *deployment) paidOnce(t *testing.T, started []work) {
+	t.Helper()
+	if n := d.vendor.Calls(); n != len(started) {
+		t.Errorf("the vendor was called %d times for %d runs: an outage of our own made runs ask the model again", n, len(started))
 	}
 }
 

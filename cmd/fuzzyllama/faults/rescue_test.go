@@ -48,14 +48,21 @@ func TestKilledAgentsWorkerResumes(t *testing.T) {
 			t.Fatalf("the killed worker's run ended %s: %q", last.State, last.Error)
 		}
 	}
-	t.Logf("FAULT worker_kill replacement_up_ms=%d resumed_ms=%d succeeded_ms=%d attempt=%d",
-		replaced.Milliseconds(), resumed.Milliseconds(), done.Milliseconds(), last.Attempt)
+	t.Logf("FAULT worker_kill replacement_up_ms=%d resumed_ms=%d succeeded_ms=%d attempt=%d rescues=%d",
+		replaced.Milliseconds(), resumed.Milliseconds(), done.Milliseconds(), last.Attempt, last.Rescues)
 	if done == 0 || done > rescueWithin {
 		t.Fatalf("the killed worker's run: %s, attempt %d, %v after the kill (vendor called %d times), want succeeded within %v",
 			last.State, last.Attempt, time.Since(killed).Round(time.Second), d.vendor.Calls(), rescueWithin)
 	}
 	if last.Attempt != 2 || d.vendor.Calls() != 2 {
 		t.Errorf("resumed run: attempt %d, vendor called %d times; want the second attempt, two calls", last.Attempt, d.vendor.Calls())
+	}
+	// The rescue is visible on the run and logged by the worker that took it over.
+	if last.Rescues != 1 {
+		t.Errorf("the resumed run shows %d rescues, want 1", last.Rescues)
+	}
+	if len(d.procs["agents"].logs.grep("run resumed after its worker stopped")) == 0 {
+		t.Error("the replacement worker did not log the rescue")
 	}
 	if g := d.api.gate(t, tok, w.project, 1); g.State != "GATE_STATE_IN_REVIEW" {
 		t.Errorf("G1 after the resumed run: %s %q", g.State, g.BlockedReason)
