@@ -1,6 +1,7 @@
 package faults_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -208,4 +209,101 @@ func (c *client) openStream(t *testing.T, token, path string) int {
 	}
 	defer resp.Body.Close()
 	return resp.StatusCode
+}
+
+// ending is how a live connection ended: the close code (-1: still open at the deadline, 0: it
+// ended without one) and when.
+type ending struct {
+	code int
+	at   time.Time
+}
+
+// followNotifications opens the live WebSocket, follows the user's notifications and returns a
+// channel that gets how the socket ended, by the deadline.
+func (c *client) followNotifications(t *testing.T, token string, deadline time.Time) <-chan ending {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(c.base, "http") + "/api/v1/ws"
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{live.Subprotocol, "bearer." + token}})
+	if err != nil {
+		t.Fatalf("live socket: %v", err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribe","notifications":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := conn.Read(ctx); err != nil || !strings.Contains(string(msg), `"subscribed"`) {
+		t.Fatalf("live socket: subscribe: %s %v", msg, err)
+	}
+	out := make(chan ending, 1)
+	go func() {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		defer cancel()
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				code := int(websocket.CloseStatus(err))
+				if ctx.Err() != nil {
+					code = -1
+				} else if code < 0 {
+					code = 0
+				}
+				out <- ending{code, time.Now()}
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// followStream opens an event stream and returns a channel that gets how it ended (the code of
+// its "close" event), by the deadline.
+func (c *client) followStream(t *testing.T, token, path string, deadline time.Time) <-chan ending {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("event stream %s: %d", path, resp.StatusCode)
+	}
+	lines := make(chan string)
+	go func() {
+		defer resp.Body.Close()
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	out := make(chan ending, 1)
+	go func() {
+		timeout := time.After(time.Until(deadline))
+		closing := false
+		for {
+			select {
+			case line, open := <-lines:
+				if !open {
+					out <- ending{0, time.Now()}
+					return
+				}
+				if line == "event: "+live.StreamCloseEvent {
+					closing = true
+				} else if data, ok := strings.CutPrefix(line, "data: "); ok && closing {
+					var end live.StreamClose
+					_ = json.Unmarshal([]byte(data), &end)
+					out <- ending{end.Code, time.Now()}
+					return
+				}
+			case <-timeout:
+				out <- ending{-1, deadline}
+				return
+			}
+		}
+	}()
+	return out
 }
