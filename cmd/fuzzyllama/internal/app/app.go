@@ -91,7 +91,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	a.database = &outage.Log{Dependency: "database", Logger: a.log, OnChange: a.setServing}
 	// River reports its routine (migrations applied, job counts every few seconds) at info; only
 	// its warnings and errors are worth an operator's attention.
-	a.queueLog = logging.New(logOut, max(cfg.Level(), slog.LevelWarn), target)
+	a.queueLog = slog.New(&quietDuringOutage{next: logging.New(logOut, max(cfg.Level(), slog.LevelWarn), target).Handler(), database: a.database})
 	started := a // the error returns below set a to nil
 	defer func() {
 		if err != nil {

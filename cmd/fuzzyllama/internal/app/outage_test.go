@@ -1,0 +1,139 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
+)
+
+// TestDatabaseOutageIsHonestAndHeals: while PostgreSQL is down the services' gRPC health is
+// NOT_SERVING, /readyz is 503, and a request that needs the database is 503 UNAVAILABLE with
+// Retry-After — never 500 — with the outage logged once at WARN and nothing at ERROR. When
+// PostgreSQL is back, the same process, not restarted, is SERVING, ready and answering again.
+func TestDatabaseOutageIsHonestAndHeals(t *testing.T) {
+	pg := dbtest.NewPrivatePostgres(t)
+	cfg := Config{Target: "all"}
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_TIME": "0s", "DATA_DIR": t.TempDir(), "DATABASE_URL": pg.URL}
+	if err := NewConfigSet(&cfg).Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	a, err := Start(context.Background(), cfg, logs)
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, logs)
+	}
+	defer a.Close(context.Background())
+	base := "http://" + a.HTTPAddr()
+	register := func(email string) *http.Response {
+		body := `{"email":"` + email + `","password":"correct horse battery staple","name":"Ada"}`
+		resp, err := http.Post(base+"/api/v1/auth/register", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := register("before@example.com"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register before the outage: %d", resp.StatusCode)
+	}
+
+	pg.Stop()
+	waitFor(t, "the services' health to be NOT_SERVING", func() bool { return a.health() == healthpb.HealthCheckResponse_NOT_SERVING })
+	waitFor(t, "/readyz to be 503", func() bool { return status(t, base+"/readyz") == http.StatusServiceUnavailable })
+	for range 3 {
+		resp := register("during@example.com")
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("register during the outage: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+
+	pg.Start()
+	waitFor(t, "the services' health to be SERVING", func() bool { return a.health() == healthpb.HealthCheckResponse_SERVING })
+	waitFor(t, "/readyz to be 200", func() bool { return status(t, base+"/readyz") == http.StatusOK })
+	if resp := register("after@example.com"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register after the outage: %d", resp.StatusCode)
+	}
+
+	var warns, infos, errs int
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var l struct{ Level, Msg string }
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		switch {
+		case l.Level == "ERROR":
+			errs++
+			t.Errorf("logged at ERROR: %s", line)
+		case l.Msg == "database unavailable":
+			warns++
+		case l.Msg == "database available again":
+			infos++
+		}
+	}
+	if warns != 1 || infos != 1 {
+		t.Errorf("the database outage was logged %d times at WARN and its end %d times at INFO, want once each", warns, infos)
+	}
+}
+
+// health is the health status of every gRPC server of the process, when they agree.
+func (a *App) health() healthpb.HealthCheckResponse_ServingStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	seen := healthpb.HealthCheckResponse_UNKNOWN
+	for i, s := range a.servers {
+		resp, err := s.Health.Check(context.Background(), &healthpb.HealthCheckRequest{})
+		if err != nil || (i > 0 && resp.GetStatus() != seen) {
+			return healthpb.HealthCheckResponse_UNKNOWN
+		}
+		seen = resp.GetStatus()
+	}
+	return seen
+}
+
+func status(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitFor polls cond until it holds, for at most 30 s (generous: the probes check every second).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30 s for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
