@@ -333,6 +333,15 @@ func checkDeployment(t *testing.T, m *manifests, target string) (pod, bool) {
 		t.Errorf("%s: selector %v does not select its own pods (%v)", d.Name, d.Spec.Selector, err)
 	}
 
+	// The base names the image "fuzzyllama"; an overlay must say which build runs.
+	slash := strings.LastIndex(c.Image, "/")
+	_, tag, tagged := strings.Cut(c.Image[slash+1:], ":")
+	if slash < 0 || !strings.Contains(c.Image, "@sha256:") && (!tagged || tag == "latest") {
+		t.Errorf("%s: image %q, want a registry's image at a tag or digest the overlay pins", d.Name, c.Image)
+	}
+	if !slices.ContainsFunc(m.serviceAccounts, func(sa *corev1.ServiceAccount) bool { return sa.Name == spec.ServiceAccountName }) {
+		t.Errorf("%s: service account %q is not rendered", d.Name, spec.ServiceAccountName)
+	}
 	cfg, ok := checkEnvironment(t, m, d.Name, target, c)
 	if !ok {
 		return pod{}, false
