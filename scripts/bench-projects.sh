@@ -11,8 +11,17 @@
 #   scripts/bench-projects.sh [connections=100] [seconds=10] [rounds=2]
 #   PROFILE_DIR=/tmp/prof scripts/bench-projects.sh   # also save CPU profiles of the gateway and
 #                                                     # projects processes during the last run
+#   BENCH_SMOKE=1 scripts/bench-projects.sh           # one short round (make test): every process
+#                                                     # starts and every request succeeds
+# Any failure exits non-zero: a process that does not start, a setup request refused, or a
+# load generator run with a failed request or none at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+WARMUP=2s
+if [[ -n "${BENCH_SMOKE:-}" ]]; then
+  set -- 4 1 1
+  WARMUP=0s
+fi
 CONNS="${1:-100}" SECS="${2:-10}" ROUNDS="${3:-2}"
 PGURL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 REDIS="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
@@ -55,12 +64,14 @@ json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 TOKEN="$(curl -fsS -XPOST $GW/api/v1/auth/register -d '{"email":"bench@example.com","password":"load test pass 1","name":"Bench"}' | json_field accessToken)"
 PID="$(curl -fsS -XPOST $GW/api/v1/projects -H "Authorization: Bearer $TOKEN" \
   -d '{"name":"Bench","description":"load test","type":"PROJECT_TYPE_TRADITIONAL"}' | json_field id | head -n1)"
+[[ -n "$TOKEN" && -n "$PID" ]] || { echo "could not register a user and create a project through the gateway" >&2; exit 1; }
 
 bare() { # name flags...
   local name=$1; shift
   DATABASE_URL="$DB_URL" "$BIN/barestack" "$@" 2>"$BIN/$name.log" &
   PIDS+=($!)
   for _ in $(seq 50); do grep -q "is up" "$BIN/$name.log" 2>/dev/null && return 0; sleep 0.1; done
+  echo "$name did not start:" >&2; cat "$BIN/$name.log" >&2; exit 1
 }
 bare bare-server -grpc-listen 127.0.0.1:19093
 bare bare-gateway -http 127.0.0.1:18090 -grpc-target 127.0.0.1:19093
@@ -68,15 +79,15 @@ bare bare-single -http 127.0.0.1:18091
 
 echo "# $(nproc) CPUs, $CONNS connections, ${SECS}s per run, $ROUNDS rounds; project $PID" >&2
 RESULTS="$BIN/results.jsonl"
-"$BIN/loadgen" -name bare-one-process -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18091/api/v1/projects/$PID" | tee -a "$RESULTS"
+"$BIN/loadgen" -warmup "$WARMUP" -name bare-one-process -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18091/api/v1/projects/$PID" | tee -a "$RESULTS"
 for r in $(seq "$ROUNDS"); do
-  "$BIN/loadgen" -name bare -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18090/api/v1/projects/$PID" | tee -a "$RESULTS"
+  "$BIN/loadgen" -warmup "$WARMUP" -name bare -c "$CONNS" -d "${SECS}s" -url "http://127.0.0.1:18090/api/v1/projects/$PID" | tee -a "$RESULTS"
   if [[ -n "${PROFILE_DIR:-}" && "$r" == "$ROUNDS" ]]; then
     mkdir -p "$PROFILE_DIR"
     (sleep 3; curl -fsS "http://127.0.0.1:16060/debug/pprof/profile?seconds=$((SECS - 4))" -o "$PROFILE_DIR/gateway.pprof") &
     (sleep 3; curl -fsS "http://127.0.0.1:16062/debug/pprof/profile?seconds=$((SECS - 4))" -o "$PROFILE_DIR/projects.pprof") &
   fi
-  "$BIN/loadgen" -name fuzzyllama -c "$CONNS" -d "${SECS}s" -url "$GW/api/v1/projects/$PID" -H "Authorization: Bearer $TOKEN" | tee -a "$RESULTS"
+  "$BIN/loadgen" -warmup "$WARMUP" -name fuzzyllama -c "$CONNS" -d "${SECS}s" -url "$GW/api/v1/projects/$PID" -H "Authorization: Bearer $TOKEN" | tee -a "$RESULTS"
 done
 # Per round: FuzzyLlama's requests per second as a share of the bare stack's, and its p99 as a
 # multiple of the bare stack's; then the median of each over the rounds.

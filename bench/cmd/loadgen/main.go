@@ -1,7 +1,8 @@
 // Command loadgen drives one URL with a fixed number of concurrent keep-alive connections for a
 // fixed time and prints requests per second and latency percentiles as one JSON line. It is the
 // load harness of docs/PERFORMANCE.md: a closed loop (each connection sends its next request
-// when the previous answer arrives), like wrk.
+// when the previous answer arrives), like wrk. It exits with status 1 if a request failed (an
+// error, or a status other than 200) or none succeeded.
 package main
 
 import (
@@ -54,6 +55,12 @@ func main() {
 		os.Exit(1)
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(res)
+	// A run with failed requests measured something else than the URL's answer (and a broken
+	// benchmark must fail its script).
+	if res.Requests == 0 || res.Errors > 0 {
+		fmt.Fprintf(os.Stderr, "loadgen: %s: %d requests answered 200, %d failed\n", *url, res.Requests, res.Errors)
+		os.Exit(1)
+	}
 }
 
 func run(url, name string, conns int, dur, warmup time.Duration, hdrs headers) (result, error) {
