@@ -75,8 +75,9 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[store.SweepJob]) er
 const maxSteps = 4
 
 // reconcileLease bounds how long one reconcile holds its project; a holder that dies frees it
-// when the lease lapses.
-const reconcileLease = time.Minute
+// when the lease lapses, so it is short (a dead worker's project waits at most this long), and a
+// reconcile gives up at three quarters of it, so a live holder never outlives its lease.
+const reconcileLease = 20 * time.Second
 
 // Reconcile moves a project's current gate as far as its state allows. Reconciles of one project
 // take turns (a lease on its work record): one that finds the project held tries again shortly,
@@ -103,6 +104,8 @@ func (s *Service) Reconcile(ctx context.Context, projectID string) error {
 			s.Logger.WarnContext(ctx, "cannot release a reconcile lease; it lapses", "project_id", projectID, "error", err.Error())
 		}
 	}()
+	ctx, cancel := context.WithTimeout(ctx, reconcileLease*3/4)
+	defer cancel()
 	return s.reconcile(ctx, w)
 }
 

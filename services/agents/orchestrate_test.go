@@ -53,7 +53,7 @@ func TestRerunCapIsPerRole(t *testing.T) {
 	check(frontend, store.Allowance{RoleRuns: map[string]int{"frontend_developer": 2, "backend_developer": 1}}, false)
 }
 
-// TestLapsedLeaseHolderCannotFreeTheNext: a reconcile whose lease lapsed (it ran past a minute)
+// TestLapsedLeaseHolderCannotFreeTheNext: a reconcile whose lease lapsed (it ran past its lease)
 // does not free the project for a third while the second holds it.
 func TestLapsedLeaseHolderCannotFreeTheNext(t *testing.T) {
 	db := sqliteStore(t)
