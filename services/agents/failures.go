@@ -3,6 +3,7 @@ package agents
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -78,6 +79,10 @@ func serviceName(err error) string {
 
 // outageWord says what the service did: was unavailable, or kept failing.
 func outageWord(err error) string {
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return "was unavailable" // a network error under a service: its database, say
+	}
 	switch apperr.Code(err) {
 	case codes.Internal, codes.Unknown:
 		return "kept failing"
