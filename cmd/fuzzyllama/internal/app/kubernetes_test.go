@@ -296,14 +296,22 @@ func checkSecrets(t *testing.T, m *manifests) {
 			t.Errorf("Secret %s: %s in stringData: real secrets stay out of the repository", s.Name, k)
 		}
 	}
+	// One Secret for the deployment, which production creates outside the repository.
+	secretNames := map[string]bool{}
 	for _, d := range m.deployments {
 		for _, c := range d.Spec.Template.Spec.Containers {
 			for _, e := range c.Env {
 				if slices.Contains(secretVariables, e.Name) && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
 					t.Errorf("%s: %s does not come from a Secret", d.Name, e.Name)
 				}
+				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+					secretNames[e.ValueFrom.SecretKeyRef.Name] = true
+				}
 			}
 		}
+	}
+	if len(secretNames) != 1 {
+		t.Errorf("the containers refer to the Secrets %v, want one", secretNames)
 	}
 }
 
@@ -357,7 +365,7 @@ func checkDeployment(t *testing.T, m *manifests, target string) (pod, bool) {
 // checkEnvironment runs the container's environment (ConfigMaps resolved, the Secret's keys
 // from sampleSecrets) through the binary's own configuration check, as compose_test.go does.
 func checkEnvironment(t *testing.T, m *manifests, name, target string, c corev1.Container) (Config, bool) {
-	env, secretKeys := map[string]string{}, map[string]bool{}
+	env := map[string]string{}
 	for _, from := range c.EnvFrom {
 		if from.ConfigMapRef == nil {
 			t.Errorf("%s: envFrom other than a ConfigMap: %+v", name, from)
@@ -378,12 +386,14 @@ func checkEnvironment(t *testing.T, m *manifests, name, target string, c corev1.
 			env[e.Name] = e.Value
 		case e.ValueFrom.SecretKeyRef != nil:
 			ref := e.ValueFrom.SecretKeyRef
+			// An overlay renders the Secret (staging) or leaves it to the cluster (production).
 			if s := m.secret(ref.Name); s != nil {
 				if _, ok := s.Data[ref.Key]; !ok && (ref.Optional == nil || !*ref.Optional) {
 					t.Errorf("%s: %s needs key %s, which Secret %s lacks", name, e.Name, ref.Key, ref.Name)
 				}
+			} else if len(m.secrets) > 0 {
+				t.Errorf("%s: %s: Secret %s is not the one rendered", name, e.Name, ref.Name)
 			}
-			secretKeys[ref.Key] = true
 			if v, ok := sampleSecrets[ref.Key]; ok {
 				env[e.Name] = v
 			} else if ref.Optional == nil || !*ref.Optional {
@@ -396,7 +406,13 @@ func checkEnvironment(t *testing.T, m *manifests, name, target string, c corev1.
 				t.Errorf("%s: %s: ConfigMap %s is not rendered", name, e.Name, ref.Name)
 				continue
 			}
-			env[e.Name] = cm.Data[ref.Key]
+			v, ok := cm.Data[ref.Key]
+			if !ok && (ref.Optional == nil || !*ref.Optional) {
+				t.Errorf("%s: %s: ConfigMap %s has no key %s", name, e.Name, ref.Name, ref.Key)
+			}
+			if ok {
+				env[e.Name] = v
+			}
 		default:
 			t.Errorf("%s: %s has a source this test does not resolve", name, e.Name)
 		}
