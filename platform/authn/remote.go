@@ -28,3 +28,20 @@ func RemoteKeys(client authv1.AuthServiceClient) *JWKSCache {
 func NewVerifier(keys KeySource, revocations *Revocations) *Verifier {
 	return &Verifier{Keys: keys, Issuer: Issuer, Audience: Audience, Revocations: revocations, Leeway: DefaultLeeway}
 }
+
+// RemoteRevocations is the durable revocation list of every process but the auth service: the
+// auth service's ListRevokedSessions (see Revocations.Source).
+func RemoteRevocations(client authv1.AuthServiceClient) func(context.Context) ([]Revoked, error) {
+	return func(ctx context.Context) ([]Revoked, error) {
+		resp, err := client.ListRevokedSessions(ctx, &authv1.ListRevokedSessionsRequest{})
+		if err != nil {
+			return nil, err
+		}
+		list := make([]Revoked, 0, len(resp.GetRevoked()))
+		for _, e := range resp.GetRevoked() {
+			list = append(list, Revoked{UserID: e.GetUserId(), SessionID: e.GetSessionId(),
+				EndedAt: e.GetEndTime().AsTime(), Expires: e.GetExpireTime().AsTime()})
+		}
+		return list, nil
+	}
+}

@@ -2,187 +2,328 @@ package authn
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 )
 
-// Revocations is the list of ended sessions, shared in Redis. The auth service writes it when a
-// session ends (logout, logout-all, refresh-token reuse, password reset); every verifier of
-// access tokens reads it, so an access token stops working when its session ends instead of
-// living on until it expires. An entry only needs to outlive the access tokens of its session,
-// so it expires after the access-token lifetime plus leeway: the list stays small.
+// Revoked is one entry of the list of ended sessions: one session, or every session of a user
+// that started at or before EndedAt (logout-all, password reset).
+type Revoked struct {
+	UserID string
+	// SessionID is the ended session; "" means every session of UserID that started at or
+	// before EndedAt (see SessionStart).
+	SessionID string
+	EndedAt   time.Time
+	// Expires is when the entry stops mattering: every access token it refuses has expired.
+	Expires time.Time
+}
+
+// Revocations is a process's list of ended sessions. The auth service records each one in its
+// database when a session ends (logout, logout-all, refresh-token reuse, password reset): that
+// is the truth, and no restart of Redis or of a process can make a revoked token valid again.
+// Every verifier of access tokens checks the list, so an access token stops working when its
+// session ends instead of living on until it expires.
 //
-// Reading Redis on every request would cost every hop a round trip, so a verifier process runs
-// Watch: it keeps the whole (small) list in memory, loaded when its subscription to the
-// revocation channel starts and updated by each message. While the subscription is down,
-// IsRevoked asks Redis directly, so nothing is missed; a revocation reaches other processes
-// as fast as a pub/sub message (well under a millisecond on one host), and the process that
-// wrote it at once.
+// Each process keeps the whole (small: entries last as long as an access token) list in memory
+// and answers from it, without a round trip:
+//   - Source loads it from the durable list (the auth store in the auth process, the auth
+//     service's ListRevokedSessions elsewhere) at start, on every (re)subscription to the Redis
+//     channel (messages sent while unsubscribed are lost), every minute while subscribed (a
+//     safety net) and every ReloadEvery while the subscription is down;
+//   - the Redis channel pushes each new entry to every process at once (Announce publishes it);
+//   - the process that records a revocation knows it at once (Announce).
+//
+// Loads add to the list, never remove from it (entries only expire), and a Redis failure never
+// clears it. Until the first load succeeds IsRevoked answers ErrListNotLoaded: the process
+// fails closed (503 with Retry-After) rather than let a revoked token through.
 type Revocations struct {
 	Redis *redis.Client
 	Keys  redisx.Keyspace
-	// TTL is how long an entry is kept: the access-token lifetime plus clock leeway.
-	TTL time.Duration
+	// Source loads the durable list; it must be set before Watch.
+	Source func(ctx context.Context) ([]Revoked, error)
+	// ReloadEvery is how often the list is reloaded while the Redis subscription is down; zero
+	// means DefaultReloadEvery.
+	ReloadEvery time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 
-	live  atomic.Bool // the in-memory list is complete and kept current
-	mu    sync.RWMutex
-	local map[string]time.Time // session id -> when the entry expires
+	mu       sync.RWMutex
+	loaded   bool
+	sessions map[string]time.Time // session id -> when the entry expires
+	users    map[string]userEntry // user id -> the latest "every session until" entry
+	onRevoke []func([]Revoked)
 }
 
-func (r *Revocations) key(sessionID string) string {
-	return r.Keys.Key("authn", "revoked-session", sessionID)
-}
+type userEntry struct{ endedAt, expires time.Time }
+
+// DefaultReloadEvery: while the revocation channel is down, another process's revocations
+// reach this one within this long.
+const DefaultReloadEvery = 2 * time.Second
+
+// reloadWhileLive is the safety-net reload while the channel is up (a publish that failed on a
+// blip the subscribers did not see).
+const reloadWhileLive = time.Minute
+
+// ErrListNotLoaded: the process has not loaded the revocation list yet, so it cannot tell a
+// revoked token from a valid one.
+var ErrListNotLoaded = errors.New("the revocation list is not loaded yet")
 
 func (r *Revocations) channel() string { return r.Keys.Key("authn", "revocations") }
 
-// RevokeSessions records that the sessions ended and tells every watching process.
-func (r *Revocations) RevokeSessions(ctx context.Context, sessionIDs ...string) error {
-	if len(sessionIDs) == 0 {
-		return nil
+func (r *Revocations) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
 	}
-	exp := time.Now().Add(r.TTL)
-	_, err := r.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, sid := range sessionIDs {
-			p.Set(ctx, r.key(sid), 1, r.TTL)
-		}
-		// "<expiry in unix ms>:<sid>,<sid>...": readers need not know the TTL.
-		p.Publish(ctx, r.channel(), strconv.FormatInt(exp.UnixMilli(), 10)+":"+strings.Join(sessionIDs, ","))
-		return nil
-	})
-	if err == nil {
-		r.remember(exp, sessionIDs...)
-	}
-	return err
+	return time.Now()
 }
 
-// IsRevoked reports whether the session was ended.
-func (r *Revocations) IsRevoked(ctx context.Context, sessionID string) (bool, error) {
-	if r.live.Load() {
-		r.mu.RLock()
-		exp, ok := r.local[sessionID]
-		r.mu.RUnlock()
-		return ok && time.Now().Before(exp), nil
+// SessionStart is when a session started, read from its id (a UUIDv7, whose first 48 bits are
+// its creation time in Unix milliseconds). ok is false for an id that carries no time.
+func SessionStart(sessionID string) (start time.Time, ok bool) {
+	id, err := uuid.Parse(sessionID)
+	if err != nil || id.Version() != 7 {
+		return time.Time{}, false
 	}
-	n, err := r.Redis.Exists(ctx, r.key(sessionID)).Result()
-	return n > 0, err
+	sec, nsec := id.Time().UnixTime()
+	return time.Unix(sec, nsec), true
 }
 
-func (r *Revocations) remember(exp time.Time, sessionIDs ...string) {
+// NewSessionID returns the id of a new session: a UUIDv7, so that its start can be compared
+// with a user's "every session until" entry (SessionStart).
+func NewSessionID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// IsRevoked reports whether the session of userID was ended. A delegated token's session
+// ("svc:…") is ended only by its own entry: a user's logout-all must not stop the background
+// work done for them.
+func (r *Revocations) IsRevoked(userID, sessionID string) (bool, error) {
+	now := r.now()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if !r.loaded {
+		return false, ErrListNotLoaded
+	}
+	if exp, ok := r.sessions[sessionID]; ok && now.Before(exp) {
+		return true, nil
+	}
+	u, ok := r.users[userID]
+	if !ok || !now.Before(u.expires) || strings.HasPrefix(sessionID, ServiceSessionPrefix) {
+		return false, nil
+	}
+	start, known := SessionStart(sessionID)
+	// A session whose start is unknown (ids from before UUIDv7) began before the entry.
+	return !known || !start.After(u.endedAt), nil
+}
+
+// OnRevoke registers f, called with the entries this process learns of: announced here, pushed
+// by the channel, or found by a reload. f runs on the goroutine that learned them and must not
+// block; an entry may be reported more than once.
+func (r *Revocations) OnRevoke(f func([]Revoked)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.local == nil {
-		r.local = map[string]time.Time{}
+	r.onRevoke = append(r.onRevoke, f)
+}
+
+// Announce makes entries known: at once in this process, and to every other process through
+// the Redis channel. Call it once they are recorded durably; a publish that fails is not an
+// error (the others reload the durable list), so it is only logged.
+func (r *Revocations) Announce(ctx context.Context, log *slog.Logger, entries ...Revoked) {
+	if len(entries) == 0 {
+		return
 	}
-	for _, sid := range sessionIDs {
-		r.local[sid] = exp
+	r.remember(entries, false)
+	if err := r.Redis.Publish(ctx, r.channel(), encodeRevoked(entries)).Err(); err != nil && log != nil {
+		log.WarnContext(ctx, "cannot push a revocation; other processes learn it at their next reload", "error", err.Error())
 	}
 }
 
-// Watch keeps the in-memory list current until ctx ends, resubscribing after failures.
-func (r *Revocations) Watch(ctx context.Context, log *slog.Logger) {
-	for ctx.Err() == nil {
-		err := r.watch(ctx)
-		r.live.Store(false)
-		if ctx.Err() == nil {
-			log.WarnContext(ctx, "revocation watch interrupted; checking Redis directly until it resumes", "error", err.Error())
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
+// remember adds entries to the list and reports the new ones to the OnRevoke callbacks. With
+// loaded it also marks the list complete (a load from the durable source).
+func (r *Revocations) remember(entries []Revoked, loaded bool) {
+	now := r.now()
+	var fresh []Revoked
+	r.mu.Lock()
+	if r.sessions == nil {
+		r.sessions, r.users = map[string]time.Time{}, map[string]userEntry{}
+	}
+	for _, e := range entries {
+		if !now.Before(e.Expires) {
+			continue
+		}
+		if e.SessionID != "" {
+			if exp, ok := r.sessions[e.SessionID]; !ok || exp.Before(e.Expires) {
+				r.sessions[e.SessionID] = e.Expires
+				if !ok {
+					fresh = append(fresh, e)
+				}
 			}
+			continue
+		}
+		u := r.users[e.UserID]
+		if e.EndedAt.After(u.endedAt) {
+			u.endedAt = e.EndedAt
+			fresh = append(fresh, e)
+		}
+		if e.Expires.After(u.expires) {
+			u.expires = e.Expires
+		}
+		r.users[e.UserID] = u
+	}
+	if loaded {
+		r.loaded = true
+	}
+	callbacks := r.onRevoke
+	r.mu.Unlock()
+	if len(fresh) > 0 {
+		for _, f := range callbacks {
+			f(fresh)
 		}
 	}
 }
 
-func (r *Revocations) watch(ctx context.Context) error {
+// Load adds the durable list to the in-memory one and marks it complete.
+func (r *Revocations) Load(ctx context.Context) error {
+	entries, err := r.Source(ctx)
+	if err != nil {
+		return err
+	}
+	r.remember(entries, true)
+	r.prune()
+	return nil
+}
+
+// Loaded reports whether the list has been loaded from the durable source.
+func (r *Revocations) Loaded() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.loaded
+}
+
+// Watch keeps the in-memory list current until ctx ends: subscribed to the Redis channel
+// (loading on each subscription), and while it cannot be, reloading every ReloadEvery.
+func (r *Revocations) Watch(ctx context.Context, log *slog.Logger) {
+	every := r.ReloadEvery
+	if every <= 0 {
+		every = DefaultReloadEvery
+	}
+	down := false
+	for ctx.Err() == nil {
+		err := r.watch(ctx, log, &down)
+		if ctx.Err() != nil {
+			return
+		}
+		if !down {
+			log.WarnContext(ctx, "revocation channel interrupted; reloading the list every "+every.String()+" until it resumes",
+				"error", err.Error())
+			down = true
+		}
+		if err := r.Load(ctx); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "cannot reload the revocation list", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(every):
+		}
+	}
+}
+
+// watch follows the channel until it fails; it clears *down once subscribed and loaded.
+func (r *Revocations) watch(ctx context.Context, log *slog.Logger, down *bool) error {
 	ps := r.Redis.Subscribe(ctx, r.channel())
 	defer ps.Close()
-	lastPrune := time.Now()
+	// A blocked receive does not watch ctx: closing the subscription ends it.
+	defer context.AfterFunc(ctx, func() { _ = ps.Close() })()
+	lastLoad := time.Now()
 	for {
-		if time.Since(lastPrune) > time.Minute {
-			r.prune()
-			lastPrune = time.Now()
-		}
 		msg, err := ps.ReceiveTimeout(ctx, 30*time.Second)
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			if err := ps.Ping(ctx); err != nil { // a silent connection may be dead
 				return err
 			}
-			continue
-		}
-		if err != nil {
+		} else if err != nil {
 			return err
 		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			// (Re)subscribed: messages sent while unsubscribed are lost, so reload the list.
-			// Subscribing before loading means nothing falls between the two.
-			r.live.Store(false)
-			if err := r.load(ctx); err != nil {
+			// (Re)subscribed: messages sent while unsubscribed are lost, so load the durable
+			// list. Subscribing before loading means nothing falls between the two.
+			if err := r.Load(ctx); err != nil {
 				return err
 			}
-			r.live.Store(true)
-		case *redis.Message:
-			ms, sids, ok := strings.Cut(m.Payload, ":")
-			expMs, err := strconv.ParseInt(ms, 10, 64)
-			if !ok || err != nil {
-				continue // not ours; the list is still complete
+			if *down {
+				log.InfoContext(ctx, "revocation channel resumed")
+				*down = false
 			}
-			r.remember(time.UnixMilli(expMs), strings.Split(sids, ",")...)
+			lastLoad = time.Now()
+		case *redis.Message:
+			if entries, ok := decodeRevoked(m.Payload); ok {
+				r.remember(entries, false)
+			}
+		}
+		if time.Since(lastLoad) > reloadWhileLive {
+			if err := r.Load(ctx); err != nil {
+				log.WarnContext(ctx, "cannot reload the revocation list", "error", err.Error())
+			}
+			lastLoad = time.Now()
 		}
 	}
-}
-
-// load replaces the in-memory list with the entries in Redis.
-func (r *Revocations) load(ctx context.Context) error {
-	prefix := r.key("")
-	fresh := map[string]time.Time{}
-	iter := r.Redis.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	ttls := make([]*redis.DurationCmd, len(keys))
-	if _, err := r.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			ttls[i] = p.PTTL(ctx, k)
-		}
-		return nil
-	}); err != nil && err != redis.Nil {
-		return err
-	}
-	now := time.Now()
-	for i, k := range keys {
-		if ttl := ttls[i].Val(); ttl > 0 {
-			fresh[strings.TrimPrefix(k, prefix)] = now.Add(ttl)
-		}
-	}
-	r.mu.Lock()
-	r.local = fresh
-	r.mu.Unlock()
-	return nil
 }
 
 func (r *Revocations) prune() {
-	now := time.Now()
+	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for sid, exp := range r.local {
-		if now.After(exp) {
-			delete(r.local, sid)
+	for sid, exp := range r.sessions {
+		if !now.Before(exp) {
+			delete(r.sessions, sid)
 		}
 	}
+	for uid, u := range r.users {
+		if !now.Before(u.expires) {
+			delete(r.users, uid)
+		}
+	}
+}
+
+// wireRevoked is an entry on the channel, times in Unix ms.
+type wireRevoked struct {
+	UserID    string `json:"u"`
+	SessionID string `json:"s,omitempty"`
+	EndedAt   int64  `json:"e"`
+	Expires   int64  `json:"x"`
+}
+
+func encodeRevoked(entries []Revoked) string {
+	wire := make([]wireRevoked, len(entries))
+	for i, e := range entries {
+		wire[i] = wireRevoked{UserID: e.UserID, SessionID: e.SessionID, EndedAt: e.EndedAt.UnixMilli(), Expires: e.Expires.UnixMilli()}
+	}
+	b, _ := json.Marshal(wire)
+	return string(b)
+}
+
+func decodeRevoked(payload string) ([]Revoked, bool) {
+	var wire []wireRevoked
+	if err := json.Unmarshal([]byte(payload), &wire); err != nil {
+		return nil, false // not ours; the list is still complete
+	}
+	entries := make([]Revoked, 0, len(wire))
+	for _, w := range wire {
+		if w.UserID == "" {
+			continue
+		}
+		entries = append(entries, Revoked{UserID: w.UserID, SessionID: w.SessionID,
+			EndedAt: time.UnixMilli(w.EndedAt), Expires: time.UnixMilli(w.Expires)})
+	}
+	return entries, true
 }

@@ -134,7 +134,7 @@ func (v *Verifier) Verify(ctx context.Context, token, typ string) (*Claims, erro
 		return nil, err
 	}
 	if typ == TypeAccess && v.Revocations != nil {
-		revoked, err := v.Revocations.IsRevoked(ctx, claims.SessionID)
+		revoked, err := v.Revocations.IsRevoked(claims.Subject, claims.SessionID)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrRevokedCheck, err)
 		}

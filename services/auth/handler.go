@@ -134,6 +134,20 @@ func (h *Handler) LookupUsers(ctx context.Context, req *authv1.LookupUsersReques
 	return resp, nil
 }
 
+// ListRevokedSessions implements authv1.AuthServiceServer.
+func (h *Handler) ListRevokedSessions(ctx context.Context, _ *authv1.ListRevokedSessionsRequest) (*authv1.ListRevokedSessionsResponse, error) {
+	list, err := h.Service.RevokedSessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := &authv1.ListRevokedSessionsResponse{Revoked: make([]*authv1.RevokedSession, len(list))}
+	for i, r := range list {
+		resp.Revoked[i] = &authv1.RevokedSession{UserId: r.UserID, SessionId: r.SessionID,
+			EndTime: timestamppb.New(r.EndedAt), ExpireTime: timestamppb.New(r.Expires)}
+	}
+	return resp, nil
+}
+
 // GetJWKS implements authv1.AuthServiceServer.
 // IssueServiceToken implements authv1.AuthServiceServer.
 func (h *Handler) IssueServiceToken(ctx context.Context, req *authv1.IssueServiceTokenRequest) (*authv1.IssueServiceTokenResponse, error) {

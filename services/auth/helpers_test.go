@@ -65,6 +65,9 @@ func newService(t *testing.T, rdb *redis.Client, keys redisx.Keyspace, tweak fun
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = svc.Close(context.Background()) })
+	if err := svc.Revocations.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return svc
 }
 

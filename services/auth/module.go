@@ -112,7 +112,8 @@ type Deps struct {
 	// FrontendURL is where the web app is served; reset links point into it.
 	FrontendURL string
 	// Revocations is the process's list of ended sessions, shared with the process's verifiers
-	// so that they know of a revocation at once; nil makes one of the service's own.
+	// so that they know of a revocation at once (its Source must be the service's
+	// RevokedSessions); nil makes one of the service's own, which the caller loads.
 	Revocations *authn.Revocations
 }
 
@@ -130,14 +131,10 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	revocations := d.Revocations
-	if revocations == nil {
-		revocations = &authn.Revocations{Redis: d.Redis, Keys: d.Keys, TTL: cfg.AccessTTL + authn.DefaultLeeway}
-	}
-	return &Service{
+	svc := &Service{
 		Store:       d.Store,
 		Sessions:    &Sessions{Redis: d.Redis, Keys: d.Keys, TTL: cfg.RefreshTTL, ReuseGrace: refreshReuseGrace},
-		Revocations: revocations,
+		Revocations: d.Revocations,
 		Throttle: &LoginThrottle{Redis: d.Redis, Keys: d.Keys, Window: cfg.LoginWindow,
 			MaxPerAccount: cfg.LoginMaxPerAccount, MaxPerIP: cfg.LoginMaxPerIP},
 		Keys:       d.Keyring,
@@ -150,7 +147,12 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		ResetURL:   d.FrontendURL + "/reset-password",
 		dummyHash:  dummy,
 		hashing:    newHashLimiter(2*runtime.GOMAXPROCS(0), hashWait),
-	}, nil
+	}
+	if svc.Revocations == nil {
+		// Loaded and watched by whoever runs it; its durable source is this service's store.
+		svc.Revocations = &authn.Revocations{Redis: d.Redis, Keys: d.Keys, Source: svc.RevokedSessions}
+	}
+	return svc, nil
 }
 
 const (

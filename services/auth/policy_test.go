@@ -17,7 +17,7 @@ func TestEveryRPCDeclaresAnAccessPolicy(t *testing.T) {
 	if missing := authn.MissingPolicies(srv.Server); len(missing) > 0 {
 		t.Fatalf("RPCs without an access policy: %v", missing)
 	}
-	if len(srv.GetServiceInfo()["fuzzyllama.auth.v1.AuthService"].Methods) != 11 {
+	if len(srv.GetServiceInfo()["fuzzyllama.auth.v1.AuthService"].Methods) != 12 {
 		t.Fatalf("AuthService methods: %v", srv.GetServiceInfo()["fuzzyllama.auth.v1.AuthService"].Methods)
 	}
 }

@@ -23,13 +23,19 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
 )
 
 // Reasons attached to Unauthenticated errors so clients can tell them apart.
 const (
+	// ReasonRefreshRevoked: the refresh token had already been used (it was copied), so its
+	// session was ended.
 	ReasonRefreshRevoked = "REFRESH_TOKEN_REVOKED"
-	ReasonLoginLocked    = "LOGIN_TEMPORARILY_LOCKED"
+	// ReasonSessionEnded: the refresh token's session ended (logout, logout-all, password
+	// reset) or expired; signing in again starts a new one.
+	ReasonSessionEnded = "SESSION_ENDED"
+	ReasonLoginLocked  = "LOGIN_TEMPORARILY_LOCKED"
 	// ReasonSessionsEnded: a logout-all or password reset ended every session of the account
 	// while this login was being checked; signing in again starts a session.
 	ReasonSessionsEnded = "SESSIONS_ENDED"
@@ -156,7 +162,7 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (s
 		return store.User{}, Tokens{}, err
 	}
 	t, err := s.startSession(ctx, u.ID, 0) // a new account: its sessions were never ended
-	return u, t, err
+	return u, t, sessionsDown(err)
 }
 
 // Login checks a password and starts a new session. Every failure answers the same
@@ -174,7 +180,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	// The attempt is counted before the password is checked, in the script that enforces the
 	// limit: of a burst of parallel guesses, only as many as the limit allows reach the check.
 	if err := s.Throttle.Attempt(ctx, email, clientIP); err != nil {
-		return store.User{}, Tokens{}, err
+		return store.User{}, Tokens{}, sessionsDown(err)
 	}
 	u, gen, ok, err := s.checkLogin(ctx, email, password)
 	if err != nil {
@@ -182,7 +188,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 		if rerr := s.Throttle.Released(ctx, email, clientIP); rerr != nil {
 			s.Logger.WarnContext(ctx, "cannot release a login attempt", "error", rerr.Error())
 		}
-		return store.User{}, Tokens{}, err
+		return store.User{}, Tokens{}, sessionsDown(err)
 	}
 	if ok {
 		// A password reset may have committed since the lookup, before gen was read (then
@@ -200,7 +206,16 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 		s.Logger.WarnContext(ctx, "cannot clear failed logins", "error", err.Error())
 	}
 	t, err := s.startSession(ctx, u.ID, gen)
-	return u, t, err
+	return u, t, sessionsDown(err)
+}
+
+// sessionsDown turns a Redis outage into Unavailable (503 with Retry-After at the edge), not
+// an internal error: sessions cannot be started or renewed without Redis, but nothing is broken.
+func sessionsDown(err error) error {
+	if redisx.IsUnavailable(err) {
+		return fmt.Errorf("%w (%w)", apperr.Unavailable("signing in is unavailable right now; try again in a moment"), err)
+	}
+	return err
 }
 
 // checkLogin looks the account up, reads its session generation (before the password is
@@ -230,7 +245,7 @@ func (s *Service) checkLogin(ctx context.Context, email, password string) (u sto
 // startSession creates a session for a user whose session generation was gen when the
 // credentials were checked.
 func (s *Service) startSession(ctx context.Context, uid string, gen int64) (Tokens, error) {
-	sid, jti := uuid.NewString(), uuid.NewString()
+	sid, jti := authn.NewSessionID(), uuid.NewString() // the session id carries its start
 	switch err := s.Sessions.Create(ctx, uid, sid, jti, gen); {
 	case errors.Is(err, ErrGenerationChanged):
 		return Tokens{}, apperr.Unauthenticated("your sessions were ended while you were signing in; sign in again").
@@ -255,7 +270,8 @@ func (s *Service) issue(uid, sid, refreshJTI string) (Tokens, error) {
 }
 
 // Refresh rotates a refresh token. A token that was already rotated means it was copied: the
-// whole session is revoked, its access tokens included.
+// whole session is revoked, its access tokens included. A session ended by logout, logout-all
+// or a password reset stays ended even if Redis lost that (the durable list is consulted).
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
 	if refreshToken == "" {
 		var v apperr.Violations
@@ -267,47 +283,108 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		return Tokens{}, apperr.Unauthenticated("invalid or expired refresh token")
 	}
 	uid, sid := claims.Subject, claims.SessionID
+	start, _ := authn.SessionStart(sid) // unknown (zero): every "all sessions" entry ends it
+	switch ended, err := s.Store.SessionRevoked(ctx, uid, sid, start, s.now()); {
+	case err != nil:
+		return Tokens{}, err
+	case ended:
+		return Tokens{}, sessionEnded()
+	}
 	jti, err := s.Sessions.Rotate(ctx, uid, sid, claims.ID, uuid.NewString())
 	switch {
 	case errors.Is(err, ErrRefreshReused):
 		s.Logger.WarnContext(ctx, "refresh token reused: session revoked", "user_id", uid, "session_id", sid)
 		ctx, cancel := detached(ctx, commitTimeout) // the session is gone: so must its access tokens be
 		defer cancel()
-		if err := s.Revocations.RevokeSessions(ctx, sid); err != nil {
+		if err := s.revoke(ctx, s.revocation(uid, sid)); err != nil {
 			return Tokens{}, err
 		}
-		return Tokens{}, apperr.Unauthenticated("refresh token revoked").WithReason(ReasonRefreshRevoked)
+		return Tokens{}, apperr.Unauthenticated("refresh token revoked: it had already been used, so its session was ended; sign in again").
+			WithReason(ReasonRefreshRevoked)
 	case errors.Is(err, ErrSessionEnded):
-		return Tokens{}, apperr.Unauthenticated("refresh token revoked").WithReason(ReasonRefreshRevoked)
+		return Tokens{}, sessionEnded()
 	case err != nil:
-		return Tokens{}, err
+		return Tokens{}, sessionsDown(err)
 	}
 	return s.issue(uid, sid, jti)
 }
 
-// Logout ends the caller's current session.
+func sessionEnded() error {
+	return apperr.Unauthenticated("session ended: sign in again").WithReason(ReasonSessionEnded)
+}
+
+// revocation is the entry that ends session sid of uid now ("" for every session of uid that
+// started until now). It matters to verifiers while an access token issued before now may
+// still be presented, and to Refresh while a refresh token may.
+func (s *Service) revocation(uid, sid string) store.Revocation {
+	now := s.now().UTC()
+	return store.Revocation{UserID: uid, SessionID: sid, EndedAt: now,
+		AccessUntil: now.Add(s.AccessTTL + authn.DefaultLeeway), RefreshUntil: now.Add(s.RefreshTTL + authn.DefaultLeeway)}
+}
+
+// revoke records r durably, then makes it known: at once in this process, pushed to the others.
+func (s *Service) revoke(ctx context.Context, r store.Revocation) error {
+	if err := s.Store.Revoke(ctx, r); err != nil {
+		return err
+	}
+	s.announce(ctx, r)
+	return nil
+}
+
+func (s *Service) announce(ctx context.Context, r store.Revocation) {
+	s.Revocations.Announce(ctx, s.Logger, authn.Revoked{UserID: r.UserID, SessionID: r.SessionID, EndedAt: r.EndedAt, Expires: r.AccessUntil})
+}
+
+// RevokedSessions lists the durable revocations verifiers need (ListRevokedSessions, and the
+// auth process's own authn.Revocations source).
+func (s *Service) RevokedSessions(ctx context.Context) ([]authn.Revoked, error) {
+	list, err := s.Store.Revoked(ctx, s.now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]authn.Revoked, len(list))
+	for i, r := range list {
+		out[i] = authn.Revoked{UserID: r.UserID, SessionID: r.SessionID, EndedAt: r.EndedAt, Expires: r.AccessUntil}
+	}
+	return out, nil
+}
+
+// Logout ends the caller's current session. The durable record is what ends it: once written,
+// logout succeeds even if Redis is down (Refresh consults the record, so the Redis session
+// left behind cannot be renewed).
 func (s *Service) Logout(ctx context.Context, id authn.Identity) error {
 	ctx, cancel := detached(ctx, commitTimeout)
 	defer cancel()
-	if err := s.Sessions.End(ctx, id.UserID, id.SessionID); err != nil {
+	if err := s.revoke(ctx, s.revocation(id.UserID, id.SessionID)); err != nil {
 		return err
 	}
-	return s.Revocations.RevokeSessions(ctx, id.SessionID)
+	if err := s.Sessions.End(ctx, id.UserID, id.SessionID); err != nil {
+		s.Logger.WarnContext(ctx, "logout recorded, but its Redis session could not be deleted (refresh refuses it anyway)", "error", err.Error())
+	}
+	return nil
 }
 
-// LogoutAll ends every session of the caller and returns how many were still alive.
+// LogoutAll ends every session of the caller and returns how many were still alive (0 if Redis,
+// which counts them, is down).
 func (s *Service) LogoutAll(ctx context.Context, id authn.Identity) (int, error) {
 	return s.endAllSessions(ctx, id.UserID)
 }
 
+// endAllSessions ends the user's sessions in Redis (refusing logins under way, see Sessions),
+// then records durably that every session started until then has ended. Redis goes first so
+// that a session it let start is older than the record; if Redis is down, no login can start
+// one, and the record alone ends them all.
 func (s *Service) endAllSessions(ctx context.Context, uid string) (int, error) {
 	ctx, cancel := detached(ctx, commitTimeout)
 	defer cancel()
 	sids, err := s.Sessions.EndAll(ctx, uid)
 	if err != nil {
+		s.Logger.WarnContext(ctx, "cannot end the sessions in Redis; the durable record ends them", "user_id", uid, "error", err.Error())
+	}
+	if err := s.revoke(ctx, s.revocation(uid, "")); err != nil {
 		return 0, err
 	}
-	return len(sids), s.Revocations.RevokeSessions(ctx, sids...)
+	return len(sids), nil
 }
 
 // Me returns the caller's account.
@@ -449,8 +526,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	if err != nil {
 		return err
 	}
-	// Consuming the token stays atomic: of concurrent resets with one token, one wins.
-	uid, err := s.Store.ResetPassword(ctx, sum[:], hash, s.now().UTC())
+	// Consuming the token stays atomic: of concurrent resets with one token, one wins; the
+	// same transaction records that every session of the account has ended.
+	ended := s.revocation("", "")
+	uid, err := s.Store.ResetPassword(ctx, sum[:], hash, s.now().UTC(), ended)
 	if errors.Is(err, store.ErrNotFound) {
 		return invalidResetToken()
 	} else if err != nil {
@@ -459,6 +538,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	// The password has changed: what follows must happen even if the client has hung up.
 	ctx, cancel := detached(ctx, commitTimeout)
 	defer cancel()
+	ended.UserID = uid
+	s.announce(ctx, ended)
 	if err := s.Throttle.Clear(ctx, u.Email); err != nil { // the owner is back in control
 		s.Logger.WarnContext(ctx, "cannot clear failed logins after a reset", "error", err.Error())
 	}

@@ -1,6 +1,6 @@
-// Package store is the persistence boundary of the auth service: users and password-reset
-// tokens. Sessions and refresh tokens live in Redis (see the sessions file of package auth), not
-// here. Two implementations satisfy Store — postgres (pgx/v5, production) and sqlite (modernc,
+// Package store is the persistence boundary of the auth service: users, password-reset tokens
+// and the durable list of ended sessions (revocations). Live sessions and refresh tokens live in
+// Redis (see the sessions file of package auth), not here. Two implementations satisfy Store — postgres (pgx/v5, production) and sqlite (modernc,
 // the embedded default) — and both must pass the storetest conformance suite.
 package store
 
@@ -36,7 +36,24 @@ type PasswordReset struct {
 	CreatedAt time.Time
 }
 
-// Store persists users and password-reset tokens.
+// Revocation records ended sessions: one session, or every session of a user that started at
+// or before EndedAt (logout-all, password reset: the ids of those sessions are in Redis, which
+// may be down). Recording one again keeps the later of each time.
+type Revocation struct {
+	UserID string
+	// SessionID is the ended session; "" means every session of UserID that started at or
+	// before EndedAt.
+	SessionID string
+	EndedAt   time.Time
+	// AccessUntil is when the access tokens the entry refuses have all expired: verifiers need
+	// the entry until then (Revoked lists it).
+	AccessUntil time.Time
+	// RefreshUntil is when the refresh tokens of the ended sessions have all expired: refresh
+	// consults the entry until then (SessionRevoked), and then it is deleted.
+	RefreshUntil time.Time
+}
+
+// Store persists users, password-reset tokens and revocations.
 type Store interface {
 	// CreateUser inserts u. It returns ErrEmailTaken if the email is already registered.
 	CreateUser(ctx context.Context, u User) error
@@ -52,11 +69,22 @@ type Store interface {
 	// expires after now) belongs to, without consuming it; otherwise ErrNotFound. It lets a
 	// caller refuse a bogus token before doing anything costly; ResetPassword still decides.
 	UserByResetToken(ctx context.Context, tokenHash []byte, now time.Time) (User, error)
-	// ResetPassword atomically consumes the reset token with the given hash and sets the user's
-	// password hash. The token must exist and expire after now; on success every reset token of
-	// that user is deleted (single use), UpdatedAt is set to now, and the user id is returned.
-	// An unknown, used or expired token returns ErrNotFound and changes nothing.
-	ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time) (userID string, err error)
+	// ResetPassword atomically consumes the reset token with the given hash, sets the user's
+	// password hash and records ended (with UserID set to the token's user): the reset ends
+	// every session in the same transaction that changes the password. The token must exist and
+	// expire after now; on success every reset token of that user is deleted (single use),
+	// UpdatedAt is set to now, and the user id is returned. An unknown, used or expired token
+	// returns ErrNotFound and changes nothing.
+	ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time, ended Revocation) (userID string, err error)
+	// Revoke records r (keeping the later times if it is already recorded) and deletes the
+	// entries past their RefreshUntil as of r.EndedAt, so the table holds only what matters.
+	Revoke(ctx context.Context, r Revocation) error
+	// Revoked lists the entries whose AccessUntil is after now, in no order.
+	Revoked(ctx context.Context, now time.Time) ([]Revocation, error)
+	// SessionRevoked reports whether an entry whose RefreshUntil is after now ends the session
+	// of userID that started at started: its own entry, or a user entry with EndedAt at or after
+	// started. A zero started (unknown) matches every user entry.
+	SessionRevoked(ctx context.Context, userID, sessionID string, started, now time.Time) (bool, error)
 	// Ping checks the database answers (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -135,7 +135,7 @@ func (s *Store) UserByResetToken(ctx context.Context, tokenHash []byte, now time
 }
 
 // ResetPassword implements store.Store.
-func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time) (string, error) {
+func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time, ended store.Revocation) (string, error) {
 	now = ts(now)
 	var userID string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -154,8 +154,11 @@ func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPassword
 			userID, newPasswordHash, now); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM password_resets WHERE user_id = $1`, userID)
-		return err
+		if _, err := tx.Exec(ctx, `DELETE FROM password_resets WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		ended.UserID = userID
+		return revoke(ctx, tx, ended)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return "", err
@@ -164,6 +167,66 @@ func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPassword
 		return "", fmt.Errorf("reset password: %w", err)
 	}
 	return userID, nil
+}
+
+// Revoke implements store.Store.
+func (s *Store) Revoke(ctx context.Context, r store.Revocation) error {
+	if err := revoke(ctx, s.pool, r); err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	return nil
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func revoke(ctx context.Context, db execer, r store.Revocation) error {
+	if _, err := db.Exec(ctx,
+		`INSERT INTO revoked_sessions (user_id, session_id, ended_at, access_until, refresh_until)
+		 VALUES ($1, $2, $3, $4, $5)
+		 ON CONFLICT (user_id, session_id) DO UPDATE SET
+		   ended_at = GREATEST(revoked_sessions.ended_at, EXCLUDED.ended_at),
+		   access_until = GREATEST(revoked_sessions.access_until, EXCLUDED.access_until),
+		   refresh_until = GREATEST(revoked_sessions.refresh_until, EXCLUDED.refresh_until)`,
+		r.UserID, r.SessionID, ts(r.EndedAt), ts(r.AccessUntil), ts(r.RefreshUntil)); err != nil {
+		return err
+	}
+	_, err := db.Exec(ctx, `DELETE FROM revoked_sessions WHERE refresh_until <= $1`, ts(r.EndedAt))
+	return err
+}
+
+// Revoked implements store.Store.
+func (s *Store) Revoked(ctx context.Context, now time.Time) ([]store.Revocation, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT user_id, session_id, ended_at, access_until, refresh_until FROM revoked_sessions WHERE access_until > $1`, ts(now))
+	if err != nil {
+		return nil, fmt.Errorf("revoked sessions: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Revocation, error) {
+		var v store.Revocation
+		err := r.Scan(&v.UserID, &v.SessionID, &v.EndedAt, &v.AccessUntil, &v.RefreshUntil)
+		v.EndedAt, v.AccessUntil, v.RefreshUntil = ts(v.EndedAt), ts(v.AccessUntil), ts(v.RefreshUntil)
+		return v, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("revoked sessions: %w", err)
+	}
+	return list, nil
+}
+
+// SessionRevoked implements store.Store.
+func (s *Store) SessionRevoked(ctx context.Context, userID, sessionID string, started, now time.Time) (bool, error) {
+	var revoked bool
+	err := s.pool.QueryRow(ctx,
+		`SELECT EXISTS (SELECT 1 FROM revoked_sessions WHERE user_id = $1 AND refresh_until > $4
+		   AND (session_id = $2 OR (session_id = '' AND ended_at >= $3)))`,
+		userID, sessionID, ts(started), ts(now)).Scan(&revoked)
+	if err != nil {
+		return false, fmt.Errorf("session revoked: %w", err)
+	}
+	return revoked, nil
 }
 
 // Ping implements store.Store.

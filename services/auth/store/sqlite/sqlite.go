@@ -148,15 +148,15 @@ func (s *Store) UserByResetToken(ctx context.Context, tokenHash []byte, now time
 }
 
 // ResetPassword implements store.Store.
-func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time) (string, error) {
-	userID, err := s.resetPassword(ctx, tokenHash, newPasswordHash, sqlitex.Micros(now))
+func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time, ended store.Revocation) (string, error) {
+	userID, err := s.resetPassword(ctx, tokenHash, newPasswordHash, sqlitex.Micros(now), ended)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", fmt.Errorf("reset password: %w", err)
 	}
 	return userID, err
 }
 
-func (s *Store) resetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now int64) (string, error) {
+func (s *Store) resetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now int64, ended store.Revocation) (string, error) {
 	// BEGIN IMMEDIATE (database.OpenSQLite sets _txlock): the write lock is held from the start,
 	// so concurrent resets with one token run one after the other and only the first finds it.
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -182,7 +182,71 @@ func (s *Store) resetPassword(ctx context.Context, tokenHash []byte, newPassword
 	if _, err := tx.ExecContext(ctx, `DELETE FROM password_resets WHERE user_id = ?`, userID); err != nil {
 		return "", err
 	}
+	ended.UserID = userID
+	if err := revoke(ctx, tx, ended); err != nil {
+		return "", err
+	}
 	return userID, tx.Commit()
+}
+
+// Revoke implements store.Store.
+func (s *Store) Revoke(ctx context.Context, r store.Revocation) error {
+	if err := sqlitex.InTx(ctx, s.db, func(tx *sql.Tx) error { return revoke(ctx, tx, r) }); err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	return nil
+}
+
+func revoke(ctx context.Context, tx *sql.Tx, r store.Revocation) error {
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO revoked_sessions (user_id, session_id, ended_at, access_until, refresh_until)
+		 VALUES (?, ?, ?, ?, ?)
+		 ON CONFLICT (user_id, session_id) DO UPDATE SET
+		   ended_at = max(ended_at, excluded.ended_at),
+		   access_until = max(access_until, excluded.access_until),
+		   refresh_until = max(refresh_until, excluded.refresh_until)`,
+		r.UserID, r.SessionID, sqlitex.Micros(r.EndedAt), sqlitex.Micros(r.AccessUntil), sqlitex.Micros(r.RefreshUntil)); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM revoked_sessions WHERE refresh_until <= ?`, sqlitex.Micros(r.EndedAt))
+	return err
+}
+
+// Revoked implements store.Store.
+func (s *Store) Revoked(ctx context.Context, now time.Time) ([]store.Revocation, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT user_id, session_id, ended_at, access_until, refresh_until FROM revoked_sessions WHERE access_until > ?`,
+		sqlitex.Micros(now))
+	if err != nil {
+		return nil, fmt.Errorf("revoked sessions: %w", err)
+	}
+	defer rows.Close()
+	var list []store.Revocation
+	for rows.Next() {
+		var (
+			v                      store.Revocation
+			ended, access, refresh int64
+		)
+		if err := rows.Scan(&v.UserID, &v.SessionID, &ended, &access, &refresh); err != nil {
+			return nil, fmt.Errorf("revoked sessions: %w", err)
+		}
+		v.EndedAt, v.AccessUntil, v.RefreshUntil = fromMicros(ended), fromMicros(access), fromMicros(refresh)
+		list = append(list, v)
+	}
+	return list, rows.Err()
+}
+
+// SessionRevoked implements store.Store.
+func (s *Store) SessionRevoked(ctx context.Context, userID, sessionID string, started, now time.Time) (bool, error) {
+	var revoked bool
+	err := s.db.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM revoked_sessions WHERE user_id = ? AND refresh_until > ?
+		   AND (session_id = ? OR (session_id = '' AND ended_at >= ?)))`,
+		userID, sqlitex.Micros(now), sessionID, sqlitex.Micros(started)).Scan(&revoked)
+	if err != nil {
+		return false, fmt.Errorf("session revoked: %w", err)
+	}
+	return revoked, nil
 }
 
 // Ping implements store.Store.

@@ -32,6 +32,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"ResetPasswordConcurrently":       testResetConcurrently,
 		"UserByResetToken":                testUserByResetToken,
 		"Ping":                            testPing,
+		"ResetPasswordRecordsRevocation":  testResetRecordsRevocation,
+		"RevokeAndList":                   testRevokeAndList,
+		"RevokeKeepsLaterTimes":           testRevokeKeepsLaterTimes,
+		"SessionRevoked":                  testSessionRevoked,
+		"RevokePrunesPastEntries":         testRevokePrunes,
 	})
 }
 
@@ -136,7 +141,7 @@ func testNotFound(t *testing.T, s store.Store) {
 	if _, err := s.UserByEmail(ctx, "ADA@example.com"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UserByEmail(%s in upper case): err = %v, want ErrNotFound", u.Email, err)
 	}
-	if _, err := s.ResetPassword(ctx, tokenHash(), "new", base); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ResetPassword(ctx, tokenHash(), "new", base, ended(base)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ResetPassword(unknown token): err = %v, want ErrNotFound", err)
 	}
 }
@@ -154,7 +159,7 @@ func testResetConsumesToken(t *testing.T, s store.Store) {
 	now := base.Add(time.Hour)
 	h := createReset(t, s, u.ID, now.Add(time.Microsecond)) // still valid, if only just
 
-	id, err := s.ResetPassword(ctx, h, "new-hash", now)
+	id, err := s.ResetPassword(ctx, h, "new-hash", now, ended(now))
 	if err != nil {
 		t.Fatalf("ResetPassword: %v", err)
 	}
@@ -165,7 +170,7 @@ func testResetConsumesToken(t *testing.T, s store.Store) {
 	want.PasswordHash, want.UpdatedAt = "new-hash", stored(now)
 	wantUser(t, s, u.ID, want)
 
-	if _, err := s.ResetPassword(ctx, h, "again", now); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ResetPassword(ctx, h, "again", now, ended(now)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second ResetPassword with one token: err = %v, want ErrNotFound", err)
 	}
 	wantUser(t, s, u.ID, want)
@@ -182,7 +187,7 @@ func testResetExpiredToken(t *testing.T, s store.Store) {
 		"expiring within the microsecond": now.Add(time.Nanosecond),
 	} {
 		h := createReset(t, s, u.ID, expires)
-		if _, err := s.ResetPassword(ctx, h, "new-hash", now); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.ResetPassword(ctx, h, "new-hash", now, ended(now)); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s token: err = %v, want ErrNotFound", name, err)
 		}
 	}
@@ -197,13 +202,13 @@ func testResetDeletesOtherTokens(t *testing.T, s store.Store) {
 	used, other := createReset(t, s, ada.ID, expires), createReset(t, s, ada.ID, expires)
 	bobs := createReset(t, s, bob.ID, expires)
 
-	if _, err := s.ResetPassword(ctx, used, "new-hash", base); err != nil {
+	if _, err := s.ResetPassword(ctx, used, "new-hash", base, ended(base)); err != nil {
 		t.Fatalf("ResetPassword: %v", err)
 	}
-	if _, err := s.ResetPassword(ctx, other, "other-hash", base); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ResetPassword(ctx, other, "other-hash", base, ended(base)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the user's other token after a reset: err = %v, want ErrNotFound", err)
 	}
-	if id, err := s.ResetPassword(ctx, bobs, "bob-hash", base); err != nil || id != bob.ID {
+	if id, err := s.ResetPassword(ctx, bobs, "bob-hash", base, ended(base)); err != nil || id != bob.ID {
 		t.Errorf("another user's token after a reset: (%q, %v), want (%q, nil)", id, err, bob.ID)
 	}
 }
@@ -225,7 +230,7 @@ func testResetConcurrently(t *testing.T, s store.Store) {
 		wg.Go(func() {
 			<-start
 			hash := fmt.Sprintf("hash-%d", i)
-			_, err := s.ResetPassword(ctx, h, hash, base)
+			_, err := s.ResetPassword(ctx, h, hash, base, ended(base))
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -276,7 +281,7 @@ func testUserByResetToken(t *testing.T, s store.Store) {
 			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
 		}
 	}
-	if _, err := s.ResetPassword(ctx, h, "new-hash", now); err != nil {
+	if _, err := s.ResetPassword(ctx, h, "new-hash", now, ended(now)); err != nil {
 		t.Fatalf("ResetPassword after UserByResetToken: %v", err)
 	}
 	if _, err := s.UserByResetToken(ctx, h, now); !errors.Is(err, store.ErrNotFound) {
@@ -307,5 +312,142 @@ func testLookupUsers(t *testing.T, s store.Store) {
 	}
 	if none, err := s.LookupUsers(ctx, nil, nil); err != nil || len(none) != 0 {
 		t.Fatalf("empty lookup = %v, %v", none, err)
+	}
+}
+
+// ended is the revocation a reset at now records: every session of the user.
+func ended(now time.Time) store.Revocation {
+	return store.Revocation{EndedAt: now, AccessUntil: now.Add(15 * time.Minute), RefreshUntil: now.Add(24 * time.Hour)}
+}
+
+// revocation is an entry ending session sid of uid ("" for all of them) at at.
+func revocation(uid, sid string, at time.Time) store.Revocation {
+	return store.Revocation{UserID: uid, SessionID: sid, EndedAt: at, AccessUntil: at.Add(15 * time.Minute), RefreshUntil: at.Add(24 * time.Hour)}
+}
+
+func storedRevocation(r store.Revocation) store.Revocation {
+	r.EndedAt, r.AccessUntil, r.RefreshUntil = stored(r.EndedAt), stored(r.AccessUntil), stored(r.RefreshUntil)
+	return r
+}
+
+func revoke(t *testing.T, s store.Store, r store.Revocation) {
+	t.Helper()
+	if err := s.Revoke(context.Background(), r); err != nil {
+		t.Fatalf("Revoke(%+v): %v", r, err)
+	}
+}
+
+// listed returns what Revoked lists at now, by user and session id.
+func listed(t *testing.T, s store.Store, now time.Time) map[[2]string]store.Revocation {
+	t.Helper()
+	list, err := s.Revoked(context.Background(), now)
+	if err != nil {
+		t.Fatalf("Revoked: %v", err)
+	}
+	m := map[[2]string]store.Revocation{}
+	for _, r := range list {
+		m[[2]string{r.UserID, r.SessionID}] = r
+	}
+	if len(m) != len(list) {
+		t.Fatalf("Revoked listed an entry twice: %+v", list)
+	}
+	return m
+}
+
+func testResetRecordsRevocation(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := createUser(t, s, "ada@example.com")
+	if _, err := s.ResetPassword(ctx, tokenHash(), "new-hash", base, ended(base)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ResetPassword(unknown token): err = %v", err)
+	}
+	if got := listed(t, s, base); len(got) != 0 {
+		t.Fatalf("a failed reset recorded revocations: %+v", got)
+	}
+	h := createReset(t, s, u.ID, base.Add(time.Hour))
+	if _, err := s.ResetPassword(ctx, h, "new-hash", base, ended(base)); err != nil {
+		t.Fatal(err)
+	}
+	want := ended(base)
+	want.UserID = u.ID
+	if got := listed(t, s, base); len(got) != 1 || got[[2]string{u.ID, ""}] != storedRevocation(want) {
+		t.Fatalf("after a reset Revoked = %+v, want only %+v", got, storedRevocation(want))
+	}
+}
+
+func testRevokeAndList(t *testing.T, s store.Store) {
+	one := revocation("u1", "s1", base)
+	all := revocation("u2", "", base.Add(time.Minute))
+	revoke(t, s, one)
+	revoke(t, s, all)
+	got := listed(t, s, base)
+	if len(got) != 2 || got[[2]string{"u1", "s1"}] != storedRevocation(one) || got[[2]string{"u2", ""}] != storedRevocation(all) {
+		t.Fatalf("Revoked = %+v, want %+v and %+v", got, one, all)
+	}
+	if got[[2]string{"u1", "s1"}].EndedAt.Location() != time.UTC {
+		t.Errorf("EndedAt in %v, want UTC", got[[2]string{"u1", "s1"}].EndedAt.Location())
+	}
+	// Listed while its access tokens may still be presented, and not from the instant they
+	// have all expired.
+	got = listed(t, s, one.AccessUntil)
+	if _, ok := got[[2]string{"u1", "s1"}]; ok || len(got) != 1 {
+		t.Fatalf("Revoked at the first entry's AccessUntil = %+v, want only the second", got)
+	}
+}
+
+func testRevokeKeepsLaterTimes(t *testing.T, s store.Store) {
+	later := revocation("u1", "", base.Add(time.Hour))
+	revoke(t, s, later)
+	revoke(t, s, revocation("u1", "", base)) // a late-arriving older record must not shorten it
+	if got := listed(t, s, base)[[2]string{"u1", ""}]; got != storedRevocation(later) {
+		t.Fatalf("after an older record: %+v, want %+v", got, storedRevocation(later))
+	}
+	latest := revocation("u1", "", base.Add(2*time.Hour))
+	revoke(t, s, latest)
+	if got := listed(t, s, base)[[2]string{"u1", ""}]; got != storedRevocation(latest) {
+		t.Fatalf("after a newer record: %+v, want %+v", got, storedRevocation(latest))
+	}
+}
+
+func testSessionRevoked(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	revoke(t, s, revocation("u1", "s1", base))
+	all := revocation("u2", "", base)
+	revoke(t, s, all)
+	for name, tc := range map[string]struct {
+		uid, sid string
+		started  time.Time
+		now      time.Time
+		want     bool
+	}{
+		"its own entry":                     {"u1", "s1", base.Add(-time.Hour), base, true},
+		"another session":                   {"u1", "s2", base.Add(-time.Hour), base, false},
+		"the session of another user":       {"u3", "s1", base.Add(-time.Hour), base, false},
+		"started before the user entry":     {"u2", "s9", base.Add(-time.Hour), base, true},
+		"started at the user entry":         {"u2", "s9", base, base, true},
+		"started after the user entry":      {"u2", "s9", base.Add(time.Millisecond), base, false},
+		"unknown start":                     {"u2", "s9", time.Time{}, base, true},
+		"its own entry, past RefreshUntil":  {"u1", "s1", base.Add(-time.Hour), all.RefreshUntil, false},
+		"user entry, past RefreshUntil":     {"u2", "s9", base.Add(-time.Hour), all.RefreshUntil, false},
+		"its own entry, after AccessUntil":  {"u1", "s1", base.Add(-time.Hour), all.AccessUntil.Add(time.Hour), true},
+		"user entry, after its AccessUntil": {"u2", "s9", base.Add(-time.Hour), all.AccessUntil.Add(time.Hour), true},
+	} {
+		got, err := s.SessionRevoked(ctx, tc.uid, tc.sid, tc.started, tc.now)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: SessionRevoked = %v, %v; want %v", name, got, err, tc.want)
+		}
+	}
+}
+
+func testRevokePrunes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	old := revocation("u1", "s1", base)
+	revoke(t, s, old)
+	revoke(t, s, revocation("u2", "s2", old.RefreshUntil)) // recorded once the first matters no more
+	// Asked as of a time the first entry would still count: it is gone, not just filtered.
+	if got, err := s.SessionRevoked(ctx, "u1", "s1", time.Time{}, base); err != nil || got {
+		t.Fatalf("an entry past its RefreshUntil was kept: SessionRevoked = %v, %v", got, err)
+	}
+	if got, err := s.SessionRevoked(ctx, "u2", "s2", time.Time{}, old.RefreshUntil); err != nil || !got {
+		t.Fatalf("the new entry: SessionRevoked = %v, %v", got, err)
 	}
 }

@@ -1,0 +1,220 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+
+	authv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/auth/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
+)
+
+// identity returns who the access token of t is, as the authorization interceptor would.
+func identity(t *testing.T, svc *Service, tok Tokens) authn.Identity {
+	t.Helper()
+	c, err := svc.verifier().Verify(context.Background(), tok.Access, authn.TypeAccess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authn.Identity{UserID: c.Subject, SessionID: c.SessionID, Token: tok.Access}
+}
+
+// accessRevoked reports whether the process's verifier refuses the access token as revoked.
+func accessRevoked(t *testing.T, svc *Service, tok Tokens) bool {
+	t.Helper()
+	_, err := authn.NewVerifier(svc.Keys, svc.Revocations).Verify(context.Background(), tok.Access, authn.TypeAccess)
+	if err != nil && !errors.Is(err, authn.ErrRevoked) {
+		t.Fatalf("verify: %v", err)
+	}
+	return err != nil
+}
+
+// wantSessionEnded fails the test unless refreshing tok says the session ended (not "revoked").
+func wantSessionEnded(t *testing.T, svc *Service, tok Tokens) {
+	t.Helper()
+	_, err := svc.Refresh(context.Background(), tok.Refresh)
+	if e := wantErr(t, err, apperr.KindUnauthenticated); e.Reason != ReasonSessionEnded || !strings.Contains(e.Message, "session ended") {
+		t.Fatalf("refresh of an ended session: %q (%s), want %s", e.Message, e.Reason, ReasonSessionEnded)
+	}
+}
+
+// TestLogoutRecordsTheRevocationDurably: logout ends the session for every verifier and for
+// refresh, from the durable list (a fresh process loading it knows), and no other session.
+func TestLogoutRecordsTheRevocationDurably(t *testing.T) {
+	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
+		svc := newService(t, rdb, keys, nil)
+		ctx := context.Background()
+		_, tok, err := svc.Register(ctx, "lou@example.com", testPassword, "Lou")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, other, err := svc.Login(ctx, "lou@example.com", testPassword, clientIP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Logout(ctx, identity(t, svc, tok)); err != nil {
+			t.Fatal(err)
+		}
+		if !accessRevoked(t, svc, tok) || accessRevoked(t, svc, other) {
+			t.Fatal("logout did not revoke exactly the caller's session")
+		}
+		wantSessionEnded(t, svc, tok)
+		if _, err := svc.Refresh(ctx, other.Refresh); err != nil {
+			t.Fatalf("the other session's refresh: %v", err)
+		}
+
+		// Another process, started now, loads the list over ListRevokedSessions.
+		resp, err := (&Handler{Service: svc}).ListRevokedSessions(ctx, &authv1.ListRevokedSessionsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh := &authn.Revocations{Redis: rdb, Keys: keys, Source: authn.RemoteRevocations(listOnly{resp: resp})}
+		if err := fresh.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		id := identity(t, svc, other)
+		if ok, err := fresh.IsRevoked(id.UserID, sessionOf(t, svc, tok)); !ok || err != nil {
+			t.Fatalf("a process loading the list: IsRevoked = %v, %v", ok, err)
+		}
+		if ok, _ := fresh.IsRevoked(id.UserID, id.SessionID); ok {
+			t.Fatal("a process loading the list revokes the other session")
+		}
+	})
+}
+
+func sessionOf(t *testing.T, svc *Service, tok Tokens) string {
+	t.Helper()
+	c, err := svc.verifier().Verify(context.Background(), tok.Refresh, authn.TypeRefresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.SessionID
+}
+
+// listOnly is an AuthServiceClient that answers ListRevokedSessions with resp.
+type listOnly struct {
+	authv1.AuthServiceClient
+	resp *authv1.ListRevokedSessionsResponse
+}
+
+func (l listOnly) ListRevokedSessions(context.Context, *authv1.ListRevokedSessionsRequest, ...grpc.CallOption) (*authv1.ListRevokedSessionsResponse, error) {
+	return l.resp, nil
+}
+
+// TestEndingSessionsWithRedisDown: logout, logout-all and a password reset succeed while Redis
+// is down, because the durable record is what ends a session; once Redis is back with the
+// sessions it still holds, refresh refuses them ("session ended") and their access tokens stay
+// revoked. Sign-in itself needs Redis: it answers Unavailable, not an internal error.
+func TestEndingSessionsWithRedisDown(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	svc := newService(t, rdb, "test", nil)
+	ctx := context.Background()
+	_, loggedOut, err := svc.Register(ctx, "max@example.com", testPassword, "Max")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []Tokens
+	for range 2 {
+		_, tok, err := svc.Login(ctx, "max@example.com", testPassword, clientIP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, tok)
+	}
+	token := resetToken(t, svc, "max@example.com")
+
+	mr.Close()
+	if err := svc.Logout(ctx, identity(t, svc, loggedOut)); err != nil {
+		t.Fatalf("logout with Redis down: %v", err)
+	}
+	if !accessRevoked(t, svc, loggedOut) {
+		t.Fatal("logout with Redis down did not revoke the access token")
+	}
+	if n, err := svc.LogoutAll(ctx, identity(t, svc, all[0])); err != nil || n != 0 {
+		t.Fatalf("logout-all with Redis down = %d, %v; want 0 (uncounted), nil", n, err)
+	}
+	for _, tok := range all {
+		if !accessRevoked(t, svc, tok) {
+			t.Fatal("logout-all with Redis down left an access token valid")
+		}
+	}
+	_, _, err = svc.Login(ctx, "max@example.com", testPassword, clientIP)
+	wantErr(t, err, apperr.KindUnavailable)
+	if err := svc.ResetPassword(ctx, token, "a new password 7"); err != nil {
+		t.Fatalf("password reset with Redis down: %v", err)
+	}
+
+	if err := mr.Restart(); err != nil { // back, with every session it held
+		t.Fatal(err)
+	}
+	for _, tok := range append(all, loggedOut) {
+		wantSessionEnded(t, svc, tok)
+	}
+	_, fresh, err := svc.Login(ctx, "max@example.com", "a new password 7", clientIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accessRevoked(t, svc, fresh) {
+		t.Fatal("a session started after the logout-all and the reset is revoked")
+	}
+	if _, err := svc.Refresh(ctx, fresh.Refresh); err != nil {
+		t.Fatalf("refresh of the new session: %v", err)
+	}
+}
+
+// TestRefreshWithRedisDownIsUnavailable: a live session cannot be renewed while Redis is down,
+// and the answer says to retry (Unavailable), not that something broke or that it ended.
+func TestRefreshWithRedisDownIsUnavailable(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	svc := newService(t, rdb, "test", nil)
+	_, tok, err := svc.Register(context.Background(), "ned@example.com", testPassword, "Ned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr.Close()
+	_, err = svc.Refresh(context.Background(), tok.Refresh)
+	wantErr(t, err, apperr.KindUnavailable)
+}
+
+// TestResetEndsEverySessionDurably: a password reset ends the account's sessions on the
+// durable list in the transaction that changes the password; later sessions are unaffected.
+func TestResetEndsEverySessionDurably(t *testing.T) {
+	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
+		svc := newService(t, rdb, keys, nil)
+		ctx := context.Background()
+		_, before, err := svc.Register(ctx, "ola@example.com", testPassword, "Ola")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.ResetPassword(ctx, resetToken(t, svc, "ola@example.com"), "a new password 7"); err != nil {
+			t.Fatal(err)
+		}
+		if !accessRevoked(t, svc, before) {
+			t.Fatal("a reset left the access token valid")
+		}
+		wantSessionEnded(t, svc, before)
+		list, err := svc.Store.Revoked(ctx, time.Now())
+		if err != nil || len(list) != 1 || list[0].SessionID != "" {
+			t.Fatalf("durable list after a reset = %+v, %v; want one entry for every session", list, err)
+		}
+		_, after, err := svc.Login(ctx, "ola@example.com", "a new password 7", clientIP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if accessRevoked(t, svc, after) {
+			t.Fatal("the session started after the reset is revoked")
+		}
+	})
+}
