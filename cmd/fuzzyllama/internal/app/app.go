@@ -139,12 +139,13 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		return nil, err
 	}
 	keys := redisx.Keyspace(cfg.RedisKeyPrefix)
-	// One revocation list per process, kept in memory by a watch on Redis (see authn.Revocations):
-	// token checks then cost no Redis round trip, and what this process revokes it knows at once.
-	revocations := &authn.Revocations{Redis: rdb, Keys: keys, TTL: cfg.Auth.AccessTTL + authn.DefaultLeeway}
+	// One revocation list per process, in memory (see authn.Revocations): loaded from the durable
+	// list (the auth store in the auth process, ListRevokedSessions elsewhere; its Source is set
+	// below) and pushed over Redis. Token checks cost no round trip; until the first load they
+	// fail closed (503).
+	revocations := &authn.Revocations{Redis: rdb, Keys: keys}
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
 	a.closers = append(a.closers, func(context.Context) error { stopWatch(); return nil })
-	go revocations.Watch(watchCtx, a.log)
 	// Redis is not part of readiness: losing it must not take the API down (see ARCHITECTURE.md,
 	// "Outages"); its outages are logged, here and by each part that carries on without it.
 	a.watch(&outage.Log{Dependency: "redis", Logger: a.log}, func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, 2*time.Second)
@@ -161,6 +162,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		if err != nil {
 			return nil, err
 		}
+		revocations.Source = svc.RevokedSessions
 		verifier := authn.NewVerifier(svc.Keys, svc.Revocations)
 		if authAddr, err = serve("auth", cfg.AuthGRPCAddr, verifier, 0, func(s grpc.ServiceRegistrar) { auth.RegisterGRPC(s, svc) }); err != nil {
 			return nil, err
@@ -173,6 +175,10 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		}
 	}
 	authClient := authv1.NewAuthServiceClient(authConn)
+	if revocations.Source == nil {
+		revocations.Source = authn.RemoteRevocations(authClient)
+	}
+	go revocations.Watch(watchCtx, a.log)
 	remoteVerifier := authn.NewVerifier(authn.RemoteKeys(authClient), revocations)
 
 	projectsAddr := cfg.ProjectsService
@@ -243,7 +249,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		}
 		a.gw, err = gateway.New(ctx, cfg.Gateway, gateway.Deps{
 			Backends: gateway.Backends{Auth: authConn, Projects: projectsConn, Documents: documentsConn, Agents: agentsConn},
-			Redis:    rdb, Keys: keys, Logger: a.log, Registry: reg,
+			Redis:    rdb, Keys: keys, Logger: a.log, Registry: reg, Revocations: revocations,
 			Ready: a.ready,
 		})
 		if err != nil {
