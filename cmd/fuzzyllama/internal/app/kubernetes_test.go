@@ -859,21 +859,28 @@ func checkNetworkPolicies(t *testing.T, m *manifests, pods map[string]pod) {
 	for target, p := range pods {
 		endpoints[target] = namespaceEndpoint(target, ns, p.labels)
 	}
-	datastore := func(policy string) netip.Addr {
+	// A datastore is where its policy's first rule sends: the overlay's address range and port.
+	datastore := func(policy string) (netip.Addr, int32) {
 		for _, p := range m.policies {
-			if p.Name == policy && len(p.Spec.Egress) > 0 && len(p.Spec.Egress[0].To) > 0 && p.Spec.Egress[0].To[0].IPBlock != nil {
-				if prefix, err := netip.ParsePrefix(p.Spec.Egress[0].To[0].IPBlock.CIDR); err == nil {
-					return prefix.Addr()
+			if p.Name != policy || len(p.Spec.Egress) == 0 {
+				continue
+			}
+			r := p.Spec.Egress[0]
+			if len(r.To) > 0 && r.To[0].IPBlock != nil && len(r.Ports) > 0 && r.Ports[0].Port != nil {
+				if prefix, err := netip.ParsePrefix(r.To[0].IPBlock.CIDR); err == nil {
+					return prefix.Addr(), r.Ports[0].Port.IntVal
 				}
 			}
 		}
-		t.Fatalf("NetworkPolicy %s names no address range first", policy)
-		return netip.Addr{}
+		t.Fatalf("NetworkPolicy %s does not start with an address range and a port", policy)
+		return netip.Addr{}, 0
 	}
+	postgresIP, postgresPort := datastore("fuzzyllama-postgres")
+	redisIP, redisPort := datastore("fuzzyllama-redis")
 	external := func(name, ip string) endpoint { return endpoint{name: name, ip: netip.MustParseAddr(ip)} }
 	var (
-		postgres   = endpoint{name: "PostgreSQL", ip: datastore("fuzzyllama-postgres")}
-		redis      = endpoint{name: "Redis", ip: datastore("fuzzyllama-redis")}
+		postgres   = endpoint{name: "PostgreSQL", ip: postgresIP}
+		redis      = endpoint{name: "Redis", ip: redisIP}
 		internet   = external("a public address", "203.0.113.7")
 		internet6  = external("a public IPv6 address", "2001:db8::7")
 		private    = external("a private address", "10.1.2.3")
@@ -902,12 +909,12 @@ func checkNetworkPolicies(t *testing.T, m *manifests, pods map[string]pod) {
 			}
 		}
 		usesDB := caller != "gateway"
-		tcp(from, postgres, 5432, usesDB)
-		tcp(from, redis, 6379, true)
+		tcp(from, postgres, postgresPort, usesDB)
+		tcp(from, redis, redisPort, true)
 		tcp(from, postgres, 22, false)
 		tcp(from, redis, 22, false)
-		tcp(from, internet, 5432, false)
-		tcp(from, internet, 6379, false)
+		tcp(from, internet, postgresPort, false)
+		tcp(from, internet, redisPort, false)
 		conns = append(conns, conn{from, kubeDNS, corev1.ProtocolUDP, 53, true})
 		reachesOut := caller == "documents" || caller == "agents"
 		tcp(from, internet, 443, reachesOut)
