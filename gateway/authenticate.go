@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/grpcx"
 )
 
 // isPublic reports whether a request may go through without an access token: the listed public
@@ -102,10 +104,14 @@ func requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out, _ := r.Context().Value(authOutcomeKey{}).(authOutcome)
 		if out.status != 0 && !isPublic(r) {
-			if out.status == http.StatusUnauthorized {
+			var details *envelope.Details
+			switch out.status {
+			case http.StatusUnauthorized:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="fuzzyllama"`)
+			case http.StatusServiceUnavailable: // like every outage at the edge: say when to retry
+				details = &envelope.Details{RetryAfterSeconds: int64(grpcx.RetryAfterUnavailable / time.Second)}
 			}
-			envelope.WriteError(w, r, out.status, out.code, out.message, nil)
+			envelope.WriteError(w, r, out.status, out.code, out.message, details)
 			return
 		}
 		next.ServeHTTP(w, r)

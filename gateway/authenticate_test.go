@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -104,5 +106,25 @@ func TestPublicRoutesAreExactlyTheListedOnes(t *testing.T) {
 		if got := isPublic(httptest.NewRequest(c.method, c.path, nil)); got != c.public {
 			t.Errorf("%s %s public = %v", c.method, c.path, got)
 		}
+	}
+}
+
+// TestUnverifiableTokenIsUnavailable: a token that cannot be checked for want of the signing
+// keys (the auth service is down) is 503 UNAVAILABLE with Retry-After, like every outage at the
+// edge, not 401: the token may well be fine.
+func TestUnverifiableTokenIsUnavailable(t *testing.T) {
+	key, _ := authn.NewKey(make([]byte, ed25519.SeedSize))
+	tok, _ := authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}.
+		Sign(authn.TypeAccess, "u", "s", "j", time.Now(), time.Minute)
+	down := &authn.JWKSCache{Fetch: func(context.Context) ([]authn.JWK, error) { return nil, errors.New("auth service unreachable") }}
+	h := identify(authn.NewVerifier(down, nil), slog.New(slog.NewTextHandler(io.Discard, nil)))(requireAuth(http.NotFoundHandler()))
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/projects", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	var env struct{ Error struct{ Code string } }
+	_ = json.Unmarshal(w.Body.Bytes(), &env)
+	if w.Code != http.StatusServiceUnavailable || env.Error.Code != "UNAVAILABLE" || w.Header().Get("Retry-After") != "2" {
+		t.Errorf("got %d %s, Retry-After %q; want 503 UNAVAILABLE with Retry-After 2", w.Code, w.Body, w.Header().Get("Retry-After"))
 	}
 }
