@@ -52,7 +52,8 @@ func (s *Service) execute(ctx context.Context, runID string, jobID int64) error 
 	}
 	ctx, release := s.holdLease(ctx, l)
 	defer release()
-	return s.settle(ctx, l, r, s.work(ctx, l, &r))
+	err = s.work(ctx, l, &r) // updates r (its attempt), which settle needs
+	return s.settle(ctx, l, r, err)
 }
 
 // work does what the run still lacks: the model's answer, then the steps of processing it.
