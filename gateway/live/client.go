@@ -227,7 +227,7 @@ func (c *client) write(ctx context.Context) {
 		// A session ended since (logout, password reset) gets nothing more; the check is in
 		// memory (the process's revocation list) and the signature is not verified again.
 		if _, err := c.hub.verifier.Verify(ctx, c.who.Token, authn.TypeAccess); err != nil {
-			c.end(CloseTokenExpired, "the session has ended: sign in again")
+			c.end(CloseTokenExpired, sessionEndedReason)
 			return
 		}
 		wctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
@@ -249,7 +249,7 @@ func (c *client) heartbeat(ctx context.Context) {
 		case <-t.C:
 			// A session ended since (logout, password reset) ends its sockets too.
 			if _, err := c.hub.verifier.Verify(ctx, c.who.Token, authn.TypeAccess); err != nil {
-				c.end(CloseTokenExpired, "the session has ended: sign in again")
+				c.end(CloseTokenExpired, sessionEndedReason)
 				return
 			}
 			pctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)

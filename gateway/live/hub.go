@@ -107,6 +107,8 @@ type Hub struct {
 	users   map[string]int                 // open sockets per user
 	clients map[*client]struct{}           // every open socket
 	topics  map[topic]map[*client]struct{} // what is followed -> its subscribers
+
+	sessions sessionIndex // open connections by user, closed when their session ends (revoke.go)
 }
 
 // New returns a hub; Run feeds it.
@@ -120,8 +122,10 @@ func New(cfg Config, verifier *authn.Verifier, backends Backends, bus *eventbus.
 			_, _ = w.Write(b)
 		}
 	}
-	return &Hub{cfg: cfg, verifier: verifier, backends: backends, bus: bus, log: log,
+	h := &Hub{cfg: cfg, verifier: verifier, backends: backends, bus: bus, log: log,
 		users: map[string]int{}, clients: map[*client]struct{}{}, topics: map[topic]map[*client]struct{}{}}
+	h.followRevocations()
+	return h
 }
 
 // Stats is what the hub holds, for tests and metrics.
@@ -358,11 +362,13 @@ func (h *Hub) release(userID string) {
 
 func (h *Hub) opened(c *client) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.clients[c] = struct{}{}
+	h.mu.Unlock()
+	h.track(c)
 }
 
 func (h *Hub) closed(c *client) {
+	h.untrack(c)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.clients, c)
