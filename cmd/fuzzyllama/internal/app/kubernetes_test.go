@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -84,6 +85,8 @@ type manifests struct {
 	hpas            []*autoscalingv2.HorizontalPodAutoscaler
 	policies        []*networkingv1.NetworkPolicy
 	ingresses       []*networkingv1.Ingress
+	// every object, of whichever kind
+	objects []metav1.Object
 }
 
 // render builds the kustomization in dir in-process, as kubectl kustomize does, and decodes
@@ -146,7 +149,11 @@ func (m *manifests) decode(doc []byte) error {
 		return err
 	}
 	strict, err := kjson.UnmarshalStrict(js, obj)
-	return errors.Join(append(strict, err)...)
+	if err := errors.Join(append(strict, err)...); err != nil {
+		return err
+	}
+	m.objects = append(m.objects, obj.(metav1.Object))
+	return nil
 }
 
 // appendNew appends a new zero object to *list and returns it, to decode into.
@@ -232,6 +239,7 @@ func TestKubernetesManifests(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkNamespace(t, m)
+			checkNames(t, m)
 			checkSecrets(t, m)
 			pods := map[string]pod{}
 			for _, target := range Targets[1:] {
@@ -272,6 +280,35 @@ func checkNamespace(t *testing.T, m *manifests) {
 	for _, d := range m.deployments {
 		if d.Namespace != ns.Name {
 			t.Errorf("Deployment %s is in namespace %q, want %q", d.Name, d.Namespace, ns.Name)
+		}
+	}
+}
+
+// checkNames: what the API server's validation would refuse in names and labels (a port name
+// over 15 characters, a Service name with a dot) fails here rather than at apply.
+func checkNames(t *testing.T, m *manifests) {
+	failed := func(what string, errs []string) {
+		if len(errs) > 0 {
+			t.Errorf("%s: %s", what, strings.Join(errs, "; "))
+		}
+	}
+	for _, o := range m.objects {
+		failed(fmt.Sprintf("name %q", o.GetName()), validation.IsDNS1123Subdomain(o.GetName()))
+		for k, v := range o.GetLabels() {
+			failed(fmt.Sprintf("%s: label %s", o.GetName(), k), append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...))
+		}
+	}
+	for _, s := range m.services {
+		failed("Service "+s.Name, validation.IsDNS1035Label(s.Name))
+		for _, p := range s.Spec.Ports {
+			failed(fmt.Sprintf("Service %s: port %q", s.Name, p.Name), validation.IsValidPortName(p.Name))
+		}
+	}
+	for _, d := range m.deployments {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, p := range c.Ports {
+				failed(fmt.Sprintf("Deployment %s: port %q", d.Name, p.Name), validation.IsValidPortName(p.Name))
+			}
 		}
 	}
 }
