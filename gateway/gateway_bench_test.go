@@ -37,15 +37,19 @@ func (s stubAuth) GetJWKS(context.Context, *authv1.GetJWKSRequest) (*authv1.GetJ
 
 // BenchmarkAuthenticatedRequest measures one GET /api/v1/auth/me through the whole gateway:
 // request id, metrics, security headers, CORS, body limit, client IP, JWT verification with the
-// revocation check in Redis, GCRA rate limiting in Redis (per IP and per user), the grpc-gateway
+// revocation check (in memory), GCRA rate limiting in Redis (per IP and per user), the grpc-gateway
 // mux, a loopback gRPC call into a stub service (which verifies the token again, as every
 // service does) and the response envelope. Needs the test Redis.
 func BenchmarkAuthenticatedRequest(b *testing.B) {
 	rdb, prefix := redistest.New(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	key, _ := authn.NewKey(make([]byte, ed25519.SeedSize))
+	revocations := &authn.Revocations{Redis: rdb, Keys: prefix, Source: func(context.Context) ([]authn.Revoked, error) { return nil, nil }}
+	if err := revocations.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	verifier := &authn.Verifier{Keys: authn.NewStaticKeys(key), Issuer: authn.Issuer, Audience: authn.Audience,
-		Revocations: &authn.Revocations{Redis: rdb, Keys: prefix}, Leeway: authn.DefaultLeeway}
+		Revocations: revocations, Leeway: authn.DefaultLeeway}
 	srv := grpcx.NewServer(grpcx.ServerConfig{Logger: log, Authorizer: &authn.Authorizer{Verifier: verifier}})
 	authv1.RegisterAuthServiceServer(srv, stubAuth{key: key})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

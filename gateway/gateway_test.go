@@ -134,7 +134,10 @@ func newTestGateway(t *testing.T, cfg Config, console fs.FS) *testGateway {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	key, _ := authn.NewKey(make([]byte, ed25519.SeedSize))
 	signer := authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}
-	revocations := &authn.Revocations{Redis: rdb, Keys: prefix}
+	revocations := &authn.Revocations{Redis: rdb, Keys: prefix, Source: func(context.Context) ([]authn.Revoked, error) { return nil, nil }}
+	if err := revocations.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	verifier := &authn.Verifier{Keys: authn.NewStaticKeys(key), Issuer: authn.Issuer, Audience: authn.Audience,
 		Revocations: revocations, Leeway: authn.DefaultLeeway}
 	auth := &fakeAuth{stubAuth: stubAuth{key: key}, signer: signer, live: map[string]bool{}}

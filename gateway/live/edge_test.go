@@ -15,6 +15,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/live"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
+	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 )
 
 func waitStats(t *testing.T, f *fixture, want live.Stats, within time.Duration) live.Stats {
@@ -179,10 +180,35 @@ func TestSubscribeWithoutAfterIsLiveOnly(t *testing.T) {
 	}
 }
 
-// TestRevokedSessionStopsStreaming: after a logout (the session revoked) the socket opened with its token delivers nothing more.
-func TestRevokedSessionStopsStreaming(t *testing.T) {
-	f := newReviewFixture(t, live.Config{}, reviewOpts{revocations: true})
-	c, _, err := f.dial(t, f.token(t, "ann", time.Hour))
+// announce ends sessions the way the auth service does from another process: the entry goes
+// out on the revocation channel, which the gateway's list follows.
+func (f *reviewFixture) announce(t *testing.T, e authn.Revoked) {
+	t.Helper()
+	e.EndedAt, e.Expires = time.Now(), time.Now().Add(time.Hour)
+	auth := &authn.Revocations{Redis: f.bus.Redis, Keys: f.bus.Keys}
+	auth.Announce(context.Background(), nil, e)
+}
+
+// wantClosedRevoked fails the test unless the socket closes with 4001 without anything else
+// being sent first. The heartbeat is a minute away and nothing is published: only the
+// revocation itself can close it.
+func wantClosedRevoked(t *testing.T, c *websocket.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := read(t, ctx, c)
+	if code := websocket.CloseStatus(err); code != live.CloseTokenExpired {
+		t.Fatalf("after the revocation: read %s, %v; want close %d", b, err, live.CloseTokenExpired)
+	}
+}
+
+// TestRevokedSessionClosesItsSocketsAndStreams: a logout elsewhere closes the session's open
+// socket and event stream with 4001 at once (not at the next message or heartbeat), its token
+// opens neither again (401), and another user's socket carries on.
+func TestRevokedSessionClosesItsSocketsAndStreams(t *testing.T) {
+	f := newReviewFixture(t, live.Config{Heartbeat: time.Minute}, reviewOpts{revocations: true})
+	annToken := f.token(t, "ann", time.Hour)
+	c, _, err := f.dial(t, annToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,20 +217,44 @@ func TestRevokedSessionStopsStreaming(t *testing.T) {
 	if m := recv(t, c); m.Type != "subscribed" {
 		t.Fatalf("subscribe: %+v", m)
 	}
-	if err := f.revocations.RevokeSessions(context.Background(), "s-ann"); err != nil {
-		t.Fatal(err)
+	_, events := f.openStream(t, "/api/v1/notifications:stream", annToken, nil)
+	if e := next(t, events); e.data.Type != "subscribed" {
+		t.Fatalf("stream: %+v", e)
 	}
-	// A new socket with the same token is refused, as it should be...
-	if _, resp, err := f.dial(t, f.token(t, "ann", time.Hour)); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("a revoked session's token was accepted for a new socket: %v", err)
+	bob := f.connect(t, "bob")
+	send(t, bob, map[string]string{"type": "subscribe", "projectId": "p2"})
+	if m := recv(t, bob); m.Type != "subscribed" {
+		t.Fatalf("bob: %+v", m)
 	}
-	// ...but the open one still streams.
-	time.Sleep(200 * time.Millisecond)
-	f.publish(t, event("p1", 1, 1))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if b, err := read(t, ctx, c); err == nil {
-		t.Errorf("after the session was revoked the socket still delivered %s", b)
+
+	f.announce(t, authn.Revoked{UserID: "ann", SessionID: "s-ann"})
+	wantClosedRevoked(t, c)
+	if e := next(t, events); e.event != live.StreamCloseEvent || e.closing.Code != int(live.CloseTokenExpired) {
+		t.Fatalf("the event stream after the revocation: %+v, want its close event with %d", e, live.CloseTokenExpired)
+	}
+	if _, resp, err := f.dial(t, annToken); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a revoked session's token opened a socket: %v", err)
+	}
+	if resp, _ := f.openStream(t, "/api/v1/notifications:stream", annToken, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a revoked session's token opened an event stream: %d", resp.StatusCode)
+	}
+	f.publish(t, event("p2", 1, 1))
+	if m := recv(t, bob); m.Type != "event" {
+		t.Fatalf("another user's socket after the revocation: %+v", m)
+	}
+}
+
+// TestLogoutAllClosesEverySocketOfTheUser: an entry ending every session of a user (logout-all,
+// password reset) closes all of that user's sockets, and no one else's.
+func TestLogoutAllClosesEverySocketOfTheUser(t *testing.T) {
+	f := newReviewFixture(t, live.Config{Heartbeat: time.Minute}, reviewOpts{revocations: true})
+	first, second, bob := f.connect(t, "ann"), f.connect(t, "ann"), f.connect(t, "bob")
+	f.announce(t, authn.Revoked{UserID: "ann"}) // every session of ann's that started until now
+	wantClosedRevoked(t, first)
+	wantClosedRevoked(t, second)
+	send(t, bob, map[string]string{"type": "subscribe", "projectId": "p2"})
+	if m := recv(t, bob); m.Type != "subscribed" {
+		t.Fatalf("bob after ann's logout-all: %+v", m)
 	}
 }
 

@@ -192,7 +192,16 @@ func newReviewFixture(t testing.TB, cfg live.Config, o reviewOpts) *reviewFixtur
 	verifier := &authn.Verifier{Keys: authn.NewStaticKeys(key), Issuer: authn.Issuer, Audience: authn.Audience}
 	var rev *authn.Revocations
 	if o.revocations {
-		rev = &authn.Revocations{Redis: rdb, Keys: prefix, TTL: time.Hour}
+		// The gateway process's list, following the channel another process announces on.
+		rev = &authn.Revocations{Redis: rdb, Keys: prefix, Source: func(context.Context) ([]authn.Revoked, error) { return nil, nil }}
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		go rev.Watch(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		for deadline := time.Now().Add(5 * time.Second); !rev.Loaded(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the revocation list did not load")
+			}
+		}
 		verifier.Revocations = rev
 	}
 	bus := &eventbus.Bus{Redis: rdb, Keys: prefix}
