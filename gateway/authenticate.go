@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
-	"github.com/fuzzyllama/fuzzyllama/platform/grpcx"
 )
 
 // isPublic reports whether a request may go through without an access token: the listed public
@@ -109,7 +109,7 @@ func requireAuth(next http.Handler) http.Handler {
 			case http.StatusUnauthorized:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="fuzzyllama"`)
 			case http.StatusServiceUnavailable: // like every outage at the edge: say when to retry
-				details = &envelope.Details{RetryAfterSeconds: int64(grpcx.RetryAfterUnavailable / time.Second)}
+				details = &envelope.Details{RetryAfterSeconds: int64(apperr.RetryAfterUnavailable / time.Second)}
 			}
 			envelope.WriteError(w, r, out.status, out.code, out.message, details)
 			return

@@ -14,7 +14,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/middleware"
-	"github.com/fuzzyllama/fuzzyllama/platform/grpcx"
+	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 )
 
 // httpStatus maps a gRPC code to the HTTP status of the answer: grpc-gateway's table
@@ -80,12 +80,12 @@ func writeStatus(w http.ResponseWriter, r *http.Request, httpCode int, st *statu
 }
 
 // unavailableStatus is what a client learns of an outage: 503 UNAVAILABLE, try again shortly,
-// and when (the delay the backend asked for, else grpcx.RetryAfterUnavailable). Its message is
+// and when (the delay the backend asked for, else apperr.RetryAfterUnavailable). Its message is
 // the gateway's own: a backend's may name internal addresses ("dial tcp 10.0.3.7:9090"). It is
 // not logged: the outage is reported once, at WARN, by whoever notices it (the backend's outage
 // log for its database, the gateway's probe of each backend), and each 503 is in the access log.
 func unavailableStatus(from *status.Status) *status.Status {
-	delay := grpcx.RetryAfterUnavailable
+	delay := apperr.RetryAfterUnavailable
 	for _, d := range from.Details() {
 		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay().AsDuration() > 0 {
 			delay = ri.GetRetryDelay().AsDuration()

@@ -3,6 +3,7 @@ package apperr
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -13,6 +14,12 @@ import (
 
 // ErrorDomain is the domain of the errdetails.ErrorInfo attached to errors with a reason.
 const ErrorDomain = "fuzzyllama.dev"
+
+// RetryAfterUnavailable is the retry delay of an Unavailable answer for a dependency outage
+// (errdetails.RetryInfo; the gateway's Retry-After) when nothing better is known: long enough
+// not to hammer a restarting database, short next to a typical restart, and over the second in
+// which a process notices that a dependency is back.
+const RetryAfterUnavailable = 2 * time.Second
 
 var kindCodes = map[Kind]codes.Code{
 	KindInternal:           codes.Internal,

@@ -24,9 +24,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
-	"github.com/fuzzyllama/fuzzyllama/platform/database"
 	"github.com/fuzzyllama/fuzzyllama/platform/outage"
-	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/requestid"
 )
 
@@ -37,9 +35,21 @@ type ServerConfig struct {
 	Authorizer *authn.Authorizer
 	// MaxRecvBytes is the largest request the server accepts; 0 keeps gRPC's 4 MiB.
 	MaxRecvBytes int
-	// Database, if set, records the outages of the service's database that calls meet (see
-	// mapError): one WARN per outage, whoever notices first, the calls or a probe.
-	Database *outage.Log
+	// Dependencies are what the service's calls may find unavailable (its database, Redis): an
+	// error one of them recognises is answered Unavailable with a retry delay, not masked as
+	// Internal (see mapError).
+	Dependencies []Dependency
+}
+
+// Dependency is something a service needs whose outage is nobody's fault.
+type Dependency struct {
+	// Name is what the caller is told is unavailable: "the database".
+	Name string
+	// IsUnavailable recognises the dependency's outage in an error, e.g. database.IsUnavailable.
+	IsUnavailable func(error) bool
+	// Outages, if set, records the outages calls meet: one WARN per outage, whoever notices
+	// first, the calls or a probe.
+	Outages *outage.Log
 }
 
 // Server is a gRPC server with the FuzzyLlama interceptor chain, the health service and
@@ -57,9 +67,9 @@ type Server struct {
 //     success, see callLogLevel).
 //  4. metrics: RED per method, also seeing the final code.
 //  5. authorization: the method's declared access policy; the identity enters the context.
-//  6. error mapping: domain errors become statuses with details; an unavailable database or
-//     Redis becomes Unavailable with a retry delay (see mapError); anything else unexpected is
-//     logged and masked as Internal, so internals never reach a caller.
+//  6. error mapping: domain errors become statuses with details; an outage of one of
+//     cfg.Dependencies becomes Unavailable with a retry delay (see mapError); anything else
+//     unexpected is logged and masked as Internal, so internals never reach a caller.
 //  7. recovery, innermost, as go-grpc-middleware recommends: a panic becomes an error that every
 //     interceptor above still sees (and step 6 masks).
 func NewServer(cfg ServerConfig) *Server {
@@ -81,12 +91,12 @@ func NewServer(cfg ServerConfig) *Server {
 	}
 	unary = append(unary,
 		cfg.Authorizer.UnaryInterceptor(),
-		errorsUnary(cfg.Logger, cfg.Database),
+		errorsUnary(cfg.Logger, cfg.Dependencies),
 		recovery.UnaryServerInterceptor(recoverOpts...),
 	)
 	stream = append(stream,
 		cfg.Authorizer.StreamInterceptor(),
-		errorsStream(cfg.Logger, cfg.Database),
+		errorsStream(cfg.Logger, cfg.Dependencies),
 		recovery.StreamServerInterceptor(recoverOpts...),
 	)
 	opts := []grpc.ServerOption{
@@ -160,18 +170,12 @@ func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h 
 	return h(srv, wrapped)
 }
 
-// RetryAfterUnavailable is the retry delay an Unavailable answer for a dependency outage
-// carries (errdetails.RetryInfo, the gateway's Retry-After): long enough not to hammer a
-// restarting database, short next to a typical restart.
-const RetryAfterUnavailable = 2 * time.Second
-
 // mapError turns a handler's error into the status the caller gets. An error that is not ours
 // (apperr) nor a status would be masked as Internal and logged at ERROR, except a dependency
-// outage: an unavailable database or Redis (database.IsUnavailable, redisx.IsUnavailable) is
-// Unavailable with a retry delay — nothing is wrong with the request or the code, and the
-// caller should try again shortly — recorded in the database's outage log (one WARN per
-// outage) rather than logged per call.
-func mapError(ctx context.Context, log *slog.Logger, db *outage.Log, method string, err error) error {
+// outage (one of deps recognises it): that is Unavailable with apperr.RetryAfterUnavailable —
+// nothing is wrong with the request or the code, and the caller should try again shortly —
+// recorded in the dependency's outage log (one WARN per outage) rather than logged per call.
+func mapError(ctx context.Context, log *slog.Logger, deps []Dependency, method string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -179,35 +183,32 @@ func mapError(ctx context.Context, log *slog.Logger, db *outage.Log, method stri
 	if !masked {
 		return st.Err()
 	}
-	var what string
-	switch {
-	case database.IsUnavailable(err):
-		what = "the database"
-		if db != nil {
-			db.Down(ctx, err)
+	for _, d := range deps {
+		if !d.IsUnavailable(err) {
+			continue
 		}
-	case redisx.IsUnavailable(err):
-		what = "Redis" // its users log its outages (auth, the event bus, the rate limiter)
-	default:
-		log.ErrorContext(ctx, "internal error", "method", method, "error", err.Error())
+		if d.Outages != nil {
+			d.Outages.Down(ctx, err)
+		}
+		unavailable := apperr.Unavailable("%s is unavailable; try again shortly", d.Name)
+		unavailable.RetryAfter = apperr.RetryAfterUnavailable
+		st, _ = apperr.ToStatus(unavailable)
 		return st.Err()
 	}
-	unavailable := apperr.Unavailable("%s is unavailable; try again shortly", what)
-	unavailable.RetryAfter = RetryAfterUnavailable
-	st, _ = apperr.ToStatus(unavailable)
+	log.ErrorContext(ctx, "internal error", "method", method, "error", err.Error())
 	return st.Err()
 }
 
-func errorsUnary(log *slog.Logger, db *outage.Log) grpc.UnaryServerInterceptor {
+func errorsUnary(log *slog.Logger, deps []Dependency) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		resp, err := h(ctx, req)
-		return resp, mapError(ctx, log, db, info.FullMethod, err)
+		return resp, mapError(ctx, log, deps, info.FullMethod, err)
 	}
 }
 
-func errorsStream(log *slog.Logger, db *outage.Log) grpc.StreamServerInterceptor {
+func errorsStream(log *slog.Logger, deps []Dependency) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		return mapError(ss.Context(), log, db, info.FullMethod, h(srv, ss))
+		return mapError(ss.Context(), log, deps, info.FullMethod, h(srv, ss))
 	}
 }
 

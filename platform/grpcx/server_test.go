@@ -21,7 +21,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
 	"github.com/fuzzyllama/fuzzyllama/platform/outage"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/requestid"
 )
 
@@ -85,8 +87,10 @@ func TestOutagesAreUnavailable(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	db := &outage.Log{Dependency: "projects database", Logger: log}
 	info := &grpc.UnaryServerInfo{FullMethod: "/test.Service/Call"}
+	deps := []Dependency{{Name: "the database", IsUnavailable: database.IsUnavailable, Outages: db},
+		{Name: "Redis", IsUnavailable: redisx.IsUnavailable}}
 	call := func(err error) *status.Status {
-		_, got := errorsUnary(log, db)(context.Background(), nil, info, func(context.Context, any) (any, error) { return nil, err })
+		_, got := errorsUnary(log, deps)(context.Background(), nil, info, func(context.Context, any) (any, error) { return nil, err })
 		return status.Convert(got)
 	}
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
@@ -106,8 +110,8 @@ func TestOutagesAreUnavailable(t *testing.T) {
 					retry = ri.GetRetryDelay().AsDuration()
 				}
 			}
-			if retry != RetryAfterUnavailable {
-				t.Errorf("%s: retry delay %v, want %v", name, retry, RetryAfterUnavailable)
+			if retry != apperr.RetryAfterUnavailable {
+				t.Errorf("%s: retry delay %v, want %v", name, retry, apperr.RetryAfterUnavailable)
 			}
 		}
 	}

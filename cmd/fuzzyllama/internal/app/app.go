@@ -34,6 +34,7 @@ import (
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/grpcx"
 	"github.com/fuzzyllama/fuzzyllama/platform/logging"
@@ -370,7 +371,9 @@ func (a *App) startAgents(ctx context.Context, authClient authv1.AuthServiceClie
 // own: the other parts of the process are its only clients, exactly as over the network.
 func (a *App) serveService(name, listen string, verifier *authn.Verifier, metrics *grpcprom.ServerMetrics, maxRecv int, register func(grpc.ServiceRegistrar)) (string, error) {
 	srv := grpcx.NewServer(grpcx.ServerConfig{Logger: a.log, Metrics: metrics,
-		Authorizer: &authn.Authorizer{Verifier: verifier, Logger: a.log}, MaxRecvBytes: maxRecv, Database: a.database})
+		Authorizer: &authn.Authorizer{Verifier: verifier, Logger: a.log}, MaxRecvBytes: maxRecv,
+		Dependencies: []grpcx.Dependency{{Name: "the database", IsUnavailable: database.IsUnavailable, Outages: a.database},
+			{Name: "Redis", IsUnavailable: redisx.IsUnavailable}}})
 	register(srv)
 	if a.cfg.Target == "all" {
 		listen = "127.0.0.1:0"
