@@ -1,6 +1,7 @@
 package faults_test
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -185,12 +186,55 @@ func (d *deployment) everyRunSucceeds(t *testing.T, token string, started []work
 	return last
 }
 
-// awaiting stands in for t.Error while a fix this scenario waits for is still being made: the
-// scenario is skipped, saying what it observed, after its other assertions have run (a failure
-// among those still fails it). Each call is removed when its fix has landed.
-func awaiting(t *testing.T, fix string, observed []string) {
-	t.Helper()
-	if len(observed) > 0 {
-		t.Skipf("awaiting %s: observed %s", fix, strings.Join(observed, "; "))
+// logMark is every process's warning and error counts at one moment.
+type logMark map[string]map[string]int
+
+func (d *deployment) markLogs() logMark {
+	m := logMark{}
+	for _, target := range targets {
+		m[target] = d.procs[target].logs.problemCounts()
 	}
+	return m
+}
+
+// problemsSince lists the warnings and errors each process logged since the mark, as
+// "target: LEVEL msg ×n", most frequent first.
+func (d *deployment) problemsSince(m logMark) []string {
+	var out []string
+	for _, p := range d.problems(m) {
+		out = append(out, fmt.Sprintf("%s: %s ×%d", p.target, p.what, p.n))
+	}
+	return out
+}
+
+// loggedOncePerOutage checks that an outage since the mark was told once, as a warning: no
+// process logged an error, nor one warning more than perOutage times (1, or one per run in
+// flight for what a run says of itself).
+func (d *deployment) loggedOncePerOutage(t *testing.T, m logMark, perOutage int) {
+	t.Helper()
+	for _, p := range d.problems(m) {
+		if strings.HasPrefix(p.what, "ERROR ") || p.n > perOutage {
+			t.Errorf("%s logged %q %d times during one outage, want a warning at most %d times", p.target, p.what, p.n, perOutage)
+		}
+	}
+}
+
+type problem struct {
+	target, what string
+	n            int
+}
+
+func (d *deployment) problems(m logMark) []problem {
+	var all []problem
+	for _, target := range targets {
+		for what, n := range d.procs[target].logs.problemCounts() {
+			if n -= m[target][what]; n > 0 {
+				all = append(all, problem{target, what, n})
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b problem) int {
+		return cmp.Or(b.n-a.n, strings.Compare(a.target, b.target), strings.Compare(a.what, b.what))
+	})
+	return all
 }

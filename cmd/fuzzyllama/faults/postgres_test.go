@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,6 +26,7 @@ func TestPostgresOutage(t *testing.T) {
 		}, projectAndDocumentCalls(pid, round)...)
 	}
 
+	mark := d.markLogs()
 	d.pg.Stop()
 	down := time.Now()
 	notReady := d.waitReadiness(t, http.StatusServiceUnavailable, 15*time.Second)
@@ -65,6 +67,8 @@ func TestPostgresOutage(t *testing.T) {
 	recovered := time.Since(back)
 	t.Logf("FAULT postgres_outage readyz_503_after_ms=%d readyz_200_after_return_ms=%d requests_2xx_after_return_ms=%d answers_during=%v",
 		readyz503.Milliseconds(), readyz200.Milliseconds(), recovered.Milliseconds(), slices.Sorted(maps.Keys(answers)))
+	t.Logf("logged since the outage began: %s", strings.Join(d.problemsSince(mark), "; "))
+	d.loggedOncePerOutage(t, mark, 1)
 	for _, target := range targets {
 		if !ready[target] {
 			t.Errorf("the %s process's /readyz was not 200 again 60 s after PostgreSQL returned", target)

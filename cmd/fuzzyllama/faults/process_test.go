@@ -2,9 +2,11 @@ package faults_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -196,17 +198,27 @@ func (p *process) stop() {
 	}
 }
 
-// logTail keeps the last lines a process wrote, shown when its scenario fails.
+// logTail keeps the last lines a process wrote, shown when its scenario fails, and counts its
+// warnings and errors by message, so a scenario can tell an outage logged once from a flood.
 type logTail struct {
-	mu    sync.Mutex
-	lines []string
+	mu       sync.Mutex
+	lines    []string
+	problems map[string]int // "WARN <msg>" or "ERROR <msg>" → lines
 }
 
 const logTailLines = 150
 
 func (l *logTail) add(line string) {
+	var entry struct{ Level, Msg string }
+	_ = json.Unmarshal([]byte(line), &entry)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if entry.Level == "WARN" || entry.Level == "ERROR" {
+		if l.problems == nil {
+			l.problems = map[string]int{}
+		}
+		l.problems[entry.Level+" "+entry.Msg]++
+	}
 	l.lines = append(l.lines, line)
 	if len(l.lines) > 2*logTailLines {
 		l.lines = append([]string(nil), l.lines[len(l.lines)-logTailLines:]...)
@@ -217,6 +229,13 @@ func (l *logTail) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Join(l.lines[max(0, len(l.lines)-logTailLines):], "\n")
+}
+
+// problemCounts is how many warnings and errors the process has logged so far, by message.
+func (l *logTail) problemCounts() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.problems)
 }
 
 // grep returns the lines kept that contain s.

@@ -23,6 +23,7 @@ func TestGatewayReachesARestartedService(t *testing.T) {
 	tok := d.api.register(t, "owner@example.com").AccessToken
 	probe := "/api/v1/projects/" + d.api.createProject(t, tok, "Recipes")
 
+	mark := d.markLogs()
 	d.procs["projects"].kill(t)
 	answers := map[string]int{} // what the gateway said meanwhile, counted
 	for down := time.Now(); time.Since(down) < restartOutage; time.Sleep(100 * time.Millisecond) {
@@ -30,6 +31,8 @@ func TestGatewayReachesARestartedService(t *testing.T) {
 	}
 	reconnect := d.restart(t, "projects", tok, probe)
 	t.Logf("FAULT service_restart outage_ms=%d gateway_reconnect_ms=%d answers_during=%v", restartOutage.Milliseconds(), reconnect.Milliseconds(), answers)
+	t.Logf("logged since the outage began: %s", strings.Join(d.problemsSince(mark), "; "))
+	d.loggedOncePerOutage(t, mark, 1)
 	if reconnect > time.Second {
 		t.Errorf("the gateway reached the restarted projects service %v after it was ready, want ≤ 1 s", reconnect)
 	}

@@ -29,9 +29,8 @@ func TestRevokedTokenStaysRevokedAcrossRedisRestart(t *testing.T) {
 		"SSE /projects/{id}/events:stream": d.api.followStream(t, owner.AccessToken, "/api/v1/projects/"+pid+"/events:stream", closedBy),
 		"SSE /notifications:stream":        d.api.followStream(t, owner.AccessToken, "/api/v1/notifications:stream", closedBy),
 	}
+	loggedOut := time.Now() // from the request: the closes may come before its answer
 	d.api.must(t, http.StatusOK, "POST", "/api/v1/auth/logout", owner.AccessToken, map[string]string{}, nil)
-	loggedOut := time.Now()
-	var observed []string
 	ends := map[string]ending{"open WebSocket /ws": <-socket}
 	for way, ch := range streams {
 		ends["open "+way] = <-ch
@@ -41,8 +40,8 @@ func TestRevokedTokenStaysRevokedAcrossRedisRestart(t *testing.T) {
 		e := ends[way]
 		slowestClose = max(slowestClose, e.at.Sub(loggedOut))
 		if e.code != 4001 || e.at.Sub(loggedOut) > time.Second {
-			observed = append(observed, fmt.Sprintf("the %s of the logged-out session ended with code %d %v after the logout (-1: still open), want 4001 at once",
-				way, e.code, e.at.Sub(loggedOut).Round(time.Millisecond)))
+			t.Errorf("the %s of the logged-out session ended with code %d %v after the logout (-1: still open), want 4001 at once",
+				way, e.code, e.at.Sub(loggedOut).Round(time.Millisecond))
 		}
 	}
 
@@ -88,7 +87,6 @@ func TestRevokedTokenStaysRevokedAcrossRedisRestart(t *testing.T) {
 	t.Logf("FAULT logout_then_redis_restart open_connections_closed_within_ms=%d api_answers_after_restart_ms=%d ways_admitting_revoked_token=%d",
 		slowestClose.Milliseconds(), answering.Milliseconds(), len(admitted))
 	for _, way := range slices.Sorted(maps.Keys(admitted)) {
-		observed = append(observed, fmt.Sprintf("the logged-out token was let through by %s (%s), want 401", way, admitted[way]))
+		t.Errorf("the logged-out token was let through by %s (%s), want 401", way, admitted[way])
 	}
-	awaiting(t, "durable revocation checked by every verifier", observed)
 }
