@@ -53,10 +53,11 @@ type subscription struct {
 	held      [][]byte
 	last      int64
 	start     int64 // the id the client gave: it has everything up to it
-	// recent are the ids sent lately: an item published late (its commit raced another's) is
-	// still sent once, even after a newer one.
-	recent map[int64]bool
-	order  []int64
+	// sent are the ids sent lately, a ring of at most recentIDs (next is the oldest once it is
+	// full): an item published late (its commit raced another's) is still sent once, even after
+	// a newer one. The usual item is newer than every id sent and needs no look-up.
+	sent []int64
+	next int
 }
 
 // recentIDs bounds how many sent ids a subscription remembers.
@@ -68,17 +69,14 @@ const maxPending = 4096
 // fresh reports whether the item is one the client does not have — after its start and not
 // sent yet — and notes it as sent. c.mu is held.
 func (s *subscription) fresh(id int64) bool {
-	if id <= s.start || s.recent[id] {
+	if id <= s.start || (id <= s.last && slices.Contains(s.sent, id)) {
 		return false
 	}
-	if s.recent == nil {
-		s.recent = map[int64]bool{}
-	}
-	s.recent[id] = true
-	s.order = append(s.order, id)
-	if len(s.order) > recentIDs {
-		delete(s.recent, s.order[0])
-		s.order = s.order[1:]
+	if len(s.sent) < recentIDs {
+		s.sent = append(s.sent, id)
+	} else {
+		s.sent[s.next] = id
+		s.next = (s.next + 1) % recentIDs
 	}
 	s.last = max(s.last, id)
 	return true
