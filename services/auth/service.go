@@ -299,8 +299,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		if err := s.revoke(ctx, s.revocation(uid, sid)); err != nil {
 			return Tokens{}, err
 		}
-		return Tokens{}, apperr.Unauthenticated("refresh token revoked: it had already been used, so its session was ended; sign in again").
-			WithReason(ReasonRefreshRevoked)
+		return Tokens{}, apperr.Unauthenticated("refresh token revoked").WithReason(ReasonRefreshRevoked)
 	case errors.Is(err, ErrSessionEnded):
 		return Tokens{}, sessionEnded()
 	case err != nil:
