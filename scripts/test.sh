@@ -69,3 +69,16 @@ scripts/web.sh
 
 echo "== go test -race (every module)" >&2
 go test -race -count=1 -timeout 10m work
+
+# A benchmark nobody runs rots (issue 15: bench-projects.sh had stopped working unnoticed): each
+# benchmark script and every Go benchmark runs one short round. Nothing is timed; a script fails
+# if a process does not start, a request fails or a message is lost.
+echo "== benchmarks (smoke): scripts/bench-*.sh with BENCH_SMOKE=1, Go benchmarks at -benchtime 1x" >&2
+smoke() { # runs a command quietly; its output is shown if it fails
+  local log; log="$(mktemp)"
+  if ! "$@" >"$log" 2>&1; then cat "$log" >&2; rm -f "$log"; echo "benchmark smoke failed: $*" >&2; return 1; fi
+  rm -f "$log"
+}
+for script in scripts/bench-*.sh; do smoke env BENCH_SMOKE=1 "$script"; done
+# shellcheck disable=SC2046 # one argument per package
+smoke go test -count=1 -run '^$' -bench . -benchtime 1x $(git grep -l '^func Benchmark' -- '*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|')
