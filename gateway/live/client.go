@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,6 +22,8 @@ type client struct {
 	hub *Hub
 	out transport
 	who authn.Identity
+	// expiry is when the access token expires.
+	expiry time.Time
 	// send holds live messages and answers (a full queue means the client is too slow); paced
 	// is the unbuffered way of replays and run output, which wait for the writer and so never
 	// take the room live messages need. The writer serves send first.
@@ -76,6 +79,11 @@ func (h *Hub) authenticate(w http.ResponseWriter, r *http.Request) (*authn.Claim
 		return nil, "", false
 	}
 	claims, err := h.verifier.Verify(r.Context(), token, authn.TypeAccess)
+	if errors.Is(err, authn.ErrRevokedCheck) || errors.Is(err, authn.ErrKeysUnavailable) {
+		// The token may be valid: the client should retry, not sign in again.
+		h.cfg.WriteError(w, r, status.Error(codes.Unavailable, "cannot verify credentials right now; try again shortly"))
+		return nil, "", false
+	}
 	if err != nil || claims.Actor != nil {
 		h.cfg.WriteError(w, r, status.Error(codes.Unauthenticated, "invalid or expired access token"))
 		return nil, "", false
@@ -93,7 +101,7 @@ func (h *Hub) newClient(reqCtx context.Context, out transport, claims *authn.Cla
 	c := &client{hub: h, out: out, send: make(chan []byte, h.cfg.SendBuffer), paced: make(chan []byte),
 		requests: make(chan ClientRequest, maxWaitingRequests),
 		subs:     map[topic]*subscription{}, watches: map[string]*watch{},
-		who: authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}}
+		who: authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}, expiry: claims.ExpiresAt.Time}
 	c.alive, c.stop = context.WithCancel(context.WithoutCancel(reqCtx))
 	c.work, c.cancelWork = context.WithCancel(c.alive)
 	h.opened(c)
@@ -224,9 +232,10 @@ func (c *client) write(ctx context.Context) {
 			case b = <-c.paced:
 			}
 		}
-		// A session ended since (logout, password reset) gets nothing more; the check is in
-		// memory (the process's revocation list) and the signature is not verified again.
-		if _, err := c.hub.verifier.Verify(ctx, c.who.Token, authn.TypeAccess); err != nil {
+		// A session ended since (logout, password reset) gets nothing more: its sockets are
+		// closed when the revocation arrives (revoke.go), and this check, in memory, holds the
+		// line meanwhile.
+		if c.sessionEnded() {
 			c.end(CloseTokenExpired, sessionEndedReason)
 			return
 		}
@@ -237,6 +246,24 @@ func (c *client) write(ctx context.Context) {
 			return // the socket is closing
 		}
 	}
+}
+
+// sessionEnded reports whether the socket's access token has expired or its session has ended
+// (or the revocation list cannot tell yet), as the verifier would. The token's signature was
+// verified when the socket opened and cannot change, so the writer reads only the expiry and
+// the revocation list before each message — not the verifier's cache of tokens, which hashes the
+// whole token and, once full, starts over (then every socket's next message would verify its
+// signature again).
+func (c *client) sessionEnded() bool {
+	if !time.Now().Before(c.expiry) {
+		return true
+	}
+	revocations := c.hub.verifier.Revocations
+	if revocations == nil {
+		return false
+	}
+	revoked, err := revocations.IsRevoked(c.who.UserID, c.who.SessionID)
+	return err != nil || revoked
 }
 
 func (c *client) heartbeat(ctx context.Context) {

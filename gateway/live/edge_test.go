@@ -258,6 +258,20 @@ func TestLogoutAllClosesEverySocketOfTheUser(t *testing.T) {
 	}
 }
 
+// TestUnloadedRevocationListIsUnavailable: until the process has loaded the revocation list it
+// cannot tell a revoked token from a valid one: a socket or event stream is refused with 503
+// (retry shortly), not 401 (sign in again).
+func TestUnloadedRevocationListIsUnavailable(t *testing.T) {
+	f := newReviewFixture(t, live.Config{}, reviewOpts{unloadedRevocations: true})
+	tok := f.token(t, "ann", time.Hour)
+	if _, resp, err := f.dial(t, tok); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a socket before the list is loaded: %v, want 503", err)
+	}
+	if resp, _ := f.openStream(t, "/api/v1/notifications:stream", tok, nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("an event stream before the list is loaded: %d, want 503", resp.StatusCode)
+	}
+}
+
 // slowAuth models the projects service's round trip (and optionally an outage) for Authorize.
 type slowAuth struct {
 	*projects

@@ -181,6 +181,8 @@ type reviewFixture struct {
 type reviewOpts struct {
 	wrap        func(*projects) live.Projects
 	revocations bool
+	// unloadedRevocations gives the verifier a list whose durable source never answers.
+	unloadedRevocations bool
 }
 
 func newReviewFixture(t testing.TB, cfg live.Config, o reviewOpts) *reviewFixture {
@@ -203,6 +205,11 @@ func newReviewFixture(t testing.TB, cfg live.Config, o reviewOpts) *reviewFixtur
 			}
 		}
 		verifier.Revocations = rev
+	}
+	if o.unloadedRevocations {
+		verifier.Revocations = &authn.Revocations{Source: func(context.Context) ([]authn.Revoked, error) {
+			return nil, errors.New("the auth service is unreachable")
+		}}
 	}
 	bus := &eventbus.Bus{Redis: rdb, Keys: prefix}
 	fake := &projects{readers: map[string]map[string]bool{"p1": {"ann": true}, "p2": {"bob": true}},
