@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -209,26 +210,31 @@ func (r *Revocations) Loaded() bool {
 }
 
 // Watch keeps the in-memory list current until ctx ends: subscribed to the Redis channel
-// (loading on each subscription), and while it cannot be, reloading every ReloadEvery.
+// (loading on each subscription), and while it cannot be, reloading every ReloadEvery. Trouble
+// is logged once at WARN when it starts and once at INFO when it is over, not at each retry.
 func (r *Revocations) Watch(ctx context.Context, log *slog.Logger) {
 	every := r.ReloadEvery
 	if every <= 0 {
 		every = DefaultReloadEvery
 	}
-	down := false
+	troubled := false
+	report := func(err error) {
+		switch {
+		case err == nil && troubled:
+			log.InfoContext(ctx, "revocation list current again: loaded and following its channel")
+		case err != nil && !troubled:
+			log.WarnContext(ctx, "revocation list: its channel or its durable source failed; reloading it every "+every.String()+" until both answer",
+				"error", err.Error())
+		}
+		troubled = err != nil
+	}
 	for ctx.Err() == nil {
-		err := r.watch(ctx, log, &down)
+		err := r.watch(ctx, log, report)
 		if ctx.Err() != nil {
 			return
 		}
-		if !down {
-			log.WarnContext(ctx, "revocation channel interrupted; reloading the list every "+every.String()+" until it resumes",
-				"error", err.Error())
-			down = true
-		}
-		if err := r.Load(ctx); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "cannot reload the revocation list", "error", err.Error())
-		}
+		report(err)
+		_ = r.Load(ctx) // a failure is the trouble reported above, or is reported by the next watch
 		select {
 		case <-ctx.Done():
 		case <-time.After(every):
@@ -236,8 +242,8 @@ func (r *Revocations) Watch(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// watch follows the channel until it fails; it clears *down once subscribed and loaded.
-func (r *Revocations) watch(ctx context.Context, log *slog.Logger, down *bool) error {
+// watch follows the channel until it fails; it reports success once subscribed and loaded.
+func (r *Revocations) watch(ctx context.Context, log *slog.Logger, report func(error)) error {
 	ps := r.Redis.Subscribe(ctx, r.channel())
 	defer ps.Close()
 	// A blocked receive does not watch ctx: closing the subscription ends it.
@@ -258,12 +264,9 @@ func (r *Revocations) watch(ctx context.Context, log *slog.Logger, down *bool) e
 			// (Re)subscribed: messages sent while unsubscribed are lost, so load the durable
 			// list. Subscribing before loading means nothing falls between the two.
 			if err := r.Load(ctx); err != nil {
-				return err
+				return fmt.Errorf("load the revocation list: %w", err)
 			}
-			if *down {
-				log.InfoContext(ctx, "revocation channel resumed")
-				*down = false
-			}
+			report(nil)
 			lastLoad = time.Now()
 		case *redis.Message:
 			if entries, ok := decodeRevoked(m.Payload); ok {
