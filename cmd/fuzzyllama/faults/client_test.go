@@ -132,6 +132,13 @@ func (c *client) register(t *testing.T, email string) session {
 	return s
 }
 
+func (c *client) login(t *testing.T, email string) session {
+	t.Helper()
+	var s session
+	c.must(t, http.StatusOK, "POST", "/api/v1/auth/login", "", map[string]string{"email": email, "password": password}, &s)
+	return s
+}
+
 func (c *client) createProject(t *testing.T, token, name string) string {
 	t.Helper()
 	var out struct{ Project struct{ ID string } }

@@ -26,13 +26,16 @@ const inFlightRuns = 3
 func TestRedisOutageWithRunsInFlight(t *testing.T) {
 	t.Parallel()
 	d := deploy(t, []providertest.Script{slowAnswer(8)}, nil)
-	tok := d.api.register(t, "owner@example.com").AccessToken
+	owner := d.api.register(t, "owner@example.com")
+	tok := owner.AccessToken
+	other := d.api.login(t, "owner@example.com") // a second session, ended during the outage
 	notes := d.api.createProject(t, tok, "Notes")
 	started := d.startWork(t, tok, inFlightRuns)
 
 	mark := d.markLogs()
 	d.redis.Stop()
 	down := time.Now()
+	endedWithinMs := sessionsWithoutRedis(t, d, owner, other, "/api/v1/projects/"+notes)
 	failed := map[string]int{} // each failed call's route and answer, counted
 	calls := 0
 	for round := 0; time.Since(down) < longOutage; round++ {
@@ -51,13 +54,46 @@ func TestRedisOutageWithRunsInFlight(t *testing.T) {
 	d.redis.Start()
 	back := time.Now()
 	last := d.everyRunSucceeds(t, tok, started, 2*time.Minute)
-	t.Logf("FAULT redis_outage outage_ms=%d runs=%d vendor_calls=%d rest_calls_during=%d rest_failed_during=%d runs_done_after_return_ms=%d",
-		back.Sub(down).Milliseconds(), len(started), d.vendor.Calls(), calls, sum(failed), sinceOrZero(last, back))
+	t.Logf("FAULT redis_outage outage_ms=%d runs=%d vendor_calls=%d rest_calls_during=%d rest_failed_during=%d logout_refused_within_ms=%d runs_done_after_return_ms=%d",
+		back.Sub(down).Milliseconds(), len(started), d.vendor.Calls(), calls, sum(failed), endedWithinMs, sinceOrZero(last, back))
 	d.paidOnce(t, started)
+	if r, err := d.api.call("GET", "/api/v1/projects/"+notes, other.AccessToken, nil); err != nil || r.status != http.StatusUnauthorized {
+		t.Errorf("after Redis returned, the token of the session ended during the outage got %s, want 401", describe(r, err))
+	}
 	t.Logf("logged since the outage began: %s", strings.Join(d.problemsSince(mark), "; "))
 	d.loggedOncePerOutage(t, mark, len(started))
 	for _, k := range slices.Sorted(maps.Keys(failed)) {
 		t.Errorf("during the Redis outage: %s (%d times)", k, failed[k])
+	}
+}
+
+// sessionsWithoutRedis: login and refresh work or answer 503 with Retry-After, never 500; a
+// logout works, and from then on its access token is refused (within 5 s: the processes reload
+// the durable revocation list every 2 s while Redis is away). It returns how long that took.
+func sessionsWithoutRedis(t *testing.T, d *deployment, owner, other session, probe string) int64 {
+	t.Helper()
+	for _, c := range []apiCall{
+		{"POST", "/api/v1/auth/login", "/auth/login", map[string]string{"email": "owner@example.com", "password": password}},
+		{"POST", "/api/v1/auth/refresh", "/auth/refresh", map[string]string{"refreshToken": owner.RefreshToken}},
+	} {
+		a := describe(d.api.call(c.method, c.path, "", c.body))
+		t.Logf("%s %s without Redis: %s", c.method, c.route, a)
+		if !strings.HasPrefix(a, "2") && a != unavailable {
+			t.Errorf("%s %s without Redis: %s, want 2xx or %s", c.method, c.route, a, unavailable)
+		}
+	}
+	ended := time.Now()
+	d.api.must(t, http.StatusOK, "POST", "/api/v1/auth/logout", other.AccessToken, map[string]string{}, nil)
+	for {
+		r, err := d.api.call("GET", probe, other.AccessToken, nil)
+		if err == nil && r.status == http.StatusUnauthorized {
+			return time.Since(ended).Milliseconds()
+		}
+		if time.Since(ended) > 5*time.Second {
+			t.Errorf("5 s after a logout without Redis, its token still gets %s, want 401", describe(r, err))
+			return 0
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
