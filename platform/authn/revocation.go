@@ -60,12 +60,16 @@ type Revocations struct {
 
 	mu       sync.RWMutex
 	loaded   bool
-	sessions map[string]time.Time // session id -> when the entry expires
+	sessions map[userSession]time.Time // ended session -> when the entry expires
 	users    map[string]userEntry // user id -> the latest "every session until" entry
 	onRevoke []func([]Revoked)
 }
 
 type userEntry struct{ endedAt, expires time.Time }
+
+// userSession keys a session entry: a session id is only ever the session of its own user,
+// so an entry can end nothing of another user's (delegated tokens share "svc:<service>").
+type userSession struct{ userID, sessionID string }
 
 // DefaultReloadEvery: while the revocation channel is down, another process's revocations
 // reach this one within this long.
@@ -113,7 +117,7 @@ func (r *Revocations) IsRevoked(userID, sessionID string) (bool, error) {
 	if !r.loaded {
 		return false, ErrListNotLoaded
 	}
-	if exp, ok := r.sessions[sessionID]; ok && now.Before(exp) {
+	if exp, ok := r.sessions[userSession{userID, sessionID}]; ok && now.Before(exp) {
 		return true, nil
 	}
 	u, ok := r.users[userID]
@@ -154,15 +158,16 @@ func (r *Revocations) remember(entries []Revoked, loaded bool) {
 	var fresh []Revoked
 	r.mu.Lock()
 	if r.sessions == nil {
-		r.sessions, r.users = map[string]time.Time{}, map[string]userEntry{}
+		r.sessions, r.users = map[userSession]time.Time{}, map[string]userEntry{}
 	}
 	for _, e := range entries {
 		if !now.Before(e.Expires) {
 			continue
 		}
 		if e.SessionID != "" {
-			if exp, ok := r.sessions[e.SessionID]; !ok || exp.Before(e.Expires) {
-				r.sessions[e.SessionID] = e.Expires
+			key := userSession{e.UserID, e.SessionID}
+			if exp, ok := r.sessions[key]; !ok || exp.Before(e.Expires) {
+				r.sessions[key] = e.Expires
 				if !ok {
 					fresh = append(fresh, e)
 				}
@@ -286,9 +291,9 @@ func (r *Revocations) prune() {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for sid, exp := range r.sessions {
+	for key, exp := range r.sessions {
 		if !now.Before(exp) {
-			delete(r.sessions, sid)
+			delete(r.sessions, key)
 		}
 	}
 	for uid, u := range r.users {

@@ -133,6 +133,9 @@ func TestRevocationsFollowDurableListAndChannel(t *testing.T) {
 	if revoked(reader, "u1", "never-ended") {
 		t.Fatal("a session never ended is revoked")
 	}
+	if revoked(reader, "u9", "s2") {
+		t.Fatal("an entry ended another user's session of the same id")
+	}
 }
 
 // TestRevocationsSurviveRedisRestart: while Redis is down the list is reloaded from the durable

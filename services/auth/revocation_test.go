@@ -15,6 +15,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 )
 
 // identity returns who the access token of t is, as the authorization interceptor would.
@@ -217,4 +218,20 @@ func TestResetEndsEverySessionDurably(t *testing.T) {
 			t.Fatal("the session started after the reset is revoked")
 		}
 	})
+}
+
+// TestServicesCannotEndSessions: a delegated token's session ("svc:agents") is not a login; a
+// logout with one is refused and ends nothing, so it cannot stop the service's work for anyone.
+func TestServicesCannotEndSessions(t *testing.T) {
+	rdb, keys := redistest.New(t)
+	svc := newService(t, rdb, keys, nil)
+	ctx := context.Background()
+	u := register(t, svc, "pia@example.com")
+	delegated := authn.Identity{UserID: u.ID, SessionID: authn.ServiceSessionPrefix + "agents", Actor: "agents"}
+	wantErr(t, svc.Logout(ctx, delegated), apperr.KindPermissionDenied)
+	_, err := svc.LogoutAll(ctx, delegated)
+	wantErr(t, err, apperr.KindPermissionDenied)
+	if list, err := svc.Store.Revoked(ctx, time.Now()); err != nil || len(list) != 0 {
+		t.Fatalf("refused logouts recorded %+v, %v", list, err)
+	}
 }

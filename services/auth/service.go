@@ -352,20 +352,40 @@ func (s *Service) RevokedSessions(ctx context.Context) ([]authn.Revoked, error) 
 // logout succeeds even if Redis is down (Refresh consults the record, so the Redis session
 // left behind cannot be renewed).
 func (s *Service) Logout(ctx context.Context, id authn.Identity) error {
+	if id.Delegated() {
+		return errDelegatedLogout
+	}
 	ctx, cancel := detached(ctx, commitTimeout)
 	defer cancel()
 	if err := s.revoke(ctx, s.revocation(id.UserID, id.SessionID)); err != nil {
 		return err
 	}
 	if err := s.Sessions.End(ctx, id.UserID, id.SessionID); err != nil {
-		s.Logger.WarnContext(ctx, "logout recorded, but its Redis session could not be deleted (refresh refuses it anyway)", "error", err.Error())
+		s.warnUnlessOutage(ctx, "logout recorded, but its Redis session could not be deleted (refresh refuses it anyway)", err)
 	}
 	return nil
+}
+
+// errDelegatedLogout: a service's delegated token belongs to no login session; ending
+// "svc:<service>" would stop the service's work for the user, which is not a logout.
+var errDelegatedLogout = apperr.PermissionDenied("a service cannot end a user's sessions")
+
+// warnUnlessOutage logs a failure of a best-effort Redis step at WARN, or at DEBUG when Redis
+// is down: an outage is reported once by the process, not by every request it touches.
+func (s *Service) warnUnlessOutage(ctx context.Context, msg string, err error) {
+	level := slog.LevelWarn
+	if redisx.IsUnavailable(err) {
+		level = slog.LevelDebug
+	}
+	s.Logger.Log(ctx, level, msg, "error", err.Error())
 }
 
 // LogoutAll ends every session of the caller and returns how many were still alive (0 if Redis,
 // which counts them, is down).
 func (s *Service) LogoutAll(ctx context.Context, id authn.Identity) (int, error) {
+	if id.Delegated() {
+		return 0, errDelegatedLogout
+	}
 	return s.endAllSessions(ctx, id.UserID)
 }
 
@@ -378,7 +398,7 @@ func (s *Service) endAllSessions(ctx context.Context, uid string) (int, error) {
 	defer cancel()
 	sids, err := s.Sessions.EndAll(ctx, uid)
 	if err != nil {
-		s.Logger.WarnContext(ctx, "cannot end the sessions in Redis; the durable record ends them", "user_id", uid, "error", err.Error())
+		s.warnUnlessOutage(ctx, "cannot end the sessions in Redis; the durable record ends them", err)
 	}
 	if err := s.revoke(ctx, s.revocation(uid, "")); err != nil {
 		return 0, err
