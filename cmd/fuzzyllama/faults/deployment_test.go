@@ -32,8 +32,8 @@ type deployment struct {
 var targets = []string{"auth", "projects", "documents", "agents", "gateway"}
 
 // deploy starts a deployment whose fake vendor answers with scripts (see providertest: the last
-// one repeats). env adds to (or overrides) every process's environment.
-func deploy(t *testing.T, scripts []providertest.Script, env map[string]string) *deployment {
+// one repeats; none: a short greeting).
+func deploy(t *testing.T, scripts ...providertest.Script) *deployment {
 	t.Helper()
 	d := &deployment{
 		pg:     dbtest.NewPrivatePostgres(t),
@@ -64,18 +64,15 @@ func deploy(t *testing.T, scripts []providertest.Script, env map[string]string) 
 		"ANTHROPIC_API_KEY":                 "sk-ant-fault-suite",
 		"ANTHROPIC_BASE_URL":                d.vendor.URL,
 	}
-	maps.Copy(shared, env)
 	signingKey := seed(t)
 	for _, target := range targets {
 		vars := maps.Clone(shared)
 		vars["HTTP_ADDR"] = freeAddr(t)
-		switch target {
-		case "auth":
+		if target != "gateway" {
+			vars[strings.ToUpper(target)+"_GRPC_ADDR"] = grpc[target]
+		}
+		if target == "auth" { // the others verify with its published keys
 			vars["AUTH_SIGNING_KEY"] = signingKey
-			vars["AUTH_GRPC_ADDR"] = grpc["auth"]
-		case "gateway":
-		default:
-			vars[upper(target)+"_GRPC_ADDR"] = grpc[target]
 		}
 		p := &process{target: target, httpAddr: vars["HTTP_ADDR"], logs: &logTail{}}
 		for _, k := range slices.Sorted(maps.Keys(vars)) {
@@ -84,10 +81,6 @@ func deploy(t *testing.T, scripts []providertest.Script, env map[string]string) 
 		d.procs[target] = p
 		t.Cleanup(p.stop)
 	}
-	for _, target := range targets {
-		d.procs[target].start(t)
-	}
-	d.api = newClient("http://" + d.procs["gateway"].httpAddr)
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, target := range targets {
@@ -95,11 +88,11 @@ func deploy(t *testing.T, scripts []providertest.Script, env map[string]string) 
 			}
 		}
 	})
+	for _, target := range targets {
+		d.procs[target].start(t)
+	}
+	d.api = newClient("http://" + d.procs["gateway"].httpAddr)
 	return d
-}
-
-func upper(target string) string {
-	return map[string]string{"projects": "PROJECTS", "documents": "DOCUMENTS", "agents": "AGENTS"}[target]
 }
 
 // seed is a random base64 Ed25519 seed (also a fine random secret).
@@ -112,8 +105,8 @@ func seed(t *testing.T) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-// slowAnswer streams a valid G1 intake answer over about seconds, so that a run is in the middle
-// of its work when a fault is injected.
+// slowAnswer streams a valid G1 intake answer over the given seconds, so that a run is in the
+// middle of its work when a fault is injected.
 func slowAnswer(seconds int) providertest.Script {
 	const chunks = 16
 	return providertest.Script{Text: intakeAnswer(), Chunks: chunks, Delay: time.Duration(seconds) * time.Second / chunks,

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/providertest"
 )
 
 // The outages the issue asks the runs to live through: long enough to exhaust AGENT_MAX_ATTEMPTS
@@ -25,7 +23,7 @@ const inFlightRuns = 3
 // every gate goes to review: no run failed, no gate was blocked.
 func TestRedisOutageWithRunsInFlight(t *testing.T) {
 	t.Parallel()
-	d := deploy(t, []providertest.Script{slowAnswer(8)}, nil)
+	d := deploy(t, slowAnswer(8))
 	owner := d.api.register(t, "owner@example.com")
 	tok := owner.AccessToken
 	other := d.api.login(t, "owner@example.com") // a second session, ended during the outage
@@ -102,7 +100,7 @@ func sessionsWithoutRedis(t *testing.T, d *deployment, owner, other session, pro
 // review; and the gateway reaches the restarted service within a second of its being ready.
 func TestProjectsOutageWithRunsInFlight(t *testing.T) {
 	t.Parallel()
-	d := deploy(t, []providertest.Script{slowAnswer(8)}, nil)
+	d := deploy(t, slowAnswer(8))
 	tok := d.api.register(t, "owner@example.com").AccessToken
 	started := d.startWork(t, tok, inFlightRuns)
 

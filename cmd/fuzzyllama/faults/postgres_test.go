@@ -15,7 +15,7 @@ import (
 // answer again and every /readyz is 200.
 func TestPostgresOutage(t *testing.T) {
 	t.Parallel()
-	d := deploy(t, nil, nil)
+	d := deploy(t)
 	tok := d.api.register(t, "owner@example.com").AccessToken
 	pid := d.api.createProject(t, tok, "Recipes")
 	calls := func(round int) []apiCall {

@@ -17,10 +17,9 @@ const rescueWithin = time.Minute
 // of the kill, and its gate goes to review.
 func TestKilledAgentsWorkerResumes(t *testing.T) {
 	t.Parallel()
-	d := deploy(t, []providertest.Script{
-		{Text: intakeAnswer(), Chunks: 8, Fault: providertest.Stall, FaultAfter: 2},
-		slowAnswer(2),
-	}, nil)
+	d := deploy(t,
+		providertest.Script{Text: intakeAnswer(), Chunks: 8, Fault: providertest.Stall, FaultAfter: 2},
+		slowAnswer(2))
 	tok := d.api.register(t, "owner@example.com").AccessToken
 	w := d.startWork(t, tok, 1)[0]
 	time.Sleep(500 * time.Millisecond) // into the stream

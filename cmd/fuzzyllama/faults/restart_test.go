@@ -19,7 +19,7 @@ const restartOutage = 10 * time.Second
 // Retry-After (never a 500); once the service is ready the gateway reaches it within a second.
 func TestGatewayReachesARestartedService(t *testing.T) {
 	t.Parallel()
-	d := deploy(t, nil, nil)
+	d := deploy(t)
 	tok := d.api.register(t, "owner@example.com").AccessToken
 	probe := "/api/v1/projects/" + d.api.createProject(t, tok, "Recipes")
 

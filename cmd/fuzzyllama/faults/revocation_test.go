@@ -17,7 +17,7 @@ import (
 // once they have reconnected.
 func TestRevokedTokenStaysRevokedAcrossRedisRestart(t *testing.T) {
 	t.Parallel()
-	d := deploy(t, nil, nil)
+	d := deploy(t)
 	owner := d.api.register(t, "owner@example.com")
 	witness := d.api.register(t, "witness@example.com").AccessToken
 	pid := d.api.createProject(t, owner.AccessToken, "Recipes")
