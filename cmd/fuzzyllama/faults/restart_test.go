@@ -3,7 +3,6 @@ package faults_test
 import (
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -55,7 +54,7 @@ func describe(r reply, err error) string {
 	if r.header.Get("Retry-After") != "" {
 		retry = "with Retry-After"
 	}
-	if r.status == http.StatusServiceUnavailable || r.status >= 500 {
+	if r.status >= 500 {
 		return fmt.Sprintf("%d %s %s", r.status, r.code(), retry)
 	}
 	return strings.TrimSpace(fmt.Sprintf("%d %s", r.status, r.code()))
