@@ -137,8 +137,7 @@ func (s *Server) Serving(metrics *prometheus.ServerMetrics) {
 
 // SetServing sets the health status of every registered service, and of the server as a whole
 // (""), to SERVING or NOT_SERVING: a service whose database is down says so to the health
-// checks of its callers (the gateway's readiness among them). After a graceful stop has begun
-// the health service ignores it and stays NOT_SERVING.
+// checks of its callers (the gateway's readiness among them).
 func (s *Server) SetServing(up bool) {
 	st := healthpb.HealthCheckResponse_NOT_SERVING
 	if up {
