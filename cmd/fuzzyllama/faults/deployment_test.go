@@ -91,6 +91,10 @@ func deploy(t *testing.T, scripts ...providertest.Script) *deployment {
 	for _, target := range targets {
 		d.procs[target].start(t)
 	}
+	// Traffic comes once every process is ready, as behind a load balancer.
+	if ready := d.waitReadiness(t, http.StatusOK, 30*time.Second); len(ready) < len(targets) {
+		t.Fatalf("30 s after they started, only %v of the processes are ready", slices.Sorted(maps.Keys(ready)))
+	}
 	d.api = newClient("http://" + d.procs["gateway"].httpAddr)
 	return d
 }
