@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 )
 
 // TestDatabaseOutageIsHonestAndHeals: while PostgreSQL is down the services' gRPC health is
@@ -81,6 +84,74 @@ func TestDatabaseOutageIsHonestAndHeals(t *testing.T) {
 	}
 	if warns != 1 || infos != 1 {
 		t.Errorf("the database outage was logged %d times at WARN and its end %d times at INFO, want once each", warns, infos)
+	}
+}
+
+// TestRedisOutageKeepsTheAPIUp: losing Redis takes neither readiness nor projects down: /readyz
+// stays 200, projects are created and read, the outage is logged at WARN and its end at INFO,
+// nothing at ERROR.
+func TestRedisOutageKeepsTheAPIUp(t *testing.T) {
+	r := redistest.NewPrivate(t)
+	cfg := Config{Target: "all"}
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_TIME": "0s", "DATA_DIR": t.TempDir(), "REDIS_URL": r.URL}
+	if err := NewConfigSet(&cfg).Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	a, err := Start(context.Background(), cfg, logs)
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, logs)
+	}
+	defer a.Close(context.Background())
+	base := "http://" + a.HTTPAddr()
+	call := func(method, path, token, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	code, body := call("POST", "/api/v1/auth/register", "", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`)
+	var session struct{ Data struct{ AccessToken string } }
+	if err := json.Unmarshal(body, &session); code != http.StatusCreated || err != nil {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	tok := session.Data.AccessToken
+
+	r.Stop()
+	waitFor(t, "the Redis outage to be noticed", func() bool { return strings.Contains(logs.String(), `"msg":"redis unavailable"`) })
+	if code := status(t, base+"/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz while Redis is down: %d, want 200", code)
+	}
+	for i := range 3 {
+		code, body := call("POST", "/api/v1/projects", tok, `{"name":"Notes `+strconv.Itoa(i)+`","type":"PROJECT_TYPE_TRADITIONAL"}`)
+		var created struct {
+			Data struct{ Project struct{ ID string } }
+		}
+		if err := json.Unmarshal(body, &created); code != http.StatusCreated || err != nil {
+			t.Fatalf("create a project while Redis is down: %d %s", code, body)
+		}
+		if created.Data.Project.ID == "" {
+			t.Fatalf("created project without an id: %s", body)
+		}
+		if code, body := call("GET", "/api/v1/projects/"+created.Data.Project.ID, tok, ""); code != http.StatusOK {
+			t.Fatalf("read a project while Redis is down: %d %s", code, body)
+		}
+	}
+
+	r.Start()
+	waitFor(t, "Redis's return to be noticed", func() bool { return strings.Contains(logs.String(), `"msg":"redis available again"`) })
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) {
+			t.Errorf("logged at ERROR: %s", line)
+		}
 	}
 }
 
