@@ -455,7 +455,7 @@ func TestVendorFailures(t *testing.T) {
 		// G2's run gets the 400: no retry, the run fails with the vendor's words, the gate blocks.
 		s.do("POST", "/api/v1/projects/"+p.ID+"/gates/1:approve", tok, map[string]string{}).want(t, 200, "")
 		g := s.waitGate(t, tok, p.ID, 2, "GATE_STATE_BLOCKED")
-		if !strings.Contains(g.BlockedReason, "max_tokens: 999999 > 64000") || !strings.Contains(g.BlockedReason, "unblock G2") {
+		if !strings.Contains(g.BlockedReason, "max_tokens: 999999 > 64000") || !strings.Contains(g.BlockedReason, "Unblock G2") {
 			t.Fatalf("blocked reason: %q", g.BlockedReason)
 		}
 		var runs struct{ Runs []runView }
