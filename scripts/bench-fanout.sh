@@ -5,7 +5,7 @@
 # every message is checked. Prints one JSON line per hub and round, then per-round ratios
 # real/bare and the medians. Needs Redis like `make test` (TEST_REDIS_URL).
 #
-#   scripts/bench-fanout.sh [clients=1000] [events=50] [rounds=5]
+#   scripts/bench-fanout.sh [clients=1000] [events=200] [rounds=5]
 #   BENCH_SMOKE=1 scripts/bench-fanout.sh      # one short round (make test): the harness works
 #   PROFILE_DIR=/tmp/prof scripts/bench-fanout.sh  # also a CPU profile of the last round
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 if [[ -n "${BENCH_SMOKE:-}" ]]; then
   set -- 50 3 1
 fi
-CLIENTS="${1:-1000}" EVENTS="${2:-50}" ROUNDS="${3:-5}"
+CLIENTS="${1:-1000}" EVENTS="${2:-200}" ROUNDS="${3:-5}"
 BIN="$(mktemp -d)"
 trap 'rm -rf "$BIN"' EXIT
 go build -o "$BIN/fanout" ./bench/cmd/fanout

@@ -50,7 +50,7 @@ const project = "bench-project"
 
 func main() {
 	clients := flag.Int("clients", 1000, "sockets per hub")
-	events := flag.Int("events", 50, "events per hub per round")
+	events := flag.Int("events", 200, "events per hub per round")
 	rounds := flag.Int("rounds", 3, "rounds (each measures both hubs, event by event in turn)")
 	redisURL := flag.String("redis", envOr("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the real hub's measured events to this file")
