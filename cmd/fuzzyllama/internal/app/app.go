@@ -180,6 +180,13 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		revocations.Source = authn.RemoteRevocations(authClient)
 	}
 	go revocations.Watch(watchCtx, a.log)
+	// Until the list is loaded every token check answers 503, so the process is not ready.
+	a.readiness = append(a.readiness, func(context.Context) error {
+		if !revocations.Loaded() {
+			return errors.New("the revocation list is not loaded yet")
+		}
+		return nil
+	})
 	remoteVerifier := authn.NewVerifier(authn.RemoteKeys(authClient), revocations)
 
 	projectsAddr := cfg.ProjectsService
