@@ -39,7 +39,7 @@ var (
 	errTooLarge    = errorResponse{413, "PayloadTooLarge", "The request body exceeds the gateway's limit (PAYLOAD_TOO_LARGE).", "", map[string]any{"code": "PAYLOAD_TOO_LARGE", "message": "the request body is larger than 1048576 bytes"}}
 	errRateLimited = errorResponse{429, "TooManyRequests", "Too many requests, or a budget is spent (RESOURCE_EXHAUSTED); retry after `Retry-After` seconds (also `details.retryAfterSeconds`).", "Retry-After", map[string]any{"code": "RESOURCE_EXHAUSTED", "message": "too many requests: retry in 30 seconds", "details": map[string]any{"retryAfterSeconds": 30}}}
 	errInternal    = errorResponse{500, "InternalError", "An unexpected failure (INTERNAL); the message never reveals internals. Quote `meta.requestId` when reporting it.", "", map[string]any{"code": "INTERNAL", "message": "internal error"}}
-	errUnavailable = errorResponse{503, "ServiceUnavailable", "A service is briefly unavailable or shutting down (UNAVAILABLE); retry shortly.", "", map[string]any{"code": "UNAVAILABLE", "message": "service temporarily unavailable; try again shortly"}}
+	errUnavailable = errorResponse{503, "ServiceUnavailable", "A service or its database is briefly unavailable, or the gateway is shutting down (UNAVAILABLE); retry after `Retry-After` seconds.", "Retry-After", map[string]any{"code": "UNAVAILABLE", "message": "service temporarily unavailable; try again shortly"}}
 	allErrors      = []errorResponse{errBadRequest, errUnauthorized, errForbidden, errNotFound, errConflict, errTooLarge, errRateLimited, errInternal, errUnavailable}
 )
 

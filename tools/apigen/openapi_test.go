@@ -111,8 +111,8 @@ func TestAnswersAreEnvelopes(t *testing.T) {
 			if got := s.Properties["success"].Value.Enum; len(got) != 1 || got[0] != success {
 				t.Errorf("%s %s: success is %v", route, code, got)
 			}
-			if code == "429" && resp.Value.Headers["Retry-After"] == nil {
-				t.Errorf("%s: 429 without Retry-After", route)
+			if (code == "429" || code == "503") && resp.Value.Headers["Retry-After"] == nil {
+				t.Errorf("%s: %s without Retry-After", route, code)
 			}
 		}
 	}

@@ -3137,9 +3137,11 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description A service is briefly unavailable or shutting down (UNAVAILABLE); retry shortly. */
+        /** @description A service or its database is briefly unavailable, or the gateway is shutting down (UNAVAILABLE); retry after `Retry-After` seconds. */
         ServiceUnavailable: {
             headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {
