@@ -74,7 +74,7 @@ func TestClientReconnectsAfterServerRestart(t *testing.T) {
 	if _, err := health.Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unavailable {
 		t.Fatalf("call while the server is down: %v, want Unavailable", err)
 	}
-	// With no further call, the client keeps trying: six attempts, ~1.6 s with our backoff.
+	// With no further call, the client keeps trying: six attempts, ~1.2 s with our backoff.
 	before := dials.Load()
 	for dials.Load() < before+6 {
 		select {
