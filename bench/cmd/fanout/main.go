@@ -53,13 +53,14 @@ func main() {
 	events := flag.Int("events", 200, "events per hub per round")
 	rounds := flag.Int("rounds", 3, "rounds (each measures both hubs, event by event in turn)")
 	redisURL := flag.String("redis", envOr("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
+	heartbeat := flag.Duration("heartbeat", 20*time.Second, "the real hub's ping interval (the gateway's LIVE_HEARTBEAT default)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the real hub's measured events to this file")
 	flag.Parse()
 	if *clients < 1 || *events < 1 || *rounds < 1 {
 		fmt.Fprintln(os.Stderr, "usage: fanout [-clients 1000] [-events 50] [-rounds 3] [-redis URL] [-cpuprofile file]")
 		os.Exit(2)
 	}
-	if err := run(*redisURL, *clients, *events, *rounds, *cpuprofile); err != nil {
+	if err := run(*redisURL, *clients, *events, *rounds, *heartbeat, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "fanout:", err)
 		os.Exit(1)
 	}
@@ -86,7 +87,7 @@ type result struct {
 	CPUus float64 `json:"cpu_us_per_msg"`
 }
 
-func run(redisURL string, clients, events, rounds int, cpuprofile string) error {
+func run(redisURL string, clients, events, rounds int, heartbeat time.Duration, cpuprofile string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rdb, err := redisx.Open(ctx, redisURL)
@@ -97,7 +98,7 @@ func run(redisURL string, clients, events, rounds int, cpuprofile string) error 
 	defer cancel() // before closing the client: the revocation watch ends quietly
 	keys := redisx.Keyspace("fanout-bench:" + strconv.FormatInt(time.Now().UnixNano(), 36))
 
-	real, err := startReal(ctx, rdb, keys, clients)
+	real, err := startReal(ctx, rdb, keys, clients, heartbeat)
 	if err != nil {
 		return fmt.Errorf("real hub: %w", err)
 	}
@@ -361,7 +362,7 @@ func delivered(id int64) []byte {
 // startReal runs gateway/live as the gateway does (its production limits, a verifier with the
 // in-memory revocation list) with every project readable, and subscribes n clients, each its
 // own user, to the project.
-func startReal(ctx context.Context, rdb *redis.Client, keys redisx.Keyspace, n int) (*side, error) {
+func startReal(ctx context.Context, rdb *redis.Client, keys redisx.Keyspace, n int, heartbeat time.Duration) (*side, error) {
 	seed := make([]byte, ed25519.SeedSize)
 	_, _ = rand.Read(seed)
 	key, err := authn.NewKey(seed)
@@ -378,7 +379,7 @@ func startReal(ctx context.Context, rdb *redis.Client, keys redisx.Keyspace, n i
 	verifier := authn.NewVerifier(authn.NewStaticKeys(key), revocations)
 	bus := &eventbus.Bus{Redis: rdb, Keys: keys}
 	hub := live.New(live.Config{MaxConnsPerUser: 10, SendBuffer: 256, MaxSubscriptions: 50, MaxWatches: 10,
-		Heartbeat: 20 * time.Second, WriteTimeout: 10 * time.Second}, verifier, live.Backends{Projects: readable{}}, bus, log)
+		Heartbeat: heartbeat, WriteTimeout: 10 * time.Second}, verifier, live.Backends{Projects: readable{}}, bus, log)
 	hubCtx, stopHub := context.WithCancel(ctx)
 	labelled("real", func() { go hub.Run(hubCtx) })
 	url, stopServer, err := serve("real", hub)
