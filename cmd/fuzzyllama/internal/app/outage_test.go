@@ -24,17 +24,7 @@ import (
 // PostgreSQL is back, the same process, not restarted, is SERVING, ready and answering again.
 func TestDatabaseOutageIsHonestAndHeals(t *testing.T) {
 	pg := dbtest.NewPrivatePostgres(t)
-	cfg := Config{Target: "all"}
-	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_TIME": "0s", "DATA_DIR": t.TempDir(), "DATABASE_URL": pg.URL}
-	if err := NewConfigSet(&cfg).Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuffer{}
-	a, err := Start(context.Background(), cfg, logs)
-	if err != nil {
-		t.Fatalf("start: %v\n%s", err, logs)
-	}
-	defer a.Close(context.Background())
+	a, logs := startAll(t, "DATABASE_URL", pg.URL)
 	base := "http://" + a.HTTPAddr()
 	register := func(email string) *http.Response {
 		body := `{"email":"` + email + `","password":"correct horse battery staple","name":"Ada"}`
@@ -92,17 +82,7 @@ func TestDatabaseOutageIsHonestAndHeals(t *testing.T) {
 // nothing at ERROR.
 func TestRedisOutageKeepsTheAPIUp(t *testing.T) {
 	r := redistest.NewPrivate(t)
-	cfg := Config{Target: "all"}
-	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_TIME": "0s", "DATA_DIR": t.TempDir(), "REDIS_URL": r.URL}
-	if err := NewConfigSet(&cfg).Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuffer{}
-	a, err := Start(context.Background(), cfg, logs)
-	if err != nil {
-		t.Fatalf("start: %v\n%s", err, logs)
-	}
-	defer a.Close(context.Background())
+	a, logs := startAll(t, "REDIS_URL", r.URL)
 	base := "http://" + a.HTTPAddr()
 	call := func(method, path, token, body string) (int, []byte) {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -207,4 +187,22 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// startAll starts every part in this process with one setting changed (where its database or
+// Redis is), and closes it when the test ends.
+func startAll(t *testing.T, key, value string) (*App, *lockedBuffer) {
+	t.Helper()
+	cfg := Config{Target: "all"}
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_TIME": "0s", "DATA_DIR": t.TempDir(), key: value}
+	if err := NewConfigSet(&cfg).Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	a, err := Start(context.Background(), cfg, logs)
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, logs)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	return a, logs
 }
