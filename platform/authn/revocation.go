@@ -61,7 +61,7 @@ type Revocations struct {
 	mu       sync.RWMutex
 	loaded   bool
 	sessions map[userSession]time.Time // ended session -> when the entry expires
-	users    map[string]userEntry // user id -> the latest "every session until" entry
+	users    map[string]userEntry      // user id -> the latest "every session until" entry
 	onRevoke []func([]Revoked)
 }
 
