@@ -85,7 +85,7 @@ func (s *Service) work(ctx context.Context, l store.Lease, r *store.Run) error {
 		if err := s.Store.SaveOutput(ctx, l, text); err != nil {
 			return err
 		}
-		r.Output = text
+		r.Output, r.WaitingSince = text, time.Time{} // saving it cleared the wait, as it did in the store
 	} else {
 		s.publishRun(ctx, *r) // its answer saved, it runs again without a model call
 	}
@@ -100,7 +100,7 @@ func (s *Service) work(ctx context.Context, l store.Lease, r *store.Run) error {
 	if current, err := s.Store.Run(ctx, r.ID); err != nil || !current.Active() {
 		return err // cancelled while the model answered: store nothing
 	}
-	if err := s.process(uctx, l, *r, out); err != nil {
+	if err := s.process(uctx, l, r, out); err != nil {
 		return err
 	}
 	done, err := s.Store.FinishLeased(ctx, l, store.StateSucceeded, "", s.now())
@@ -126,7 +126,7 @@ func (s *Service) callModel(ctx, uctx context.Context, l store.Lease, r *store.R
 	if r.Attempt, err = s.Store.BeginAttempt(ctx, l); err != nil {
 		return "", err
 	}
-	r.Error = ""
+	r.Error, r.WaitingSince = "", time.Time{} // no longer waiting, as in the store
 	s.Metrics.started(*r)
 	s.publishRun(ctx, *r)
 	w := &outputWriter{s: s, run: *r, lease: l}
@@ -165,6 +165,8 @@ func (s *Service) settle(ctx context.Context, l store.Lease, r store.Run, err er
 	}
 	if current, gerr := s.Store.Run(context.WithoutCancel(ctx), r.ID); gerr == nil && !current.Active() {
 		return nil // cancelled while it ran: the cancellation stopped it
+	} else if gerr == nil {
+		r.WaitingSince = current.WaitingSince // the store's is the truth: progress since a wait cleared it
 	}
 	if ctx.Err() != nil {
 		return ctx.Err() // the worker is stopping, or the job ran out of time: the job is worked again
@@ -204,7 +206,9 @@ func (s *Service) settle(ctx context.Context, l store.Lease, r store.Run, err er
 // waitOut parks the run while one of FuzzyLlama's services is out: its job snoozes (River does
 // not count a snooze as an attempt, and neither does the run) with a backoff that grows with
 // the wait to 5 s, so the run goes on within seconds of the service's return, until it has
-// waited AGENT_OUTAGE_WAIT since it began waiting (progress resets that clock).
+// waited AGENT_OUTAGE_WAIT since it began waiting. Progress resets that clock: each write of
+// it (BeginAttempt, SaveOutput, SaveResult) clears waiting_since in the store, and the worker
+// clears r.WaitingSince with it (settle also takes the store's value when it can read it).
 func (s *Service) waitOut(ctx context.Context, l store.Lease, r store.Run, err error) error {
 	now := s.now()
 	since := r.WaitingSince

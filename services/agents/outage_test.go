@@ -34,6 +34,9 @@ type outageSwitch struct {
 	armed    bool
 	failures int
 	failed   int
+	// lasting, when set, ends the outage that long after it started instead (failures unused).
+	lasting time.Duration
+	started time.Time
 }
 
 func (o *outageSwitch) call(method string, do func() error) error {
@@ -41,7 +44,14 @@ func (o *outageSwitch) call(method string, do func() error) error {
 	if method == "OpenTasks" {
 		o.armed = true
 	}
-	down := o.armed && (o.failures < 0 || o.failed < o.failures) && (o.only == "" || o.only == method)
+	if o.armed && o.started.IsZero() {
+		o.started = time.Now()
+	}
+	more := o.failures < 0 || o.failed < o.failures
+	if o.lasting > 0 {
+		more = time.Since(o.started) < o.lasting
+	}
+	down := o.armed && more && (o.only == "" || o.only == method)
 	if down {
 		o.failed++
 	}
@@ -283,4 +293,46 @@ func TestDeadWorkersRunIsResumedOnce(t *testing.T) {
 			t.Fatalf("after the stale job: %+v, %v, %d model calls", again, err, h.offline.callsOf("product_manager", 1))
 		}
 	})
+}
+
+// slowProvider takes its time before it answers: a long model call.
+type slowProvider struct {
+	provider.Provider
+	delay time.Duration
+}
+
+func (p slowProvider) Stream(ctx context.Context, req provider.Request, onText func(string) error) (provider.Response, error) {
+	select {
+	case <-ctx.Done():
+		return provider.Response{}, ctx.Err()
+	case <-time.After(p.delay):
+	}
+	return p.Provider.Stream(ctx, req, onText)
+}
+
+// TestProgressResetsTheOutageWait: progress clears an earlier wait for good. The projects
+// service is down for 1.5 s while the run builds its prompt (it waits), then its model takes
+// 2 s, then the documents service fails once as it stores the answer: 3.5 s after the first wait
+// began, but the run has progressed since, so it waits again from zero (AGENT_OUTAGE_WAIT 3 s)
+// and succeeds rather than fail for a wait it never made.
+func TestProgressResetsTheOutageWait(t *testing.T) {
+	projectsDown := &outageSwitch{lasting: 1500 * time.Millisecond}
+	documentsDown := &outageSwitch{armed: true, only: "Store", failures: 1}
+	cfg := harnessConfig{
+		wrapProjects:  func(p Projects) Projects { return downProjects{Projects: p, o: projectsDown} },
+		wrapDocuments: func(d Documents) Documents { return downDocuments{Documents: d, o: documentsDown} },
+		limits:        func(l *Limits) { l.OutageWait = 3 * time.Second },
+	}
+	h := newHarness(t, "sqlite", cfg)
+	h.offline.Provider = slowProvider{Provider: h.offline.Provider, delay: 2 * time.Second}
+	pid := h.newProject("Recipes")
+	intake := h.startWork(pid)
+	h.waitGate(pid, 1, GateInReview)
+	r, err := h.db.Run(context.Background(), intake.ID)
+	if err != nil || r.State != store.StateSucceeded || r.Attempt != 1 {
+		t.Fatalf("run: %+v, %v", r, err)
+	}
+	if projectsDown.count() == 0 || documentsDown.count() != 1 {
+		t.Fatalf("the outages failed %d and %d calls", projectsDown.count(), documentsDown.count())
+	}
 }

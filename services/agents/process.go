@@ -3,6 +3,7 @@ package agents
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/specvalidate"
@@ -20,7 +21,10 @@ const (
 // batch, keyed likewise), and the validation of an API specification as the gate's
 // spec_validation proof. Each step is recorded in the run's result as soon as it is done, so a
 // run processed again after a crash picks up where it stopped.
-func (s *Service) process(ctx context.Context, l store.Lease, r store.Run, out output.Output) error {
+//
+// r is the worker's copy of the run: each saved step clears its wait (r.WaitingSince), as
+// SaveResult does in the store, so that a later outage is timed from its own start.
+func (s *Service) process(ctx context.Context, l store.Lease, r *store.Run, out output.Output) error {
 	res := r.Result
 	wf, err := s.workflowOf(ctx, r.ProjectID)
 	if err != nil {
@@ -28,18 +32,18 @@ func (s *Service) process(ctx context.Context, l store.Lease, r store.Run, out o
 	}
 	key := "run:" + r.ID
 	if !res.DocumentsStored {
-		docs, err := s.Documents.Store(ctx, r, out.Documents, key)
+		docs, err := s.Documents.Store(ctx, *r, out.Documents, key)
 		if err != nil {
 			return fromService("documents", err)
 		}
 		res.Documents, res.DocumentsStored = docs, true
 		res.Deliverables, res.NextRoles, res.Notes = out.Handoff.Deliverables, out.Handoff.NextRoles, out.Handoff.Notes
-		if err := s.Store.SaveResult(ctx, l, res); err != nil {
+		if err := s.saveResult(ctx, l, r, res); err != nil {
 			return err
 		}
 	}
 	if !res.TasksStored {
-		tasks := tasksOf(wf, r, out.Handoff.Tasks)
+		tasks := tasksOf(wf, *r, out.Handoff.Tasks)
 		if r.Revision > 0 && len(tasks) > 0 {
 			// A re-run proposes again the plan its gate's first run made: the tasks the project
 			// has are kept (a request for changes reopened them), only new keys are added.
@@ -55,7 +59,7 @@ func (s *Service) process(ctx context.Context, l store.Lease, r store.Run, out o
 			}
 		}
 		res.TasksStored = true
-		if err := s.Store.SaveResult(ctx, l, res); err != nil {
+		if err := s.saveResult(ctx, l, r, res); err != nil {
 			return err
 		}
 	}
@@ -66,11 +70,20 @@ func (s *Service) process(ctx context.Context, l store.Lease, r store.Run, out o
 			return fromService("projects", err)
 		}
 		res.ProofRecorded = true
-		if err := s.Store.SaveResult(ctx, l, res); err != nil {
+		if err := s.saveResult(ctx, l, r, res); err != nil {
 			return err
 		}
 	}
 	return s.finishTasks(ctx, l, r, out.Handoff, &res) // tasks.go
+}
+
+// saveResult records a step of the run's processing and, as the store does, ends its wait.
+func (s *Service) saveResult(ctx context.Context, l store.Lease, r *store.Run, res store.Result) error {
+	if err := s.Store.SaveResult(ctx, l, res); err != nil {
+		return err
+	}
+	r.Result, r.WaitingSince = res, time.Time{}
+	return nil
 }
 
 // specOf returns the output's API specification, if it has one.

@@ -45,7 +45,7 @@ func (s *Service) startTasks(ctx context.Context, r store.Run) {
 
 // finishTasks marks the run's tasks done, or those its handoff names, and records the step in
 // res (see the comment at the top of the file for what a failure does).
-func (s *Service) finishTasks(ctx context.Context, l store.Lease, r store.Run, h output.Handoff, res *store.Result) error {
+func (s *Service) finishTasks(ctx context.Context, l store.Lease, r *store.Run, h output.Handoff, res *store.Result) error {
 	if res.TasksAdvanced {
 		return nil
 	}
@@ -64,7 +64,7 @@ func (s *Service) finishTasks(ctx context.Context, l store.Lease, r store.Run, h
 		}
 	}
 	res.TasksAdvanced = true
-	return s.Store.SaveResult(ctx, l, *res)
+	return s.saveResult(ctx, l, r, *res)
 }
 
 // tasksOf places each task a run proposes at a gate, with an owner who works there:

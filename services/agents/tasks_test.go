@@ -257,7 +257,7 @@ func TestFinishTasksAsksOnce(t *testing.T) {
 	}
 	var res store.Result
 	for range 2 {
-		if err := h.s.finishTasks(ctx, lease, r, output.Handoff{}, &res); err != nil || !res.TasksAdvanced {
+		if err := h.s.finishTasks(ctx, lease, &r, output.Handoff{}, &res); err != nil || !res.TasksAdvanced {
 			t.Fatalf("finishTasks: %v, %+v", err, res)
 		}
 	}
@@ -265,7 +265,7 @@ func TestFinishTasksAsksOnce(t *testing.T) {
 		t.Errorf("asked %d times", got)
 	}
 	res = store.Result{}
-	if err := h.s.finishTasks(ctx, lease, r, output.Handoff{DoneTasks: &[]string{}}, &res); err != nil || !res.TasksAdvanced || calls.callsOf("done") != 1 {
+	if err := h.s.finishTasks(ctx, lease, &r, output.Handoff{DoneTasks: &[]string{}}, &res); err != nil || !res.TasksAdvanced || calls.callsOf("done") != 1 {
 		t.Errorf("none done: %v, %+v, %d calls", err, res, calls.callsOf("done"))
 	}
 	saved, err := h.db.Run(ctx, r.ID)
