@@ -57,6 +57,67 @@ func TestJWKSCachePicksUpRotatedKeys(t *testing.T) {
 	}
 }
 
+// TestJWKSCacheRetriesSoonAfterAFailedFetch: a fetch that failed (the auth service down) must
+// not count as a fetch: once the service is back the keys are fetched within about a second,
+// not MinRefresh later (every request was 503 for 30 s after an outage). Meanwhile repeated
+// checks do not each fetch, and Loaded/Ready tell readiness whether keys are there.
+func TestJWKSCacheRetriesSoonAfterAFailedFetch(t *testing.T) {
+	k := testKey(t)
+	var down atomic.Bool
+	var fetches atomic.Int32
+	down.Store(true)
+	c := &JWKSCache{MinRefresh: 30 * time.Second, Fetch: func(context.Context) ([]JWK, error) {
+		fetches.Add(1)
+		if down.Load() {
+			return nil, errors.New("connection refused")
+		}
+		return []JWK{k.PublicJWK()}, nil
+	}}
+	ctx := context.Background()
+	if _, err := c.PublicKey(ctx, k.ID); !errors.Is(err, ErrKeysUnavailable) {
+		t.Fatalf("auth down: %v, want ErrKeysUnavailable", err)
+	}
+	if err := c.Ready(ctx); !errors.Is(err, ErrKeysUnavailable) || c.Loaded() {
+		t.Fatalf("auth down: Ready %v, Loaded %v", err, c.Loaded())
+	}
+	for range 50 { // a burst right after the failure waits for the backoff
+		if _, err := c.PublicKey(ctx, k.ID); !errors.Is(err, ErrKeysUnavailable) {
+			t.Fatalf("auth down: %v", err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches within the backoff, want 1", n)
+	}
+	down.Store(false)
+	time.Sleep(DefaultKeysRetry + 100*time.Millisecond)
+	if got, err := c.PublicKey(ctx, k.ID); err != nil || !got.Equal(k.Public) {
+		t.Fatalf("auth back for a second: %v, want the key", err)
+	}
+	if err := c.Ready(ctx); err != nil || !c.Loaded() {
+		t.Fatalf("loaded: Ready %v, Loaded %v", err, c.Loaded())
+	}
+}
+
+// TestJWKSCacheReadyLoadsTheKeys: readiness loads the keys itself (no request reaches a pod that
+// is not ready), once it can.
+func TestJWKSCacheReadyLoadsTheKeys(t *testing.T) {
+	k := testKey(t)
+	var fetches atomic.Int32
+	c := &JWKSCache{MinRefresh: 30 * time.Second, Fetch: func(context.Context) ([]JWK, error) {
+		fetches.Add(1)
+		return []JWK{k.PublicJWK()}, nil
+	}}
+	if c.Loaded() {
+		t.Fatal("loaded before any fetch")
+	}
+	if err := c.Ready(context.Background()); err != nil || !c.Loaded() {
+		t.Fatalf("Ready %v, Loaded %v", err, c.Loaded())
+	}
+	if _, err := c.PublicKey(context.Background(), k.ID); err != nil || fetches.Load() != 1 {
+		t.Fatalf("%v after %d fetches", err, fetches.Load())
+	}
+}
+
 func TestVerifierChecksTypeIssuerAndExpiry(t *testing.T) {
 	k := testKey(t)
 	s := Signer{Key: k, Issuer: Issuer, Audience: Audience}

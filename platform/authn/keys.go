@@ -115,42 +115,57 @@ func (s StaticKeys) PublicKey(_ context.Context, kid string) (ed25519.PublicKey,
 
 // JWKSCache is a KeySource over a published key set (the auth service's GetJWKS). Keys are
 // fetched on first use and again when a token names a kid the cache does not know — that is how
-// a rotated-in key is picked up — but at most once per MinRefresh, so forged kids cannot turn
-// into a flood of fetches. Concurrent misses share one fetch.
+// a rotated-in key is picked up — but at most once per MinRefresh after a fetch that worked, so
+// forged kids cannot turn into a flood of fetches. A fetch that failed holds the next one back
+// only for RetryAfterFailure (1 s by default): while the auth service is down, at most one
+// fetch a second is tried, and the keys are there within about a second of its return (a
+// failure counted as a fetch held every request at 503 for MinRefresh, 30 s, after an outage).
+// Concurrent misses share one fetch.
 type JWKSCache struct {
 	Fetch      func(ctx context.Context) ([]JWK, error)
 	MinRefresh time.Duration
+	// RetryAfterFailure is how long a failed fetch holds the next attempt back; zero means
+	// DefaultKeysRetry. It is never longer than MinRefresh.
+	RetryAfterFailure time.Duration
 
 	mu        sync.RWMutex
 	keys      map[string]ed25519.PublicKey
-	fetchedAt time.Time
+	fetchedAt time.Time // of the last fetch that worked
+	failedAt  time.Time // of the last fetch that failed, zero once one works
+	lastErr   error     // of that failed fetch
 	group     singleflight.Group
+}
+
+// DefaultKeysRetry is how long a failed key fetch holds the next attempt back.
+const DefaultKeysRetry = time.Second
+
+func (c *JWKSCache) retryAfter() time.Duration {
+	d := c.RetryAfterFailure
+	if d <= 0 {
+		d = DefaultKeysRetry
+	}
+	return min(d, c.MinRefresh)
 }
 
 // PublicKey implements KeySource.
 func (c *JWKSCache) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	c.mu.RLock()
 	k, ok := c.keys[kid]
-	recent := time.Since(c.fetchedAt) < c.MinRefresh
+	fresh := c.keys != nil && time.Since(c.fetchedAt) < c.MinRefresh
+	backoff, lastErr := !c.failedAt.IsZero() && time.Since(c.failedAt) < c.retryAfter(), c.lastErr
 	c.mu.RUnlock()
-	if ok {
+	switch {
+	case ok:
 		return k, nil
-	}
-	if recent {
-		if c.keys == nil { // the last fetch failed and none ever succeeded
-			return nil, ErrKeysUnavailable
-		}
+	case fresh:
 		return nil, ErrUnknownKey
+	case backoff:
+		// The last fetch failed a moment ago: the kid may be a rotated-in key, so the token may
+		// be fine (Unavailable, not Unauthenticated).
+		return nil, fmt.Errorf("%w: %v", ErrKeysUnavailable, lastErr)
 	}
-	// The fetch is shared by every waiting request, so it must not die with the first caller's
-	// context; it gets its own deadline instead.
-	_, err, _ := c.group.Do("fetch", func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		return nil, c.refresh(fctx)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeysUnavailable, err)
+	if err := c.fetch(ctx); err != nil {
+		return nil, err
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -160,13 +175,59 @@ func (c *JWKSCache) PublicKey(ctx context.Context, kid string) (ed25519.PublicKe
 	return nil, ErrUnknownKey
 }
 
+// Loaded reports whether the key set has been fetched at least once: until then every token
+// check answers ErrKeysUnavailable.
+func (c *JWKSCache) Loaded() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.keys != nil
+}
+
+// Ready is nil once the key set has been fetched; until then it tries a fetch (at most one
+// per RetryAfterFailure, shared with the token checks waiting for one) and answers its error.
+// A process's readiness check calls it, which also loads the keys before the first request.
+func (c *JWKSCache) Ready(ctx context.Context) error {
+	c.mu.RLock()
+	loaded := c.keys != nil
+	backoff, lastErr := !c.failedAt.IsZero() && time.Since(c.failedAt) < c.retryAfter(), c.lastErr
+	c.mu.RUnlock()
+	switch {
+	case loaded:
+		return nil
+	case backoff:
+		return fmt.Errorf("%w: %v", ErrKeysUnavailable, lastErr)
+	}
+	return c.fetch(ctx)
+}
+
+// fetch refreshes the key set, sharing a fetch under way. The fetch is shared by every waiting
+// caller, so it must not die with the first caller's context; it gets its own deadline instead,
+// and a caller whose context ends stops waiting for it.
+func (c *JWKSCache) fetch(ctx context.Context) error {
+	ch := c.group.DoChan("fetch", func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return nil, c.refresh(fctx)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return fmt.Errorf("%w: %v", ErrKeysUnavailable, res.Err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %v", ErrKeysUnavailable, ctx.Err())
+	}
+}
+
 func (c *JWKSCache) refresh(ctx context.Context) error {
 	jwks, err := c.Fetch(ctx)
 	if err != nil {
-		// A failed attempt counts too: while the auth service is down, unknown kids must not
-		// turn every request into another fetch.
+		// A failed attempt holds the next one back briefly (see RetryAfterFailure), so that
+		// while the auth service is down unknown kids do not turn every request into a fetch;
+		// it does not count as a fetch, so the keys are fetched again soon after it is back.
 		c.mu.Lock()
-		c.fetchedAt = time.Now()
+		c.failedAt, c.lastErr = time.Now(), err
 		c.mu.Unlock()
 		return err
 	}
@@ -179,7 +240,7 @@ func (c *JWKSCache) refresh(ctx context.Context) error {
 		keys[j.Kid] = pub
 	}
 	c.mu.Lock()
-	c.keys, c.fetchedAt = keys, time.Now()
+	c.keys, c.fetchedAt, c.failedAt, c.lastErr = keys, time.Now(), time.Time{}, nil
 	c.mu.Unlock()
 	return nil
 }

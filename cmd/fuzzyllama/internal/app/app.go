@@ -187,7 +187,19 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 		}
 		return nil
 	})
-	remoteVerifier := authn.NewVerifier(authn.RemoteKeys(authClient), revocations)
+	remoteKeys := authn.RemoteKeys(authClient)
+	remoteVerifier := authn.NewVerifier(remoteKeys, revocations)
+	if authConn != nil {
+		// The parts verifying with the auth service's published keys (the auth service itself
+		// uses its own) are not ready until those are loaded: every token check answers 503
+		// until then. The check fetches them (at most once a second while that fails).
+		a.readiness = append(a.readiness, func(ctx context.Context) error {
+			if err := remoteKeys.Ready(ctx); err != nil {
+				return fmt.Errorf("the signing keys are not loaded yet: %w", err)
+			}
+			return nil
+		})
+	}
 
 	projectsAddr := cfg.ProjectsService
 	if cfg.runs("projects") {
