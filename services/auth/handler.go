@@ -38,7 +38,7 @@ func userProto(u store.User) *authv1.User {
 
 // Register implements authv1.AuthServiceServer.
 func (h *Handler) Register(ctx context.Context, req *authv1.RegisterRequest) (*authv1.RegisterResponse, error) {
-	u, t, err := h.Service.Register(ctx, req.GetEmail(), req.GetPassword(), req.GetName())
+	u, t, err := h.Service.Register(ctx, req.GetEmail(), req.GetPassword(), req.GetName(), edge.ClientIP(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -115,7 +115,7 @@ func resetToken(t *testing.T, svc *Service, email string) string {
 // register creates an account with testPassword, failing the test if it cannot.
 func register(t *testing.T, svc *Service, email string) store.User {
 	t.Helper()
-	u, _, err := svc.Register(context.Background(), email, testPassword, "Test "+email)
+	u, _, err := svc.Register(context.Background(), email, testPassword, "Test "+email, clientIP)
 	if err != nil {
 		t.Fatalf("register %s: %v", email, err)
 	}

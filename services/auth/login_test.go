@@ -167,7 +167,7 @@ func TestLoginValidatesEmailBeforeTheStore(t *testing.T) {
 	} {
 		_, _, err := svc.Login(ctx, email, "x", clientIP)
 		wantField(t, err, "email")
-		_, _, err = svc.Register(ctx, email, testPassword, "Ann")
+		_, _, err = svc.Register(ctx, email, testPassword, "Ann", clientIP)
 		wantField(t, err, "email")
 		wantField(t, svc.ForgotPassword(ctx, email), "email")
 		if name != "missing" {
@@ -175,7 +175,7 @@ func TestLoginValidatesEmailBeforeTheStore(t *testing.T) {
 			wantField(t, err, "emails")
 		}
 	}
-	_, _, err := svc.Register(ctx, "ann@example.com", testPassword, "A\x00nn")
+	_, _, err := svc.Register(ctx, "ann@example.com", testPassword, "A\x00nn", clientIP)
 	wantField(t, err, "name")
 	_, err = svc.LookupUsers(ctx, nil, []string{"id\x00"})
 	wantField(t, err, "ids")

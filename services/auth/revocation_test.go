@@ -53,7 +53,7 @@ func TestLogoutRecordsTheRevocationDurably(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, nil)
 		ctx := context.Background()
-		_, tok, err := svc.Register(ctx, "lou@example.com", testPassword, "Lou")
+		_, tok, err := svc.Register(ctx, "lou@example.com", testPassword, "Lou", clientIP)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func TestEndingSessionsWithRedisDown(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	svc := newService(t, rdb, "test", nil)
 	ctx := context.Background()
-	_, loggedOut, err := svc.Register(ctx, "max@example.com", testPassword, "Max")
+	_, loggedOut, err := svc.Register(ctx, "max@example.com", testPassword, "Max", clientIP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestRefreshWithRedisDownIsUnavailable(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = rdb.Close() })
 	svc := newService(t, rdb, "test", nil)
-	_, tok, err := svc.Register(context.Background(), "ned@example.com", testPassword, "Ned")
+	_, tok, err := svc.Register(context.Background(), "ned@example.com", testPassword, "Ned", clientIP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestResetEndsEverySessionDurably(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, nil)
 		ctx := context.Background()
-		_, before, err := svc.Register(ctx, "ola@example.com", testPassword, "Ola")
+		_, before, err := svc.Register(ctx, "ola@example.com", testPassword, "Ola", clientIP)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -136,7 +136,15 @@ func (s *Service) verify(ctx context.Context, hash, password string) (bool, erro
 }
 
 // Register creates an account and starts its first session.
-func (s *Service) Register(ctx context.Context, email, password, name string) (store.User, Tokens, error) {
+//
+// Sessions live in Redis, so Register first checks that Redis answers: while it is down no
+// account is created (Unavailable, try again), and a retry once it is back registers as if
+// nothing happened. Should Redis fail between that check and the session (the account exists,
+// without a session), the same registration retried — same email and password, within
+// registrationRetry of the account's creation, the account never having had a session — signs
+// in instead of answering AlreadyExists, so the person is not stuck. That retry is a login: it
+// goes through the login throttle, and a wrong password answers AlreadyExists as before.
+func (s *Service) Register(ctx context.Context, email, password, name, clientIP string) (store.User, Tokens, error) {
 	email, name = normalizeEmail(email), strings.TrimSpace(name)
 	var v apperr.Violations
 	checkEmail(&v, email)
@@ -153,16 +161,52 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (s
 	if err != nil {
 		return store.User{}, Tokens{}, err
 	}
+	if err := s.Sessions.Ping(ctx); err != nil {
+		return store.User{}, Tokens{}, sessionsDown(err)
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	u := store.User{ID: uuid.NewString(), Email: email, Name: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrEmailTaken) {
+			if u, t, retried, err := s.retryRegistration(ctx, email, password, clientIP); retried {
+				return u, t, err
+			}
 			return store.User{}, Tokens{}, apperr.AlreadyExists("an account with this email already exists")
 		}
 		return store.User{}, Tokens{}, err
 	}
 	t, err := s.startSession(ctx, u.ID, 0) // a new account: its sessions were never ended
 	return u, t, sessionsDown(err)
+}
+
+// registrationRetry is how long after an account's creation a registration that could not
+// start its session may be retried (see Register).
+const registrationRetry = time.Hour
+
+// retryRegistration signs in a registration retried for an account that was created moments
+// ago but never had a session (Redis failed after the account was created). retried is false
+// when the email is someone else's registration: the caller answers AlreadyExists.
+func (s *Service) retryRegistration(ctx context.Context, email, password, clientIP string) (u store.User, t Tokens, retried bool, err error) {
+	existing, err := s.Store.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, Tokens{}, false, nil
+	case err != nil:
+		return store.User{}, Tokens{}, true, err
+	case s.now().Sub(existing.CreatedAt) > registrationRetry:
+		return store.User{}, Tokens{}, false, nil
+	}
+	switch started, err := s.Sessions.Started(ctx, existing.ID); {
+	case err != nil:
+		return store.User{}, Tokens{}, true, sessionsDown(err)
+	case started:
+		return store.User{}, Tokens{}, false, nil
+	}
+	u, t, err = s.Login(ctx, email, password, clientIP)
+	if e, ok := apperr.As(err); ok && e.Kind == apperr.KindUnauthenticated {
+		return store.User{}, Tokens{}, false, nil // not the same password: not a retry
+	}
+	return u, t, true, err
 }
 
 // Login checks a password and starts a new session. Every failure answers the same

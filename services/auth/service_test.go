@@ -154,7 +154,7 @@ func TestLoginRacingLogoutAll(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, nil)
 		ctx := context.Background()
-		u, first, err := svc.Register(ctx, "ivy@example.com", testPassword, "Ivy")
+		u, first, err := svc.Register(ctx, "ivy@example.com", testPassword, "Ivy", clientIP)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func TestRefreshTwiceInParallel(t *testing.T) {
 	eachRedis(t, func(t *testing.T, rdb *redis.Client, keys redisx.Keyspace) {
 		svc := newService(t, rdb, keys, nil)
 		ctx := context.Background()
-		_, first, err := svc.Register(ctx, "jo@example.com", testPassword, "Jo")
+		_, first, err := svc.Register(ctx, "jo@example.com", testPassword, "Jo", clientIP)
 		if err != nil {
 			t.Fatal(err)
 		}

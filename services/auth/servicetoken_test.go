@@ -23,7 +23,7 @@ func TestIssueServiceToken(t *testing.T) {
 	svc := newService(t, rdb, "test", nil)
 	svc.ServiceCredential = credential
 	ctx := context.Background()
-	u, _, err := svc.Register(ctx, "ada@example.com", testPassword, "Ada")
+	u, _, err := svc.Register(ctx, "ada@example.com", testPassword, "Ada", clientIP)
 	if err != nil {
 		t.Fatal(err)
 	}

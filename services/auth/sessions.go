@@ -65,8 +65,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
 // createScript: KEYS index, generation, session; ARGV uid, jti, generation read by the caller,
-// ttl ms, sid. Returns 0 if the generation has changed, else 1. The generation key's expiry is
-// renewed with the session's, so it outlives every session that records it.
+// ttl ms, sid. Returns 0 if the generation has changed, else 1. The generation key is created
+// (0) if missing and its expiry renewed with the session's, so it outlives every session that
+// records it, and tells that the user has had a session (Started).
 var createScript = redis.NewScript(luaNow + `
 if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[3]) then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -74,9 +75,20 @@ redis.call('HSET', KEYS[3], 'uid', ARGV[1], 'jti', ARGV[2], 'gen', ARGV[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 redis.call('ZADD', KEYS[1], now + ARGV[4], ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[3], 'NX')
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return 1
 `)
+
+// Ping checks that Redis answers, so that sessions can be created.
+func (s *Sessions) Ping(ctx context.Context) error { return s.Redis.Ping(ctx).Err() }
+
+// Started reports whether the user has had a session within the session TTL (Create leaves the
+// generation key, which only expires a refresh-token lifetime after the last session began).
+func (s *Sessions) Started(ctx context.Context, uid string) (bool, error) {
+	n, err := s.Redis.Exists(ctx, s.indexKey(uid), s.genKey(uid)).Result()
+	return n > 0, err
+}
 
 // Generation returns the user's session generation, to pass to Create. Read it before checking
 // the password that justifies the session.
