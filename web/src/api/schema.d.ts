@@ -2724,7 +2724,10 @@ export interface components {
              * @description Unset until the run has finished.
              */
             endTime: string | null;
-            /** @description Why the run failed or was cancelled; the provider's own message where there is one. */
+            /**
+             * @description Why the run failed or was cancelled, the provider's own message where there is one; while the
+             *     run is queued again, what it waits for (one of FuzzyLlama's services being back).
+             */
             error: string;
             /** @description The reviewer's requested changes the run addresses, on a re-run. */
             feedback: string;

@@ -517,7 +517,8 @@ type Run struct {
 	Attempt     int32  `protobuf:"varint,11,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	MaxAttempts int32  `protobuf:"varint,12,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
 	Usage       *Cost  `protobuf:"bytes,13,opt,name=usage,proto3" json:"usage,omitempty"`
-	// Why the run failed or was cancelled; the provider's own message where there is one.
+	// Why the run failed or was cancelled, the provider's own message where there is one; while the
+	// run is queued again, what it waits for (one of FuzzyLlama's services being back).
 	Error string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
 	// The full output (GetRun only).
 	Output    string         `protobuf:"bytes,15,opt,name=output,proto3" json:"output,omitempty"`

@@ -144,4 +144,25 @@ describe("live run output", () => {
     expect(screen.queryByRole("button", { name: /Retry/ })).toBeNull();
     expect(screen.getAllByRole("button", { name: /output of product manager/ })).toHaveLength(2);
   });
+
+  it("shows a run waiting for one of our services as waiting, not failed, and says when a run was resumed", async () => {
+    const waiting =
+      "waiting: FuzzyLlama's projects service was unavailable; the run goes on by itself when it is back.";
+    const api = projectApi({
+      runs: [
+        run({ id: "run2", state: "RUN_STATE_QUEUED", error: waiting }),
+        run({
+          state: "RUN_STATE_SUCCEEDED",
+          rescues: 1,
+          rescueTime: "2026-12-07T10:00:30Z",
+          endTime: "2026-12-07T10:01:00Z",
+        }),
+      ],
+    });
+    await renderProjectPage(<OverviewPage />, { api });
+    const runs = await screen.findByRole("region", { name: "Agent work at G1 Scope" });
+    expect(within(runs).getByText(waiting)).toBeDefined();
+    expect(within(runs).queryByText(/Failed/)).toBeNull();
+    expect(within(runs).getByText("resumed once after its worker stopped")).toBeDefined();
+  });
 });

@@ -122,6 +122,11 @@ const RunItem = memo(function RunItem({
           </span>
           {offline ? null : <span>{usage.costUsd}</span>}
           {run.revision > 0 ? <span>revision {run.revision}</span> : null}
+          {run.rescues > 0 ? (
+            <span>
+              resumed {run.rescues === 1 ? "once" : `${run.rescues} times`} after its worker stopped
+            </span>
+          ) : null}
           <span>
             {run.endTime ? "ended " : run.startTime ? "started " : "queued "}
             <When time={run.endTime ?? run.startTime ?? run.createTime} />
@@ -158,11 +163,7 @@ const RunItem = memo(function RunItem({
           <span className="muted">Addresses the requested changes:</span> {run.feedback}
         </p>
       ) : null}
-      {run.error ? (
-        <p className="error run-error">
-          {run.state === "RUN_STATE_CANCELLED" ? "Cancelled" : "Failed"}: {run.error}
-        </p>
-      ) : null}
+      {run.error ? <RunProblem run={run} /> : null}
       {cancel.isError ? <ErrorView error={cancel.error} title="Could not cancel" /> : null}
       {retry.isError ? <ErrorView error={retry.error} title="Could not start the run again" /> : null}
       {open ? (
@@ -173,3 +174,15 @@ const RunItem = memo(function RunItem({
     </li>
   );
 });
+
+/** Why a run failed or was cancelled; while it is queued, what it waits for (a service of ours). */
+function RunProblem({ run }: { run: Run }) {
+  if (run.state === "RUN_STATE_FAILED" || run.state === "RUN_STATE_CANCELLED") {
+    return (
+      <p className="error run-error">
+        {run.state === "RUN_STATE_CANCELLED" ? "Cancelled" : "Failed"}: {run.error}
+      </p>
+    );
+  }
+  return <p className="muted run-note">{run.error}</p>;
+}

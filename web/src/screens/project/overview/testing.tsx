@@ -158,6 +158,8 @@ export function run(overrides: Partial<Run> = {}): Run {
     createTime: T0,
     startTime: T0,
     endTime: null,
+    rescues: 0,
+    rescueTime: null,
     ...overrides,
   };
 }
