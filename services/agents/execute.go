@@ -151,7 +151,8 @@ func (s *Service) callModel(ctx, uctx context.Context, l store.Lease, r *store.R
 // settle ends an execution after err: nothing to do when the run ended or another worker holds
 // it; an outage of FuzzyLlama's services is waited out (waitOut); a transient provider failure
 // with attempts left snoozes the job with backoff (honouring the provider's Retry-After);
-// anything else fails the run with a reason for its owner.
+// anything else (a service's internal error or refusal, a permanent provider failure) fails the
+// run with a reason for its owner, spending no further attempt.
 func (s *Service) settle(ctx context.Context, l store.Lease, r store.Run, err error) error {
 	var failed *runFailed
 	switch {
@@ -173,6 +174,11 @@ func (s *Service) settle(ctx context.Context, l store.Lease, r store.Run, err er
 	}
 	if outage(err) {
 		return s.waitOut(ctx, l, r, err)
+	}
+	if broken(err) {
+		s.Logger.ErrorContext(ctx, "a FuzzyLlama service failed a run's request", "run_id", r.ID, "project_id", r.ProjectID,
+			"error", err.Error())
+		return s.fail(ctx, l, r, serviceFailure(err))
 	}
 	var pe *provider.Error
 	if !errors.As(err, &pe) {

@@ -13,7 +13,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
 	"github.com/fuzzyllama/fuzzyllama/platform/input"
+	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
 )
 
@@ -21,9 +23,9 @@ import (
 //   - the model provider fails: a transient failure spends one of the run's attempts
 //     (AGENT_MAX_ATTEMPTS) and is retried with backoff; a permanent one ends the run;
 //   - one of FuzzyLlama's own services (projects, documents, auth, the database) is down or
-//     failing: an outage, which the run waits out without spending an attempt, for up to
+//     overloaded: an outage, which the run waits out without spending an attempt, for up to
 //     AGENT_OUTAGE_WAIT; a service that refuses the request (not found, permission denied, ...)
-//     ends the run;
+//     or fails it with an internal error (a bug, which waiting does not mend) ends the run;
 //   - the run's own limits: its budget, a cancellation, an answer that breaks the contract.
 //
 // What the owner reads (the run's error, a blocked gate's reason) says what happened and what to
@@ -52,17 +54,44 @@ type runFailed struct{ reason string }
 
 func (e *runFailed) Error() string { return e.reason }
 
-// outage reports whether err is one of FuzzyLlama's services (or the network or database under
-// them) failing for now, rather than refusing the request: unavailable, timed out, overloaded,
-// or an internal error. The model provider's failures are never outages.
+// outage reports whether err is one of FuzzyLlama's services, or the agents' own database or
+// Redis under it, failing for now rather than refusing the request or being broken: a service
+// answering UNAVAILABLE (every service answers it when its own database or Redis is out:
+// platform/grpcx), DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED or CANCELED, or an error of the
+// agents' own store that database.IsUnavailable, redisx.IsUnavailable or net.Error recognise.
+//
+// CANCELED is one: settle handles the worker's own cancellation (its context) before it asks, so
+// a CANCELED that reaches here was the other side's: a service stopping cancels the calls it is
+// serving (grpc.Server.Stop), and the call may end CANCELED rather than UNAVAILABLE.
+//
+// INTERNAL and UNKNOWN are not: a service answers them for a bug, which waiting does not mend
+// (see broken). The model provider's failures are never outages.
 func outage(err error) bool {
 	var pe *provider.Error
 	if err == nil || errors.As(err, &pe) {
 		return false
 	}
+	var netErr net.Error
+	if database.IsUnavailable(err) || redisx.IsUnavailable(err) || errors.As(err, &netErr) {
+		return true
+	}
 	switch apperr.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted, codes.Internal,
-		codes.Unknown, codes.Canceled:
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted, codes.Canceled:
+		return true
+	}
+	return false
+}
+
+// broken reports whether err, which is no outage, is a fault rather than a refusal: a service
+// answering INTERNAL, UNKNOWN, DATA_LOSS or UNIMPLEMENTED, or an error of the agents' own (which
+// apperr takes for an internal one). The model provider's failures are never broken.
+func broken(err error) bool {
+	var pe *provider.Error
+	if err == nil || errors.As(err, &pe) {
+		return false
+	}
+	switch apperr.Code(err) {
+	case codes.Internal, codes.Unknown, codes.DataLoss, codes.Unimplemented:
 		return true
 	}
 	return false
@@ -77,15 +106,13 @@ func serviceName(err error) string {
 	return "one of FuzzyLlama's own services"
 }
 
-// outageWord says what the service did: was unavailable, or kept failing.
+// outageWord says what the service did: was unavailable, or was overloaded.
 func outageWord(err error) string {
 	var netErr net.Error
 	if errors.As(err, &netErr) {
 		return "was unavailable" // a network error under a service: its database, say
 	}
 	switch apperr.Code(err) {
-	case codes.Internal, codes.Unknown:
-		return "kept failing"
 	case codes.ResourceExhausted, codes.Aborted:
 		return "was overloaded"
 	}
@@ -102,6 +129,19 @@ func waitingNote(err error) string {
 func outageFailure(err error, waited time.Duration) string {
 	return fmt.Sprintf("%s %s for longer than the run may wait (%s, AGENT_OUTAGE_WAIT). The model provider is not at fault; "+
 		"run it again once FuzzyLlama is back.", capitalize(serviceName(err)), outageWord(err), waited.Round(time.Second))
+}
+
+// serviceFailure is the reason of a run that one of FuzzyLlama's services failed with an error
+// of its own (broken): nothing the owner or the model did, and nothing waiting mends. The
+// service's message is not shown (an internal error's is not for the owner; the log has it).
+func serviceFailure(err error) string {
+	name := "FuzzyLlama's agents service" // an error of its own store, say
+	var se *serviceError
+	if errors.As(err, &se) {
+		name = serviceName(err)
+	}
+	return capitalize(name) + " failed on the run's request with an internal error. The model provider is not at fault; " +
+		"run it again, and if it fails the same way, ask FuzzyLlama's operators to look at that service's logs."
 }
 
 // refusal is the reason of a run one of FuzzyLlama's services refused: its status message, which

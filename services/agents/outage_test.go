@@ -36,6 +36,8 @@ type outageSwitch struct {
 	failed   int
 	// lasting, when set, ends the outage that long after it started instead (failures unused).
 	lasting time.Duration
+	// err is what a call fails with (dialFailure when nil).
+	err     error
 	started time.Time
 }
 
@@ -56,7 +58,9 @@ func (o *outageSwitch) call(method string, do func() error) error {
 		o.failed++
 	}
 	o.mu.Unlock()
-	if down {
+	if down && o.err != nil {
+		return o.err
+	} else if down {
 		return dialFailure
 	}
 	return do()
@@ -334,5 +338,37 @@ func TestProgressResetsTheOutageWait(t *testing.T) {
 	}
 	if projectsDown.count() == 0 || documentsDown.count() != 1 {
 		t.Fatalf("the outages failed %d and %d calls", projectsDown.count(), documentsDown.count())
+	}
+}
+
+// TestServiceBugFailsTheRun: a service that answers INTERNAL (a bug in it, not an outage: every
+// service answers UNAVAILABLE when its database or Redis is out) fails the run at once, with no
+// model call repeated, saying which service failed and to run it again; the gate is blocked
+// with that reason. The run does not wait AGENT_OUTAGE_WAIT (1 minute here) for it to mend.
+func TestServiceBugFailsTheRun(t *testing.T) {
+	bug := &outageSwitch{armed: true, only: "Store", failures: -1, err: status.Error(codes.Internal, "internal error")}
+	h := newHarness(t, "sqlite", harnessConfig{
+		wrapDocuments: func(d Documents) Documents { return downDocuments{Documents: d, o: bug} },
+		limits:        func(l *Limits) { l.OutageWait = time.Minute },
+	})
+	pid := h.newProject("Recipes")
+	intake := h.startWork(pid)
+	start := time.Now()
+	h.waitGate(pid, 1, GateBlocked)
+	r, err := h.db.Run(context.Background(), intake.ID)
+	if err != nil || r.State != store.StateFailed || r.Attempt != 1 || h.offline.callsOf("product_manager", 1) != 1 {
+		t.Fatalf("run: %+v, %v; %d model calls", r, err, h.offline.callsOf("product_manager", 1))
+	}
+	if bug.count() != 1 || time.Since(start) > 20*time.Second {
+		t.Errorf("the documents service was asked %d times in %s: the run waited for a bug to mend", bug.count(), time.Since(start))
+	}
+	for _, want := range []string{"FuzzyLlama's documents service failed on the run's request", "run it again", "not at fault"} {
+		if !strings.Contains(r.Error, want) {
+			t.Errorf("the run's error lacks %q: %s", want, r.Error)
+		}
+	}
+	noInternals(t, "the run's error", r.Error)
+	if fg, _ := h.projects.gate(pid, 1); !strings.Contains(fg.blockedReason, "documents service failed") {
+		t.Errorf("the blocked reason: %s", fg.blockedReason)
 	}
 }
