@@ -23,6 +23,8 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/database"
+	"github.com/fuzzyllama/fuzzyllama/platform/outage"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
 )
@@ -82,6 +84,10 @@ type Service struct {
 	mu     sync.Mutex
 	closed bool
 	mail   sync.WaitGroup
+
+	// resetMails records outages that keep reset mails from going out (mailOutage).
+	outageOnce sync.Once
+	resetMails *outage.Log
 
 	// passwordChecked, set by tests, runs after each password check.
 	passwordChecked func()
@@ -489,11 +495,20 @@ const ForgotPasswordMessage = "If an account exists for this email, a password r
 
 // ForgotPassword mails a reset link if the account exists. The reply and its timing do not
 // depend on that: the lookup and mail happen after the reply, in the background.
+//
+// The mail needs the database and Redis: an outage of either known before the reply is
+// answered Unavailable (try again; the same for every email, so it tells nothing about
+// accounts) rather than 200 for a mail that would be lost. One that begins after the reply
+// loses that mail; it is logged once per outage at WARN (mailOutage), and the request can
+// simply be repeated: the per-account cooldown is given back when the mail did not go out.
 func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 	email = normalizeEmail(email)
 	var v apperr.Violations
 	checkEmail(&v, email)
 	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := s.mailDependenciesUp(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -505,11 +520,39 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 	s.mail.Go(func() {
 		ctx, cancel := detached(ctx, mailTimeout)
 		defer cancel()
-		if err := s.sendReset(ctx, email); err != nil {
+		switch err := s.sendReset(ctx, email); {
+		case err == nil:
+			s.mailOutage().Up(ctx)
+		case database.IsUnavailable(err) || redisx.IsUnavailable(err):
+			s.mailOutage().Down(ctx, err)
+		default:
 			s.Logger.ErrorContext(ctx, "password reset mail failed", "error", err.Error())
 		}
 	})
 	return nil
+}
+
+// mailDependenciesUp checks that the database and Redis answer, so that a reset mail can be
+// sent: an outage is Unavailable (and recorded in mailOutage), anything else is returned as is.
+func (s *Service) mailDependenciesUp(ctx context.Context) error {
+	err := s.Store.Ping(ctx)
+	if err == nil {
+		err = s.Sessions.Ping(ctx)
+	}
+	if database.IsUnavailable(err) || redisx.IsUnavailable(err) {
+		s.mailOutage().Down(ctx, err)
+		return fmt.Errorf("%w (%w)", apperr.Unavailable("password reset is unavailable right now; try again in a moment"), err)
+	}
+	return err
+}
+
+// mailOutage records the outages that keep reset mails from being sent: one WARN when the
+// first request meets one, one INFO when a mail goes out again.
+func (s *Service) mailOutage() *outage.Log {
+	s.outageOnce.Do(func() {
+		s.resetMails = &outage.Log{Dependency: "database or redis for password reset mails", Logger: s.Logger}
+	})
+	return s.resetMails
 }
 
 // Close waits until the reset mails being sent in the background are done, or ctx ends, and
@@ -542,6 +585,18 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 	if ok, err := s.Throttle.ResetMailAllowed(ctx, u.ID); err != nil || !ok {
 		return err // a mail went out less than a minute ago: the reply to the caller is the same
 	}
+	err = s.mailReset(ctx, u)
+	if err != nil {
+		// No mail went out: the cooldown must not hold back the retry.
+		if rerr := s.Throttle.ResetMailFailed(ctx, u.ID); rerr != nil {
+			s.warnUnlessOutage(ctx, "cannot give back the reset mail cooldown", rerr)
+		}
+	}
+	return err
+}
+
+// mailReset stores a new reset token for u and mails it.
+func (s *Service) mailReset(ctx context.Context, u store.User) error {
 	token, hash, err := newResetToken()
 	if err != nil {
 		return err

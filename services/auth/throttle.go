@@ -138,3 +138,9 @@ const resetMailEvery = time.Minute
 func (t *LoginThrottle) ResetMailAllowed(ctx context.Context, userID string) (bool, error) {
 	return t.Redis.SetNX(ctx, t.Keys.Key("auth", "reset-mail", userID), 1, resetMailEvery).Result()
 }
+
+// ResetMailFailed gives the cooldown back when the mail could not be sent, so that asking
+// again works at once.
+func (t *LoginThrottle) ResetMailFailed(ctx context.Context, userID string) error {
+	return t.Redis.Del(ctx, t.Keys.Key("auth", "reset-mail", userID)).Err()
+}
