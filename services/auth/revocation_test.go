@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
+	"github.com/fuzzyllama/fuzzyllama/services/auth/store"
 )
 
 // identity returns who the access token of t is, as the authorization interceptor would.
@@ -207,8 +209,9 @@ func TestResetEndsEverySessionDurably(t *testing.T) {
 		}
 		wantSessionEnded(t, svc, before)
 		list, err := svc.Store.Revoked(ctx, time.Now())
-		if err != nil || len(list) != 1 || list[0].SessionID != "" {
-			t.Fatalf("durable list after a reset = %+v, %v; want one entry for every session", list, err)
+		if err != nil || len(list) != 2 || !slices.ContainsFunc(list, func(r store.Revocation) bool { return r.SessionID == "" }) ||
+			!slices.ContainsFunc(list, func(r store.Revocation) bool { return r.SessionID == sessionOf(t, svc, before) }) {
+			t.Fatalf("durable list after a reset = %+v, %v; want one entry for every session and one for the session", list, err)
 		}
 		_, after, err := svc.Login(ctx, "ola@example.com", "a new password 7", clientIP)
 		if err != nil {
@@ -233,5 +236,52 @@ func TestServicesCannotEndSessions(t *testing.T) {
 	wantErr(t, err, apperr.KindPermissionDenied)
 	if list, err := svc.Store.Revoked(ctx, time.Now()); err != nil || len(list) != 0 {
 		t.Fatalf("refused logouts recorded %+v, %v", list, err)
+	}
+}
+
+// TestEndingAllSessionsDoesNotDependOnClocks: logout-all and a password reset handled by a
+// replica whose clock is behind the one that started the session (so the session's id looks
+// newer than the logout) still end it — for the verifiers, for a process loading the durable
+// list, and for refresh — because each session Redis ended is recorded by its id.
+func TestEndingAllSessionsDoesNotDependOnClocks(t *testing.T) {
+	for _, how := range []string{"logout-all", "reset"} {
+		t.Run(how, func(t *testing.T) {
+			rdb, keys := redistest.New(t)
+			svc := newService(t, rdb, keys, nil)
+			ctx := context.Background()
+			_, tok, err := svc.Register(ctx, "quin@example.com", testPassword, "Quin", clientIP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, other, err := svc.Login(ctx, "quin@example.com", testPassword, clientIP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reset := resetToken(t, svc, "quin@example.com")
+			// The replica handling the logout-all runs 200 ms behind the one that started
+			// the sessions: they started "after" its now.
+			svc.Now = func() time.Time { return time.Now().Add(-200 * time.Millisecond) }
+			if how == "logout-all" {
+				if n, err := svc.LogoutAll(ctx, identity(t, svc, other)); err != nil || n != 2 {
+					t.Fatalf("logout-all = %d, %v; want 2", n, err)
+				}
+			} else if err := svc.ResetPassword(ctx, reset, "a new password 7"); err != nil {
+				t.Fatal(err)
+			}
+			svc.Now = nil
+			fresh := &authn.Revocations{Redis: rdb, Keys: keys, Source: svc.RevokedSessions}
+			if err := fresh.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range []Tokens{tok, other} {
+				if !accessRevoked(t, svc, tk) {
+					t.Fatal("a session started on a replica ahead outlived the " + how)
+				}
+				if ok, err := fresh.IsRevoked(identity(t, svc, tk).UserID, sessionOf(t, svc, tk)); !ok || err != nil {
+					t.Fatalf("a process loading the list: IsRevoked = %v, %v", ok, err)
+				}
+				wantSessionEnded(t, svc, tk)
+			}
+		})
 	}
 }

@@ -371,17 +371,22 @@ func (s *Service) revocation(uid, sid string) store.Revocation {
 		AccessUntil: now.Add(s.AccessTTL + authn.DefaultLeeway), RefreshUntil: now.Add(s.RefreshTTL + authn.DefaultLeeway)}
 }
 
-// revoke records r durably, then makes it known: at once in this process, pushed to the others.
-func (s *Service) revoke(ctx context.Context, r store.Revocation) error {
-	if err := s.Store.Revoke(ctx, r); err != nil {
+// revoke records rs durably, then makes them known: at once in this process, pushed to the
+// others.
+func (s *Service) revoke(ctx context.Context, rs ...store.Revocation) error {
+	if err := s.Store.Revoke(ctx, rs...); err != nil {
 		return err
 	}
-	s.announce(ctx, r)
+	s.announce(ctx, rs...)
 	return nil
 }
 
-func (s *Service) announce(ctx context.Context, r store.Revocation) {
-	s.Revocations.Announce(ctx, s.Logger, authn.Revoked{UserID: r.UserID, SessionID: r.SessionID, EndedAt: r.EndedAt, Expires: r.AccessUntil})
+func (s *Service) announce(ctx context.Context, rs ...store.Revocation) {
+	entries := make([]authn.Revoked, len(rs))
+	for i, r := range rs {
+		entries[i] = authn.Revoked{UserID: r.UserID, SessionID: r.SessionID, EndedAt: r.EndedAt, Expires: r.AccessUntil}
+	}
+	s.Revocations.Announce(ctx, s.Logger, entries...)
 }
 
 // RevokedSessions lists the durable revocations verifiers need (ListRevokedSessions, and the
@@ -440,9 +445,17 @@ func (s *Service) LogoutAll(ctx context.Context, id authn.Identity) (int, error)
 }
 
 // endAllSessions ends the user's sessions in Redis (refusing logins under way, see Sessions),
-// then records durably that every session started until then has ended. Redis goes first so
-// that a session it let start is older than the record; if Redis is down, no login can start
-// one, and the record alone ends them all.
+// then records durably that they have ended: one entry for each session Redis ended, and one
+// for the user, "every session started until now". Redis goes first so that a session it let
+// start is in its answer; if Redis is down, no login can start one, and the user's entry alone
+// ends them all.
+//
+// The session entries are what make logout-all independent of the clocks of the auth
+// replicas: the user's entry compares the session id's time (the clock of the replica that
+// started the session) with this replica's, so a session started moments before on a replica
+// whose clock is ahead would look newer and outlive it. Only while Redis is down does the
+// user's entry stand alone: then a session started within the replicas' clock skew (NTP: a few
+// ms) before the logout-all survives it.
 func (s *Service) endAllSessions(ctx context.Context, uid string) (int, error) {
 	ctx, cancel := detached(ctx, commitTimeout)
 	defer cancel()
@@ -450,7 +463,11 @@ func (s *Service) endAllSessions(ctx context.Context, uid string) (int, error) {
 	if err != nil {
 		s.warnUnlessOutage(ctx, "cannot end the sessions in Redis; the durable record ends them", err)
 	}
-	if err := s.revoke(ctx, s.revocation(uid, "")); err != nil {
+	ended := []store.Revocation{s.revocation(uid, "")}
+	for _, sid := range sids {
+		ended = append(ended, s.revocation(uid, sid))
+	}
+	if err := s.revoke(ctx, ended...); err != nil {
 		return 0, err
 	}
 	return len(sids), nil

@@ -76,9 +76,10 @@ type Store interface {
 	// UpdatedAt is set to now, and the user id is returned. An unknown, used or expired token
 	// returns ErrNotFound and changes nothing.
 	ResetPassword(ctx context.Context, tokenHash []byte, newPasswordHash string, now time.Time, ended Revocation) (userID string, err error)
-	// Revoke records r (keeping the later times if it is already recorded) and deletes the
-	// entries past their RefreshUntil as of r.EndedAt, so the table holds only what matters.
-	Revoke(ctx context.Context, r Revocation) error
+	// Revoke records each r, in one transaction (keeping the later times of one already
+	// recorded), and deletes the entries past their RefreshUntil as of r.EndedAt, so the table
+	// holds only what matters.
+	Revoke(ctx context.Context, rs ...Revocation) error
 	// Revoked lists the entries whose AccessUntil is after now, in no order.
 	Revoked(ctx context.Context, now time.Time) ([]Revocation, error)
 	// SessionRevoked reports whether an entry whose RefreshUntil is after now ends the session

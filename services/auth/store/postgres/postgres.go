@@ -170,8 +170,16 @@ func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, newPassword
 }
 
 // Revoke implements store.Store.
-func (s *Store) Revoke(ctx context.Context, r store.Revocation) error {
-	if err := revoke(ctx, s.pool, r); err != nil {
+func (s *Store) Revoke(ctx context.Context, rs ...store.Revocation) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, r := range rs {
+			if err := revoke(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
 	return nil

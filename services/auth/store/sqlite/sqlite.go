@@ -190,8 +190,15 @@ func (s *Store) resetPassword(ctx context.Context, tokenHash []byte, newPassword
 }
 
 // Revoke implements store.Store.
-func (s *Store) Revoke(ctx context.Context, r store.Revocation) error {
-	if err := sqlitex.InTx(ctx, s.db, func(tx *sql.Tx) error { return revoke(ctx, tx, r) }); err != nil {
+func (s *Store) Revoke(ctx context.Context, rs ...store.Revocation) error {
+	if err := sqlitex.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		for _, r := range rs {
+			if err := revoke(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
 	return nil

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		"Ping":                            testPing,
 		"ResetPasswordRecordsRevocation":  testResetRecordsRevocation,
 		"RevokeAndList":                   testRevokeAndList,
+		"RevokeSeveral":                   testRevokeSeveral,
 		"RevokeKeepsLaterTimes":           testRevokeKeepsLaterTimes,
 		"SessionRevoked":                  testSessionRevoked,
 		"RevokePrunesPastEntries":         testRevokePrunes,
@@ -391,6 +392,22 @@ func testRevokeAndList(t *testing.T, s store.Store) {
 	got = listed(t, s, one.AccessUntil)
 	if _, ok := got[[2]string{"u1", "s1"}]; ok || len(got) != 1 {
 		t.Fatalf("Revoked at the first entry's AccessUntil = %+v, want only the second", got)
+	}
+}
+
+// testRevokeSeveral: one call records several entries (logout-all: the user's and one per
+// session Redis ended).
+func testRevokeSeveral(t *testing.T, s store.Store) {
+	all, s1, s2 := revocation("u1", "", base), revocation("u1", "s1", base), revocation("u1", "s2", base)
+	if err := s.Revoke(context.Background(), all, s1, s2); err != nil {
+		t.Fatal(err)
+	}
+	got := listed(t, s, base)
+	if len(got) != 3 || got[[2]string{"u1", ""}] != storedRevocation(all) || got[[2]string{"u1", "s2"}] != storedRevocation(s2) {
+		t.Fatalf("Revoked = %+v, want the three entries", got)
+	}
+	if ended, err := s.SessionRevoked(context.Background(), "u1", "s1", base.Add(time.Hour), base); err != nil || !ended {
+		t.Fatalf("a session of its own entry, started after the user's: SessionRevoked = %v, %v", ended, err)
 	}
 }
 
