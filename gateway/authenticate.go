@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/outage"
 )
 
 // isPublic reports whether a request may go through without an access token: the listed public
@@ -41,7 +43,12 @@ type authOutcomeKey struct{}
 // limiter that runs next can count the request against the user and requireAuth can refuse it.
 // Verification happens before rate limiting so that requests with bad tokens still spend their
 // client's per-IP budget (a flood of forged tokens ends in 429s like any other flood).
+//
+// While tokens cannot be checked (the signing keys or the revocation list are unavailable)
+// every request with one is 503; that is logged once, at WARN when it starts and at INFO when
+// a token can be checked again, not once per request.
 func identify(v *authn.Verifier, log *slog.Logger) func(http.Handler) http.Handler {
+	unverifiable := &checkOutage{log: outage.Log{Dependency: "signing keys or revocation list (token checks)", Logger: log}}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			values := r.Header.Values("Authorization")
@@ -53,7 +60,7 @@ func identify(v *authn.Verifier, log *slog.Logger) func(http.Handler) http.Handl
 				out = authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
 					message: "send exactly one Authorization header"}
 			} else {
-				out, ctx = verifyRequest(ctx, v, log, r.Header.Get("Authorization"))
+				out, ctx = verifyRequest(ctx, v, log, unverifiable, r.Header.Get("Authorization"))
 			}
 			if who, ok := authn.FromContext(ctx); ok {
 				// Forward exactly the token that was verified.
@@ -66,7 +73,25 @@ func identify(v *authn.Verifier, log *slog.Logger) func(http.Handler) http.Handl
 	}
 }
 
-func verifyRequest(ctx context.Context, v *authn.Verifier, log *slog.Logger, header string) (authOutcome, context.Context) {
+// checkOutage is the outage log of token checks; down spares the requests of normal times the
+// log's lock.
+type checkOutage struct {
+	log  outage.Log
+	down atomic.Bool
+}
+
+func (c *checkOutage) failed(ctx context.Context, err error) {
+	c.log.Down(ctx, err) // before down is set: a check ending it meanwhile must not miss it
+	c.down.Store(true)
+}
+
+func (c *checkOutage) checked(ctx context.Context) {
+	if c.down.CompareAndSwap(true, false) {
+		c.log.Up(ctx)
+	}
+}
+
+func verifyRequest(ctx context.Context, v *authn.Verifier, log *slog.Logger, unverifiable *checkOutage, header string) (authOutcome, context.Context) {
 	if header == "" {
 		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
 			message: "missing access token: send Authorization: Bearer <accessToken>"}, ctx
@@ -78,9 +103,12 @@ func verifyRequest(ctx context.Context, v *authn.Verifier, log *slog.Logger, hea
 	}
 	claims, err := v.Verify(ctx, token, authn.TypeAccess)
 	if errors.Is(err, authn.ErrRevokedCheck) || errors.Is(err, authn.ErrKeysUnavailable) {
-		log.WarnContext(ctx, "cannot verify access token", "error", err.Error())
+		unverifiable.failed(ctx, err)
 		return authOutcome{status: http.StatusServiceUnavailable, code: "UNAVAILABLE",
 			message: "cannot verify credentials right now; try again shortly"}, ctx
+	}
+	if err == nil || errors.Is(err, authn.ErrRevoked) {
+		unverifiable.checked(ctx) // the keys and the revocation list answered
 	}
 	if err != nil {
 		log.DebugContext(ctx, "access token rejected", "reason", err.Error())

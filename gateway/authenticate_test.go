@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -9,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,5 +129,52 @@ func TestUnverifiableTokenIsUnavailable(t *testing.T) {
 	_ = json.Unmarshal(w.Body.Bytes(), &env)
 	if w.Code != http.StatusServiceUnavailable || env.Error.Code != "UNAVAILABLE" || w.Header().Get("Retry-After") != "2" {
 		t.Errorf("got %d %s, Retry-After %q; want 503 UNAVAILABLE with Retry-After 2", w.Code, w.Body, w.Header().Get("Retry-After"))
+	}
+}
+
+// TestUnverifiableTokensAreLoggedOncePerOutage: while tokens cannot be checked every request is
+// 503, but the outage is logged once at WARN, and once at INFO when a token is checked again.
+func TestUnverifiableTokensAreLoggedOncePerOutage(t *testing.T) {
+	key, _ := authn.NewKey(make([]byte, ed25519.SeedSize))
+	tok, _ := authn.Signer{Key: key, Issuer: authn.Issuer, Audience: authn.Audience}.
+		Sign(authn.TypeAccess, "u", "s", "j", time.Now(), time.Minute)
+	var up atomic.Bool
+	keys := &authn.JWKSCache{Fetch: func(context.Context) ([]authn.JWK, error) {
+		if !up.Load() {
+			return nil, errors.New("auth service unreachable")
+		}
+		return []authn.JWK{key.PublicJWK()}, nil
+	}}
+	var logs bytes.Buffer
+	h := identify(authn.NewVerifier(keys, nil), slog.New(slog.NewJSONHandler(&logs, nil)))(requireAuth(http.NotFoundHandler()))
+	call := func() int {
+		r := httptest.NewRequest(http.MethodGet, "/api/v1/projects", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	for range 5 {
+		if code := call(); code != http.StatusServiceUnavailable {
+			t.Fatalf("keys unavailable: %d, want 503", code)
+		}
+	}
+	up.Store(true)
+	for range 3 {
+		if code := call(); code != http.StatusNotFound {
+			t.Fatalf("keys back: %d, want the handler's 404", code)
+		}
+	}
+	var warn, info int
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		switch {
+		case strings.Contains(line, `"level":"WARN"`):
+			warn++
+		case strings.Contains(line, `"level":"INFO"`) && strings.Contains(line, "available again"):
+			info++
+		}
+	}
+	if warn != 1 || info != 1 {
+		t.Errorf("%d WARN and %d INFO lines, want 1 and 1:\n%s", warn, info, logs.String())
 	}
 }

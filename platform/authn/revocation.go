@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/fuzzyllama/fuzzyllama/platform/outage"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 )
 
@@ -63,6 +64,7 @@ type Revocations struct {
 	sessions map[userSession]time.Time // ended session -> when the entry expires
 	users    map[string]userEntry      // user id -> the latest "every session until" entry
 	onRevoke []func([]Revoked)
+	push     *outage.Log // publishing failures (Announce)
 }
 
 type userEntry struct{ endedAt, expires time.Time }
@@ -140,15 +142,33 @@ func (r *Revocations) OnRevoke(f func([]Revoked)) {
 
 // Announce makes entries known: at once in this process, and to every other process through
 // the Redis channel. Call it once they are recorded durably; a publish that fails is not an
-// error (the others reload the durable list), so it is only logged.
+// error (the others reload the durable list), so it is only logged, once per outage (one WARN
+// when publishing first fails, one INFO when it works again) with log.
 func (r *Revocations) Announce(ctx context.Context, log *slog.Logger, entries ...Revoked) {
 	if len(entries) == 0 {
 		return
 	}
 	r.remember(entries, false)
-	if err := r.Redis.Publish(ctx, r.channel(), encodeRevoked(entries)).Err(); err != nil && log != nil {
-		log.WarnContext(ctx, "cannot push a revocation; other processes learn it at their next reload", "error", err.Error())
+	err := r.Redis.Publish(ctx, r.channel(), encodeRevoked(entries)).Err()
+	if log == nil {
+		return
 	}
+	if err != nil {
+		r.pushOutage(log).Down(ctx, err)
+	} else if p := r.pushOutage(nil); p != nil {
+		p.Up(ctx)
+	}
+}
+
+// pushOutage is the outage log of publishing revocations, made with log on first need (nil
+// log: nil until then).
+func (r *Revocations) pushOutage(log *slog.Logger) *outage.Log {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.push == nil && log != nil {
+		r.push = &outage.Log{Dependency: "redis for pushing revocations (other processes learn them at their next reload)", Logger: log}
+	}
+	return r.push
 }
 
 // remember adds entries to the list and reports the new ones to the OnRevoke callbacks. With

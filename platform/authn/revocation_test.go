@@ -1,11 +1,14 @@
 package authn
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,5 +267,36 @@ func TestSessionStart(t *testing.T) {
 	}
 	if _, ok := SessionStart(uuid.NewString()); ok {
 		t.Fatal("a UUIDv4 has a start")
+	}
+}
+
+// TestAnnounceLogsAnOutageOnce: while Redis is down each revocation still counts in this
+// process, and the failed pushes are logged once at WARN (not once per logout), then once at
+// INFO when a push works again.
+func TestAnnounceLogsAnOutageOnce(t *testing.T) {
+	pr := redistest.NewPrivate(t)
+	rdb := redis.NewClient(&redis.Options{Addr: pr.Addr, MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	r := &Revocations{Redis: rdb, Keys: "t", Source: (&durableList{}).load}
+	ctx := context.Background()
+	if err := r.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pr.Stop()
+	for i := range 5 {
+		sid := fmt.Sprintf("s%d", i)
+		r.Announce(ctx, log, session("u", sid))
+		if !revoked(r, "u", sid) {
+			t.Fatalf("%s not revoked in the announcing process", sid)
+		}
+	}
+	pr.Start()
+	r.Announce(ctx, log, session("u", "after"))
+	r.Announce(ctx, log, session("u", "after2"))
+	warn, info := strings.Count(logs.String(), `"level":"WARN"`), strings.Count(logs.String(), "available again")
+	if warn != 1 || info != 1 {
+		t.Errorf("%d WARN and %d INFO lines, want 1 and 1:\n%s", warn, info, logs.String())
 	}
 }
