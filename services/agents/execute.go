@@ -82,7 +82,8 @@ func (s *Service) work(ctx context.Context, l store.Lease, r *store.Run) error {
 		if err != nil {
 			return err
 		}
-		if err := s.Store.SaveOutput(ctx, l, text); err != nil {
+		// The answer cost an attempt: a short outage of the database must not throw it away.
+		if err := s.keep(ctx, "the answer", r.ID, func(ctx context.Context) error { return s.Store.SaveOutput(ctx, l, text) }); err != nil {
 			return err
 		}
 		r.Output, r.WaitingSince = text, time.Time{} // saving it cleared the wait, as it did in the store
@@ -137,7 +138,11 @@ func (s *Service) callModel(ctx, uctx context.Context, l store.Lease, r *store.R
 		// An offline answer used nothing (the store adds no usage for it) and marks the run.
 		u := store.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CostMicros: cost,
 			Unpriced: !priced, Offline: resp.Offline, Model: resp.Model}
-		if err := s.Store.AddUsage(context.WithoutCancel(ctx), r.ID, u); err != nil {
+		// Tokens were spent whatever happens to the run (a lost lease included: the write is not
+		// the lease holder's, and one try is made even then); budgets must count them.
+		if err := s.keep(ctx, "the usage", r.ID, func(ctx context.Context) error {
+			return s.Store.AddUsage(context.WithoutCancel(ctx), r.ID, u)
+		}); err != nil {
 			s.Logger.WarnContext(ctx, "cannot record usage", "run_id", r.ID, "error", err.Error())
 		}
 		s.Metrics.used(r.Role, u)
@@ -146,6 +151,37 @@ func (s *Service) callModel(ctx, uctx context.Context, l store.Lease, r *store.R
 		return "", err
 	}
 	return w.text.String(), nil
+}
+
+// keep makes a write of what a model call produced (its answer, its usage) through a short
+// outage of the service's own database: it retries write with backoff (50 ms doubling to 1 s)
+// while the write fails for an outage, for at most AGENT_OUTAGE_WAIT, and only while ctx lives:
+// holdLease cancels it when the worker loses the run's lease or cannot renew it before it runs
+// out, so a worker that may no longer hold the run stops without writing. Each try gets ctx
+// (write may detach from it). The outage is logged once (storeOutages); what finally fails is
+// returned.
+func (s *Service) keep(ctx context.Context, what, runID string, write func(context.Context) error) error {
+	deadline := time.Now().Add(s.Limits.outageWait())
+	pause := 50 * time.Millisecond
+	for {
+		err := write(ctx)
+		if err == nil {
+			s.storeOutages().Up(ctx)
+			return nil
+		}
+		if !outage(err) || ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		if s.storeOutages().Down(ctx, err) {
+			s.Logger.InfoContext(ctx, "cannot store a run's work; retrying while the run's lease holds", "run_id", runID, "what", what)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause/2 + rand.N(pause/2+1)):
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 // settle ends an execution after err: nothing to do when the run ended or another worker holds
@@ -334,10 +370,13 @@ func (w *outputWriter) flush(ctx context.Context) error {
 	if err := w.s.Store.AppendChunks(context.WithoutCancel(ctx), w.lease, []store.Chunk{c}); errors.Is(err, store.ErrLeaseLost) {
 		return err
 	} else if err != nil {
-		w.s.Logger.WarnContext(ctx, "cannot store streamed output; watchers get it when the run ends", "run_id", w.run.ID,
-			"error", err.Error())
+		// Once per outage (the whole answer is saved at the end, and watchers get it then).
+		if w.s.storeOutages().Down(ctx, err) {
+			w.s.Logger.InfoContext(ctx, "cannot store streamed output; watchers get it when the run ends", "run_id", w.run.ID)
+		}
 		return nil
 	}
+	w.s.storeOutages().Up(ctx)
 	w.s.publishChunk(ctx, w.run.ID, c)
 	return nil
 }

@@ -69,6 +69,10 @@ type harnessConfig struct {
 	busDown bool
 	// metrics records the service's metrics (h.metrics).
 	metrics bool
+	// wrapDSN changes the database's address (a proxy between the store and it, say).
+	wrapDSN func(dsn string) string
+	// logger is the service's logger (none by default).
+	logger *slog.Logger
 }
 
 type harness struct {
@@ -101,10 +105,14 @@ func newHarness(t *testing.T, database string, cfg harnessConfig) *harness {
 	default:
 		dsn = dbtest.NewSQLitePath(t)
 	}
+	openDSN := dsn
+	if cfg.wrapDSN != nil {
+		openDSN = cfg.wrapDSN(dsn)
+	}
 	if database == "postgres" {
-		db, err = store.OpenPostgres(ctx, dsn, q)
+		db, err = store.OpenPostgres(ctx, openDSN, q)
 	} else {
-		db, err = store.OpenSQLite(ctx, dsn, q)
+		db, err = store.OpenSQLite(ctx, openDSN, q)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -141,10 +149,14 @@ func newHarness(t *testing.T, database string, cfg harnessConfig) *harness {
 	if model == "" && cfg.vendor == nil {
 		model = "offline"
 	}
+	serviceLogger := logger
+	if cfg.logger != nil {
+		serviceLogger = cfg.logger
+	}
 	h.s = &Service{Store: db, Projects: projects, Documents: documents, Providers: Router{Offline: h.offline, Anthropic: cfg.vendor},
 		Prices: pricing.Default(), Model: model, Limits: limits,
 		Tokens: &authn.ServiceTokens{Client: fakeAuth{}, Service: "agents", Credential: "a test service credential"},
-		Bus:    h.bus, EncodeRun: PublicRun, Metrics: h.metrics, Logger: logger}
+		Bus:    h.bus, EncodeRun: PublicRun, Metrics: h.metrics, Logger: serviceLogger}
 	RegisterWorkers(workers, h.s)
 	if cfg.idle {
 		t.Cleanup(func() { _ = db.Close() })

@@ -12,12 +12,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
+	outagelog "github.com/fuzzyllama/fuzzyllama/platform/outage"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/pricing"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
@@ -79,6 +81,18 @@ type Service struct {
 	// busPausedUntil (unix nanoseconds) and busDown: the event bus failed; see busPublish.
 	busPausedUntil atomic.Int64
 	busDown        atomic.Bool
+	// storeLog records the outages of the service's own database that runs' writes meet; see
+	// storeOutages.
+	storeLogOnce sync.Once
+	storeLog     *outagelog.Log
+}
+
+// storeOutages is the outage log of the service's own database as a run's writes meet it (a
+// streamed batch it cannot take, an answer or usage it must retry): one WARN when they start
+// failing, one INFO when a write succeeds again.
+func (s *Service) storeOutages() *outagelog.Log {
+	s.storeLogOnce.Do(func() { s.storeLog = &outagelog.Log{Dependency: "agents database", Logger: s.Logger} })
+	return s.storeLog
 }
 
 func (s *Service) now() time.Time {

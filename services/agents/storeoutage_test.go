@@ -1,0 +1,218 @@
+package agents
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
+)
+
+// tcpProxy stands between the store and its PostgreSQL server, so that a test can take the
+// database away from one agents process (cut: its connections are closed and new ones refused)
+// and give it back (restore), without touching the shared server.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	down  bool
+	conns map[net.Conn]struct{}
+}
+
+// newTCPProxy proxies to the host of the PostgreSQL URL dsn and returns the URL through it.
+func newTCPProxy(t *testing.T, dsn string) (*tcpProxy, string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: u.Host, conns: map[net.Conn]struct{}{}}
+	t.Cleanup(func() { _ = ln.Close(); p.cut() })
+	go p.serve()
+	u.Host = ln.Addr().String()
+	return p, u.String()
+}
+
+func (p *tcpProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		down := p.down
+		p.mu.Unlock()
+		if down {
+			_ = c.Close() // the server is gone: the client reads EOF at once
+			continue
+		}
+		go p.pipe(c)
+	}
+}
+
+func (p *tcpProxy) pipe(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		_ = c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.down {
+		p.mu.Unlock()
+		_ = c.Close()
+		_ = s.Close()
+		return
+	}
+	p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{}, 2)
+	copyHalf := func(dst, src net.Conn) { _, _ = io.Copy(dst, src); done <- struct{}{} }
+	go copyHalf(s, c)
+	go copyHalf(c, s)
+	<-done
+	_, _ = c.Close(), s.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, s)
+	p.mu.Unlock()
+}
+
+// cut closes every connection and refuses new ones until restore.
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *tcpProxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
+// logBuffer collects a service's JSON log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lines returns the lines logged at level whose message contains any of the words.
+func (b *logBuffer) lines(level string, words ...string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, l := range strings.Split(b.buf.String(), "\n") {
+		var line struct{ Level, Msg string }
+		if json.Unmarshal([]byte(l), &line) != nil || line.Level != level {
+			continue
+		}
+		for _, w := range words {
+			if strings.Contains(line.Msg, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// outageMidAnswer is a model that loses its worker's database halfway through its answer: after
+// the first piece it has the test cut the database (for 2.5 s), streams the rest slowly (a
+// piece every 120 ms, each a batch the store cannot take) and reports its usage.
+type outageMidAnswer struct {
+	provider.Provider
+	cut func()
+}
+
+func (p outageMidAnswer) Stream(ctx context.Context, req provider.Request, onText func(string) error) (provider.Response, error) {
+	pieces := 0
+	resp, err := p.Provider.Stream(ctx, req, func(text string) error {
+		pieces++
+		switch {
+		case pieces == 1:
+			p.cut()
+		case pieces <= 7:
+			time.Sleep(120 * time.Millisecond)
+		}
+		return onText(text)
+	})
+	resp.Offline, resp.Model = false, "claude-sonnet-4-5"
+	resp.Usage = provider.Usage{InputTokens: 1200, OutputTokens: 3400}
+	return resp, err
+}
+
+// TestStoreOutageDuringModelCall: the agents' own database is away for 2.5 s while a model
+// answers. The complete answer is kept (saved once the database is back), so the model is called
+// once and no attempt is spent; its usage is counted; and the streamed pieces the store could not
+// take are logged once for the outage (its end at INFO), not once per batch.
+func TestStoreOutageDuringModelCall(t *testing.T) {
+	var proxy *tcpProxy
+	logs := &logBuffer{}
+	h := newHarness(t, "postgres", harnessConfig{
+		wrapDSN: func(dsn string) string {
+			var through string
+			proxy, through = newTCPProxy(t, dsn)
+			return through
+		},
+		logger: slog.New(slog.NewJSONHandler(logs, nil)),
+	})
+	var once sync.Once
+	h.offline.Provider = outageMidAnswer{Provider: h.offline.Provider, cut: func() {
+		once.Do(func() {
+			proxy.cut()
+			time.AfterFunc(2500*time.Millisecond, proxy.restore)
+		})
+	}}
+	pid := h.newProject("Recipes")
+	intake := h.startWork(pid)
+	// The run is watched (through the same database: its reads fail during the outage), not its
+	// gate: a reconcile the outage cut off holds the project's reconcile lease until it lapses.
+	ctx := context.Background()
+	r, err := h.db.Run(ctx, intake.ID)
+	for deadline := time.Now().Add(30 * time.Second); (err != nil || r.Active()) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		r, err = h.db.Run(ctx, intake.ID)
+	}
+	if err != nil || r.State != store.StateSucceeded || r.Attempt != 1 || r.Output == "" {
+		t.Fatalf("run: %+v, %v", r, err)
+	}
+	if calls := h.offline.callsOf("product_manager", 1); calls != 1 {
+		t.Errorf("the model was called %d times, want 1", calls)
+	}
+	if docs := h.documents.documentsOf(pid, 1); len(docs) != 1 || len(docs[0].Versions) != 1 {
+		t.Errorf("the intake's documents: %+v", docs)
+	}
+	if r.InputTokens != 1200 || r.OutputTokens != 3400 || r.CostMicros == 0 {
+		t.Errorf("usage recorded: %d in, %d out, %d µ$; want 1200, 3400 and its cost", r.InputTokens, r.OutputTokens, r.CostMicros)
+	}
+	if warns := logs.lines("WARN", "streamed output", "agents database"); len(warns) != 1 {
+		t.Errorf("%d WARN lines about the store's outage, want 1:\n%s", len(warns), strings.Join(warns, "\n"))
+	}
+	if infos := logs.lines("INFO", "agents database"); len(infos) != 1 {
+		t.Errorf("%d INFO lines about the store's return, want 1:\n%s", len(infos), strings.Join(infos, "\n"))
+	}
+}
