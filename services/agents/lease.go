@@ -98,9 +98,19 @@ func leaseLost(ctx context.Context, err error) bool {
 
 // rescueStalledRuns hands on the runs whose worker stopped renewing its lease, every third of
 // the lease TTL, until ctx ends. Every agents process runs it; each run is handed on once.
+//
+// A lease that ran out while this rescuer could not reach the database either (all workers share
+// it) was lost to the outage, not to a worker the run stopped: such a rescue is not counted
+// toward maxRescues. The outage's span runs from the first check that failed (a lease that
+// expires in an outage expires after it: the worker's last renewal came before the outage and
+// a lease lasts three periods of the check) to half a lease TTL after the first check that
+// succeeded (the worker's next renewal, a third of the TTL later at most, may come after its
+// lease ran out). A lease cut off only for its own worker (a network partition of that worker)
+// is counted: the rescuer cannot tell it from a crash.
 func (s *Service) rescueStalledRuns(ctx context.Context) {
 	tick := time.NewTicker(s.Limits.leaseTTL() / 3)
 	defer tick.Stop()
+	var cutOff store.Outage // the last outage of the database seen here; From zero: none
 	failing := false
 	for {
 		select {
@@ -108,18 +118,37 @@ func (s *Service) rescueStalledRuns(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		rescued, err := s.Store.RescueExpired(ctx, s.now())
+		now := s.now()
+		if !failing && !cutOff.From.IsZero() && now.After(cutOff.To.Add(s.Limits.leaseTTL())) {
+			cutOff = store.Outage{} // every lease it cut off has been handed on by now
+		}
+		if failing && !cutOff.From.IsZero() {
+			// If this check succeeds, the outage ended by now; a worker renews within a third of
+			// the TTL after it, so a lease that runs out later than half of it from now was not
+			// lost to the outage.
+			cutOff.To = now.Add(s.Limits.leaseTTL() / 2)
+		}
+		rescued, err := s.Store.RescueExpired(ctx, now, cutOff)
 		if err != nil {
 			if !failing && ctx.Err() == nil {
 				s.Logger.WarnContext(ctx, "cannot look for stalled runs; retrying", "error", err.Error())
+			}
+			if !failing && outage(err) {
+				cutOff.From = now
 			}
 			failing = true
 			continue
 		}
 		failing = false
 		for _, r := range rescued {
-			s.Logger.WarnContext(ctx, "run resumed after its worker stopped", "run_id", r.ID, "project_id", r.ProjectID,
-				"role", r.Role, "gate", r.Gate, "silent", r.Silent.Round(time.Millisecond), "rescues", r.Rescues)
+			if r.CutOff {
+				s.Logger.InfoContext(ctx, "run resumed after an outage of the agents database cut off its worker", "run_id", r.ID,
+					"project_id", r.ProjectID, "role", r.Role, "gate", r.Gate, "silent", r.Silent.Round(time.Millisecond),
+					"rescues", r.Rescues)
+			} else {
+				s.Logger.WarnContext(ctx, "run resumed after its worker stopped", "run_id", r.ID, "project_id", r.ProjectID,
+					"role", r.Role, "gate", r.Gate, "silent", r.Silent.Round(time.Millisecond), "rescues", r.Rescues)
+			}
 			s.Metrics.rescued(r.Role)
 			s.publishRun(ctx, r.Run)
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
 )
@@ -214,5 +215,65 @@ func TestStoreOutageDuringModelCall(t *testing.T) {
 	}
 	if infos := logs.lines("INFO", "agents database"); len(infos) != 1 {
 		t.Errorf("%d INFO lines about the store's return, want 1:\n%s", len(infos), strings.Join(infos, "\n"))
+	}
+}
+
+// cutWhileStoring is a documents service that, the first time a run stores its documents, has
+// the test cut the database and then answers only when the run gives up the call (its worker
+// lost its lease): a worker cut off mid-run by an outage of the database longer than its lease.
+type cutWhileStoring struct {
+	Documents
+	cut  func()
+	once sync.Once
+}
+
+func (d *cutWhileStoring) Store(ctx context.Context, r store.Run, docs []output.Document, key string) ([]store.Document, error) {
+	first := false
+	d.once.Do(func() { first = true })
+	if first {
+		d.cut()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return d.Documents.Store(ctx, r, docs, key)
+}
+
+// TestOutageRescueIsNotCounted: the agents database is out for twice the lease (1.2 s, lease
+// 0.6 s) while a run's worker stores its documents: the worker loses its lease and stops, and
+// once the database is back the run is handed on and completed. That rescue is the outage's,
+// not a worker the run stopped: it is not counted (repeated outages must not fail a run with
+// "the worker running it stopped 6 times"), and the run says why it was resumed.
+func TestOutageRescueIsNotCounted(t *testing.T) {
+	var proxy *tcpProxy
+	docs := &cutWhileStoring{}
+	h := newHarness(t, "postgres", harnessConfig{
+		wrapDSN: func(dsn string) string {
+			var through string
+			proxy, through = newTCPProxy(t, dsn)
+			return through
+		},
+		wrapDocuments: func(d Documents) Documents { docs.Documents = d; return docs },
+		limits:        func(l *Limits) { l.LeaseTTL = 600 * time.Millisecond },
+	})
+	docs.cut = func() {
+		proxy.cut()
+		time.AfterFunc(1200*time.Millisecond, proxy.restore)
+	}
+	pid := h.newProject("Recipes")
+	intake := h.startWork(pid)
+	ctx := context.Background()
+	r, err := h.db.Run(ctx, intake.ID)
+	for deadline := time.Now().Add(30 * time.Second); (err != nil || r.Active()) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		r, err = h.db.Run(ctx, intake.ID)
+	}
+	if err != nil || r.State != store.StateSucceeded || r.Attempt != 1 || r.JobID == intake.JobID {
+		t.Fatalf("run: %+v, %v", r, err)
+	}
+	if r.Rescues != 0 || !r.RescuedAt.IsZero() {
+		t.Errorf("the outage's rescue was counted: %d rescues, at %s", r.Rescues, r.RescuedAt)
+	}
+	if calls := h.offline.callsOf("product_manager", 1); calls != 1 {
+		t.Errorf("the model was called %d times, want 1", calls)
 	}
 }

@@ -160,19 +160,38 @@ type Rescued struct {
 	Run
 	// Silent is how long its worker had been silent: since the last renewal of its lease.
 	Silent time.Duration
+	// CutOff: its lease ran out during an outage of the database (Outage), so its worker was
+	// cut off rather than stopped; the rescue was not counted.
+	CutOff bool
 }
+
+// Outage is a span of time during which the database could not be reached, as the caller saw
+// it (the zero value: none).
+type Outage struct{ From, To time.Time }
 
 // RescueExpired hands on the running runs whose lease expired before now: each goes back to
 // queued with a new job (the dead worker's job stays with River until its rescuer cleans it up,
-// and then finds itself superseded), its rescue counted. It returns them; several rescuers
+// and then finds itself superseded), its rescue counted, except for a run whose lease expired
+// during cutOff: its worker could not renew it because the database was out (for everyone: the
+// caller could not reach it either), so nothing shows that the run stops its workers, and
+// counting it would fail runs for outages (maxRescues). It returns them; several rescuers
 // calling it at once hand each run on once.
-func (d *DB) RescueExpired(ctx context.Context, now time.Time) ([]Rescued, error) {
+func (d *DB) RescueExpired(ctx context.Context, now time.Time, cutOff Outage) ([]Rescued, error) {
 	var out []Rescued
+	from, to := micros(cutOff.From), micros(cutOff.To)
+	if cutOff.From.IsZero() {
+		from, to = 1, 0 // no outage: an empty span
+	}
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		// SET reads the row as it was: lease_expires_at is the expiry before it is cleared.
 		rows, err := tx.QueryContext(ctx, `UPDATE runs SET state = 'queued', lease_token = '', lease_expires_at = 0,
-			rescues = rescues + 1, rescued_at = $1, error = 'resumed by another worker: the one running it stopped'
+			rescues = rescues + CASE WHEN lease_expires_at >= $2 AND lease_expires_at <= $3 THEN 0 ELSE 1 END,
+			rescued_at = CASE WHEN lease_expires_at >= $2 AND lease_expires_at <= $3 THEN rescued_at ELSE $1 END,
+			error = CASE WHEN lease_expires_at >= $2 AND lease_expires_at <= $3
+				THEN 'resumed: an outage of the agents database cut off the worker running it'
+				ELSE 'resumed by another worker: the one running it stopped' END
 			WHERE state = 'running' AND lease_token <> '' AND lease_expires_at < $1
-			RETURNING `+runColumns+`, lease_renewed_at`, micros(now))
+			RETURNING `+runColumns+`, lease_renewed_at`, micros(now), from, to)
 		if err != nil {
 			return err
 		}
@@ -183,7 +202,7 @@ func (d *DB) RescueExpired(ctx context.Context, now time.Time) ([]Rescued, error
 			if err != nil {
 				return err
 			}
-			out = append(out, Rescued{Run: r, Silent: now.Sub(fromMicros(renewed))})
+			out = append(out, Rescued{Run: r, Silent: now.Sub(fromMicros(renewed)), CutOff: micros(r.RescuedAt) != micros(now)})
 		}
 		if err := rows.Err(); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -537,15 +538,15 @@ func TestLeases(t *testing.T) {
 		if err := db.RenewLease(ctx, stale, start.Add(10*time.Second), 30*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := db.RescueExpired(ctx, start.Add(39*time.Second)); err != nil || len(got) != 0 {
+		if got, err := db.RescueExpired(ctx, start.Add(39*time.Second), store.Outage{}); err != nil || len(got) != 0 {
 			t.Fatalf("rescued a live lease: %+v, %v", got, err)
 		}
-		rescued, err := db.RescueExpired(ctx, start.Add(41*time.Second))
+		rescued, err := db.RescueExpired(ctx, start.Add(41*time.Second), store.Outage{})
 		if err != nil || len(rescued) != 1 || rescued[0].ID != r.ID || rescued[0].Rescues != 1 || rescued[0].State != store.StateQueued ||
 			rescued[0].JobID == r.JobID || rescued[0].Silent != 31*time.Second {
 			t.Fatalf("rescue: %+v, %v", rescued, err)
 		}
-		if again, err := db.RescueExpired(ctx, start.Add(time.Minute)); err != nil || len(again) != 0 {
+		if again, err := db.RescueExpired(ctx, start.Add(time.Minute), store.Outage{}); err != nil || len(again) != 0 {
 			t.Fatalf("rescued twice: %+v, %v", again, err)
 		}
 		for name, write := range map[string]func() error{
@@ -572,7 +573,19 @@ func TestLeases(t *testing.T) {
 		if err != nil || got.Rescues != 1 || got.RescuedAt.IsZero() || got.Output != "" || got.Result.DocumentsStored {
 			t.Fatalf("the rescued run's claim: %+v, %v", got, err)
 		}
-		if _, err := db.FinishLeased(ctx, next, store.StateSucceeded, "", start.Add(43*time.Second)); err != nil {
+		// Its next lease (to 1m42s) runs out during an outage of the database (as the rescuer
+		// saw it, 1m30s to 1m50s): handed on, but not counted, and its rescue time stays the
+		// first one's.
+		cut, err := db.RescueExpired(ctx, start.Add(2*time.Minute), store.Outage{From: start.Add(90 * time.Second), To: start.Add(110 * time.Second)})
+		if err != nil || len(cut) != 1 || !cut[0].CutOff || cut[0].Rescues != 1 || !cut[0].RescuedAt.Equal(got.RescuedAt) ||
+			cut[0].State != store.StateQueued || !strings.Contains(cut[0].Error, "outage") {
+			t.Fatalf("a rescue after an outage: %+v, %v", cut, err)
+		}
+		last := store.Lease{RunID: r.ID, Token: "the last worker"}
+		if _, err := db.Claim(ctx, r.ID, cut[0].JobID, last.Token, start.Add(2*time.Minute), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.FinishLeased(ctx, last, store.StateSucceeded, "", start.Add(121*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	})
