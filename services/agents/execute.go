@@ -195,8 +195,13 @@ func (s *Service) settle(ctx context.Context, l store.Lease, r store.Run, err er
 	case err == nil, errors.Is(err, store.ErrFinished), errors.Is(err, store.ErrNotFound):
 		return nil
 	case leaseLost(ctx, err):
-		s.Logger.InfoContext(ctx, "run left to the worker that holds it now", "run_id", r.ID, "project_id", r.ProjectID)
-		return nil
+		// The job is kept (snoozed), not ended: a lease that ran out during an outage may be
+		// released once the database is back, the run queued again under this job, which must
+		// then work it. A run another worker holds (handed on to a new job) makes the job find
+		// itself superseded and end then.
+		s.Logger.InfoContext(ctx, "run left to the worker that holds it now, or to this job's next try", "run_id", r.ID,
+			"project_id", r.ProjectID)
+		return river.JobSnooze(s.Limits.leaseTTL() / 3)
 	case errors.As(err, &failed):
 		return s.fail(ctx, l, r, failed.reason)
 	}

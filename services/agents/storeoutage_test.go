@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
@@ -275,5 +278,40 @@ func TestOutageRescueIsNotCounted(t *testing.T) {
 	}
 	if calls := h.offline.callsOf("product_manager", 1); calls != 1 {
 		t.Errorf("the model was called %d times, want 1", calls)
+	}
+}
+
+// TestLeaseRunOutKeepsTheJob: a worker whose lease ran out (it could not renew it during an
+// outage of the database) stops without writing, but its job is not ended: when the database
+// is back before the rescuer hands the run on, the worker's release puts the run back to queued
+// under that same job, which must then work it again (ended, it would leave the run queued
+// with no job, for the sweep to fail as an orphan).
+func TestLeaseRunOutKeepsTheJob(t *testing.T) {
+	h := newHarness(t, "sqlite", harnessConfig{idle: true})
+	ctx := context.Background()
+	r, _, err := h.db.CreateRun(ctx, store.Run{ID: "r1", ProjectID: h.newProject("P"), Gate: 1, Role: "product_manager",
+		UserID: owner, Model: "offline", MaxAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := store.Lease{RunID: r.ID, Token: "a worker"}
+	if r, err = h.db.Claim(ctx, r.ID, r.JobID, l.Token, time.Now(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	cancel(errLeaseLost) // what holdLease does when the lease ran out before a renewal succeeded
+	err = h.s.settle(wctx, l, r, wctx.Err())
+	var snooze *river.JobSnoozeError
+	if !errors.As(err, &snooze) {
+		t.Fatalf("settle after the lease ran out: %v, want the job snoozed", err)
+	}
+	if err := h.db.ReleaseLease(ctx, l); err != nil { // the worker's release, the database back
+		t.Fatal(err)
+	}
+	if err := h.s.execute(ctx, r.ID, r.JobID); err != nil {
+		t.Fatalf("the job worked again: %v", err)
+	}
+	if done, err := h.db.Run(ctx, r.ID); err != nil || done.State != store.StateSucceeded || done.Attempt != 1 {
+		t.Fatalf("run: %+v, %v", done, err)
 	}
 }
