@@ -179,6 +179,13 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (a *App, err error
 	if revocations.Source == nil {
 		revocations.Source = authn.RemoteRevocations(authClient)
 	}
+	// Load once before serving, so that the first requests are not refused while the watch
+	// starts; if the auth service is not there yet, the watch keeps trying (readiness waits).
+	loadCtx, cancelLoad := context.WithTimeout(ctx, 2*time.Second)
+	if err := revocations.Load(loadCtx); err != nil {
+		a.log.Info("revocation list not loaded at start; loading it in the background", "error", err.Error())
+	}
+	cancelLoad()
 	go revocations.Watch(watchCtx, a.log)
 	// Until the list is loaded every token check answers 503, so the process is not ready.
 	a.readiness = append(a.readiness, func(context.Context) error {
