@@ -137,9 +137,10 @@ func (s *Service) callModel(ctx, uctx context.Context, l store.Lease, r *store.R
 	if resp.Usage != (provider.Usage{}) || resp.Offline {
 		// An offline answer used nothing (the store adds no usage for it) and marks the run.
 		u := store.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CostMicros: cost,
-			Unpriced: !priced, Offline: resp.Offline, Model: resp.Model}
+			Unpriced: !priced, Offline: resp.Offline, Model: resp.Model, Key: fmt.Sprintf("%s:%d", l.Token, r.Attempt)}
 		// Tokens were spent whatever happens to the run (a lost lease included: the write is not
-		// the lease holder's, and one try is made even then); budgets must count them.
+		// the lease holder's, and one try is made even then); budgets must count them, once (the
+		// key makes a write repeated after its answer was lost add nothing).
 		if err := s.keep(ctx, "the usage", r.ID, func(ctx context.Context) error {
 			return s.Store.AddUsage(context.WithoutCancel(ctx), r.ID, u)
 		}); err != nil {

@@ -222,6 +222,10 @@ type Usage struct {
 	// (whatever the counts say) and the run is marked offline.
 	Offline bool
 	Model   string
+	// Key, when set, makes the addition idempotent: usage added under the key the run last
+	// recorded adds nothing (a write repeated after its answer was lost). The worker uses its
+	// attempt's: lease token and attempt number.
+	Key string
 }
 
 // Bounds of one attempt's usage: a provider's counts are its claim, and a broken or hostile
@@ -233,7 +237,8 @@ const (
 )
 
 // AddUsage adds an attempt's usage to the run, whatever its state: tokens were spent. An
-// offline attempt adds nothing and marks the run offline.
+// offline attempt adds nothing and marks the run offline. Usage under the key last recorded
+// (Usage.Key) is not added again.
 func (d *DB) AddUsage(ctx context.Context, id string, u Usage) error {
 	u.InputTokens = min(max(u.InputTokens, 0), maxTokensPerAttempt)
 	u.OutputTokens = min(max(u.OutputTokens, 0), maxTokensPerAttempt)
@@ -243,8 +248,8 @@ func (d *DB) AddUsage(ctx context.Context, id string, u Usage) error {
 	}
 	_, err := d.db.ExecContext(ctx, `UPDATE runs SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3,
 		cost_micros = cost_micros + $4, unpriced = (unpriced OR $5), offline = (offline OR $7),
-		model = CASE WHEN $6 = '' THEN model ELSE $6 END
-		WHERE id = $1`, id, u.InputTokens, u.OutputTokens, u.CostMicros, u.Unpriced, u.Model, u.Offline)
+		model = CASE WHEN $6 = '' THEN model ELSE $6 END, usage_key = $8
+		WHERE id = $1 AND ($8 = '' OR usage_key <> $8)`, id, u.InputTokens, u.OutputTokens, u.CostMicros, u.Unpriced, u.Model, u.Offline, u.Key)
 	return err
 }
 

@@ -132,8 +132,16 @@ func TestAttemptsOutputAndUsage(t *testing.T) {
 		if cs, err := db.Chunks(ctx, r.ID, 1, 1); err != nil || len(cs) != 1 || cs[0].Text != "cd" {
 			t.Fatalf("chunks after 1: %v %+v", err, cs)
 		}
-		if err := db.AddUsage(ctx, r.ID, store.Usage{InputTokens: 100, OutputTokens: 10, CostMicros: 450, Model: "claude-sonnet-4-5"}); err != nil {
-			t.Fatal(err)
+		// The worker's usage is keyed by its attempt: written again (its first write committed,
+		// the answer lost with the connection), it is added once.
+		for range 2 {
+			if err := db.AddUsage(ctx, r.ID, store.Usage{InputTokens: 100, OutputTokens: 10, CostMicros: 450, Model: "claude-sonnet-4-5",
+				Key: l1.Token + ":1"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := db.Run(ctx, r.ID); err != nil || got.InputTokens != 100 || got.OutputTokens != 10 || got.CostMicros != 450 {
+			t.Fatalf("usage written twice under one key: %+v, %v", got, err)
 		}
 		if err := db.Requeue(ctx, l1, "anthropic: transient (HTTP 529)", time.Time{}); err != nil {
 			t.Fatal(err)
@@ -145,7 +153,8 @@ func TestAttemptsOutputAndUsage(t *testing.T) {
 		if cs, _ := db.Chunks(ctx, r.ID, 1, 0); len(cs) != 0 {
 			t.Fatalf("attempt 1's output survived attempt 2: %+v", cs)
 		}
-		if err := db.AddUsage(ctx, r.ID, store.Usage{InputTokens: 100, OutputTokens: 20, CostMicros: 600, Model: "claude-sonnet-4-5"}); err != nil {
+		if err := db.AddUsage(ctx, r.ID, store.Usage{InputTokens: 100, OutputTokens: 20, CostMicros: 600, Model: "claude-sonnet-4-5",
+			Key: l2.Token + ":2"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.SaveOutput(ctx, l2, "the whole answer"); err != nil {
