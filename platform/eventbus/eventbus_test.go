@@ -1,18 +1,15 @@
 package eventbus
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fuzzyllama/fuzzyllama/platform/logging/logtest"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 )
@@ -103,7 +100,7 @@ func TestRedisOutagePausesLiveEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	bus := &Bus{Redis: rdb, Keys: "outage", Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 	sub, err := bus.Subscribe(ctx, ProjectTopic("p1"))
 	if err != nil {
@@ -133,33 +130,11 @@ func TestRedisOutagePausesLiveEvents(t *testing.T) {
 	if err := bus.Publish(ctx, ProjectTopic("p1"), []byte("again")); err != nil {
 		t.Fatalf("publish after recovery: %v", err)
 	}
-	levels := logs.levels(t)
+	var levels []any
+	for _, rec := range logs.Records() {
+		levels = append(levels, rec["level"])
+	}
 	if len(levels) != 2 || levels[0] != "WARN" || levels[1] != "INFO" {
 		t.Errorf("want one WARN for the outage and one INFO for the recovery, got %v", levels)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) levels(t *testing.T) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		var m struct{ Level string }
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m.Level)
-	}
-	return out
 }

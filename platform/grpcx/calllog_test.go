@@ -1,13 +1,9 @@
 package grpcx
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net"
-	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -18,41 +14,14 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
+	"github.com/fuzzyllama/fuzzyllama/platform/logging/logtest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // callWithLogs serves a NewServer at level and makes one health check for service; it returns
 // the call's error and the log lines written.
 func callWithLogs(t *testing.T, level slog.Level, service string) (error, []map[string]any) {
 	t.Helper()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: level}))
 	s := NewServer(ServerConfig{Logger: log, Authorizer: &authn.Authorizer{Logger: log}})
 	s.Health.SetServingStatus("known", healthpb.HealthCheckResponse_SERVING)
@@ -67,7 +36,7 @@ func callWithLogs(t *testing.T, level slog.Level, service string) (error, []map[
 	_, callErr := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{Service: service})
 	_ = conn.Close()
 	s.GracefulStop() // the call log is written before the call returns; this also waits for it
-	return callErr, logs.lines(t)
+	return callErr, logs.Records()
 }
 
 // TestSuccessfulCallsAreNotLoggedAtInfo: a successful internal call writes nothing at INFO (its

@@ -1,21 +1,19 @@
 package agents
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/fuzzyllama/fuzzyllama/platform/logging/logtest"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
@@ -112,38 +110,6 @@ func (p *tcpProxy) restore() {
 	p.down = false
 }
 
-// logBuffer collects a service's JSON log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines returns the lines logged at level whose message contains any of the words.
-func (b *logBuffer) lines(level string, words ...string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(b.buf.String(), "\n") {
-		var line struct{ Level, Msg string }
-		if json.Unmarshal([]byte(l), &line) != nil || line.Level != level {
-			continue
-		}
-		for _, w := range words {
-			if strings.Contains(line.Msg, w) {
-				out = append(out, l)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // outageMidAnswer is a model that loses its worker's database halfway through its answer: after
 // the first piece it has the test cut the database (for 2.5 s), streams the rest slowly (a
 // piece every 120 ms, each a batch the store cannot take) and reports its usage.
@@ -175,7 +141,7 @@ func (p outageMidAnswer) Stream(ctx context.Context, req provider.Request, onTex
 // take are logged once for the outage (its end at INFO), not once per batch.
 func TestStoreOutageDuringModelCall(t *testing.T) {
 	var proxy *tcpProxy
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	h := newHarness(t, "postgres", harnessConfig{
 		wrapDSN: func(dsn string) string {
 			var through string
@@ -185,14 +151,21 @@ func TestStoreOutageDuringModelCall(t *testing.T) {
 		logger: slog.New(slog.NewJSONHandler(logs, nil)),
 	})
 	var once sync.Once
+	// The worker may stream before StartWork has finished its own writes: cut only after it has.
+	started := make(chan struct{})
+	var startOnce sync.Once
+	markStarted := func() { startOnce.Do(func() { close(started) }) }
+	t.Cleanup(markStarted) // before the harness stops, should StartWork fail
 	h.offline.Provider = outageMidAnswer{Provider: h.offline.Provider, cut: func() {
 		once.Do(func() {
+			<-started
 			proxy.cut()
 			time.AfterFunc(2500*time.Millisecond, proxy.restore)
 		})
 	}}
 	pid := h.newProject("Recipes")
 	intake := h.startWork(pid)
+	markStarted()
 	// The run is watched (through the same database: its reads fail during the outage), not its
 	// gate: a reconcile the outage cut off holds the project's reconcile lease until it lapses.
 	ctx := context.Background()
@@ -213,11 +186,11 @@ func TestStoreOutageDuringModelCall(t *testing.T) {
 	if r.InputTokens != 1200 || r.OutputTokens != 3400 || r.CostMicros == 0 {
 		t.Errorf("usage recorded: %d in, %d out, %d µ$; want 1200, 3400 and its cost", r.InputTokens, r.OutputTokens, r.CostMicros)
 	}
-	if warns := logs.lines("WARN", "streamed output", "agents database"); len(warns) != 1 {
-		t.Errorf("%d WARN lines about the store's outage, want 1:\n%s", len(warns), strings.Join(warns, "\n"))
+	if warns := logs.Matching("WARN", "streamed output", "agents database"); len(warns) != 1 {
+		t.Errorf("%d WARN lines about the store's outage, want 1: %v", len(warns), warns)
 	}
-	if infos := logs.lines("INFO", "agents database"); len(infos) != 1 {
-		t.Errorf("%d INFO lines about the store's return, want 1:\n%s", len(infos), strings.Join(infos, "\n"))
+	if infos := logs.Matching("INFO", "agents database"); len(infos) != 1 {
+		t.Errorf("%d INFO lines about the store's return, want 1: %v", len(infos), infos)
 	}
 }
 

@@ -11,12 +11,12 @@ import (
 	"maps"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/cmd/fuzzyllama/internal/app"
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
+	"github.com/fuzzyllama/fuzzyllama/platform/logging/logtest"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 )
 
@@ -48,29 +48,11 @@ func eachMode(t *testing.T, f func(t *testing.T, m mode)) {
 	}
 }
 
-// syncBuffer collects the process's log lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // server is a running product under test.
 type server struct {
 	t    *testing.T
 	base string
-	logs *syncBuffer
+	logs *logtest.Buffer
 	app  *app.App
 }
 
@@ -85,7 +67,7 @@ func start(t *testing.T, env map[string]string, extra map[string]string) *server
 	if err := set.Parse(func(k string) (string, bool) { v, ok := all[k]; return v, ok }); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	a, err := app.Start(context.Background(), cfg, logs)
 	if err != nil {
 		t.Fatalf("start: %v\nlogs:\n%s", err, logs)

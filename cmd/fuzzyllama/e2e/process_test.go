@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
+	"github.com/fuzzyllama/fuzzyllama/platform/logging/logtest"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/providertest"
 )
@@ -143,7 +144,7 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 	runProcess(t, agentsEnv, "-target=agents")
 	runProcess(t, gwEnv, "-target=gateway")
 
-	s := &server{t: t, base: "http://" + gwEnv["HTTP_ADDR"], logs: &syncBuffer{}}
+	s := &server{t: t, base: "http://" + gwEnv["HTTP_ADDR"], logs: &logtest.Buffer{}}
 	ses := s.register(t, "lena@example.com", goodPassword, "Lena")
 	s.do("GET", "/api/v1/auth/me", ses.AccessToken, nil).want(t, 200, "")
 	p := s.createProject(t, ses.AccessToken, "Across processes", "PROJECT_TYPE_TRADITIONAL")
@@ -177,7 +178,7 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 		t.Error("no HSTS in production")
 	}
 	// The lone auth service serves its own health and metrics.
-	auth := &server{t: t, base: "http://" + authEnv["HTTP_ADDR"], logs: &syncBuffer{}}
+	auth := &server{t: t, base: "http://" + authEnv["HTTP_ADDR"], logs: &logtest.Buffer{}}
 	if r := auth.do("GET", "/metrics", "", nil); r.status != 200 || !strings.Contains(string(r.raw), `grpc_method="Register"`) {
 		t.Errorf("auth /metrics: %d", r.status)
 	}
@@ -282,7 +283,7 @@ func TestKilledWorkerResumes(t *testing.T) {
 		"ANTHROPIC_BASE_URL": vendor.URL, "AGENT_QUEUE_POLL_INTERVAL": "50ms",
 		"AGENT_STREAM_IDLE_TIMEOUT": "1h", "AUTH_SIGNING_KEY": newSeed(t), "SERVICE_CREDENTIAL": newSeed(t) + newSeed(t)}
 	first := runProcess(t, env)
-	s := &server{t: t, base: "http://" + httpAddr, logs: &syncBuffer{}}
+	s := &server{t: t, base: "http://" + httpAddr, logs: &logtest.Buffer{}}
 	tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
 	p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
 	run := s.startWork(t, tok, p.ID)

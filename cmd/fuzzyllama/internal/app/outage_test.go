@@ -1,20 +1,19 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
+	"github.com/fuzzyllama/fuzzyllama/platform/logging/logtest"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 )
 
@@ -172,33 +171,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startAll starts every part in this process with one setting changed (where its database or
 // Redis is), and closes it when the test ends.
-func startAll(t *testing.T, key, value string) (*App, *lockedBuffer) {
+func startAll(t *testing.T, key, value string) (*App, *logtest.Buffer) {
 	t.Helper()
 	cfg := Config{Target: "all"}
 	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_TIME": "0s", "DATA_DIR": t.TempDir(), key: value}
 	if err := NewConfigSet(&cfg).Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	a, err := Start(context.Background(), cfg, logs)
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, logs)
