@@ -7,9 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,37 +15,18 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/fuzzyllama/fuzzyllama/cmd/fuzzyllama/internal/binarytest"
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
 	"github.com/fuzzyllama/fuzzyllama/platform/logging/logtest"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/providertest"
 )
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// fuzzyllamaBinary builds the real binary once per test run.
-func fuzzyllamaBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "fuzzyllama-e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "fuzzyllama")
-		out, err := exec.Command("go", "build", "-o", binary, "github.com/fuzzyllama/fuzzyllama/cmd/fuzzyllama").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	binarytest.Cleanup()
+	os.Exit(code)
 }
 
 func freeAddr(t *testing.T) string {
@@ -64,7 +43,7 @@ func freeAddr(t *testing.T) string {
 func runProcess(t *testing.T, env map[string]string, args ...string) *exec.Cmd {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, fuzzyllamaBinary(t), args...)
+	cmd := exec.CommandContext(ctx, binarytest.Path(t), args...)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -186,7 +165,7 @@ func TestServicesRunAsSeparateProcesses(t *testing.T) {
 
 func TestBadConfigurationIsReportedAndExits(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(fuzzyllamaBinary(t))
+	cmd := exec.Command(binarytest.Path(t))
 	cmd.Env = append(os.Environ(), "FUZZYLLAMA_ENV=production", "FRONTEND_URL=nope", "DATABASE_URL=postgres://u:topsecret@/x")
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
@@ -200,7 +179,7 @@ func TestBadConfigurationIsReportedAndExits(t *testing.T) {
 	if strings.Contains(string(out), "topsecret") {
 		t.Error("a password was printed")
 	}
-	help, err := exec.Command(fuzzyllamaBinary(t), "-help").CombinedOutput()
+	help, err := exec.Command(binarytest.Path(t), "-help").CombinedOutput()
 	if err != nil || !strings.Contains(string(help), "DATABASE_URL") || !strings.Contains(string(help), "-target") {
 		t.Errorf("-help: %v\n%s", err, help)
 	}

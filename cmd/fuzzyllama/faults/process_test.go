@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/fuzzyllama/fuzzyllama/cmd/fuzzyllama/internal/binarytest"
 	"io"
 	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,38 +30,8 @@ func TestMain(m *testing.M) {
 		_ = flag.Set("test.parallel", "8")
 	}
 	code := m.Run()
-	if binaryDir != "" {
-		_ = os.RemoveAll(binaryDir)
-	}
+	binarytest.Cleanup()
 	os.Exit(code)
-}
-
-var (
-	buildOnce sync.Once
-	binaryDir string
-	binary    string
-	buildErr  error
-)
-
-// fuzzyllamaBinary builds the real binary once per test run (without the race detector: the
-// processes are the system under test, not the test).
-func fuzzyllamaBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binaryDir, buildErr = os.MkdirTemp("", "fuzzyllama-faults-")
-		if buildErr != nil {
-			return
-		}
-		binary = filepath.Join(binaryDir, "fuzzyllama")
-		out, err := exec.Command("go", "build", "-o", binary, "github.com/fuzzyllama/fuzzyllama/cmd/fuzzyllama").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
 }
 
 // freeAddr picks a free loopback port below the kernel's ephemeral range, where no outgoing
@@ -126,7 +96,7 @@ type process struct {
 // start runs the process and waits until it says it is up.
 func (p *process) start(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command(fuzzyllamaBinary(t), "-target="+p.target)
+	cmd := exec.Command(binarytest.Path(t), "-target="+p.target)
 	cmd.Env = append(os.Environ(), p.env...)
 	// A test binary that dies must not leave the product running.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
