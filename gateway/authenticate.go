@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
-	"time"
 
-	"github.com/fuzzyllama/fuzzyllama/gateway/internal/envelope"
-	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/outage"
 )
@@ -32,9 +32,14 @@ func isPublic(r *http.Request) bool {
 
 // authOutcome is what identify learned about the request's credentials.
 type authOutcome struct {
-	status  int // 0 when the caller is identified or sent no credentials
-	code    string
-	message string
+	// refused is why the credentials cannot be used (Unauthenticated, or Unavailable while they
+	// cannot be checked); nil when the caller is identified or sent none. requireAuth writes it
+	// like any other error of the edge (writeStatus: WWW-Authenticate, Retry-After).
+	refused *status.Status
+}
+
+func refuse(c codes.Code, message string) authOutcome {
+	return authOutcome{refused: status.New(c, message)}
 }
 
 type authOutcomeKey struct{}
@@ -57,8 +62,7 @@ func identify(v *authn.Verifier, log *slog.Logger) func(http.Handler) http.Handl
 			if len(values) > 1 {
 				// The gateway and the service must see the same credential; with several, they
 				// might not (grpc-gateway drops some values when building metadata).
-				out = authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
-					message: "send exactly one Authorization header"}
+				out = refuse(codes.Unauthenticated, "send exactly one Authorization header")
 			} else {
 				out, ctx = verifyRequest(ctx, v, log, unverifiable, r.Header.Get("Authorization"))
 			}
@@ -93,33 +97,28 @@ func (c *checkOutage) checked(ctx context.Context) {
 
 func verifyRequest(ctx context.Context, v *authn.Verifier, log *slog.Logger, unverifiable *checkOutage, header string) (authOutcome, context.Context) {
 	if header == "" {
-		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
-			message: "missing access token: send Authorization: Bearer <accessToken>"}, ctx
+		return refuse(codes.Unauthenticated, "missing access token: send Authorization: Bearer <accessToken>"), ctx
 	}
 	token, ok := authn.ParseBearer(header)
 	if !ok {
-		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
-			message: "malformed Authorization header: expected Bearer <accessToken>"}, ctx
+		return refuse(codes.Unauthenticated, "malformed Authorization header: expected Bearer <accessToken>"), ctx
 	}
 	claims, err := v.Verify(ctx, token, authn.TypeAccess)
 	if errors.Is(err, authn.ErrRevokedCheck) || errors.Is(err, authn.ErrKeysUnavailable) {
 		unverifiable.failed(ctx, err)
-		return authOutcome{status: http.StatusServiceUnavailable, code: "UNAVAILABLE",
-			message: "cannot verify credentials right now; try again shortly"}, ctx
+		return refuse(codes.Unavailable, "cannot verify credentials right now; try again shortly"), ctx
 	}
 	if err == nil || errors.Is(err, authn.ErrRevoked) {
 		unverifiable.checked(ctx) // the keys and the revocation list answered
 	}
 	if err != nil {
 		log.DebugContext(ctx, "access token rejected", "reason", err.Error())
-		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
-			message: "invalid or expired access token"}, ctx
+		return refuse(codes.Unauthenticated, "invalid or expired access token"), ctx
 	}
 	if claims.Actor != nil {
 		// A service's delegated token is for calls between services; at the edge it would let
 		// whoever copied it out of a process act as the user.
-		return authOutcome{status: http.StatusUnauthorized, code: "UNAUTHENTICATED",
-			message: "service tokens are not accepted here: sign in for an access token"}, ctx
+		return refuse(codes.Unauthenticated, "service tokens are not accepted here: sign in for an access token"), ctx
 	}
 	id := authn.Identity{UserID: claims.Subject, SessionID: claims.SessionID, Token: token}
 	return authOutcome{}, authn.NewContext(ctx, id)
@@ -131,15 +130,8 @@ func verifyRequest(ctx context.Context, v *authn.Verifier, log *slog.Logger, unv
 func requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out, _ := r.Context().Value(authOutcomeKey{}).(authOutcome)
-		if out.status != 0 && !isPublic(r) {
-			var details *envelope.Details
-			switch out.status {
-			case http.StatusUnauthorized:
-				w.Header().Set("WWW-Authenticate", `Bearer realm="fuzzyllama"`)
-			case http.StatusServiceUnavailable: // like every outage at the edge: say when to retry
-				details = &envelope.Details{RetryAfterSeconds: int64(apperr.RetryAfterUnavailable / time.Second)}
-			}
-			envelope.WriteError(w, r, out.status, out.code, out.message, details)
+		if out.refused != nil && !isPublic(r) {
+			writeStatus(w, r, httpStatus(out.refused.Code()), out.refused)
 			return
 		}
 		next.ServeHTTP(w, r)
