@@ -344,6 +344,27 @@ export interface paths {
         patch: operations["updateProject"];
         trace?: never;
     };
+    "/api/v1/projects/{projectId}/artifacts/{artifactId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GetArtifact returns a file a verification left (a step's log, a preview's screenshot), as named by a proof's run.artifacts
+         * @description GetArtifact returns a file a verification left (a step's log, a preview's screenshot),
+         *     as named by a proof's run.artifacts.
+         */
+        get: operations["getArtifact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{projectId}/costs": {
         parameters: {
             query?: never;
@@ -826,6 +847,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{projectId}/gates/{gate}:verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * VerifyGate runs the gate's verification again: build, lint, tests, coverage, scan or preview (what the gate's workflow requires) on the tree the gate holds now, in the sandbox, and records their proofs
+         * @description VerifyGate runs the gate's verification again: build, lint, tests, coverage, scan or
+         *     preview (what the gate's workflow requires) on the tree the gate holds now, in the sandbox,
+         *     and records their proofs. Owner or editor. Refused with FAILED_PRECONDITION when the gate
+         *     requires no proof FuzzyLlama can produce, or its tree is empty.
+         */
+        post: operations["verifyGate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{projectId}/members": {
         parameters: {
             query?: never;
@@ -1042,6 +1086,51 @@ export interface paths {
          *     editor.
          */
         post: operations["createTasks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/tree": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GetSourceTree lists a project's source tree: the files its agents wrote (code documents whose title is a path)
+         * @description GetSourceTree lists a project's source tree: the files its agents wrote (code documents
+         *     whose title is a path). With a gate, the tree as that gate holds it: the versions recorded
+         *     as deliverables of G5 up to that gate, the later gate's version where both have one; that
+         *     is the tree verification runs. Without, the latest version of every file. A file's content
+         *     is read with the documents service (GetDocumentVersion).
+         */
+        get: operations["getSourceTree"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ListVerifications lists a project's verifications, newest first (at most 50), optionally of one gate
+         * @description ListVerifications lists a project's verifications, newest first (at most 50), optionally
+         *     of one gate.
+         */
+        get: operations["listVerifications"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1702,6 +1791,20 @@ export interface components {
             /** @enum {boolean} */
             success: true;
         };
+        GetArtifactResponse: {
+            artifact: components["schemas"]["ProofArtifact"];
+            /**
+             * Format: byte
+             * @description The artifact's bytes (a log is UTF-8 text, a screenshot PNG).
+             */
+            content: string;
+        };
+        GetArtifactResponseEnvelope: {
+            data: components["schemas"]["GetArtifactResponse"];
+            meta: components["schemas"]["Meta"];
+            /** @enum {boolean} */
+            success: true;
+        };
         GetDocumentResponse: {
             /** @description The latest version's content. */
             content: string;
@@ -1800,6 +1903,18 @@ export interface components {
         };
         GetRunResponseEnvelope: {
             data: components["schemas"]["GetRunResponse"];
+            meta: components["schemas"]["Meta"];
+            /** @enum {boolean} */
+            success: true;
+        };
+        GetSourceTreeResponse: {
+            /** @description Sorted by path. */
+            files: components["schemas"]["SourceFile"][];
+            /** @description "sha256:…" of the tree (paths and contents); empty for an empty tree. */
+            treeHash: string;
+        };
+        GetSourceTreeResponseEnvelope: {
+            data: components["schemas"]["GetSourceTreeResponse"];
             meta: components["schemas"]["Meta"];
             /** @enum {boolean} */
             success: true;
@@ -1969,6 +2084,15 @@ export interface components {
         };
         ListTasksResponseEnvelope: {
             data: components["schemas"]["ListTasksResponse"];
+            meta: components["schemas"]["Meta"];
+            /** @enum {boolean} */
+            success: true;
+        };
+        ListVerificationsResponse: {
+            verifications: components["schemas"]["Verification"][];
+        };
+        ListVerificationsResponseEnvelope: {
+            data: components["schemas"]["ListVerificationsResponse"];
             meta: components["schemas"]["Meta"];
             /** @enum {boolean} */
             success: true;
@@ -2535,8 +2659,25 @@ export interface components {
              *     history but no longer count.
              */
             revision: number;
+            run: components["schemas"]["ProofRun"] | null;
             summary: string;
             type: components["schemas"]["ProofType"];
+        };
+        /**
+         * @description ProofArtifact is a file a machine-produced proof left; the agents service serves its content
+         *     (GetArtifact).
+         */
+        ProofArtifact: {
+            id?: string;
+            /** @description "log" or "screenshot". */
+            kind?: string;
+            /** @description "text/plain; charset=utf-8", "image/png". */
+            mediaType?: string;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            sizeBytes?: string;
         };
         ProofRecorded: {
             /** Format: int32 */
@@ -2550,12 +2691,37 @@ export interface components {
          * @enum {string}
          */
         ProofResult: "PROOF_RESULT_UNSPECIFIED" | "PROOF_RESULT_PASS" | "PROOF_RESULT_FAIL" | "PROOF_RESULT_WARNING";
+        /** @description ProofRun is how a machine-produced proof was obtained: a command run on a source tree. */
+        ProofRun: {
+            /** @description What the run left to look at: its log (bounded) and, for a preview, a screenshot. */
+            artifacts?: components["schemas"]["ProofArtifact"][];
+            /** @description The commands, as a person would type them (e.g. "cd backend && go build ./..."). */
+            command?: string;
+            /**
+             * Format: int64
+             * @description Wall time of the commands, in milliseconds.
+             * @example 1
+             */
+            durationMs?: string;
+            /**
+             * Format: int32
+             * @description The exit code of the first command that failed, 0 when all passed, -1 when the sandbox
+             *     stopped it (a limit was reached: see the log).
+             */
+            exitCode?: number;
+            /** @description Which runner ran it: "local" (bubblewrap) or "kubernetes". */
+            runner?: string;
+            /** @description "sha256:…" of the source tree that ran: its paths and contents. */
+            treeHash?: string;
+        };
         /**
          * @description ProofType is a kind of evidence a gate can require.
+         *
+         *      - PROOF_TYPE_PREVIEW_STARTUP: The project's preview started in the sandbox and answered its health probe (G5).
          * @example PROOF_TYPE_SPEC_VALIDATION
          * @enum {string}
          */
-        ProofType: "PROOF_TYPE_UNSPECIFIED" | "PROOF_TYPE_SPEC_VALIDATION" | "PROOF_TYPE_BUILD" | "PROOF_TYPE_LINT" | "PROOF_TYPE_UNIT_TESTS" | "PROOF_TYPE_INTEGRATION_TESTS" | "PROOF_TYPE_E2E_TESTS" | "PROOF_TYPE_COVERAGE" | "PROOF_TYPE_SECURITY_SCAN" | "PROOF_TYPE_DEPLOYMENT" | "PROOF_TYPE_SMOKE_TEST" | "PROOF_TYPE_MANUAL_VERIFICATION";
+        ProofType: "PROOF_TYPE_UNSPECIFIED" | "PROOF_TYPE_SPEC_VALIDATION" | "PROOF_TYPE_BUILD" | "PROOF_TYPE_LINT" | "PROOF_TYPE_UNIT_TESTS" | "PROOF_TYPE_INTEGRATION_TESTS" | "PROOF_TYPE_E2E_TESTS" | "PROOF_TYPE_COVERAGE" | "PROOF_TYPE_SECURITY_SCAN" | "PROOF_TYPE_DEPLOYMENT" | "PROOF_TYPE_SMOKE_TEST" | "PROOF_TYPE_MANUAL_VERIFICATION" | "PROOF_TYPE_PREVIEW_STARTUP";
         RecordDeliverableBody: {
             /** @description Whether this version completes the deliverable; a draft is recorded with false. */
             complete?: boolean;
@@ -2580,6 +2746,7 @@ export interface components {
         };
         RecordProofBody: {
             result: components["schemas"]["ProofResult"];
+            run?: components["schemas"]["ProofRun"];
             summary: string;
             type: components["schemas"]["ProofType"];
         };
@@ -2801,6 +2968,26 @@ export interface components {
             document: components["schemas"]["Document"];
             outcome: components["schemas"]["SaveOutcome"];
         };
+        /** @description SourceFile is one file of a project's source tree. */
+        SourceFile: {
+            /** @description "sha256:…" of the content. */
+            contentHash: string;
+            documentId: string;
+            /**
+             * Format: int32
+             * @description The gate whose deliverable this version is (0 for the latest of an ungated listing).
+             */
+            gate: number;
+            /** @description Relative, "/"-separated, no "." or ".." segments. */
+            path: string;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            sizeBytes: string;
+            /** Format: int32 */
+            version: number;
+        };
         StartGateBody: Record<string, never>;
         StartGateResponse: {
             gate: components["schemas"]["Gate"];
@@ -2983,6 +3170,63 @@ export interface components {
             id: string;
             name: string;
         };
+        /** @description Verification is one sandboxed build-and-test of a gate's tree. */
+        Verification: {
+            /** Format: date-time */
+            createTime: string;
+            /** @description The gate's deliverables_hash it speaks for. */
+            deliverablesHash: string;
+            /** Format: date-time */
+            endTime: string | null;
+            /** @description Why it could not run (ERROR), or the failure sent to the developers for repair (FAILED). */
+            error: string;
+            /** Format: int32 */
+            gate: number;
+            id: string;
+            projectId: string;
+            /**
+             * Format: int32
+             * @description How many repairs of this gate revision preceded it.
+             */
+            repair: number;
+            /**
+             * Format: int32
+             * @description The gate revision it verified.
+             */
+            revision: number;
+            /** @description "local" (bubblewrap) or "kubernetes". */
+            runner: string;
+            state: components["schemas"]["v1.VerificationState"];
+            steps: components["schemas"]["VerificationStep"][];
+            treeHash: string;
+        };
+        /** @description VerificationStep is one proof a verification produces. */
+        VerificationStep: {
+            /** @description The log artifact (GetArtifact), and a screenshot for a preview. */
+            artifactIds: string[];
+            command: string;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            durationMs: string;
+            /** Format: int32 */
+            exitCode: number;
+            passed: boolean;
+            proofType: components["schemas"]["ProofType"];
+            /** @description One line: what passed or what failed. */
+            summary: string;
+        };
+        VerifyGateBody: Record<string, never>;
+        VerifyGateResponse: {
+            verification: components["schemas"]["Verification"];
+        };
+        VerifyGateResponseEnvelope: {
+            data: components["schemas"]["VerifyGateResponse"];
+            meta: components["schemas"]["Meta"];
+            /** @enum {boolean} */
+            success: true;
+        };
         WorkflowGate: {
             deliverables: components["schemas"]["DocumentType"][];
             name: string;
@@ -2992,6 +3236,16 @@ export interface components {
             proofs: components["schemas"]["ProofType"][];
             roles: components["schemas"]["AgentRole"][];
         };
+        /**
+         * @description VerificationState is where a verification is.
+         *
+         *      - VERIFICATION_STATE_PASSED: Every step passed.
+         *      - VERIFICATION_STATE_FAILED: A step failed (its proof says why); the developers may be sent back to repair it.
+         *      - VERIFICATION_STATE_ERROR: It could not run (the tree could not be read, the runner is unavailable): no proof counts.
+         * @example VERIFICATION_STATE_QUEUED
+         * @enum {string}
+         */
+        "v1.VerificationState": "VERIFICATION_STATE_UNSPECIFIED" | "VERIFICATION_STATE_QUEUED" | "VERIFICATION_STATE_RUNNING" | "VERIFICATION_STATE_PASSED" | "VERIFICATION_STATE_FAILED" | "VERIFICATION_STATE_ERROR";
     };
     responses: {
         /** @description The request is malformed or a field is invalid (INVALID_ARGUMENT, with `details.fields` naming each offending field), or what it asks is not possible in the current state (FAILED_PRECONDITION; `details.reason` may say why). */
@@ -3831,6 +4085,37 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: string;
+                artifactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GetArtifactResponseEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -4687,6 +4972,42 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    verifyGate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: string;
+                gate: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["VerifyGateBody"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the work was queued and runs in the background. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyGateResponseEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listMembers: {
         parameters: {
             query?: never;
@@ -5138,6 +5459,72 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSourceTree: {
+        parameters: {
+            query?: {
+                /** @description 5-9: the tree as that gate holds it; 0: the latest version of every file. */
+                gate?: number;
+            };
+            header?: never;
+            path: {
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GetSourceTreeResponseEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listVerifications: {
+        parameters: {
+            query?: {
+                /** @description Only this gate's, when set. */
+                gate?: number;
+            };
+            header?: never;
+            path: {
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListVerificationsResponseEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

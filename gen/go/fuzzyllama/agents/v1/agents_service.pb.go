@@ -8,6 +8,7 @@ package agentsv1
 
 import (
 	v1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
+	v11 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -81,6 +82,68 @@ func (x RunState) Number() protoreflect.EnumNumber {
 // Deprecated: Use RunState.Descriptor instead.
 func (RunState) EnumDescriptor() ([]byte, []int) {
 	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{0}
+}
+
+// VerificationState is where a verification is.
+type VerificationState int32
+
+const (
+	VerificationState_VERIFICATION_STATE_UNSPECIFIED VerificationState = 0
+	VerificationState_VERIFICATION_STATE_QUEUED      VerificationState = 1
+	VerificationState_VERIFICATION_STATE_RUNNING     VerificationState = 2
+	// Every step passed.
+	VerificationState_VERIFICATION_STATE_PASSED VerificationState = 3
+	// A step failed (its proof says why); the developers may be sent back to repair it.
+	VerificationState_VERIFICATION_STATE_FAILED VerificationState = 4
+	// It could not run (the tree could not be read, the runner is unavailable): no proof counts.
+	VerificationState_VERIFICATION_STATE_ERROR VerificationState = 5
+)
+
+// Enum value maps for VerificationState.
+var (
+	VerificationState_name = map[int32]string{
+		0: "VERIFICATION_STATE_UNSPECIFIED",
+		1: "VERIFICATION_STATE_QUEUED",
+		2: "VERIFICATION_STATE_RUNNING",
+		3: "VERIFICATION_STATE_PASSED",
+		4: "VERIFICATION_STATE_FAILED",
+		5: "VERIFICATION_STATE_ERROR",
+	}
+	VerificationState_value = map[string]int32{
+		"VERIFICATION_STATE_UNSPECIFIED": 0,
+		"VERIFICATION_STATE_QUEUED":      1,
+		"VERIFICATION_STATE_RUNNING":     2,
+		"VERIFICATION_STATE_PASSED":      3,
+		"VERIFICATION_STATE_FAILED":      4,
+		"VERIFICATION_STATE_ERROR":       5,
+	}
+)
+
+func (x VerificationState) Enum() *VerificationState {
+	p := new(VerificationState)
+	*p = x
+	return p
+}
+
+func (x VerificationState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VerificationState) Descriptor() protoreflect.EnumDescriptor {
+	return file_fuzzyllama_agents_v1_agents_service_proto_enumTypes[1].Descriptor()
+}
+
+func (VerificationState) Type() protoreflect.EnumType {
+	return &file_fuzzyllama_agents_v1_agents_service_proto_enumTypes[1]
+}
+
+func (x VerificationState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VerificationState.Descriptor instead.
+func (VerificationState) EnumDescriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{1}
 }
 
 // Agent is a role of the catalog.
@@ -2030,11 +2093,745 @@ func (x *GetUsageResponse) GetCostBudgetMicros() int64 {
 	return 0
 }
 
+// SourceFile is one file of a project's source tree.
+type SourceFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Relative, "/"-separated, no "." or ".." segments.
+	Path       string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	DocumentId string `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	Version    int32  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The gate whose deliverable this version is (0 for the latest of an ungated listing).
+	Gate int32 `protobuf:"varint,4,opt,name=gate,proto3" json:"gate,omitempty"`
+	// "sha256:…" of the content.
+	ContentHash   string `protobuf:"bytes,5,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	SizeBytes     int64  `protobuf:"varint,6,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SourceFile) Reset() {
+	*x = SourceFile{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SourceFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SourceFile) ProtoMessage() {}
+
+func (x *SourceFile) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SourceFile.ProtoReflect.Descriptor instead.
+func (*SourceFile) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SourceFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *SourceFile) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *SourceFile) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SourceFile) GetGate() int32 {
+	if x != nil {
+		return x.Gate
+	}
+	return 0
+}
+
+func (x *SourceFile) GetContentHash() string {
+	if x != nil {
+		return x.ContentHash
+	}
+	return ""
+}
+
+func (x *SourceFile) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+type GetSourceTreeRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// 5-9: the tree as that gate holds it; 0: the latest version of every file.
+	Gate          int32 `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSourceTreeRequest) Reset() {
+	*x = GetSourceTreeRequest{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSourceTreeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSourceTreeRequest) ProtoMessage() {}
+
+func (x *GetSourceTreeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSourceTreeRequest.ProtoReflect.Descriptor instead.
+func (*GetSourceTreeRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetSourceTreeRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *GetSourceTreeRequest) GetGate() int32 {
+	if x != nil {
+		return x.Gate
+	}
+	return 0
+}
+
+type GetSourceTreeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sorted by path.
+	Files []*SourceFile `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	// "sha256:…" of the tree (paths and contents); empty for an empty tree.
+	TreeHash      string `protobuf:"bytes,2,opt,name=tree_hash,json=treeHash,proto3" json:"tree_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSourceTreeResponse) Reset() {
+	*x = GetSourceTreeResponse{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSourceTreeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSourceTreeResponse) ProtoMessage() {}
+
+func (x *GetSourceTreeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSourceTreeResponse.ProtoReflect.Descriptor instead.
+func (*GetSourceTreeResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetSourceTreeResponse) GetFiles() []*SourceFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+func (x *GetSourceTreeResponse) GetTreeHash() string {
+	if x != nil {
+		return x.TreeHash
+	}
+	return ""
+}
+
+// VerificationStep is one proof a verification produces.
+type VerificationStep struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProofType v1.ProofType           `protobuf:"varint,1,opt,name=proof_type,json=proofType,proto3,enum=fuzzyllama.common.v1.ProofType" json:"proof_type,omitempty"`
+	Passed    bool                   `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
+	// One line: what passed or what failed.
+	Summary    string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	Command    string `protobuf:"bytes,4,opt,name=command,proto3" json:"command,omitempty"`
+	ExitCode   int32  `protobuf:"varint,5,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	DurationMs int64  `protobuf:"varint,6,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// The log artifact (GetArtifact), and a screenshot for a preview.
+	ArtifactIds   []string `protobuf:"bytes,7,rep,name=artifact_ids,json=artifactIds,proto3" json:"artifact_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerificationStep) Reset() {
+	*x = VerificationStep{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerificationStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerificationStep) ProtoMessage() {}
+
+func (x *VerificationStep) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerificationStep.ProtoReflect.Descriptor instead.
+func (*VerificationStep) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *VerificationStep) GetProofType() v1.ProofType {
+	if x != nil {
+		return x.ProofType
+	}
+	return v1.ProofType(0)
+}
+
+func (x *VerificationStep) GetPassed() bool {
+	if x != nil {
+		return x.Passed
+	}
+	return false
+}
+
+func (x *VerificationStep) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *VerificationStep) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *VerificationStep) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *VerificationStep) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *VerificationStep) GetArtifactIds() []string {
+	if x != nil {
+		return x.ArtifactIds
+	}
+	return nil
+}
+
+// Verification is one sandboxed build-and-test of a gate's tree.
+type Verification struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ProjectId string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Gate      int32                  `protobuf:"varint,3,opt,name=gate,proto3" json:"gate,omitempty"`
+	// The gate revision it verified.
+	Revision int32             `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	State    VerificationState `protobuf:"varint,5,opt,name=state,proto3,enum=fuzzyllama.agents.v1.VerificationState" json:"state,omitempty"`
+	TreeHash string            `protobuf:"bytes,6,opt,name=tree_hash,json=treeHash,proto3" json:"tree_hash,omitempty"`
+	// The gate's deliverables_hash it speaks for.
+	DeliverablesHash string              `protobuf:"bytes,7,opt,name=deliverables_hash,json=deliverablesHash,proto3" json:"deliverables_hash,omitempty"`
+	Steps            []*VerificationStep `protobuf:"bytes,8,rep,name=steps,proto3" json:"steps,omitempty"`
+	// Why it could not run (ERROR), or the failure sent to the developers for repair (FAILED).
+	Error string `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	// How many repairs of this gate revision preceded it.
+	Repair     int32                  `protobuf:"varint,10,opt,name=repair,proto3" json:"repair,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	EndTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// "local" (bubblewrap) or "kubernetes".
+	Runner        string `protobuf:"bytes,13,opt,name=runner,proto3" json:"runner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Verification) Reset() {
+	*x = Verification{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Verification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Verification) ProtoMessage() {}
+
+func (x *Verification) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Verification.ProtoReflect.Descriptor instead.
+func (*Verification) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *Verification) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Verification) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *Verification) GetGate() int32 {
+	if x != nil {
+		return x.Gate
+	}
+	return 0
+}
+
+func (x *Verification) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Verification) GetState() VerificationState {
+	if x != nil {
+		return x.State
+	}
+	return VerificationState_VERIFICATION_STATE_UNSPECIFIED
+}
+
+func (x *Verification) GetTreeHash() string {
+	if x != nil {
+		return x.TreeHash
+	}
+	return ""
+}
+
+func (x *Verification) GetDeliverablesHash() string {
+	if x != nil {
+		return x.DeliverablesHash
+	}
+	return ""
+}
+
+func (x *Verification) GetSteps() []*VerificationStep {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
+func (x *Verification) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Verification) GetRepair() int32 {
+	if x != nil {
+		return x.Repair
+	}
+	return 0
+}
+
+func (x *Verification) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Verification) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *Verification) GetRunner() string {
+	if x != nil {
+		return x.Runner
+	}
+	return ""
+}
+
+type VerifyGateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Gate          int32                  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyGateRequest) Reset() {
+	*x = VerifyGateRequest{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyGateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyGateRequest) ProtoMessage() {}
+
+func (x *VerifyGateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyGateRequest.ProtoReflect.Descriptor instead.
+func (*VerifyGateRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *VerifyGateRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *VerifyGateRequest) GetGate() int32 {
+	if x != nil {
+		return x.Gate
+	}
+	return 0
+}
+
+type VerifyGateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Verification  *Verification          `protobuf:"bytes,1,opt,name=verification,proto3" json:"verification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyGateResponse) Reset() {
+	*x = VerifyGateResponse{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyGateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyGateResponse) ProtoMessage() {}
+
+func (x *VerifyGateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyGateResponse.ProtoReflect.Descriptor instead.
+func (*VerifyGateResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *VerifyGateResponse) GetVerification() *Verification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+type ListVerificationsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// Only this gate's, when set.
+	Gate          int32 `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVerificationsRequest) Reset() {
+	*x = ListVerificationsRequest{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVerificationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVerificationsRequest) ProtoMessage() {}
+
+func (x *ListVerificationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVerificationsRequest.ProtoReflect.Descriptor instead.
+func (*ListVerificationsRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListVerificationsRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *ListVerificationsRequest) GetGate() int32 {
+	if x != nil {
+		return x.Gate
+	}
+	return 0
+}
+
+type ListVerificationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Verifications []*Verification        `protobuf:"bytes,1,rep,name=verifications,proto3" json:"verifications,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVerificationsResponse) Reset() {
+	*x = ListVerificationsResponse{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVerificationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVerificationsResponse) ProtoMessage() {}
+
+func (x *ListVerificationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVerificationsResponse.ProtoReflect.Descriptor instead.
+func (*ListVerificationsResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListVerificationsResponse) GetVerifications() []*Verification {
+	if x != nil {
+		return x.Verifications
+	}
+	return nil
+}
+
+type GetArtifactRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	ArtifactId    string                 `protobuf:"bytes,2,opt,name=artifact_id,json=artifactId,proto3" json:"artifact_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetArtifactRequest) Reset() {
+	*x = GetArtifactRequest{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetArtifactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetArtifactRequest) ProtoMessage() {}
+
+func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetArtifactRequest.ProtoReflect.Descriptor instead.
+func (*GetArtifactRequest) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetArtifactRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *GetArtifactRequest) GetArtifactId() string {
+	if x != nil {
+		return x.ArtifactId
+	}
+	return ""
+}
+
+type GetArtifactResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Artifact *v11.ProofArtifact     `protobuf:"bytes,1,opt,name=artifact,proto3" json:"artifact,omitempty"`
+	// The artifact's bytes (a log is UTF-8 text, a screenshot PNG).
+	Content       []byte `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetArtifactResponse) Reset() {
+	*x = GetArtifactResponse{}
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetArtifactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetArtifactResponse) ProtoMessage() {}
+
+func (x *GetArtifactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_agents_v1_agents_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetArtifactResponse.ProtoReflect.Descriptor instead.
+func (*GetArtifactResponse) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetArtifactResponse) GetArtifact() *v11.ProofArtifact {
+	if x != nil {
+		return x.Artifact
+	}
+	return nil
+}
+
+func (x *GetArtifactResponse) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
 var File_fuzzyllama_agents_v1_agents_service_proto protoreflect.FileDescriptor
 
 const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\n" +
-	")fuzzyllama/agents/v1/agents_service.proto\x12\x14fuzzyllama.agents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x03\n" +
+	")fuzzyllama/agents/v1/agents_service.proto\x12\x14fuzzyllama.agents.v1\x1a!fuzzyllama/common/v1/access.proto\x1a\x1ffuzzyllama/common/v1/http.proto\x1a#fuzzyllama/common/v1/workflow.proto\x1a-fuzzyllama/projects/v1/projects_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x03\n" +
 	"\x05Agent\x123\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x04role\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -2183,14 +2980,85 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\tmonth_end\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\bmonthEnd\x124\n" +
 	"\x04used\x18\x03 \x01(\v2\x1a.fuzzyllama.agents.v1.CostB\x04\xe2A\x01\x02R\x04used\x12!\n" +
 	"\ftoken_budget\x18\x04 \x01(\x03R\vtokenBudget\x12,\n" +
-	"\x12cost_budget_micros\x18\x05 \x01(\x03R\x10costBudgetMicros*\x9a\x01\n" +
+	"\x12cost_budget_micros\x18\x05 \x01(\x03R\x10costBudgetMicros\"\xb1\x01\n" +
+	"\n" +
+	"SourceFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1f\n" +
+	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"documentId\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x05R\aversion\x12\x12\n" +
+	"\x04gate\x18\x04 \x01(\x05R\x04gate\x12!\n" +
+	"\fcontent_hash\x18\x05 \x01(\tR\vcontentHash\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\"O\n" +
+	"\x14GetSourceTreeRequest\x12#\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x12\n" +
+	"\x04gate\x18\x02 \x01(\x05R\x04gate\"l\n" +
+	"\x15GetSourceTreeResponse\x126\n" +
+	"\x05files\x18\x01 \x03(\v2 .fuzzyllama.agents.v1.SourceFileR\x05files\x12\x1b\n" +
+	"\ttree_hash\x18\x02 \x01(\tR\btreeHash\"\xff\x01\n" +
+	"\x10VerificationStep\x12>\n" +
+	"\n" +
+	"proof_type\x18\x01 \x01(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\tproofType\x12\x16\n" +
+	"\x06passed\x18\x02 \x01(\bR\x06passed\x12\x18\n" +
+	"\asummary\x18\x03 \x01(\tR\asummary\x12\x18\n" +
+	"\acommand\x18\x04 \x01(\tR\acommand\x12\x1b\n" +
+	"\texit_code\x18\x05 \x01(\x05R\bexitCode\x12\x1f\n" +
+	"\vduration_ms\x18\x06 \x01(\x03R\n" +
+	"durationMs\x12!\n" +
+	"\fartifact_ids\x18\a \x03(\tR\vartifactIds\"\xf4\x03\n" +
+	"\fVerification\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x02 \x01(\tR\tprojectId\x12\x12\n" +
+	"\x04gate\x18\x03 \x01(\x05R\x04gate\x12\x1a\n" +
+	"\brevision\x18\x04 \x01(\x05R\brevision\x12=\n" +
+	"\x05state\x18\x05 \x01(\x0e2'.fuzzyllama.agents.v1.VerificationStateR\x05state\x12\x1b\n" +
+	"\ttree_hash\x18\x06 \x01(\tR\btreeHash\x12+\n" +
+	"\x11deliverables_hash\x18\a \x01(\tR\x10deliverablesHash\x12<\n" +
+	"\x05steps\x18\b \x03(\v2&.fuzzyllama.agents.v1.VerificationStepR\x05steps\x12\x14\n" +
+	"\x05error\x18\t \x01(\tR\x05error\x12\x16\n" +
+	"\x06repair\x18\n" +
+	" \x01(\x05R\x06repair\x12A\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
+	"createTime\x125\n" +
+	"\bend_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x16\n" +
+	"\x06runner\x18\r \x01(\tR\x06runner\"R\n" +
+	"\x11VerifyGateRequest\x12#\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
+	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\"b\n" +
+	"\x12VerifyGateResponse\x12L\n" +
+	"\fverification\x18\x01 \x01(\v2\".fuzzyllama.agents.v1.VerificationB\x04\xe2A\x01\x02R\fverification\"S\n" +
+	"\x18ListVerificationsRequest\x12#\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x12\n" +
+	"\x04gate\x18\x02 \x01(\x05R\x04gate\"e\n" +
+	"\x19ListVerificationsResponse\x12H\n" +
+	"\rverifications\x18\x01 \x03(\v2\".fuzzyllama.agents.v1.VerificationR\rverifications\"`\n" +
+	"\x12GetArtifactRequest\x12#\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12%\n" +
+	"\vartifact_id\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\n" +
+	"artifactId\"x\n" +
+	"\x13GetArtifactResponse\x12G\n" +
+	"\bartifact\x18\x01 \x01(\v2%.fuzzyllama.projects.v1.ProofArtifactB\x04\xe2A\x01\x02R\bartifact\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent*\x9a\x01\n" +
 	"\bRunState\x12\x19\n" +
 	"\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10RUN_STATE_QUEUED\x10\x01\x12\x15\n" +
 	"\x11RUN_STATE_RUNNING\x10\x02\x12\x17\n" +
 	"\x13RUN_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
 	"\x10RUN_STATE_FAILED\x10\x04\x12\x17\n" +
-	"\x13RUN_STATE_CANCELLED\x10\x052\xb3\v\n" +
+	"\x13RUN_STATE_CANCELLED\x10\x05*\xd2\x01\n" +
+	"\x11VerificationState\x12\"\n" +
+	"\x1eVERIFICATION_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19VERIFICATION_STATE_QUEUED\x10\x01\x12\x1e\n" +
+	"\x1aVERIFICATION_STATE_RUNNING\x10\x02\x12\x1d\n" +
+	"\x19VERIFICATION_STATE_PASSED\x10\x03\x12\x1d\n" +
+	"\x19VERIFICATION_STATE_FAILED\x10\x04\x12\x1c\n" +
+	"\x18VERIFICATION_STATE_ERROR\x10\x052\xd0\x10\n" +
 	"\rAgentsService\x12{\n" +
 	"\n" +
 	"ListAgents\x12'.fuzzyllama.agents.v1.ListAgentsRequest\x1a(.fuzzyllama.agents.v1.ListAgentsResponse\"\x1a\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x10\x12\x0e/api/v1/agents\x12|\n" +
@@ -2202,7 +3070,12 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\tCancelRun\x12&.fuzzyllama.agents.v1.CancelRunRequest\x1a'.fuzzyllama.agents.v1.CancelRunResponse\"A\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x027:\x01*\"2/api/v1/projects/{project_id}/runs/{run_id}:cancel\x12\x9a\x01\n" +
 	"\bWatchRun\x12%.fuzzyllama.agents.v1.WatchRunRequest\x1a&.fuzzyllama.agents.v1.WatchRunResponse\"=\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x023\x121/api/v1/projects/{project_id}/runs/{run_id}:watch0\x01\x12\x9f\x01\n" +
 	"\x0fGetProjectCosts\x12,.fuzzyllama.agents.v1.GetProjectCostsRequest\x1a-.fuzzyllama.agents.v1.GetProjectCostsResponse\"/\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02%\x12#/api/v1/projects/{project_id}/costs\x12t\n" +
-	"\bGetUsage\x12%.fuzzyllama.agents.v1.GetUsageRequest\x1a&.fuzzyllama.agents.v1.GetUsageResponse\"\x19\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0f\x12\r/api/v1/usageBGZEgithub.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1;agentsv1b\x06proto3"
+	"\bGetUsage\x12%.fuzzyllama.agents.v1.GetUsageRequest\x1a&.fuzzyllama.agents.v1.GetUsageResponse\"\x19\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0f\x12\r/api/v1/usage\x12\x98\x01\n" +
+	"\rGetSourceTree\x12*.fuzzyllama.agents.v1.GetSourceTreeRequest\x1a+.fuzzyllama.agents.v1.GetSourceTreeResponse\".\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02$\x12\"/api/v1/projects/{project_id}/tree\x12\xa7\x01\n" +
+	"\n" +
+	"VerifyGate\x12'.fuzzyllama.agents.v1.VerifyGateRequest\x1a(.fuzzyllama.agents.v1.VerifyGateResponse\"F\xc8\xf3\x18\x02\xd2\xf3\x18\x02\xca\x01\x82\xd3\xe4\x93\x026:\x01*\"1/api/v1/projects/{project_id}/gates/{gate}:verify\x12\xad\x01\n" +
+	"\x11ListVerifications\x12..fuzzyllama.agents.v1.ListVerificationsRequest\x1a/.fuzzyllama.agents.v1.ListVerificationsResponse\"7\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02-\x12+/api/v1/projects/{project_id}/verifications\x12\xa5\x01\n" +
+	"\vGetArtifact\x12(.fuzzyllama.agents.v1.GetArtifactRequest\x1a).fuzzyllama.agents.v1.GetArtifactResponse\"A\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x027\x125/api/v1/projects/{project_id}/artifacts/{artifact_id}BGZEgithub.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/agents/v1;agentsv1b\x06proto3"
 
 var (
 	file_fuzzyllama_agents_v1_agents_service_proto_rawDescOnce sync.Once
@@ -2216,110 +3089,141 @@ func file_fuzzyllama_agents_v1_agents_service_proto_rawDescGZIP() []byte {
 	return file_fuzzyllama_agents_v1_agents_service_proto_rawDescData
 }
 
-var file_fuzzyllama_agents_v1_agents_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fuzzyllama_agents_v1_agents_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_fuzzyllama_agents_v1_agents_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_fuzzyllama_agents_v1_agents_service_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_fuzzyllama_agents_v1_agents_service_proto_goTypes = []any{
-	(RunState)(0),                   // 0: fuzzyllama.agents.v1.RunState
-	(*Agent)(nil),                   // 1: fuzzyllama.agents.v1.Agent
-	(*AgentOutput)(nil),             // 2: fuzzyllama.agents.v1.AgentOutput
-	(*Cost)(nil),                    // 3: fuzzyllama.agents.v1.Cost
-	(*RunDocument)(nil),             // 4: fuzzyllama.agents.v1.RunDocument
-	(*Handoff)(nil),                 // 5: fuzzyllama.agents.v1.Handoff
-	(*Run)(nil),                     // 6: fuzzyllama.agents.v1.Run
-	(*ListAgentsRequest)(nil),       // 7: fuzzyllama.agents.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),      // 8: fuzzyllama.agents.v1.ListAgentsResponse
-	(*GetAgentRequest)(nil),         // 9: fuzzyllama.agents.v1.GetAgentRequest
-	(*GetAgentResponse)(nil),        // 10: fuzzyllama.agents.v1.GetAgentResponse
-	(*StartProjectRequest)(nil),     // 11: fuzzyllama.agents.v1.StartProjectRequest
-	(*StartProjectResponse)(nil),    // 12: fuzzyllama.agents.v1.StartProjectResponse
-	(*StartRunRequest)(nil),         // 13: fuzzyllama.agents.v1.StartRunRequest
-	(*StartRunResponse)(nil),        // 14: fuzzyllama.agents.v1.StartRunResponse
-	(*GetRunRequest)(nil),           // 15: fuzzyllama.agents.v1.GetRunRequest
-	(*GetRunResponse)(nil),          // 16: fuzzyllama.agents.v1.GetRunResponse
-	(*ListRunsRequest)(nil),         // 17: fuzzyllama.agents.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),        // 18: fuzzyllama.agents.v1.ListRunsResponse
-	(*CancelRunRequest)(nil),        // 19: fuzzyllama.agents.v1.CancelRunRequest
-	(*CancelRunResponse)(nil),       // 20: fuzzyllama.agents.v1.CancelRunResponse
-	(*WatchRunRequest)(nil),         // 21: fuzzyllama.agents.v1.WatchRunRequest
-	(*OutputChunk)(nil),             // 22: fuzzyllama.agents.v1.OutputChunk
-	(*WatchRunResponse)(nil),        // 23: fuzzyllama.agents.v1.WatchRunResponse
-	(*GetProjectCostsRequest)(nil),  // 24: fuzzyllama.agents.v1.GetProjectCostsRequest
-	(*GateCost)(nil),                // 25: fuzzyllama.agents.v1.GateCost
-	(*RoleCost)(nil),                // 26: fuzzyllama.agents.v1.RoleCost
-	(*ModelCost)(nil),               // 27: fuzzyllama.agents.v1.ModelCost
-	(*GetProjectCostsResponse)(nil), // 28: fuzzyllama.agents.v1.GetProjectCostsResponse
-	(*GetUsageRequest)(nil),         // 29: fuzzyllama.agents.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),        // 30: fuzzyllama.agents.v1.GetUsageResponse
-	(v1.AgentRole)(0),               // 31: fuzzyllama.common.v1.AgentRole
-	(v1.ProjectType)(0),             // 32: fuzzyllama.common.v1.ProjectType
-	(v1.DocumentType)(0),            // 33: fuzzyllama.common.v1.DocumentType
-	(*timestamppb.Timestamp)(nil),   // 34: google.protobuf.Timestamp
+	(RunState)(0),                     // 0: fuzzyllama.agents.v1.RunState
+	(VerificationState)(0),            // 1: fuzzyllama.agents.v1.VerificationState
+	(*Agent)(nil),                     // 2: fuzzyllama.agents.v1.Agent
+	(*AgentOutput)(nil),               // 3: fuzzyllama.agents.v1.AgentOutput
+	(*Cost)(nil),                      // 4: fuzzyllama.agents.v1.Cost
+	(*RunDocument)(nil),               // 5: fuzzyllama.agents.v1.RunDocument
+	(*Handoff)(nil),                   // 6: fuzzyllama.agents.v1.Handoff
+	(*Run)(nil),                       // 7: fuzzyllama.agents.v1.Run
+	(*ListAgentsRequest)(nil),         // 8: fuzzyllama.agents.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),        // 9: fuzzyllama.agents.v1.ListAgentsResponse
+	(*GetAgentRequest)(nil),           // 10: fuzzyllama.agents.v1.GetAgentRequest
+	(*GetAgentResponse)(nil),          // 11: fuzzyllama.agents.v1.GetAgentResponse
+	(*StartProjectRequest)(nil),       // 12: fuzzyllama.agents.v1.StartProjectRequest
+	(*StartProjectResponse)(nil),      // 13: fuzzyllama.agents.v1.StartProjectResponse
+	(*StartRunRequest)(nil),           // 14: fuzzyllama.agents.v1.StartRunRequest
+	(*StartRunResponse)(nil),          // 15: fuzzyllama.agents.v1.StartRunResponse
+	(*GetRunRequest)(nil),             // 16: fuzzyllama.agents.v1.GetRunRequest
+	(*GetRunResponse)(nil),            // 17: fuzzyllama.agents.v1.GetRunResponse
+	(*ListRunsRequest)(nil),           // 18: fuzzyllama.agents.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),          // 19: fuzzyllama.agents.v1.ListRunsResponse
+	(*CancelRunRequest)(nil),          // 20: fuzzyllama.agents.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),         // 21: fuzzyllama.agents.v1.CancelRunResponse
+	(*WatchRunRequest)(nil),           // 22: fuzzyllama.agents.v1.WatchRunRequest
+	(*OutputChunk)(nil),               // 23: fuzzyllama.agents.v1.OutputChunk
+	(*WatchRunResponse)(nil),          // 24: fuzzyllama.agents.v1.WatchRunResponse
+	(*GetProjectCostsRequest)(nil),    // 25: fuzzyllama.agents.v1.GetProjectCostsRequest
+	(*GateCost)(nil),                  // 26: fuzzyllama.agents.v1.GateCost
+	(*RoleCost)(nil),                  // 27: fuzzyllama.agents.v1.RoleCost
+	(*ModelCost)(nil),                 // 28: fuzzyllama.agents.v1.ModelCost
+	(*GetProjectCostsResponse)(nil),   // 29: fuzzyllama.agents.v1.GetProjectCostsResponse
+	(*GetUsageRequest)(nil),           // 30: fuzzyllama.agents.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),          // 31: fuzzyllama.agents.v1.GetUsageResponse
+	(*SourceFile)(nil),                // 32: fuzzyllama.agents.v1.SourceFile
+	(*GetSourceTreeRequest)(nil),      // 33: fuzzyllama.agents.v1.GetSourceTreeRequest
+	(*GetSourceTreeResponse)(nil),     // 34: fuzzyllama.agents.v1.GetSourceTreeResponse
+	(*VerificationStep)(nil),          // 35: fuzzyllama.agents.v1.VerificationStep
+	(*Verification)(nil),              // 36: fuzzyllama.agents.v1.Verification
+	(*VerifyGateRequest)(nil),         // 37: fuzzyllama.agents.v1.VerifyGateRequest
+	(*VerifyGateResponse)(nil),        // 38: fuzzyllama.agents.v1.VerifyGateResponse
+	(*ListVerificationsRequest)(nil),  // 39: fuzzyllama.agents.v1.ListVerificationsRequest
+	(*ListVerificationsResponse)(nil), // 40: fuzzyllama.agents.v1.ListVerificationsResponse
+	(*GetArtifactRequest)(nil),        // 41: fuzzyllama.agents.v1.GetArtifactRequest
+	(*GetArtifactResponse)(nil),       // 42: fuzzyllama.agents.v1.GetArtifactResponse
+	(v1.AgentRole)(0),                 // 43: fuzzyllama.common.v1.AgentRole
+	(v1.ProjectType)(0),               // 44: fuzzyllama.common.v1.ProjectType
+	(v1.DocumentType)(0),              // 45: fuzzyllama.common.v1.DocumentType
+	(*timestamppb.Timestamp)(nil),     // 46: google.protobuf.Timestamp
+	(v1.ProofType)(0),                 // 47: fuzzyllama.common.v1.ProofType
+	(*v11.ProofArtifact)(nil),         // 48: fuzzyllama.projects.v1.ProofArtifact
 }
 var file_fuzzyllama_agents_v1_agents_service_proto_depIdxs = []int32{
-	31, // 0: fuzzyllama.agents.v1.Agent.role:type_name -> fuzzyllama.common.v1.AgentRole
-	32, // 1: fuzzyllama.agents.v1.Agent.project_types:type_name -> fuzzyllama.common.v1.ProjectType
-	2,  // 2: fuzzyllama.agents.v1.Agent.outputs:type_name -> fuzzyllama.agents.v1.AgentOutput
-	33, // 3: fuzzyllama.agents.v1.AgentOutput.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	33, // 4: fuzzyllama.agents.v1.RunDocument.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	33, // 5: fuzzyllama.agents.v1.Handoff.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	31, // 6: fuzzyllama.agents.v1.Handoff.next_roles:type_name -> fuzzyllama.common.v1.AgentRole
-	31, // 7: fuzzyllama.agents.v1.Run.role:type_name -> fuzzyllama.common.v1.AgentRole
+	43, // 0: fuzzyllama.agents.v1.Agent.role:type_name -> fuzzyllama.common.v1.AgentRole
+	44, // 1: fuzzyllama.agents.v1.Agent.project_types:type_name -> fuzzyllama.common.v1.ProjectType
+	3,  // 2: fuzzyllama.agents.v1.Agent.outputs:type_name -> fuzzyllama.agents.v1.AgentOutput
+	45, // 3: fuzzyllama.agents.v1.AgentOutput.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	45, // 4: fuzzyllama.agents.v1.RunDocument.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	45, // 5: fuzzyllama.agents.v1.Handoff.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	43, // 6: fuzzyllama.agents.v1.Handoff.next_roles:type_name -> fuzzyllama.common.v1.AgentRole
+	43, // 7: fuzzyllama.agents.v1.Run.role:type_name -> fuzzyllama.common.v1.AgentRole
 	0,  // 8: fuzzyllama.agents.v1.Run.state:type_name -> fuzzyllama.agents.v1.RunState
-	3,  // 9: fuzzyllama.agents.v1.Run.usage:type_name -> fuzzyllama.agents.v1.Cost
-	4,  // 10: fuzzyllama.agents.v1.Run.documents:type_name -> fuzzyllama.agents.v1.RunDocument
-	5,  // 11: fuzzyllama.agents.v1.Run.handoff:type_name -> fuzzyllama.agents.v1.Handoff
-	34, // 12: fuzzyllama.agents.v1.Run.create_time:type_name -> google.protobuf.Timestamp
-	34, // 13: fuzzyllama.agents.v1.Run.start_time:type_name -> google.protobuf.Timestamp
-	34, // 14: fuzzyllama.agents.v1.Run.end_time:type_name -> google.protobuf.Timestamp
-	34, // 15: fuzzyllama.agents.v1.Run.rescue_time:type_name -> google.protobuf.Timestamp
-	1,  // 16: fuzzyllama.agents.v1.ListAgentsResponse.agents:type_name -> fuzzyllama.agents.v1.Agent
-	31, // 17: fuzzyllama.agents.v1.GetAgentRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
-	1,  // 18: fuzzyllama.agents.v1.GetAgentResponse.agent:type_name -> fuzzyllama.agents.v1.Agent
-	6,  // 19: fuzzyllama.agents.v1.StartProjectResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	31, // 20: fuzzyllama.agents.v1.StartRunRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
-	6,  // 21: fuzzyllama.agents.v1.StartRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	6,  // 22: fuzzyllama.agents.v1.GetRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	34, // 23: fuzzyllama.agents.v1.ListRunsRequest.changed_since:type_name -> google.protobuf.Timestamp
-	6,  // 24: fuzzyllama.agents.v1.ListRunsResponse.runs:type_name -> fuzzyllama.agents.v1.Run
-	6,  // 25: fuzzyllama.agents.v1.CancelRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	6,  // 26: fuzzyllama.agents.v1.WatchRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
-	22, // 27: fuzzyllama.agents.v1.WatchRunResponse.chunk:type_name -> fuzzyllama.agents.v1.OutputChunk
-	3,  // 28: fuzzyllama.agents.v1.GateCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	31, // 29: fuzzyllama.agents.v1.RoleCost.role:type_name -> fuzzyllama.common.v1.AgentRole
-	3,  // 30: fuzzyllama.agents.v1.RoleCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	3,  // 31: fuzzyllama.agents.v1.ModelCost.cost:type_name -> fuzzyllama.agents.v1.Cost
-	3,  // 32: fuzzyllama.agents.v1.GetProjectCostsResponse.total:type_name -> fuzzyllama.agents.v1.Cost
-	25, // 33: fuzzyllama.agents.v1.GetProjectCostsResponse.gates:type_name -> fuzzyllama.agents.v1.GateCost
-	26, // 34: fuzzyllama.agents.v1.GetProjectCostsResponse.roles:type_name -> fuzzyllama.agents.v1.RoleCost
-	27, // 35: fuzzyllama.agents.v1.GetProjectCostsResponse.models:type_name -> fuzzyllama.agents.v1.ModelCost
-	34, // 36: fuzzyllama.agents.v1.GetUsageResponse.month_start:type_name -> google.protobuf.Timestamp
-	34, // 37: fuzzyllama.agents.v1.GetUsageResponse.month_end:type_name -> google.protobuf.Timestamp
-	3,  // 38: fuzzyllama.agents.v1.GetUsageResponse.used:type_name -> fuzzyllama.agents.v1.Cost
-	7,  // 39: fuzzyllama.agents.v1.AgentsService.ListAgents:input_type -> fuzzyllama.agents.v1.ListAgentsRequest
-	9,  // 40: fuzzyllama.agents.v1.AgentsService.GetAgent:input_type -> fuzzyllama.agents.v1.GetAgentRequest
-	11, // 41: fuzzyllama.agents.v1.AgentsService.StartProject:input_type -> fuzzyllama.agents.v1.StartProjectRequest
-	13, // 42: fuzzyllama.agents.v1.AgentsService.StartRun:input_type -> fuzzyllama.agents.v1.StartRunRequest
-	15, // 43: fuzzyllama.agents.v1.AgentsService.GetRun:input_type -> fuzzyllama.agents.v1.GetRunRequest
-	17, // 44: fuzzyllama.agents.v1.AgentsService.ListRuns:input_type -> fuzzyllama.agents.v1.ListRunsRequest
-	19, // 45: fuzzyllama.agents.v1.AgentsService.CancelRun:input_type -> fuzzyllama.agents.v1.CancelRunRequest
-	21, // 46: fuzzyllama.agents.v1.AgentsService.WatchRun:input_type -> fuzzyllama.agents.v1.WatchRunRequest
-	24, // 47: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:input_type -> fuzzyllama.agents.v1.GetProjectCostsRequest
-	29, // 48: fuzzyllama.agents.v1.AgentsService.GetUsage:input_type -> fuzzyllama.agents.v1.GetUsageRequest
-	8,  // 49: fuzzyllama.agents.v1.AgentsService.ListAgents:output_type -> fuzzyllama.agents.v1.ListAgentsResponse
-	10, // 50: fuzzyllama.agents.v1.AgentsService.GetAgent:output_type -> fuzzyllama.agents.v1.GetAgentResponse
-	12, // 51: fuzzyllama.agents.v1.AgentsService.StartProject:output_type -> fuzzyllama.agents.v1.StartProjectResponse
-	14, // 52: fuzzyllama.agents.v1.AgentsService.StartRun:output_type -> fuzzyllama.agents.v1.StartRunResponse
-	16, // 53: fuzzyllama.agents.v1.AgentsService.GetRun:output_type -> fuzzyllama.agents.v1.GetRunResponse
-	18, // 54: fuzzyllama.agents.v1.AgentsService.ListRuns:output_type -> fuzzyllama.agents.v1.ListRunsResponse
-	20, // 55: fuzzyllama.agents.v1.AgentsService.CancelRun:output_type -> fuzzyllama.agents.v1.CancelRunResponse
-	23, // 56: fuzzyllama.agents.v1.AgentsService.WatchRun:output_type -> fuzzyllama.agents.v1.WatchRunResponse
-	28, // 57: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:output_type -> fuzzyllama.agents.v1.GetProjectCostsResponse
-	30, // 58: fuzzyllama.agents.v1.AgentsService.GetUsage:output_type -> fuzzyllama.agents.v1.GetUsageResponse
-	49, // [49:59] is the sub-list for method output_type
-	39, // [39:49] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	4,  // 9: fuzzyllama.agents.v1.Run.usage:type_name -> fuzzyllama.agents.v1.Cost
+	5,  // 10: fuzzyllama.agents.v1.Run.documents:type_name -> fuzzyllama.agents.v1.RunDocument
+	6,  // 11: fuzzyllama.agents.v1.Run.handoff:type_name -> fuzzyllama.agents.v1.Handoff
+	46, // 12: fuzzyllama.agents.v1.Run.create_time:type_name -> google.protobuf.Timestamp
+	46, // 13: fuzzyllama.agents.v1.Run.start_time:type_name -> google.protobuf.Timestamp
+	46, // 14: fuzzyllama.agents.v1.Run.end_time:type_name -> google.protobuf.Timestamp
+	46, // 15: fuzzyllama.agents.v1.Run.rescue_time:type_name -> google.protobuf.Timestamp
+	2,  // 16: fuzzyllama.agents.v1.ListAgentsResponse.agents:type_name -> fuzzyllama.agents.v1.Agent
+	43, // 17: fuzzyllama.agents.v1.GetAgentRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	2,  // 18: fuzzyllama.agents.v1.GetAgentResponse.agent:type_name -> fuzzyllama.agents.v1.Agent
+	7,  // 19: fuzzyllama.agents.v1.StartProjectResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	43, // 20: fuzzyllama.agents.v1.StartRunRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	7,  // 21: fuzzyllama.agents.v1.StartRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	7,  // 22: fuzzyllama.agents.v1.GetRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	46, // 23: fuzzyllama.agents.v1.ListRunsRequest.changed_since:type_name -> google.protobuf.Timestamp
+	7,  // 24: fuzzyllama.agents.v1.ListRunsResponse.runs:type_name -> fuzzyllama.agents.v1.Run
+	7,  // 25: fuzzyllama.agents.v1.CancelRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	7,  // 26: fuzzyllama.agents.v1.WatchRunResponse.run:type_name -> fuzzyllama.agents.v1.Run
+	23, // 27: fuzzyllama.agents.v1.WatchRunResponse.chunk:type_name -> fuzzyllama.agents.v1.OutputChunk
+	4,  // 28: fuzzyllama.agents.v1.GateCost.cost:type_name -> fuzzyllama.agents.v1.Cost
+	43, // 29: fuzzyllama.agents.v1.RoleCost.role:type_name -> fuzzyllama.common.v1.AgentRole
+	4,  // 30: fuzzyllama.agents.v1.RoleCost.cost:type_name -> fuzzyllama.agents.v1.Cost
+	4,  // 31: fuzzyllama.agents.v1.ModelCost.cost:type_name -> fuzzyllama.agents.v1.Cost
+	4,  // 32: fuzzyllama.agents.v1.GetProjectCostsResponse.total:type_name -> fuzzyllama.agents.v1.Cost
+	26, // 33: fuzzyllama.agents.v1.GetProjectCostsResponse.gates:type_name -> fuzzyllama.agents.v1.GateCost
+	27, // 34: fuzzyllama.agents.v1.GetProjectCostsResponse.roles:type_name -> fuzzyllama.agents.v1.RoleCost
+	28, // 35: fuzzyllama.agents.v1.GetProjectCostsResponse.models:type_name -> fuzzyllama.agents.v1.ModelCost
+	46, // 36: fuzzyllama.agents.v1.GetUsageResponse.month_start:type_name -> google.protobuf.Timestamp
+	46, // 37: fuzzyllama.agents.v1.GetUsageResponse.month_end:type_name -> google.protobuf.Timestamp
+	4,  // 38: fuzzyllama.agents.v1.GetUsageResponse.used:type_name -> fuzzyllama.agents.v1.Cost
+	32, // 39: fuzzyllama.agents.v1.GetSourceTreeResponse.files:type_name -> fuzzyllama.agents.v1.SourceFile
+	47, // 40: fuzzyllama.agents.v1.VerificationStep.proof_type:type_name -> fuzzyllama.common.v1.ProofType
+	1,  // 41: fuzzyllama.agents.v1.Verification.state:type_name -> fuzzyllama.agents.v1.VerificationState
+	35, // 42: fuzzyllama.agents.v1.Verification.steps:type_name -> fuzzyllama.agents.v1.VerificationStep
+	46, // 43: fuzzyllama.agents.v1.Verification.create_time:type_name -> google.protobuf.Timestamp
+	46, // 44: fuzzyllama.agents.v1.Verification.end_time:type_name -> google.protobuf.Timestamp
+	36, // 45: fuzzyllama.agents.v1.VerifyGateResponse.verification:type_name -> fuzzyllama.agents.v1.Verification
+	36, // 46: fuzzyllama.agents.v1.ListVerificationsResponse.verifications:type_name -> fuzzyllama.agents.v1.Verification
+	48, // 47: fuzzyllama.agents.v1.GetArtifactResponse.artifact:type_name -> fuzzyllama.projects.v1.ProofArtifact
+	8,  // 48: fuzzyllama.agents.v1.AgentsService.ListAgents:input_type -> fuzzyllama.agents.v1.ListAgentsRequest
+	10, // 49: fuzzyllama.agents.v1.AgentsService.GetAgent:input_type -> fuzzyllama.agents.v1.GetAgentRequest
+	12, // 50: fuzzyllama.agents.v1.AgentsService.StartProject:input_type -> fuzzyllama.agents.v1.StartProjectRequest
+	14, // 51: fuzzyllama.agents.v1.AgentsService.StartRun:input_type -> fuzzyllama.agents.v1.StartRunRequest
+	16, // 52: fuzzyllama.agents.v1.AgentsService.GetRun:input_type -> fuzzyllama.agents.v1.GetRunRequest
+	18, // 53: fuzzyllama.agents.v1.AgentsService.ListRuns:input_type -> fuzzyllama.agents.v1.ListRunsRequest
+	20, // 54: fuzzyllama.agents.v1.AgentsService.CancelRun:input_type -> fuzzyllama.agents.v1.CancelRunRequest
+	22, // 55: fuzzyllama.agents.v1.AgentsService.WatchRun:input_type -> fuzzyllama.agents.v1.WatchRunRequest
+	25, // 56: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:input_type -> fuzzyllama.agents.v1.GetProjectCostsRequest
+	30, // 57: fuzzyllama.agents.v1.AgentsService.GetUsage:input_type -> fuzzyllama.agents.v1.GetUsageRequest
+	33, // 58: fuzzyllama.agents.v1.AgentsService.GetSourceTree:input_type -> fuzzyllama.agents.v1.GetSourceTreeRequest
+	37, // 59: fuzzyllama.agents.v1.AgentsService.VerifyGate:input_type -> fuzzyllama.agents.v1.VerifyGateRequest
+	39, // 60: fuzzyllama.agents.v1.AgentsService.ListVerifications:input_type -> fuzzyllama.agents.v1.ListVerificationsRequest
+	41, // 61: fuzzyllama.agents.v1.AgentsService.GetArtifact:input_type -> fuzzyllama.agents.v1.GetArtifactRequest
+	9,  // 62: fuzzyllama.agents.v1.AgentsService.ListAgents:output_type -> fuzzyllama.agents.v1.ListAgentsResponse
+	11, // 63: fuzzyllama.agents.v1.AgentsService.GetAgent:output_type -> fuzzyllama.agents.v1.GetAgentResponse
+	13, // 64: fuzzyllama.agents.v1.AgentsService.StartProject:output_type -> fuzzyllama.agents.v1.StartProjectResponse
+	15, // 65: fuzzyllama.agents.v1.AgentsService.StartRun:output_type -> fuzzyllama.agents.v1.StartRunResponse
+	17, // 66: fuzzyllama.agents.v1.AgentsService.GetRun:output_type -> fuzzyllama.agents.v1.GetRunResponse
+	19, // 67: fuzzyllama.agents.v1.AgentsService.ListRuns:output_type -> fuzzyllama.agents.v1.ListRunsResponse
+	21, // 68: fuzzyllama.agents.v1.AgentsService.CancelRun:output_type -> fuzzyllama.agents.v1.CancelRunResponse
+	24, // 69: fuzzyllama.agents.v1.AgentsService.WatchRun:output_type -> fuzzyllama.agents.v1.WatchRunResponse
+	29, // 70: fuzzyllama.agents.v1.AgentsService.GetProjectCosts:output_type -> fuzzyllama.agents.v1.GetProjectCostsResponse
+	31, // 71: fuzzyllama.agents.v1.AgentsService.GetUsage:output_type -> fuzzyllama.agents.v1.GetUsageResponse
+	34, // 72: fuzzyllama.agents.v1.AgentsService.GetSourceTree:output_type -> fuzzyllama.agents.v1.GetSourceTreeResponse
+	38, // 73: fuzzyllama.agents.v1.AgentsService.VerifyGate:output_type -> fuzzyllama.agents.v1.VerifyGateResponse
+	40, // 74: fuzzyllama.agents.v1.AgentsService.ListVerifications:output_type -> fuzzyllama.agents.v1.ListVerificationsResponse
+	42, // 75: fuzzyllama.agents.v1.AgentsService.GetArtifact:output_type -> fuzzyllama.agents.v1.GetArtifactResponse
+	62, // [62:76] is the sub-list for method output_type
+	48, // [48:62] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_agents_v1_agents_service_proto_init() }
@@ -2336,8 +3240,8 @@ func file_fuzzyllama_agents_v1_agents_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_agents_v1_agents_service_proto_rawDesc), len(file_fuzzyllama_agents_v1_agents_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   30,
+			NumEnums:      2,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,16 +19,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AgentsService_ListAgents_FullMethodName      = "/fuzzyllama.agents.v1.AgentsService/ListAgents"
-	AgentsService_GetAgent_FullMethodName        = "/fuzzyllama.agents.v1.AgentsService/GetAgent"
-	AgentsService_StartProject_FullMethodName    = "/fuzzyllama.agents.v1.AgentsService/StartProject"
-	AgentsService_StartRun_FullMethodName        = "/fuzzyllama.agents.v1.AgentsService/StartRun"
-	AgentsService_GetRun_FullMethodName          = "/fuzzyllama.agents.v1.AgentsService/GetRun"
-	AgentsService_ListRuns_FullMethodName        = "/fuzzyllama.agents.v1.AgentsService/ListRuns"
-	AgentsService_CancelRun_FullMethodName       = "/fuzzyllama.agents.v1.AgentsService/CancelRun"
-	AgentsService_WatchRun_FullMethodName        = "/fuzzyllama.agents.v1.AgentsService/WatchRun"
-	AgentsService_GetProjectCosts_FullMethodName = "/fuzzyllama.agents.v1.AgentsService/GetProjectCosts"
-	AgentsService_GetUsage_FullMethodName        = "/fuzzyllama.agents.v1.AgentsService/GetUsage"
+	AgentsService_ListAgents_FullMethodName        = "/fuzzyllama.agents.v1.AgentsService/ListAgents"
+	AgentsService_GetAgent_FullMethodName          = "/fuzzyllama.agents.v1.AgentsService/GetAgent"
+	AgentsService_StartProject_FullMethodName      = "/fuzzyllama.agents.v1.AgentsService/StartProject"
+	AgentsService_StartRun_FullMethodName          = "/fuzzyllama.agents.v1.AgentsService/StartRun"
+	AgentsService_GetRun_FullMethodName            = "/fuzzyllama.agents.v1.AgentsService/GetRun"
+	AgentsService_ListRuns_FullMethodName          = "/fuzzyllama.agents.v1.AgentsService/ListRuns"
+	AgentsService_CancelRun_FullMethodName         = "/fuzzyllama.agents.v1.AgentsService/CancelRun"
+	AgentsService_WatchRun_FullMethodName          = "/fuzzyllama.agents.v1.AgentsService/WatchRun"
+	AgentsService_GetProjectCosts_FullMethodName   = "/fuzzyllama.agents.v1.AgentsService/GetProjectCosts"
+	AgentsService_GetUsage_FullMethodName          = "/fuzzyllama.agents.v1.AgentsService/GetUsage"
+	AgentsService_GetSourceTree_FullMethodName     = "/fuzzyllama.agents.v1.AgentsService/GetSourceTree"
+	AgentsService_VerifyGate_FullMethodName        = "/fuzzyllama.agents.v1.AgentsService/VerifyGate"
+	AgentsService_ListVerifications_FullMethodName = "/fuzzyllama.agents.v1.AgentsService/ListVerifications"
+	AgentsService_GetArtifact_FullMethodName       = "/fuzzyllama.agents.v1.AgentsService/GetArtifact"
 )
 
 // AgentsServiceClient is the client API for AgentsService service.
@@ -72,6 +76,23 @@ type AgentsServiceClient interface {
 	GetProjectCosts(ctx context.Context, in *GetProjectCostsRequest, opts ...grpc.CallOption) (*GetProjectCostsResponse, error)
 	// GetUsage returns the caller's usage this month against their monthly budget.
 	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
+	// GetSourceTree lists a project's source tree: the files its agents wrote (code documents
+	// whose title is a path). With a gate, the tree as that gate holds it: the versions recorded
+	// as deliverables of G5 up to that gate, the later gate's version where both have one; that
+	// is the tree verification runs. Without, the latest version of every file. A file's content
+	// is read with the documents service (GetDocumentVersion).
+	GetSourceTree(ctx context.Context, in *GetSourceTreeRequest, opts ...grpc.CallOption) (*GetSourceTreeResponse, error)
+	// VerifyGate runs the gate's verification again: build, lint, tests, coverage, scan or
+	// preview (what the gate's workflow requires) on the tree the gate holds now, in the sandbox,
+	// and records their proofs. Owner or editor. Refused with FAILED_PRECONDITION when the gate
+	// requires no proof FuzzyLlama can produce, or its tree is empty.
+	VerifyGate(ctx context.Context, in *VerifyGateRequest, opts ...grpc.CallOption) (*VerifyGateResponse, error)
+	// ListVerifications lists a project's verifications, newest first (at most 50), optionally
+	// of one gate.
+	ListVerifications(ctx context.Context, in *ListVerificationsRequest, opts ...grpc.CallOption) (*ListVerificationsResponse, error)
+	// GetArtifact returns a file a verification left (a step's log, a preview's screenshot),
+	// as named by a proof's run.artifacts.
+	GetArtifact(ctx context.Context, in *GetArtifactRequest, opts ...grpc.CallOption) (*GetArtifactResponse, error)
 }
 
 type agentsServiceClient struct {
@@ -191,6 +212,46 @@ func (c *agentsServiceClient) GetUsage(ctx context.Context, in *GetUsageRequest,
 	return out, nil
 }
 
+func (c *agentsServiceClient) GetSourceTree(ctx context.Context, in *GetSourceTreeRequest, opts ...grpc.CallOption) (*GetSourceTreeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSourceTreeResponse)
+	err := c.cc.Invoke(ctx, AgentsService_GetSourceTree_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentsServiceClient) VerifyGate(ctx context.Context, in *VerifyGateRequest, opts ...grpc.CallOption) (*VerifyGateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyGateResponse)
+	err := c.cc.Invoke(ctx, AgentsService_VerifyGate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentsServiceClient) ListVerifications(ctx context.Context, in *ListVerificationsRequest, opts ...grpc.CallOption) (*ListVerificationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListVerificationsResponse)
+	err := c.cc.Invoke(ctx, AgentsService_ListVerifications_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentsServiceClient) GetArtifact(ctx context.Context, in *GetArtifactRequest, opts ...grpc.CallOption) (*GetArtifactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetArtifactResponse)
+	err := c.cc.Invoke(ctx, AgentsService_GetArtifact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AgentsServiceServer is the server API for AgentsService service.
 // All implementations must embed UnimplementedAgentsServiceServer
 // for forward compatibility.
@@ -232,6 +293,23 @@ type AgentsServiceServer interface {
 	GetProjectCosts(context.Context, *GetProjectCostsRequest) (*GetProjectCostsResponse, error)
 	// GetUsage returns the caller's usage this month against their monthly budget.
 	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
+	// GetSourceTree lists a project's source tree: the files its agents wrote (code documents
+	// whose title is a path). With a gate, the tree as that gate holds it: the versions recorded
+	// as deliverables of G5 up to that gate, the later gate's version where both have one; that
+	// is the tree verification runs. Without, the latest version of every file. A file's content
+	// is read with the documents service (GetDocumentVersion).
+	GetSourceTree(context.Context, *GetSourceTreeRequest) (*GetSourceTreeResponse, error)
+	// VerifyGate runs the gate's verification again: build, lint, tests, coverage, scan or
+	// preview (what the gate's workflow requires) on the tree the gate holds now, in the sandbox,
+	// and records their proofs. Owner or editor. Refused with FAILED_PRECONDITION when the gate
+	// requires no proof FuzzyLlama can produce, or its tree is empty.
+	VerifyGate(context.Context, *VerifyGateRequest) (*VerifyGateResponse, error)
+	// ListVerifications lists a project's verifications, newest first (at most 50), optionally
+	// of one gate.
+	ListVerifications(context.Context, *ListVerificationsRequest) (*ListVerificationsResponse, error)
+	// GetArtifact returns a file a verification left (a step's log, a preview's screenshot),
+	// as named by a proof's run.artifacts.
+	GetArtifact(context.Context, *GetArtifactRequest) (*GetArtifactResponse, error)
 	mustEmbedUnimplementedAgentsServiceServer()
 }
 
@@ -271,6 +349,18 @@ func (UnimplementedAgentsServiceServer) GetProjectCosts(context.Context, *GetPro
 }
 func (UnimplementedAgentsServiceServer) GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUsage not implemented")
+}
+func (UnimplementedAgentsServiceServer) GetSourceTree(context.Context, *GetSourceTreeRequest) (*GetSourceTreeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSourceTree not implemented")
+}
+func (UnimplementedAgentsServiceServer) VerifyGate(context.Context, *VerifyGateRequest) (*VerifyGateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyGate not implemented")
+}
+func (UnimplementedAgentsServiceServer) ListVerifications(context.Context, *ListVerificationsRequest) (*ListVerificationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListVerifications not implemented")
+}
+func (UnimplementedAgentsServiceServer) GetArtifact(context.Context, *GetArtifactRequest) (*GetArtifactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetArtifact not implemented")
 }
 func (UnimplementedAgentsServiceServer) mustEmbedUnimplementedAgentsServiceServer() {}
 func (UnimplementedAgentsServiceServer) testEmbeddedByValue()                       {}
@@ -466,6 +556,78 @@ func _AgentsService_GetUsage_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AgentsService_GetSourceTree_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSourceTreeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentsServiceServer).GetSourceTree(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentsService_GetSourceTree_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentsServiceServer).GetSourceTree(ctx, req.(*GetSourceTreeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AgentsService_VerifyGate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyGateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentsServiceServer).VerifyGate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentsService_VerifyGate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentsServiceServer).VerifyGate(ctx, req.(*VerifyGateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AgentsService_ListVerifications_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListVerificationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentsServiceServer).ListVerifications(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentsService_ListVerifications_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentsServiceServer).ListVerifications(ctx, req.(*ListVerificationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AgentsService_GetArtifact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetArtifactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentsServiceServer).GetArtifact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentsService_GetArtifact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentsServiceServer).GetArtifact(ctx, req.(*GetArtifactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AgentsService_ServiceDesc is the grpc.ServiceDesc for AgentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -508,6 +670,22 @@ var AgentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetUsage",
 			Handler:    _AgentsService_GetUsage_Handler,
+		},
+		{
+			MethodName: "GetSourceTree",
+			Handler:    _AgentsService_GetSourceTree_Handler,
+		},
+		{
+			MethodName: "VerifyGate",
+			Handler:    _AgentsService_VerifyGate_Handler,
+		},
+		{
+			MethodName: "ListVerifications",
+			Handler:    _AgentsService_ListVerifications_Handler,
+		},
+		{
+			MethodName: "GetArtifact",
+			Handler:    _AgentsService_GetArtifact_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

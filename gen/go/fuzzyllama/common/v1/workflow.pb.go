@@ -262,6 +262,8 @@ const (
 	ProofType_PROOF_TYPE_DEPLOYMENT          ProofType = 9
 	ProofType_PROOF_TYPE_SMOKE_TEST          ProofType = 10
 	ProofType_PROOF_TYPE_MANUAL_VERIFICATION ProofType = 11
+	// The project's preview started in the sandbox and answered its health probe (G5).
+	ProofType_PROOF_TYPE_PREVIEW_STARTUP ProofType = 12
 )
 
 // Enum value maps for ProofType.
@@ -279,6 +281,7 @@ var (
 		9:  "PROOF_TYPE_DEPLOYMENT",
 		10: "PROOF_TYPE_SMOKE_TEST",
 		11: "PROOF_TYPE_MANUAL_VERIFICATION",
+		12: "PROOF_TYPE_PREVIEW_STARTUP",
 	}
 	ProofType_value = map[string]int32{
 		"PROOF_TYPE_UNSPECIFIED":         0,
@@ -293,6 +296,7 @@ var (
 		"PROOF_TYPE_DEPLOYMENT":          9,
 		"PROOF_TYPE_SMOKE_TEST":          10,
 		"PROOF_TYPE_MANUAL_VERIFICATION": 11,
+		"PROOF_TYPE_PREVIEW_STARTUP":     12,
 	}
 )
 
@@ -366,7 +370,7 @@ const file_fuzzyllama_common_v1_workflow_proto_rawDesc = "" +
 	"\x12\"\n" +
 	"\x1eDOCUMENT_TYPE_DEPLOYMENT_GUIDE\x10\v\x12\x19\n" +
 	"\x15DOCUMENT_TYPE_RUNBOOK\x10\f\x12\x17\n" +
-	"\x13DOCUMENT_TYPE_OTHER\x10\r*\xda\x02\n" +
+	"\x13DOCUMENT_TYPE_OTHER\x10\r*\xfa\x02\n" +
 	"\tProofType\x12\x1a\n" +
 	"\x16PROOF_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aPROOF_TYPE_SPEC_VALIDATION\x10\x01\x12\x14\n" +
@@ -380,7 +384,8 @@ const file_fuzzyllama_common_v1_workflow_proto_rawDesc = "" +
 	"\x15PROOF_TYPE_DEPLOYMENT\x10\t\x12\x19\n" +
 	"\x15PROOF_TYPE_SMOKE_TEST\x10\n" +
 	"\x12\"\n" +
-	"\x1ePROOF_TYPE_MANUAL_VERIFICATION\x10\vBGZEgithub.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1;commonv1b\x06proto3"
+	"\x1ePROOF_TYPE_MANUAL_VERIFICATION\x10\v\x12\x1e\n" +
+	"\x1aPROOF_TYPE_PREVIEW_STARTUP\x10\fBGZEgithub.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1;commonv1b\x06proto3"
 
 var (
 	file_fuzzyllama_common_v1_workflow_proto_rawDescOnce sync.Once

@@ -1050,8 +1050,12 @@ type Proof struct {
 	// while the gate's deliverables are still that content. Empty for proofs recorded before
 	// proofs were bound to content (those count by revision alone).
 	DeliverablesHash string `protobuf:"bytes,9,opt,name=deliverables_hash,json=deliverablesHash,proto3" json:"deliverables_hash,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// For a proof FuzzyLlama produced by running the project's code in its sandbox (build, lint,
+	// tests, coverage, security scan, preview): what ran, on which tree, and what it gave. Unset
+	// for attestations and for other checks.
+	Run           *ProofRun `protobuf:"bytes,10,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Proof) Reset() {
@@ -1147,6 +1151,177 @@ func (x *Proof) GetDeliverablesHash() string {
 	return ""
 }
 
+func (x *Proof) GetRun() *ProofRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+// ProofRun is how a machine-produced proof was obtained: a command run on a source tree.
+type ProofRun struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "sha256:…" of the source tree that ran: its paths and contents.
+	TreeHash string `protobuf:"bytes,1,opt,name=tree_hash,json=treeHash,proto3" json:"tree_hash,omitempty"`
+	// The commands, as a person would type them (e.g. "cd backend && go build ./...").
+	Command string `protobuf:"bytes,2,opt,name=command,proto3" json:"command,omitempty"`
+	// The exit code of the first command that failed, 0 when all passed, -1 when the sandbox
+	// stopped it (a limit was reached: see the log).
+	ExitCode int32 `protobuf:"varint,3,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	// Wall time of the commands, in milliseconds.
+	DurationMs int64 `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// What the run left to look at: its log (bounded) and, for a preview, a screenshot.
+	Artifacts []*ProofArtifact `protobuf:"bytes,5,rep,name=artifacts,proto3" json:"artifacts,omitempty"`
+	// Which runner ran it: "local" (bubblewrap) or "kubernetes".
+	Runner        string `protobuf:"bytes,6,opt,name=runner,proto3" json:"runner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProofRun) Reset() {
+	*x = ProofRun{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProofRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProofRun) ProtoMessage() {}
+
+func (x *ProofRun) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProofRun.ProtoReflect.Descriptor instead.
+func (*ProofRun) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ProofRun) GetTreeHash() string {
+	if x != nil {
+		return x.TreeHash
+	}
+	return ""
+}
+
+func (x *ProofRun) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *ProofRun) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *ProofRun) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *ProofRun) GetArtifacts() []*ProofArtifact {
+	if x != nil {
+		return x.Artifacts
+	}
+	return nil
+}
+
+func (x *ProofRun) GetRunner() string {
+	if x != nil {
+		return x.Runner
+	}
+	return ""
+}
+
+// ProofArtifact is a file a machine-produced proof left; the agents service serves its content
+// (GetArtifact).
+type ProofArtifact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// "log" or "screenshot".
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// "text/plain; charset=utf-8", "image/png".
+	MediaType     string `protobuf:"bytes,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	SizeBytes     int64  `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProofArtifact) Reset() {
+	*x = ProofArtifact{}
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProofArtifact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProofArtifact) ProtoMessage() {}
+
+func (x *ProofArtifact) ProtoReflect() protoreflect.Message {
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProofArtifact.ProtoReflect.Descriptor instead.
+func (*ProofArtifact) Descriptor() ([]byte, []int) {
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ProofArtifact) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ProofArtifact) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ProofArtifact) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *ProofArtifact) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
 // Review is the immutable record of an approval or a request for changes.
 type Review struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -1168,7 +1343,7 @@ type Review struct {
 
 func (x *Review) Reset() {
 	*x = Review{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[5]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1355,7 @@ func (x *Review) String() string {
 func (*Review) ProtoMessage() {}
 
 func (x *Review) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[5]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1368,7 @@ func (x *Review) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Review.ProtoReflect.Descriptor instead.
 func (*Review) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{5}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Review) GetId() string {
@@ -1289,7 +1464,7 @@ type Gate struct {
 
 func (x *Gate) Reset() {
 	*x = Gate{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[6]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1476,7 @@ func (x *Gate) String() string {
 func (*Gate) ProtoMessage() {}
 
 func (x *Gate) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[6]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1489,7 @@ func (x *Gate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Gate.ProtoReflect.Descriptor instead.
 func (*Gate) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{6}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Gate) GetProjectId() string {
@@ -1444,7 +1619,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[7]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +1631,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[7]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +1644,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{7}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Task) GetId() string {
@@ -1587,7 +1762,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[8]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1599,7 +1774,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[8]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1612,7 +1787,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{8}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Event) GetId() int64 {
@@ -1762,7 +1937,7 @@ type ProjectChanged struct {
 
 func (x *ProjectChanged) Reset() {
 	*x = ProjectChanged{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[9]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1774,7 +1949,7 @@ func (x *ProjectChanged) String() string {
 func (*ProjectChanged) ProtoMessage() {}
 
 func (x *ProjectChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[9]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1787,7 +1962,7 @@ func (x *ProjectChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectChanged.ProtoReflect.Descriptor instead.
 func (*ProjectChanged) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{9}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ProjectChanged) GetChange() string {
@@ -1816,7 +1991,7 @@ type MemberChanged struct {
 
 func (x *MemberChanged) Reset() {
 	*x = MemberChanged{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[10]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +2003,7 @@ func (x *MemberChanged) String() string {
 func (*MemberChanged) ProtoMessage() {}
 
 func (x *MemberChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[10]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +2016,7 @@ func (x *MemberChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberChanged.ProtoReflect.Descriptor instead.
 func (*MemberChanged) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{10}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MemberChanged) GetUserId() string {
@@ -1877,7 +2052,7 @@ type GateChanged struct {
 
 func (x *GateChanged) Reset() {
 	*x = GateChanged{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[11]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1889,7 +2064,7 @@ func (x *GateChanged) String() string {
 func (*GateChanged) ProtoMessage() {}
 
 func (x *GateChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[11]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1902,7 +2077,7 @@ func (x *GateChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GateChanged.ProtoReflect.Descriptor instead.
 func (*GateChanged) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{11}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GateChanged) GetGate() int32 {
@@ -1945,7 +2120,7 @@ type DeliverableRecorded struct {
 
 func (x *DeliverableRecorded) Reset() {
 	*x = DeliverableRecorded{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[12]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2132,7 @@ func (x *DeliverableRecorded) String() string {
 func (*DeliverableRecorded) ProtoMessage() {}
 
 func (x *DeliverableRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[12]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2145,7 @@ func (x *DeliverableRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverableRecorded.ProtoReflect.Descriptor instead.
 func (*DeliverableRecorded) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{12}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeliverableRecorded) GetGate() int32 {
@@ -2012,7 +2187,7 @@ type ProofRecorded struct {
 
 func (x *ProofRecorded) Reset() {
 	*x = ProofRecorded{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[13]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2199,7 @@ func (x *ProofRecorded) String() string {
 func (*ProofRecorded) ProtoMessage() {}
 
 func (x *ProofRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[13]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2212,7 @@ func (x *ProofRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProofRecorded.ProtoReflect.Descriptor instead.
 func (*ProofRecorded) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{13}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ProofRecorded) GetGate() int32 {
@@ -2073,7 +2248,7 @@ type TasksChanged struct {
 
 func (x *TasksChanged) Reset() {
 	*x = TasksChanged{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[14]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2085,7 +2260,7 @@ func (x *TasksChanged) String() string {
 func (*TasksChanged) ProtoMessage() {}
 
 func (x *TasksChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[14]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2098,7 +2273,7 @@ func (x *TasksChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TasksChanged.ProtoReflect.Descriptor instead.
 func (*TasksChanged) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{14}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TasksChanged) GetTaskIds() []string {
@@ -2136,7 +2311,7 @@ type CreateProjectRequest struct {
 
 func (x *CreateProjectRequest) Reset() {
 	*x = CreateProjectRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[15]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2148,7 +2323,7 @@ func (x *CreateProjectRequest) String() string {
 func (*CreateProjectRequest) ProtoMessage() {}
 
 func (x *CreateProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[15]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2161,7 +2336,7 @@ func (x *CreateProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectRequest.ProtoReflect.Descriptor instead.
 func (*CreateProjectRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{15}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateProjectRequest) GetName() string {
@@ -2201,7 +2376,7 @@ type CreateProjectResponse struct {
 
 func (x *CreateProjectResponse) Reset() {
 	*x = CreateProjectResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[16]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2213,7 +2388,7 @@ func (x *CreateProjectResponse) String() string {
 func (*CreateProjectResponse) ProtoMessage() {}
 
 func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[16]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2226,7 +2401,7 @@ func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectResponse.ProtoReflect.Descriptor instead.
 func (*CreateProjectResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{16}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateProjectResponse) GetProject() *Project {
@@ -2245,7 +2420,7 @@ type GetProjectRequest struct {
 
 func (x *GetProjectRequest) Reset() {
 	*x = GetProjectRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[17]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2432,7 @@ func (x *GetProjectRequest) String() string {
 func (*GetProjectRequest) ProtoMessage() {}
 
 func (x *GetProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[17]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2445,7 @@ func (x *GetProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectRequest.ProtoReflect.Descriptor instead.
 func (*GetProjectRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{17}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetProjectRequest) GetProjectId() string {
@@ -2289,7 +2464,7 @@ type GetProjectResponse struct {
 
 func (x *GetProjectResponse) Reset() {
 	*x = GetProjectResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[18]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2476,7 @@ func (x *GetProjectResponse) String() string {
 func (*GetProjectResponse) ProtoMessage() {}
 
 func (x *GetProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[18]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2489,7 @@ func (x *GetProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectResponse.ProtoReflect.Descriptor instead.
 func (*GetProjectResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{18}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetProjectResponse) GetProject() *Project {
@@ -2335,7 +2510,7 @@ type ListProjectsRequest struct {
 
 func (x *ListProjectsRequest) Reset() {
 	*x = ListProjectsRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[19]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2347,7 +2522,7 @@ func (x *ListProjectsRequest) String() string {
 func (*ListProjectsRequest) ProtoMessage() {}
 
 func (x *ListProjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[19]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2360,7 +2535,7 @@ func (x *ListProjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectsRequest.ProtoReflect.Descriptor instead.
 func (*ListProjectsRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{19}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListProjectsRequest) GetPageSize() int32 {
@@ -2388,7 +2563,7 @@ type ListProjectsResponse struct {
 
 func (x *ListProjectsResponse) Reset() {
 	*x = ListProjectsResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[20]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2400,7 +2575,7 @@ func (x *ListProjectsResponse) String() string {
 func (*ListProjectsResponse) ProtoMessage() {}
 
 func (x *ListProjectsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[20]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2413,7 +2588,7 @@ func (x *ListProjectsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectsResponse.ProtoReflect.Descriptor instead.
 func (*ListProjectsResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{20}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListProjectsResponse) GetProjects() []*Project {
@@ -2443,7 +2618,7 @@ type UpdateProjectRequest struct {
 
 func (x *UpdateProjectRequest) Reset() {
 	*x = UpdateProjectRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[21]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2455,7 +2630,7 @@ func (x *UpdateProjectRequest) String() string {
 func (*UpdateProjectRequest) ProtoMessage() {}
 
 func (x *UpdateProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[21]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2468,7 +2643,7 @@ func (x *UpdateProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProjectRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProjectRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{21}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateProjectRequest) GetProjectId() string {
@@ -2508,7 +2683,7 @@ type UpdateProjectResponse struct {
 
 func (x *UpdateProjectResponse) Reset() {
 	*x = UpdateProjectResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[22]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2520,7 +2695,7 @@ func (x *UpdateProjectResponse) String() string {
 func (*UpdateProjectResponse) ProtoMessage() {}
 
 func (x *UpdateProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[22]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2533,7 +2708,7 @@ func (x *UpdateProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProjectResponse.ProtoReflect.Descriptor instead.
 func (*UpdateProjectResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{22}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateProjectResponse) GetProject() *Project {
@@ -2552,7 +2727,7 @@ type ArchiveProjectRequest struct {
 
 func (x *ArchiveProjectRequest) Reset() {
 	*x = ArchiveProjectRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[23]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2564,7 +2739,7 @@ func (x *ArchiveProjectRequest) String() string {
 func (*ArchiveProjectRequest) ProtoMessage() {}
 
 func (x *ArchiveProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[23]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2577,7 +2752,7 @@ func (x *ArchiveProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveProjectRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveProjectRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{23}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ArchiveProjectRequest) GetProjectId() string {
@@ -2596,7 +2771,7 @@ type ArchiveProjectResponse struct {
 
 func (x *ArchiveProjectResponse) Reset() {
 	*x = ArchiveProjectResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[24]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2783,7 @@ func (x *ArchiveProjectResponse) String() string {
 func (*ArchiveProjectResponse) ProtoMessage() {}
 
 func (x *ArchiveProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[24]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2796,7 @@ func (x *ArchiveProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveProjectResponse.ProtoReflect.Descriptor instead.
 func (*ArchiveProjectResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{24}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ArchiveProjectResponse) GetProject() *Project {
@@ -2640,7 +2815,7 @@ type DeleteProjectRequest struct {
 
 func (x *DeleteProjectRequest) Reset() {
 	*x = DeleteProjectRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[25]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2652,7 +2827,7 @@ func (x *DeleteProjectRequest) String() string {
 func (*DeleteProjectRequest) ProtoMessage() {}
 
 func (x *DeleteProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[25]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2665,7 +2840,7 @@ func (x *DeleteProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProjectRequest.ProtoReflect.Descriptor instead.
 func (*DeleteProjectRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{25}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteProjectRequest) GetProjectId() string {
@@ -2683,7 +2858,7 @@ type DeleteProjectResponse struct {
 
 func (x *DeleteProjectResponse) Reset() {
 	*x = DeleteProjectResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[26]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2695,7 +2870,7 @@ func (x *DeleteProjectResponse) String() string {
 func (*DeleteProjectResponse) ProtoMessage() {}
 
 func (x *DeleteProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[26]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2708,7 +2883,7 @@ func (x *DeleteProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProjectResponse.ProtoReflect.Descriptor instead.
 func (*DeleteProjectResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{26}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{28}
 }
 
 type AddMemberRequest struct {
@@ -2724,7 +2899,7 @@ type AddMemberRequest struct {
 
 func (x *AddMemberRequest) Reset() {
 	*x = AddMemberRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[27]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2736,7 +2911,7 @@ func (x *AddMemberRequest) String() string {
 func (*AddMemberRequest) ProtoMessage() {}
 
 func (x *AddMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[27]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2749,7 +2924,7 @@ func (x *AddMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMemberRequest.ProtoReflect.Descriptor instead.
 func (*AddMemberRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{27}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AddMemberRequest) GetProjectId() string {
@@ -2782,7 +2957,7 @@ type AddMemberResponse struct {
 
 func (x *AddMemberResponse) Reset() {
 	*x = AddMemberResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[28]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2794,7 +2969,7 @@ func (x *AddMemberResponse) String() string {
 func (*AddMemberResponse) ProtoMessage() {}
 
 func (x *AddMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[28]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2807,7 +2982,7 @@ func (x *AddMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMemberResponse.ProtoReflect.Descriptor instead.
 func (*AddMemberResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{28}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AddMemberResponse) GetMember() *Member {
@@ -2829,7 +3004,7 @@ type UpdateMemberRequest struct {
 
 func (x *UpdateMemberRequest) Reset() {
 	*x = UpdateMemberRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[29]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2841,7 +3016,7 @@ func (x *UpdateMemberRequest) String() string {
 func (*UpdateMemberRequest) ProtoMessage() {}
 
 func (x *UpdateMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[29]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2854,7 +3029,7 @@ func (x *UpdateMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMemberRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMemberRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{29}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateMemberRequest) GetProjectId() string {
@@ -2887,7 +3062,7 @@ type UpdateMemberResponse struct {
 
 func (x *UpdateMemberResponse) Reset() {
 	*x = UpdateMemberResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[30]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2899,7 +3074,7 @@ func (x *UpdateMemberResponse) String() string {
 func (*UpdateMemberResponse) ProtoMessage() {}
 
 func (x *UpdateMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[30]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2912,7 +3087,7 @@ func (x *UpdateMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMemberResponse.ProtoReflect.Descriptor instead.
 func (*UpdateMemberResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{30}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateMemberResponse) GetMember() *Member {
@@ -2932,7 +3107,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[31]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2944,7 +3119,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[31]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2957,7 +3132,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{31}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RemoveMemberRequest) GetProjectId() string {
@@ -2982,7 +3157,7 @@ type RemoveMemberResponse struct {
 
 func (x *RemoveMemberResponse) Reset() {
 	*x = RemoveMemberResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[32]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2994,7 +3169,7 @@ func (x *RemoveMemberResponse) String() string {
 func (*RemoveMemberResponse) ProtoMessage() {}
 
 func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[32]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3007,7 +3182,7 @@ func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveMemberResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{32}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{34}
 }
 
 type ListMembersRequest struct {
@@ -3019,7 +3194,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[33]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3206,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[33]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3219,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{33}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListMembersRequest) GetProjectId() string {
@@ -3063,7 +3238,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[34]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3075,7 +3250,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[34]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3088,7 +3263,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{34}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -3108,7 +3283,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[35]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3120,7 +3295,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[35]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3133,7 +3308,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{35}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AuthorizeRequest) GetProjectId() string {
@@ -3161,7 +3336,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[36]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3173,7 +3348,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[36]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3186,7 +3361,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{36}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AuthorizeResponse) GetRole() Role {
@@ -3219,7 +3394,7 @@ type GetWorkflowRequest struct {
 
 func (x *GetWorkflowRequest) Reset() {
 	*x = GetWorkflowRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[37]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3231,7 +3406,7 @@ func (x *GetWorkflowRequest) String() string {
 func (*GetWorkflowRequest) ProtoMessage() {}
 
 func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[37]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3244,7 +3419,7 @@ func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{37}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetWorkflowRequest) GetProjectType() v1.ProjectType {
@@ -3264,7 +3439,7 @@ type GetWorkflowResponse struct {
 
 func (x *GetWorkflowResponse) Reset() {
 	*x = GetWorkflowResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[38]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3276,7 +3451,7 @@ func (x *GetWorkflowResponse) String() string {
 func (*GetWorkflowResponse) ProtoMessage() {}
 
 func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[38]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3289,7 +3464,7 @@ func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{38}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetWorkflowResponse) GetProjectType() v1.ProjectType {
@@ -3315,7 +3490,7 @@ type ListGatesRequest struct {
 
 func (x *ListGatesRequest) Reset() {
 	*x = ListGatesRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[39]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3327,7 +3502,7 @@ func (x *ListGatesRequest) String() string {
 func (*ListGatesRequest) ProtoMessage() {}
 
 func (x *ListGatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[39]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3340,7 +3515,7 @@ func (x *ListGatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGatesRequest.ProtoReflect.Descriptor instead.
 func (*ListGatesRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{39}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListGatesRequest) GetProjectId() string {
@@ -3359,7 +3534,7 @@ type ListGatesResponse struct {
 
 func (x *ListGatesResponse) Reset() {
 	*x = ListGatesResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[40]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3371,7 +3546,7 @@ func (x *ListGatesResponse) String() string {
 func (*ListGatesResponse) ProtoMessage() {}
 
 func (x *ListGatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[40]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3384,7 +3559,7 @@ func (x *ListGatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGatesResponse.ProtoReflect.Descriptor instead.
 func (*ListGatesResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{40}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListGatesResponse) GetGates() []*Gate {
@@ -3404,7 +3579,7 @@ type GetGateRequest struct {
 
 func (x *GetGateRequest) Reset() {
 	*x = GetGateRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[41]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3416,7 +3591,7 @@ func (x *GetGateRequest) String() string {
 func (*GetGateRequest) ProtoMessage() {}
 
 func (x *GetGateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[41]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3429,7 +3604,7 @@ func (x *GetGateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGateRequest.ProtoReflect.Descriptor instead.
 func (*GetGateRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{41}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetGateRequest) GetProjectId() string {
@@ -3455,7 +3630,7 @@ type GetGateResponse struct {
 
 func (x *GetGateResponse) Reset() {
 	*x = GetGateResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[42]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3467,7 +3642,7 @@ func (x *GetGateResponse) String() string {
 func (*GetGateResponse) ProtoMessage() {}
 
 func (x *GetGateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[42]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3480,7 +3655,7 @@ func (x *GetGateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGateResponse.ProtoReflect.Descriptor instead.
 func (*GetGateResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{42}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetGateResponse) GetGate() *Gate {
@@ -3500,7 +3675,7 @@ type StartGateRequest struct {
 
 func (x *StartGateRequest) Reset() {
 	*x = StartGateRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[43]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3512,7 +3687,7 @@ func (x *StartGateRequest) String() string {
 func (*StartGateRequest) ProtoMessage() {}
 
 func (x *StartGateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[43]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3525,7 +3700,7 @@ func (x *StartGateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartGateRequest.ProtoReflect.Descriptor instead.
 func (*StartGateRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{43}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StartGateRequest) GetProjectId() string {
@@ -3551,7 +3726,7 @@ type StartGateResponse struct {
 
 func (x *StartGateResponse) Reset() {
 	*x = StartGateResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[44]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3563,7 +3738,7 @@ func (x *StartGateResponse) String() string {
 func (*StartGateResponse) ProtoMessage() {}
 
 func (x *StartGateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[44]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3576,7 +3751,7 @@ func (x *StartGateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartGateResponse.ProtoReflect.Descriptor instead.
 func (*StartGateResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{44}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StartGateResponse) GetGate() *Gate {
@@ -3596,7 +3771,7 @@ type SubmitGateRequest struct {
 
 func (x *SubmitGateRequest) Reset() {
 	*x = SubmitGateRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[45]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3608,7 +3783,7 @@ func (x *SubmitGateRequest) String() string {
 func (*SubmitGateRequest) ProtoMessage() {}
 
 func (x *SubmitGateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[45]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3621,7 +3796,7 @@ func (x *SubmitGateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitGateRequest.ProtoReflect.Descriptor instead.
 func (*SubmitGateRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{45}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SubmitGateRequest) GetProjectId() string {
@@ -3647,7 +3822,7 @@ type SubmitGateResponse struct {
 
 func (x *SubmitGateResponse) Reset() {
 	*x = SubmitGateResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[46]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3659,7 +3834,7 @@ func (x *SubmitGateResponse) String() string {
 func (*SubmitGateResponse) ProtoMessage() {}
 
 func (x *SubmitGateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[46]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3672,7 +3847,7 @@ func (x *SubmitGateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitGateResponse.ProtoReflect.Descriptor instead.
 func (*SubmitGateResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{46}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SubmitGateResponse) GetGate() *Gate {
@@ -3693,7 +3868,7 @@ type ApproveGateRequest struct {
 
 func (x *ApproveGateRequest) Reset() {
 	*x = ApproveGateRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[47]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3705,7 +3880,7 @@ func (x *ApproveGateRequest) String() string {
 func (*ApproveGateRequest) ProtoMessage() {}
 
 func (x *ApproveGateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[47]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3718,7 +3893,7 @@ func (x *ApproveGateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveGateRequest.ProtoReflect.Descriptor instead.
 func (*ApproveGateRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{47}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ApproveGateRequest) GetProjectId() string {
@@ -3754,7 +3929,7 @@ type ApproveGateResponse struct {
 
 func (x *ApproveGateResponse) Reset() {
 	*x = ApproveGateResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[48]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3766,7 +3941,7 @@ func (x *ApproveGateResponse) String() string {
 func (*ApproveGateResponse) ProtoMessage() {}
 
 func (x *ApproveGateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[48]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3779,7 +3954,7 @@ func (x *ApproveGateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveGateResponse.ProtoReflect.Descriptor instead.
 func (*ApproveGateResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{48}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ApproveGateResponse) GetGate() *Gate {
@@ -3815,7 +3990,7 @@ type RequestGateChangesRequest struct {
 
 func (x *RequestGateChangesRequest) Reset() {
 	*x = RequestGateChangesRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[49]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3827,7 +4002,7 @@ func (x *RequestGateChangesRequest) String() string {
 func (*RequestGateChangesRequest) ProtoMessage() {}
 
 func (x *RequestGateChangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[49]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3840,7 +4015,7 @@ func (x *RequestGateChangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestGateChangesRequest.ProtoReflect.Descriptor instead.
 func (*RequestGateChangesRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{49}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RequestGateChangesRequest) GetProjectId() string {
@@ -3873,7 +4048,7 @@ type RequestGateChangesResponse struct {
 
 func (x *RequestGateChangesResponse) Reset() {
 	*x = RequestGateChangesResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[50]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3885,7 +4060,7 @@ func (x *RequestGateChangesResponse) String() string {
 func (*RequestGateChangesResponse) ProtoMessage() {}
 
 func (x *RequestGateChangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[50]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3898,7 +4073,7 @@ func (x *RequestGateChangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestGateChangesResponse.ProtoReflect.Descriptor instead.
 func (*RequestGateChangesResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{50}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RequestGateChangesResponse) GetGate() *Gate {
@@ -3920,7 +4095,7 @@ type BlockGateRequest struct {
 
 func (x *BlockGateRequest) Reset() {
 	*x = BlockGateRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[51]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3932,7 +4107,7 @@ func (x *BlockGateRequest) String() string {
 func (*BlockGateRequest) ProtoMessage() {}
 
 func (x *BlockGateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[51]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3945,7 +4120,7 @@ func (x *BlockGateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockGateRequest.ProtoReflect.Descriptor instead.
 func (*BlockGateRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{51}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *BlockGateRequest) GetProjectId() string {
@@ -3978,7 +4153,7 @@ type BlockGateResponse struct {
 
 func (x *BlockGateResponse) Reset() {
 	*x = BlockGateResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[52]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3990,7 +4165,7 @@ func (x *BlockGateResponse) String() string {
 func (*BlockGateResponse) ProtoMessage() {}
 
 func (x *BlockGateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[52]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4003,7 +4178,7 @@ func (x *BlockGateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockGateResponse.ProtoReflect.Descriptor instead.
 func (*BlockGateResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{52}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *BlockGateResponse) GetGate() *Gate {
@@ -4023,7 +4198,7 @@ type UnblockGateRequest struct {
 
 func (x *UnblockGateRequest) Reset() {
 	*x = UnblockGateRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[53]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4035,7 +4210,7 @@ func (x *UnblockGateRequest) String() string {
 func (*UnblockGateRequest) ProtoMessage() {}
 
 func (x *UnblockGateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[53]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4048,7 +4223,7 @@ func (x *UnblockGateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockGateRequest.ProtoReflect.Descriptor instead.
 func (*UnblockGateRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{53}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *UnblockGateRequest) GetProjectId() string {
@@ -4074,7 +4249,7 @@ type UnblockGateResponse struct {
 
 func (x *UnblockGateResponse) Reset() {
 	*x = UnblockGateResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[54]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4086,7 +4261,7 @@ func (x *UnblockGateResponse) String() string {
 func (*UnblockGateResponse) ProtoMessage() {}
 
 func (x *UnblockGateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[54]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4099,7 +4274,7 @@ func (x *UnblockGateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockGateResponse.ProtoReflect.Descriptor instead.
 func (*UnblockGateResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{54}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *UnblockGateResponse) GetGate() *Gate {
@@ -4127,7 +4302,7 @@ type RecordDeliverableRequest struct {
 
 func (x *RecordDeliverableRequest) Reset() {
 	*x = RecordDeliverableRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[55]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4139,7 +4314,7 @@ func (x *RecordDeliverableRequest) String() string {
 func (*RecordDeliverableRequest) ProtoMessage() {}
 
 func (x *RecordDeliverableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[55]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4152,7 +4327,7 @@ func (x *RecordDeliverableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDeliverableRequest.ProtoReflect.Descriptor instead.
 func (*RecordDeliverableRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{55}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RecordDeliverableRequest) GetProjectId() string {
@@ -4213,7 +4388,7 @@ type RecordDeliverableResponse struct {
 
 func (x *RecordDeliverableResponse) Reset() {
 	*x = RecordDeliverableResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[56]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4225,7 +4400,7 @@ func (x *RecordDeliverableResponse) String() string {
 func (*RecordDeliverableResponse) ProtoMessage() {}
 
 func (x *RecordDeliverableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[56]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4238,7 +4413,7 @@ func (x *RecordDeliverableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDeliverableResponse.ProtoReflect.Descriptor instead.
 func (*RecordDeliverableResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{56}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RecordDeliverableResponse) GetDeliverable() *Deliverable {
@@ -4249,19 +4424,22 @@ func (x *RecordDeliverableResponse) GetDeliverable() *Deliverable {
 }
 
 type RecordProofRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Gate          int32                  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
-	Type          v1.ProofType           `protobuf:"varint,3,opt,name=type,proto3,enum=fuzzyllama.common.v1.ProofType" json:"type,omitempty"`
-	Result        ProofResult            `protobuf:"varint,4,opt,name=result,proto3,enum=fuzzyllama.projects.v1.ProofResult" json:"result,omitempty"`
-	Summary       string                 `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Gate      int32                  `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	Type      v1.ProofType           `protobuf:"varint,3,opt,name=type,proto3,enum=fuzzyllama.common.v1.ProofType" json:"type,omitempty"`
+	Result    ProofResult            `protobuf:"varint,4,opt,name=result,proto3,enum=fuzzyllama.projects.v1.ProofResult" json:"result,omitempty"`
+	Summary   string                 `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	// How the proof was produced, when FuzzyLlama ran the project's code; only a FuzzyLlama
+	// service may set it (a person's record is an attestation).
+	Run           *ProofRun `protobuf:"bytes,6,opt,name=run,proto3" json:"run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordProofRequest) Reset() {
 	*x = RecordProofRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[57]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4273,7 +4451,7 @@ func (x *RecordProofRequest) String() string {
 func (*RecordProofRequest) ProtoMessage() {}
 
 func (x *RecordProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[57]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4286,7 +4464,7 @@ func (x *RecordProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordProofRequest.ProtoReflect.Descriptor instead.
 func (*RecordProofRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{57}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RecordProofRequest) GetProjectId() string {
@@ -4324,6 +4502,13 @@ func (x *RecordProofRequest) GetSummary() string {
 	return ""
 }
 
+func (x *RecordProofRequest) GetRun() *ProofRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
 type RecordProofResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Proof         *Proof                 `protobuf:"bytes,1,opt,name=proof,proto3" json:"proof,omitempty"`
@@ -4333,7 +4518,7 @@ type RecordProofResponse struct {
 
 func (x *RecordProofResponse) Reset() {
 	*x = RecordProofResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[58]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4345,7 +4530,7 @@ func (x *RecordProofResponse) String() string {
 func (*RecordProofResponse) ProtoMessage() {}
 
 func (x *RecordProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[58]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4358,7 +4543,7 @@ func (x *RecordProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordProofResponse.ProtoReflect.Descriptor instead.
 func (*RecordProofResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{58}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RecordProofResponse) GetProof() *Proof {
@@ -4377,7 +4562,7 @@ type GetProjectStatusRequest struct {
 
 func (x *GetProjectStatusRequest) Reset() {
 	*x = GetProjectStatusRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[59]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4389,7 +4574,7 @@ func (x *GetProjectStatusRequest) String() string {
 func (*GetProjectStatusRequest) ProtoMessage() {}
 
 func (x *GetProjectStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[59]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4402,7 +4587,7 @@ func (x *GetProjectStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetProjectStatusRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{59}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetProjectStatusRequest) GetProjectId() string {
@@ -4437,7 +4622,7 @@ type GetProjectStatusResponse struct {
 
 func (x *GetProjectStatusResponse) Reset() {
 	*x = GetProjectStatusResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[60]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4449,7 +4634,7 @@ func (x *GetProjectStatusResponse) String() string {
 func (*GetProjectStatusResponse) ProtoMessage() {}
 
 func (x *GetProjectStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[60]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4462,7 +4647,7 @@ func (x *GetProjectStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetProjectStatusResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{60}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GetProjectStatusResponse) GetCurrentGate() int32 {
@@ -4555,7 +4740,7 @@ type NextAction struct {
 
 func (x *NextAction) Reset() {
 	*x = NextAction{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[61]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4567,7 +4752,7 @@ func (x *NextAction) String() string {
 func (*NextAction) ProtoMessage() {}
 
 func (x *NextAction) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[61]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4580,7 +4765,7 @@ func (x *NextAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextAction.ProtoReflect.Descriptor instead.
 func (*NextAction) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{61}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *NextAction) GetKind() NextActionKind {
@@ -4643,7 +4828,7 @@ type NewTask struct {
 
 func (x *NewTask) Reset() {
 	*x = NewTask{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[62]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4655,7 +4840,7 @@ func (x *NewTask) String() string {
 func (*NewTask) ProtoMessage() {}
 
 func (x *NewTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[62]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4668,7 +4853,7 @@ func (x *NewTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewTask.ProtoReflect.Descriptor instead.
 func (*NewTask) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{62}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *NewTask) GetKey() string {
@@ -4734,7 +4919,7 @@ type CreateTasksRequest struct {
 
 func (x *CreateTasksRequest) Reset() {
 	*x = CreateTasksRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[63]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4746,7 +4931,7 @@ func (x *CreateTasksRequest) String() string {
 func (*CreateTasksRequest) ProtoMessage() {}
 
 func (x *CreateTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[63]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4759,7 +4944,7 @@ func (x *CreateTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTasksRequest.ProtoReflect.Descriptor instead.
 func (*CreateTasksRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{63}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *CreateTasksRequest) GetProjectId() string {
@@ -4792,7 +4977,7 @@ type CreateTasksResponse struct {
 
 func (x *CreateTasksResponse) Reset() {
 	*x = CreateTasksResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[64]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4804,7 +4989,7 @@ func (x *CreateTasksResponse) String() string {
 func (*CreateTasksResponse) ProtoMessage() {}
 
 func (x *CreateTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[64]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4817,7 +5002,7 @@ func (x *CreateTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTasksResponse.ProtoReflect.Descriptor instead.
 func (*CreateTasksResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{64}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *CreateTasksResponse) GetTasks() []*Task {
@@ -4844,7 +5029,7 @@ type ListTasksRequest struct {
 
 func (x *ListTasksRequest) Reset() {
 	*x = ListTasksRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[65]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4856,7 +5041,7 @@ func (x *ListTasksRequest) String() string {
 func (*ListTasksRequest) ProtoMessage() {}
 
 func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[65]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4869,7 +5054,7 @@ func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksRequest.ProtoReflect.Descriptor instead.
 func (*ListTasksRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{65}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListTasksRequest) GetProjectId() string {
@@ -4918,7 +5103,7 @@ type ListTasksResponse struct {
 
 func (x *ListTasksResponse) Reset() {
 	*x = ListTasksResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[66]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4930,7 +5115,7 @@ func (x *ListTasksResponse) String() string {
 func (*ListTasksResponse) ProtoMessage() {}
 
 func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[66]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4943,7 +5128,7 @@ func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksResponse.ProtoReflect.Descriptor instead.
 func (*ListTasksResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{66}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListTasksResponse) GetTasks() []*Task {
@@ -4971,7 +5156,7 @@ type UpdateTaskRequest struct {
 
 func (x *UpdateTaskRequest) Reset() {
 	*x = UpdateTaskRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[67]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4983,7 +5168,7 @@ func (x *UpdateTaskRequest) String() string {
 func (*UpdateTaskRequest) ProtoMessage() {}
 
 func (x *UpdateTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[67]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4996,7 +5181,7 @@ func (x *UpdateTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTaskRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{67}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *UpdateTaskRequest) GetProjectId() string {
@@ -5029,7 +5214,7 @@ type UpdateTaskResponse struct {
 
 func (x *UpdateTaskResponse) Reset() {
 	*x = UpdateTaskResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5041,7 +5226,7 @@ func (x *UpdateTaskResponse) String() string {
 func (*UpdateTaskResponse) ProtoMessage() {}
 
 func (x *UpdateTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[68]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5054,7 +5239,7 @@ func (x *UpdateTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTaskResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{68}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *UpdateTaskResponse) GetTask() *Task {
@@ -5082,7 +5267,7 @@ type AdvanceTasksRequest struct {
 
 func (x *AdvanceTasksRequest) Reset() {
 	*x = AdvanceTasksRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5094,7 +5279,7 @@ func (x *AdvanceTasksRequest) String() string {
 func (*AdvanceTasksRequest) ProtoMessage() {}
 
 func (x *AdvanceTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[69]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5107,7 +5292,7 @@ func (x *AdvanceTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceTasksRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceTasksRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{69}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *AdvanceTasksRequest) GetProjectId() string {
@@ -5155,7 +5340,7 @@ type AdvanceTasksResponse struct {
 
 func (x *AdvanceTasksResponse) Reset() {
 	*x = AdvanceTasksResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5167,7 +5352,7 @@ func (x *AdvanceTasksResponse) String() string {
 func (*AdvanceTasksResponse) ProtoMessage() {}
 
 func (x *AdvanceTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[70]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5180,7 +5365,7 @@ func (x *AdvanceTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceTasksResponse.ProtoReflect.Descriptor instead.
 func (*AdvanceTasksResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{70}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *AdvanceTasksResponse) GetTasks() []*Task {
@@ -5212,7 +5397,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5224,7 +5409,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[71]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5237,7 +5422,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{71}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ListEventsRequest) GetProjectId() string {
@@ -5288,7 +5473,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5300,7 +5485,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[72]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5313,7 +5498,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{72}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -5355,7 +5540,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5367,7 +5552,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[73]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5380,7 +5565,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{73}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *Notification) GetId() int64 {
@@ -5471,7 +5656,7 @@ type ListNotificationsRequest struct {
 
 func (x *ListNotificationsRequest) Reset() {
 	*x = ListNotificationsRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5483,7 +5668,7 @@ func (x *ListNotificationsRequest) String() string {
 func (*ListNotificationsRequest) ProtoMessage() {}
 
 func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[74]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5496,7 +5681,7 @@ func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
 func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{74}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ListNotificationsRequest) GetAfterId() int64 {
@@ -5546,7 +5731,7 @@ type ListNotificationsResponse struct {
 
 func (x *ListNotificationsResponse) Reset() {
 	*x = ListNotificationsResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5558,7 +5743,7 @@ func (x *ListNotificationsResponse) String() string {
 func (*ListNotificationsResponse) ProtoMessage() {}
 
 func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[75]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5571,7 +5756,7 @@ func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
 func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{75}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ListNotificationsResponse) GetNotifications() []*Notification {
@@ -5605,7 +5790,7 @@ type MarkNotificationsReadRequest struct {
 
 func (x *MarkNotificationsReadRequest) Reset() {
 	*x = MarkNotificationsReadRequest{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5617,7 +5802,7 @@ func (x *MarkNotificationsReadRequest) String() string {
 func (*MarkNotificationsReadRequest) ProtoMessage() {}
 
 func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[76]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5630,7 +5815,7 @@ func (x *MarkNotificationsReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationsReadRequest.ProtoReflect.Descriptor instead.
 func (*MarkNotificationsReadRequest) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{76}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *MarkNotificationsReadRequest) GetUpToId() int64 {
@@ -5649,7 +5834,7 @@ type MarkNotificationsReadResponse struct {
 
 func (x *MarkNotificationsReadResponse) Reset() {
 	*x = MarkNotificationsReadResponse{}
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[77]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5661,7 +5846,7 @@ func (x *MarkNotificationsReadResponse) String() string {
 func (*MarkNotificationsReadResponse) ProtoMessage() {}
 
 func (x *MarkNotificationsReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[77]
+	mi := &file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5674,7 +5859,7 @@ func (x *MarkNotificationsReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationsReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkNotificationsReadResponse) Descriptor() ([]byte, []int) {
-	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{77}
+	return file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *MarkNotificationsReadResponse) GetUnreadCount() int32 {
@@ -5730,7 +5915,7 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"recordedBy\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x1a\n" +
-	"\brevision\x18\t \x01(\x05R\brevision\"\xec\x02\n" +
+	"\brevision\x18\t \x01(\x05R\brevision\"\xa0\x03\n" +
 	"\x05Proof\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\x04type\x12;\n" +
@@ -5742,7 +5927,24 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
 	"createTime\x12\x1a\n" +
 	"\brevision\x18\b \x01(\x05R\brevision\x12+\n" +
-	"\x11deliverables_hash\x18\t \x01(\tR\x10deliverablesHash\"\x92\x03\n" +
+	"\x11deliverables_hash\x18\t \x01(\tR\x10deliverablesHash\x122\n" +
+	"\x03run\x18\n" +
+	" \x01(\v2 .fuzzyllama.projects.v1.ProofRunR\x03run\"\xdc\x01\n" +
+	"\bProofRun\x12\x1b\n" +
+	"\ttree_hash\x18\x01 \x01(\tR\btreeHash\x12\x18\n" +
+	"\acommand\x18\x02 \x01(\tR\acommand\x12\x1b\n" +
+	"\texit_code\x18\x03 \x01(\x05R\bexitCode\x12\x1f\n" +
+	"\vduration_ms\x18\x04 \x01(\x03R\n" +
+	"durationMs\x12C\n" +
+	"\tartifacts\x18\x05 \x03(\v2%.fuzzyllama.projects.v1.ProofArtifactR\tartifacts\x12\x16\n" +
+	"\x06runner\x18\x06 \x01(\tR\x06runner\"q\n" +
+	"\rProofArtifact\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x03 \x01(\tR\tmediaType\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\"\x92\x03\n" +
 	"\x06Review\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12=\n" +
@@ -5975,14 +6177,15 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\fcontent_hash\x18\x06 \x01(\tB\x04\xe2A\x01\x02R\vcontentHash\x12\x1a\n" +
 	"\bcomplete\x18\a \x01(\bR\bcomplete\"h\n" +
 	"\x19RecordDeliverableResponse\x12K\n" +
-	"\vdeliverable\x18\x01 \x01(\v2#.fuzzyllama.projects.v1.DeliverableB\x04\xe2A\x01\x02R\vdeliverable\"\xf1\x01\n" +
+	"\vdeliverable\x18\x01 \x01(\v2#.fuzzyllama.projects.v1.DeliverableB\x04\xe2A\x01\x02R\vdeliverable\"\xa5\x02\n" +
 	"\x12RecordProofRequest\x12#\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x18\n" +
 	"\x04gate\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\x04gate\x129\n" +
 	"\x04type\x18\x03 \x01(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeB\x04\xe2A\x01\x02R\x04type\x12A\n" +
 	"\x06result\x18\x04 \x01(\x0e2#.fuzzyllama.projects.v1.ProofResultB\x04\xe2A\x01\x02R\x06result\x12\x1e\n" +
-	"\asummary\x18\x05 \x01(\tB\x04\xe2A\x01\x02R\asummary\"P\n" +
+	"\asummary\x18\x05 \x01(\tB\x04\xe2A\x01\x02R\asummary\x122\n" +
+	"\x03run\x18\x06 \x01(\v2 .fuzzyllama.projects.v1.ProofRunR\x03run\"P\n" +
 	"\x13RecordProofResponse\x129\n" +
 	"\x05proof\x18\x01 \x01(\v2\x1d.fuzzyllama.projects.v1.ProofB\x04\xe2A\x01\x02R\x05proof\">\n" +
 	"\x17GetProjectStatusRequest\x12#\n" +
@@ -6213,7 +6416,7 @@ func file_fuzzyllama_projects_v1_projects_service_proto_rawDescGZIP() []byte {
 }
 
 var file_fuzzyllama_projects_v1_projects_service_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_fuzzyllama_projects_v1_projects_service_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
+var file_fuzzyllama_projects_v1_projects_service_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_fuzzyllama_projects_v1_projects_service_proto_goTypes = []any{
 	(Role)(0),                             // 0: fuzzyllama.projects.v1.Role
 	(ProjectStatus)(0),                    // 1: fuzzyllama.projects.v1.ProjectStatus
@@ -6230,253 +6433,258 @@ var file_fuzzyllama_projects_v1_projects_service_proto_goTypes = []any{
 	(*WorkflowGate)(nil),                  // 12: fuzzyllama.projects.v1.WorkflowGate
 	(*Deliverable)(nil),                   // 13: fuzzyllama.projects.v1.Deliverable
 	(*Proof)(nil),                         // 14: fuzzyllama.projects.v1.Proof
-	(*Review)(nil),                        // 15: fuzzyllama.projects.v1.Review
-	(*Gate)(nil),                          // 16: fuzzyllama.projects.v1.Gate
-	(*Task)(nil),                          // 17: fuzzyllama.projects.v1.Task
-	(*Event)(nil),                         // 18: fuzzyllama.projects.v1.Event
-	(*ProjectChanged)(nil),                // 19: fuzzyllama.projects.v1.ProjectChanged
-	(*MemberChanged)(nil),                 // 20: fuzzyllama.projects.v1.MemberChanged
-	(*GateChanged)(nil),                   // 21: fuzzyllama.projects.v1.GateChanged
-	(*DeliverableRecorded)(nil),           // 22: fuzzyllama.projects.v1.DeliverableRecorded
-	(*ProofRecorded)(nil),                 // 23: fuzzyllama.projects.v1.ProofRecorded
-	(*TasksChanged)(nil),                  // 24: fuzzyllama.projects.v1.TasksChanged
-	(*CreateProjectRequest)(nil),          // 25: fuzzyllama.projects.v1.CreateProjectRequest
-	(*CreateProjectResponse)(nil),         // 26: fuzzyllama.projects.v1.CreateProjectResponse
-	(*GetProjectRequest)(nil),             // 27: fuzzyllama.projects.v1.GetProjectRequest
-	(*GetProjectResponse)(nil),            // 28: fuzzyllama.projects.v1.GetProjectResponse
-	(*ListProjectsRequest)(nil),           // 29: fuzzyllama.projects.v1.ListProjectsRequest
-	(*ListProjectsResponse)(nil),          // 30: fuzzyllama.projects.v1.ListProjectsResponse
-	(*UpdateProjectRequest)(nil),          // 31: fuzzyllama.projects.v1.UpdateProjectRequest
-	(*UpdateProjectResponse)(nil),         // 32: fuzzyllama.projects.v1.UpdateProjectResponse
-	(*ArchiveProjectRequest)(nil),         // 33: fuzzyllama.projects.v1.ArchiveProjectRequest
-	(*ArchiveProjectResponse)(nil),        // 34: fuzzyllama.projects.v1.ArchiveProjectResponse
-	(*DeleteProjectRequest)(nil),          // 35: fuzzyllama.projects.v1.DeleteProjectRequest
-	(*DeleteProjectResponse)(nil),         // 36: fuzzyllama.projects.v1.DeleteProjectResponse
-	(*AddMemberRequest)(nil),              // 37: fuzzyllama.projects.v1.AddMemberRequest
-	(*AddMemberResponse)(nil),             // 38: fuzzyllama.projects.v1.AddMemberResponse
-	(*UpdateMemberRequest)(nil),           // 39: fuzzyllama.projects.v1.UpdateMemberRequest
-	(*UpdateMemberResponse)(nil),          // 40: fuzzyllama.projects.v1.UpdateMemberResponse
-	(*RemoveMemberRequest)(nil),           // 41: fuzzyllama.projects.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),          // 42: fuzzyllama.projects.v1.RemoveMemberResponse
-	(*ListMembersRequest)(nil),            // 43: fuzzyllama.projects.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),           // 44: fuzzyllama.projects.v1.ListMembersResponse
-	(*AuthorizeRequest)(nil),              // 45: fuzzyllama.projects.v1.AuthorizeRequest
-	(*AuthorizeResponse)(nil),             // 46: fuzzyllama.projects.v1.AuthorizeResponse
-	(*GetWorkflowRequest)(nil),            // 47: fuzzyllama.projects.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),           // 48: fuzzyllama.projects.v1.GetWorkflowResponse
-	(*ListGatesRequest)(nil),              // 49: fuzzyllama.projects.v1.ListGatesRequest
-	(*ListGatesResponse)(nil),             // 50: fuzzyllama.projects.v1.ListGatesResponse
-	(*GetGateRequest)(nil),                // 51: fuzzyllama.projects.v1.GetGateRequest
-	(*GetGateResponse)(nil),               // 52: fuzzyllama.projects.v1.GetGateResponse
-	(*StartGateRequest)(nil),              // 53: fuzzyllama.projects.v1.StartGateRequest
-	(*StartGateResponse)(nil),             // 54: fuzzyllama.projects.v1.StartGateResponse
-	(*SubmitGateRequest)(nil),             // 55: fuzzyllama.projects.v1.SubmitGateRequest
-	(*SubmitGateResponse)(nil),            // 56: fuzzyllama.projects.v1.SubmitGateResponse
-	(*ApproveGateRequest)(nil),            // 57: fuzzyllama.projects.v1.ApproveGateRequest
-	(*ApproveGateResponse)(nil),           // 58: fuzzyllama.projects.v1.ApproveGateResponse
-	(*RequestGateChangesRequest)(nil),     // 59: fuzzyllama.projects.v1.RequestGateChangesRequest
-	(*RequestGateChangesResponse)(nil),    // 60: fuzzyllama.projects.v1.RequestGateChangesResponse
-	(*BlockGateRequest)(nil),              // 61: fuzzyllama.projects.v1.BlockGateRequest
-	(*BlockGateResponse)(nil),             // 62: fuzzyllama.projects.v1.BlockGateResponse
-	(*UnblockGateRequest)(nil),            // 63: fuzzyllama.projects.v1.UnblockGateRequest
-	(*UnblockGateResponse)(nil),           // 64: fuzzyllama.projects.v1.UnblockGateResponse
-	(*RecordDeliverableRequest)(nil),      // 65: fuzzyllama.projects.v1.RecordDeliverableRequest
-	(*RecordDeliverableResponse)(nil),     // 66: fuzzyllama.projects.v1.RecordDeliverableResponse
-	(*RecordProofRequest)(nil),            // 67: fuzzyllama.projects.v1.RecordProofRequest
-	(*RecordProofResponse)(nil),           // 68: fuzzyllama.projects.v1.RecordProofResponse
-	(*GetProjectStatusRequest)(nil),       // 69: fuzzyllama.projects.v1.GetProjectStatusRequest
-	(*GetProjectStatusResponse)(nil),      // 70: fuzzyllama.projects.v1.GetProjectStatusResponse
-	(*NextAction)(nil),                    // 71: fuzzyllama.projects.v1.NextAction
-	(*NewTask)(nil),                       // 72: fuzzyllama.projects.v1.NewTask
-	(*CreateTasksRequest)(nil),            // 73: fuzzyllama.projects.v1.CreateTasksRequest
-	(*CreateTasksResponse)(nil),           // 74: fuzzyllama.projects.v1.CreateTasksResponse
-	(*ListTasksRequest)(nil),              // 75: fuzzyllama.projects.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),             // 76: fuzzyllama.projects.v1.ListTasksResponse
-	(*UpdateTaskRequest)(nil),             // 77: fuzzyllama.projects.v1.UpdateTaskRequest
-	(*UpdateTaskResponse)(nil),            // 78: fuzzyllama.projects.v1.UpdateTaskResponse
-	(*AdvanceTasksRequest)(nil),           // 79: fuzzyllama.projects.v1.AdvanceTasksRequest
-	(*AdvanceTasksResponse)(nil),          // 80: fuzzyllama.projects.v1.AdvanceTasksResponse
-	(*ListEventsRequest)(nil),             // 81: fuzzyllama.projects.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),            // 82: fuzzyllama.projects.v1.ListEventsResponse
-	(*Notification)(nil),                  // 83: fuzzyllama.projects.v1.Notification
-	(*ListNotificationsRequest)(nil),      // 84: fuzzyllama.projects.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),     // 85: fuzzyllama.projects.v1.ListNotificationsResponse
-	(*MarkNotificationsReadRequest)(nil),  // 86: fuzzyllama.projects.v1.MarkNotificationsReadRequest
-	(*MarkNotificationsReadResponse)(nil), // 87: fuzzyllama.projects.v1.MarkNotificationsReadResponse
-	(v1.ProjectType)(0),                   // 88: fuzzyllama.common.v1.ProjectType
-	(*timestamppb.Timestamp)(nil),         // 89: google.protobuf.Timestamp
-	(v1.AgentRole)(0),                     // 90: fuzzyllama.common.v1.AgentRole
-	(v1.DocumentType)(0),                  // 91: fuzzyllama.common.v1.DocumentType
-	(v1.ProofType)(0),                     // 92: fuzzyllama.common.v1.ProofType
+	(*ProofRun)(nil),                      // 15: fuzzyllama.projects.v1.ProofRun
+	(*ProofArtifact)(nil),                 // 16: fuzzyllama.projects.v1.ProofArtifact
+	(*Review)(nil),                        // 17: fuzzyllama.projects.v1.Review
+	(*Gate)(nil),                          // 18: fuzzyllama.projects.v1.Gate
+	(*Task)(nil),                          // 19: fuzzyllama.projects.v1.Task
+	(*Event)(nil),                         // 20: fuzzyllama.projects.v1.Event
+	(*ProjectChanged)(nil),                // 21: fuzzyllama.projects.v1.ProjectChanged
+	(*MemberChanged)(nil),                 // 22: fuzzyllama.projects.v1.MemberChanged
+	(*GateChanged)(nil),                   // 23: fuzzyllama.projects.v1.GateChanged
+	(*DeliverableRecorded)(nil),           // 24: fuzzyllama.projects.v1.DeliverableRecorded
+	(*ProofRecorded)(nil),                 // 25: fuzzyllama.projects.v1.ProofRecorded
+	(*TasksChanged)(nil),                  // 26: fuzzyllama.projects.v1.TasksChanged
+	(*CreateProjectRequest)(nil),          // 27: fuzzyllama.projects.v1.CreateProjectRequest
+	(*CreateProjectResponse)(nil),         // 28: fuzzyllama.projects.v1.CreateProjectResponse
+	(*GetProjectRequest)(nil),             // 29: fuzzyllama.projects.v1.GetProjectRequest
+	(*GetProjectResponse)(nil),            // 30: fuzzyllama.projects.v1.GetProjectResponse
+	(*ListProjectsRequest)(nil),           // 31: fuzzyllama.projects.v1.ListProjectsRequest
+	(*ListProjectsResponse)(nil),          // 32: fuzzyllama.projects.v1.ListProjectsResponse
+	(*UpdateProjectRequest)(nil),          // 33: fuzzyllama.projects.v1.UpdateProjectRequest
+	(*UpdateProjectResponse)(nil),         // 34: fuzzyllama.projects.v1.UpdateProjectResponse
+	(*ArchiveProjectRequest)(nil),         // 35: fuzzyllama.projects.v1.ArchiveProjectRequest
+	(*ArchiveProjectResponse)(nil),        // 36: fuzzyllama.projects.v1.ArchiveProjectResponse
+	(*DeleteProjectRequest)(nil),          // 37: fuzzyllama.projects.v1.DeleteProjectRequest
+	(*DeleteProjectResponse)(nil),         // 38: fuzzyllama.projects.v1.DeleteProjectResponse
+	(*AddMemberRequest)(nil),              // 39: fuzzyllama.projects.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),             // 40: fuzzyllama.projects.v1.AddMemberResponse
+	(*UpdateMemberRequest)(nil),           // 41: fuzzyllama.projects.v1.UpdateMemberRequest
+	(*UpdateMemberResponse)(nil),          // 42: fuzzyllama.projects.v1.UpdateMemberResponse
+	(*RemoveMemberRequest)(nil),           // 43: fuzzyllama.projects.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),          // 44: fuzzyllama.projects.v1.RemoveMemberResponse
+	(*ListMembersRequest)(nil),            // 45: fuzzyllama.projects.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),           // 46: fuzzyllama.projects.v1.ListMembersResponse
+	(*AuthorizeRequest)(nil),              // 47: fuzzyllama.projects.v1.AuthorizeRequest
+	(*AuthorizeResponse)(nil),             // 48: fuzzyllama.projects.v1.AuthorizeResponse
+	(*GetWorkflowRequest)(nil),            // 49: fuzzyllama.projects.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),           // 50: fuzzyllama.projects.v1.GetWorkflowResponse
+	(*ListGatesRequest)(nil),              // 51: fuzzyllama.projects.v1.ListGatesRequest
+	(*ListGatesResponse)(nil),             // 52: fuzzyllama.projects.v1.ListGatesResponse
+	(*GetGateRequest)(nil),                // 53: fuzzyllama.projects.v1.GetGateRequest
+	(*GetGateResponse)(nil),               // 54: fuzzyllama.projects.v1.GetGateResponse
+	(*StartGateRequest)(nil),              // 55: fuzzyllama.projects.v1.StartGateRequest
+	(*StartGateResponse)(nil),             // 56: fuzzyllama.projects.v1.StartGateResponse
+	(*SubmitGateRequest)(nil),             // 57: fuzzyllama.projects.v1.SubmitGateRequest
+	(*SubmitGateResponse)(nil),            // 58: fuzzyllama.projects.v1.SubmitGateResponse
+	(*ApproveGateRequest)(nil),            // 59: fuzzyllama.projects.v1.ApproveGateRequest
+	(*ApproveGateResponse)(nil),           // 60: fuzzyllama.projects.v1.ApproveGateResponse
+	(*RequestGateChangesRequest)(nil),     // 61: fuzzyllama.projects.v1.RequestGateChangesRequest
+	(*RequestGateChangesResponse)(nil),    // 62: fuzzyllama.projects.v1.RequestGateChangesResponse
+	(*BlockGateRequest)(nil),              // 63: fuzzyllama.projects.v1.BlockGateRequest
+	(*BlockGateResponse)(nil),             // 64: fuzzyllama.projects.v1.BlockGateResponse
+	(*UnblockGateRequest)(nil),            // 65: fuzzyllama.projects.v1.UnblockGateRequest
+	(*UnblockGateResponse)(nil),           // 66: fuzzyllama.projects.v1.UnblockGateResponse
+	(*RecordDeliverableRequest)(nil),      // 67: fuzzyllama.projects.v1.RecordDeliverableRequest
+	(*RecordDeliverableResponse)(nil),     // 68: fuzzyllama.projects.v1.RecordDeliverableResponse
+	(*RecordProofRequest)(nil),            // 69: fuzzyllama.projects.v1.RecordProofRequest
+	(*RecordProofResponse)(nil),           // 70: fuzzyllama.projects.v1.RecordProofResponse
+	(*GetProjectStatusRequest)(nil),       // 71: fuzzyllama.projects.v1.GetProjectStatusRequest
+	(*GetProjectStatusResponse)(nil),      // 72: fuzzyllama.projects.v1.GetProjectStatusResponse
+	(*NextAction)(nil),                    // 73: fuzzyllama.projects.v1.NextAction
+	(*NewTask)(nil),                       // 74: fuzzyllama.projects.v1.NewTask
+	(*CreateTasksRequest)(nil),            // 75: fuzzyllama.projects.v1.CreateTasksRequest
+	(*CreateTasksResponse)(nil),           // 76: fuzzyllama.projects.v1.CreateTasksResponse
+	(*ListTasksRequest)(nil),              // 77: fuzzyllama.projects.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),             // 78: fuzzyllama.projects.v1.ListTasksResponse
+	(*UpdateTaskRequest)(nil),             // 79: fuzzyllama.projects.v1.UpdateTaskRequest
+	(*UpdateTaskResponse)(nil),            // 80: fuzzyllama.projects.v1.UpdateTaskResponse
+	(*AdvanceTasksRequest)(nil),           // 81: fuzzyllama.projects.v1.AdvanceTasksRequest
+	(*AdvanceTasksResponse)(nil),          // 82: fuzzyllama.projects.v1.AdvanceTasksResponse
+	(*ListEventsRequest)(nil),             // 83: fuzzyllama.projects.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),            // 84: fuzzyllama.projects.v1.ListEventsResponse
+	(*Notification)(nil),                  // 85: fuzzyllama.projects.v1.Notification
+	(*ListNotificationsRequest)(nil),      // 86: fuzzyllama.projects.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),     // 87: fuzzyllama.projects.v1.ListNotificationsResponse
+	(*MarkNotificationsReadRequest)(nil),  // 88: fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	(*MarkNotificationsReadResponse)(nil), // 89: fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	(v1.ProjectType)(0),                   // 90: fuzzyllama.common.v1.ProjectType
+	(*timestamppb.Timestamp)(nil),         // 91: google.protobuf.Timestamp
+	(v1.AgentRole)(0),                     // 92: fuzzyllama.common.v1.AgentRole
+	(v1.DocumentType)(0),                  // 93: fuzzyllama.common.v1.DocumentType
+	(v1.ProofType)(0),                     // 94: fuzzyllama.common.v1.ProofType
 }
 var file_fuzzyllama_projects_v1_projects_service_proto_depIdxs = []int32{
-	88,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
+	90,  // 0: fuzzyllama.projects.v1.Project.type:type_name -> fuzzyllama.common.v1.ProjectType
 	1,   // 1: fuzzyllama.projects.v1.Project.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
 	0,   // 2: fuzzyllama.projects.v1.Project.role:type_name -> fuzzyllama.projects.v1.Role
-	89,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
+	91,  // 3: fuzzyllama.projects.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	91,  // 4: fuzzyllama.projects.v1.Project.update_time:type_name -> google.protobuf.Timestamp
 	0,   // 5: fuzzyllama.projects.v1.Member.role:type_name -> fuzzyllama.projects.v1.Role
-	89,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	90,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
-	91,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	92,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
-	91,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	89,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
-	92,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
+	91,  // 6: fuzzyllama.projects.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	92,  // 7: fuzzyllama.projects.v1.WorkflowGate.roles:type_name -> fuzzyllama.common.v1.AgentRole
+	93,  // 8: fuzzyllama.projects.v1.WorkflowGate.deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	94,  // 9: fuzzyllama.projects.v1.WorkflowGate.proofs:type_name -> fuzzyllama.common.v1.ProofType
+	93,  // 10: fuzzyllama.projects.v1.Deliverable.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	91,  // 11: fuzzyllama.projects.v1.Deliverable.update_time:type_name -> google.protobuf.Timestamp
+	94,  // 12: fuzzyllama.projects.v1.Proof.type:type_name -> fuzzyllama.common.v1.ProofType
 	3,   // 13: fuzzyllama.projects.v1.Proof.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	89,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
-	2,   // 15: fuzzyllama.projects.v1.Review.decision:type_name -> fuzzyllama.projects.v1.GateState
-	13,  // 16: fuzzyllama.projects.v1.Review.reviewed_deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
-	14,  // 17: fuzzyllama.projects.v1.Review.proofs:type_name -> fuzzyllama.projects.v1.Proof
-	89,  // 18: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
-	2,   // 19: fuzzyllama.projects.v1.Gate.state:type_name -> fuzzyllama.projects.v1.GateState
-	13,  // 20: fuzzyllama.projects.v1.Gate.deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
-	14,  // 21: fuzzyllama.projects.v1.Gate.proofs:type_name -> fuzzyllama.projects.v1.Proof
-	15,  // 22: fuzzyllama.projects.v1.Gate.reviews:type_name -> fuzzyllama.projects.v1.Review
-	89,  // 23: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 24: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
-	91,  // 25: fuzzyllama.projects.v1.Gate.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	92,  // 26: fuzzyllama.projects.v1.Gate.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
-	90,  // 27: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
-	5,   // 28: fuzzyllama.projects.v1.Task.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	6,   // 29: fuzzyllama.projects.v1.Task.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
-	89,  // 30: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 31: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
-	89,  // 32: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	19,  // 33: fuzzyllama.projects.v1.Event.project_changed:type_name -> fuzzyllama.projects.v1.ProjectChanged
-	20,  // 34: fuzzyllama.projects.v1.Event.member_changed:type_name -> fuzzyllama.projects.v1.MemberChanged
-	21,  // 35: fuzzyllama.projects.v1.Event.gate_changed:type_name -> fuzzyllama.projects.v1.GateChanged
-	22,  // 36: fuzzyllama.projects.v1.Event.deliverable_recorded:type_name -> fuzzyllama.projects.v1.DeliverableRecorded
-	23,  // 37: fuzzyllama.projects.v1.Event.proof_recorded:type_name -> fuzzyllama.projects.v1.ProofRecorded
-	24,  // 38: fuzzyllama.projects.v1.Event.tasks_changed:type_name -> fuzzyllama.projects.v1.TasksChanged
-	1,   // 39: fuzzyllama.projects.v1.ProjectChanged.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
-	0,   // 40: fuzzyllama.projects.v1.MemberChanged.role:type_name -> fuzzyllama.projects.v1.Role
-	7,   // 41: fuzzyllama.projects.v1.MemberChanged.change:type_name -> fuzzyllama.projects.v1.MemberChange
-	2,   // 42: fuzzyllama.projects.v1.GateChanged.from:type_name -> fuzzyllama.projects.v1.GateState
-	2,   // 43: fuzzyllama.projects.v1.GateChanged.to:type_name -> fuzzyllama.projects.v1.GateState
-	91,  // 44: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	92,  // 45: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
-	3,   // 46: fuzzyllama.projects.v1.ProofRecorded.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	5,   // 47: fuzzyllama.projects.v1.TasksChanged.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	88,  // 48: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
-	10,  // 49: fuzzyllama.projects.v1.CreateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	10,  // 50: fuzzyllama.projects.v1.GetProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	10,  // 51: fuzzyllama.projects.v1.ListProjectsResponse.projects:type_name -> fuzzyllama.projects.v1.Project
-	10,  // 52: fuzzyllama.projects.v1.UpdateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	10,  // 53: fuzzyllama.projects.v1.ArchiveProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	0,   // 54: fuzzyllama.projects.v1.AddMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
-	11,  // 55: fuzzyllama.projects.v1.AddMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
-	0,   // 56: fuzzyllama.projects.v1.UpdateMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
-	11,  // 57: fuzzyllama.projects.v1.UpdateMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
-	11,  // 58: fuzzyllama.projects.v1.ListMembersResponse.members:type_name -> fuzzyllama.projects.v1.Member
-	4,   // 59: fuzzyllama.projects.v1.AuthorizeRequest.action:type_name -> fuzzyllama.projects.v1.Action
-	0,   // 60: fuzzyllama.projects.v1.AuthorizeResponse.role:type_name -> fuzzyllama.projects.v1.Role
-	88,  // 61: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	88,  // 62: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	88,  // 63: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
-	12,  // 64: fuzzyllama.projects.v1.GetWorkflowResponse.gates:type_name -> fuzzyllama.projects.v1.WorkflowGate
-	16,  // 65: fuzzyllama.projects.v1.ListGatesResponse.gates:type_name -> fuzzyllama.projects.v1.Gate
-	16,  // 66: fuzzyllama.projects.v1.GetGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	16,  // 67: fuzzyllama.projects.v1.StartGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	16,  // 68: fuzzyllama.projects.v1.SubmitGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	16,  // 69: fuzzyllama.projects.v1.ApproveGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	16,  // 70: fuzzyllama.projects.v1.ApproveGateResponse.next_gate:type_name -> fuzzyllama.projects.v1.Gate
-	10,  // 71: fuzzyllama.projects.v1.ApproveGateResponse.project:type_name -> fuzzyllama.projects.v1.Project
-	16,  // 72: fuzzyllama.projects.v1.RequestGateChangesResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	16,  // 73: fuzzyllama.projects.v1.BlockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	16,  // 74: fuzzyllama.projects.v1.UnblockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
-	91,  // 75: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
-	13,  // 76: fuzzyllama.projects.v1.RecordDeliverableResponse.deliverable:type_name -> fuzzyllama.projects.v1.Deliverable
-	92,  // 77: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
-	3,   // 78: fuzzyllama.projects.v1.RecordProofRequest.result:type_name -> fuzzyllama.projects.v1.ProofResult
-	14,  // 79: fuzzyllama.projects.v1.RecordProofResponse.proof:type_name -> fuzzyllama.projects.v1.Proof
-	2,   // 80: fuzzyllama.projects.v1.GetProjectStatusResponse.gate_state:type_name -> fuzzyllama.projects.v1.GateState
-	1,   // 81: fuzzyllama.projects.v1.GetProjectStatusResponse.project_status:type_name -> fuzzyllama.projects.v1.ProjectStatus
-	91,  // 82: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	92,  // 83: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
-	71,  // 84: fuzzyllama.projects.v1.GetProjectStatusResponse.next_step:type_name -> fuzzyllama.projects.v1.NextAction
-	8,   // 85: fuzzyllama.projects.v1.NextAction.kind:type_name -> fuzzyllama.projects.v1.NextActionKind
-	91,  // 86: fuzzyllama.projects.v1.NextAction.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
-	92,  // 87: fuzzyllama.projects.v1.NextAction.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
-	90,  // 88: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
-	6,   // 89: fuzzyllama.projects.v1.NewTask.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
-	72,  // 90: fuzzyllama.projects.v1.CreateTasksRequest.tasks:type_name -> fuzzyllama.projects.v1.NewTask
-	17,  // 91: fuzzyllama.projects.v1.CreateTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	17,  // 92: fuzzyllama.projects.v1.ListTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	5,   // 93: fuzzyllama.projects.v1.UpdateTaskRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	17,  // 94: fuzzyllama.projects.v1.UpdateTaskResponse.task:type_name -> fuzzyllama.projects.v1.Task
-	90,  // 95: fuzzyllama.projects.v1.AdvanceTasksRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
-	5,   // 96: fuzzyllama.projects.v1.AdvanceTasksRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
-	17,  // 97: fuzzyllama.projects.v1.AdvanceTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
-	18,  // 98: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
-	9,   // 99: fuzzyllama.projects.v1.Notification.kind:type_name -> fuzzyllama.projects.v1.NotificationKind
-	89,  // 100: fuzzyllama.projects.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	83,  // 101: fuzzyllama.projects.v1.ListNotificationsResponse.notifications:type_name -> fuzzyllama.projects.v1.Notification
-	25,  // 102: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
-	27,  // 103: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
-	29,  // 104: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
-	31,  // 105: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
-	33,  // 106: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
-	35,  // 107: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
-	37,  // 108: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
-	39,  // 109: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
-	41,  // 110: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
-	43,  // 111: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
-	45,  // 112: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
-	47,  // 113: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
-	49,  // 114: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
-	51,  // 115: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
-	53,  // 116: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
-	55,  // 117: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
-	57,  // 118: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
-	59,  // 119: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
-	61,  // 120: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
-	63,  // 121: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
-	65,  // 122: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
-	67,  // 123: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
-	69,  // 124: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
-	73,  // 125: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
-	75,  // 126: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
-	77,  // 127: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
-	79,  // 128: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:input_type -> fuzzyllama.projects.v1.AdvanceTasksRequest
-	81,  // 129: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
-	84,  // 130: fuzzyllama.projects.v1.ProjectsService.ListNotifications:input_type -> fuzzyllama.projects.v1.ListNotificationsRequest
-	86,  // 131: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:input_type -> fuzzyllama.projects.v1.MarkNotificationsReadRequest
-	26,  // 132: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
-	28,  // 133: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
-	30,  // 134: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
-	32,  // 135: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
-	34,  // 136: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
-	36,  // 137: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
-	38,  // 138: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
-	40,  // 139: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
-	42,  // 140: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
-	44,  // 141: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
-	46,  // 142: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
-	48,  // 143: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
-	50,  // 144: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
-	52,  // 145: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
-	54,  // 146: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
-	56,  // 147: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
-	58,  // 148: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
-	60,  // 149: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
-	62,  // 150: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
-	64,  // 151: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
-	66,  // 152: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
-	68,  // 153: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
-	70,  // 154: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
-	74,  // 155: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
-	76,  // 156: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
-	78,  // 157: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
-	80,  // 158: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:output_type -> fuzzyllama.projects.v1.AdvanceTasksResponse
-	82,  // 159: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
-	85,  // 160: fuzzyllama.projects.v1.ProjectsService.ListNotifications:output_type -> fuzzyllama.projects.v1.ListNotificationsResponse
-	87,  // 161: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:output_type -> fuzzyllama.projects.v1.MarkNotificationsReadResponse
-	132, // [132:162] is the sub-list for method output_type
-	102, // [102:132] is the sub-list for method input_type
-	102, // [102:102] is the sub-list for extension type_name
-	102, // [102:102] is the sub-list for extension extendee
-	0,   // [0:102] is the sub-list for field type_name
+	91,  // 14: fuzzyllama.projects.v1.Proof.create_time:type_name -> google.protobuf.Timestamp
+	15,  // 15: fuzzyllama.projects.v1.Proof.run:type_name -> fuzzyllama.projects.v1.ProofRun
+	16,  // 16: fuzzyllama.projects.v1.ProofRun.artifacts:type_name -> fuzzyllama.projects.v1.ProofArtifact
+	2,   // 17: fuzzyllama.projects.v1.Review.decision:type_name -> fuzzyllama.projects.v1.GateState
+	13,  // 18: fuzzyllama.projects.v1.Review.reviewed_deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
+	14,  // 19: fuzzyllama.projects.v1.Review.proofs:type_name -> fuzzyllama.projects.v1.Proof
+	91,  // 20: fuzzyllama.projects.v1.Review.create_time:type_name -> google.protobuf.Timestamp
+	2,   // 21: fuzzyllama.projects.v1.Gate.state:type_name -> fuzzyllama.projects.v1.GateState
+	13,  // 22: fuzzyllama.projects.v1.Gate.deliverables:type_name -> fuzzyllama.projects.v1.Deliverable
+	14,  // 23: fuzzyllama.projects.v1.Gate.proofs:type_name -> fuzzyllama.projects.v1.Proof
+	17,  // 24: fuzzyllama.projects.v1.Gate.reviews:type_name -> fuzzyllama.projects.v1.Review
+	91,  // 25: fuzzyllama.projects.v1.Gate.create_time:type_name -> google.protobuf.Timestamp
+	91,  // 26: fuzzyllama.projects.v1.Gate.update_time:type_name -> google.protobuf.Timestamp
+	93,  // 27: fuzzyllama.projects.v1.Gate.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	94,  // 28: fuzzyllama.projects.v1.Gate.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	92,  // 29: fuzzyllama.projects.v1.Task.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	5,   // 30: fuzzyllama.projects.v1.Task.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	6,   // 31: fuzzyllama.projects.v1.Task.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
+	91,  // 32: fuzzyllama.projects.v1.Task.create_time:type_name -> google.protobuf.Timestamp
+	91,  // 33: fuzzyllama.projects.v1.Task.update_time:type_name -> google.protobuf.Timestamp
+	91,  // 34: fuzzyllama.projects.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	21,  // 35: fuzzyllama.projects.v1.Event.project_changed:type_name -> fuzzyllama.projects.v1.ProjectChanged
+	22,  // 36: fuzzyllama.projects.v1.Event.member_changed:type_name -> fuzzyllama.projects.v1.MemberChanged
+	23,  // 37: fuzzyllama.projects.v1.Event.gate_changed:type_name -> fuzzyllama.projects.v1.GateChanged
+	24,  // 38: fuzzyllama.projects.v1.Event.deliverable_recorded:type_name -> fuzzyllama.projects.v1.DeliverableRecorded
+	25,  // 39: fuzzyllama.projects.v1.Event.proof_recorded:type_name -> fuzzyllama.projects.v1.ProofRecorded
+	26,  // 40: fuzzyllama.projects.v1.Event.tasks_changed:type_name -> fuzzyllama.projects.v1.TasksChanged
+	1,   // 41: fuzzyllama.projects.v1.ProjectChanged.status:type_name -> fuzzyllama.projects.v1.ProjectStatus
+	0,   // 42: fuzzyllama.projects.v1.MemberChanged.role:type_name -> fuzzyllama.projects.v1.Role
+	7,   // 43: fuzzyllama.projects.v1.MemberChanged.change:type_name -> fuzzyllama.projects.v1.MemberChange
+	2,   // 44: fuzzyllama.projects.v1.GateChanged.from:type_name -> fuzzyllama.projects.v1.GateState
+	2,   // 45: fuzzyllama.projects.v1.GateChanged.to:type_name -> fuzzyllama.projects.v1.GateState
+	93,  // 46: fuzzyllama.projects.v1.DeliverableRecorded.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	94,  // 47: fuzzyllama.projects.v1.ProofRecorded.type:type_name -> fuzzyllama.common.v1.ProofType
+	3,   // 48: fuzzyllama.projects.v1.ProofRecorded.result:type_name -> fuzzyllama.projects.v1.ProofResult
+	5,   // 49: fuzzyllama.projects.v1.TasksChanged.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	90,  // 50: fuzzyllama.projects.v1.CreateProjectRequest.type:type_name -> fuzzyllama.common.v1.ProjectType
+	10,  // 51: fuzzyllama.projects.v1.CreateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	10,  // 52: fuzzyllama.projects.v1.GetProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	10,  // 53: fuzzyllama.projects.v1.ListProjectsResponse.projects:type_name -> fuzzyllama.projects.v1.Project
+	10,  // 54: fuzzyllama.projects.v1.UpdateProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	10,  // 55: fuzzyllama.projects.v1.ArchiveProjectResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	0,   // 56: fuzzyllama.projects.v1.AddMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
+	11,  // 57: fuzzyllama.projects.v1.AddMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
+	0,   // 58: fuzzyllama.projects.v1.UpdateMemberRequest.role:type_name -> fuzzyllama.projects.v1.Role
+	11,  // 59: fuzzyllama.projects.v1.UpdateMemberResponse.member:type_name -> fuzzyllama.projects.v1.Member
+	11,  // 60: fuzzyllama.projects.v1.ListMembersResponse.members:type_name -> fuzzyllama.projects.v1.Member
+	4,   // 61: fuzzyllama.projects.v1.AuthorizeRequest.action:type_name -> fuzzyllama.projects.v1.Action
+	0,   // 62: fuzzyllama.projects.v1.AuthorizeResponse.role:type_name -> fuzzyllama.projects.v1.Role
+	90,  // 63: fuzzyllama.projects.v1.AuthorizeResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	90,  // 64: fuzzyllama.projects.v1.GetWorkflowRequest.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	90,  // 65: fuzzyllama.projects.v1.GetWorkflowResponse.project_type:type_name -> fuzzyllama.common.v1.ProjectType
+	12,  // 66: fuzzyllama.projects.v1.GetWorkflowResponse.gates:type_name -> fuzzyllama.projects.v1.WorkflowGate
+	18,  // 67: fuzzyllama.projects.v1.ListGatesResponse.gates:type_name -> fuzzyllama.projects.v1.Gate
+	18,  // 68: fuzzyllama.projects.v1.GetGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	18,  // 69: fuzzyllama.projects.v1.StartGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	18,  // 70: fuzzyllama.projects.v1.SubmitGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	18,  // 71: fuzzyllama.projects.v1.ApproveGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	18,  // 72: fuzzyllama.projects.v1.ApproveGateResponse.next_gate:type_name -> fuzzyllama.projects.v1.Gate
+	10,  // 73: fuzzyllama.projects.v1.ApproveGateResponse.project:type_name -> fuzzyllama.projects.v1.Project
+	18,  // 74: fuzzyllama.projects.v1.RequestGateChangesResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	18,  // 75: fuzzyllama.projects.v1.BlockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	18,  // 76: fuzzyllama.projects.v1.UnblockGateResponse.gate:type_name -> fuzzyllama.projects.v1.Gate
+	93,  // 77: fuzzyllama.projects.v1.RecordDeliverableRequest.document_type:type_name -> fuzzyllama.common.v1.DocumentType
+	13,  // 78: fuzzyllama.projects.v1.RecordDeliverableResponse.deliverable:type_name -> fuzzyllama.projects.v1.Deliverable
+	94,  // 79: fuzzyllama.projects.v1.RecordProofRequest.type:type_name -> fuzzyllama.common.v1.ProofType
+	3,   // 80: fuzzyllama.projects.v1.RecordProofRequest.result:type_name -> fuzzyllama.projects.v1.ProofResult
+	15,  // 81: fuzzyllama.projects.v1.RecordProofRequest.run:type_name -> fuzzyllama.projects.v1.ProofRun
+	14,  // 82: fuzzyllama.projects.v1.RecordProofResponse.proof:type_name -> fuzzyllama.projects.v1.Proof
+	2,   // 83: fuzzyllama.projects.v1.GetProjectStatusResponse.gate_state:type_name -> fuzzyllama.projects.v1.GateState
+	1,   // 84: fuzzyllama.projects.v1.GetProjectStatusResponse.project_status:type_name -> fuzzyllama.projects.v1.ProjectStatus
+	93,  // 85: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	94,  // 86: fuzzyllama.projects.v1.GetProjectStatusResponse.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	73,  // 87: fuzzyllama.projects.v1.GetProjectStatusResponse.next_step:type_name -> fuzzyllama.projects.v1.NextAction
+	8,   // 88: fuzzyllama.projects.v1.NextAction.kind:type_name -> fuzzyllama.projects.v1.NextActionKind
+	93,  // 89: fuzzyllama.projects.v1.NextAction.missing_deliverables:type_name -> fuzzyllama.common.v1.DocumentType
+	94,  // 90: fuzzyllama.projects.v1.NextAction.missing_proofs:type_name -> fuzzyllama.common.v1.ProofType
+	92,  // 91: fuzzyllama.projects.v1.NewTask.owner_role:type_name -> fuzzyllama.common.v1.AgentRole
+	6,   // 92: fuzzyllama.projects.v1.NewTask.priority:type_name -> fuzzyllama.projects.v1.TaskPriority
+	74,  // 93: fuzzyllama.projects.v1.CreateTasksRequest.tasks:type_name -> fuzzyllama.projects.v1.NewTask
+	19,  // 94: fuzzyllama.projects.v1.CreateTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	19,  // 95: fuzzyllama.projects.v1.ListTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	5,   // 96: fuzzyllama.projects.v1.UpdateTaskRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	19,  // 97: fuzzyllama.projects.v1.UpdateTaskResponse.task:type_name -> fuzzyllama.projects.v1.Task
+	92,  // 98: fuzzyllama.projects.v1.AdvanceTasksRequest.role:type_name -> fuzzyllama.common.v1.AgentRole
+	5,   // 99: fuzzyllama.projects.v1.AdvanceTasksRequest.status:type_name -> fuzzyllama.projects.v1.TaskStatus
+	19,  // 100: fuzzyllama.projects.v1.AdvanceTasksResponse.tasks:type_name -> fuzzyllama.projects.v1.Task
+	20,  // 101: fuzzyllama.projects.v1.ListEventsResponse.events:type_name -> fuzzyllama.projects.v1.Event
+	9,   // 102: fuzzyllama.projects.v1.Notification.kind:type_name -> fuzzyllama.projects.v1.NotificationKind
+	91,  // 103: fuzzyllama.projects.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 104: fuzzyllama.projects.v1.ListNotificationsResponse.notifications:type_name -> fuzzyllama.projects.v1.Notification
+	27,  // 105: fuzzyllama.projects.v1.ProjectsService.CreateProject:input_type -> fuzzyllama.projects.v1.CreateProjectRequest
+	29,  // 106: fuzzyllama.projects.v1.ProjectsService.GetProject:input_type -> fuzzyllama.projects.v1.GetProjectRequest
+	31,  // 107: fuzzyllama.projects.v1.ProjectsService.ListProjects:input_type -> fuzzyllama.projects.v1.ListProjectsRequest
+	33,  // 108: fuzzyllama.projects.v1.ProjectsService.UpdateProject:input_type -> fuzzyllama.projects.v1.UpdateProjectRequest
+	35,  // 109: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:input_type -> fuzzyllama.projects.v1.ArchiveProjectRequest
+	37,  // 110: fuzzyllama.projects.v1.ProjectsService.DeleteProject:input_type -> fuzzyllama.projects.v1.DeleteProjectRequest
+	39,  // 111: fuzzyllama.projects.v1.ProjectsService.AddMember:input_type -> fuzzyllama.projects.v1.AddMemberRequest
+	41,  // 112: fuzzyllama.projects.v1.ProjectsService.UpdateMember:input_type -> fuzzyllama.projects.v1.UpdateMemberRequest
+	43,  // 113: fuzzyllama.projects.v1.ProjectsService.RemoveMember:input_type -> fuzzyllama.projects.v1.RemoveMemberRequest
+	45,  // 114: fuzzyllama.projects.v1.ProjectsService.ListMembers:input_type -> fuzzyllama.projects.v1.ListMembersRequest
+	47,  // 115: fuzzyllama.projects.v1.ProjectsService.Authorize:input_type -> fuzzyllama.projects.v1.AuthorizeRequest
+	49,  // 116: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:input_type -> fuzzyllama.projects.v1.GetWorkflowRequest
+	51,  // 117: fuzzyllama.projects.v1.ProjectsService.ListGates:input_type -> fuzzyllama.projects.v1.ListGatesRequest
+	53,  // 118: fuzzyllama.projects.v1.ProjectsService.GetGate:input_type -> fuzzyllama.projects.v1.GetGateRequest
+	55,  // 119: fuzzyllama.projects.v1.ProjectsService.StartGate:input_type -> fuzzyllama.projects.v1.StartGateRequest
+	57,  // 120: fuzzyllama.projects.v1.ProjectsService.SubmitGate:input_type -> fuzzyllama.projects.v1.SubmitGateRequest
+	59,  // 121: fuzzyllama.projects.v1.ProjectsService.ApproveGate:input_type -> fuzzyllama.projects.v1.ApproveGateRequest
+	61,  // 122: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:input_type -> fuzzyllama.projects.v1.RequestGateChangesRequest
+	63,  // 123: fuzzyllama.projects.v1.ProjectsService.BlockGate:input_type -> fuzzyllama.projects.v1.BlockGateRequest
+	65,  // 124: fuzzyllama.projects.v1.ProjectsService.UnblockGate:input_type -> fuzzyllama.projects.v1.UnblockGateRequest
+	67,  // 125: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:input_type -> fuzzyllama.projects.v1.RecordDeliverableRequest
+	69,  // 126: fuzzyllama.projects.v1.ProjectsService.RecordProof:input_type -> fuzzyllama.projects.v1.RecordProofRequest
+	71,  // 127: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:input_type -> fuzzyllama.projects.v1.GetProjectStatusRequest
+	75,  // 128: fuzzyllama.projects.v1.ProjectsService.CreateTasks:input_type -> fuzzyllama.projects.v1.CreateTasksRequest
+	77,  // 129: fuzzyllama.projects.v1.ProjectsService.ListTasks:input_type -> fuzzyllama.projects.v1.ListTasksRequest
+	79,  // 130: fuzzyllama.projects.v1.ProjectsService.UpdateTask:input_type -> fuzzyllama.projects.v1.UpdateTaskRequest
+	81,  // 131: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:input_type -> fuzzyllama.projects.v1.AdvanceTasksRequest
+	83,  // 132: fuzzyllama.projects.v1.ProjectsService.ListEvents:input_type -> fuzzyllama.projects.v1.ListEventsRequest
+	86,  // 133: fuzzyllama.projects.v1.ProjectsService.ListNotifications:input_type -> fuzzyllama.projects.v1.ListNotificationsRequest
+	88,  // 134: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:input_type -> fuzzyllama.projects.v1.MarkNotificationsReadRequest
+	28,  // 135: fuzzyllama.projects.v1.ProjectsService.CreateProject:output_type -> fuzzyllama.projects.v1.CreateProjectResponse
+	30,  // 136: fuzzyllama.projects.v1.ProjectsService.GetProject:output_type -> fuzzyllama.projects.v1.GetProjectResponse
+	32,  // 137: fuzzyllama.projects.v1.ProjectsService.ListProjects:output_type -> fuzzyllama.projects.v1.ListProjectsResponse
+	34,  // 138: fuzzyllama.projects.v1.ProjectsService.UpdateProject:output_type -> fuzzyllama.projects.v1.UpdateProjectResponse
+	36,  // 139: fuzzyllama.projects.v1.ProjectsService.ArchiveProject:output_type -> fuzzyllama.projects.v1.ArchiveProjectResponse
+	38,  // 140: fuzzyllama.projects.v1.ProjectsService.DeleteProject:output_type -> fuzzyllama.projects.v1.DeleteProjectResponse
+	40,  // 141: fuzzyllama.projects.v1.ProjectsService.AddMember:output_type -> fuzzyllama.projects.v1.AddMemberResponse
+	42,  // 142: fuzzyllama.projects.v1.ProjectsService.UpdateMember:output_type -> fuzzyllama.projects.v1.UpdateMemberResponse
+	44,  // 143: fuzzyllama.projects.v1.ProjectsService.RemoveMember:output_type -> fuzzyllama.projects.v1.RemoveMemberResponse
+	46,  // 144: fuzzyllama.projects.v1.ProjectsService.ListMembers:output_type -> fuzzyllama.projects.v1.ListMembersResponse
+	48,  // 145: fuzzyllama.projects.v1.ProjectsService.Authorize:output_type -> fuzzyllama.projects.v1.AuthorizeResponse
+	50,  // 146: fuzzyllama.projects.v1.ProjectsService.GetWorkflow:output_type -> fuzzyllama.projects.v1.GetWorkflowResponse
+	52,  // 147: fuzzyllama.projects.v1.ProjectsService.ListGates:output_type -> fuzzyllama.projects.v1.ListGatesResponse
+	54,  // 148: fuzzyllama.projects.v1.ProjectsService.GetGate:output_type -> fuzzyllama.projects.v1.GetGateResponse
+	56,  // 149: fuzzyllama.projects.v1.ProjectsService.StartGate:output_type -> fuzzyllama.projects.v1.StartGateResponse
+	58,  // 150: fuzzyllama.projects.v1.ProjectsService.SubmitGate:output_type -> fuzzyllama.projects.v1.SubmitGateResponse
+	60,  // 151: fuzzyllama.projects.v1.ProjectsService.ApproveGate:output_type -> fuzzyllama.projects.v1.ApproveGateResponse
+	62,  // 152: fuzzyllama.projects.v1.ProjectsService.RequestGateChanges:output_type -> fuzzyllama.projects.v1.RequestGateChangesResponse
+	64,  // 153: fuzzyllama.projects.v1.ProjectsService.BlockGate:output_type -> fuzzyllama.projects.v1.BlockGateResponse
+	66,  // 154: fuzzyllama.projects.v1.ProjectsService.UnblockGate:output_type -> fuzzyllama.projects.v1.UnblockGateResponse
+	68,  // 155: fuzzyllama.projects.v1.ProjectsService.RecordDeliverable:output_type -> fuzzyllama.projects.v1.RecordDeliverableResponse
+	70,  // 156: fuzzyllama.projects.v1.ProjectsService.RecordProof:output_type -> fuzzyllama.projects.v1.RecordProofResponse
+	72,  // 157: fuzzyllama.projects.v1.ProjectsService.GetProjectStatus:output_type -> fuzzyllama.projects.v1.GetProjectStatusResponse
+	76,  // 158: fuzzyllama.projects.v1.ProjectsService.CreateTasks:output_type -> fuzzyllama.projects.v1.CreateTasksResponse
+	78,  // 159: fuzzyllama.projects.v1.ProjectsService.ListTasks:output_type -> fuzzyllama.projects.v1.ListTasksResponse
+	80,  // 160: fuzzyllama.projects.v1.ProjectsService.UpdateTask:output_type -> fuzzyllama.projects.v1.UpdateTaskResponse
+	82,  // 161: fuzzyllama.projects.v1.ProjectsService.AdvanceTasks:output_type -> fuzzyllama.projects.v1.AdvanceTasksResponse
+	84,  // 162: fuzzyllama.projects.v1.ProjectsService.ListEvents:output_type -> fuzzyllama.projects.v1.ListEventsResponse
+	87,  // 163: fuzzyllama.projects.v1.ProjectsService.ListNotifications:output_type -> fuzzyllama.projects.v1.ListNotificationsResponse
+	89,  // 164: fuzzyllama.projects.v1.ProjectsService.MarkNotificationsRead:output_type -> fuzzyllama.projects.v1.MarkNotificationsReadResponse
+	135, // [135:165] is the sub-list for method output_type
+	105, // [105:135] is the sub-list for method input_type
+	105, // [105:105] is the sub-list for extension type_name
+	105, // [105:105] is the sub-list for extension extendee
+	0,   // [0:105] is the sub-list for field type_name
 }
 
 func init() { file_fuzzyllama_projects_v1_projects_service_proto_init() }
@@ -6484,7 +6692,7 @@ func file_fuzzyllama_projects_v1_projects_service_proto_init() {
 	if File_fuzzyllama_projects_v1_projects_service_proto != nil {
 		return
 	}
-	file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[8].OneofWrappers = []any{
+	file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[10].OneofWrappers = []any{
 		(*Event_ProjectChanged)(nil),
 		(*Event_MemberChanged)(nil),
 		(*Event_GateChanged)(nil),
@@ -6492,14 +6700,14 @@ func file_fuzzyllama_projects_v1_projects_service_proto_init() {
 		(*Event_ProofRecorded)(nil),
 		(*Event_TasksChanged)(nil),
 	}
-	file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[21].OneofWrappers = []any{}
+	file_fuzzyllama_projects_v1_projects_service_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc), len(file_fuzzyllama_projects_v1_projects_service_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   78,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
