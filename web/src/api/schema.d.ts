@@ -3228,6 +3228,12 @@ export interface components {
             success: true;
         };
         WorkflowGate: {
+            /**
+             * Format: int32
+             * @description For a gate requiring PROOF_TYPE_COVERAGE: the share of statements the tests must cover for
+             *     the proof to pass, in percent (0: no threshold).
+             */
+            coverageThresholdPercent: number;
             deliverables: components["schemas"]["DocumentType"][];
             name: string;
             /** Format: int32 */

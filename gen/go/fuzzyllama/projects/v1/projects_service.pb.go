@@ -835,15 +835,18 @@ func (x *Member) GetCreateTime() *timestamppb.Timestamp {
 }
 
 type WorkflowGate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Number        int32                  `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Phase         string                 `protobuf:"bytes,3,opt,name=phase,proto3" json:"phase,omitempty"`
-	Roles         []v1.AgentRole         `protobuf:"varint,4,rep,packed,name=roles,proto3,enum=fuzzyllama.common.v1.AgentRole" json:"roles,omitempty"`
-	Deliverables  []v1.DocumentType      `protobuf:"varint,5,rep,packed,name=deliverables,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"deliverables,omitempty"`
-	Proofs        []v1.ProofType         `protobuf:"varint,6,rep,packed,name=proofs,proto3,enum=fuzzyllama.common.v1.ProofType" json:"proofs,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Number       int32                  `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	Name         string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Phase        string                 `protobuf:"bytes,3,opt,name=phase,proto3" json:"phase,omitempty"`
+	Roles        []v1.AgentRole         `protobuf:"varint,4,rep,packed,name=roles,proto3,enum=fuzzyllama.common.v1.AgentRole" json:"roles,omitempty"`
+	Deliverables []v1.DocumentType      `protobuf:"varint,5,rep,packed,name=deliverables,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"deliverables,omitempty"`
+	Proofs       []v1.ProofType         `protobuf:"varint,6,rep,packed,name=proofs,proto3,enum=fuzzyllama.common.v1.ProofType" json:"proofs,omitempty"`
+	// For a gate requiring PROOF_TYPE_COVERAGE: the share of statements the tests must cover for
+	// the proof to pass, in percent (0: no threshold).
+	CoverageThresholdPercent int32 `protobuf:"varint,7,opt,name=coverage_threshold_percent,json=coverageThresholdPercent,proto3" json:"coverage_threshold_percent,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *WorkflowGate) Reset() {
@@ -916,6 +919,13 @@ func (x *WorkflowGate) GetProofs() []v1.ProofType {
 		return x.Proofs
 	}
 	return nil
+}
+
+func (x *WorkflowGate) GetCoverageThresholdPercent() int32 {
+	if x != nil {
+		return x.CoverageThresholdPercent
+	}
+	return 0
 }
 
 // Deliverable is one document version recorded for a gate: a gate has one per producing
@@ -5895,14 +5905,15 @@ const file_fuzzyllama_projects_v1_projects_service_proto_rawDesc = "" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x120\n" +
 	"\x04role\x18\x04 \x01(\x0e2\x1c.fuzzyllama.projects.v1.RoleR\x04role\x12A\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\n" +
-	"createTime\"\x88\x02\n" +
+	"createTime\"\xc6\x02\n" +
 	"\fWorkflowGate\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phase\x18\x03 \x01(\tR\x05phase\x125\n" +
 	"\x05roles\x18\x04 \x03(\x0e2\x1f.fuzzyllama.common.v1.AgentRoleR\x05roles\x12F\n" +
 	"\fdeliverables\x18\x05 \x03(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\fdeliverables\x127\n" +
-	"\x06proofs\x18\x06 \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\x06proofs\"\xe6\x02\n" +
+	"\x06proofs\x18\x06 \x03(\x0e2\x1f.fuzzyllama.common.v1.ProofTypeR\x06proofs\x12<\n" +
+	"\x1acoverage_threshold_percent\x18\a \x01(\x05R\x18coverageThresholdPercent\"\xe6\x02\n" +
 	"\vDeliverable\x12G\n" +
 	"\rdocument_type\x18\x01 \x01(\x0e2\".fuzzyllama.common.v1.DocumentTypeR\fdocumentType\x12\x1a\n" +
 	"\brequired\x18\x02 \x01(\bR\brequired\x12\x1a\n" +
