@@ -115,6 +115,33 @@ type Proof struct {
 	// recorded: the content it speaks for. Empty for proofs recorded before proofs were bound
 	// to content.
 	DeliverablesHash string
+	// Run is how a FuzzyLlama service obtained the proof by running the project's code; nil for
+	// a person's attestation and for a check that ran nothing.
+	Run *ProofRun
+}
+
+// ProofRun is a command run on a source tree, as the service that ran it reported it. It is kept
+// as given, as JSON with these names (in its column and in review snapshots).
+type ProofRun struct {
+	// TreeHash is the content hash of the source tree that ran ("sha256:…").
+	TreeHash string `json:"tree_hash"`
+	Command  string `json:"command"`
+	// ExitCode is the first failing command's, 0 when all passed, -1 when the sandbox stopped it.
+	ExitCode   int   `json:"exit_code"`
+	DurationMS int64 `json:"duration_ms"`
+	// Artifacts are what the run left to look at (its log, a screenshot), served by the agents
+	// service.
+	Artifacts []ProofArtifact `json:"artifacts"`
+	// Runner is which runner ran it ("local", "kubernetes").
+	Runner string `json:"runner"`
+}
+
+// ProofArtifact is a file a run left. Kind is "log" or "screenshot".
+type ProofArtifact struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	MediaType string `json:"media_type"`
+	SizeBytes int64  `json:"size_bytes"`
 }
 
 // Review is the immutable record of a decision on a gate ("approved" or

@@ -90,3 +90,31 @@ func TestMigrationKeepsEventsMadeInPerson(t *testing.T) {
 	}
 	storetest.MigratedEvents(t, s)
 }
+
+// TestMigrationLeavesEarlierProofsWithoutRun: proofs, and the reviews' snapshots of proofs,
+// recorded before 00006 ran nothing.
+func TestMigrationLeavesEarlierProofsWithoutRun(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.NewPool(t, postgres.Schema, nil)
+	if err := database.MigratePostgres(ctx, pool, someMigrations(t, "00001_init.sql", "00002_notifications.sql",
+		"00003_gate_evidence.sql", "00004_task_keys.sql", "00005_event_actor_service.sql")); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO projects VALUES ('r', 'R', '', 'traditional', '', 'ada', 'active', 1, '2025-01-01', '2025-01-01')`,
+		`INSERT INTO gates VALUES ('r', 1, 'in_progress', '', '', 0, '2025-01-01', '2025-01-01')`,
+		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
+		 VALUES ('old', 'r', 1, 'lint', 'pass', 'ok', 'ada', true, '2025-01-01')`,
+		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
+		 VALUES ('rv', 'r', 1, 'changes_requested', 'ada', 'more', '[]', '[{"ID":"old","Type":"lint"}]', '2025-01-02')`,
+	} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	s, err := postgres.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.MigratedProofRuns(t, s)
+}

@@ -309,21 +309,22 @@ func (q *queries) Deliverables(ctx context.Context, projectID string, gate int) 
 // AddProof implements store.Queries.
 func (q *queries) AddProof(ctx context.Context, p store.Proof) error {
 	_, err := q.db.Exec(ctx,
-		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, ts(p.CreatedAt), p.Revision, p.DeliverablesHash)
+		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash, run)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, ts(p.CreatedAt), p.Revision, p.DeliverablesHash,
+		p.Run) // JSON, NULL when nil
 	return check("add proof", err)
 }
 
 // Proofs implements store.Queries.
 func (q *queries) Proofs(ctx context.Context, projectID string, gate int) ([]store.Proof, error) {
 	rows, err := q.db.Query(ctx,
-		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash
+		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash, run
 		 FROM proofs WHERE project_id = $1 AND gate = $2 ORDER BY seq`, projectID, gate)
 	proofs, err := collect(rows, err, func(r pgx.Row) (store.Proof, error) {
 		var p store.Proof
 		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, &p.CreatedAt,
-			&p.Revision, &p.DeliverablesHash)
+			&p.Revision, &p.DeliverablesHash, &p.Run)
 		p.CreatedAt = ts(p.CreatedAt)
 		return p, err
 	})

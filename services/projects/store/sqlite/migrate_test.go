@@ -12,6 +12,20 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/services/projects/store/storetest"
 )
 
+// someMigrations are the named migrations of this package, as goose reads them.
+func someMigrations(t *testing.T, names ...string) fstest.MapFS {
+	t.Helper()
+	out := fstest.MapFS{}
+	for _, name := range names {
+		b, err := os.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = &fstest.MapFile{Data: b}
+	}
+	return out
+}
+
 // TestMigrationBindsEvidenceToRevisions: evidence recorded before 00003 belongs to the revision
 // of its time (the requests for changes of its gate before it), and a document recorded under
 // two types keeps its later record, so that the deliverables can be keyed by document.
@@ -22,15 +36,7 @@ func TestMigrationBindsEvidenceToRevisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := fstest.MapFS{}
-	for _, name := range []string{"00001_init.sql", "00002_notifications.sql"} {
-		b, err := os.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old[name] = &fstest.MapFile{Data: b}
-	}
-	if err := database.MigrateSQLite(ctx, db, old); err != nil {
+	if err := database.MigrateSQLite(ctx, db, someMigrations(t, "00001_init.sql", "00002_notifications.sql")); err != nil {
 		t.Fatal(err)
 	}
 	const day = int64(86_400_000_000) // microseconds
@@ -88,15 +94,8 @@ func TestMigrationKeepsEventsMadeInPerson(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := fstest.MapFS{}
-	for _, name := range []string{"00001_init.sql", "00002_notifications.sql", "00003_gate_evidence.sql", "00004_task_keys.sql"} {
-		b, err := os.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old[name] = &fstest.MapFile{Data: b}
-	}
-	if err := database.MigrateSQLite(ctx, db, old); err != nil {
+	if err := database.MigrateSQLite(ctx, db, someMigrations(t, "00001_init.sql", "00002_notifications.sql",
+		"00003_gate_evidence.sql", "00004_task_keys.sql")); err != nil {
 		t.Fatal(err)
 	}
 	for _, stmt := range []string{
@@ -116,4 +115,40 @@ func TestMigrationKeepsEventsMadeInPerson(t *testing.T) {
 	}
 	defer s.Close()
 	storetest.MigratedEvents(t, s)
+}
+
+// TestMigrationLeavesEarlierProofsWithoutRun: proofs, and the reviews' snapshots of proofs,
+// recorded before 00006 ran nothing.
+func TestMigrationLeavesEarlierProofsWithoutRun(t *testing.T) {
+	ctx := context.Background()
+	path := dbtest.NewSQLitePath(t)
+	db, err := database.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := database.MigrateSQLite(ctx, db, someMigrations(t, "00001_init.sql", "00002_notifications.sql",
+		"00003_gate_evidence.sql", "00004_task_keys.sql", "00005_event_actor_service.sql")); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO projects VALUES ('r', 'R', '', 'traditional', '', 'ada', 'active', 1, 0, 0)`,
+		`INSERT INTO gates VALUES ('r', 1, 'in_progress', '', '', 0, 0, 0)`,
+		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at)
+		 VALUES ('old', 'r', 1, 'lint', 'pass', 'ok', 'ada', 1, 0)`,
+		`INSERT INTO reviews (id, project_id, gate, decision, reviewer_id, notes, deliverables, proofs, created_at)
+		 VALUES ('rv', 'r', 1, 'changes_requested', 'ada', 'more', '[]', '[{"ID":"old","Type":"lint"}]', 0)`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.MigratedProofRuns(t, s)
 }

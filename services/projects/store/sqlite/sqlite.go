@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,28 @@ func (j jsonText) Scan(src any) error {
 		return fmt.Errorf("sqlite: JSON stored as %T, want TEXT", src)
 	}
 	return json.Unmarshal([]byte(s), j.v)
+}
+
+// optionalJSON is a nullable JSON TEXT column holding a *T, as an argument and to scan into:
+// a nil pointer is NULL, and NULL scans as a nil pointer.
+type optionalJSON[T any] struct{ p **T }
+
+// Value implements driver.Valuer.
+func (j optionalJSON[T]) Value() (driver.Value, error) {
+	if *j.p == nil {
+		return nil, nil
+	}
+	return jsonArg(*j.p)
+}
+
+// Scan implements sql.Scanner.
+func (j optionalJSON[T]) Scan(src any) error {
+	if src == nil {
+		*j.p = nil
+		return nil
+	}
+	*j.p = new(T)
+	return jsonText{*j.p}.Scan(src)
 }
 
 // jsonArg is v as a JSON TEXT argument. (Given as a BLOB, JSON functions would read it as JSONB.)
@@ -274,21 +297,22 @@ func (q *queries) Deliverables(ctx context.Context, projectID string, gate int) 
 // AddProof implements store.Queries.
 func (q *queries) AddProof(ctx context.Context, p store.Proof) error {
 	_, err := q.db.ExecContext(ctx,
-		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, sqlitex.Micros(p.CreatedAt), p.Revision, p.DeliverablesHash)
+		`INSERT INTO proofs (id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash, run)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.ProjectID, p.Gate, p.Type, p.Result, p.Summary, p.ProducedBy, p.Attested, sqlitex.Micros(p.CreatedAt), p.Revision, p.DeliverablesHash,
+		optionalJSON[store.ProofRun]{&p.Run})
 	return check("add proof", err)
 }
 
 // Proofs implements store.Queries.
 func (q *queries) Proofs(ctx context.Context, projectID string, gate int) ([]store.Proof, error) {
 	rows, err := q.db.QueryContext(ctx,
-		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash
+		`SELECT id, project_id, gate, type, result, summary, produced_by, attested, created_at, revision, deliverables_hash, run
 		 FROM proofs WHERE project_id = ? AND gate = ? ORDER BY rowid`, projectID, gate)
 	proofs, err := sqlitex.Collect(rows, err, func(r sqlitex.Scanner) (store.Proof, error) {
 		var p store.Proof
 		err := r.Scan(&p.ID, &p.ProjectID, &p.Gate, &p.Type, &p.Result, &p.Summary, &p.ProducedBy, &p.Attested, sqlitex.ScanTime(&p.CreatedAt),
-			&p.Revision, &p.DeliverablesHash)
+			&p.Revision, &p.DeliverablesHash, optionalJSON[store.ProofRun]{&p.Run})
 		return p, err
 	})
 	return proofs, check("proofs", err)

@@ -594,31 +594,44 @@ func testProofs(t *testing.T, s store.Store) {
 	createGate(t, s, p.ID, 1)
 	createGate(t, s, p.ID, 2)
 
-	add := func(gate int, created time.Time, attested bool) store.Proof {
+	add := func(gate int, created time.Time, attested bool, run *store.ProofRun) store.Proof {
 		t.Helper()
 		proof := store.Proof{
 			ID: uuid.NewString(), ProjectID: p.ID, Gate: gate, Type: "unit_tests", Result: "pass",
 			Summary: "142 passed", ProducedBy: "ci", Attested: attested, CreatedAt: created,
-			Revision: gate + 1, DeliverablesHash: fmt.Sprintf("sha256:%d", created.Unix()),
+			Revision: gate + 1, DeliverablesHash: fmt.Sprintf("sha256:%d", created.Unix()), Run: run,
 		}
 		must(t, s.AddProof(ctx, proof))
 		proof.CreatedAt = stored(created)
 		return proof
 	}
 	// Insertion order, not time order: the second proof comes from a clock that is behind.
-	later := add(1, base.Add(time.Minute), false)
-	earlier := add(1, base, true)
-	add(2, base, false)
+	later := add(1, base.Add(time.Minute), false, sampleRun())
+	earlier := add(1, base, true, nil)
+	ranNothing := add(1, base, false, &store.ProofRun{TreeHash: "sha256:t", Command: "true", ExitCode: -1, Runner: "local"})
+	add(2, base, false, nil)
 
 	got, err := s.Proofs(ctx, p.ID, 1)
 	must(t, err)
-	if want := []store.Proof{later, earlier}; !slices.Equal(got, want) {
+	if want := []store.Proof{later, earlier, ranNothing}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Proofs:\n got %+v\nwant %+v", got, want)
+	}
+	if got[0].Run == nil || got[1].Run != nil || got[2].Run == nil || got[2].Run.Artifacts != nil {
+		t.Errorf("runs: %+v, %+v, %+v; want the run, none, and a run without artifacts", got[0].Run, got[1].Run, got[2].Run)
 	}
 	wantErr(t, "AddProof(taken id)", s.AddProof(ctx, later), store.ErrAlreadyExists)
 	orphan := later
 	orphan.ID, orphan.Gate = uuid.NewString(), 5
 	wantErr(t, "AddProof(gate not created)", s.AddProof(ctx, orphan), store.ErrNotFound)
+}
+
+// sampleRun is a run of a proof with everything set.
+func sampleRun() *store.ProofRun {
+	return &store.ProofRun{TreeHash: "sha256:0f1e", Command: "cd backend && go test ./...\ngo vet ./...", ExitCode: 2,
+		DurationMS: 12_345, Runner: "local", Artifacts: []store.ProofArtifact{
+			{ID: "a1", Kind: "log", MediaType: "text/plain; charset=utf-8", SizeBytes: 65_536},
+			{ID: "a2", Kind: "screenshot", MediaType: "image/png", SizeBytes: 1 << 40},
+		}}
 }
 
 func testReviews(t *testing.T, s store.Store) {
@@ -635,7 +648,8 @@ func testReviews(t *testing.T, s store.Store) {
 			{ProjectID: p.ID, Gate: 1, DocumentType: "architecture", DocumentID: "d2", Version: 1, UpdatedAt: base.Add(time.Second), Revision: 2},
 		},
 		Proofs: []store.Proof{
-			{ID: "p1", ProjectID: p.ID, Gate: 1, Type: "lint", Result: "warning", Summary: "2 warnings", ProducedBy: "ci", CreatedAt: base},
+			{ID: "p1", ProjectID: p.ID, Gate: 1, Type: "lint", Result: "warning", Summary: "2 warnings", ProducedBy: "ci", CreatedAt: base,
+				Run: sampleRun()},
 			{ID: "p2", ProjectID: p.ID, Gate: 1, Type: "security_review", Result: "pass", ProducedBy: "ada", Attested: true, CreatedAt: base,
 				Revision: 2, DeliverablesHash: "sha256:abc"},
 		},
@@ -1280,5 +1294,28 @@ func MigratedEvents(t *testing.T, s store.Queries) {
 	events, err = s.Events(ctx, "e", store.EventFilter{After: events[0].ID, Limit: 10})
 	if err != nil || len(events) != 1 || events[0].ID != added[0].ID || events[0].ActorService != "agents" {
 		t.Fatalf("an event after 00005: %+v, %v", events, err)
+	}
+}
+
+// MigratedProofRuns checks what migration 00006 made of the evidence both migration tests store
+// before it (project "r", gate 1: proof "old", and a review whose snapshot holds it): they ran
+// nothing (no run), and a proof recorded after it keeps its run.
+func MigratedProofRuns(t *testing.T, s store.Queries) {
+	t.Helper()
+	ctx := context.Background()
+	proofs, err := s.Proofs(ctx, "r", 1)
+	if err != nil || len(proofs) != 1 || proofs[0].ID != "old" || proofs[0].Run != nil {
+		t.Fatalf("the proof of before 00006: %+v, %v", proofs, err)
+	}
+	reviews, err := s.Reviews(ctx, "r", 1)
+	if err != nil || len(reviews) != 1 || len(reviews[0].Proofs) != 1 || reviews[0].Proofs[0].ID != "old" || reviews[0].Proofs[0].Run != nil {
+		t.Fatalf("the review of before 00006: %+v, %v", reviews, err)
+	}
+	ran := store.Proof{ID: "new", ProjectID: "r", Gate: 1, Type: "build", Result: "pass", ProducedBy: "agents", CreatedAt: stored(base),
+		Run: sampleRun()}
+	must(t, s.AddProof(ctx, ran))
+	proofs, err = s.Proofs(ctx, "r", 1)
+	if err != nil || len(proofs) != 2 || !reflect.DeepEqual(proofs[1], ran) {
+		t.Fatalf("a proof after 00006: %+v, %v", proofs, err)
 	}
 }
