@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Verification states.
+const (
+	VerificationQueued  = "queued"
+	VerificationRunning = "running"
+	VerificationPassed  = "passed"
+	VerificationFailed  = "failed"
+	VerificationError   = "error"
+)
+
+// ErrVerificationActive: the gate already has a verification queued or running.
+var ErrVerificationActive = errors.New("store: the gate has a verification in progress")
+
+// Verification is one sandboxed build and test of a gate's source tree.
+type Verification struct {
+	ID               string
+	ProjectID        string
+	Gate             int
+	Revision         int
+	UserID           string // the user it works for (their delegated identity reads the tree)
+	State            string
+	DeliverablesHash string
+	TreeHash         string
+	Steps            []VerificationStep
+	Error            string
+	Repair           int  // repairs of the gate revision before it
+	RepairStarted    bool // its failure was sent back to the developers
+	Runner           string
+	CreatedAt        time.Time
+	EndedAt          time.Time
+}
+
+// Active reports whether the verification may still change state.
+func (v Verification) Active() bool {
+	return v.State == VerificationQueued || v.State == VerificationRunning
+}
+
+// VerificationStep is one proof a verification produced.
+type VerificationStep struct {
+	ProofType   string   `json:"proofType"`
+	Passed      bool     `json:"passed"`
+	Summary     string   `json:"summary"`
+	Command     string   `json:"command"`
+	ExitCode    int      `json:"exitCode"`
+	DurationMS  int64    `json:"durationMs"`
+	ArtifactIDs []string `json:"artifactIds,omitempty"`
+}
+
+// Artifact is a file a verification left.
+type Artifact struct {
+	ID             string
+	ProjectID      string
+	VerificationID string
+	Kind           string // "log", "screenshot"
+	MediaType      string
+	Content        []byte
+	CreatedAt      time.Time
+}
+
+// VerifyJob runs a verification.
+type VerifyJob struct {
+	VerificationID string `json:"verificationId"`
+}
+
+// Kind implements river.JobArgs.
+func (VerifyJob) Kind() string { return "verify_tree" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: a verification is worked once; a worker
+// that dies leaves it to the rescue of River's stuck jobs, and its state stays honest (running
+// then error, see FailStaleVerifications).
+func (VerifyJob) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3, Priority: 2} }
+
+const verificationColumns = `id, project_id, gate, revision, user_id, state, deliverables_hash, tree_hash, steps, error,
+	repair, repair_started, runner, created_at, ended_at`
+
+func scanVerification(row scanner) (Verification, error) {
+	var v Verification
+	var steps string
+	var created, ended int64
+	err := row.Scan(&v.ID, &v.ProjectID, &v.Gate, &v.Revision, &v.UserID, &v.State, &v.DeliverablesHash, &v.TreeHash,
+		&steps, &v.Error, &v.Repair, &v.RepairStarted, &v.Runner, &created, &ended)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, ErrNotFound
+	} else if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal([]byte(steps), &v.Steps); err != nil {
+		return v, fmt.Errorf("verification %s: steps: %w", v.ID, err)
+	}
+	v.CreatedAt, v.EndedAt = fromMicros(created), fromMicros(ended)
+	return v, nil
+}
+
+// CreateVerification inserts v as queued and enqueues its job, in one transaction. When the
+// gate already has one queued or running, it returns that one and ErrVerificationActive.
+func (d *DB) CreateVerification(ctx context.Context, v Verification) (Verification, error) {
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO verifications (id, project_id, gate, revision, user_id, state,
+			deliverables_hash, repair, created_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8)
+			ON CONFLICT (project_id, gate) WHERE state IN ('queued', 'running') DO NOTHING`,
+			v.ID, v.ProjectID, v.Gate, v.Revision, v.UserID, v.DeliverablesHash, v.Repair, micros(v.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			v, err = scanVerification(tx.QueryRowContext(ctx, `SELECT `+verificationColumns+` FROM verifications
+				WHERE project_id = $1 AND gate = $2 AND state IN ('queued', 'running')`, v.ProjectID, v.Gate))
+			if err != nil {
+				return err
+			}
+			return ErrVerificationActive
+		}
+		if _, err := d.queue.InsertTx(ctx, tx, VerifyJob{VerificationID: v.ID}, nil); err != nil {
+			return fmt.Errorf("enqueue verification: %w", err)
+		}
+		v.State, v.Steps = VerificationQueued, nil
+		return nil
+	})
+	return v, err
+}
+
+// Verification returns a verification.
+func (d *DB) Verification(ctx context.Context, id string) (Verification, error) {
+	return scanVerification(d.db.QueryRowContext(ctx, `SELECT `+verificationColumns+` FROM verifications WHERE id = $1`, id))
+}
+
+// LatestVerification returns the newest verification of a gate revision, ErrNotFound if none.
+func (d *DB) LatestVerification(ctx context.Context, projectID string, gate, revision int) (Verification, error) {
+	return scanVerification(d.db.QueryRowContext(ctx, `SELECT `+verificationColumns+` FROM verifications
+		WHERE project_id = $1 AND gate = $2 AND revision = $3 ORDER BY created_at DESC, id DESC LIMIT 1`, projectID, gate, revision))
+}
+
+// Verifications lists a project's verifications, newest first, at most limit; gate 0 means all.
+func (d *DB) Verifications(ctx context.Context, projectID string, gate, limit int) ([]Verification, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+verificationColumns+` FROM verifications
+		WHERE project_id = $1 AND ($2 = 0 OR gate = $2) ORDER BY created_at DESC, id DESC LIMIT $3`, projectID, gate, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Verification
+	for rows.Next() {
+		v, err := scanVerification(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// StartVerification marks a queued verification running, with the tree it runs on and the
+// runner. It returns ErrFinished if it has ended (a repeated job finds it so).
+func (d *DB) StartVerification(ctx context.Context, id, treeHash, runner string) (Verification, error) {
+	v, err := scanVerification(d.db.QueryRowContext(ctx, `UPDATE verifications SET state = 'running', tree_hash = $2, runner = $3
+		WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+verificationColumns, id, treeHash, runner))
+	if errors.Is(err, ErrNotFound) {
+		if _, gerr := d.Verification(ctx, id); gerr == nil {
+			return v, ErrFinished
+		}
+	}
+	return v, err
+}
+
+// FinishVerification ends a running verification with its steps and artifacts, in one
+// transaction. It returns ErrFinished if it had already ended.
+func (d *DB) FinishVerification(ctx context.Context, v Verification, artifacts []Artifact) (Verification, error) {
+	steps, err := json.Marshal(v.Steps)
+	if err != nil {
+		return v, err
+	}
+	err = d.inTx(ctx, func(tx *sql.Tx) error {
+		for _, a := range artifacts {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO artifacts (id, project_id, verification_id, kind, media_type, content,
+				created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, v.ProjectID, v.ID, a.Kind, a.MediaType, a.Content,
+				micros(a.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		got, err := scanVerification(tx.QueryRowContext(ctx, `UPDATE verifications SET state = $2, steps = $3, error = $4,
+			ended_at = $5 WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+verificationColumns,
+			v.ID, v.State, string(steps), v.Error, micros(v.EndedAt)))
+		if errors.Is(err, ErrNotFound) {
+			return ErrFinished
+		}
+		v = got
+		return err
+	})
+	return v, err
+}
+
+// MarkRepairStarted records that a failed verification was sent back to the developers; it
+// reports false if that was already recorded (another reconcile did it).
+func (d *DB) MarkRepairStarted(ctx context.Context, id string) (bool, error) {
+	res, err := d.db.ExecContext(ctx, `UPDATE verifications SET repair_started = TRUE WHERE id = $1 AND NOT repair_started`, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// Artifact returns an artifact of a project.
+func (d *DB) Artifact(ctx context.Context, projectID, id string) (Artifact, error) {
+	var a Artifact
+	var created int64
+	err := d.db.QueryRowContext(ctx, `SELECT id, project_id, verification_id, kind, media_type, content, created_at
+		FROM artifacts WHERE id = $1 AND project_id = $2`, id, projectID).Scan(&a.ID, &a.ProjectID, &a.VerificationID,
+		&a.Kind, &a.MediaType, &a.Content, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	a.CreatedAt = fromMicros(created)
+	return a, err
+}
+
+// FailStaleVerifications ends as errors the verifications running longer than maxAge (their
+// worker died and River gave up on the job, or the job was lost), so that a gate does not wait
+// for ever; it returns their projects.
+func (d *DB) FailStaleVerifications(ctx context.Context, now time.Time, maxAge time.Duration) ([]string, error) {
+	rows, err := d.db.QueryContext(ctx, `UPDATE verifications SET state = 'error', ended_at = $1,
+		error = 'the verification did not finish (its worker stopped); it runs again on the next look at the gate'
+		WHERE state IN ('queued', 'running') AND created_at < $2 RETURNING project_id`, micros(now), micros(now.Add(-maxAge)))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var projects []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(projects, p) {
+			projects = append(projects, p)
+		}
+	}
+	return projects, rows.Err()
+}
