@@ -49,6 +49,7 @@ type Config struct {
 	GateMaxReruns        int
 	UserMonthlyTokens    int64
 	UserMonthlyCost      string
+	VerifyRepairs        int
 	gateCost, monthlyUSD int64
 	prices               map[string]pricing.Price
 }
@@ -76,6 +77,7 @@ func (c *Config) Register(s *config.Set) {
 	s.Int64Var(&c.GateTokenBudget, "AGENT_GATE_TOKEN_BUDGET", 2_000_000, "tokens a gate's runs may use before the gate is blocked (0: no limit); unblocking grants as many again")
 	s.StringVar(&c.GateCostBudget, "AGENT_GATE_COST_BUDGET", "20", "USD a gate's runs may cost before the gate is blocked (0: no limit)")
 	s.IntVar(&c.GateMaxReruns, "AGENT_GATE_MAX_RERUNS", 3, "times each role of a gate may run again (changes requested, or after a failure) before the gate is blocked (0: no limit)")
+	s.IntVar(&c.VerifyRepairs, "AGENT_VERIFY_REPAIRS", 2, "times a gate's failed verification (its code's build, lint or tests in the sandbox) is sent back to the developers with the errors before the gate blocks for the owner to decide")
 	s.Int64Var(&c.UserMonthlyTokens, "AGENT_USER_MONTHLY_TOKENS", 0, "tokens one user's runs may use per calendar month, UTC (0: no limit)")
 	s.StringVar(&c.UserMonthlyCost, "AGENT_USER_MONTHLY_COST", "100", "USD one user's runs may cost per calendar month, UTC (0: no limit)")
 	s.Check(func() error {
@@ -95,6 +97,8 @@ func (c *Config) Register(s *config.Set) {
 		switch {
 		case c.Workers < 1:
 			return config.Errorf("AGENT_WORKERS", "must be at least 1")
+		case c.VerifyRepairs < 1:
+			return config.Errorf("AGENT_VERIFY_REPAIRS", "must be at least 1")
 		case c.MaxAttempts < 1:
 			return config.Errorf("AGENT_MAX_ATTEMPTS", "must be at least 1")
 		case c.RunTimeout < time.Second:
@@ -172,7 +176,8 @@ func (c *Config) Limits() Limits {
 	return Limits{MaxAttempts: c.MaxAttempts, RetryBase: c.RetryBase, RetryMax: c.RetryMax,
 		GateTokenBudget: c.GateTokenBudget, GateCostBudgetMicros: c.gateCost, GateMaxReruns: c.GateMaxReruns,
 		UserMonthlyTokens: c.UserMonthlyTokens, UserMonthlyCostMicros: c.monthlyUSD,
-		ContextPerDocument: 24 << 10, ContextTotal: 96 << 10, LeaseTTL: c.LeaseTTL, OutageWait: c.OutageWait}
+		ContextPerDocument: 24 << 10, ContextTotal: 96 << 10, LeaseTTL: c.LeaseTTL, OutageWait: c.OutageWait,
+		VerifyRepairs: c.VerifyRepairs}
 }
 
 // PriceTable returns the default price table with the configured overrides.
@@ -207,6 +212,7 @@ func RegisterWorkers(workers *river.Workers, svc *Service) {
 	river.AddWorker(workers, &runWorker{s: svc})
 	river.AddWorker(workers, &reconcileWorker{s: svc})
 	river.AddWorker(workers, &sweepWorker{s: svc})
+	river.AddWorker(workers, &verifyWorker{s: svc})
 	svc.Store.WhileWorking(svc.rescueStalledRuns)
 }
 

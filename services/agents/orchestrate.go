@@ -53,6 +53,10 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[store.SweepJob]) er
 		w.s.Logger.WarnContext(ctx, "run failed: the job queue gave up on it", "run_id", r.ID, "project_id", r.ProjectID)
 		w.s.runEnded(ctx, r)
 	}
+	// A verification's job that the queue lost or gave up on must not hold its gate for ever.
+	if _, err := w.s.Store.FailStaleVerifications(ctx, w.s.now(), 3*verifyTimeout); err != nil {
+		return err
+	}
 	after := ""
 	for {
 		ids, err := w.s.Store.ActiveWork(ctx, after, 500)
@@ -247,9 +251,10 @@ func (s *Service) runGate(ctx context.Context, w store.Work, p Project, g Gate) 
 			"save the missing documents, then unblock the gate", g.Number, strings.Join(missing, ", ")))
 	}
 	if len(g.MissingProofs) > 0 {
-		// Evidence nothing here produces (builds, tests, scans, deployments) is the owner's to
-		// record; the gate goes to review once it is there (a proof event nudges a reconcile).
-		return false, nil
+		// Proofs running the code gives are the sandbox's (verification.go); evidence nothing
+		// here produces (scans, deployments) is the owner's to record. The gate goes to review
+		// once it is all there (a proof event nudges a reconcile).
+		return s.verifyGate(ctx, w, p, g)
 	}
 	return true, ignoreStale(s.Projects.SubmitGate(ctx, p.ID, g.Number))
 }

@@ -17,7 +17,7 @@ func TestEveryRPCDeclaresAnAccessPolicy(t *testing.T) {
 	if missing := authn.MissingPolicies(srv.Server); len(missing) > 0 {
 		t.Fatalf("RPCs without an access policy: %v", missing)
 	}
-	if n := len(srv.GetServiceInfo()["fuzzyllama.agents.v1.AgentsService"].Methods); n != 10 {
+	if n := len(srv.GetServiceInfo()["fuzzyllama.agents.v1.AgentsService"].Methods); n != 14 {
 		t.Fatalf("AgentsService has %d methods", n)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	outagelog "github.com/fuzzyllama/fuzzyllama/platform/outage"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/pricing"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
 )
 
@@ -51,6 +52,16 @@ type Limits struct {
 	// OutageWait is how long a run waits for FuzzyLlama's own services to come back before it
 	// fails (0: 15 minutes).
 	OutageWait time.Duration
+	// VerifyRepairs is how many times a gate revision's failed verification is sent back to the
+	// developers before the gate blocks (0: 2).
+	VerifyRepairs int
+}
+
+func (l Limits) verifyRepairs() int {
+	if l.VerifyRepairs > 0 {
+		return l.VerifyRepairs
+	}
+	return 2
 }
 
 // Providers chooses the provider of a model.
@@ -65,6 +76,11 @@ type Service struct {
 	Documents Documents
 	Providers Providers
 	Prices    *pricing.Table
+	// Runner runs the source trees' builds and tests (verification.go); nil leaves the proofs it
+	// would produce to people. Sources and Evidence are what verification reads and records.
+	Runner   sandbox.Runner
+	Sources  Sources
+	Evidence Evidence
 	// Model, when set, replaces every role's default model (e.g. a local model for all).
 	Model  string
 	Limits Limits

@@ -57,6 +57,8 @@ type VerificationStep struct {
 	ExitCode    int      `json:"exitCode"`
 	DurationMS  int64    `json:"durationMs"`
 	ArtifactIDs []string `json:"artifactIds,omitempty"`
+	// FailedDirs are the tree's directories whose steps failed (a repair goes to who wrote them).
+	FailedDirs []string `json:"failedDirs,omitempty"`
 }
 
 // Artifact is a file a verification left.
@@ -175,14 +177,9 @@ func (d *DB) StartVerification(ctx context.Context, id, treeHash, runner string)
 	return v, err
 }
 
-// FinishVerification ends a running verification with its steps and artifacts, in one
-// transaction. It returns ErrFinished if it had already ended.
-func (d *DB) FinishVerification(ctx context.Context, v Verification, artifacts []Artifact) (Verification, error) {
-	steps, err := json.Marshal(v.Steps)
-	if err != nil {
-		return v, err
-	}
-	err = d.inTx(ctx, func(tx *sql.Tx) error {
+// AddArtifacts stores what a verification left, before its proofs name them.
+func (d *DB) AddArtifacts(ctx context.Context, v Verification, artifacts []Artifact) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
 		for _, a := range artifacts {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO artifacts (id, project_id, verification_id, kind, media_type, content,
 				created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, v.ProjectID, v.ID, a.Kind, a.MediaType, a.Content,
@@ -190,16 +187,24 @@ func (d *DB) FinishVerification(ctx context.Context, v Verification, artifacts [
 				return err
 			}
 		}
-		got, err := scanVerification(tx.QueryRowContext(ctx, `UPDATE verifications SET state = $2, steps = $3, error = $4,
-			ended_at = $5 WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+verificationColumns,
-			v.ID, v.State, string(steps), v.Error, micros(v.EndedAt)))
-		if errors.Is(err, ErrNotFound) {
-			return ErrFinished
-		}
-		v = got
-		return err
+		return nil
 	})
-	return v, err
+}
+
+// FinishVerification ends a verification with its state, steps and error. It returns
+// ErrFinished if it had already ended.
+func (d *DB) FinishVerification(ctx context.Context, v Verification) (Verification, error) {
+	steps, err := json.Marshal(v.Steps)
+	if err != nil {
+		return v, err
+	}
+	got, err := scanVerification(d.db.QueryRowContext(ctx, `UPDATE verifications SET state = $2, steps = $3, error = $4,
+		ended_at = $5 WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+verificationColumns,
+		v.ID, v.State, string(steps), v.Error, micros(v.EndedAt)))
+	if errors.Is(err, ErrNotFound) {
+		return v, ErrFinished
+	}
+	return got, err
 }
 
 // MarkRepairStarted records that a failed verification was sent back to the developers; it

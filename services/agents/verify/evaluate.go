@@ -25,6 +25,8 @@ type Proof struct {
 	Log      []byte
 	// Screenshot is the preview's PNG, when one was taken.
 	Screenshot []byte
+	// FailedDirs are the components (directories of the tree) that failed it.
+	FailedDirs []string
 	// Failure is the part of the log that says what went wrong (bounded, for a repair prompt);
 	// "" when it passed.
 	Failure string
@@ -64,6 +66,7 @@ func fetchProof(proof string, failed []sandbox.FetchResult) Proof {
 	var dirs, cmds []string
 	for _, f := range failed {
 		dirs = append(dirs, f.Dir)
+		pr.FailedDirs = append(pr.FailedDirs, f.Dir)
 		cmds = append(cmds, Display(f.Dir, strings.Fields(f.Command)))
 		pr.Duration += f.Duration
 		fmt.Fprintf(&log, "$ %s\n%s\n", f.Command, f.Log)
@@ -103,6 +106,7 @@ func (p Plan) stepsProof(proof string, steps map[string]sandbox.StepResult) Proo
 			pr.ExitCode = s.ExitCode
 		}
 		pr.Pass = false
+		pr.FailedDirs = append(pr.FailedDirs, c.component.Dir)
 		failures = append(failures, fmt.Sprintf("%s (%s)", c.component.Dir, stepProblem(s)))
 	}
 	pr.Command = strings.Join(cmds, "; ")
@@ -170,6 +174,7 @@ func (p Plan) coverage(steps map[string]sandbox.StepResult) Proof {
 				pr.ExitCode = s.ExitCode
 			}
 			missing = append(missing, c.component.Dir+" (its tests failed)")
+			pr.FailedDirs = append(pr.FailedDirs, c.component.Dir)
 			continue
 		}
 		if c.component.coverage == "" {
