@@ -1,0 +1,115 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
+)
+
+func newVerification(project string, gate int) store.Verification {
+	return store.Verification{ID: uuid.NewString(), ProjectID: project, Gate: gate, Revision: 0, UserID: "u1",
+		DeliverablesHash: "sha256:aa", CreatedAt: time.Now()}
+}
+
+// A gate has one verification in progress at a time; it runs, ends once with its steps, and
+// its artifacts are read back by their project only.
+func TestVerificationLifecycle(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		v, err := db.CreateVerification(ctx, newVerification("p1", 5))
+		if err != nil || v.State != store.VerificationQueued {
+			t.Fatalf("create: %+v, %v", v, err)
+		}
+		second, err := db.CreateVerification(ctx, newVerification("p1", 5))
+		if !errors.Is(err, store.ErrVerificationActive) || second.ID != v.ID {
+			t.Fatalf("second create: %+v, %v (want the first one and ErrVerificationActive)", second, err)
+		}
+		if _, err := db.CreateVerification(ctx, newVerification("p1", 6)); err != nil {
+			t.Fatalf("another gate's verification: %v", err)
+		}
+		running, err := db.StartVerification(ctx, v.ID, "sha256:tree", "local")
+		if err != nil || running.State != store.VerificationRunning || running.TreeHash != "sha256:tree" || running.Runner != "local" {
+			t.Fatalf("start: %+v, %v", running, err)
+		}
+		log := []byte("$ go build ./...\nok\n")
+		a := store.Artifact{ID: uuid.NewString(), Kind: "log", MediaType: "text/plain; charset=utf-8", Content: log, CreatedAt: time.Now()}
+		if err := db.AddArtifacts(ctx, running, []store.Artifact{a}); err != nil {
+			t.Fatal(err)
+		}
+		running.State, running.EndedAt = store.VerificationFailed, time.Now()
+		running.Steps = []store.VerificationStep{{ProofType: "build", Summary: "build failed", ExitCode: 1, ArtifactIDs: []string{a.ID},
+			FailedDirs: []string{"backend"}}}
+		done, err := db.FinishVerification(ctx, running)
+		if err != nil || done.State != store.VerificationFailed || len(done.Steps) != 1 || done.Steps[0].FailedDirs[0] != "backend" {
+			t.Fatalf("finish: %+v, %v", done, err)
+		}
+		if _, err := db.FinishVerification(ctx, running); !errors.Is(err, store.ErrFinished) {
+			t.Fatalf("finishing twice: %v", err)
+		}
+		if _, err := db.StartVerification(ctx, v.ID, "x", "local"); !errors.Is(err, store.ErrFinished) {
+			t.Fatalf("starting an ended one: %v", err)
+		}
+		got, err := db.Artifact(ctx, "p1", a.ID)
+		if err != nil || !bytes.Equal(got.Content, log) || got.VerificationID != v.ID {
+			t.Fatalf("artifact: %+v, %v", got, err)
+		}
+		if _, err := db.Artifact(ctx, "p2", a.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another project's artifact: %v", err)
+		}
+		// Once it ended, the gate may be verified again; the latest is the new one.
+		next, err := db.CreateVerification(ctx, newVerification("p1", 5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		latest, err := db.LatestVerification(ctx, "p1", 5, 0)
+		if err != nil || latest.ID != next.ID {
+			t.Fatalf("latest: %+v, %v (want %s)", latest, err, next.ID)
+		}
+		if ok, err := db.MarkRepairStarted(ctx, v.ID); !ok || err != nil {
+			t.Fatalf("mark repair: %v %v", ok, err)
+		}
+		if ok, _ := db.MarkRepairStarted(ctx, v.ID); ok {
+			t.Fatal("a repair marked twice")
+		}
+		list, err := db.Verifications(ctx, "p1", 5, 50)
+		if err != nil || len(list) != 2 || list[0].ID != next.ID || !list[1].RepairStarted {
+			t.Fatalf("list: %+v, %v", list, err)
+		}
+		if all, _ := db.Verifications(ctx, "p1", 0, 50); len(all) != 3 {
+			t.Fatalf("all gates: %d verifications, want 3", len(all))
+		}
+	})
+}
+
+// A verification whose worker died is ended as an error after the bound, freeing its gate.
+func TestStaleVerificationsEnd(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		old := newVerification("p1", 5)
+		old.CreatedAt = time.Now().Add(-2 * time.Hour)
+		if _, err := db.CreateVerification(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		fresh := newVerification("p2", 5)
+		if _, err := db.CreateVerification(ctx, fresh); err != nil {
+			t.Fatal(err)
+		}
+		projects, err := db.FailStaleVerifications(ctx, time.Now(), time.Hour)
+		if err != nil || len(projects) != 1 || projects[0] != "p1" {
+			t.Fatalf("stale: %v, %v", projects, err)
+		}
+		v, _ := db.Verification(ctx, old.ID)
+		if v.State != store.VerificationError || v.Error == "" {
+			t.Fatalf("stale verification: %+v", v)
+		}
+		if v, _ := db.Verification(ctx, fresh.ID); v.State != store.VerificationQueued {
+			t.Fatalf("fresh verification: %+v", v)
+		}
+	})
+}
