@@ -54,18 +54,25 @@ func NewWriter(w io.Writer, format string) (*Writer, error) {
 	return nil, fmt.Errorf("archive: unknown format %q", format)
 }
 
+// fileMode is every file's mode. A source tree carries no modes (the sandbox that builds it
+// writes plain files too), so a script is run through its interpreter (sh scripts/dev.sh) and
+// the exported repository behaves as the built one did.
+const fileMode = 0o644
+
 // Add adds a regular file (mode 0644) with the content and modification time. name is a
 // slash-separated relative path.
 func (w *Writer) Add(name string, content []byte, modTime time.Time) error {
 	if w.zip != nil {
-		f, err := w.zip.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modTime.UTC()})
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modTime.UTC()}
+		h.SetMode(fileMode) // else unzip tools guess one from the (MS-DOS) attributes
+		f, err := w.zip.CreateHeader(h)
 		if err != nil {
 			return err
 		}
 		_, err = f.Write(content)
 		return err
 	}
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(content)), ModTime: modTime.UTC(),
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: fileMode, Size: int64(len(content)), ModTime: modTime.UTC(),
 		Format: tar.FormatPAX} // PAX: long and non-ASCII names survive
 	if err := w.tar.WriteHeader(hdr); err != nil {
 		return err

@@ -1,8 +1,11 @@
 package archive
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
+	"errors"
 	"io"
 	"maps"
 	"testing"
@@ -57,6 +60,37 @@ func TestModificationTimes(t *testing.T) {
 	for _, f := range r.File {
 		if !f.Modified.Equal(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)) {
 			t.Errorf("%s: modified %v", f.Name, f.Modified)
+		}
+	}
+}
+
+// TestModes: every file is a regular file of mode 0644 in both formats, as in a git export.
+func TestModes(t *testing.T) {
+	b := write(t, Zip)
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Mode() != 0o644 {
+			t.Errorf("zip: %s has mode %v", f.Name, f.Mode())
+		}
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(write(t, TarGz)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.FileInfo().Mode() != 0o644 {
+			t.Errorf("tar: %s has mode %v", h.Name, h.FileInfo().Mode())
 		}
 	}
 }
