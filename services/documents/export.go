@@ -48,7 +48,8 @@ type Archive struct {
 	Filename, ContentType string
 }
 
-// manifest is manifest.json, the first file of an archive.
+// manifest lists an archive's documents. It is the archive's first file, manifest.json, unless
+// the project's source tree has a file of its own there (see exportPaths).
 type manifest struct {
 	Format     int             `json:"format"`
 	Project    manifestProject `json:"project"`
@@ -77,9 +78,10 @@ type manifestEntry struct {
 }
 
 // ExportArchive checks the caller may read the project and returns the archive's name and a
-// function that writes it to w: manifest.json, then each document's latest version at its
-// path. The documents are those that exist when ExportArchive is called; their contents are
-// read a few at a time while writing.
+// function that writes it to w: the manifest, then each document's latest version at its path
+// (source files at their own paths, documents under docs/; see exportPaths), byte for byte. The
+// documents are those that exist when ExportArchive is called; their contents are read a few at
+// a time while writing.
 func (s *Service) ExportArchive(ctx context.Context, projectID, format string) (Archive, func(w io.Writer) error, error) {
 	if format != archive.Zip && format != archive.TarGz {
 		return Archive{}, nil, apperr.InvalidField("format", "must be ARCHIVE_FORMAT_ZIP or ARCHIVE_FORMAT_TAR_GZ")
@@ -92,7 +94,7 @@ func (s *Service) ExportArchive(ctx context.Context, projectID, format string) (
 	if err != nil {
 		return Archive{}, nil, err
 	}
-	paths := filePaths(docs)
+	paths, manifestAt := exportPaths(docs)
 	m := manifest{Format: 1, Project: manifestProject{ID: p.ID, Name: p.Name}, ExportedAt: s.now(), Documents: []manifestEntry{}}
 	for _, d := range docs {
 		m.Documents = append(m.Documents, manifestEntry{Path: paths[d.ID], ID: d.ID, Type: d.Type, Title: d.Title, Gate: d.Gate,
@@ -109,7 +111,7 @@ func (s *Service) ExportArchive(ctx context.Context, projectID, format string) (
 		if err != nil {
 			return err
 		}
-		if err := aw.Add("manifest.json", append(mj, '\n'), m.ExportedAt); err != nil {
+		if err := aw.Add(manifestAt, append(mj, '\n'), m.ExportedAt); err != nil {
 			return err
 		}
 		latest := make([]store.Version, len(docs))
@@ -270,7 +272,8 @@ func (s *Service) history(ctx context.Context, projectID string) (iter.Seq2[gite
 	if err != nil {
 		return nil, err
 	}
-	paths, byID, upTo := filePaths(docs), make(map[string]store.Document, len(docs)), int64(0)
+	paths, _ := exportPaths(docs)
+	byID, upTo := make(map[string]store.Document, len(docs)), int64(0)
 	for _, d := range docs {
 		byID[d.ID] = d
 		upTo = max(upTo, d.Latest.Seq) // a document's latest version is its last stored

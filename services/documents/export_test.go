@@ -35,7 +35,7 @@ func TestExportArchiveRoundTrip(t *testing.T) {
 		fx.create(t, "ann", documents.NewDocument{Type: "architecture", Title: "System: Overview", Content: []byte("a different document\x00")})
 		want := map[string]string{
 			"docs/architecture/system-overview.md": "# v2\n",
-			"docs/code/backend/main.go":            "package main\n",
+			"backend/main.go":                      "package main\n",
 		}
 		for _, format := range []string{archive.Zip, archive.TarGz} {
 			name, write, err := fx.svc.ExportArchive(as("vic"), "p1", format)

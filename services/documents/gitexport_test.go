@@ -50,7 +50,7 @@ func TestExportToGitRoundTrip(t *testing.T) {
 			t.Fatalf("export: %+v", out)
 		}
 		files, dir := forge.Clone(t, "docs")
-		want := map[string]string{"docs/architecture/system-overview.md": "# v3\n", "docs/code/backend/main.go": "package main\n"}
+		want := map[string]string{"docs/architecture/system-overview.md": "# v3\n", "backend/main.go": "package main\n"}
 		if len(files) != len(want) {
 			t.Errorf("clone holds %v", files)
 		}

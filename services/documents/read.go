@@ -289,8 +289,8 @@ func (s *Service) RenderDocument(ctx context.Context, projectID, documentID stri
 	}
 	defer release()
 	out := Rendered{Version: ver.Number, ContentHash: ver.ContentHash}
-	if ext, ok := sourceExtension(d); ok {
-		out.HTML = render.Code(ver.Content, ext)
+	if lang, ok := codeLanguage(d); ok {
+		out.HTML = render.Code(ver.Content, lang)
 	} else {
 		out.HTML = render.Markdown(ver.Content)
 	}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -25,6 +26,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/authn"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/input"
+	"github.com/fuzzyllama/fuzzyllama/platform/sourcetree"
 	"github.com/fuzzyllama/fuzzyllama/services/documents/store"
 )
 
@@ -209,9 +211,30 @@ func checkNew(v *apperr.Violations, field string, d *NewDocument) {
 	if !documentTypes[d.Type] {
 		v.Add(field+"type", "is required: one of the DOCUMENT_TYPE_ values")
 	}
+	before := len(*v)
 	input.CheckLine(v, field+"title", d.Title, true, titleMaxLen)
+	if len(*v) == before && d.Type == "code" && looksLikePath(d.Title) {
+		checkSourcePath(v, field+"title", d.Title)
+	}
 	checkContent(v, field+"content", d.Content)
 	input.CheckText(v, field+"changeNote", d.ChangeNote, false, changeNoteMaxLen)
+}
+
+// checkSourcePath refuses a code document's title that reads as a file path but is not one a
+// source tree may hold: as a path it would be written outside the tree, or differently on
+// another file system; as a document's title it would only look like a file.
+func checkSourcePath(v *apperr.Violations, field, title string) {
+	err := sourcetree.CheckPath(title)
+	if err == nil {
+		return
+	}
+	why := err.Error()
+	if !strings.Contains(why, strconv.Quote(title)) {
+		why = fmt.Sprintf("%q: %s", title, why)
+	}
+	v.Add(field, "is not a valid source file path: "+strings.TrimSuffix(why, ".")+". A code document titled "+
+		"without spaces and with a / or an extension is a file of the project's source tree: give its path "+
+		"relative to the repository root (backend/main.go), or a title with spaces for a document about the code")
 }
 
 // version is the next version of a document.
