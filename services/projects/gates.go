@@ -391,7 +391,9 @@ func (s *Service) RecordDeliverable(ctx context.Context, who authn.Identity, d s
 }
 
 // RecordProof records evidence for the gate. A proof recorded by a person is an attestation and
-// is labelled so; none is ever derived from a document's existence.
+// is labelled so; none is ever derived from a document's existence. Only a FuzzyLlama service
+// records how it ran a proof (pr.Run): a person's record says what they checked, not how a
+// command ran.
 func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.Proof) (store.Proof, error) {
 	pr.Summary = strings.TrimSpace(pr.Summary)
 	var v apperr.Violations
@@ -402,8 +404,15 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 		v.Add("result", "is required: PROOF_RESULT_PASS, PROOF_RESULT_FAIL or PROOF_RESULT_WARNING")
 	}
 	input.CheckText(&v, "summary", pr.Summary, true, summaryMaxLen)
-	if machineProduced[pr.Type] && !who.Delegated() {
-		v.Add("type", pr.Type+" is produced by FuzzyLlama itself (the agents service validates the API specification); it cannot be attested")
+	if how, ok := machineProduced[pr.Type]; ok && !who.Delegated() {
+		v.Add("type", pr.Type+" is produced by FuzzyLlama itself ("+how+"); it cannot be attested")
+	}
+	switch {
+	case pr.Run == nil:
+	case !who.Delegated():
+		v.Add("run", "only FuzzyLlama records how it ran a proof: a person's proof is an attestation, recorded without a run")
+	default:
+		checkRun(&v, *pr.Run)
 	}
 	if err := v.Err(); err != nil {
 		return pr, err
@@ -444,8 +453,54 @@ func (s *Service) RecordProof(ctx context.Context, who authn.Identity, pr store.
 	return pr, err
 }
 
-// machineProduced are the proof types only a FuzzyLlama service produces, never a person.
-var machineProduced = map[string]bool{workflow.ProofSpecValidation: true}
+// machineProduced are the proof types only a FuzzyLlama service produces, never a person, with
+// how it produces them. A person may attest the others, build and tests included: the sandbox
+// cannot run every project's code.
+var machineProduced = map[string]string{
+	workflow.ProofSpecValidation: "the agents service validates the API specification",
+	workflow.ProofPreviewStartup: "the agents service starts the project's preview in its sandbox and probes its health",
+}
+
+// Bounds of a proof's run.
+const (
+	runTreeHashMaxLen       = 100
+	runCommandMaxLen        = 2000
+	runRunnerMaxLen         = 50
+	runMaxArtifacts         = 10
+	artifactIDMaxLen        = 64
+	artifactMediaTypeMaxLen = 100
+)
+
+// Kinds of artifact a run leaves.
+var artifactKinds = []string{"log", "screenshot"}
+
+// checkRun adds the violations of a proof's run, as a service reported it.
+func checkRun(v *apperr.Violations, r store.ProofRun) {
+	input.CheckLine(v, "run.treeHash", r.TreeHash, true, runTreeHashMaxLen)
+	input.CheckText(v, "run.command", r.Command, true, runCommandMaxLen)
+	input.CheckLine(v, "run.runner", r.Runner, true, runRunnerMaxLen)
+	if r.ExitCode < -1 {
+		v.Add("run.exitCode", "must be -1 (stopped by the sandbox) or more")
+	}
+	if r.DurationMS < 0 {
+		v.Add("run.durationMs", "must not be negative")
+	}
+	if len(r.Artifacts) > runMaxArtifacts {
+		v.Add("run.artifacts", fmt.Sprintf("must hold at most %d artifacts", runMaxArtifacts))
+		return
+	}
+	for i, a := range r.Artifacts {
+		f := fmt.Sprintf("run.artifacts[%d].", i)
+		input.CheckLine(v, f+"id", a.ID, true, artifactIDMaxLen)
+		if !slices.Contains(artifactKinds, a.Kind) {
+			v.Add(f+"kind", "must be "+strings.Join(artifactKinds, " or "))
+		}
+		input.CheckLine(v, f+"mediaType", a.MediaType, true, artifactMediaTypeMaxLen)
+		if a.SizeBytes < 0 {
+			v.Add(f+"sizeBytes", "must not be negative")
+		}
+	}
+}
 
 // maxProofsPerGate bounds the proofs of one gate revision (and so the responses that list
 // them).
@@ -477,7 +532,7 @@ var documentTypes = []string{workflow.DocIntake, workflow.DocRequirements, workf
 
 var proofTypes = []string{workflow.ProofSpecValidation, workflow.ProofBuild, workflow.ProofLint, workflow.ProofUnitTests,
 	workflow.ProofIntegrationTests, workflow.ProofE2ETests, workflow.ProofCoverage, workflow.ProofSecurityScan,
-	workflow.ProofDeployment, workflow.ProofSmokeTest, workflow.ProofManualVerification}
+	workflow.ProofDeployment, workflow.ProofSmokeTest, workflow.ProofManualVerification, workflow.ProofPreviewStartup}
 
 // Status is where a project stands.
 type Status struct {

@@ -115,7 +115,27 @@ func deliverablePB(d store.Deliverable, required bool) *pb.Deliverable {
 func proofPB(p store.Proof) *pb.Proof {
 	return &pb.Proof{Id: p.ID, Type: proofTypePB(p.Type), Result: proofResultPB(p.Result), Summary: p.Summary,
 		ProducedBy: p.ProducedBy, Attested: p.Attested, CreateTime: timestamppb.New(p.CreatedAt),
-		Revision: int32(p.Revision), DeliverablesHash: p.DeliverablesHash}
+		Revision: int32(p.Revision), DeliverablesHash: p.DeliverablesHash, Run: proofRunPB(p.Run)}
+}
+
+func proofRunPB(r *store.ProofRun) *pb.ProofRun {
+	if r == nil {
+		return nil
+	}
+	return &pb.ProofRun{TreeHash: r.TreeHash, Command: r.Command, ExitCode: int32(r.ExitCode), DurationMs: r.DurationMS,
+		Runner: r.Runner, Artifacts: mapSlice(r.Artifacts, func(a store.ProofArtifact) *pb.ProofArtifact {
+			return &pb.ProofArtifact{Id: a.ID, Kind: a.Kind, MediaType: a.MediaType, SizeBytes: a.SizeBytes}
+		})}
+}
+
+func proofRun(r *pb.ProofRun) *store.ProofRun {
+	if r == nil {
+		return nil
+	}
+	return &store.ProofRun{TreeHash: r.GetTreeHash(), Command: r.GetCommand(), ExitCode: int(r.GetExitCode()), DurationMS: r.GetDurationMs(),
+		Runner: r.GetRunner(), Artifacts: mapSlice(r.GetArtifacts(), func(a *pb.ProofArtifact) store.ProofArtifact {
+			return store.ProofArtifact{ID: a.GetId(), Kind: a.GetKind(), MediaType: a.GetMediaType(), SizeBytes: a.GetSizeBytes()}
+		})}
 }
 
 // reviewPB is a review record of a gate of definition def: each deliverable it saw is required
@@ -321,7 +341,8 @@ func (h *Handler) GetWorkflow(_ context.Context, req *pb.GetWorkflowRequest) (*p
 	resp := &pb.GetWorkflowResponse{ProjectType: req.GetProjectType()}
 	for _, g := range gates {
 		resp.Gates = append(resp.Gates, &pb.WorkflowGate{Number: int32(g.Number), Name: g.Name, Phase: g.Phase,
-			Roles: mapSlice(g.Roles, agentRolePB), Deliverables: mapSlice(g.Deliverables, docTypePB), Proofs: mapSlice(g.Proofs, proofTypePB)})
+			Roles: mapSlice(g.Roles, agentRolePB), Deliverables: mapSlice(g.Deliverables, docTypePB), Proofs: mapSlice(g.Proofs, proofTypePB),
+			CoverageThresholdPercent: int32(g.CoverageThreshold)})
 	}
 	return resp, nil
 }
@@ -417,7 +438,7 @@ func (h *Handler) RecordDeliverable(ctx context.Context, req *pb.RecordDeliverab
 // RecordProof implements pb.ProjectsServiceServer.
 func (h *Handler) RecordProof(ctx context.Context, req *pb.RecordProofRequest) (*pb.RecordProofResponse, error) {
 	p, err := h.Service.RecordProof(ctx, caller(ctx), store.Proof{ProjectID: req.GetProjectId(), Gate: int(req.GetGate()),
-		Type: proofType(req.GetType()), Result: proofResult(req.GetResult()), Summary: req.GetSummary()})
+		Type: proofType(req.GetType()), Result: proofResult(req.GetResult()), Summary: req.GetSummary(), Run: proofRun(req.GetRun())})
 	if err != nil {
 		return nil, err
 	}

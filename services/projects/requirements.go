@@ -206,7 +206,7 @@ func nextStep(p store.Project, g store.Gate, def workflow.Gate, r Requirements) 
 	case GateInProgress:
 		var attest, produced []string
 		for _, t := range n.MissingProofs {
-			if machineProduced[t] {
+			if _, ok := machineProduced[t]; ok {
 				produced = append(produced, t)
 			} else {
 				attest = append(attest, t)

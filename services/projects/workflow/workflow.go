@@ -3,6 +3,11 @@
 // the deliverables (document types) and proofs each requires before it can be approved. The
 // projects service enforces it, serves it read-only (GetWorkflow), and the agents service and
 // clients read it from there, so there is one definition.
+//
+// A gate requiring a coverage proof also says how much the tests must cover for it to pass
+// (CoverageThreshold, 80 % at G6 in every workflow, as in the system FuzzyLlama replaces): the
+// agents service measures coverage against it and records the proof's result; a person attesting
+// coverage attests to it. The projects service records the result it is given.
 package workflow
 
 // Project types.
@@ -60,6 +65,9 @@ const (
 	ProofDeployment         = "deployment"
 	ProofSmokeTest          = "smoke_test"
 	ProofManualVerification = "manual_verification"
+	// ProofPreviewStartup: the project's preview started in the sandbox and answered its health
+	// probe. Only the agents service produces it; no gate requires it.
+	ProofPreviewStartup = "preview_startup"
 )
 
 // Gate is one step of the workflow.
@@ -70,7 +78,13 @@ type Gate struct {
 	Roles        []string
 	Deliverables []string
 	Proofs       []string
+	// CoverageThreshold is, for a gate requiring a coverage proof, the share of statements in
+	// percent the tests must cover for it to pass; 0 for no threshold.
+	CoverageThreshold int
 }
+
+// CoverageThreshold is the coverage G6's tests must reach, in percent.
+const CoverageThreshold = 80
 
 // Count is the number of gates of every workflow.
 const Count = 9
@@ -97,17 +111,21 @@ func ProjectTypes() []string { return []string{Traditional, AIML, Hybrid, Enhanc
 // build assembles a workflow from the roles that differ by project type.
 func build(developers, testers, operators []string) []Gate {
 	return []Gate{
-		{1, "Scope", "intake", []string{ProductManager}, []string{DocIntake}, nil},
-		{2, "PRD", "planning", []string{ProductManager}, []string{DocRequirements, DocUserStory}, nil},
-		{3, "Architecture", "architecture", []string{Architect},
-			[]string{DocArchitecture, DocAPISpec, DocDatabaseSchema}, []string{ProofSpecValidation}},
-		{4, "Design", "design", []string{UXDesigner}, []string{DocDesign}, nil},
-		{5, "Development", "development", developers, []string{DocCode}, []string{ProofBuild, ProofLint}},
-		{6, "Testing", "testing", testers, []string{DocTestPlan}, []string{ProofUnitTests, ProofCoverage}},
-		{7, "Security", "security_review", []string{SecurityEngineer}, []string{DocSecurityAudit}, []string{ProofSecurityScan}},
-		{8, "Staging", "pre_deployment", operators, []string{DocDeploymentGuide}, []string{ProofDeployment, ProofSmokeTest}},
-		{9, "Production", "production", operators, []string{DocRunbook},
-			[]string{ProofDeployment, ProofSmokeTest, ProofManualVerification}},
+		{Number: 1, Name: "Scope", Phase: "intake", Roles: []string{ProductManager}, Deliverables: []string{DocIntake}},
+		{Number: 2, Name: "PRD", Phase: "planning", Roles: []string{ProductManager}, Deliverables: []string{DocRequirements, DocUserStory}},
+		{Number: 3, Name: "Architecture", Phase: "architecture", Roles: []string{Architect},
+			Deliverables: []string{DocArchitecture, DocAPISpec, DocDatabaseSchema}, Proofs: []string{ProofSpecValidation}},
+		{Number: 4, Name: "Design", Phase: "design", Roles: []string{UXDesigner}, Deliverables: []string{DocDesign}},
+		{Number: 5, Name: "Development", Phase: "development", Roles: developers, Deliverables: []string{DocCode},
+			Proofs: []string{ProofBuild, ProofLint}},
+		{Number: 6, Name: "Testing", Phase: "testing", Roles: testers, Deliverables: []string{DocTestPlan},
+			Proofs: []string{ProofUnitTests, ProofCoverage}, CoverageThreshold: CoverageThreshold},
+		{Number: 7, Name: "Security", Phase: "security_review", Roles: []string{SecurityEngineer}, Deliverables: []string{DocSecurityAudit},
+			Proofs: []string{ProofSecurityScan}},
+		{Number: 8, Name: "Staging", Phase: "pre_deployment", Roles: operators, Deliverables: []string{DocDeploymentGuide},
+			Proofs: []string{ProofDeployment, ProofSmokeTest}},
+		{Number: 9, Name: "Production", Phase: "production", Roles: operators, Deliverables: []string{DocRunbook},
+			Proofs: []string{ProofDeployment, ProofSmokeTest, ProofManualVerification}},
 	}
 }
 
