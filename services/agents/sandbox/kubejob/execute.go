@@ -1,0 +1,231 @@
+package kubejob
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+)
+
+// rlimitMode is the driver re-run as the step's first process: it sets the step's rlimits on
+// itself and execs the step's command ("fuzzyllama-sandbox rlimit CPU FSIZE -- argv…"), since
+// Go's os/exec cannot set a child's rlimits.
+const rlimitMode = "rlimit"
+
+func execLimited(args []string) int {
+	if len(args) < 4 || args[2] != "--" {
+		fmt.Fprintln(os.Stderr, "usage: rlimit CPU-SECONDS FILE-BYTES -- COMMAND…")
+		return 2
+	}
+	cpu, err1 := strconv.ParseUint(args[0], 10, 64)
+	fsize, err2 := strconv.ParseUint(args[1], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	argv := args[3:]
+	for _, l := range []struct {
+		resource int
+		limit    syscall.Rlimit
+	}{
+		// SIGXCPU at the soft limit, SIGKILL a little after.
+		{syscall.RLIMIT_CPU, syscall.Rlimit{Cur: cpu, Max: cpu + 5}},
+		{syscall.RLIMIT_FSIZE, syscall.Rlimit{Cur: fsize, Max: fsize}},
+		{syscall.RLIMIT_CORE, syscall.Rlimit{}},
+	} {
+		if err := syscall.Setrlimit(l.resource, &l.limit); err != nil {
+			fmt.Fprintf(os.Stderr, "sandbox: setrlimit: %v\n", err)
+			return 126
+		}
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox: %v\n", err)
+		return 127
+	}
+	err = syscall.Exec(path, argv, os.Environ())
+	fmt.Fprintf(os.Stderr, "sandbox: %s: %v\n", argv[0], err)
+	return 126
+}
+
+// process is one command of a fetch or step, running under the limits.
+type process struct {
+	cmd     *exec.Cmd
+	output  *cappedBuffer
+	started time.Time
+	done    chan struct{} // closed when the command has exited
+	err     error         // cmd.Wait's, once done
+	oomKill int64         // the pod's OOM kills before the start
+}
+
+// start starts argv in dir with env, in a process group of its own, its stdout and stderr
+// together in a buffer that keeps limits.OutputBytes.
+func (d *driver) start(dir string, argv, env []string, limits sandbox.Limits) (*process, error) {
+	args := append([]string{rlimitMode,
+		strconv.FormatInt(int64(limits.CPUTime/time.Second), 10),
+		strconv.FormatInt(limits.FileBytes, 10), "--"}, argv...)
+	cmd := exec.Command(d.self, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	out := &cappedBuffer{limit: limits.OutputBytes}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// A child that keeps the output open must not hold the step once its command exited.
+	cmd.WaitDelay = time.Second
+	p := &process{cmd: cmd, output: out, done: make(chan struct{}), oomKill: oomKills()}
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("the directory %s is not in the tree", strings.TrimPrefix(dir, d.layout.Work+"/"))
+	}
+	p.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop kills the process's group, waits for it, and, when the driver is the pod's init, every
+// other process left (one that made a group or session of its own).
+func (d *driver) stop(p *process) {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+	if !d.pid1 {
+		return
+	}
+	_ = syscall.Kill(-1, syscall.SIGKILL)
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if pid <= 0 || err != nil {
+			return // ECHILD: none left
+		}
+	}
+}
+
+// outcome is how a process ended, in StepResult terms.
+func (p *process) outcome(limits sandbox.Limits) (exitCode int, stopped string) {
+	if oomKills() > p.oomKill {
+		return -1, "memory limit of " + formatBytes(limits.MemoryBytes) + " reached"
+	}
+	var exit *exec.ExitError
+	if !errors.As(p.err, &exit) {
+		if p.err != nil {
+			return -1, ""
+		}
+		return 0, ""
+	}
+	ws, ok := exit.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return exit.ExitCode(), ""
+	}
+	switch ws.Signal() {
+	case syscall.SIGXCPU:
+		return -1, fmt.Sprintf("CPU time limit of %s reached", limits.CPUTime)
+	case syscall.SIGXFSZ:
+		return -1, "file size limit of " + formatBytes(limits.FileBytes) + " reached"
+	case syscall.SIGKILL:
+		// The CPU hard limit, or the kernel's OOM killer where the pod's memory events are not
+		// readable; the log says which signal.
+		p.output.note(fmt.Sprintf("[sandbox: the command was killed by %v]\n", ws.Signal()))
+	}
+	return -1, ""
+}
+
+// runCommand runs argv to its end or its wall-clock limit.
+func (d *driver) runCommand(ctx context.Context, dir string, argv, env []string, limits sandbox.Limits) (exitCode int, stopped string, elapsed time.Duration, log []byte) {
+	p, err := d.start(dir, argv, env, limits)
+	if err != nil {
+		return -1, "", 0, []byte(fmt.Sprintf("[sandbox: %s could not start: %v]\n", argv[0], err))
+	}
+	timer := time.NewTimer(limits.WallClock)
+	defer timer.Stop()
+	select {
+	case <-p.done:
+		exitCode, stopped = p.outcome(limits)
+	case <-timer.C:
+		exitCode, stopped = -1, fmt.Sprintf("wall-clock limit of %s reached", limits.WallClock)
+	case <-ctx.Done():
+		exitCode, stopped = -1, "the sandbox was stopped"
+	}
+	elapsed = time.Since(p.started)
+	d.stop(p)
+	return exitCode, stopped, elapsed, p.output.Bytes()
+}
+
+func (d *driver) step(ctx context.Context, s sandbox.Step, env []string, limits sandbox.Limits) sandbox.StepResult {
+	res := sandbox.StepResult{Name: s.Name, Command: commandLine(s.Dir, s.Command)}
+	dir := filepath.Join(d.layout.Work, filepath.FromSlash(s.Dir))
+	env = append(env, s.Env...)
+	if s.Preview != nil {
+		d.preview(ctx, &res, dir, s, env, limits)
+	} else {
+		res.ExitCode, res.Stopped, res.Duration, res.Log = d.runCommand(ctx, dir, s.Command, env, limits)
+	}
+	results, notes := readResults(d.layout.Work, s.Results, limits.OutputBytes)
+	res.Results = results
+	res.Log = append(res.Log, notes...)
+	return res
+}
+
+// oomKills is the pod's count of OOM kills (cgroup v2's memory.events; 0 where unreadable).
+func oomKills() int64 {
+	raw, err := os.ReadFile("/sys/fs/cgroup/memory.events")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(l, "oom_kill "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// cappedBuffer keeps the first limit bytes written to it and counts the rest; Bytes ends with a
+// note of what was left out. One writer at a time (os/exec copies one pipe for both streams).
+type cappedBuffer struct {
+	limit   int64
+	buf     bytes.Buffer
+	dropped int64
+	notes   []string
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	room := b.limit - int64(b.buf.Len())
+	if room >= int64(len(p)) {
+		return b.buf.Write(p)
+	}
+	if room > 0 {
+		b.buf.Write(p[:room])
+	}
+	b.dropped += int64(len(p)) - max(room, 0)
+	return len(p), nil
+}
+
+func (b *cappedBuffer) note(s string) { b.notes = append(b.notes, s) }
+
+// Bytes is what was kept, at most limit bytes with the notes.
+func (b *cappedBuffer) Bytes() []byte {
+	tail := strings.Join(b.notes, "")
+	if b.dropped > 0 {
+		tail = fmt.Sprintf("\n[sandbox: %d more bytes of output left out: the output limit is %d bytes]\n", b.dropped, b.limit) + tail
+	}
+	out := b.buf.Bytes()
+	if keep := b.limit - int64(len(tail)); int64(len(out)) > keep {
+		out = out[:max(keep, 0)]
+	}
+	return append(bytes.Clone(out), tail...)
+}
