@@ -17,7 +17,7 @@ const (
 )
 
 // process stores what a successful run produced, in steps that are each done once: its
-// documents (one batch call, keyed by the run so a repeat stores nothing twice), its tasks (one
+// documents and files (one Store call, keyed by the run so a repeat stores nothing twice), its tasks (one
 // batch, keyed likewise), and the validation of an API specification as the gate's
 // spec_validation proof. Each step is recorded in the run's result as soon as it is done, so a
 // run processed again after a crash picks up where it stopped.
@@ -32,7 +32,7 @@ func (s *Service) process(ctx context.Context, l store.Lease, r *store.Run, out 
 	}
 	key := "run:" + r.ID
 	if !res.DocumentsStored {
-		docs, err := s.Documents.Store(ctx, *r, out.Documents, key)
+		docs, err := s.Documents.Store(ctx, *r, out.AsDocuments(), key) // files are code documents titled with their path
 		if err != nil {
 			return fromService("documents", err)
 		}

@@ -22,8 +22,12 @@ type Role struct {
 	SystemPrompt string // complete: the role's instructions followed by OutputContract
 	Gates        []int  // the gates the role works at, ascending
 	ProjectTypes []string
-	// Outputs maps a gate to the documents the role must produce there, with canonical titles.
-	Outputs      map[int][]provider.DocSpec
+	// Outputs maps a gate to the documents the role must produce there, with canonical titles
+	// (a developer's code is source files: a spec with Files).
+	Outputs map[int][]provider.DocSpec
+	// SourceDir is the directory of the repository a developer's files go under unless the
+	// architecture lays the repository out otherwise ("" for the roles that write no code).
+	SourceDir    string
 	DefaultModel string
 	MaxTokens    int
 	Priority     int // PriorityCritical … PriorityLow; orders the run queue

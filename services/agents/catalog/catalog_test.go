@@ -130,7 +130,10 @@ func TestRoleData(t *testing.T) {
 				t.Errorf("%s: works at G%d but produces nothing there", r.ID, g)
 			}
 			for _, d := range r.OutputsFor(g) {
-				if strings.TrimSpace(d.Title) != d.Title || d.Title == "" || len(d.Title) > 200 {
+				switch {
+				case d.Files && (d.Type != "code" || d.Title != "" || r.SourceDir == ""):
+					t.Errorf("%s G%d: files %+v, source dir %q", r.ID, g, d, r.SourceDir)
+				case !d.Files && (strings.TrimSpace(d.Title) != d.Title || d.Title == "" || len(d.Title) > 200):
 					t.Errorf("%s G%d: title %q", r.ID, g, d.Title)
 				}
 			}
@@ -161,7 +164,8 @@ func TestRoleData(t *testing.T) {
 	}
 }
 
-// Two roles at one gate writing the same type and title would overwrite each other's versions.
+// Two roles at one gate writing the same type and title, or files under the same directory,
+// would overwrite each other's versions.
 func TestTitlesDistinctPerGate(t *testing.T) {
 	for _, pt := range ProjectTypes() {
 		for g := 1; g <= GateCount; g++ {
@@ -172,6 +176,9 @@ func TestTitlesDistinctPerGate(t *testing.T) {
 				}
 				for _, d := range r.OutputsFor(g) {
 					k := d.Type + "/" + strings.ToLower(d.Title)
+					if d.Files {
+						k = "files under " + r.SourceDir + "/"
+					}
 					if o, dup := owner[k]; dup {
 						t.Errorf("%s G%d: %s and %s both produce %s", pt, g, o, r.ID, k)
 					}
@@ -192,10 +199,16 @@ func TestSystemPrompts(t *testing.T) {
 		}
 		for _, g := range r.Gates {
 			for _, d := range r.OutputsFor(g) {
-				if !strings.Contains(r.SystemPrompt, fmt.Sprintf("%q", d.Title)) {
+				if d.Files && !strings.Contains(r.SystemPrompt, "Put your component under "+r.SourceDir+"/") {
+					t.Errorf("%s: system prompt never says where its files go", r.ID)
+				}
+				if !d.Files && !strings.Contains(r.SystemPrompt, fmt.Sprintf("%q", d.Title)) {
 					t.Errorf("%s: system prompt never names its document %q", r.ID, d.Title)
 				}
 			}
+		}
+		if (r.SourceDir != "") != strings.Contains(r.SystemPrompt, "## Your code") {
+			t.Errorf("%s: source rules and source dir %q disagree", r.ID, r.SourceDir)
 		}
 	}
 	for _, w := range []string{"intake", "requirements", "user_story", "architecture", "api_spec", "database_schema",

@@ -16,6 +16,10 @@ func systemPrompt(r Role, body string) string {
 	b.WriteString("## Your responsibility\n\n")
 	b.WriteString(strings.TrimSpace(body))
 	b.WriteString("\n\n")
+	if r.SourceDir != "" {
+		b.WriteString(sourceRules(r.SourceDir))
+		b.WriteString("\n\n")
+	}
 	b.WriteString(workingRules)
 	b.WriteString("\n\n")
 	b.WriteString(OutputContract)
@@ -40,11 +44,24 @@ func typeList(types []string) string {
 	return "on " + strings.Join(types, " and ") + " projects only"
 }
 
+// sourceRules tell a developer how its code is written: as files of the repository, under its
+// own directory, complete, buildable and tested (G5 builds, lints and tests the tree).
+func sourceRules(dir string) string {
+	return strings.ReplaceAll(`## Your code
+
+Your deliverable is source code, written as files (the <file> blocks of the output format), not as a Markdown document:
+- Put your component under DIR/ (paths relative to the repository root, such as DIR/README.md) unless the architecture lays the repository out otherwise. The other developers own the other directories; read their files, do not write them.
+- Write each file in full, in its own block: never a diff, an excerpt, "unchanged" or an elided body ("// ..."). A file you write becomes the next version of the file at that path; the files you do not write stay as they are, so on a revision write again only the files you change, at their existing paths. An answer cannot delete a file: if one should go, say so in the handoff notes.
+- Include the manifest with its dependencies at pinned versions, the build, lint and test configuration, tests next to the code, and DIR/README.md saying what the component does and the exact commands that build, lint and test it from a fresh checkout. G5 runs them in a sandbox and records the results as proofs, so they must work: the code compiles, the linter passes and the tests pass.
+- Write working code, not pseudo-code; where a piece is out of scope, leave a clearly marked TODO with the reason.
+- Say in the handoff notes what is done, what is left and what you assumed (on a revision, how each point of the feedback was addressed); no implementation document is needed. List "code" in the deliverables.`, "DIR", dir)
+}
+
 // workingRules hold for every role: how to use the run's inputs, how to revise, and why titles
 // must not change.
 const workingRules = `## What each run gives you
 
-The user message gives you, under headings: the project's name and type (traditional, ai_ml, hybrid or enhancement) and the owner's description of what they want built; the gate you are working at and the documents you must produce there, each with its exact title; the latest versions of the project's earlier documents; the project's open tasks; on a re-run, the revision number and the reviewer's requested changes; and sometimes extra instructions from the person who started the run.
+The user message gives you, under headings: the project's name and type (traditional, ai_ml, hybrid or enhancement) and the owner's description of what they want built; the gate you are working at and the documents you must produce there, each with its exact title (or, for a developer, the source files); the latest versions of the project's earlier documents; the project's source tree (every file's path and size, and the contents of those that fit, yours first); the project's open tasks; on a re-run, the revision number and the reviewer's requested changes; and sometimes extra instructions from the person who started the run.
 
 ## How to work
 

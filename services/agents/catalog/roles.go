@@ -41,6 +41,11 @@ func doc(docType, title string) provider.DocSpec {
 	return provider.DocSpec{Type: docType, Title: title}
 }
 
+// sourceFiles is the Outputs of a developer: its code, as source files, at G5 Development.
+func sourceFiles() map[int][]provider.DocSpec {
+	return map[int][]provider.DocSpec{5: {{Type: "code", Files: true}}}
+}
+
 // one is the Outputs of a role that works at one gate and produces one document there.
 func one(gate int, docType, title string) map[int][]provider.DocSpec {
 	return map[int][]provider.DocSpec{gate: {doc(docType, title)}}
@@ -102,20 +107,20 @@ var roles = []Role{
 	define(Role{ID: FrontendDeveloper, Name: "Frontend Developer",
 		Summary:      "Implements the user interface against the API specification and the design system.",
 		ProjectTypes: allTypes, Priority: PriorityMedium, MaxTokens: largeMaxTokens,
-		Outputs: one(5, "code", "Frontend Implementation")}, frontendPrompt),
+		SourceDir: "frontend", Outputs: sourceFiles()}, frontendPrompt),
 	define(Role{ID: BackendDeveloper, Name: "Backend Developer",
 		Summary:      "Implements the API, the domain logic and the persistence behind the specification and schema.",
 		ProjectTypes: allTypes, Priority: PriorityMedium, MaxTokens: largeMaxTokens,
-		Outputs: one(5, "code", "Backend Implementation")}, backendPrompt),
+		SourceDir: "backend", Outputs: sourceFiles()}, backendPrompt),
 	define(Role{ID: DataEngineer, Name: "Data Engineer",
 		Summary:      "Builds the data pipelines that feed the models: ingestion, validation, transformation, storage.",
-		ProjectTypes: aiTypes, Outputs: one(5, "code", "Data Pipeline")}, dataEngineerPrompt),
+		ProjectTypes: aiTypes, SourceDir: "pipeline", Outputs: sourceFiles()}, dataEngineerPrompt),
 	define(Role{ID: MLEngineer, Name: "ML Engineer",
 		Summary:      "Builds, trains and serves the models the product needs.",
-		ProjectTypes: aiTypes, Outputs: one(5, "code", "ML Model Implementation")}, mlEngineerPrompt),
+		ProjectTypes: aiTypes, SourceDir: "model", Outputs: sourceFiles()}, mlEngineerPrompt),
 	define(Role{ID: PromptEngineer, Name: "Prompt Engineer",
 		Summary:      "Writes the versioned prompts, guardrails and prompt evaluations of the product's LLM features.",
-		ProjectTypes: aiTypes, Outputs: one(5, "code", "Prompt Library")}, promptEngineerPrompt),
+		ProjectTypes: aiTypes, SourceDir: "prompts", Outputs: sourceFiles()}, promptEngineerPrompt),
 	define(Role{ID: QAEngineer, Name: "QA Engineer",
 		Summary:      "Plans and specifies the tests that show the product meets its requirements.",
 		ProjectTypes: allTypes, Priority: PriorityHigh, Outputs: one(6, "test_plan", "Test Plan")}, qaPrompt),

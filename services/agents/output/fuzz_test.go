@@ -23,6 +23,10 @@ func FuzzParse(f *testing.F) {
 		"<handoff>\n{\"tasks\":[{\"key\":\"a\",\"title\":\"A\",\"ownerRole\":\"qa_engineer\",\"dependsOn\":[\"a\"]}]}\n</handoff>",
 		"<handoff>\n{\"tasks\":[{\"key\":\"a\",\"title\":\"A\",\"gate\":\"G5\"},{\"key\":\"b\",\"title\":\"B\",\"gate\":2}],\"doneTasks\":[]}\n</handoff>",
 		"<handoff>\n{\"doneTasks\":[\"g2-prd\",\" api \"]}\n</handoff>",
+		"<file path=\"backend/go.mod\">\nmodule x\n</file>\n<file path='backend/main.go'>\r\npackage main\r\n</document>\r\n</file>\r\n" +
+			"<file path=\"e\">\n</file>\n<handoff>\n{\"deliverables\":[\"code\"]}\n</handoff>\n",
+		"<file path=\"a/b\">\nx\n</file>\n<file path=\"A\">\ny\n</file>\n<file path=\"../x\">\n</file>\n<handoff>\n{}\n</handoff>",
+		"<document type=\"code\" title=\"x.go\">\n<file path=\"x.go\">\n</document>\n<file path=\"x.go\">\n\n</file>\n<handoff>\n{}\n</handoff>",
 	}
 	for _, s := range seeds {
 		f.Add(s)

@@ -1,24 +1,39 @@
 // Package output is the contract between an agent and the platform: the format of a model's
-// answer (document blocks and one handoff block), its parser with the validation every answer
-// must pass before anything is stored, and its renderer.
+// answer (document blocks, file blocks and one handoff block), its parser with the validation
+// every answer must pass before anything is stored, and its renderer.
 //
 // An answer looks like:
 //
 //	<document type="requirements" title="Product Requirements Document">
 //	...markdown, verbatim...
 //	</document>
+//	<file path="backend/go.mod">
+//	module example.com/backend
+//	</file>
 //	<handoff>
-//	{"deliverables":["requirements"],"nextRoles":["architect"],"notes":"…","tasks":[]}
+//	{"deliverables":["requirements","code"],"nextRoles":["architect"],"notes":"…","tasks":[]}
 //	</handoff>
 //
-// Tags stand alone on their lines; text outside the blocks (a model's preamble) is ignored. The
-// limits are those of the services the documents and tasks go to, so a parsed answer is never
-// refused downstream for its shape.
+// Tags stand alone on their lines; text outside the blocks (a model's preamble) is ignored.
+// Inside a block only its own closing tag, alone on a line (spaces around it allowed), ends it:
+// every other line is content, kept verbatim, even one that looks like a tag. So no line of a
+// document can be exactly </document> and no line of a file exactly </file>; nothing escapes
+// them, as nothing needs to in Markdown or in source code.
+//
+// A document's content is the text between its tag lines without the line break before
+// </document>. A file's content is its lines, each with its line break: a source file ends with
+// one, and an empty block is an empty file. A file is stored as a code document titled with its
+// path (see platform/sourcetree for what a path may be).
+//
+// The limits are those of the services the documents and tasks go to, so a parsed answer is
+// never refused downstream for its shape.
 package output
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/fuzzyllama/fuzzyllama/platform/sourcetree"
 )
 
 // Document is one document of an answer.
@@ -53,17 +68,43 @@ type Handoff struct {
 	DoneTasks *[]string `json:"doneTasks,omitempty"`
 }
 
+// File is one file of the project's source tree, written in full.
+type File struct {
+	Path    string // relative to the repository root, "/"-separated (sourcetree.CheckPath)
+	Content string // verbatim: its lines, each ending with its line break
+}
+
 // Output is a parsed answer.
 type Output struct {
 	Documents []Document
+	Files     []File
 	Handoff   Handoff
+}
+
+// CodeType is the document type of source files: a file is stored as a code document titled
+// with its path, and an answer with files delivers "code".
+const CodeType = "code"
+
+// AsDocuments returns what the answer stores: its documents, then each file as a code document
+// titled with its path.
+func (o Output) AsDocuments() []Document {
+	out := make([]Document, 0, len(o.Documents)+len(o.Files))
+	out = append(out, o.Documents...)
+	for _, f := range o.Files {
+		out = append(out, Document{Type: CodeType, Title: f.Path, Content: f.Content})
+	}
+	return out
 }
 
 // Limits of an answer. Titles and task fields match what the documents and projects services
 // accept.
 const (
-	MaxDocuments          = 20
-	MaxTitleLen           = 200 // characters, for document and task titles
+	MaxDocuments = 20
+	// An answer may hold a whole source tree, never more.
+	MaxFiles              = sourcetree.MaxFiles
+	MaxFileBytes          = sourcetree.MaxFileBytes
+	MaxFilesBytes         = sourcetree.MaxTreeBytes // all files of an answer together
+	MaxTitleLen           = 200                     // characters, for document and task titles
 	MaxContentBytes       = 512 << 10
 	MaxNotesLen           = 4000 // characters
 	MaxTasks              = 100

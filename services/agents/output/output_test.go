@@ -154,6 +154,31 @@ func TestParseErrors(t *testing.T) {
 			}},
 		{"gate in words", req + handoff(`{"tasks":[{"key":"a","title":"A","gate":"Development"}]}`),
 			[]string{`handoff: invalid JSON: gate must be a gate number such as 5, not "Development"`}},
+		{"file without path", "<file>\nx\n</file>\n" + handoff(`{}`), []string{"line 1: <file> has no path attribute"}},
+		{"file paths", "<file path=\"/etc/passwd\">\nx\n</file>\n<file path=\"a/../b\">\nx\n</file>\n" +
+			"<file path=\"a\\b\">\nx\n</file>\n<file path=\"\">\nx\n</file>\n<file path=\".git/config\">\nx\n</file>\n" + handoff(`{}`),
+			[]string{`line 1: <file> path: the path "/etc/passwd" is absolute`, `line 4: <file> path: the path "a/../b" has a ".." segment`,
+				`line 7: <file> path: the path "a\\b" has a backslash`, "line 10: <file> path: the path is empty",
+				`line 13: <file> path: the path ".git/config" is inside .git`}},
+		{"long path", "<file path=\"" + strings.Repeat("a/", 100) + "b\">\nx\n</file>\n" + handoff(`{}`),
+			[]string{"line 1: <file> path: the path is 201 bytes long; at most 200 are allowed"}},
+		{"same path in another case", "<file path=\"src/App.tsx\">\nx\n</file>\n<file path=\"SRC/app.tsx\">\ny\n</file>\n" + handoff(`{}`),
+			[]string{`file "SRC/app.tsx" (line 4) repeats the path of the file at line 1 (paths differing only in case are the same file)`}},
+		{"file and directory", "<file path=\"a/b/c.go\">\nx\n</file>\n<file path=\"A/b\">\ny\n</file>\n" + handoff(`{}`),
+			[]string{`file "a/b/c.go" (line 1) is inside "a/b", which is also a file (line 4)`}},
+		{"file and code document", "<document type=\"code\" title=\"Main.go\">\nx\n</document>\n<file path=\"main.go\">\ny\n</file>\n" + handoff(`{}`),
+			[]string{`file "main.go" (line 4) has the path of a code document of this answer`}},
+		{"file contents", "<file path=\"big.txt\">\n" + strings.Repeat("a", MaxFileBytes) + "\n</file>\n" +
+			"<file path=\"bad.txt\">\na\xffb\n</file>\n<file path=\"nul.bin\">\na\x00b\n</file>\n" + handoff(`{}`),
+			[]string{`file "big.txt" (line 1) is 524289 bytes long; at most 512 KiB are allowed`,
+				`file "bad.txt" (line 4) is not valid UTF-8`, `file "nul.bin" (line 7) contains a NUL character`}},
+		{"file never closed", "<file path=\"main.go\">\npackage main\n</document>\n" + okHandoff,
+			[]string{`file "main.go" (line 1) is never closed with </file> (so the tag at line 4 is taken as part of its content)`}},
+		{"file tags", "</file>\n<file path=\"a\"/>\n</file>\n<file path=\"b\">x\n</file>\n<file path='c' path='d'>\n</file>\n" + handoff(`{}`),
+			[]string{"line 1: </file> without an opening tag", "line 2: a <file> tag cannot be self-closing",
+				"line 4: text follows the <file> tag", "line 6: <file> has two path attributes"}},
+		{"code deliverable without code", req + handoff(`{"deliverables":["requirements","code"]}`),
+			[]string{`handoff: deliverables[1] "code" has no <file> or code <document> block in this answer`}},
 		{"cycle", req + handoff(`{"tasks":[`+
 			`{"key":"x","title":"X","ownerRole":"qa_engineer"},`+
 			`{"key":"a","title":"A","ownerRole":"qa_engineer","dependsOn":["x","b"]},`+
@@ -177,6 +202,61 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseFiles: file blocks give the files verbatim, each line with its break; inside a file
+// only </file> alone on a line ends it, so tags of the contract in source code are content.
+func TestParseFiles(t *testing.T) {
+	text := "Here is the backend.\n" +
+		"<file path=\" backend/go.mod \">\nmodule example.com/backend\n\ngo 1.22\n</file>\n" +
+		"<file path='backend/gen/contract.txt'>\r\n<document type=\"code\" title=\"x\">\r\n</document>\r\n<handoff>\r\n  </file>x\r\n<file path=\"y\">\r\n\t</file> \r\n" +
+		"<file path=\"backend/internal/__init__.py\">\n</file>\n" +
+		"<file path=\"README.md\">\n\n# Title\n\n\n</file>\n" +
+		"<document type=\"other\" title=\"Notes\">\n<file path=\"not/a/file\">\n</file>\n</document>\n" +
+		"<handoff>\n{\"deliverables\":[\"code\",\"other\"]}\n</handoff>\n"
+	got, err := Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Output{
+		Documents: []Document{{Type: "other", Title: "Notes", Content: "<file path=\"not/a/file\">\n</file>"}},
+		Files: []File{
+			{Path: "backend/go.mod", Content: "module example.com/backend\n\ngo 1.22\n"},
+			{Path: "backend/gen/contract.txt", Content: "<document type=\"code\" title=\"x\">\r\n</document>\r\n<handoff>\r\n  </file>x\r\n<file path=\"y\">\r\n"},
+			{Path: "backend/internal/__init__.py", Content: ""},
+			{Path: "README.md", Content: "\n# Title\n\n\n"},
+		},
+		Handoff: Handoff{Deliverables: []string{"code", "other"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %#v\nwant %#v", got, want)
+	}
+	roundTrip(t, got)
+	if err := got.Check([]provider.DocSpec{{Type: "code", Files: true}}); err != nil {
+		t.Fatal(err)
+	}
+	stored := got.AsDocuments()
+	if len(stored) != 5 || stored[0] != got.Documents[0] ||
+		stored[1] != (Document{Type: "code", Title: "backend/go.mod", Content: "module example.com/backend\n\ngo 1.22\n"}) {
+		t.Fatalf("stored %#v", stored)
+	}
+}
+
+func TestTooManyFiles(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < MaxFiles+1; i++ {
+		b.WriteString("<file path=\"f" + strconv.Itoa(i) + "\">\nx\n</file>\n")
+	}
+	big := strings.Repeat(strings.Repeat("a", 1023)+"\n", MaxFileBytes>>10)
+	for i := 0; i < MaxFilesBytes/MaxFileBytes; i++ {
+		b.WriteString("<file path=\"big" + strconv.Itoa(i) + "\">\n" + big + "</file>\n")
+	}
+	b.WriteString("<handoff>\n{}\n</handoff>\n")
+	_, err := Parse(b.String())
+	if err == nil || !strings.Contains(err.Error(), "the answer has 533 files; at most 500 are allowed") ||
+		!strings.Contains(err.Error(), "the answer's files hold 16778218 bytes; at most 16 MiB are allowed in all") {
+		t.Fatalf("err = %v", err)
 	}
 }
 
@@ -235,6 +315,21 @@ func TestCheck(t *testing.T) {
 	if err := o.Check([]provider.DocSpec{{Type: "architecture"}}); err != nil {
 		t.Fatalf("a spec without a title needs only the type: %v", err)
 	}
+	// Files are met by file blocks only: a Markdown code document is not a source tree.
+	code := Output{Documents: []Document{{Type: "code", Title: "Backend Implementation", Content: "x"}},
+		Handoff: Handoff{Deliverables: []string{"code"}}}
+	files := []provider.DocSpec{{Type: "code", Files: true}}
+	if err := code.Check(files); err == nil || err.Error() != `missing the source files: write each file of the code as a <file path="…"> block` {
+		t.Fatalf("a code document for files: %v", err)
+	}
+	code.Files = []File{{Path: "main.go", Content: "package main\n"}}
+	if err := code.Check(files); err != nil {
+		t.Fatal(err)
+	}
+	code.Handoff.Deliverables = nil
+	if err := code.Check(files); err == nil || err.Error() != `handoff: deliverables does not list "code"` {
+		t.Fatalf("files not listed as delivered: %v", err)
+	}
 	if err := o.Check(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -246,6 +341,8 @@ func TestFormatRoundTrip(t *testing.T) {
 			{Type: "api_spec", Title: `Spec "v1" <draft> & more`, Content: "openapi: \"3.0.3\"\n\n"},
 			{Type: "code", Title: "Backend", Content: "```go\npackage main\n```\n<handoff>\n  </document>x\n"},
 		},
+		Files: []File{{Path: "a/b.go", Content: "package b\n\n</document>\n<handoff>\n"}, {Path: "a/empty", Content: ""},
+			{Path: "c@1/+x-y_z.txt", Content: "\r\n\r\n"}},
 		Handoff: Handoff{Deliverables: []string{"api_spec", "code"}, Notes: "line1\nline2 </handoff>\n</handoff>",
 			Tasks: []Task{{Key: "a", Title: "A", OwnerRole: "architect", Priority: "low"},
 				{Key: "b", Title: "B", OwnerRole: "qa_engineer", Priority: "critical", DependsOn: []string{"a"}}}},
@@ -324,6 +421,8 @@ func TestLargeInputs(t *testing.T) {
 		"long dependency chain": chain.String(),
 		"many lines":            strings.Repeat("\n", 4<<20),
 		"many documents":        strings.Repeat("<document type=\"other\" title=\"x\">\nx\n</document>\n", 100000),
+		"many files":            strings.Repeat("<file path=\"a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v/w/x/y/z\">\nx\n</file>\n", 100000),
+		"unclosed file":         "<file path=\"x\">\n" + strings.Repeat("<file path=\"y\">\n", 1<<20),
 		"ampersands":            "<document type=\"other\" title=\"" + strings.Repeat("&", 4<<20) + "\">\nx\n</document>\n",
 		"unclosed":              "<document type=\"other\" title=\"x\">\n" + strings.Repeat("<handoff>\n", 1<<20),
 		"huge line":             strings.Repeat("<document", 1<<20),

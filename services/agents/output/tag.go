@@ -9,6 +9,8 @@ import (
 const (
 	docOpen      = "<document"
 	docClose     = "</document>"
+	fileOpen     = "<file"
+	fileClose    = "</file>"
 	handoffOpen  = "<handoff>"
 	handoffClose = "</handoff>"
 )
@@ -16,15 +18,16 @@ const (
 // tagLine is a line as tags are matched: without the spaces around it (and a CR of a CRLF).
 func tagLine(line string) string { return strings.Trim(line, " \t\r") }
 
-// isDocOpen reports whether a trimmed line is a <document …> tag (well-formed or not).
-func isDocOpen(t string) bool {
-	if !strings.HasPrefix(t, docOpen) {
+// isOpen reports whether a trimmed line is an opening tag named by open ("<document",
+// "<file"), well-formed or not.
+func isOpen(t, open string) bool {
+	if !strings.HasPrefix(t, open) {
 		return false
 	}
-	if len(t) == len(docOpen) {
+	if len(t) == len(open) {
 		return true
 	}
-	switch t[len(docOpen)] {
+	switch t[len(open)] {
 	case ' ', '\t', '>', '/':
 		return true
 	}
@@ -38,28 +41,31 @@ func isHandoffTag(t string) bool {
 		strings.ContainsRune(" \t>", rune(t[len("<handoff")]))
 }
 
-// docAttrs are the attributes of a <document> tag.
-type docAttrs struct {
-	typ, title        string
-	hasType, hasTitle bool
+// attrs are the attributes of a <document> or <file> tag that the contract knows: type and
+// title of a document, path of a file.
+type attrs struct {
+	typ, title, path           string
+	hasType, hasTitle, hasPath bool
 }
 
-// parseDocTag reads the attributes of a <document …> line. Attributes may be in any order and
-// quoted with " or '; unknown attributes are ignored. It returns what it could read and the
-// first problem, "" if none.
-func parseDocTag(t string) (docAttrs, string) {
-	var a docAttrs
-	rest := t[len(docOpen):]
+// parseTag reads the attributes of an opening tag line (open is "<document" or "<file").
+// Attributes may be in any order and quoted with " or '; unknown attributes are ignored. It
+// returns what it could read and the first problem, "" if none.
+func parseTag(t, open string) (attrs, string) {
+	var a attrs
+	tag := open + ">"
+	closing := "</" + open[1:] + ">"
+	rest := t[len(open):]
 	for {
 		rest = strings.TrimLeft(rest, " \t")
 		switch {
 		case rest == "":
-			return a, "the <document> tag is not closed with >"
+			return a, "the " + tag + " tag is not closed with >"
 		case strings.HasPrefix(rest, "/>"):
-			return a, "a <document> tag cannot be self-closing; the content goes between it and </document>"
+			return a, "a " + tag + " tag cannot be self-closing; the content goes between it and " + closing
 		case rest[0] == '>':
 			if strings.TrimSpace(rest[1:]) != "" {
-				return a, "text follows the <document> tag; the tag must stand alone on its line"
+				return a, "text follows the " + tag + " tag; the tag must stand alone on its line"
 			}
 			return a, ""
 		}
@@ -68,35 +74,39 @@ func parseDocTag(t string) (docAttrs, string) {
 			n++
 		}
 		if n == 0 {
-			return a, "malformed <document> tag near " + quote(rest)
+			return a, "malformed " + tag + " tag near " + quote(rest)
 		}
 		name := strings.ToLower(rest[:n])
 		rest = strings.TrimLeft(rest[n:], " \t")
 		if !strings.HasPrefix(rest, "=") {
-			return a, "<document> attribute " + name + " has no value (write " + name + "=\"…\")"
+			return a, tag + " attribute " + name + " has no value (write " + name + "=\"…\")"
 		}
 		rest = strings.TrimLeft(rest[1:], " \t")
 		if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
-			return a, "<document> attribute " + name + " must be quoted"
+			return a, tag + " attribute " + name + " must be quoted"
 		}
 		end := strings.IndexByte(rest[1:], rest[0])
 		if end < 0 {
-			return a, "<document> attribute " + name + " has no closing quote"
+			return a, tag + " attribute " + name + " has no closing quote"
 		}
 		value := unescape(rest[1 : 1+end])
 		rest = rest[end+2:]
-		switch name {
-		case "type":
-			if a.hasType {
-				return a, "<document> has two type attributes"
-			}
-			a.typ, a.hasType = value, true
-		case "title":
-			if a.hasTitle {
-				return a, "<document> has two title attributes"
-			}
-			a.title, a.hasTitle = value, true
+		var field *string
+		var has *bool
+		switch {
+		case open == docOpen && name == "type":
+			field, has = &a.typ, &a.hasType
+		case open == docOpen && name == "title":
+			field, has = &a.title, &a.hasTitle
+		case open == fileOpen && name == "path":
+			field, has = &a.path, &a.hasPath
+		default:
+			continue
 		}
+		if *has {
+			return a, tag + " has two " + name + " attributes"
+		}
+		*field, *has = value, true
 	}
 }
 

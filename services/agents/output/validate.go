@@ -5,16 +5,21 @@ import (
 	"strings"
 )
 
-// validHandoff checks a decoded handoff against the contract and the answer's documents, and
-// returns it normalised.
-func validHandoff(h Handoff, docs []Document, p *problems) Handoff {
-	produced := make(map[string]bool, len(docs))
+// validHandoff checks a decoded handoff against the contract and the answer's documents and
+// files, and returns it normalised.
+func validHandoff(h Handoff, docs []Document, files []File, p *problems) Handoff {
+	produced := make(map[string]bool, len(docs)+1)
 	for _, d := range docs {
 		produced[d.Type] = true
 	}
+	produced[CodeType] = produced[CodeType] || len(files) > 0 // a file is a code deliverable
 	h.Deliverables = words(h.Deliverables, "deliverables", docType, "a document type", p, func(i int, w string) {
 		if !produced[w] {
-			p.add("handoff: deliverables[%d] %s has no <document> block in this answer", i, quote(w))
+			what := "<document> block"
+			if w == CodeType {
+				what = "<file> or code <document> block"
+			}
+			p.add("handoff: deliverables[%d] %s has no %s in this answer", i, quote(w), what)
 		}
 	})
 	h.NextRoles = words(h.NextRoles, "nextRoles", role, "an agent role", p, nil)

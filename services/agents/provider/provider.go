@@ -53,10 +53,13 @@ type Brief struct {
 	NextRoles []string
 }
 
-// DocSpec names a document to produce.
+// DocSpec names a document to produce, or says the run writes source files.
 type DocSpec struct {
 	Type  string // document type word, e.g. "requirements"
-	Title string
+	Title string // "" for any title, and for Files
+	// Files: the deliverable is source files (file blocks of the output contract, at least
+	// one), each stored as a document of Type (code) titled with its path.
+	Files bool
 }
 
 // ContextDocument is an existing document given to the model.

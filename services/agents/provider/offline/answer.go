@@ -19,7 +19,6 @@ var writers = map[string]func(p *project, title string) string{
 	"api_spec":         func(p *project, _ string) string { return p.apiSpec() },
 	"database_schema":  (*project).databaseSchema,
 	"design":           (*project).design,
-	"code":             (*project).code,
 	"test_plan":        (*project).testPlan,
 	"security_audit":   (*project).securityAudit,
 	"deployment_guide": (*project).deploymentGuide,
@@ -35,6 +34,12 @@ func answer(b provider.Brief) (string, error) {
 	var o output.Output
 	required := make([]provider.DocSpec, len(b.Required))
 	for i, spec := range b.Required {
+		required[i] = spec
+		if spec.Files {
+			o.Files = append(o.Files, p.sourceTree()...)
+			o.Handoff.Deliverables = appendNew(o.Handoff.Deliverables, spec.Type)
+			continue
+		}
 		write, ok := writers[spec.Type]
 		if !ok {
 			return "", fmt.Errorf("cannot write a document of type %q", spec.Type)
@@ -42,12 +47,10 @@ func answer(b provider.Brief) (string, error) {
 		spec.Title = cmpOr(oneLine(clean(spec.Title), output.MaxTitleLen), defaultTitle(spec.Type))
 		required[i] = spec
 		o.Documents = append(o.Documents, output.Document{Type: spec.Type, Title: spec.Title, Content: write(p, spec.Title)})
-		if !slices.Contains(o.Handoff.Deliverables, spec.Type) {
-			o.Handoff.Deliverables = append(o.Handoff.Deliverables, spec.Type)
-		}
+		o.Handoff.Deliverables = appendNew(o.Handoff.Deliverables, spec.Type)
 	}
 	o.Handoff.NextRoles = slices.Clone(b.NextRoles)
-	o.Handoff.Notes = p.notes(o.Documents)
+	o.Handoff.Notes = p.notes(o)
 	if b.Role == catalog.ProductManager && b.Gate == 1 {
 		o.Handoff.Tasks = p.decomposition()
 	}
@@ -60,6 +63,14 @@ func answer(b provider.Brief) (string, error) {
 		return "", fmt.Errorf("the answer does not pass the output contract: %w", err)
 	}
 	return text, nil
+}
+
+// appendNew appends w to list unless it is there already.
+func appendNew(list []string, w string) []string {
+	if slices.Contains(list, w) {
+		return list
+	}
+	return append(list, w)
 }
 
 func cmpOr(s, fallback string) string {
@@ -84,12 +95,15 @@ func defaultTitle(docType string) string {
 }
 
 // notes is the handoff's notes: what was produced from what, and what it is.
-func (p *project) notes(docs []output.Document) string {
+func (p *project) notes(o output.Output) string {
 	b := p.brief
 	who := cmpOr(oneLine(clean(b.RoleName), 60), b.Role)
 	var titles []string
-	for _, d := range docs {
+	for _, d := range o.Documents {
 		titles = append(titles, fmt.Sprintf("%q", d.Title))
+	}
+	if n := len(o.Files); n > 0 {
+		titles = append(titles, fmt.Sprintf("%d source files under %s/", n, strings.Split(o.Files[0].Path, "/")[0]))
 	}
 	s := fmt.Sprintf("Offline provider run of the %s at G%d %s", who, b.Gate, cmpOr(oneLine(clean(b.GateName), 40), catalog.GateName(b.Gate)))
 	if b.Revision > 0 {

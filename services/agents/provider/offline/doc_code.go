@@ -5,39 +5,58 @@ import (
 	"strings"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/catalog"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 )
 
-// sourceFile is one file of a code document.
-type sourceFile struct{ path, lang, body string }
+// sourceFile is one file of a component, its path relative to the component's directory.
+type sourceFile struct{ path, body string }
 
-// code is a G5 code document, in the language of the role that writes it.
-func (p *project) code(title string) string {
-	var m md
-	p.start(&m, title)
+// sourceTree is a developer's G5 code: the files of its component under the role's source
+// directory, and a README.md there with what the component is and its build, lint and test
+// commands.
+func (p *project) sourceTree() []output.File {
 	var intro []string
 	var files []sourceFile
+	var title string
 	switch p.brief.Role {
 	case catalog.FrontendDeveloper:
+		title = "web frontend"
 		intro, files = p.frontendCode()
 	case catalog.DataEngineer:
+		title = "data pipeline"
 		intro, files = p.dataCode()
 	case catalog.MLEngineer:
+		title = "models"
 		intro, files = p.mlCode()
 	case catalog.PromptEngineer:
+		title = "prompt library"
 		intro, files = p.promptCode()
 	default:
+		title = "backend API"
 		intro, files = p.backendCode()
 	}
+	dir := "backend"
+	if r, ok := catalog.Get(p.brief.Role); ok && r.SourceDir != "" {
+		dir = r.SourceDir
+	}
+	var m md
+	p.start(&m, p.name+": "+title)
 	m.h2("Overview")
 	m.bullets(intro...)
 	m.h2("Files")
+	var paths []string
 	for _, f := range files {
-		m.file(f.path, f.lang, f.body)
+		paths = append(paths, "`"+f.path+"`")
 	}
+	m.bullets(paths...)
 	m.h2("Not done yet")
 	m.bullets("This is a working skeleton from fixed templates: it builds and its tests pass, but the domain rules beyond validation and ownership are left to the developers, each marked TODO in the code.",
-		"Extract the files into the repository at the paths given, then run the build, lint and test commands above; G5 records their results as proofs.")
-	return m.String()
+		"G5 runs the build, lint and test commands above on the repository and records their results as proofs.")
+	out := []output.File{{Path: dir + "/README.md", Content: m.String()}}
+	for _, f := range files {
+		out = append(out, output.File{Path: dir + "/" + f.path, Content: f.body})
+	}
+	return out
 }
 
 // fill replaces {{KEY}} placeholders of a code template, and ‵ with a backtick (which Go raw
@@ -74,12 +93,12 @@ func (p *project) backendCode() ([]string, []sourceFile) {
 		"Build: `cd backend && go build ./...` · Lint: `go vet ./...` · Test: `go test ./...`",
 	}
 	return intro, []sourceFile{
-		{"backend/go.mod", "", fill("module {{MODULE}}\n\ngo 1.22\n", kv...)},
-		{"backend/Makefile", "makefile", "build:\n\tgo build ./...\n\nlint:\n\tgo vet ./...\n\ntest:\n\tgo test -race ./...\n"},
-		{"backend/cmd/server/main.go", "go", fill(goMain, kv...)},
-		{"backend/internal/api/api.go", "go", fill(goAPI, kv...)},
-		{"backend/internal/api/store.go", "go", fill(goStore, kv...)},
-		{"backend/internal/api/api_test.go", "go", fill(goAPITest, kv...)},
+		{"go.mod", fill("module {{MODULE}}\n\ngo 1.22\n", kv...)},
+		{"Makefile", "build:\n\tgo build ./...\n\nlint:\n\tgo vet ./...\n\ntest:\n\tgo test -race ./...\n"},
+		{"cmd/server/main.go", fill(goMain, kv...)},
+		{"internal/api/api.go", fill(goAPI, kv...)},
+		{"internal/api/store.go", fill(goStore, kv...)},
+		{"internal/api/api_test.go", fill(goAPITest, kv...)},
 	}
 }
 

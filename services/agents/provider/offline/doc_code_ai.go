@@ -50,12 +50,12 @@ func (p *project) dataCode() ([]string, []sourceFile) {
 		fmt.Sprintf("Build: `cd pipeline && pip install -e .[dev]` · Lint: `ruff check .` · Test: `pytest` · Run: `python -m %s.run --source data/raw --out data/curated`", pkg),
 	}
 	return intro, []sourceFile{
-		{"pipeline/pyproject.toml", "toml", pyProject(pkg, "Data pipeline of "+p.name, nil, []string{"pytest>=8", "ruff>=0.5"})},
-		{"pipeline/" + pkg + "/__init__.py", "python", "\"\"\"Data pipeline: ingest, validate, transform.\"\"\"\n"},
-		{"pipeline/" + pkg + "/schema.py", "python", fill(pySchema, kv...)},
-		{"pipeline/" + pkg + "/steps.py", "python", fill(pySteps, kv...)},
-		{"pipeline/" + pkg + "/run.py", "python", fill(pyRun, kv...)},
-		{"pipeline/tests/test_steps.py", "python", fill(pyStepsTest, kv...)},
+		{"pyproject.toml", pyProject(pkg, "Data pipeline of "+p.name, nil, []string{"pytest>=8", "ruff>=0.5"})},
+		{pkg + "/__init__.py", "\"\"\"Data pipeline: ingest, validate, transform.\"\"\"\n"},
+		{pkg + "/schema.py", fill(pySchema, kv...)},
+		{pkg + "/steps.py", fill(pySteps, kv...)},
+		{pkg + "/run.py", fill(pyRun, kv...)},
+		{"tests/test_steps.py", fill(pyStepsTest, kv...)},
 	}
 }
 
@@ -225,13 +225,13 @@ func (p *project) mlCode() ([]string, []sourceFile) {
 		fmt.Sprintf("Build: `cd model && pip install -e .[dev]` · Lint: `ruff check .` · Test: `pytest` · Train: `python -m %s.train data/curated/%s.jsonl artifacts/`", pkg, first.snakePlural()),
 	}
 	return intro, []sourceFile{
-		{"model/pyproject.toml", "toml", pyProject(pkg, "Models of "+p.name,
+		{"pyproject.toml", pyProject(pkg, "Models of "+p.name,
 			[]string{"scikit-learn>=1.5", "fastapi>=0.111", "uvicorn>=0.30"}, []string{"pytest>=8", "ruff>=0.5", "httpx>=0.27"})},
-		{"model/" + pkg + "/__init__.py", "python", "\"\"\"Model training and serving.\"\"\"\n"},
-		{"model/" + pkg + "/train.py", "python", fill(pyTrain, kv...)},
-		{"model/" + pkg + "/serve.py", "python", fill(pyServe, kv...)},
-		{"model/tests/test_model.py", "python", fill(pyModelTest, kv...)},
-		{"model/MODEL_CARD.md", "markdown", fill(modelCard, kv...)},
+		{pkg + "/__init__.py", "\"\"\"Model training and serving.\"\"\"\n"},
+		{pkg + "/train.py", fill(pyTrain, kv...)},
+		{pkg + "/serve.py", fill(pyServe, kv...)},
+		{"tests/test_model.py", fill(pyModelTest, kv...)},
+		{"MODEL_CARD.md", fill(modelCard, kv...)},
 	}
 }
 
@@ -389,16 +389,16 @@ func (p *project) promptCode() ([]string, []sourceFile) {
 		"Build: `cd prompts && pip install -e .[dev]` · Lint: `ruff check .` · Test: `pytest` (every prompt renders its examples; guardrails are present)",
 	}
 	files := []sourceFile{
-		{"prompts/pyproject.toml", "toml", pyProject(pkg, "Prompt library of "+p.name, []string{"pyyaml>=6"}, []string{"pytest>=8", "ruff>=0.5"})},
+		{"pyproject.toml", pyProject(pkg, "Prompt library of "+p.name, []string{"pyyaml>=6"}, []string{"pytest>=8", "ruff>=0.5"})},
 	}
 	for _, pr := range prompts {
-		files = append(files, sourceFile{"prompts/library/" + pr.id + ".yaml", "yaml", pr.yaml(p)})
+		files = append(files, sourceFile{"library/" + pr.id + ".yaml", pr.yaml(p)})
 	}
 	kv := []string{"PKG", pkg, "NAME", comment(p.name)}
 	files = append(files,
-		sourceFile{"prompts/" + pkg + "/__init__.py", "python", "\"\"\"The prompt library.\"\"\"\n"},
-		sourceFile{"prompts/" + pkg + "/loader.py", "python", fill(pyLoader, kv...)},
-		sourceFile{"prompts/tests/test_prompts.py", "python", fill(pyPromptTest, kv...)})
+		sourceFile{pkg + "/__init__.py", "\"\"\"The prompt library.\"\"\"\n"},
+		sourceFile{pkg + "/loader.py", fill(pyLoader, kv...)},
+		sourceFile{"tests/test_prompts.py", fill(pyPromptTest, kv...)})
 	return intro, files
 }
 

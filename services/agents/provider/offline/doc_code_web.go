@@ -30,17 +30,17 @@ func (p *project) frontendCode() ([]string, []sourceFile) {
 		"Build: `cd frontend && npm install && npm run build` · Lint: `npm run lint` (type check) · Test: `npm test` (Vitest and Testing Library)",
 	}
 	return intro, []sourceFile{
-		{"frontend/package.json", "json", fill(webPackage, kv...)},
-		{"frontend/tsconfig.json", "json", webTSConfig},
-		{"frontend/vite.config.ts", "ts", fill(webVite, kv...)},
-		{"frontend/index.html", "html", fill(webIndex, kv...)},
-		{"frontend/src/theme.css", "css", fill(webTheme, kv...)},
-		{"frontend/src/api.ts", "ts", fill(webAPI, kv...)},
-		{"frontend/src/vite-env.d.ts", "ts", "/// <reference types=\"vite/client\" />\n"},
-		{"frontend/src/main.tsx", "tsx", webMain},
-		{"frontend/src/App.tsx", "tsx", fill(webApp, kv...)},
-		{"frontend/src/CollectionPage.tsx", "tsx", webCollection},
-		{"frontend/src/CollectionPage.test.tsx", "tsx", webTest},
+		{"package.json", fill(webPackage, kv...)},
+		{"tsconfig.json", webTSConfig},
+		{"vite.config.ts", fill(webVite, kv...)},
+		{"index.html", fill(webIndex, kv...)},
+		{"src/theme.css", fill(webTheme, kv...)},
+		{"src/api.ts", fill(webAPI, kv...)},
+		{"src/vite-env.d.ts", "/// <reference types=\"vite/client\" />\n"},
+		{"src/main.tsx", webMain},
+		{"src/App.tsx", fill(webApp, kv...)},
+		{"src/CollectionPage.tsx", webCollection},
+		{"src/CollectionPage.test.tsx", webTest},
 	}
 }
 

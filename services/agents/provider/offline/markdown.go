@@ -68,12 +68,6 @@ func (m *md) code(lang, body string) {
 	m.WriteString("\n```\n\n")
 }
 
-// file writes one file of a code document: its path as a heading, then its content.
-func (m *md) file(path, lang, body string) {
-	m.h3("`" + path + "`")
-	m.code(lang, body)
-}
-
 // String returns the document without trailing blank lines.
 func (m *md) String() string { return strings.TrimRight(m.Builder.String(), "\n") + "\n" }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,7 @@ func TestEveryRoleGateAndType(t *testing.T) {
 			for _, d := range res.out.Documents {
 				checkDocument(t, pt, b, d)
 			}
+			checkFiles(t, pt, b, res.out.Files)
 			wantTasks := b.Role == catalog.ProductManager && b.Gate == 1
 			if got := len(res.out.Handoff.Tasks); wantTasks != (got > 0) {
 				t.Errorf("%s G%d: %d tasks", b.Role, b.Gate, got)
@@ -136,6 +138,36 @@ func checkDocument(t *testing.T, projectType string, b provider.Brief, d output.
 	}
 	if strings.Contains(d.Content, "Recipe") == false && !strings.Contains(d.Content, "recipe") {
 		t.Errorf("%s: nothing of the project in it", where)
+	}
+}
+
+// placeholder is a {{KEY}} of a code template that fill left.
+var placeholder = regexp.MustCompile(`\{\{[A-Z_]+\}\}`)
+
+// checkFiles: a developer writes its component as files under its source directory, with a
+// README.md that says how to build, lint and test it; other roles write no files.
+func checkFiles(t *testing.T, projectType string, b provider.Brief, files []output.File) {
+	t.Helper()
+	where := fmt.Sprintf("%s %s G%d", projectType, b.Role, b.Gate)
+	r, _ := catalog.Get(b.Role)
+	if r.SourceDir == "" || b.Gate != 5 {
+		if len(files) > 0 {
+			t.Errorf("%s: %d files", where, len(files))
+		}
+		return
+	}
+	if len(files) < 4 || files[0].Path != r.SourceDir+"/README.md" {
+		t.Fatalf("%s: files %d, first %q", where, len(files), files[0].Path)
+	}
+	readme := files[0].Content
+	if !strings.HasPrefix(readme, "> "+Marker+"\n\n# Recipe Box: ") || !strings.Contains(readme, "Build: `cd "+r.SourceDir+" && ") ||
+		!strings.Contains(readme, "Test: `") {
+		t.Errorf("%s: README.md:\n%s", where, readme)
+	}
+	for _, f := range files {
+		if !strings.HasPrefix(f.Path, r.SourceDir+"/") || !strings.HasSuffix(f.Content, "\n") || placeholder.MatchString(f.Content) {
+			t.Errorf("%s: file %s:\n%.300s", where, f.Path, f.Content)
+		}
 	}
 }
 
@@ -215,6 +247,11 @@ func TestRevision(t *testing.T) {
 				!strings.Contains(d.Content, "> Split FR-2 into rating and reviewing.\n> The palette is too dark; use warmer colours.\n") ||
 				!strings.Contains(d.Content, "**CR-2** “The palette is too dark; use warmer colours.”") {
 				t.Errorf("%s: the revision section does not quote the feedback point by point:\n%.1500s", where, d.Content)
+			}
+		}
+		for _, f := range res.out.Files {
+			if strings.HasSuffix(f.Path, "/README.md") && !strings.Contains(f.Content, "\n## Revision 2\n") {
+				t.Errorf("%s: the README does not say what the revision is about:\n%.1500s", res.brief.Role, f.Content)
 			}
 		}
 		if !strings.Contains(res.out.Handoff.Notes, "revision 2") {
