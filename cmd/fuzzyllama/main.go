@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/fuzzyllama/fuzzyllama/cmd/fuzzyllama/internal/app"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/bwrap"
 )
 
 // defaultGCPercent is the garbage collector's target unless GOGC says otherwise. The services
@@ -24,6 +25,7 @@ import (
 const defaultGCPercent = 200
 
 func main() {
+	bwrap.Init() // the sandbox runner re-executes this binary as its helper; that never returns here
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}

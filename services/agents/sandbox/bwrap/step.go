@@ -1,0 +1,415 @@
+package bwrap
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+)
+
+// Paths inside the sandbox.
+const (
+	sandboxTree    = "/work"
+	sandboxGoMod   = "/cache/gomod"
+	sandboxGoBuild = "/cache/gobuild"
+	sandboxHome    = "/home/sandbox"
+	sandboxUID     = "65534" // the uid and gid the steps see themselves as, whatever the host's
+)
+
+// runStep runs one step in a sandbox of its own and says what it did.
+func (r *Runner) runStep(ctx context.Context, j *job, step sandbox.Step, lim sandbox.Limits) (sandbox.StepResult, error) {
+	res := sandbox.StepResult{Name: step.Name, Command: displayCommand(step), ExitCode: -1}
+	refuse := func(format string, a ...any) (sandbox.StepResult, error) {
+		res.Log = []byte(fmt.Sprintf(format, a...) + "\n")
+		return res, nil
+	}
+	dir, err := checkRelDir(step.Dir)
+	if err != nil {
+		return refuse("the step's directory is refused: %v", err)
+	}
+	if err := checkDirExists(j.root, dir); err != nil {
+		return refuse("the step cannot run: %v", err)
+	}
+	if len(step.Command) == 0 {
+		return refuse("the step has no command")
+	}
+	if err := checkEnv(step.Env); err != nil {
+		return refuse("the step's environment is refused: %v", err)
+	}
+	args := r.bwrapArgs(j, dir, step.Env)
+	var preview *previewRun
+	if step.Preview != nil {
+		if preview, err = r.newPreview(j, step, lim); err != nil {
+			return res, err
+		}
+		defer preview.close()
+		args = append(args, preview.bwrapArgs()...)
+		args = append(args, "--")
+		args = append(args, preview.command(step.Command)...)
+	} else {
+		args = append(args, "--")
+		args = append(args, step.Command...)
+	}
+	out, err := r.sandboxed(ctx, args, lim)
+	if err != nil {
+		return res, err
+	}
+	res.ExitCode, res.Stopped, res.Duration, res.Log = out.exitCode, out.stopped, out.duration, out.log
+	if r.afterStep != nil {
+		r.afterStep(j.tree)
+	}
+	if reason := r.checkTreeSize(j); reason != "" {
+		res.Stopped = joinReasons(res.Stopped, reason)
+		j.overgrown = reason + " in step " + strconv.Quote(step.Name)
+	}
+	if res.Stopped != "" {
+		res.ExitCode = -1
+	}
+	for _, p := range step.Results {
+		if data, ok := readResult(j.root, p, lim.OutputBytes); ok {
+			if res.Results == nil {
+				res.Results = map[string][]byte{}
+			}
+			res.Results[p] = data
+		}
+	}
+	if preview != nil {
+		res.Screenshot = preview.screenshot()
+	}
+	return res, nil
+}
+
+// bwrapArgs are the sandbox's mounts and environment for a step in dir, without the command.
+func (r *Runner) bwrapArgs(j *job, dir string, env []string) []string {
+	args := []string{
+		"--unshare-all", "--unshare-user", "--disable-userns", "--assert-userns-disabled",
+		"--die-with-parent", "--new-session", "--uid", sandboxUID, "--gid", sandboxUID,
+		"--hostname", "sandbox",
+		"--ro-bind", "/usr", "/usr",
+	}
+	args = append(args, r.hostMounts...)
+	tmpBytes := strconv.FormatInt(j.lim.TreeBytes, 10)
+	args = append(args,
+		"--proc", "/proc", "--dev", "/dev",
+		"--size", tmpBytes, "--tmpfs", "/dev/shm",
+		"--size", tmpBytes, "--tmpfs", "/tmp",
+		"--size", tmpBytes, "--tmpfs", "/home",
+		"--dir", sandboxHome,
+		"--ro-bind", filepath.Join(j.etc, "passwd"), "/etc/passwd",
+		"--ro-bind", filepath.Join(j.etc, "group"), "/etc/group",
+		"--ro-bind", filepath.Join(j.etc, "hosts"), "/etc/hosts",
+	)
+	// Fonts and time zones for browsers and tests; nothing else of the host's /etc.
+	for _, etc := range []string{"/etc/fonts", "/etc/localtime", "/etc/chromium.d", "/etc/chromium"} {
+		if _, err := os.Stat(etc); err == nil {
+			args = append(args, "--ro-bind", etc, etc)
+		}
+	}
+	for _, tool := range r.toolDirs() {
+		args = append(args, "--ro-bind", tool, tool)
+	}
+	args = append(args,
+		"--bind", j.tree, sandboxTree,
+		"--ro-bind", j.gomod, sandboxGoMod,
+		"--bind", j.gobuild, sandboxGoBuild,
+	)
+	for treeDir, modules := range j.nodeMods {
+		mount := path.Join(sandboxTree, treeDir, "node_modules")
+		args = append(args, "--ro-bind", modules, mount)
+		// Build tools keep caches inside node_modules; theirs are the step's own.
+		for _, cache := range nodeModulesCaches {
+			args = append(args, "--tmpfs", path.Join(mount, cache))
+		}
+	}
+	// The sandbox's own root (a tmpfs bwrap makes, holding the mount points) is read-only too:
+	// only the tree, the build cache and the tmpfs mounts above take writes.
+	args = append(args, "--remount-ro", "/", "--chdir", path.Join(sandboxTree, dir), "--clearenv")
+	for _, kv := range append(r.sandboxEnv(), env...) {
+		k, v, _ := strings.Cut(kv, "=")
+		args = append(args, "--setenv", k, v)
+	}
+	return args
+}
+
+// toolDirs are the toolchains' directories outside /usr, which the sandbox sees read-only.
+func (r *Runner) toolDirs() []string {
+	var dirs []string
+	for _, d := range []string{r.cfg.GoRoot, nodePrefix(r.cfg.NodeDir)} {
+		if d != "" && d != "/usr" && !strings.HasPrefix(d, "/usr/") {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+// nodePrefix is node's installation dir (…/bin/node has its npm in …/lib).
+func nodePrefix(nodeDir string) string {
+	if filepath.Base(nodeDir) == "bin" {
+		return filepath.Dir(nodeDir)
+	}
+	return nodeDir
+}
+
+// sandboxEnv is every step's environment before Step.Env: no variable of the runner's own.
+func (r *Runner) sandboxEnv() []string {
+	pathDirs := []string{}
+	if r.cfg.GoRoot != "" {
+		pathDirs = append(pathDirs, filepath.Join(r.cfg.GoRoot, "bin"))
+	}
+	if r.cfg.NodeDir != "" {
+		pathDirs = append(pathDirs, r.cfg.NodeDir)
+	}
+	pathDirs = append(pathDirs, "/usr/local/bin", "/usr/bin", "/bin")
+	return []string{
+		"PATH=" + strings.Join(pathDirs, ":"),
+		"HOME=" + sandboxHome, "USER=sandbox", "LANG=C.UTF-8", "TMPDIR=/tmp", "CI=true",
+		"GOCACHE=" + sandboxGoBuild, "GOMODCACHE=" + sandboxGoMod, "GOPATH=" + sandboxHome + "/go",
+		// The module cache was verified against the checksum database when it was fetched.
+		"GOPROXY=off", "GOSUMDB=off", "GOFLAGS=-mod=mod -buildvcs=false", "GOTOOLCHAIN=local",
+		"GOWORK=off", "CGO_ENABLED=0", "GOTELEMETRY=off",
+		"npm_config_offline=true", "npm_config_update_notifier=false", "npm_config_fund=false",
+		"npm_config_audit=false",
+	}
+}
+
+// nodeModulesCaches are the caches tools keep in node_modules (vite, babel…), mounted as tmpfs
+// over the read-only node_modules.
+var nodeModulesCaches = []string{".vite", ".cache"}
+
+var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkEnv refuses variables that are not KEY=value.
+func checkEnv(env []string) error {
+	for _, kv := range env {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || !envKey.MatchString(k) {
+			return fmt.Errorf("%q is not KEY=value", kv)
+		}
+	}
+	return nil
+}
+
+// displayCommand is the step as a person would type it.
+func displayCommand(step sandbox.Step) string {
+	cmd := shellJoin(step.Command)
+	if dir, err := checkRelDir(step.Dir); err == nil && dir != "." {
+		return "cd " + dir + " && " + cmd
+	}
+	return cmd
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+func shellJoin(argv []string) string {
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		if shellSafe.MatchString(a) {
+			quoted[i] = a
+		} else {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(quoted, " ")
+}
+
+// checkTreeSize says when the tree outgrew its limit. On a tmpfs of its own the tree cannot, but
+// a full tmpfs is worth naming; without one, the tree is measured.
+func (r *Runner) checkTreeSize(j *job) string {
+	limit := fmt.Sprintf("tree size limit of %s reached", formatBytes(j.lim.TreeBytes))
+	if j.mounted {
+		var st unix.Statfs_t
+		if unix.Statfs(j.tree, &st) == nil && st.Bavail*uint64(st.Bsize) < 64<<10 {
+			return limit
+		}
+		return ""
+	}
+	if size, err := treeSize(j.root); err != nil || size > j.lim.TreeBytes {
+		return limit
+	}
+	return ""
+}
+
+// sandboxOutcome is how a sandboxed command ended.
+type sandboxOutcome struct {
+	exitCode int
+	stopped  string
+	duration time.Duration
+	log      []byte
+}
+
+// sandboxed runs bwrap with args through the init helper, within lim, and waits for it.
+func (r *Runner) sandboxed(ctx context.Context, args []string, lim sandbox.Limits) (sandboxOutcome, error) {
+	var cg *stepCgroup
+	if r.cgroups != nil {
+		var err error
+		if cg, err = r.cgroups.newStep(lim.MemoryBytes, lim.Processes); err != nil {
+			return sandboxOutcome{}, err
+		}
+		defer cg.remove()
+	}
+	spec := helperSpec{Rlimits: stepRlimits(lim, cg != nil), Drop: r.privileged,
+		UID: r.cfg.SandboxUID, GID: r.cfg.SandboxGID, Bwrap: r.cfg.Bwrap, Args: args}
+	if cg != nil {
+		spec.CgroupProcs = cg.procsFiles()
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return sandboxOutcome{}, err
+	}
+
+	var (
+		mu      sync.Mutex
+		reasons []string
+		proc    *os.Process
+	)
+	stop := func(reason string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if reason != "" && !slices.Contains(reasons, reason) {
+			reasons = append(reasons, reason)
+		}
+		if proc != nil {
+			syscall.Kill(-proc.Pid, syscall.SIGKILL) // bwrap; --die-with-parent takes the rest
+		}
+		if cg != nil {
+			go cg.killAll()
+		}
+	}
+	outLimit := fmt.Sprintf("output limit reached: more than %s of output", formatBytes(floodFactor*lim.OutputBytes))
+	log := newOutputLog(lim.OutputBytes, floodFactor*lim.OutputBytes, func() { stop(outLimit) })
+
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return sandboxOutcome{}, err
+	}
+	defer statusR.Close()
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{initName, string(specJSON)},
+		Env:         []string{},
+		Stdout:      log,
+		Stderr:      log,
+		ExtraFiles:  []*os.File{statusW},
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		WaitDelay:   5 * time.Second,
+	}
+	start := time.Now()
+	mu.Lock()
+	err = cmd.Start()
+	proc = cmd.Process
+	mu.Unlock()
+	statusW.Close()
+	if err != nil {
+		return sandboxOutcome{}, fmt.Errorf("starting the sandbox helper: %w", err)
+	}
+	helperErr, _ := io.ReadAll(statusR)
+	if len(helperErr) > 0 {
+		cmd.Wait()
+		return sandboxOutcome{}, fmt.Errorf("the sandbox could not start: %s", helperErr)
+	}
+
+	wallClock := fmt.Sprintf("wall-clock limit of %s reached", lim.WallClock)
+	timer := time.AfterFunc(lim.WallClock, func() { stop(wallClock) })
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			stop("")
+		case <-done:
+		}
+	}()
+	waitErr := cmd.Wait()
+	close(done)
+	timer.Stop()
+	if cg != nil {
+		cg.killAll() // nothing should be left once bwrap is gone; be sure
+	}
+	if ctx.Err() != nil {
+		return sandboxOutcome{}, ctx.Err()
+	}
+	if waitErr != nil && cmd.ProcessState == nil {
+		return sandboxOutcome{}, waitErr
+	}
+
+	out := sandboxOutcome{exitCode: cmd.ProcessState.ExitCode(), duration: time.Since(start), log: log.Bytes()}
+	mu.Lock()
+	stoppedByRunner := reasons
+	mu.Unlock()
+	if out.exitCode != 0 || len(stoppedByRunner) > 0 {
+		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		out.stopped = joinReasons(r.limitsHit(cg, lim, out.exitCode, cpu, out.log)...)
+		out.stopped = joinReasons(append([]string{out.stopped}, stoppedByRunner...)...)
+	}
+	return out, nil
+}
+
+// limitsHit names the limits a failed step ran into, as far as they can be told: cgroup counters
+// are exact; the signals of RLIMIT_CPU and RLIMIT_FSIZE are seen in bwrap's exit code (128+signal)
+// only when the killed process was the command itself, so the step's CPU time and the log are
+// looked at too.
+func (r *Runner) limitsHit(cg *stepCgroup, lim sandbox.Limits, exitCode int, cpu time.Duration, log []byte) []string {
+	var hit []string
+	lower := bytes.ToLower(log)
+	switch {
+	case cg != nil && cg.memoryExceeded(),
+		cg == nil && bytes.Contains(lower, []byte("out of memory")):
+		hit = append(hit, fmt.Sprintf("memory limit of %s reached", formatBytes(lim.MemoryBytes)))
+	}
+	if cg != nil && cg.processesExceeded() {
+		hit = append(hit, fmt.Sprintf("process limit of %d reached", lim.Processes))
+	}
+	if exitCode == 128+int(syscall.SIGXFSZ) || bytes.Contains(lower, []byte("file too large")) {
+		hit = append(hit, fmt.Sprintf("file size limit of %s reached", formatBytes(lim.FileBytes)))
+	}
+	if exitCode == 128+int(syscall.SIGXCPU) || cpu >= lim.CPUTime {
+		hit = append(hit, fmt.Sprintf("CPU time limit of %s per process reached", lim.CPUTime))
+	}
+	return hit
+}
+
+// stepRlimits are the helper's limits, inherited by bwrap and the step. Memory and processes
+// are the cgroup's to bound when there is one: RLIMIT_NPROC counts every process of the uid,
+// other sandboxes' too, and RLIMIT_DATA fails allocations instead of a clear OOM kill.
+// RLIMIT_AS is never used: toolchains reserve far more address space than they use.
+func stepRlimits(lim sandbox.Limits, cgroup bool) []rlimit {
+	cpu := uint64((lim.CPUTime + time.Second - 1) / time.Second)
+	limits := []rlimit{
+		// SIGXCPU at the soft limit (most programs die of it), SIGKILL a little later.
+		{unix.RLIMIT_CPU, cpu, cpu + 2},
+		{unix.RLIMIT_FSIZE, uint64(lim.FileBytes), uint64(lim.FileBytes)},
+		{unix.RLIMIT_NOFILE, 8192, 8192},
+		{unix.RLIMIT_CORE, 0, 0},
+	}
+	if !cgroup {
+		limits = append(limits,
+			rlimit{unix.RLIMIT_NPROC, uint64(lim.Processes), uint64(lim.Processes)},
+			rlimit{unix.RLIMIT_DATA, uint64(lim.MemoryBytes), uint64(lim.MemoryBytes)})
+	}
+	return limits
+}
+
+func joinReasons(reasons ...string) string {
+	var kept []string
+	for _, r := range reasons {
+		if r != "" && !slices.Contains(kept, r) {
+			kept = append(kept, r)
+		}
+	}
+	return strings.Join(kept, "; ")
+}
