@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -12,6 +13,7 @@ import (
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/protoenum"
+	"github.com/fuzzyllama/fuzzyllama/platform/sourcetree"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
@@ -205,14 +207,47 @@ type DocumentsClient struct {
 	Client documentsv1.DocumentsServiceClient
 }
 
+// maxListPages bounds how many pages of 200 documents a listing reads: 1000 documents, twice
+// the files a source tree may hold.
+const maxListPages = 5
+
+// list calls visit with each of the project's documents (of the type, when set), page by page.
+func (c *DocumentsClient) list(ctx context.Context, projectID string, typ commonv1.DocumentType, visit func(*documentsv1.Document)) error {
+	token := ""
+	for range maxListPages {
+		resp, err := c.Client.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{ProjectId: projectID, Type: typ,
+			PageSize: 200, PageToken: token})
+		if err != nil {
+			return err
+		}
+		for _, d := range resp.GetDocuments() {
+			visit(d)
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	return nil
+}
+
+// isSourceFile reports whether a document is a file of the project's source tree.
+func isSourceFile(typ commonv1.DocumentType, title string) bool {
+	return typ == commonv1.DocumentType_DOCUMENT_TYPE_CODE && sourcetree.IsPath(title)
+}
+
 // Latest implements Documents.
 func (c *DocumentsClient) Latest(ctx context.Context, projectID string, perDoc, total int) ([]provider.ContextDocument, error) {
-	list, err := c.Client.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{ProjectId: projectID, PageSize: 100})
+	var docs []*documentsv1.Document
+	err := c.list(ctx, projectID, commonv1.DocumentType_DOCUMENT_TYPE_UNSPECIFIED, func(d *documentsv1.Document) {
+		if !isSourceFile(d.GetType(), d.GetTitle()) {
+			docs = append(docs, d)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
 	var out []provider.ContextDocument
-	for _, d := range list.GetDocuments() {
+	for _, d := range docs {
 		if total <= 0 {
 			break
 		}
@@ -240,22 +275,56 @@ func cut(s string, n int) string {
 	return strings.TrimRight(s[:n], "\n") + note
 }
 
-// Store implements Documents.
+// Bounds of one CreateDocuments call: the documents service's (documents.MaxBatchDocuments,
+// MaxBatchContentBytes), which the agents service cannot import.
+const (
+	maxBatchDocuments    = 100
+	maxBatchContentBytes = 8 << 20
+)
+
+// batches splits documents into the calls the documents service accepts, in order.
+func batches(docs []output.Document) [][]output.Document {
+	var out [][]output.Document
+	size := 0
+	for i, d := range docs {
+		if i == 0 || len(out[len(out)-1]) == maxBatchDocuments || size+len(d.Content) > maxBatchContentBytes {
+			out = append(out, nil)
+			size = 0
+		}
+		out[len(out)-1] = append(out[len(out)-1], d)
+		size += len(d.Content)
+	}
+	return out
+}
+
+// batchKey is the idempotency key of a run's nth batch (from 1): the run's key for the first,
+// so that a run of one batch is keyed as before, and the key with ":n" for the others. The
+// split is the same on a repeat (the same documents), so each batch is stored once.
+func batchKey(key string, n int) string {
+	if n == 1 || key == "" {
+		return key
+	}
+	return key + ":" + strconv.Itoa(n)
+}
+
+// Store implements Documents, in as many calls as the documents service's bounds require.
 func (c *DocumentsClient) Store(ctx context.Context, r store.Run, docs []output.Document, idempotencyKey string) ([]store.Document, error) {
-	req := &documentsv1.CreateDocumentsRequest{ProjectId: r.ProjectID, AddVersions: true, IdempotencyKey: idempotencyKey,
-		Agent: &documentsv1.AgentAuthor{RunId: r.ID, Role: rolePB(r.Role)}}
-	for _, d := range docs {
-		req.Documents = append(req.Documents, &documentsv1.NewDocument{Gate: int32(r.Gate), Type: docTypePB(d.Type), Title: d.Title,
-			Content: d.Content, ChangeNote: changeNote(r)})
-	}
-	resp, err := c.Client.CreateDocuments(ctx, req)
-	if err != nil {
-		return nil, err
-	}
 	var out []store.Document
-	for _, s := range resp.GetDocuments() {
-		d := s.GetDocument()
-		out = append(out, store.Document{ID: d.GetId(), Type: docTypeWord(d.GetType()), Title: d.GetTitle(), Version: int(d.GetVersion())})
+	for i, batch := range batches(docs) {
+		req := &documentsv1.CreateDocumentsRequest{ProjectId: r.ProjectID, AddVersions: true, IdempotencyKey: batchKey(idempotencyKey, i+1),
+			Agent: &documentsv1.AgentAuthor{RunId: r.ID, Role: rolePB(r.Role)}}
+		for _, d := range batch {
+			req.Documents = append(req.Documents, &documentsv1.NewDocument{Gate: int32(r.Gate), Type: docTypePB(d.Type), Title: d.Title,
+				Content: d.Content, ChangeNote: changeNote(r)})
+		}
+		resp, err := c.Client.CreateDocuments(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range resp.GetDocuments() {
+			d := s.GetDocument()
+			out = append(out, store.Document{ID: d.GetId(), Type: docTypeWord(d.GetType()), Title: d.GetTitle(), Version: int(d.GetVersion())})
+		}
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/database/dbtest"
 	"github.com/fuzzyllama/fuzzyllama/platform/eventbus"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
+	"github.com/fuzzyllama/fuzzyllama/platform/sourcetree"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/catalog"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/pricing"
@@ -662,7 +664,7 @@ func (d *fakeDocuments) Latest(_ context.Context, projectID string, perDoc, tota
 	var out []provider.ContextDocument
 	for i := len(d.docs) - 1; i >= 0 && total > 0; i-- {
 		doc := d.docs[i]
-		if doc.ProjectID != projectID {
+		if doc.ProjectID != projectID || doc.Type == "code" && sourcetree.IsPath(doc.Title) {
 			continue
 		}
 		content := cut(doc.Versions[len(doc.Versions)-1], min(perDoc, total))
@@ -670,6 +672,32 @@ func (d *fakeDocuments) Latest(_ context.Context, projectID string, perDoc, tota
 		out = append(out, provider.ContextDocument{Type: doc.Type, Title: doc.Title, Version: len(doc.Versions), Content: content})
 	}
 	return out, nil
+}
+
+func (d *fakeDocuments) Files(_ context.Context, projectID string) ([]SourceFile, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []SourceFile
+	for _, doc := range d.docs {
+		if doc.ProjectID == projectID && doc.Type == "code" && sourcetree.IsPath(doc.Title) {
+			latest := []byte(doc.Versions[len(doc.Versions)-1])
+			out = append(out, SourceFile{Path: doc.Title, DocumentID: doc.ID, Version: len(doc.Versions), Gate: doc.Gate,
+				ContentHash: sourcetree.ContentHash(latest), Size: int64(len(latest))})
+		}
+	}
+	slices.SortFunc(out, func(a, b SourceFile) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
+}
+
+func (d *fakeDocuments) Content(_ context.Context, projectID, documentID string, version int) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, doc := range d.docs {
+		if doc.ProjectID == projectID && doc.ID == documentID && version >= 1 && version <= len(doc.Versions) {
+			return []byte(doc.Versions[version-1]), nil
+		}
+	}
+	return nil, apperr.NotFound("version %d of document %q not found", version, documentID)
 }
 
 func (d *fakeDocuments) Store(_ context.Context, r store.Run, docs []output.Document, idempotencyKey string) ([]store.Document, error) {

@@ -107,6 +107,16 @@ func (d downDocuments) Latest(ctx context.Context, id string, perDoc, total int)
 	return out, err
 }
 
+func (d downDocuments) Files(ctx context.Context, id string) (out []SourceFile, err error) {
+	err = d.o.call("Files", func() error { out, err = d.Documents.Files(ctx, id); return err })
+	return out, err
+}
+
+func (d downDocuments) Content(ctx context.Context, id, docID string, version int) (out []byte, err error) {
+	err = d.o.call("Content", func() error { out, err = d.Documents.Content(ctx, id, docID, version); return err })
+	return out, err
+}
+
 func (d downDocuments) Store(ctx context.Context, r store.Run, docs []output.Document, key string) (out []store.Document, err error) {
 	err = d.o.call("Store", func() error { out, err = d.Documents.Store(ctx, r, docs, key); return err })
 	return out, err

@@ -84,12 +84,16 @@ type NewTask struct {
 	Gate int
 }
 
-// Documents is what the agents service needs of the documents service.
+// Documents is what the agents service needs of the documents service. Its Sources are the
+// project's source tree, which a run's prompt shows.
 type Documents interface {
-	// Latest returns the latest version of the project's documents, newest first, each cut to
-	// perDoc bytes and all to total bytes.
+	Sources
+	// Latest returns the latest version of the project's documents other than its source
+	// files, each cut to perDoc bytes and all to total bytes.
 	Latest(ctx context.Context, projectID string, perDoc, total int) ([]provider.ContextDocument, error)
-	// Store saves a run's documents in one batch, as new versions of documents of the same type
-	// and title; a repeat with the same key stores nothing more and returns what the first did.
+	// Store saves a run's documents (its files as code documents titled with their paths) as
+	// new versions of documents of the same type and title, in as few batches as the documents
+	// service allows; a repeat with the same key stores nothing more and returns what the first
+	// did.
 	Store(ctx context.Context, r store.Run, docs []output.Document, idempotencyKey string) ([]store.Document, error)
 }

@@ -3,6 +3,7 @@ package agents
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/catalog"
@@ -13,12 +14,18 @@ import (
 const (
 	promptOpenTasks = 30
 	promptHandoffs  = 5
+	// treeListingBytes is what one line of the source tree's listing takes besides the path.
+	treeListingBytes = 40
+	// minShownBytes: with less budget left, no more file contents are shown (a few lines of a
+	// file say little and cost a request each).
+	minShownBytes = 512
 )
 
 // prompt builds what a run asks its model: the role's system prompt (with the output contract)
 // and one user message with the project's description, the gate, the documents to produce, the
-// latest versions of the project's documents (bounded), open tasks, recent handoffs and, on a
-// re-run, the reviewer's requested changes. The same content goes in the Brief, as data.
+// latest versions of the project's documents and its source tree (bounded), open tasks, recent
+// handoffs and, on a re-run, the reviewer's requested changes. The same content goes in the
+// Brief, as data.
 func (s *Service) prompt(ctx context.Context, r store.Run) (provider.Request, error) {
 	role, ok := catalog.Get(r.Role)
 	if !ok {
@@ -28,7 +35,21 @@ func (s *Service) prompt(ctx context.Context, r store.Run) (provider.Request, er
 	if err != nil {
 		return provider.Request{}, fromService("projects", err)
 	}
-	docs, err := s.Documents.Latest(ctx, r.ProjectID, s.Limits.ContextPerDocument, s.Limits.ContextTotal)
+	files, err := s.Documents.Files(ctx, r.ProjectID)
+	if err != nil {
+		return provider.Request{}, fromService("documents", err)
+	}
+	// The documents and the source tree share the budget: with a tree, the documents get half
+	// and the tree the rest.
+	docBudget := s.Limits.ContextTotal
+	if len(files) > 0 {
+		docBudget /= 2
+	}
+	docs, err := s.Documents.Latest(ctx, r.ProjectID, s.Limits.ContextPerDocument, docBudget)
+	if err != nil {
+		return provider.Request{}, fromService("documents", err)
+	}
+	tree, err := s.sourceTree(ctx, r.ProjectID, role, files, s.Limits.ContextTotal-contentBytes(docs))
 	if err != nil {
 		return provider.Request{}, fromService("documents", err)
 	}
@@ -50,10 +71,62 @@ func (s *Service) prompt(ctx context.Context, r store.Run) (provider.Request, er
 	}
 	b := &provider.Brief{Role: role.ID, RoleName: role.Name, Gate: r.Gate, GateName: catalog.GateName(r.Gate),
 		Revision: r.Revision, ProjectName: p.Name, ProjectType: p.Type, Description: p.Description,
-		Required: role.OutputsFor(r.Gate), Documents: docs, OpenTasks: tasks, Feedback: r.Feedback,
+		Required: role.OutputsFor(r.Gate), Documents: docs, Files: tree, OpenTasks: tasks, Feedback: r.Feedback,
 		Instructions: r.Instructions, NextRoles: next}
 	return provider.Request{Model: r.Model, System: role.SystemPrompt, MaxTokens: role.MaxTokens, Brief: b,
 		Messages: []provider.Message{{Role: "user", Content: userMessage(b, handoffs)}}}, nil
+}
+
+func contentBytes(docs []provider.ContextDocument) int {
+	n := 0
+	for _, d := range docs {
+		n += len(d.Content)
+	}
+	return n
+}
+
+// sourceTree is the project's source tree as a run sees it: every file listed (the listing
+// counts against budget), then as many contents as fit in what is left, most relevant to the
+// role first (relevance), each cut to the per-document limit.
+func (s *Service) sourceTree(ctx context.Context, projectID string, role catalog.Role, files []SourceFile, budget int) ([]provider.SourceFile, error) {
+	out := make([]provider.SourceFile, len(files))
+	order := make([]int, len(files))
+	for i, f := range files {
+		out[i] = provider.SourceFile{Path: f.Path, Version: f.Version, Size: f.Size}
+		order[i] = i
+		budget -= len(f.Path) + treeListingBytes
+	}
+	// files are in path order, and a stable sort keeps it within each rank.
+	slices.SortStableFunc(order, func(a, b int) int { return relevance(role, files[a]) - relevance(role, files[b]) })
+	for _, i := range order {
+		if budget < minShownBytes {
+			break
+		}
+		var content []byte
+		if files[i].Size > 0 {
+			var err error
+			if content, err = s.Documents.Content(ctx, projectID, files[i].DocumentID, files[i].Version); err != nil {
+				return nil, err
+			}
+		}
+		shown := cut(string(content), min(s.Limits.ContextPerDocument, budget))
+		budget -= len(shown)
+		out[i].Content, out[i].Shown = shown, true
+	}
+	return out, nil
+}
+
+// relevance ranks a file for a role, lower first: the role's own files (under its directory),
+// then the files at the root of the repository and the README of each directory there (what
+// each component is and how it builds), then the rest.
+func relevance(role catalog.Role, f SourceFile) int {
+	switch {
+	case role.SourceDir != "" && strings.HasPrefix(f.Path, role.SourceDir+"/"):
+		return 0
+	case !strings.Contains(f.Path, "/") || strings.Count(f.Path, "/") == 1 && strings.HasSuffix(f.Path, "/README.md"):
+		return 1
+	}
+	return 2
 }
 
 // recentHandoffs are the notes of the project's latest successful runs before this one.
@@ -85,7 +158,11 @@ func userMessage(b *provider.Brief, handoffs []string) string {
 	}
 	m.WriteString(" Produce these documents, with exactly these types and titles:\n\n")
 	for _, d := range b.Required {
-		fmt.Fprintf(&m, "- type %q, title %q\n", d.Type, d.Title)
+		if d.Files {
+			fmt.Fprintf(&m, "- your source code, as <file> blocks (deliverable %q)\n", d.Type)
+		} else {
+			fmt.Fprintf(&m, "- type %q, title %q\n", d.Type, d.Title)
+		}
 	}
 	if b.Feedback != "" {
 		fmt.Fprintf(&m, "\n## The reviewer's requested changes\n\n%s\n\nRevise the current versions below to address every point; keep their titles.\n", b.Feedback)
@@ -102,6 +179,9 @@ func userMessage(b *provider.Brief, handoffs []string) string {
 			fmt.Fprintf(&m, "\n<existing-document type=%q title=%q version=\"%d\">\n%s\n</existing-document>\n", d.Type, d.Title, d.Version, d.Content)
 		}
 	}
+	if len(b.Files) > 0 {
+		writeTree(&m, b.Files)
+	}
 	if len(b.OpenTasks) > 0 {
 		m.WriteString("\n## Open tasks\n\n")
 		for _, t := range b.OpenTasks {
@@ -115,4 +195,33 @@ func userMessage(b *provider.Brief, handoffs []string) string {
 		}
 	}
 	return m.String()
+}
+
+// writeTree renders the source tree: the listing, then the contents shown.
+func writeTree(m *strings.Builder, files []provider.SourceFile) {
+	shown := 0
+	for _, f := range files {
+		if f.Shown {
+			shown++
+		}
+	}
+	fmt.Fprintf(m, "\n## Source tree\n\nThe project's files, the latest version of each, by path (%d of %d shown below; to change a file, write it again in full at its path):\n\n",
+		shown, len(files))
+	for _, f := range files {
+		note := ""
+		if !f.Shown {
+			note = ", not shown"
+		}
+		fmt.Fprintf(m, "- %s (%d bytes, version %d%s)\n", f.Path, f.Size, f.Version, note)
+	}
+	for _, f := range files {
+		if !f.Shown {
+			continue
+		}
+		content := f.Content
+		if content != "" && !strings.HasSuffix(content, "\n") {
+			content += "\n"
+		}
+		fmt.Fprintf(m, "\n<existing-file path=%q version=\"%d\">\n%s</existing-file>\n", f.Path, f.Version, content)
+	}
 }

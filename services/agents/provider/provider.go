@@ -41,8 +41,11 @@ type Brief struct {
 	// Required are the documents the run must produce, with the titles to use.
 	Required []DocSpec
 	// Documents are the latest versions of the project's documents the run may build on
-	// (bounded in size by the caller).
+	// (bounded in size by the caller), its source files apart.
 	Documents []ContextDocument
+	// Files are the project's source tree, by path: every file, with the contents the caller's
+	// budget had room for.
+	Files []SourceFile
 	// OpenTasks are the titles of the project's open tasks.
 	OpenTasks []string
 	// Feedback is the reviewer's requested changes, on a re-run.
@@ -68,6 +71,15 @@ type ContextDocument struct {
 	Title   string
 	Version int
 	Content string // possibly truncated by the caller
+}
+
+// SourceFile is a file of the project's source tree given to the model.
+type SourceFile struct {
+	Path    string
+	Version int
+	Size    int64  // bytes of the latest version
+	Shown   bool   // Content is given; the budget had no room for the others
+	Content string // possibly cut by the caller
 }
 
 // Usage is the token usage the provider reported.
