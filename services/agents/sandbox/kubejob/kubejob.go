@@ -253,7 +253,7 @@ func (r *Runner) wait(ctx context.Context, rn run, phase string, deadline time.D
 		return transcript{}, "", err
 	}
 	if pod == nil {
-		return transcript{}, "the pod never started (" + jobMessage(job) + ")", nil
+		return transcript{}, "", fmt.Errorf("the sandbox's %s pod never started (%s)", phase, jobMessage(job))
 	}
 	log, err := r.c.Client.CoreV1().Pods(r.c.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{
 		Container: containerName, LimitBytes: ptr.To[int64](maxLogBytes)}).DoRaw(ctx)
