@@ -50,6 +50,7 @@ type Config struct {
 	UserMonthlyTokens    int64
 	UserMonthlyCost      string
 	VerifyRepairs        int
+	Sandbox              SandboxConfig
 	gateCost, monthlyUSD int64
 	prices               map[string]pricing.Price
 }
@@ -77,6 +78,7 @@ func (c *Config) Register(s *config.Set) {
 	s.Int64Var(&c.GateTokenBudget, "AGENT_GATE_TOKEN_BUDGET", 2_000_000, "tokens a gate's runs may use before the gate is blocked (0: no limit); unblocking grants as many again")
 	s.StringVar(&c.GateCostBudget, "AGENT_GATE_COST_BUDGET", "20", "USD a gate's runs may cost before the gate is blocked (0: no limit)")
 	s.IntVar(&c.GateMaxReruns, "AGENT_GATE_MAX_RERUNS", 3, "times each role of a gate may run again (changes requested, or after a failure) before the gate is blocked (0: no limit)")
+	c.Sandbox.Register(s)
 	s.IntVar(&c.VerifyRepairs, "AGENT_VERIFY_REPAIRS", 2, "times a gate's failed verification (its code's build, lint or tests in the sandbox) is sent back to the developers with the errors before the gate blocks for the owner to decide")
 	s.Int64Var(&c.UserMonthlyTokens, "AGENT_USER_MONTHLY_TOKENS", 0, "tokens one user's runs may use per calendar month, UTC (0: no limit)")
 	s.StringVar(&c.UserMonthlyCost, "AGENT_USER_MONTHLY_COST", "100", "USD one user's runs may cost per calendar month, UTC (0: no limit)")

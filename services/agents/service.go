@@ -77,9 +77,8 @@ type Service struct {
 	Providers Providers
 	Prices    *pricing.Table
 	// Runner runs the source trees' builds and tests (verification.go); nil leaves the proofs it
-	// would produce to people. Sources and Evidence are what verification reads and records.
+	// would produce to people. Evidence is what verification reads of gates and records.
 	Runner   sandbox.Runner
-	Sources  Sources
 	Evidence Evidence
 	// Model, when set, replaces every role's default model (e.g. a local model for all).
 	Model  string

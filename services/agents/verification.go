@@ -236,7 +236,12 @@ func (s *Service) verify(ctx context.Context, id string) error {
 		}
 		return err
 	}
-	plan, err := verify.NewPlan(v.ProjectID, files, ev.Proofs, ev.CoverageThreshold)
+	wanted := ev.Proofs
+	if v.Gate == firstCodeGate {
+		// No workflow requires a preview; G5 gets one when the tree's manifest declares it.
+		wanted = append(slices.Clone(wanted), verify.ProofPreviewStartup)
+	}
+	plan, err := verify.NewPlan(v.ProjectID, files, wanted, ev.CoverageThreshold)
 	if err != nil {
 		return s.endVerification(ctx, v, store.VerificationError, err.Error()+".", nil)
 	}
@@ -283,7 +288,7 @@ func (s *Service) verify(ctx context.Context, id string) error {
 	}
 	state, failure := store.VerificationPassed, ""
 	for _, pr := range proofs {
-		if !pr.Pass {
+		if !pr.Pass && slices.Contains(ev.Proofs, pr.Type) { // a failed preview is shown, not repaired
 			state = store.VerificationFailed
 			failure += pr.Failure
 		}
@@ -338,7 +343,7 @@ func artifactByID(list []store.Artifact, id string) store.Artifact {
 // readTree reads the source tree gate holds, for the sandbox, with its hash. A tree past the
 // bounds is refused (FailedPrecondition) naming the bound.
 func (s *Service) readTree(ctx context.Context, projectID string, gate int) ([]sandbox.File, string, error) {
-	listed, err := s.Sources.Files(ctx, projectID)
+	listed, err := s.Documents.Files(ctx, projectID)
 	if err != nil {
 		return nil, "", fromService("documents", err)
 	}
@@ -350,7 +355,7 @@ func (s *Service) readTree(ctx context.Context, projectID string, gate int) ([]s
 	var entries []sourcetree.Entry
 	var size int64
 	for _, f := range tree {
-		content, err := s.Sources.Content(ctx, projectID, f.DocumentID, f.Version)
+		content, err := s.Documents.Content(ctx, projectID, f.DocumentID, f.Version)
 		if err != nil {
 			return nil, "", fromService("documents", err)
 		}

@@ -26,7 +26,7 @@ func (s *Service) SourceTree(ctx context.Context, projectID string, gate int) ([
 	if _, err := s.Projects.Authorize(ctx, projectID, false); err != nil {
 		return nil, "", err
 	}
-	files, err := s.Sources.Files(ctx, projectID)
+	files, err := s.Documents.Files(ctx, projectID)
 	if err != nil {
 		return nil, "", err
 	}

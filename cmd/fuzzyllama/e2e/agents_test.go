@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +16,9 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/output"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/providertest"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/bwrap"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/verify"
 )
 
 type runView struct {
@@ -50,6 +57,19 @@ type proofView struct {
 	Summary    string `json:"summary"`
 	ProducedBy string `json:"producedBy"`
 	Attested   bool   `json:"attested"`
+	Revision   int    `json:"revision"`
+	Run        *struct {
+		TreeHash   string `json:"treeHash"`
+		Command    string `json:"command"`
+		ExitCode   int    `json:"exitCode"`
+		DurationMs string `json:"durationMs"`
+		Runner     string `json:"runner"`
+		Artifacts  []struct {
+			ID        string `json:"id"`
+			Kind      string `json:"kind"`
+			MediaType string `json:"mediaType"`
+		} `json:"artifacts"`
+	} `json:"run"`
 }
 
 type agentGateView struct {
@@ -60,10 +80,11 @@ type agentGateView struct {
 	Proofs        []proofView `json:"proofs"`
 }
 
-// waitGate polls gate n until it is in state want, failing on BLOCKED or after a minute.
+// waitGate polls gate n until it is in state want, failing on BLOCKED or after four minutes
+// (a first verification of a tree downloads its dependencies and fills its build cache).
 func (s *server) waitGate(t *testing.T, token, pid string, n int, want string) agentGateView {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		var out struct{ Gate agentGateView }
 		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/gates/%d", pid, n), token, nil).want(t, 200, "").data(t, &out)
@@ -112,8 +133,10 @@ func (s *server) waitRuns(t *testing.T, token, pid string, gate, want int) {
 // produce, approves through G9, and the project is complete.
 func TestAgentsJourney(t *testing.T) {
 	eachMode(t, func(t *testing.T, m mode) {
-		s := start(t, m.env(t), map[string]string{"AGENT_SWEEP_INTERVAL": "1s", "AGENT_QUEUE_POLL_INTERVAL": "20ms",
-			"RATE_LIMIT_PER_USER_PER_MINUTE": "100000"})
+		env := map[string]string{"AGENT_SWEEP_INTERVAL": "1s", "AGENT_QUEUE_POLL_INTERVAL": "20ms",
+			"RATE_LIMIT_PER_USER_PER_MINUTE": "100000"}
+		maps.Copy(env, sandboxEnv(t))
+		s := start(t, m.env(t), env)
 		owner := s.register(t, "owner@example.com", goodPassword, "Owner")
 		tok := owner.AccessToken
 		p := s.createProject(t, tok, "Recipe box", "PROJECT_TYPE_TRADITIONAL")
@@ -142,13 +165,28 @@ func TestAgentsJourney(t *testing.T) {
 			s.attest(t, tok, p.ID, n, wf.Gates[n-1], len(wf.Gates[n-1].Roles))
 			g := s.waitGate(t, tok, p.ID, n, "GATE_STATE_IN_REVIEW")
 			s.wantNextStep(t, tok, p.ID, "NEXT_ACTION_KIND_REVIEW_GATE", n)
+			if n == 5 || n == 6 {
+				// The code's build, lint, tests and coverage were run in the sandbox, not attested.
+				s.wantRunProofs(t, tok, p.ID, g)
+			}
 			if n == 5 {
-				// What the owner reviews cannot change under them: an edit of the code is refused.
+				// The developers wrote a source tree: each file a code document titled by its path.
 				var code struct{ Documents []documentView }
-				s.do("GET", base+"/documents?gate=5", tok, nil).want(t, 200, "").data(t, &code)
-				if len(code.Documents) != 2 {
-					t.Fatalf("G5 documents: %+v", code.Documents)
+				s.do("GET", base+"/documents?gate=5&pageSize=200", tok, nil).want(t, 200, "").data(t, &code)
+				var tree struct {
+					Files    []struct{ Path, DocumentID string }
+					TreeHash string
 				}
+				s.do("GET", base+"/tree?gate=5", tok, nil).want(t, 200, "").data(t, &tree)
+				paths := map[string]bool{}
+				for _, f := range tree.Files {
+					paths[f.Path] = true
+				}
+				if len(code.Documents) < 10 || len(tree.Files) != len(code.Documents) || !paths["backend/go.mod"] ||
+					!paths["frontend/package.json"] || !strings.HasPrefix(tree.TreeHash, "sha256:") {
+					t.Fatalf("G5 documents %d, tree %+v", len(code.Documents), tree)
+				}
+				// What the owner reviews cannot change under them: an edit of the code is refused.
 				edit := s.do("PATCH", base+"/documents/"+code.Documents[0].ID, tok, map[string]any{"baseVersion": code.Documents[0].Version,
 					"content": "edited during the review"}).want(t, 400, "FAILED_PRECONDITION")
 				if edit.env.Error.Details == nil || edit.env.Error.Details.Reason != "GATE_UNDER_REVIEW" {
@@ -185,6 +223,8 @@ func TestAgentsJourney(t *testing.T) {
 			t.Fatalf("status: %+v", status)
 		}
 		s.wantNextStep(t, tok, p.ID, "NEXT_ACTION_KIND_PROJECT_COMPLETE", 9)
+		// The exported repository builds and its tests pass as it is, in the same sandbox.
+		s.wantExportBuilds(t, tok, p.ID)
 		s.wantEveryTaskDone(t, tok, p.ID) // tasks_test.go
 		// Every run succeeded, on the offline model, and the intake proposed the project's tasks.
 		var runs struct{ Runs []runView }
@@ -258,7 +298,8 @@ func TestAgentsJourney(t *testing.T) {
 		}
 		for what, service := range map[string]string{"GATE_STATE_IN_REVIEW": "agents",
 			"GATE_STATE_APPROVED": "", "GATE_STATE_CHANGES_REQUESTED": "", "deliverable": "documents",
-			"PROOF_TYPE_SPEC_VALIDATION": "agents", "PROOF_TYPE_BUILD": ""} {
+			"PROOF_TYPE_SPEC_VALIDATION": "agents", "PROOF_TYPE_BUILD": "agents", "PROOF_TYPE_COVERAGE": "agents",
+			"PROOF_TYPE_SECURITY_SCAN": ""} {
 			if len(by[what]) != 1 || by[what][service] == 0 {
 				t.Errorf("%s made by %v (service: events), want by %q only", what, by[what], service)
 			}
@@ -302,7 +343,7 @@ func (s *server) attest(t *testing.T, tok, pid string, n int, def workflowGateVi
 	t.Helper()
 	var owed []string
 	for _, proof := range def.Proofs {
-		if proof != "PROOF_TYPE_SPEC_VALIDATION" {
+		if !machineProduced[proof] {
 			owed = append(owed, proof)
 		}
 	}
@@ -323,6 +364,55 @@ func (s *server) attest(t *testing.T, tok, pid string, n int, def workflowGateVi
 	for _, proof := range owed {
 		s.do("POST", fmt.Sprintf("/api/v1/projects/%s/gates/%d/proofs", pid, n), tok, map[string]any{"type": proof,
 			"result": "PROOF_RESULT_PASS", "summary": "checked by the owner"}).want(t, http.StatusCreated, "")
+	}
+}
+
+// machineProduced are the proofs FuzzyLlama produces itself in the journeys: the API
+// specification's validation, and what running the code in the sandbox gives.
+var machineProduced = map[string]bool{"PROOF_TYPE_SPEC_VALIDATION": true, "PROOF_TYPE_BUILD": true, "PROOF_TYPE_LINT": true,
+	"PROOF_TYPE_UNIT_TESTS": true, "PROOF_TYPE_COVERAGE": true}
+
+// sandboxEnv runs the agents' code in the local sandbox, its caches in a directory of the test
+// that the sandbox's unprivileged user can reach.
+func sandboxEnv(t *testing.T) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	for d := dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return map[string]string{"SANDBOX_RUNNER": "local", "SANDBOX_DIR": dir}
+}
+
+// wantRunProofs checks the gate's current proofs that the sandbox produces: passed, recorded by
+// the agents service with how they ran, on the tree the gate holds, with a log that shows the
+// commands.
+func (s *server) wantRunProofs(t *testing.T, tok, pid string, g agentGateView) {
+	t.Helper()
+	var tree struct{ TreeHash string }
+	s.do("GET", fmt.Sprintf("/api/v1/projects/%s/tree?gate=%d", pid, g.Number), tok, nil).want(t, 200, "").data(t, &tree)
+	found := 0
+	for _, p := range g.Proofs {
+		if !machineProduced[p.Type] || p.Type == "PROOF_TYPE_SPEC_VALIDATION" || p.Revision != g.Revision {
+			continue
+		}
+		found++
+		if p.Result != "PROOF_RESULT_PASS" || p.Attested || p.ProducedBy != "agents" || p.Run == nil || p.Run.Runner != "local" ||
+			p.Run.TreeHash != tree.TreeHash || p.Run.ExitCode != 0 || len(p.Run.Artifacts) == 0 || p.Run.Artifacts[0].Kind != "log" {
+			t.Fatalf("G%d proof %s: %+v (tree %s)", g.Number, p.Type, p, tree.TreeHash)
+		}
+		var art struct {
+			Artifact struct{ MediaType string }
+			Content  []byte
+		}
+		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/artifacts/%s", pid, p.Run.Artifacts[0].ID), tok, nil).want(t, 200, "").data(t, &art)
+		if !strings.HasPrefix(art.Artifact.MediaType, "text/plain") || !strings.Contains(string(art.Content), "$ cd backend && go ") {
+			t.Fatalf("G%d %s log (%s):\n%s", g.Number, p.Type, art.Artifact.MediaType, art.Content)
+		}
+	}
+	if found == 0 {
+		t.Fatalf("G%d has no proof produced in the sandbox: %+v", g.Number, g.Proofs)
 	}
 }
 
@@ -652,4 +742,42 @@ func TestAgentsAuthorizationMatrix(t *testing.T) {
 		run := withRun(a)
 		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs/%s", b, run), owner, nil).want(t, 404, "NOT_FOUND")
 	})
+}
+
+// wantExportBuilds downloads the project's ZIP export, and builds, lints and tests the files it
+// holds outside docs/ with the sandbox runner the agents use: the export is a repository that
+// builds as it is.
+func (s *server) wantExportBuilds(t *testing.T, tok, pid string) {
+	t.Helper()
+	r := s.do("GET", "/api/v1/projects/"+pid+"/documents:export?format=ARCHIVE_FORMAT_ZIP", tok, nil)
+	if r.status != 200 {
+		t.Fatalf("export: %d %.200s", r.status, r.raw)
+	}
+	var files []sandbox.File
+	for path, content := range unpackArchive(t, r.header.Get("Content-Type"), r.raw) {
+		if !strings.HasPrefix(path, "docs/") {
+			files = append(files, sandbox.File{Path: path, Content: []byte(content)})
+		}
+	}
+	plan, err := verify.NewPlan("export-"+pid, files, []string{"build", "lint", "unit_tests"}, 0)
+	if err != nil {
+		t.Fatalf("export plan: %v (%d files)", err, len(files))
+	}
+	dir := sandboxEnv(t)["SANDBOX_DIR"]
+	runner, err := bwrap.New(bwrap.Config{CacheDir: filepath.Join(dir, "cache"), WorkDir: filepath.Join(dir, "work")})
+	if err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
+	res, err := runner.Run(context.Background(), plan.Job)
+	if err != nil {
+		t.Fatalf("export run: %v", err)
+	}
+	for _, p := range plan.Evaluate(res) {
+		if !p.Pass {
+			t.Errorf("the exported tree's %s: %s\n%s", p.Type, p.Summary, p.Failure)
+		}
+	}
+	if len(plan.Components) < 2 {
+		t.Errorf("the export has components %+v, want the backend and the frontend", plan.Components)
+	}
 }

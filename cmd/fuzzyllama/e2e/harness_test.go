@@ -59,7 +59,8 @@ type server struct {
 // start boots the product with the mode's environment plus extra (which wins).
 func start(t *testing.T, env map[string]string, extra map[string]string) *server {
 	t.Helper()
-	all := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_TIME": "0s", "LOG_LEVEL": "debug"}
+	// No sandbox unless a test asks for one (sandboxEnv): only the journeys reach code.
+	all := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_TIME": "0s", "LOG_LEVEL": "debug", "SANDBOX_RUNNER": "off"}
 	maps.Copy(all, env)
 	maps.Copy(all, extra)
 	cfg := app.Config{Target: "all"}

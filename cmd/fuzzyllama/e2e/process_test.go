@@ -20,10 +20,13 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/platform/logging/logtest"
 	"github.com/fuzzyllama/fuzzyllama/platform/redisx/redistest"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/providertest"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/bwrap"
 )
 
-// TestMain removes the binary the tests built.
+// TestMain removes the binary the tests built. The sandbox runner of the in-process product
+// re-executes this test binary as its helper (bwrap.Init).
 func TestMain(m *testing.M) {
+	bwrap.Init()
 	code := m.Run()
 	binarytest.Cleanup()
 	os.Exit(code)

@@ -371,9 +371,14 @@ func (a *App) startAgents(ctx context.Context, authClient authv1.AuthServiceClie
 	a.closers = append(a.closers, func(context.Context) error { return st.Close() })
 	a.addStore(st.Ping)
 	router, model := cfg.Providers(&http.Client{})
-	svc := &agents.Service{Store: st, Projects: &agents.ProjectsClient{Client: projectsv1.NewProjectsServiceClient(projectsConn)},
-		Documents: &agents.DocumentsClient{Client: documentsv1.NewDocumentsServiceClient(documentsConn)},
-		Providers: router, Prices: cfg.PriceTable(), Model: model, Limits: cfg.Limits(),
+	runner, err := cfg.Sandbox.NewRunner(a.cfg.DataDir, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	projectsClient := &agents.ProjectsClient{Client: projectsv1.NewProjectsServiceClient(projectsConn)}
+	documentsClient := &agents.DocumentsClient{Client: documentsv1.NewDocumentsServiceClient(documentsConn)}
+	svc := &agents.Service{Store: st, Projects: projectsClient, Documents: documentsClient,
+		Runner: runner, Evidence: projectsClient, Providers: router, Prices: cfg.PriceTable(), Model: model, Limits: cfg.Limits(),
 		Tokens: &authn.ServiceTokens{Client: authClient, Service: "agents", Credential: a.cfg.ServiceCredential},
 		Bus:    bus, EncodeRun: agents.PublicRun, Metrics: agents.NewMetrics(reg, st), Logger: a.log}
 	agents.RegisterWorkers(workers, svc)
