@@ -32,10 +32,11 @@ func (r *Runner) fetch(ctx context.Context, j *job, files []sandbox.File, f sand
 	res := sandbox.FetchResult{Kind: f.Kind, Dir: f.Dir}
 	log := newOutputLog(lim.OutputBytes, 0, nil)
 	start := time.Now()
-	dir, err := checkRelDir(f.Dir)
+	dir, dirErr := checkRelDir(f.Dir)
+	var err error
 	switch {
-	case err != nil:
-		fmt.Fprintf(log, "the directory to fetch for is refused: %v\n", err)
+	case dirErr != nil:
+		fmt.Fprintf(log, "the directory to fetch for is refused: %v\n", dirErr)
 	case f.Kind == sandbox.FetchGo:
 		res.Command = "go mod download"
 		res.OK, err = r.fetchGo(ctx, j, files, dir, lim, log)
@@ -45,7 +46,7 @@ func (r *Runner) fetch(ctx context.Context, j *job, files []sandbox.File, f sand
 	default:
 		fmt.Fprintf(log, "the local runner does not know how to fetch %q dependencies\n", f.Kind)
 	}
-	if dir != "." && dir != "" {
+	if dirErr == nil && dir != "." {
 		res.Command = "cd " + dir + " && " + res.Command
 	}
 	res.Duration, res.Log = time.Since(start), log.Bytes()

@@ -36,7 +36,7 @@ var (
 
 // testRunner is the package's Runner, made once. Without bwrap the tests are skipped on a
 // developer's machine and fail in CI (CI is set), where the sandbox is part of what is tested.
-func testRunner(t *testing.T) *Runner {
+func testRunner(t testing.TB) *Runner {
 	t.Helper()
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		if os.Getenv("CI") == "" {

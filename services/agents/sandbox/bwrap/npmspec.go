@@ -109,8 +109,8 @@ func checkOverrides(v any) error {
 // linked from a directory.
 func checkPackageLock(name string, data []byte, registry string) error {
 	var lock struct {
-		Packages     map[string]lockPackage `json:"packages"`
-		Dependencies map[string]lockPackage `json:"dependencies"` // lockfileVersion 1
+		Packages     map[string]lockPackage      `json:"packages"`
+		Dependencies map[string]lockV1Dependency `json:"dependencies"` // lockfileVersion 1
 	}
 	if err := json.Unmarshal(data, &lock); err != nil {
 		return fmt.Errorf("%s is not a lock file: %v", name, err)
@@ -129,12 +129,12 @@ func checkPackageLock(name string, data []byte, registry string) error {
 	return checkLockV1(name, lock.Dependencies, registry)
 }
 
-func checkLockV1(name string, deps map[string]lockPackage, registry string) error {
+func checkLockV1(name string, deps map[string]lockV1Dependency, registry string) error {
 	for dep, p := range deps {
 		if strings.ContainsAny(p.Version, ":/") {
 			return fmt.Errorf("%s: %q has version %q; only registry packages are allowed", name, dep, p.Version)
 		}
-		if err := p.check(dep, registry); err != nil {
+		if err := (lockPackage{Resolved: p.Resolved}).check(dep, registry); err != nil {
 			return fmt.Errorf("%s: %v", name, err)
 		}
 		if err := checkLockV1(name, p.Dependencies, registry); err != nil {
@@ -144,11 +144,17 @@ func checkLockV1(name string, deps map[string]lockPackage, registry string) erro
 	return nil
 }
 
+// lockPackage is an entry of a lock file's "packages" (lockfileVersion 2 and 3).
 type lockPackage struct {
-	Version      string                 `json:"version"`
-	Resolved     string                 `json:"resolved"`
-	Link         bool                   `json:"link"`
-	Dependencies map[string]lockPackage `json:"dependencies"`
+	Resolved string `json:"resolved"`
+	Link     bool   `json:"link"`
+}
+
+// lockV1Dependency is an entry of a version 1 lock file's "dependencies" (nested).
+type lockV1Dependency struct {
+	Version      string                      `json:"version"`
+	Resolved     string                      `json:"resolved"`
+	Dependencies map[string]lockV1Dependency `json:"dependencies"`
 }
 
 func (p lockPackage) check(key, registry string) error {

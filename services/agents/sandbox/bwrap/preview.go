@@ -1,21 +1,278 @@
 package bwrap
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
 )
 
-// previewRun is a preview step's side of the runner.
-type previewRun struct{}
+// A preview step runs, inside one sandbox, this binary as a probe (previewName) that starts the
+// step's server, polls it on the sandbox's own loopback until it answers, has headless Chromium
+// screenshot the page, and stops the server. Being in the same network namespace is what lets it
+// reach a server that nothing outside the sandbox can.
 
-func (r *Runner) newPreview(j *job, step sandbox.Step, lim sandbox.Limits) (*previewRun, error) {
-	return nil, errors.New("preview steps are not supported yet")
+// Paths of a preview inside the sandbox.
+const (
+	sandboxProbe   = "/.fuzzyllama/" + previewName
+	sandboxOut     = "/.fuzzyllama-out" // the probe's output dir, the one place it writes
+	screenshotName = "screenshot.png"
+	maxScreenshot  = 16 << 20
+)
+
+// previewSpec is what the runner tells the probe (its first argument, JSON).
+type previewSpec struct {
+	Port       int           `json:"port"`
+	HealthPath string        `json:"health_path"`
+	PagePath   string        `json:"page_path,omitempty"`
+	Chromium   string        `json:"chromium,omitempty"`
+	HealthWait time.Duration `json:"health_wait"`
+	ShotWait   time.Duration `json:"shot_wait"`
 }
 
-func (p *previewRun) close()                           {}
-func (p *previewRun) bwrapArgs() []string              { return nil }
-func (p *previewRun) command(server []string) []string { return server }
-func (p *previewRun) screenshot() []byte               { return nil }
+// previewRun is a preview step's side of the runner: the probe binary and the output dir.
+type previewRun struct {
+	spec previewSpec
+	out  string // the host dir mounted at sandboxOut
+	exe  string
+}
 
-func runPreview(args []string) int { return 1 }
+// newPreview checks the step's Preview and makes the output dir.
+func (r *Runner) newPreview(j *job, step sandbox.Step, lim sandbox.Limits) (*previewRun, error) {
+	p := step.Preview
+	switch {
+	case p.Port < 1 || p.Port > 65535:
+		return nil, fmt.Errorf("%w: the preview port %d is not a TCP port", errStepRefused, p.Port)
+	case !strings.HasPrefix(p.HealthPath, "/"):
+		return nil, fmt.Errorf("%w: the preview's health path %q does not start with /", errStepRefused, p.HealthPath)
+	case p.PagePath != "" && !strings.HasPrefix(p.PagePath, "/"):
+		return nil, fmt.Errorf("%w: the preview's page path %q does not start with /", errStepRefused, p.PagePath)
+	}
+	exe, err := r.probeBinary()
+	if err != nil {
+		return nil, err
+	}
+	out, err := os.MkdirTemp(j.dir, "preview-")
+	if err != nil {
+		return nil, err
+	}
+	if err := r.makeSandboxDir(out); err != nil {
+		return nil, err
+	}
+	// The probe stops in time to report, before the runner's wall clock stops everything.
+	spec := previewSpec{Port: p.Port, HealthPath: p.HealthPath, PagePath: p.PagePath}
+	budget := lim.WallClock - min(lim.WallClock/10, 5*time.Second)
+	if p.PagePath != "" && r.cfg.Chromium != "" {
+		spec.Chromium = r.cfg.Chromium
+		spec.ShotWait = min(budget/3, time.Minute)
+	}
+	spec.HealthWait = budget - spec.ShotWait
+	return &previewRun{spec: spec, out: out, exe: exe}, nil
+}
+
+// errStepRefused marks a step the runner will not run as given; it becomes a failed result.
+var errStepRefused = errors.New("the step is refused")
+
+// probeBinary is this binary, where the sandbox uid can read it: linked (or copied) once into
+// the work dir, since the binary's own dir may be closed to it (go test's are 0700).
+func (r *Runner) probeBinary() (string, error) {
+	r.probeOnce.Do(func() {
+		dir := filepath.Join(r.cfg.WorkDir, fmt.Sprintf("bin-%d-0", os.Getpid()))
+		if r.probeErr = os.MkdirAll(dir, 0o711); r.probeErr != nil {
+			return
+		}
+		r.probeExe = filepath.Join(dir, previewName)
+		os.Remove(r.probeExe)
+		if os.Link(r.exe, r.probeExe) == nil {
+			if r.probeErr = os.Chmod(r.probeExe, 0o755); r.probeErr == nil {
+				return
+			}
+		}
+		r.probeErr = copyFile(r.exe, r.probeExe, 0o755)
+	})
+	return r.probeExe, r.probeErr
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
+}
+
+// bwrapArgs mount the probe and its output dir.
+func (p *previewRun) bwrapArgs() []string {
+	return []string{"--ro-bind", p.exe, sandboxProbe, "--bind", p.out, sandboxOut}
+}
+
+// command is the probe's command line, which runs server.
+func (p *previewRun) command(server []string) []string {
+	spec, _ := json.Marshal(p.spec)
+	return append([]string{sandboxProbe, string(spec), "--"}, server...)
+}
+
+// screenshot is the PNG the probe left, if any.
+func (p *previewRun) screenshot() []byte {
+	root, err := os.OpenRoot(p.out)
+	if err != nil {
+		return nil
+	}
+	defer root.Close()
+	data, ok := readResult(root, screenshotName, maxScreenshot)
+	if !ok || !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
+		return nil
+	}
+	return data
+}
+
+// runPreview is the probe, inside the sandbox: args are its spec, "--" and the server's argv.
+// It exits 0 once the server answered (screenshot or not), 1 when it did not.
+func runPreview(args []string) int {
+	say := func(format string, a ...any) { fmt.Printf("preview: "+format+"\n", a...) }
+	if len(args) < 3 || args[1] != "--" {
+		say("expects its spec, -- and the server's command")
+		return 2
+	}
+	var spec previewSpec
+	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
+		say("reading its spec: %v", err)
+		return 2
+	}
+	server := exec.Command(args[2], args[3:]...)
+	server.Stdout, server.Stderr = os.Stdout, os.Stderr
+	server.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := server.Start(); err != nil {
+		say("the server did not start: %v", err)
+		return 1
+	}
+	exited := &serverExit{done: make(chan struct{})}
+	go func() { exited.err = server.Wait(); close(exited.done) }()
+	defer stopServer(server, exited.done)
+
+	start := time.Now()
+	url := fmt.Sprintf("http://127.0.0.1:%d", spec.Port)
+	status, err := waitHealthy(url+spec.HealthPath, spec.HealthWait, exited)
+	if err != nil {
+		say("%v", err)
+		return 1
+	}
+	say("GET %s answered %d after %s", spec.HealthPath, status, time.Since(start).Round(time.Millisecond))
+	switch {
+	case spec.PagePath == "":
+	case spec.Chromium == "":
+		say("no screenshot: Chromium is not installed where the sandbox runs")
+	default:
+		if err := screenshot(spec.Chromium, url+spec.PagePath, spec.ShotWait); err != nil {
+			say("no screenshot of %s: %v", spec.PagePath, err)
+		} else {
+			say("screenshot of %s taken", spec.PagePath)
+		}
+	}
+	return 0
+}
+
+// serverExit is the server's end: done is closed when it exited, with err.
+type serverExit struct {
+	done chan struct{}
+	err  error
+}
+
+// waitHealthy polls url until it answers 2xx or 3xx, the server exits or wait is over.
+func waitHealthy(url string, wait time.Duration, exited *serverExit) (int, error) {
+	client := &http.Client{Timeout: 2 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	deadline := time.Now().Add(wait)
+	var last string
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if resp.StatusCode >= 200 && resp.StatusCode < 400 {
+				return resp.StatusCode, nil
+			}
+			last = "it answered " + strconv.Itoa(resp.StatusCode)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-exited.done:
+			return 0, fmt.Errorf("the server exited (%s) before answering %s", describeExit(exited.err), url)
+		case <-time.After(250 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("the server did not answer %s with a 2xx or 3xx within %s (last: %s)", url, wait.Round(time.Second), last)
+		}
+	}
+}
+
+func describeExit(err error) string {
+	if err == nil {
+		return "exit code 0"
+	}
+	return err.Error()
+}
+
+// screenshot has headless Chromium write the page to the output dir. Chromium's own sandbox is
+// off: it cannot make namespaces inside this one, which contains it already.
+func screenshot(chromium, url string, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	shot := filepath.Join(sandboxOut, screenshotName)
+	cmd := exec.CommandContext(ctx, chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
+		"--no-first-run", "--disable-extensions", "--hide-scrollbars", "--user-data-dir=/tmp/chromium",
+		"--window-size=1280,800", "--screenshot="+shot, url)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if _, statErr := os.Stat(shot); statErr == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("Chromium took more than %s", wait.Round(time.Second))
+	}
+	tail := out.Bytes()[max(0, out.Len()-2000):]
+	return fmt.Errorf("Chromium failed (%v): %s", err, bytes.TrimSpace(tail))
+}
+
+// stopServer ends the server's process group: SIGTERM, then SIGKILL.
+func stopServer(server *exec.Cmd, exited <-chan struct{}) {
+	syscall.Kill(-server.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(2 * time.Second):
+	}
+	syscall.Kill(-server.Process.Pid, syscall.SIGKILL)
+}
+
+// probeState is the Runner's lazily made copy of its binary for previews.
+type probeState struct {
+	probeOnce sync.Once
+	probeExe  string
+	probeErr  error
+}

@@ -72,6 +72,7 @@ type Runner struct {
 	exe        string       // this binary, mounted into preview sandboxes
 	hostMounts []string     // bwrap arguments showing the host's /bin, /lib… links or dirs
 	fetchLocks keyedMutex
+	probeState
 	// afterStep, when set (by tests), is called with the tree's host path after each step.
 	afterStep func(tree string)
 }
@@ -261,12 +262,13 @@ func mountTmpfs(dir string, size int64, uid, gid int) error {
 	return syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, opts)
 }
 
-// removeStaleJobs removes the job dirs of runners that died (their pid is in the name).
+// removeStaleJobs removes the job dirs (and preview binaries) of runners that died (their pid
+// is in the name).
 func (r *Runner) removeStaleJobs() {
 	entries, _ := os.ReadDir(r.cfg.WorkDir)
 	for _, e := range entries {
 		pid, ok := ownerPID(e.Name())
-		if !ok || !strings.HasPrefix(e.Name(), "job-") || alive(pid) {
+		if !ok || !(strings.HasPrefix(e.Name(), "job-") || strings.HasPrefix(e.Name(), "bin-")) || alive(pid) {
 			continue
 		}
 		dir := filepath.Join(r.cfg.WorkDir, e.Name())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -52,20 +53,19 @@ func (r *Runner) runStep(ctx context.Context, j *job, step sandbox.Step, lim san
 	if err := checkEnv(step.Env); err != nil {
 		return refuse("the step's environment is refused: %v", err)
 	}
-	args := r.bwrapArgs(j, dir, step.Env)
 	var preview *previewRun
+	var mounts []string
+	command := step.Command
 	if step.Preview != nil {
-		if preview, err = r.newPreview(j, step, lim); err != nil {
+		if preview, err = r.newPreview(j, step, lim); errors.Is(err, errStepRefused) {
+			return refuse("%v", err)
+		} else if err != nil {
 			return res, err
 		}
-		defer preview.close()
-		args = append(args, preview.bwrapArgs()...)
-		args = append(args, "--")
-		args = append(args, preview.command(step.Command)...)
-	} else {
-		args = append(args, "--")
-		args = append(args, step.Command...)
+		mounts, command = preview.bwrapArgs(), preview.command(step.Command)
 	}
+	args := append(r.bwrapArgs(j, dir, step.Env, mounts...), "--")
+	args = append(args, command...)
 	out, err := r.sandboxed(ctx, args, lim)
 	if err != nil {
 		return res, err
@@ -95,8 +95,9 @@ func (r *Runner) runStep(ctx context.Context, j *job, step sandbox.Step, lim san
 	return res, nil
 }
 
-// bwrapArgs are the sandbox's mounts and environment for a step in dir, without the command.
-func (r *Runner) bwrapArgs(j *job, dir string, env []string) []string {
+// bwrapArgs are the sandbox's mounts (with mounts of the caller's) and environment for a step in
+// dir, without the command.
+func (r *Runner) bwrapArgs(j *job, dir string, env []string, mounts ...string) []string {
 	args := []string{
 		"--unshare-all", "--unshare-user", "--disable-userns", "--assert-userns-disabled",
 		"--die-with-parent", "--new-session", "--uid", sandboxUID, "--gid", sandboxUID,
@@ -137,6 +138,7 @@ func (r *Runner) bwrapArgs(j *job, dir string, env []string) []string {
 			args = append(args, "--tmpfs", path.Join(mount, cache))
 		}
 	}
+	args = append(args, mounts...)
 	// The sandbox's own root (a tmpfs bwrap makes, holding the mount points) is read-only too:
 	// only the tree, the build cache and the tmpfs mounts above take writes.
 	args = append(args, "--remount-ro", "/", "--chdir", path.Join(sandboxTree, dir), "--clearenv")
