@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -85,6 +86,11 @@ type manifests struct {
 	hpas            []*autoscalingv2.HorizontalPodAutoscaler
 	policies        []*networkingv1.NetworkPolicy
 	ingresses       []*networkingv1.Ingress
+	roles           []*rbacv1.Role
+	roleBindings    []*rbacv1.RoleBinding
+	// Decoded to be refused: FuzzyLlama needs no permission beyond a namespace.
+	clusterRoles        []*rbacv1.ClusterRole
+	clusterRoleBindings []*rbacv1.ClusterRoleBinding
 	// every object, of whichever kind
 	objects []metav1.Object
 }
@@ -138,6 +144,14 @@ func (m *manifests) decode(doc []byte) error {
 		obj = appendNew(&m.policies)
 	case "networking.k8s.io/v1 Ingress":
 		obj = appendNew(&m.ingresses)
+	case "rbac.authorization.k8s.io/v1 Role":
+		obj = appendNew(&m.roles)
+	case "rbac.authorization.k8s.io/v1 RoleBinding":
+		obj = appendNew(&m.roleBindings)
+	case "rbac.authorization.k8s.io/v1 ClusterRole":
+		obj = appendNew(&m.clusterRoles)
+	case "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
+		obj = appendNew(&m.clusterRoleBindings)
 	default:
 		return fmt.Errorf("unexpected kind %s %s", tm.APIVersion, tm.Kind)
 	}
@@ -257,31 +271,52 @@ func TestKubernetesManifests(t *testing.T) {
 			checkServiceAddresses(t, m, pods)
 			checkIngress(t, m, pods["gateway"])
 			checkNetworkPolicies(t, m, pods)
+			checkAPIAccess(t, m, pods)
+			checkSandboxNetwork(t, m, pods)
 		})
 	}
 }
 
 // pod is what the checks across targets need of one target's Deployment.
 type pod struct {
-	labels    map[string]string
-	namespace string
-	container corev1.Container
-	cfg       Config
+	labels         map[string]string
+	namespace      string
+	serviceAccount string
+	container      corev1.Container
+	cfg            Config
 }
 
+// checkNamespace: the overlay's own namespace, where every Deployment is, and at most the
+// sandbox's besides (components/kubernetes-sandbox), both restricted.
 func checkNamespace(t *testing.T, m *manifests) {
-	if len(m.namespaces) != 1 {
-		t.Fatalf("%d Namespaces, want the overlay's own", len(m.namespaces))
+	if len(m.namespaces) != 1 && (len(m.namespaces) != 2 || m.sandboxNamespace() == "") {
+		t.Fatalf("%d Namespaces, want the overlay's own and at most the sandbox's", len(m.namespaces))
 	}
-	ns := m.namespaces[0]
-	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
-		t.Errorf("namespace %s does not enforce the restricted Pod Security Standard", ns.Name)
-	}
-	for _, d := range m.deployments {
-		if d.Namespace != ns.Name {
-			t.Errorf("Deployment %s is in namespace %q, want %q", d.Name, d.Namespace, ns.Name)
+	for _, ns := range m.namespaces {
+		if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+			t.Errorf("namespace %s does not enforce the restricted Pod Security Standard", ns.Name)
 		}
 	}
+	app := m.namespaces[0].Name
+	if len(m.namespaces) == 2 && app == m.sandboxNamespace() {
+		app = m.namespaces[1].Name
+	}
+	for _, d := range m.deployments {
+		if d.Namespace != app {
+			t.Errorf("Deployment %s is in namespace %q, want %q", d.Name, d.Namespace, app)
+		}
+	}
+}
+
+// sandboxNamespace is the namespace of the sandbox's pods ("" without the sandbox component):
+// the one where its default-deny NetworkPolicy is, with no Deployment of ours.
+func (m *manifests) sandboxNamespace() string {
+	for _, p := range m.policies {
+		if p.Name == "sandbox-default-deny" && !slices.ContainsFunc(m.deployments, func(d *appsv1.Deployment) bool { return d.Namespace == p.Namespace }) {
+			return p.Namespace
+		}
+	}
+	return ""
 }
 
 // checkNames: what the API server's validation would refuse in names and labels (a port name
@@ -393,10 +428,10 @@ func checkDeployment(t *testing.T, m *manifests, target string) (pod, bool) {
 	}
 	checkProbes(t, d.Name, c, cfg)
 	checkResources(t, d.Name, c)
-	checkSecurity(t, d.Name, spec, c)
+	checkSecurity(t, d.Name, spec, c, len(m.grants(d.Namespace, spec.ServiceAccountName)) > 0)
 	checkShutdown(t, d.Name, spec, c, cfg)
 	checkDisruptionAndScaling(t, m, d, target, cfg.Agents.Workers)
-	return pod{labels: d.Spec.Template.Labels, namespace: d.Namespace, container: c, cfg: cfg}, true
+	return pod{labels: d.Spec.Template.Labels, namespace: d.Namespace, serviceAccount: spec.ServiceAccountName, container: c, cfg: cfg}, true
 }
 
 // checkEnvironment runs the container's environment (ConfigMaps resolved, the Secret's keys
@@ -576,7 +611,9 @@ func checkResources(t *testing.T, name string, c corev1.Container) {
 	}
 }
 
-func checkSecurity(t *testing.T, name string, spec corev1.PodSpec, c corev1.Container) {
+// checkSecurity: confined, and with a Kubernetes API token only when its account is granted
+// something (checkAPIAccess bounds what).
+func checkSecurity(t *testing.T, name string, spec corev1.PodSpec, c corev1.Container, usesAPI bool) {
 	psc, sc := spec.SecurityContext, c.SecurityContext
 	if psc == nil || sc == nil {
 		t.Errorf("%s: no pod or container securityContext", name)
@@ -602,8 +639,12 @@ func checkSecurity(t *testing.T, name string, spec corev1.PodSpec, c corev1.Cont
 	if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") || len(sc.Capabilities.Add) > 0 {
 		t.Errorf("%s: capabilities %v, want ALL dropped and none added", name, sc.Capabilities)
 	}
-	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+	mountsToken := spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken
+	if mountsToken && !usesAPI {
 		t.Errorf("%s: mounts a Kubernetes API token it never uses", name)
+	}
+	if usesAPI && !mountsToken {
+		t.Errorf("%s: granted Kubernetes API access, but mounts no token to use it", name)
 	}
 }
 
@@ -776,6 +817,9 @@ func allowed(t *testing.T, policies []*networkingv1.NetworkPolicy, ns string, fr
 		}
 		selected := false
 		for _, p := range policies {
+			if p.Namespace != ns {
+				continue
+			}
 			sel, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
 			if err != nil {
 				t.Fatalf("NetworkPolicy %s: %v", p.Name, err)
@@ -878,62 +922,35 @@ func prefixContains(t *testing.T, policy, cidr string, ip netip.Addr) bool {
 	return p.Contains(ip)
 }
 
+// hasDefaultDeny: a policy of namespace ns selects every pod, ingress and egress, with no rule.
+func hasDefaultDeny(m *manifests, ns string) bool {
+	return slices.ContainsFunc(m.policies, func(p *networkingv1.NetworkPolicy) bool {
+		return p.Namespace == ns && len(p.Spec.PodSelector.MatchLabels)+len(p.Spec.PodSelector.MatchExpressions) == 0 &&
+			len(p.Spec.Ingress)+len(p.Spec.Egress) == 0 &&
+			slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) && slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+	})
+}
+
 // checkNetworkPolicies: by default nothing is allowed; between targets exactly the calls of
 // callGraph are; outside, each target reaches only what it uses.
 func checkNetworkPolicies(t *testing.T, m *manifests, pods map[string]pod) {
-	defaultDeny := false
-	for _, p := range m.policies {
-		if len(p.Spec.PodSelector.MatchLabels)+len(p.Spec.PodSelector.MatchExpressions) == 0 && len(p.Spec.Ingress)+len(p.Spec.Egress) == 0 &&
-			slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) && slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress) {
-			defaultDeny = true
-		}
-	}
-	if !defaultDeny {
+	ns := pods["gateway"].namespace
+	if !hasDefaultDeny(m, ns) {
 		t.Error("no default-deny NetworkPolicy (every pod, ingress and egress, no rule)")
 	}
-	ns := pods["gateway"].namespace
 	endpoints := map[string]endpoint{}
 	for target, p := range pods {
 		endpoints[target] = namespaceEndpoint(target, ns, p.labels)
 	}
-	// A datastore is where its policy's first rule sends: the overlay's address range and port.
-	datastore := func(policy string) (netip.Addr, int32) {
-		for _, p := range m.policies {
-			if p.Name != policy || len(p.Spec.Egress) == 0 {
-				continue
-			}
-			r := p.Spec.Egress[0]
-			if len(r.To) > 0 && r.To[0].IPBlock != nil && len(r.Ports) > 0 && r.Ports[0].Port != nil {
-				if prefix, err := netip.ParsePrefix(r.To[0].IPBlock.CIDR); err == nil {
-					return prefix.Addr(), r.Ports[0].Port.IntVal
-				}
-			}
-		}
-		t.Fatalf("NetworkPolicy %s does not start with an address range and a port", policy)
-		return netip.Addr{}, 0
-	}
-	postgresIP, postgresPort := datastore("fuzzyllama-postgres")
-	redisIP, redisPort := datastore("fuzzyllama-redis")
-	external := func(name, ip string) endpoint { return endpoint{name: name, ip: netip.MustParseAddr(ip)} }
+	postgresIP, postgresPort := policyTarget(t, m, "fuzzyllama-postgres")
+	redisIP, redisPort := policyTarget(t, m, "fuzzyllama-redis")
 	var (
-		postgres   = endpoint{name: "PostgreSQL", ip: postgresIP}
-		redis      = endpoint{name: "Redis", ip: redisIP}
-		internet   = external("a public address", "203.0.113.7")
-		internet6  = external("a public IPv6 address", "2001:db8::7")
-		private    = external("a private address", "10.1.2.3")
-		metadata   = external("the cloud metadata endpoint", "169.254.169.254")
-		kubeDNS    = namespaceEndpoint("kube-dns", "kube-system", map[string]string{"k8s-app": "kube-dns"})
-		ingress    = namespaceEndpoint("the ingress controller", ingressNamespace, map[string]string{"app": "controller"})
-		prometheus = namespaceEndpoint("Prometheus", monitoringNamespace, map[string]string{"app": "prometheus"})
-		stranger   = namespaceEndpoint("a pod of another namespace", "other", map[string]string{"app": "x"})
-		neighbour  = namespaceEndpoint("another pod of the namespace", ns, map[string]string{"app": "x"})
+		postgres                               = endpoint{name: "PostgreSQL", ip: postgresIP}
+		redis                                  = endpoint{name: "Redis", ip: redisIP}
+		neighbour                              = namespaceEndpoint("another pod of the namespace", ns, map[string]string{"app": "x"})
+		internet, internet6, private, metadata = outside.internet, outside.internet6, outside.private, outside.metadata
+		kubeDNS, ingress, prometheus, stranger = outside.kubeDNS, outside.ingress, outside.prometheus, outside.stranger
 	)
-	type conn struct {
-		from, to endpoint
-		proto    corev1.Protocol
-		port     int32
-		want     bool
-	}
 	var conns []conn
 	tcp := func(from, to endpoint, port int32, want bool) {
 		conns = append(conns, conn{from, to, corev1.ProtocolTCP, port, want})
@@ -972,9 +989,57 @@ func checkNetworkPolicies(t *testing.T, m *manifests, pods map[string]pod) {
 			tcp(stranger, from, port, false)
 		}
 	}
+	checkConnections(t, m.policies, ns, conns)
+}
+
+// outside is what the policies are checked against outside the namespace.
+var outside = struct{ internet, internet6, private, metadata, kubeDNS, ingress, prometheus, stranger endpoint }{
+	internet:   externalEndpoint("a public address", "203.0.113.7"),
+	internet6:  externalEndpoint("a public IPv6 address", "2001:db8::7"),
+	private:    externalEndpoint("a private address", "10.1.2.3"),
+	metadata:   externalEndpoint("the cloud metadata endpoint", "169.254.169.254"),
+	kubeDNS:    namespaceEndpoint("kube-dns", "kube-system", map[string]string{"k8s-app": "kube-dns"}),
+	ingress:    namespaceEndpoint("the ingress controller", ingressNamespace, map[string]string{"app": "controller"}),
+	prometheus: namespaceEndpoint("Prometheus", monitoringNamespace, map[string]string{"app": "prometheus"}),
+	stranger:   namespaceEndpoint("a pod of another namespace", "other", map[string]string{"app": "x"}),
+}
+
+func externalEndpoint(name, ip string) endpoint {
+	return endpoint{name: name, ip: netip.MustParseAddr(ip)}
+}
+
+// policyTarget is where a policy's first rule sends, as for a datastore or the API server: the
+// overlay's address range and port.
+func policyTarget(t *testing.T, m *manifests, policy string) (netip.Addr, int32) {
+	for _, p := range m.policies {
+		if p.Name != policy || len(p.Spec.Egress) == 0 {
+			continue
+		}
+		r := p.Spec.Egress[0]
+		if len(r.To) > 0 && r.To[0].IPBlock != nil && len(r.Ports) > 0 && r.Ports[0].Port != nil {
+			if prefix, err := netip.ParsePrefix(r.To[0].IPBlock.CIDR); err == nil {
+				return prefix.Addr(), r.Ports[0].Port.IntVal
+			}
+		}
+	}
+	t.Fatalf("NetworkPolicy %s does not start with an address range and a port", policy)
+	return netip.Addr{}, 0
+}
+
+// conn is a connection and whether the NetworkPolicies should let it through.
+type conn struct {
+	from, to endpoint
+	proto    corev1.Protocol
+	port     int32
+	want     bool
+}
+
+// checkConnections evaluates conns against the policies of namespace ns.
+func checkConnections(t *testing.T, policies []*networkingv1.NetworkPolicy, ns string, conns []conn) {
+	t.Helper()
 	ours := func(e endpoint) bool { return e.namespace == ns && e.labels != nil }
 	for _, c := range conns {
-		egress, ingress := allowed(t, m.policies, ns, c.from, c.to, c.proto, c.port)
+		egress, ingress := allowed(t, policies, ns, c.from, c.to, c.proto, c.port)
 		switch {
 		case c.want && !(egress && ingress):
 			t.Errorf("NetworkPolicies: %s → %s port %d/%s refused (egress %v, ingress %v), want allowed", c.from, c.to, c.port, c.proto, egress, ingress)
@@ -984,6 +1049,153 @@ func checkNetworkPolicies(t *testing.T, m *manifests, pods map[string]pod) {
 			t.Errorf("NetworkPolicies: %s → %s port %d/%s allowed (egress %v, ingress %v), want refused on each side", c.from, c.to, c.port, c.proto, egress, ingress)
 		}
 	}
+}
+
+// sandboxRunnerNeeds is what services/agents/sandbox/kubejob does in the sandbox namespace.
+var sandboxRunnerNeeds = []rbacv1.PolicyRule{
+	{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"create", "get", "patch", "delete"}},
+	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
+	{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+	{APIGroups: []string{""}, Resources: []string{"secrets", "persistentvolumeclaims"}, Verbs: []string{"create"}},
+}
+
+// sandboxRunnerMay bounds a Role of the sandbox namespace: resources and their verbs. Never a
+// Secret's content, a pod's exec or attach, an update of RBAC or a verb that grants more.
+var sandboxRunnerMay = map[string][]string{
+	"jobs":                   {"create", "get", "list", "watch", "patch", "delete"},
+	"pods":                   {"get", "list", "watch"},
+	"pods/log":               {"get"},
+	"secrets":                {"create", "delete"},
+	"persistentvolumeclaims": {"create", "delete"},
+}
+
+// grants are the rules of the Roles bound to the service account ns/account.
+func (m *manifests) grants(ns, account string) []rbacv1.PolicyRule {
+	var rules []rbacv1.PolicyRule
+	for _, rb := range m.roleBindings {
+		if !slices.ContainsFunc(rb.Subjects, func(s rbacv1.Subject) bool {
+			return s.Kind == rbacv1.ServiceAccountKind && s.Name == account && s.Namespace == ns
+		}) {
+			continue
+		}
+		for _, r := range m.roles {
+			if rb.RoleRef.Kind == "Role" && r.Name == rb.RoleRef.Name && r.Namespace == rb.Namespace {
+				rules = append(rules, r.Rules...)
+			}
+		}
+	}
+	return rules
+}
+
+// checkAPIAccess: only the agents call the Kubernetes API, to run the sandbox's Jobs, and they may
+// touch nothing outside the sandbox namespace: no cluster-wide grant, no Role elsewhere, and in
+// the sandbox namespace only what kubejob does.
+func checkAPIAccess(t *testing.T, m *manifests, pods map[string]pod) {
+	if len(m.clusterRoles)+len(m.clusterRoleBindings) > 0 {
+		t.Error("ClusterRoles or ClusterRoleBindings: FuzzyLlama needs no permission beyond the sandbox namespace")
+	}
+	sandboxNS := m.sandboxNamespace()
+	for _, rb := range m.roleBindings {
+		if rb.Namespace != sandboxNS || rb.RoleRef.Kind != "Role" || rb.RoleRef.APIGroup != rbacv1.GroupName {
+			t.Errorf("RoleBinding %s/%s binds %s %s: only Roles of the sandbox namespace %q may be bound", rb.Namespace, rb.Name, rb.RoleRef.Kind, rb.RoleRef.Name, sandboxNS)
+		}
+		for _, s := range rb.Subjects {
+			if s.Kind != rbacv1.ServiceAccountKind || s.Namespace != pods["agents"].namespace || s.Name != pods["agents"].serviceAccount {
+				t.Errorf("RoleBinding %s/%s grants %s %s/%s: only the agents' account may be granted", rb.Namespace, rb.Name, s.Kind, s.Namespace, s.Name)
+			}
+		}
+	}
+	for _, r := range m.roles {
+		if r.Namespace != sandboxNS {
+			t.Errorf("Role %s/%s: Roles belong in the sandbox namespace %q", r.Namespace, r.Name, sandboxNS)
+		}
+		for _, rule := range r.Rules {
+			if len(rule.ResourceNames)+len(rule.NonResourceURLs) > 0 {
+				t.Errorf("Role %s: rule %+v names resources or URLs, which this check does not read", r.Name, rule)
+			}
+			for _, g := range rule.APIGroups {
+				for _, res := range rule.Resources {
+					for _, v := range rule.Verbs {
+						if may := sandboxRunnerMay[res]; !slices.Contains(may, v) || g != map[bool]string{true: "batch", false: ""}[res == "jobs"] {
+							t.Errorf("Role %s may %s %s in group %q: beyond what the sandbox runner does", r.Name, v, res, g)
+						}
+					}
+				}
+			}
+		}
+	}
+	for target, p := range pods {
+		rules := m.grants(p.namespace, p.serviceAccount)
+		if target != "agents" && len(rules) > 0 {
+			t.Errorf("%s (account %s) is granted %+v: only the agents call the Kubernetes API", target, p.serviceAccount, rules)
+		}
+		if target != "agents" || sandboxNS == "" {
+			continue
+		}
+		for _, need := range sandboxRunnerNeeds {
+			for _, res := range need.Resources {
+				for _, v := range need.Verbs {
+					if !slices.ContainsFunc(rules, func(r rbacv1.PolicyRule) bool {
+						return slices.Contains(r.APIGroups, need.APIGroups[0]) && slices.Contains(r.Resources, res) && slices.Contains(r.Verbs, v)
+					}) {
+						t.Errorf("the agents may not %s %s in the sandbox namespace, which the sandbox runner does", v, res)
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkSandboxNetwork: in the sandbox namespace (components/kubernetes-sandbox), a steps pod
+// reaches nothing and nothing reaches it; a fetch pod reaches DNS and HTTPS on the internet
+// only; any other pod there, nothing. Only the agents reach the API server.
+func checkSandboxNetwork(t *testing.T, m *manifests, pods map[string]pod) {
+	ns := m.sandboxNamespace()
+	if ns == "" {
+		return
+	}
+	if !hasDefaultDeny(m, ns) {
+		t.Errorf("no default-deny NetworkPolicy in the sandbox namespace %s", ns)
+	}
+	// The labels services/agents/sandbox/kubejob gives its pods (LabelName, LabelRun, LabelPhase).
+	sandboxPod := func(name, phase string) endpoint {
+		return namespaceEndpoint(name, ns, map[string]string{"app.kubernetes.io/name": "fuzzyllama-sandbox",
+			"fuzzyllama.dev/sandbox-run": "sandbox-0123456789", "fuzzyllama.dev/sandbox-phase": phase})
+	}
+	steps, fetch := sandboxPod("a sandbox's steps pod", "steps"), sandboxPod("a sandbox's fetch pod", "fetch")
+	other := namespaceEndpoint("another pod of the sandbox namespace", ns, map[string]string{"app": "x"})
+	agents := namespaceEndpoint("agents", pods["agents"].namespace, pods["agents"].labels)
+	apiIP, apiPort := policyTarget(t, m, "fuzzyllama-kube-api")
+	api := endpoint{name: "the Kubernetes API server", ip: apiIP}
+	postgresIP, postgresPort := policyTarget(t, m, "fuzzyllama-postgres")
+	postgres := endpoint{name: "PostgreSQL", ip: postgresIP}
+	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
+	var conns []conn
+	for _, p := range []endpoint{steps, fetch, other} {
+		isFetch := p.name == fetch.name
+		conns = append(conns,
+			conn{p, outside.kubeDNS, udp, 53, isFetch},
+			conn{p, outside.internet, tcp, 443, isFetch},
+			conn{p, outside.internet6, tcp, 443, isFetch},
+			conn{p, outside.internet, tcp, 80, false},
+			conn{p, outside.private, tcp, 443, false},
+			conn{p, outside.metadata, tcp, 80, false},
+			conn{p, api, tcp, apiPort, false},
+			conn{p, postgres, tcp, postgresPort, false},
+			conn{p, agents, tcp, grpcListen("agents", pods["agents"].cfg), false},
+			conn{agents, p, tcp, 8080, false},
+			conn{outside.stranger, p, tcp, 8080, false},
+			conn{outside.prometheus, p, tcp, 8080, false},
+		)
+	}
+	conns = append(conns, conn{steps, fetch, tcp, 8080, false}, conn{fetch, steps, tcp, 8080, false})
+	checkConnections(t, m.policies, ns, conns)
+
+	var apiCalls []conn
+	for target, p := range pods {
+		apiCalls = append(apiCalls, conn{namespaceEndpoint(target, p.namespace, p.labels), api, tcp, apiPort, target == "agents"})
+	}
+	checkConnections(t, m.policies, pods["agents"].namespace, apiCalls)
 }
 
 // TestKubernetesDecodingIsStrict: a field the API types do not have fails the render, as a
