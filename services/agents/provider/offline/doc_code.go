@@ -90,12 +90,13 @@ func (p *project) backendCode() ([]string, []sourceFile) {
 		fmt.Sprintf("Go 1.22 service implementing the API specification under `%s`: health, and list, create, get, update and delete for %s.", apiBase, list(p.resourceLabels())),
 		"Standard library only: `net/http` routing with method patterns, `log/slog` JSON logs, graceful shutdown on SIGTERM.",
 		"Storage behind the `Store` interface; the in-memory store serves development and tests, a PostgreSQL store following the database schema is the next step (TODO in `store.go`).",
-		"Build: `cd backend && go build ./...` · Lint: `go vet ./...` · Test: `go test ./...`",
+		"Build: `cd backend && go build ./...` · Lint: `go vet ./...` · Test: `go test ./...` · Coverage: `go test -cover ./...`",
 	}
 	return intro, []sourceFile{
 		{"go.mod", fill("module {{MODULE}}\n\ngo 1.22\n", kv...)},
 		{"Makefile", "build:\n\tgo build ./...\n\nlint:\n\tgo vet ./...\n\ntest:\n\tgo test -race ./...\n"},
 		{"cmd/server/main.go", fill(goMain, kv...)},
+		{"cmd/server/main_test.go", fill(goMainTest, kv...)},
 		{"internal/api/api.go", fill(goAPI, kv...)},
 		{"internal/api/store.go", fill(goStore, kv...)},
 		{"internal/api/api_test.go", fill(goAPITest, kv...)},
@@ -109,6 +110,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -120,25 +122,47 @@ import (
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	addr := ":" + envOr("PORT", "{{PORT}}")
-	srv := &http.Server{
-		Addr:              addr,
-		Handler:           api.New(api.NewMemoryStore(), api.DevAuth{}).Routes(),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	logger.Info("listening", "addr", addr)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := run(ctx, ":"+envOr("PORT", "{{PORT}}"), logger); err != nil {
 		logger.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// run serves the API on addr until ctx is done.
+func run(ctx context.Context, addr string, logger *slog.Logger) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, l, logger)
+}
+
+// serve serves the API on l until ctx is done, then shuts down gracefully: requests in flight
+// get 10 seconds to finish.
+func serve(ctx context.Context, l net.Listener, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           api.New(api.NewMemoryStore(), api.DevAuth{}).Routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	logger.Info("listening", "addr", l.Addr().String())
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 func envOr(key, fallback string) string {
@@ -146,6 +170,64 @@ func envOr(key, fallback string) string {
 		return v
 	}
 	return fallback
+}
+`
+
+const goMainTest = `package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestServesUntilCancelled(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, l, quiet) }()
+	resp, err := http.Get("http://" + l.Addr().String() + "{{BASE}}/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
+
+func TestRunRefusesATakenAddress(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := run(context.Background(), l.Addr().String(), quiet); err == nil {
+		t.Fatal("run served on an address in use")
+	}
+}
+
+func TestEnvOr(t *testing.T) {
+	t.Setenv("PORT", "9090")
+	if got := envOr("PORT", "{{PORT}}"); got != "9090" {
+		t.Fatalf("PORT set: %q", got)
+	}
+	t.Setenv("PORT", "")
+	if got := envOr("PORT", "{{PORT}}"); got != "{{PORT}}" {
+		t.Fatalf("PORT empty: %q", got)
+	}
 }
 `
 
@@ -485,7 +567,9 @@ func (s *MemoryStore) find(collection, owner, id string) int {
 const goAPITest = `package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -566,6 +650,43 @@ func TestPagination(t *testing.T) {
 	page.NextCursor = ""
 	if err := json.NewDecoder(rec.Body).Decode(&page); err != nil || len(page.Items) != 1 || page.NextCursor != "" {
 		t.Fatalf("second page: %+v %v", page, err)
+	}
+}
+
+func TestMissingItems(t *testing.T) {
+	h := New(NewMemoryStore(), DevAuth{}).Routes()
+	base := "{{BASE}}/{{FIRST}}/no-such-id"
+	for _, method := range []string{"GET", "PUT", "DELETE"} {
+		if rec := do(t, h, method, base, "alice", ‵{"name":"x"}‵); rec.Code != http.StatusNotFound {
+			t.Errorf("%s of a missing item: %d", method, rec.Code)
+		}
+	}
+	if rec := do(t, h, "PUT", base, "alice", ‵not json‵); rec.Code != http.StatusBadRequest {
+		t.Errorf("update with a malformed body: %d", rec.Code)
+	}
+}
+
+// brokenStore fails every call, as a database that is down would.
+type brokenStore struct{ Store }
+
+var errDown = errors.New("connection refused")
+
+func (brokenStore) List(context.Context, string, string, int, string) ([]Item, string, error) {
+	return nil, "", errDown
+}
+func (brokenStore) Create(context.Context, string, Item) error { return errDown }
+func (brokenStore) Get(context.Context, string, string, string) (Item, error) {
+	return Item{}, errDown
+}
+
+func TestStorageFailuresAreInternalErrors(t *testing.T) {
+	h := New(brokenStore{}, DevAuth{}).Routes()
+	base := "{{BASE}}/{{FIRST}}"
+	for _, req := range [][2]string{{"GET", base}, {"POST", base}, {"GET", base + "/x"}} {
+		rec := do(t, h, req[0], req[1], "alice", ‵{"name":"x"}‵)
+		if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), errDown.Error()) {
+			t.Errorf("%s %s: %d %s", req[0], req[1], rec.Code, rec.Body)
+		}
 	}
 }
 `

@@ -31,6 +31,9 @@ dev = %s
 
 [tool.ruff]
 line-length = 110
+
+[tool.pytest.ini_options]
+pythonpath = ["."]
 `, jsString(name), jsString(description), q(deps), q(dev))
 }
 

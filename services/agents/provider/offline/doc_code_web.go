@@ -6,10 +6,14 @@ import (
 	"strings"
 )
 
-// jsString is a JavaScript string literal (JSON is one).
+// jsString is a JavaScript string literal (JSON is one, without HTML's escapes), which is also
+// a TOML basic string.
 func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // frontendCode is the React web app of the design system.
@@ -27,7 +31,7 @@ func (p *project) frontendCode() ([]string, []sourceFile) {
 		"TypeScript and React 18 on Vite, following the design system's tokens, components and screens.",
 		fmt.Sprintf("One list-and-create screen per resource (%s), calling the API exactly as the specification defines it (`%s`, cursor pagination, the error shape).", list(p.resourceLabels()), apiBase),
 		"Loading, empty and error states on every list; form errors next to their fields; labels and focus handled for keyboard and screen reader users.",
-		"Build: `cd frontend && npm install && npm run build` · Lint: `npm run lint` (type check) · Test: `npm test` (Vitest and Testing Library)",
+		"Build: `cd frontend && npm install && npm run build` · Lint: `npm run lint` (type check) · Test: `npm test` (Vitest and Testing Library) · Coverage: `npm run coverage`",
 	}
 	return intro, []sourceFile{
 		{"package.json", fill(webPackage, kv...)},
@@ -40,7 +44,9 @@ func (p *project) frontendCode() ([]string, []sourceFile) {
 		{"src/main.tsx", webMain},
 		{"src/App.tsx", fill(webApp, kv...)},
 		{"src/CollectionPage.tsx", webCollection},
-		{"src/CollectionPage.test.tsx", webTest},
+		{"src/CollectionPage.test.tsx", fill(webTest, kv...)},
+		{"src/App.test.tsx", fill(webAppTest, kv...)},
+		{"src/api.test.ts", fill(webAPITest, kv...)},
 	}
 }
 
@@ -53,22 +59,24 @@ const webPackage = `{
     "dev": "vite",
     "build": "tsc --noEmit && vite build",
     "lint": "tsc --noEmit",
-    "test": "vitest run"
+    "test": "vitest run",
+    "coverage": "vitest run --coverage --coverage.reporter=json-summary --coverage.reporter=text"
   },
   "dependencies": {
-    "react": "^18.3.1",
-    "react-dom": "^18.3.1"
+    "react": "18.3.1",
+    "react-dom": "18.3.1"
   },
   "devDependencies": {
-    "@testing-library/react": "^16.0.0",
-    "@testing-library/dom": "^10.4.0",
-    "@types/react": "^18.3.3",
-    "@types/react-dom": "^18.3.0",
-    "@vitejs/plugin-react": "^4.3.1",
-    "jsdom": "^24.1.1",
-    "typescript": "^5.5.4",
-    "vite": "^5.4.0",
-    "vitest": "^2.0.5"
+    "@testing-library/dom": "10.4.2",
+    "@testing-library/react": "16.3.3",
+    "@types/react": "18.3.32",
+    "@types/react-dom": "18.3.7",
+    "@vitejs/plugin-react": "4.7.0",
+    "@vitest/coverage-v8": "2.1.9",
+    "jsdom": "24.1.3",
+    "typescript": "5.9.3",
+    "vite": "5.4.21",
+    "vitest": "2.1.9"
   }
 }
 `
@@ -328,24 +336,124 @@ import CollectionPage from "./CollectionPage";
 
 const collection = { path: "things", label: "Things", singular: "thing" };
 
-function mockFetch(body: unknown, status = 200) {
-  globalThis.fetch = vi.fn().mockResolvedValue(
-    new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } }),
-  ) as unknown as typeof fetch;
+function respond(body: unknown, status = 200) {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 }
 
+// mockFetch answers each call with the next body (the last one again when they run out).
+function mockFetch(...answers: [unknown, number?][]) {
+  const fetchMock = vi.fn();
+  answers.forEach(([body, status], i) => {
+    if (i === answers.length - 1) fetchMock.mockImplementation(() => Promise.resolve(respond(body, status)));
+    else fetchMock.mockImplementationOnce(() => Promise.resolve(respond(body, status)));
+  });
+  globalThis.fetch = fetchMock as unknown as typeof fetch;
+  return fetchMock;
+}
+
+const soup = { id: "1", ownerId: "u1", name: "Soup", description: "", status: "active", createdAt: "", updatedAt: "" };
+
 test("shows the empty state", async () => {
-  mockFetch({ items: [] });
+  mockFetch([{ items: [] }]);
   render(<CollectionPage collection={collection} />);
   expect(await screen.findByText("No things yet.")).toBeTruthy();
 });
 
+test("lists the items", async () => {
+  mockFetch([{ items: [soup] }]);
+  render(<CollectionPage collection={collection} />);
+  expect((await screen.findByRole("listitem")).textContent).toContain("Soup");
+});
+
+test("says when the list cannot be loaded", async () => {
+  mockFetch([{ code: "internal", message: "could not list" }, 500]);
+  render(<CollectionPage collection={collection} />);
+  expect((await screen.findByRole("alert")).textContent).toBe("Could not load things: could not list");
+});
+
 test("refuses an empty name without calling the API", async () => {
-  mockFetch({ items: [] });
+  const fetchMock = mockFetch([{ items: [] }]);
   render(<CollectionPage collection={collection} />);
   await screen.findByText("No things yet.");
   fireEvent.click(screen.getByRole("button", { name: "New thing" }));
-  expect(await screen.findByRole("alert")).toBeTruthy();
-  expect(globalThis.fetch).toHaveBeenCalledTimes(1);
+  expect((await screen.findByRole("alert")).textContent).toBe("Name is required.");
+  expect(fetchMock).toHaveBeenCalledTimes(1);
+});
+
+test("creates an item and shows it", async () => {
+  const fetchMock = mockFetch([{ items: [] }], [soup, 201]);
+  render(<CollectionPage collection={collection} />);
+  await screen.findByText("No things yet.");
+  const input = screen.getByLabelText("Name") as HTMLInputElement;
+  fireEvent.change(input, { target: { value: "  Soup " } });
+  fireEvent.click(screen.getByRole("button", { name: "New thing" }));
+  expect((await screen.findByRole("listitem")).textContent).toContain("Soup");
+  const [url, init] = fetchMock.mock.calls[1];
+  expect(url).toBe("{{BASE}}/things");
+  expect(init.method).toBe("POST");
+  expect(JSON.parse(init.body)).toEqual({ name: "Soup" });
+  expect(input.value).toBe("");
+});
+
+test("shows the API's message for the name next to the field", async () => {
+  const details = [{ field: "name", message: "is required, at most 200 characters" }];
+  mockFetch([{ items: [] }], [{ code: "invalid_argument", message: "invalid input", details }, 400]);
+  render(<CollectionPage collection={collection} />);
+  await screen.findByText("No things yet.");
+  fireEvent.change(screen.getByLabelText("Name"), { target: { value: "x" } });
+  fireEvent.click(screen.getByRole("button", { name: "New thing" }));
+  expect((await screen.findByRole("alert")).textContent).toBe("is required, at most 200 characters");
+  expect(screen.getByLabelText("Name").getAttribute("aria-invalid")).toBe("true");
+});
+`
+
+const webAppTest = `import { render, screen, fireEvent } from "@testing-library/react";
+import App, { collections } from "./App";
+
+test("navigates between the resources", async () => {
+  const fetchMock = vi.fn(() =>
+    Promise.resolve(new Response(JSON.stringify({ items: [] }), { headers: { "Content-Type": "application/json" } })),
+  );
+  globalThis.fetch = fetchMock as unknown as typeof fetch;
+  render(<App />);
+  const last = collections[collections.length - 1];
+  fireEvent.click(screen.getByRole("button", { name: last.label }));
+  expect(await screen.findByRole("heading", { level: 2, name: last.label })).toBeTruthy();
+  expect(screen.getByRole("button", { name: last.label }).getAttribute("aria-current")).toBe("page");
+  expect(fetchMock).toHaveBeenLastCalledWith("{{BASE}}/" + last.path, expect.anything());
+});
+`
+
+const webAPITest = `import { api, ApiError } from "./api";
+
+function mockFetch(response: Response) {
+  const fetchMock = vi.fn(() => Promise.resolve(response));
+  globalThis.fetch = fetchMock as unknown as typeof fetch;
+  return fetchMock;
+}
+
+test("sends the signed-in user's token and encodes the cursor", async () => {
+  sessionStorage.setItem("accessToken", "t0k");
+  const fetchMock = mockFetch(new Response(JSON.stringify({ items: [] })));
+  await api.list("things", "a b/c");
+  const [url, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
+  expect(url).toBe("{{BASE}}/things?cursor=a%20b%2Fc");
+  expect((init.headers as Record<string, string>).Authorization).toBe("Bearer t0k");
+});
+
+test("updates with PUT and deletes without a body", async () => {
+  let fetchMock = mockFetch(new Response(JSON.stringify({ id: "1" })));
+  await api.update("things", "1", { name: "x", status: "archived" });
+  expect(fetchMock).toHaveBeenCalledWith("{{BASE}}/things/1", expect.objectContaining({ method: "PUT" }));
+  fetchMock = mockFetch(new Response(null, { status: 204 }));
+  await expect(api.remove("things", "1")).resolves.toBeUndefined();
+  expect(fetchMock).toHaveBeenCalledWith("{{BASE}}/things/1", expect.objectContaining({ method: "DELETE", body: undefined }));
+});
+
+test("an error without a JSON body is an ApiError with the status", async () => {
+  mockFetch(new Response("upstream down", { status: 502, statusText: "Bad Gateway" }));
+  const err = await api.get("things", "1").catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ApiError);
+  expect(err).toMatchObject({ status: 502, code: "unknown", message: "Bad Gateway", details: [] });
 });
 `

@@ -2,8 +2,10 @@ package offline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"go/format"
 	"regexp"
 	"strings"
 	"testing"
@@ -422,5 +424,48 @@ func TestUsage(t *testing.T) {
 	}
 	if want := (provider.Response{Model: "offline", StopReason: "end_turn", Offline: true}); resp != want {
 		t.Fatalf("response %+v, want %+v", resp, want)
+	}
+}
+
+// TestSkeletonsBuildable guards what G5's verification runs on the skeletons (checked by hand
+// with go, npm and the Python tools): Go files are gofmt-clean, the frontend's coverage
+// provider matches its pinned Vitest, and its coverage script writes the summary verification
+// reads.
+func TestSkeletonsBuildable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, res := range workflow(t, catalog.Hybrid, recipes, 0, "") {
+		for _, f := range res.out.Files {
+			seen[f.Path] = true
+			switch {
+			case strings.HasSuffix(f.Path, ".go"):
+				if formatted, err := format.Source([]byte(f.Content)); err != nil || string(formatted) != f.Content {
+					t.Errorf("%s is not gofmt-clean: %v", f.Path, err)
+				}
+			case f.Path == "frontend/package.json":
+				var pkg struct {
+					Scripts         map[string]string
+					DevDependencies map[string]string
+				}
+				if err := json.Unmarshal([]byte(f.Content), &pkg); err != nil {
+					t.Fatal(err)
+				}
+				if v := pkg.DevDependencies["vitest"]; v == "" || pkg.DevDependencies["@vitest/coverage-v8"] != v {
+					t.Errorf("vitest %q with coverage-v8 %q", v, pkg.DevDependencies["@vitest/coverage-v8"])
+				}
+				if !strings.Contains(pkg.Scripts["coverage"], "--coverage.reporter=json-summary") {
+					t.Errorf("coverage script %q", pkg.Scripts["coverage"])
+				}
+			case strings.HasSuffix(f.Path, "/pyproject.toml"):
+				if strings.Contains(f.Content, `\u00`) || !strings.Contains(f.Content, `"pytest>=8"`) {
+					t.Errorf("%s:\n%s", f.Path, f.Content)
+				}
+			}
+		}
+	}
+	for _, path := range []string{"backend/cmd/server/main_test.go", "frontend/src/App.test.tsx", "frontend/src/api.test.ts",
+		"pipeline/README.md", "model/README.md", "prompts/README.md"} {
+		if !seen[path] {
+			t.Errorf("no %s", path)
+		}
 	}
 }
