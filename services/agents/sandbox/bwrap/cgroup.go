@@ -53,6 +53,9 @@ func findCgroups() (*cgroupSetup, error) {
 		return nil, errors.New("no memory and pids cgroup controllers are mounted")
 	}
 	parent := unified.path(own[""])
+	if filepath.Base(parent) == cgroupPrefix+"runner" { // moved there by an earlier New
+		parent = filepath.Dir(parent)
+	}
 	controllers, err := os.ReadFile(filepath.Join(parent, "cgroup.controllers"))
 	if err != nil {
 		return nil, err

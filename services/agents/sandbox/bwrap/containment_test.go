@@ -251,39 +251,25 @@ func TestFilesBelongToTheSandboxUID(t *testing.T) {
 	}
 }
 
-// assertNoSandboxProcesses checks that no process of the sandbox uid is left on the host. The
-// sandbox's init may linger a moment as a zombie (its parent, bwrap, was killed first), which
-// holds nothing but its pid.
+// assertNoSandboxProcesses checks that no process of this runner's sandboxes is left on the
+// host, and none of their cgroups: each step's processes are in its cgroup, which is removed
+// once they are gone. (Other runners on the machine, such as other packages' tests, are theirs.)
 func assertNoSandboxProcesses(t *testing.T) {
 	t.Helper()
 	r := testRunner(t)
-	if !r.privileged {
-		return // the sandbox runs as the runner's uid: its processes are the runner's too
+	if r.cgroups == nil {
+		return // the pid namespace is all that holds them, and it dies with bwrap
 	}
-	uid := strconv.Itoa(r.cfg.SandboxUID)
-	var left []string
-	for range 50 {
-		left = nil
-		statuses, _ := filepath.Glob("/proc/[0-9]*/status")
-		for _, st := range statuses {
-			data, err := os.ReadFile(st)
-			if err != nil {
-				continue
-			}
-			fields := map[string][]string{}
-			for _, line := range strings.Split(string(data), "\n") {
-				if k, v, ok := strings.Cut(line, ":"); ok {
-					fields[k] = strings.Fields(v)
-				}
-			}
-			if len(fields["Uid"]) > 0 && fields["Uid"][0] == uid && len(fields["State"]) > 0 && fields["State"][0] != "Z" {
-				left = append(left, st+" "+strings.Join(fields["Name"], " ")+" "+strings.Join(fields["State"], " "))
-			}
+	ours := cgroupPrefix + strconv.Itoa(os.Getpid()) + "-"
+	for _, parent := range []string{r.cgroups.memory, r.cgroups.pids} {
+		if left, _ := filepath.Glob(filepath.Join(parent, ours+"*")); parent != "" && len(left) > 0 {
+			t.Errorf("step cgroups are left: %v", left)
 		}
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	t.Errorf("processes of the sandbox uid are left: %v", left)
+	cgroups, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+	for _, cg := range cgroups {
+		if data, err := os.ReadFile(cg); err == nil && strings.Contains(string(data), ours) {
+			t.Errorf("a process of a step is left: %s: %s", cg, data)
+		}
+	}
 }

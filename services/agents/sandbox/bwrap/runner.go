@@ -336,6 +336,9 @@ func (r *Runner) Run(ctx context.Context, job sandbox.Job) (sandbox.Result, erro
 		}
 	}
 	for i, step := range job.Steps {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		if j.overgrown != "" {
 			res.Steps = append(res.Steps, sandbox.StepResult{Name: step.Name, Command: displayCommand(step),
 				ExitCode: -1, Stopped: "not run: " + j.overgrown})

@@ -265,7 +265,7 @@ func (r *Runner) sandboxed(ctx context.Context, args []string, lim sandbox.Limit
 		}
 		defer cg.remove()
 	}
-	spec := helperSpec{Rlimits: stepRlimits(lim, cg != nil), Drop: r.privileged,
+	spec := helperSpec{Rlimits: stepRlimits(lim, cg != nil, r.cfg.SandboxUID), Drop: r.privileged,
 		UID: r.cfg.SandboxUID, GID: r.cfg.SandboxGID, Bwrap: r.cfg.Bwrap, Args: args}
 	if cg != nil {
 		spec.CgroupProcs = cg.procsFiles()
@@ -368,18 +368,20 @@ func (r *Runner) sandboxed(ctx context.Context, args []string, lim sandbox.Limit
 func (r *Runner) limitsHit(cg *stepCgroup, lim sandbox.Limits, exitCode int, cpu time.Duration, log []byte) []string {
 	var hit []string
 	lower := bytes.ToLower(log)
-	switch {
-	case cg != nil && cg.memoryExceeded(),
-		cg == nil && bytes.Contains(lower, []byte("out of memory")):
+	// Without a memory cgroup, RLIMIT_DATA makes allocations fail; the programs say so.
+	if cg != nil && cg.memoryExceeded() || cg == nil && containsAny(lower, "out of memory", "allocation failed", "cannot allocate memory") {
 		hit = append(hit, fmt.Sprintf("memory limit of %s reached", formatBytes(lim.MemoryBytes)))
 	}
 	if cg != nil && cg.processesExceeded() {
 		hit = append(hit, fmt.Sprintf("process limit of %d reached", lim.Processes))
 	}
-	if exitCode == 128+int(syscall.SIGXFSZ) || bytes.Contains(lower, []byte("file too large")) {
+	if exitCode == 128+int(syscall.SIGXFSZ) || containsAny(lower, "file too large") {
 		hit = append(hit, fmt.Sprintf("file size limit of %s reached", formatBytes(lim.FileBytes)))
 	}
-	if exitCode == 128+int(syscall.SIGXCPU) || cpu >= lim.CPUTime {
+	// A process past RLIMIT_CPU gets SIGXCPU, then SIGKILL (Go ignores SIGXCPU): the step used at
+	// least that much CPU and something says a process was killed.
+	killed := exitCode > 128 || containsAny(lower, "killed", "cpu time limit exceeded")
+	if exitCode == 128+int(syscall.SIGXCPU) || cpu >= lim.CPUTime && killed {
 		hit = append(hit, fmt.Sprintf("CPU time limit of %s per process reached", lim.CPUTime))
 	}
 	return hit
@@ -389,7 +391,7 @@ func (r *Runner) limitsHit(cg *stepCgroup, lim sandbox.Limits, exitCode int, cpu
 // are the cgroup's to bound when there is one: RLIMIT_NPROC counts every process of the uid,
 // other sandboxes' too, and RLIMIT_DATA fails allocations instead of a clear OOM kill.
 // RLIMIT_AS is never used: toolchains reserve far more address space than they use.
-func stepRlimits(lim sandbox.Limits, cgroup bool) []rlimit {
+func stepRlimits(lim sandbox.Limits, cgroup bool, uid int) []rlimit {
 	cpu := uint64((lim.CPUTime + time.Second - 1) / time.Second)
 	limits := []rlimit{
 		// SIGXCPU at the soft limit (most programs die of it), SIGKILL a little later.
@@ -399,11 +401,51 @@ func stepRlimits(lim sandbox.Limits, cgroup bool) []rlimit {
 		{unix.RLIMIT_CORE, 0, 0},
 	}
 	if !cgroup {
+		// RLIMIT_NPROC counts every task of the uid, so the step gets Processes more than the
+		// uid has now.
+		nproc := uint64(tasksOfUID(uid) + lim.Processes)
 		limits = append(limits,
-			rlimit{unix.RLIMIT_NPROC, uint64(lim.Processes), uint64(lim.Processes)},
+			rlimit{unix.RLIMIT_NPROC, nproc, nproc},
 			rlimit{unix.RLIMIT_DATA, uint64(lim.MemoryBytes), uint64(lim.MemoryBytes)})
 	}
 	return limits
+}
+
+// tasksOfUID counts the processes and threads whose real uid is uid.
+func tasksOfUID(uid int) int {
+	statuses, _ := filepath.Glob("/proc/[0-9]*/status")
+	want := strconv.Itoa(uid)
+	n := 0
+	for _, st := range statuses {
+		data, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		var real string
+		threads := 0
+		for _, line := range strings.Split(string(data), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			switch f := strings.Fields(v); {
+			case k == "Uid" && len(f) > 0:
+				real = f[0]
+			case k == "Threads" && len(f) > 0:
+				threads, _ = strconv.Atoi(f[0])
+			}
+		}
+		if real == want {
+			n += max(threads, 1)
+		}
+	}
+	return n
+}
+
+func containsAny(log []byte, words ...string) bool {
+	for _, w := range words {
+		if bytes.Contains(log, []byte(w)) {
+			return true
+		}
+	}
+	return false
 }
 
 func joinReasons(reasons ...string) string {
