@@ -71,7 +71,8 @@ type process struct {
 // together in a buffer that keeps limits.OutputBytes.
 func (d *driver) start(dir string, argv, env []string, limits sandbox.Limits) (*process, error) {
 	args := append([]string{rlimitMode,
-		strconv.FormatInt(int64(limits.CPUTime/time.Second), 10),
+		// Whole seconds, rounded up: a limit of 0 would kill at once.
+		strconv.FormatInt(int64((limits.CPUTime+time.Second-1)/time.Second), 10),
 		strconv.FormatInt(limits.FileBytes, 10), "--"}, argv...)
 	cmd := exec.Command(d.self, args...)
 	cmd.Dir = dir
