@@ -273,3 +273,19 @@ func assertNoSandboxProcesses(t *testing.T) {
 		}
 	}
 }
+
+// A result larger than the limit is left out with a note, not cut.
+func TestLargeResultLeftOut(t *testing.T) {
+	res := runJob(t, sandbox.Job{Limits: sandbox.Limits{OutputBytes: 4 << 10}, Steps: []sandbox.Step{{
+		Name: "report", Command: []string{"sh", "-c", "head -c 100000 /dev/zero > big.out && echo small > small.out"},
+		Results: []string{"big.out", "small.out"},
+	}}})
+	s := res.Steps[0]
+	mustPass(t, s)
+	if _, ok := s.Results["big.out"]; ok || string(s.Results["small.out"]) != "small\n" {
+		t.Fatalf("results: %q", s.Results)
+	}
+	if !bytes.Contains(s.Log, []byte("the result big.out is left out: larger than the limit: 97.7 KiB of 4 KiB")) {
+		t.Fatalf("log: %s", s.Log)
+	}
+}

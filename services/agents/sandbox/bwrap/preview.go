@@ -141,8 +141,8 @@ func (p *previewRun) screenshot() []byte {
 		return nil
 	}
 	defer root.Close()
-	data, ok := readResult(root, screenshotName, maxScreenshot)
-	if !ok || !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
+	data, err := readResult(root, screenshotName, maxScreenshot)
+	if err != nil || !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
 		return nil
 	}
 	return data

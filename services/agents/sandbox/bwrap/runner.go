@@ -312,6 +312,9 @@ func (r *Runner) Name() string { return "local" }
 // Run fetches the job's dependencies and runs its steps, each in a sandbox of its own over one
 // copy of the tree.
 func (r *Runner) Run(ctx context.Context, job sandbox.Job) (sandbox.Result, error) {
+	if job.ProjectID == "" {
+		return sandbox.Result{}, errors.New("the job has no ProjectID, which keys its caches")
+	}
 	lim := job.Limits.WithDefaults()
 	if err := checkTree(job.Files, lim.TreeBytes); err != nil {
 		return sandbox.Result{}, err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -30,7 +31,7 @@ const (
 	sandboxGoMod   = "/cache/gomod"
 	sandboxGoBuild = "/cache/gobuild"
 	sandboxHome    = "/home/sandbox"
-	sandboxUID     = "65534" // the uid and gid the steps see themselves as, whatever the host's
+	insideID       = "65534" // the uid and gid the steps see themselves as, whatever the host's
 )
 
 // runStep runs one step in a sandbox of its own and says what it did.
@@ -82,7 +83,11 @@ func (r *Runner) runStep(ctx context.Context, j *job, step sandbox.Step, lim san
 		res.ExitCode = -1
 	}
 	for _, p := range step.Results {
-		if data, ok := readResult(j.root, p, lim.OutputBytes); ok {
+		data, err := readResult(j.root, p, lim.OutputBytes)
+		switch {
+		case errors.Is(err, errResultTooLarge):
+			res.Log = fmt.Appendf(res.Log, "\n[the result %s is left out: %v of %s]\n", p, err, formatBytes(lim.OutputBytes))
+		case err == nil:
 			if res.Results == nil {
 				res.Results = map[string][]byte{}
 			}
@@ -100,7 +105,7 @@ func (r *Runner) runStep(ctx context.Context, j *job, step sandbox.Step, lim san
 func (r *Runner) bwrapArgs(j *job, dir string, env []string, mounts ...string) []string {
 	args := []string{
 		"--unshare-all", "--unshare-user", "--disable-userns", "--assert-userns-disabled",
-		"--die-with-parent", "--new-session", "--uid", sandboxUID, "--gid", sandboxUID,
+		"--die-with-parent", "--new-session", "--uid", insideID, "--gid", insideID,
 		"--hostname", "sandbox",
 		"--ro-bind", "/usr", "/usr",
 	}
@@ -130,12 +135,12 @@ func (r *Runner) bwrapArgs(j *job, dir string, env []string, mounts ...string) [
 		"--ro-bind", j.gomod, sandboxGoMod,
 		"--bind", j.gobuild, sandboxGoBuild,
 	)
-	for treeDir, modules := range j.nodeMods {
+	for _, treeDir := range slices.Sorted(maps.Keys(j.nodeMods)) {
 		mount := path.Join(sandboxTree, treeDir, "node_modules")
-		args = append(args, "--ro-bind", modules, mount)
+		args = append(args, "--ro-bind", j.nodeMods[treeDir], mount)
 		// Build tools keep caches inside node_modules; theirs are the step's own.
 		for _, cache := range nodeModulesCaches {
-			args = append(args, "--tmpfs", path.Join(mount, cache))
+			args = append(args, "--size", tmpBytes, "--tmpfs", path.Join(mount, cache))
 		}
 	}
 	args = append(args, mounts...)
