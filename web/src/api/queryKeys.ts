@@ -29,6 +29,16 @@ export const queryKeys = {
   /** One saved version rendered as HTML: immutable too. */
   documentHtml: (id: string, documentId: string, version: number) =>
     ["project", id, "document-version", documentId, version, "html"] as const,
+  /** The source tree (GetSourceTree): of a gate 5-9, or 0 for the latest version of every file. */
+  sourceTree: (id: string, gate: number) => ["project", id, "tree", gate] as const,
+  /** Every source tree of the project (what document and deliverable messages mark stale). */
+  sourceTrees: (id: string) => ["project", id, "tree"] as const,
+  /** A gate's verifications, newest first (ListVerifications). */
+  verifications: (id: string, gate: number) => ["project", id, "verifications", gate] as const,
+  /** Every gate's verifications (what proof and gate messages mark stale). */
+  allVerifications: (id: string) => ["project", id, "verifications"] as const,
+  /** One artifact of a verification (GetArtifact): immutable. */
+  artifact: (id: string, artifactId: string) => ["project", id, "artifact", artifactId] as const,
   tasks: (id: string) => ["project", id, "tasks"] as const,
   events: (id: string) => ["project", id, "events"] as const,
   costs: (id: string) => ["project", id, "costs"] as const,

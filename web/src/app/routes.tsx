@@ -33,6 +33,7 @@ const OverviewPage = page(() => import("../screens/project/overview/OverviewPage
 const ReviewPage = page(() => import("../screens/project/review/ReviewPage"));
 const DocumentsPage = page(() => import("../screens/project/documents/DocumentsPage"));
 const DocumentPage = page(() => import("../screens/project/document/DocumentPage"));
+const CodePage = page(() => import("../screens/project/code/CodePage"));
 const TasksPage = page(() => import("../screens/project/tasks/TasksPage"));
 const TimelinePage = page(() => import("../screens/project/timeline/TimelinePage"));
 const CostsPage = page(() => import("../screens/project/costs/CostsPage"));
@@ -62,6 +63,7 @@ export function AppRoutes() {
                 <Route path="gates/:gate/review" element={ReviewPage} />
                 <Route path="documents" element={DocumentsPage} />
                 <Route path="documents/:documentId" element={DocumentPage} />
+                <Route path="code" element={CodePage} />
                 <Route path="tasks" element={TasksPage} />
                 <Route path="timeline" element={TimelinePage} />
                 <Route path="costs" element={CostsPage} />

@@ -44,6 +44,46 @@ describe("applyLiveMessage", () => {
     unsubscribe();
   });
 
+  it("refetches the verifications when a proof is recorded, and the source trees when a document is saved", async () => {
+    vi.useFakeTimers();
+    const client = new QueryClient();
+    const fetchVerifications = vi.fn(() => Promise.resolve({ verifications: [] }));
+    const fetchTree = vi.fn(() => Promise.resolve({ files: [], treeHash: "" }));
+    const unsubscribe = [
+      new QueryObserver(client, {
+        queryKey: queryKeys.verifications("p1", 5),
+        queryFn: fetchVerifications,
+      }).subscribe(() => {}),
+      new QueryObserver(client, { queryKey: queryKeys.sourceTree("p1", 0), queryFn: fetchTree }).subscribe(
+        () => {},
+      ),
+    ];
+    await vi.advanceTimersByTimeAsync(0);
+    fetchVerifications.mockClear();
+    fetchTree.mockClear();
+
+    applyLiveMessage(client, {
+      type: "event",
+      projectId: "p1",
+      event: {
+        id: "10",
+        projectId: "p1",
+        actorId: "u1",
+        actorService: "agents",
+        createTime: "2026-12-07T00:00:00Z",
+        proofRecorded: { gate: 5, type: "PROOF_TYPE_BUILD", result: "PROOF_RESULT_FAIL" },
+      },
+    });
+    await vi.advanceTimersByTimeAsync(INVALIDATION_DELAY_MS);
+    expect(fetchVerifications).toHaveBeenCalledOnce();
+    expect(fetchTree).not.toHaveBeenCalled();
+
+    applyLiveMessage(client, { type: "document", projectId: "p1" } as unknown as ServerMessage);
+    await vi.advanceTimersByTimeAsync(INVALIDATION_DELAY_MS);
+    expect(fetchTree).toHaveBeenCalledOnce();
+    unsubscribe.forEach((u) => u());
+  });
+
   it("refetches the project, with the caller's role in it, when a member changes", async () => {
     vi.useFakeTimers();
     const client = new QueryClient();

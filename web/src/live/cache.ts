@@ -45,6 +45,8 @@ export function applyLiveMessage(client: QueryClient, message: ServerMessage): v
       break;
     case "document":
       stale(client, queryKeys.documents(message.projectId));
+      // A source file is a code document: the trees listing it changed too.
+      stale(client, queryKeys.sourceTrees(message.projectId));
       stale(client, queryKeys.gates(message.projectId));
       stale(client, queryKeys.status(message.projectId));
       break;
@@ -68,7 +70,11 @@ function applyEvent(client: QueryClient, projectId: string, event: Event): void 
     mark(queryKeys.gates(projectId));
     mark(queryKeys.status(projectId));
     mark(queryKeys.projects);
+    // A verification records its proofs, and blocks its gate when they fail; a gate's new
+    // deliverable changes the tree it holds. Verifications have no messages of their own.
+    mark(queryKeys.allVerifications(projectId));
   }
+  if (event.deliverableRecorded) mark(queryKeys.sourceTrees(projectId));
   if (event.gateChanged) mark(queryKeys.costs(projectId));
   if (event.tasksChanged) mark(queryKeys.tasks(projectId));
   if (event.memberChanged) {

@@ -34,3 +34,27 @@ export function formatWhen(iso: string | null | undefined, now = Date.now()): st
 export function formatExact(iso: string | null | undefined): string {
   return iso ? new Date(iso).toLocaleString() : "";
 }
+
+/** A size in bytes as a person reads it: "812 B", "4.2 kB", "1.3 MB"; int64 values arrive as strings. */
+export function formatBytes(n: string | number | undefined): string {
+  const bytes = Number(n ?? 0);
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} kB`;
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+/** A duration in milliseconds: "850 ms", "12.4 s", "3 min 5 s". */
+export function formatDuration(ms: string | number | undefined): string {
+  const n = Number(ms ?? 0);
+  if (n < 1000) return `${n} ms`;
+  if (n < 60_000) return `${(n / 1000).toFixed(1)} s`;
+  const s = Math.round(n / 1000);
+  return `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** A "sha256:…" hash cut to its first 12 hex digits, enough to tell trees apart at a glance. */
+export function shortHash(hash: string): string {
+  const [algorithm, hex] = hash.includes(":") ? hash.split(":", 2) : ["", hash];
+  const short = (hex ?? "").slice(0, 12);
+  return algorithm ? `${algorithm}:${short}` : short;
+}

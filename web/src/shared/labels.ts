@@ -64,6 +64,12 @@ export const proofTypeLabel = (t: ProofType): string => fallback(t, "PROOF_TYPE_
 export type ProofResult = Schemas["ProofResult"];
 export const proofResultLabel = (r: ProofResult): string => fallback(r, "PROOF_RESULT_");
 
+export type VerificationState = Schemas["v1.VerificationState"];
+export const verificationStateLabel = (s: VerificationState): string => fallback(s, "VERIFICATION_STATE_");
+/** Queued or running: it will change by itself (nothing announces that but a refetch). */
+export const verificationIsActive = (s: VerificationState): boolean =>
+  s === "VERIFICATION_STATE_QUEUED" || s === "VERIFICATION_STATE_RUNNING";
+
 export type DocumentType = Schemas["DocumentType"];
 export const documentTypeLabel = (t: DocumentType): string => fallback(t, "DOCUMENT_TYPE_");
 

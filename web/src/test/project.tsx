@@ -45,6 +45,7 @@ export const testWorkflow: Schemas["GetWorkflowResponse"] = {
     roles: [],
     deliverables: [],
     proofs: [],
+    coverageThresholdPercent: 0,
   })),
 };
 

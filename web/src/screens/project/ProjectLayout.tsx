@@ -40,6 +40,7 @@ export function Component() {
   const sections: [string, string][] = [
     ["", "Overview"],
     ["documents", "Documents"],
+    ["code", "Code"],
     ["tasks", "Tasks"],
     ["timeline", "Timeline"],
     ["costs", "Costs"],

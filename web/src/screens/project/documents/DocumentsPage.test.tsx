@@ -48,7 +48,10 @@ function renderList(api: ReturnType<typeof server>) {
   return renderWithProviders(inProject("/projects/:projectId/documents", <DocumentsPage />), {
     api,
     route: "/projects/p1/documents",
-    routes: { "/projects/:projectId/documents/:documentId": <p>document page</p> },
+    routes: {
+      "/projects/:projectId/documents/:documentId": <p>document page</p>,
+      "/projects/:projectId/code": <p>code page</p>,
+    },
   });
 }
 
@@ -90,6 +93,36 @@ describe("DocumentsPage", () => {
     );
     await user.click(within(g2).getByRole("link", { name: "Product Requirements" }));
     expect(screen.getByTestId("location").textContent).toBe("/projects/p1/documents/prd");
+  });
+
+  it("leaves source files (code documents titled by a path) to the Code page, and says so", async () => {
+    const user = userEvent.setup();
+    const notes = documentAt(1, {
+      id: "notes",
+      gate: 5,
+      type: "DOCUMENT_TYPE_CODE",
+      title: "Implementation notes",
+    });
+    const main = documentAt(1, { id: "main", gate: 5, type: "DOCUMENT_TYPE_CODE", title: "backend/main.go" });
+    const mod = documentAt(1, { id: "mod", gate: 5, type: "DOCUMENT_TYPE_CODE", title: "go.mod" });
+    // A path-like title of another type is a document like any other.
+    const spec = documentAt(1, {
+      id: "api",
+      gate: 3,
+      type: "DOCUMENT_TYPE_API_SPEC",
+      title: "api/openapi.yaml",
+    });
+    renderList(server([intake, notes, main, mod, spec]));
+    const g5 = await screen.findByRole("region", { name: /^G5/ });
+    expect(
+      within(g5)
+        .getAllByRole("link")
+        .map((l) => l.textContent),
+    ).toEqual(["Implementation notes"]);
+    expect(screen.getByRole("link", { name: "api/openapi.yaml" })).toBeDefined();
+    expect(screen.getByText(/2 source files are listed under/).textContent).toContain("as a tree of folders");
+    await user.click(screen.getByRole("link", { name: "Code" }));
+    expect(screen.getByTestId("location").textContent).toBe("/projects/p1/code");
   });
 
   it("says what fills an empty list, and shows documents as they are saved", async () => {

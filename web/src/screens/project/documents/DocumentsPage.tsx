@@ -1,5 +1,6 @@
 // The project's documents, grouped by gate and then by type: each with its version, who saved
-// it last and when. Document messages refresh the list (live/cache.ts invalidates it).
+// it last and when; source files (code documents titled by a path) are left to the Code page's
+// tree, with a line saying so. Document messages refresh the list (live/cache.ts invalidates it).
 import { useQuery } from "@tanstack/react-query";
 import { memo, useId, useMemo } from "react";
 import { Link } from "react-router";
@@ -10,6 +11,7 @@ import { Empty } from "../../../shared/Empty";
 import { ErrorView } from "../../../shared/ErrorView";
 import { documentTypeLabel } from "../../../shared/labels";
 import { Loading } from "../../../shared/Loading";
+import { isSourceFile } from "../../../shared/sourcePath";
 import { gateTitle, useWorkflow } from "../../../shared/useWorkflow";
 import { useTitle } from "../../../shared/useTitle";
 import { When } from "../../../shared/When";
@@ -50,7 +52,12 @@ export function Component() {
   });
   const workflow = useWorkflow(project.type);
   const authorName = useAuthorName(project.id);
-  const groups = useMemo(() => groupDocuments(list.data?.documents ?? []), [list.data]);
+  // Source files are listed as a tree under Code: here they would be hundreds of paths.
+  const [sourceFiles, groups] = useMemo(() => {
+    const all = list.data?.documents ?? [];
+    const documents = all.filter((d) => !isSourceFile(d));
+    return [all.length - documents.length, groupDocuments(documents)];
+  }, [list.data]);
   return (
     <section aria-labelledby="documents-title">
       <h2 id="documents-title">Documents</h2>
@@ -58,21 +65,31 @@ export function Component() {
         <Loading label="Loading the documents" />
       ) : list.isError ? (
         <ErrorView error={list.error} retry={() => void list.refetch()} />
-      ) : groups.length === 0 ? (
-        <Empty>
-          No documents yet: the agents write them as the gates progress. The first, G1&apos;s intake, appears
-          once the work on the project starts.
-        </Empty>
       ) : (
-        groups.map((g) => (
-          <GateSection
-            key={g.gate}
-            group={g}
-            title={g.gate === 0 ? "No gate" : gateTitle(workflow.data, g.gate)}
-            projectId={project.id}
-            authorName={authorName}
-          />
-        ))
+        <>
+          {sourceFiles > 0 ? (
+            <p className="notice">
+              {sourceFiles === 1 ? "1 source file is" : `${sourceFiles} source files are`} listed under{" "}
+              <Link to={`/projects/${project.id}/code`}>Code</Link>, as a tree of folders.
+            </p>
+          ) : null}
+          {groups.length === 0 && sourceFiles === 0 ? (
+            <Empty>
+              No documents yet: the agents write them as the gates progress. The first, G1&apos;s intake,
+              appears once the work on the project starts.
+            </Empty>
+          ) : (
+            groups.map((g) => (
+              <GateSection
+                key={g.gate}
+                group={g}
+                title={g.gate === 0 ? "No gate" : gateTitle(workflow.data, g.gate)}
+                projectId={project.id}
+                authorName={authorName}
+              />
+            ))
+          )}
+        </>
       )}
     </section>
   );

@@ -3,20 +3,24 @@ import { Link } from "react-router";
 import { Empty } from "../../../shared/Empty";
 import { GateBadge } from "../../../shared/GateBadge";
 import { documentTypeLabel, proofTypeLabel } from "../../../shared/labels";
+import { isCodeGate } from "../../../shared/sourcePath";
 import { gateLabel, newestFirst, phaseName, roleName, type Deliverable, type Gate } from "./data";
 import type { FlowGate } from "./GateFlow";
 import { ProofList } from "./ProofList";
+import { VerificationPanel } from "./VerificationPanel";
 import { ReviewRecord } from "./ReviewRecord";
 
 interface Props {
   projectId: string;
   flow: FlowGate;
+  /** The caller may change the project (owner or editor): they may run a verification again. */
+  editable: boolean;
   name: (userId: string) => string;
   titles: Map<string, string>;
 }
 
 /** The selected gate: its deliverables with their completeness, proofs, what it lacks, why it is blocked, its reviews. */
-export const GateDetails = memo(function GateDetails({ projectId, flow, name, titles }: Props) {
+export const GateDetails = memo(function GateDetails({ projectId, flow, editable, name, titles }: Props) {
   const { gate, definition } = flow;
   const title = gateLabel(flow.number, flow.name);
   return (
@@ -39,7 +43,14 @@ export const GateDetails = memo(function GateDetails({ projectId, flow, name, ti
         </p>
       ) : null}
       {gate ? (
-        <StartedGate projectId={projectId} gate={gate} title={title} name={name} titles={titles} />
+        <StartedGate
+          projectId={projectId}
+          gate={gate}
+          title={title}
+          editable={editable}
+          name={name}
+          titles={titles}
+        />
       ) : (
         <>
           <p>
@@ -66,12 +77,14 @@ function StartedGate({
   projectId,
   gate,
   title,
+  editable,
   name,
   titles,
 }: {
   projectId: string;
   gate: Gate;
   title: string;
+  editable: boolean;
   name: (userId: string) => string;
   titles: Map<string, string>;
 }) {
@@ -135,6 +148,7 @@ function StartedGate({
       ) : null}
       <h3>Proofs</h3>
       <ProofList gate={gate} name={name} />
+      {isCodeGate(gate.number) ? <VerificationPanel gate={gate} title={title} editable={editable} /> : null}
       <h3>Reviews</h3>
       {gate.reviews.length === 0 ? (
         <Empty>No reviews yet: the owner reviews the gate once it has what approval needs.</Empty>

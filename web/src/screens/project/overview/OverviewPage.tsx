@@ -150,7 +150,9 @@ export function Component() {
           editable={editable}
         />
       )}
-      {shown ? <GateDetails projectId={projectId} flow={shown} name={name} titles={titles} /> : null}
+      {shown ? (
+        <GateDetails projectId={projectId} flow={shown} editable={editable} name={name} titles={titles} />
+      ) : null}
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { Empty } from "../../../shared/Empty";
 import { proofResultLabel, proofTypeLabel } from "../../../shared/labels";
 import { When } from "../../../shared/When";
 import { proofCounts, proofSource, type Gate, type Proof } from "./data";
+import { ProofRunDetails } from "./ProofRunDetails";
 
 const resultTone: Record<string, string> = {
   PROOF_RESULT_PASS: "ok",
@@ -35,8 +36,9 @@ function latestOfEachType(proofs: readonly Proof[]): Set<string> {
 }
 
 /**
- * A gate's proofs with who produced them (the system, or attested by a person), their results and
- * summaries; those that no longer count say why. onlyCounting keeps the ones that count.
+ * A gate's proofs with who produced them (FuzzyLlama, or attested by a person), their results and
+ * summaries, and for those FuzzyLlama ran in its sandbox how they ran; those that no longer count
+ * say why. onlyCounting keeps the ones that count.
  */
 export const ProofList = memo(function ProofList({
   gate,
@@ -67,6 +69,13 @@ export const ProofList = memo(function ProofList({
             </span>
             {note ? <span className="muted"> ({note})</span> : null}
             {p.summary ? <p className="proof-summary">{p.summary}</p> : null}
+            {p.run ? (
+              <ProofRunDetails
+                projectId={gate.projectId}
+                run={p.run}
+                about={`the ${proofTypeLabel(p.type)} proof`}
+              />
+            ) : null}
           </li>
         );
       })}

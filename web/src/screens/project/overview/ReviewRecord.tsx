@@ -1,6 +1,7 @@
 import { memo, useId } from "react";
 import { GateBadge } from "../../../shared/GateBadge";
 import { documentTypeLabel, proofResultLabel, proofTypeLabel } from "../../../shared/labels";
+import { shortHash } from "../../../shared/format";
 import { When } from "../../../shared/When";
 import { proofSource, type Review } from "./data";
 
@@ -67,6 +68,16 @@ export const ReviewRecord = memo(function ReviewRecord({
             {review.proofs.map((p) => (
               <li key={p.id}>
                 {proofTypeLabel(p.type)}: {proofResultLabel(p.result)}, {proofSource(p, name)}
+                {p.run ? (
+                  <>
+                    {" "}
+                    (<code>{p.run.command}</code>, exit code {p.run.exitCode ?? "not recorded"}, on tree{" "}
+                    <code className="hash" title={p.run.treeHash}>
+                      {shortHash(p.run.treeHash ?? "")}
+                    </code>
+                    )
+                  </>
+                ) : null}
               </li>
             ))}
           </ul>

@@ -93,9 +93,9 @@ export function usePersonName(projectId: string): (userId: string) => string {
   );
 }
 
-/** Who produced a proof: "produced by the system" (a tool FuzzyLlama ran) or "attested by <name>". */
+/** Who produced a proof: "produced by FuzzyLlama" (a tool it ran) or "attested by <name>" (a person). */
 export function proofSource(proof: Proof, name: (userId: string) => string): string {
-  return proof.attested ? `attested by ${name(proof.producedBy)}` : "produced by the system";
+  return proof.attested ? `attested by ${name(proof.producedBy)}` : "produced by FuzzyLlama";
 }
 
 /** The gate's approval: its latest review, when that approved it. */

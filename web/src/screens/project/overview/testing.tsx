@@ -69,6 +69,7 @@ export const workflow: Schemas["GetWorkflowResponse"] = {
     roles: i < 2 ? ["AGENT_ROLE_PRODUCT_MANAGER"] : ["AGENT_ROLE_ARCHITECT"],
     deliverables: ["DOCUMENT_TYPE_INTAKE"],
     proofs: i === 4 ? ["PROOF_TYPE_BUILD", "PROOF_TYPE_LINT"] : [],
+    coverageThresholdPercent: 0,
   })),
 };
 
@@ -123,6 +124,58 @@ export function review(overrides: Partial<Schemas["Review"]> = {}): Schemas["Rev
     proofs: [],
     createTime: T0,
     revision: 0,
+    ...overrides,
+  };
+}
+
+export function proof(
+  id: string,
+  type: Schemas["ProofType"],
+  overrides: Partial<Schemas["Proof"]> = {},
+): Schemas["Proof"] {
+  return {
+    id,
+    type,
+    result: "PROOF_RESULT_PASS",
+    summary: "",
+    producedBy: testUser.id,
+    attested: true,
+    createTime: "2026-12-06T13:00:00Z",
+    revision: 2,
+    deliverablesHash: "",
+    run: null,
+    ...overrides,
+  };
+}
+
+/** How a machine-produced proof ran: its command on a tree, in the sandbox, with its log. */
+export function proofRun(overrides: Partial<Schemas["ProofRun"]> = {}): Schemas["ProofRun"] {
+  return {
+    treeHash: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    command: "cd backend && go build ./...",
+    exitCode: 0,
+    durationMs: "12400",
+    artifacts: [{ id: "art-log", kind: "log", mediaType: "text/plain; charset=utf-8", sizeBytes: "42" }],
+    runner: "local",
+    ...overrides,
+  };
+}
+
+export function verification(overrides: Partial<Schemas["Verification"]> = {}): Schemas["Verification"] {
+  return {
+    id: "ver1",
+    projectId: PID,
+    gate: 5,
+    revision: 0,
+    state: "VERIFICATION_STATE_PASSED",
+    treeHash: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    deliverablesHash: "sha256:now",
+    steps: [],
+    error: "",
+    repair: 0,
+    createTime: T0,
+    endTime: T0,
+    runner: "local",
     ...overrides,
   };
 }

@@ -11,9 +11,12 @@ import {
   PID,
   project,
   projectApi,
+  proof,
+  proofRun,
   renderProjectPage,
   review,
   run,
+  verification,
 } from "../overview/testing";
 import { Component as ReviewPage } from "./ReviewPage";
 import { diffBase } from "./documents";
@@ -64,25 +67,6 @@ function inReview(): Gate {
       }),
     ],
   });
-}
-
-function proof(
-  id: string,
-  type: Schemas["ProofType"],
-  overrides: Partial<Schemas["Proof"]> = {},
-): Schemas["Proof"] {
-  return {
-    id,
-    type,
-    result: "PROOF_RESULT_PASS",
-    summary: "",
-    producedBy: testUser.id,
-    attested: true,
-    createTime: "2026-12-06T13:00:00Z",
-    revision: 2,
-    deliverablesHash: "",
-    ...overrides,
-  };
 }
 
 function api(g: Gate = inReview()): FakeApi {
@@ -157,9 +141,36 @@ describe("the review of a gate", () => {
     const page = await open(api());
     await waitFor(() => expect(within(page).getByText(/attested by Bob/)).toBeDefined());
     expect(within(page).getByText("Walked through every story.")).toBeDefined();
-    expect(within(page).getByText(/produced by the system/)).toBeDefined();
+    expect(within(page).getByText(/produced by FuzzyLlama/)).toBeDefined();
     expect(within(page).getByText("OpenAPI 3.0.3 is valid (kin-openapi)")).toBeDefined();
     expect(within(page).queryByText("old check")).toBeNull();
+  });
+
+  it("shows how FuzzyLlama's proofs of a code gate ran, and its latest verification", async () => {
+    const g5 = gate(5, {
+      state: "GATE_STATE_IN_REVIEW",
+      revision: 2,
+      proofs: [
+        proof("pr-build", "PROOF_TYPE_BUILD", {
+          attested: false,
+          producedBy: "agents",
+          summary: "go build ./... passed",
+          run: proofRun(),
+        }),
+      ],
+    });
+    const a = api(g5);
+    a.on(`GET ${BASE}/verifications`, () => ({
+      verifications: [verification({ revision: 2, state: "VERIFICATION_STATE_PASSED" })],
+    }));
+    const page = await open(a, "ROLE_OWNER", 5);
+    expect(await within(page).findByText(/produced by FuzzyLlama/)).toBeDefined();
+    expect(within(page).getByText("cd backend && go build ./...")).toBeDefined();
+    expect(within(page).getByRole("button", { name: "View log of the build proof" })).toBeDefined();
+    const panel = within(page).getByRole("region", { name: "Verification" });
+    await waitFor(() => expect(panel.textContent).toMatch(/^Verificationpassed revision 2/));
+    // A gate in review is not verified again: the button is the open gate's.
+    expect(within(panel).queryByRole("button", { name: /Verify/ })).toBeNull();
   });
 
   it("approves with optional notes, then shows the review record with the approved versions' hashes", async () => {

@@ -3,8 +3,9 @@ import { Link, useParams } from "react-router";
 import { Empty } from "../../../shared/Empty";
 import { ErrorView } from "../../../shared/ErrorView";
 import { GateBadge } from "../../../shared/GateBadge";
-import { documentTypeLabel, gateStateLabel, isOwner } from "../../../shared/labels";
+import { canEdit, documentTypeLabel, gateStateLabel, isOwner } from "../../../shared/labels";
 import { Loading } from "../../../shared/Loading";
+import { isCodeGate } from "../../../shared/sourcePath";
 import { useTitle } from "../../../shared/useTitle";
 import {
   documentTitles,
@@ -19,6 +20,7 @@ import {
 } from "../overview/data";
 import { ProofList } from "../overview/ProofList";
 import { ReviewRecord } from "../overview/ReviewRecord";
+import { VerificationPanel } from "../overview/VerificationPanel";
 import { useCurrentProject } from "../ProjectLayout";
 import { DecisionForm } from "./DecisionForm";
 import { DeliverableReview } from "./DeliverableReview";
@@ -97,6 +99,7 @@ export function Component() {
           gate={gate}
           title={title}
           owner={owner}
+          editable={canEdit(project.role)}
           name={name}
           titles={titles}
           onDecided={setDecision}
@@ -119,6 +122,7 @@ function InReview({
   gate,
   title,
   owner,
+  editable,
   name,
   titles,
   onDecided,
@@ -127,6 +131,7 @@ function InReview({
   gate: Gate;
   title: string;
   owner: boolean;
+  editable: boolean;
   name: (userId: string) => string;
   titles: Map<string, string>;
   onDecided: (review: Review) => void;
@@ -155,6 +160,7 @@ function InReview({
       )}
       <h3>Proofs</h3>
       <ProofList gate={gate} name={name} onlyCounting />
+      {isCodeGate(gate.number) ? <VerificationPanel gate={gate} title={title} editable={editable} /> : null}
       {owner ? (
         <DecisionForm projectId={projectId} gate={gate.number} gateTitle={title} onDecided={onDecided} />
       ) : null}

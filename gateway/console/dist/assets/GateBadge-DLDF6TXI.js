@@ -1,1 +1,0 @@
-import{a as e,i as t}from"./labels-DF6swdyh.js";import{H as n}from"./index-BMZychez.js";var r=n();function i({state:n}){return(0,r.jsx)(`span`,{className:`badge state-${e(n)}`,children:t(n)})}export{i as t};

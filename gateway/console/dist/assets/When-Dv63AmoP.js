@@ -1,1 +1,0 @@
-import{i as e,n as t}from"./format-DoKkrUw2.js";import{H as n}from"./index-BMZychez.js";var r=n();function i({time:n}){return n?(0,r.jsx)(`time`,{dateTime:n,title:t(n),children:e(n)}):(0,r.jsx)(`span`,{children:`—`})}export{i as t};

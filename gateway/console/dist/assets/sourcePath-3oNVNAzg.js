@@ -1,0 +1,1 @@
+var e=/^[A-Za-z0-9._+@-]+$/;function t(t){if(t===``||t.length>200)return!1;let n=t.toLowerCase();return n===`.git`||n.startsWith(`.git/`)?!1:t.split(`/`).every(t=>t!==`.`&&t!==`..`&&t.length<=100&&!t.startsWith(`-`)&&e.test(t))}function n(e){return e.type===`DOCUMENT_TYPE_CODE`&&t(e.title)}var r=[5,6,7,8,9],i=e=>e>=5&&e<=9&&Number.isInteger(e);export{i as n,n as r,r as t};
