@@ -29,6 +29,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fuzzyllama/fuzzyllama/services/agents"
 )
 
 // k8sDir holds the kustomize base and its overlays.
@@ -1151,6 +1153,10 @@ func checkAPIAccess(t *testing.T, m *manifests, pods map[string]pod) {
 // only; any other pod there, nothing. Only the agents reach the API server.
 func checkSandboxNetwork(t *testing.T, m *manifests, pods map[string]pod) {
 	ns := m.sandboxNamespace()
+	sb := pods["agents"].cfg.Agents.Sandbox
+	if (sb.Runner == agents.RunnerKubernetes) != (ns != "") || ns != "" && sb.Namespace != ns {
+		t.Errorf("the agents run SANDBOX_RUNNER=%s in namespace %q, but the sandbox namespace rendered is %q", sb.Runner, sb.Namespace, ns)
+	}
 	if ns == "" {
 		return
 	}
