@@ -30,8 +30,11 @@ type cgroupSetup struct {
 	v2     bool
 	memory string // v1: the memory hierarchy's parent dir; v2: the parent dir of every step
 	pids   string // v1 only
-	seq    atomic.Int64
 }
+
+// stepSeq numbers step cgroups in this process: one sequence for all its runners (a process
+// may hold several, as tests do), so that their names never collide.
+var stepSeq atomic.Int64
 
 // findCgroups returns where this process may make step cgroups, or why it cannot. Nothing is
 // made yet; New tries a step cgroup to be sure it works.
@@ -204,7 +207,7 @@ type stepCgroup struct {
 
 // newStep makes a step cgroup with the limits set.
 func (s *cgroupSetup) newStep(memoryBytes int64, processes int) (*stepCgroup, error) {
-	name := fmt.Sprintf("%s%d-%d", cgroupPrefix, os.Getpid(), s.seq.Add(1))
+	name := fmt.Sprintf("%s%d-%d", cgroupPrefix, os.Getpid(), stepSeq.Add(1))
 	cg := &stepCgroup{v2: s.v2, memory: filepath.Join(s.memory, name)}
 	if !s.v2 {
 		cg.pids = filepath.Join(s.pids, name)
@@ -284,7 +287,9 @@ func (c *stepCgroup) killAll() {
 		os.WriteFile(filepath.Join(c.memory, "cgroup.kill"), []byte("1"), 0)
 	}
 	procs := filepath.Join(c.dirs()[len(c.dirs())-1], "cgroup.procs")
-	for range 200 {
+	// Right after bwrap's exit the sandbox's init is usually still exiting: poll briefly first.
+	pause := 100 * time.Microsecond
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
 		data, err := os.ReadFile(procs)
 		if err != nil || len(strings.TrimSpace(string(data))) == 0 {
 			return
@@ -294,18 +299,22 @@ func (c *stepCgroup) killAll() {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(pause)
+		pause = min(2*pause, 10*time.Millisecond)
 	}
 }
 
 // remove deletes the cgroup's dirs (which must be empty of processes: killAll first).
 func (c *stepCgroup) remove() {
 	for _, d := range c.dirs() {
-		for range 50 {
-			if err := os.Remove(d); err == nil || errors.Is(err, os.ErrNotExist) {
+		pause := 100 * time.Microsecond
+		for deadline := time.Now().Add(time.Second); ; {
+			err := os.Remove(d)
+			if err == nil || errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
 				break
 			}
-			time.Sleep(10 * time.Millisecond) // the last exits are still being accounted
+			time.Sleep(pause) // the last exits are still being accounted
+			pause = min(2*pause, 10*time.Millisecond)
 		}
 	}
 }
