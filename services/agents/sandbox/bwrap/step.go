@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/bwrap/internal/stepinit"
 )
 
 // Paths inside the sandbox.
@@ -270,7 +271,7 @@ func (r *Runner) sandboxed(ctx context.Context, args []string, lim sandbox.Limit
 		}
 		defer cg.remove()
 	}
-	spec := helperSpec{Rlimits: stepRlimits(lim, cg != nil, r.cfg.SandboxUID), Drop: r.privileged,
+	spec := stepinit.Spec{Rlimits: stepRlimits(lim, cg != nil, r.cfg.SandboxUID), Drop: r.privileged,
 		UID: r.cfg.SandboxUID, GID: r.cfg.SandboxGID, Bwrap: r.cfg.Bwrap, Args: args}
 	if cg != nil {
 		spec.CgroupProcs = cg.procsFiles()
@@ -308,7 +309,7 @@ func (r *Runner) sandboxed(ctx context.Context, args []string, lim sandbox.Limit
 	defer statusR.Close()
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
-		Args:        []string{initName, string(specJSON)},
+		Args:        []string{stepinit.Name, string(specJSON)},
 		Env:         []string{},
 		Stdout:      log,
 		Stderr:      log,
@@ -396,22 +397,25 @@ func (r *Runner) limitsHit(cg *stepCgroup, lim sandbox.Limits, exitCode int, cpu
 // are the cgroup's to bound when there is one: RLIMIT_NPROC counts every process of the uid,
 // other sandboxes' too, and RLIMIT_DATA fails allocations instead of a clear OOM kill.
 // RLIMIT_AS is never used: toolchains reserve far more address space than they use.
-func stepRlimits(lim sandbox.Limits, cgroup bool, uid int) []rlimit {
+func stepRlimits(lim sandbox.Limits, cgroup bool, uid int) []stepinit.Rlimit {
 	cpu := uint64((lim.CPUTime + time.Second - 1) / time.Second)
-	limits := []rlimit{
+	limit := func(resource int, cur, max uint64) stepinit.Rlimit {
+		return stepinit.Rlimit{Resource: resource, Cur: cur, Max: max}
+	}
+	limits := []stepinit.Rlimit{
 		// SIGXCPU at the soft limit (most programs die of it), SIGKILL a little later.
-		{unix.RLIMIT_CPU, cpu, cpu + 2},
-		{unix.RLIMIT_FSIZE, uint64(lim.FileBytes), uint64(lim.FileBytes)},
-		{unix.RLIMIT_NOFILE, 8192, 8192},
-		{unix.RLIMIT_CORE, 0, 0},
+		limit(unix.RLIMIT_CPU, cpu, cpu+2),
+		limit(unix.RLIMIT_FSIZE, uint64(lim.FileBytes), uint64(lim.FileBytes)),
+		limit(unix.RLIMIT_NOFILE, 8192, 8192),
+		limit(unix.RLIMIT_CORE, 0, 0),
 	}
 	if !cgroup {
 		// RLIMIT_NPROC counts every task of the uid, so the step gets Processes more than the
 		// uid has now.
 		nproc := uint64(tasksOfUID(uid) + lim.Processes)
 		limits = append(limits,
-			rlimit{unix.RLIMIT_NPROC, nproc, nproc},
-			rlimit{unix.RLIMIT_DATA, uint64(lim.MemoryBytes), uint64(lim.MemoryBytes)})
+			limit(unix.RLIMIT_NPROC, nproc, nproc),
+			limit(unix.RLIMIT_DATA, uint64(lim.MemoryBytes), uint64(lim.MemoryBytes)))
 	}
 	return limits
 }
