@@ -31,6 +31,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/services/agents/pricing"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/provider/offline"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
 )
 
@@ -75,6 +76,10 @@ type harnessConfig struct {
 	wrapDSN func(dsn string) string
 	// logger is the service's logger (none by default).
 	logger *slog.Logger
+	// runner verifies the gates' code (none by default: the owner attests those proofs).
+	runner sandbox.Runner
+	// providers replaces the providers the harness builds (to change what a role answers).
+	providers func(Providers) Providers
 }
 
 type harness struct {
@@ -87,6 +92,7 @@ type harness struct {
 	projects  *fakeProjects
 	documents *fakeDocuments
 	offline   *countingProvider
+	evidence  *fakeEvidence
 }
 
 func newHarness(t *testing.T, database string, cfg harnessConfig) *harness {
@@ -155,7 +161,12 @@ func newHarness(t *testing.T, database string, cfg harnessConfig) *harness {
 	if cfg.logger != nil {
 		serviceLogger = cfg.logger
 	}
-	h.s = &Service{Store: db, Projects: projects, Documents: documents, Providers: Router{Offline: h.offline, Anthropic: cfg.vendor},
+	var providers Providers = Router{Offline: h.offline, Anthropic: cfg.vendor}
+	if cfg.providers != nil {
+		providers = cfg.providers(providers)
+	}
+	h.evidence = &fakeEvidence{fakeProjects: h.projects, documents: h.documents}
+	h.s = &Service{Store: db, Projects: projects, Documents: documents, Providers: providers, Runner: cfg.runner, Evidence: h.evidence,
 		Prices: pricing.Default(), Model: model, Limits: limits,
 		Tokens: &authn.ServiceTokens{Client: fakeAuth{}, Service: "agents", Credential: "a test service credential"},
 		Bus:    h.bus, EncodeRun: PublicRun, Metrics: h.metrics, Logger: serviceLogger}

@@ -135,7 +135,8 @@ func TestAgentsJourney(t *testing.T) {
 	eachMode(t, func(t *testing.T, m mode) {
 		env := map[string]string{"AGENT_SWEEP_INTERVAL": "1s", "AGENT_QUEUE_POLL_INTERVAL": "20ms",
 			"RATE_LIMIT_PER_USER_PER_MINUTE": "100000"}
-		maps.Copy(env, sandboxEnv(t))
+		sbx := sandboxEnv(t)
+		maps.Copy(env, sbx)
 		s := start(t, m.env(t), env)
 		owner := s.register(t, "owner@example.com", goodPassword, "Owner")
 		tok := owner.AccessToken
@@ -224,7 +225,7 @@ func TestAgentsJourney(t *testing.T) {
 		}
 		s.wantNextStep(t, tok, p.ID, "NEXT_ACTION_KIND_PROJECT_COMPLETE", 9)
 		// The exported repository builds and its tests pass as it is, in the same sandbox.
-		s.wantExportBuilds(t, tok, p.ID)
+		s.wantExportBuilds(t, tok, p.ID, sbx["SANDBOX_DIR"])
 		s.wantEveryTaskDone(t, tok, p.ID) // tasks_test.go
 		// Every run succeeded, on the offline model, and the intake proposed the project's tasks.
 		var runs struct{ Runs []runView }
@@ -407,12 +408,32 @@ func (s *server) wantRunProofs(t *testing.T, tok, pid string, g agentGateView) {
 			Content  []byte
 		}
 		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/artifacts/%s", pid, p.Run.Artifacts[0].ID), tok, nil).want(t, 200, "").data(t, &art)
-		if !strings.HasPrefix(art.Artifact.MediaType, "text/plain") || !strings.Contains(string(art.Content), "$ cd backend && go ") {
+		want := "$ cd backend && go " // the commands, as they ran
+		if p.Type == "PROOF_TYPE_COVERAGE" {
+			want = "statements covered" // the coverage of each component
+		}
+		if !strings.HasPrefix(art.Artifact.MediaType, "text/plain") || !strings.Contains(string(art.Content), want) {
 			t.Fatalf("G%d %s log (%s):\n%s", g.Number, p.Type, art.Artifact.MediaType, art.Content)
 		}
 	}
 	if found == 0 {
 		t.Fatalf("G%d has no proof produced in the sandbox: %+v", g.Number, g.Proofs)
+	}
+	// How long verification took (docs/PERFORMANCE.md quotes these).
+	var list struct {
+		Verifications []struct {
+			State, CreateTime, EndTime string
+			Steps                      []struct {
+				ProofType  string
+				DurationMs string
+			}
+		}
+	}
+	s.do("GET", fmt.Sprintf("/api/v1/projects/%s/verifications?gate=%d", pid, g.Number), tok, nil).want(t, 200, "").data(t, &list)
+	for _, v := range list.Verifications {
+		created, _ := time.Parse(time.RFC3339Nano, v.CreateTime)
+		ended, _ := time.Parse(time.RFC3339Nano, v.EndTime)
+		t.Logf("G%d verification %s in %s (queued to done): steps %+v", g.Number, v.State, ended.Sub(created).Round(time.Millisecond), v.Steps)
 	}
 }
 
@@ -745,9 +766,9 @@ func TestAgentsAuthorizationMatrix(t *testing.T) {
 }
 
 // wantExportBuilds downloads the project's ZIP export, and builds, lints and tests the files it
-// holds outside docs/ with the sandbox runner the agents use: the export is a repository that
-// builds as it is.
-func (s *server) wantExportBuilds(t *testing.T, tok, pid string) {
+// holds outside docs/ with the sandbox runner the agents use (on the project's caches in
+// sandboxDir): the export is a repository that builds as it is.
+func (s *server) wantExportBuilds(t *testing.T, tok, pid, sandboxDir string) {
 	t.Helper()
 	r := s.do("GET", "/api/v1/projects/"+pid+"/documents:export?format=ARCHIVE_FORMAT_ZIP", tok, nil)
 	if r.status != 200 {
@@ -759,12 +780,11 @@ func (s *server) wantExportBuilds(t *testing.T, tok, pid string) {
 			files = append(files, sandbox.File{Path: path, Content: []byte(content)})
 		}
 	}
-	plan, err := verify.NewPlan("export-"+pid, files, []string{"build", "lint", "unit_tests"}, 0)
+	plan, err := verify.NewPlan(pid, files, []string{"build", "lint", "unit_tests"}, 0)
 	if err != nil {
 		t.Fatalf("export plan: %v (%d files)", err, len(files))
 	}
-	dir := sandboxEnv(t)["SANDBOX_DIR"]
-	runner, err := bwrap.New(bwrap.Config{CacheDir: filepath.Join(dir, "cache"), WorkDir: filepath.Join(dir, "work")})
+	runner, err := bwrap.New(bwrap.Config{CacheDir: filepath.Join(sandboxDir, "cache"), WorkDir: filepath.Join(sandboxDir, "work")})
 	if err != nil {
 		t.Fatalf("sandbox: %v", err)
 	}
