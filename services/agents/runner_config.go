@@ -38,7 +38,7 @@ func (c *SandboxConfig) Register(s *config.Set) {
 	s.StringVar(&c.Dir, "SANDBOX_DIR", "", "where the local runner keeps each project's dependency and build caches and the trees it runs "+
 		"(default: DATA_DIR/sandbox)")
 	s.StringVar(&c.Namespace, "SANDBOX_NAMESPACE", "fuzzyllama-sandbox", "the Kubernetes namespace of the sandbox Jobs (SANDBOX_RUNNER=kubernetes)")
-	s.StringVar(&c.Image, "SANDBOX_IMAGE", "", "the runner image of the sandbox Jobs: the fuzzyllama binary with Go, Node.js and Chromium "+
+	s.StringVar(&c.Image, "SANDBOX_IMAGE", "", "the runner image of the sandbox Jobs: the sandbox driver (services/agents/sandbox/kubejob/image) with Go, Node.js and Chromium "+
 		"(SANDBOX_RUNNER=kubernetes; see deploy/k8s)")
 	s.StringVar(&c.RuntimeClass, "SANDBOX_RUNTIME_CLASS", "", "the RuntimeClass of the sandbox pods, e.g. gvisor (SANDBOX_RUNNER=kubernetes)")
 	s.Check(func() error {

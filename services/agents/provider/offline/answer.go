@@ -49,6 +49,9 @@ func answer(b provider.Brief) (string, error) {
 		o.Documents = append(o.Documents, output.Document{Type: spec.Type, Title: spec.Title, Content: write(p, spec.Title)})
 		o.Handoff.Deliverables = appendNew(o.Handoff.Deliverables, spec.Type)
 	}
+	if b.Role == catalog.Architect && b.Gate == 3 {
+		o.Files = append(o.Files, p.manifest()) // how the tree is built and previewed
+	}
 	o.Handoff.NextRoles = slices.Clone(b.NextRoles)
 	o.Handoff.Notes = p.notes(o)
 	if b.Role == catalog.ProductManager && b.Gate == 1 {

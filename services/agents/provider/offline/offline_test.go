@@ -152,6 +152,22 @@ func checkFiles(t *testing.T, projectType string, b provider.Brief, files []outp
 	t.Helper()
 	where := fmt.Sprintf("%s %s G%d", projectType, b.Role, b.Gate)
 	r, _ := catalog.Get(b.Role)
+	if b.Role == catalog.Architect && b.Gate == 3 {
+		// The architect declares how the tree is previewed: fuzzyllama.json, as verify reads it.
+		var m struct {
+			Preview struct {
+				Dir     string
+				Command []string
+				Port    int
+			}
+		}
+		dec := json.NewDecoder(strings.NewReader(files[0].Content))
+		if len(files) != 1 || files[0].Path != "fuzzyllama.json" || dec.Decode(&m) != nil || m.Preview.Dir != "frontend" ||
+			m.Preview.Port != previewPort || len(m.Preview.Command) == 0 {
+			t.Errorf("%s: files %+v", where, files)
+		}
+		return
+	}
 	if r.SourceDir == "" || b.Gate != 5 {
 		if len(files) > 0 {
 			t.Errorf("%s: %d files", where, len(files))
