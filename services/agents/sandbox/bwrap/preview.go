@@ -86,10 +86,15 @@ func (r *Runner) newPreview(j *job, step sandbox.Step, lim sandbox.Limits) (*pre
 // errStepRefused marks a step the runner will not run as given; it becomes a failed result.
 var errStepRefused = errors.New("the step is refused")
 
-// probeBinary is this binary, where the sandbox uid can read it: linked (or copied) once into
-// the work dir, since the binary's own dir may be closed to it (go test's are 0700).
+// probeBinary is this binary, where the sandbox uid can read it: where it is when every dir
+// above it lets others through, else linked (or copied) once into the work dir (go test's
+// binaries are in 0700 dirs).
 func (r *Runner) probeBinary() (string, error) {
 	r.probeOnce.Do(func() {
+		if othersCanRead(r.exe) {
+			r.probeExe = r.exe
+			return
+		}
 		dir := filepath.Join(r.cfg.WorkDir, fmt.Sprintf("bin-%d-0", os.Getpid()))
 		if r.probeErr = os.MkdirAll(dir, 0o711); r.probeErr != nil {
 			return
@@ -104,6 +109,22 @@ func (r *Runner) probeBinary() (string, error) {
 		r.probeErr = copyFile(r.exe, r.probeExe, 0o755)
 	})
 	return r.probeExe, r.probeErr
+}
+
+// othersCanRead reports whether any user may read and run the file at p.
+func othersCanRead(p string) bool {
+	info, err := os.Stat(p)
+	if err != nil || info.Mode().Perm()&0o005 != 0o005 {
+		return false
+	}
+	for d := filepath.Dir(p); ; d = filepath.Dir(d) {
+		if info, err := os.Stat(d); err != nil || info.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == "/" {
+			return true
+		}
+	}
 }
 
 func copyFile(from, to string, mode os.FileMode) error {

@@ -170,8 +170,10 @@ func (r *Runner) configure(cfg Config) error {
 	return nil
 }
 
-// makePrivateDir makes dir, owned by this process and writable by it alone; a root runner's
-// dirs must also let the sandbox uid reach what is bind-mounted from them (0711).
+// makePrivateDir makes dir, owned by this process and writable by it alone, under directories
+// no other user can swap it out of (each is root's or ours, and not writable by others unless
+// sticky, as /tmp). A root runner's dirs must also let the sandbox uid reach what is
+// bind-mounted from them (0711).
 func (r *Runner) makePrivateDir(dir string) error {
 	if !filepath.IsAbs(dir) {
 		return fmt.Errorf("the sandbox directory %q is not absolute", dir)
@@ -179,32 +181,33 @@ func (r *Runner) makePrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return fmt.Errorf("making the sandbox directory: %w", err)
 	}
-	info, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	st, _ := info.Sys().(*syscall.Stat_t)
-	if !info.IsDir() || st == nil || int(st.Uid) != os.Geteuid() || info.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("the sandbox directory %s must be a directory owned by uid %d and writable by it alone", dir, os.Geteuid())
-	}
 	if r.privileged {
 		if err := os.Chmod(dir, 0o711); err != nil {
 			return err
 		}
-		for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
-			info, err := os.Stat(d)
-			if err != nil {
-				return err
-			}
-			if info.Mode().Perm()&0o001 == 0 {
-				return fmt.Errorf("the sandbox directory %s is under %s, which uid %d cannot enter (mode %v): choose another or chmod o+x it", dir, d, r.cfg.SandboxUID, info.Mode().Perm())
-			}
-			if d == "/" {
-				break
-			}
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		info, err := os.Lstat(d)
+		if err != nil {
+			return err
+		}
+		st, _ := info.Sys().(*syscall.Stat_t)
+		mode := info.Mode()
+		switch {
+		case !info.IsDir() || st == nil:
+			return fmt.Errorf("the sandbox directory %s: %s is not a directory", dir, d)
+		case d == dir && (int(st.Uid) != os.Geteuid() || mode.Perm()&0o022 != 0):
+			return fmt.Errorf("the sandbox directory %s must be owned by uid %d and writable by it alone", dir, os.Geteuid())
+		case st.Uid != 0 && int(st.Uid) != os.Geteuid(),
+			mode.Perm()&0o002 != 0 && mode&os.ModeSticky == 0:
+			return fmt.Errorf("the sandbox directory %s is under %s, which another user could replace it in (owner uid %d, mode %v)", dir, d, st.Uid, mode)
+		case r.privileged && mode.Perm()&0o001 == 0:
+			return fmt.Errorf("the sandbox directory %s is under %s, which uid %d cannot enter (mode %v): choose another or chmod o+x it", dir, d, r.cfg.SandboxUID, mode.Perm())
+		}
+		if d == "/" {
+			return nil
 		}
 	}
-	return nil
 }
 
 // hostGoRoot is GOROOT of the go command on PATH, or "".

@@ -155,10 +155,15 @@ func (r *Runner) bwrapArgs(j *job, dir string, env []string, mounts ...string) [
 	return args
 }
 
-// toolDirs are the toolchains' directories outside /usr, which the sandbox sees read-only.
+// toolDirs are the toolchains' (and Chromium's) directories outside /usr, which the sandbox
+// sees read-only.
 func (r *Runner) toolDirs() []string {
 	var dirs []string
-	for _, d := range []string{r.cfg.GoRoot, nodePrefix(r.cfg.NodeDir)} {
+	chromiumDir := ""
+	if r.cfg.Chromium != "" {
+		chromiumDir = filepath.Dir(r.cfg.Chromium)
+	}
+	for _, d := range []string{r.cfg.GoRoot, nodePrefix(r.cfg.NodeDir), chromiumDir} {
 		if d != "" && d != "/usr" && !strings.HasPrefix(d, "/usr/") {
 			dirs = append(dirs, d)
 		}
