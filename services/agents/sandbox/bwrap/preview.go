@@ -74,7 +74,7 @@ func (r *Runner) newPreview(j *job, step sandbox.Step, lim sandbox.Limits) (*pre
 	}
 	// The probe stops in time to report, before the runner's wall clock stops everything.
 	spec := previewSpec{Port: p.Port, HealthPath: p.HealthPath, PagePath: p.PagePath}
-	budget := lim.WallClock - min(lim.WallClock/10, 5*time.Second)
+	budget := lim.WallClock - min(max(lim.WallClock/10, time.Second), 5*time.Second)
 	if p.PagePath != "" && r.cfg.Chromium != "" {
 		spec.Chromium = r.cfg.Chromium
 		spec.ShotWait = min(budget/3, time.Minute)
@@ -223,31 +223,49 @@ type serverExit struct {
 
 // waitHealthy polls url until it answers 2xx or 3xx, the server exits or wait is over.
 func waitHealthy(url string, wait time.Duration, exited *serverExit) (int, error) {
-	client := &http.Client{Timeout: 2 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	deadline := time.Now().Add(wait)
 	var last string
 	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			if resp.StatusCode >= 200 && resp.StatusCode < 400 {
-				return resp.StatusCode, nil
-			}
-			last = "it answered " + strconv.Itoa(resp.StatusCode)
-		} else {
+		// A server that accepts and never answers holds a request 2 s at most, and not past the
+		// deadline.
+		status, err := getStatus(url, min(2*time.Second, time.Until(deadline)))
+		switch {
+		case err != nil:
 			last = err.Error()
-		}
-		select {
-		case <-exited.done:
-			return 0, fmt.Errorf("the server exited (%s) before answering %s", describeExit(exited.err), url)
-		case <-time.After(250 * time.Millisecond):
+		case status >= 200 && status < 400:
+			return status, nil
+		default:
+			last = "it answered " + strconv.Itoa(status)
 		}
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("the server did not answer %s with a 2xx or 3xx within %s (last: %s)", url, wait.Round(time.Second), last)
 		}
+		select {
+		case <-exited.done:
+			return 0, fmt.Errorf("the server exited (%s) before answering %s", describeExit(exited.err), url)
+		case <-time.After(min(250*time.Millisecond, time.Until(deadline))):
+		}
 	}
+}
+
+// noRedirects makes a redirect the answer: a 3xx is healthy.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// getStatus is the status of a GET of url within timeout.
+func getStatus(url string, timeout time.Duration) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, nil
 }
 
 func describeExit(err error) string {
