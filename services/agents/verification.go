@@ -250,6 +250,12 @@ func (s *Service) verify(ctx context.Context, id string) error {
 	} else if err != nil {
 		return err
 	}
+	if same, err := s.Store.PassedVerification(ctx, v.ProjectID, v.Gate, hash); err == nil {
+		// The same tree passed before (a revision whose code did not change): its results stand.
+		return s.recordAgain(ctx, uctx, v, same)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	started := time.Now()
 	res, err := s.Runner.Run(ctx, plan.Job)
 	if err != nil {
@@ -260,12 +266,8 @@ func (s *Service) verify(ctx context.Context, id string) error {
 		return s.endVerification(ctx, v, store.VerificationError, "the sandbox could not run it: "+err.Error(), nil)
 	}
 	proofs := plan.Evaluate(res)
-	// A proof speaks for the deliverables the gate had when it was asked for; if they changed
-	// while it ran, what ran is not what the gate holds: the next look verifies again.
-	if now, err := s.Evidence.GateEvidence(uctx, v.ProjectID, v.Gate); err != nil {
-		return fromService("projects", err)
-	} else if now.DeliverablesHash != v.DeliverablesHash || now.Revision != v.Revision {
-		return s.endVerification(ctx, v, store.VerificationError, "the gate's code changed while it ran; it is verified again.", nil)
+	if current, err := s.stillCurrent(ctx, uctx, v); !current || err != nil {
+		return err
 	}
 	artifacts, steps := s.proofArtifacts(v, proofs)
 	if err := s.Store.AddArtifacts(ctx, v, artifacts); err != nil {
@@ -296,6 +298,49 @@ func (s *Service) verify(ctx context.Context, id string) error {
 	s.Logger.InfoContext(ctx, "verification ended", "project_id", v.ProjectID, "gate", v.Gate, "state", state,
 		"took", time.Since(started).Round(time.Millisecond), "runner", s.Runner.Name())
 	return s.endVerification(ctx, v, state, input.Clean(failure, 8000), steps)
+}
+
+// recordAgain records, for verification v, the proofs of an earlier one that passed on the
+// same tree: the same commands on the same files gave them, so they are not run again. The
+// proofs name the earlier run's logs.
+func (s *Service) recordAgain(ctx, uctx context.Context, v, same store.Verification) error {
+	if current, err := s.stillCurrent(ctx, uctx, v); !current || err != nil {
+		return err
+	}
+	for _, st := range same.Steps {
+		rp := RunProof{Type: st.ProofType, Pass: st.Passed, Summary: st.Summary, TreeHash: same.TreeHash, Command: st.Command,
+			ExitCode: st.ExitCode, DurationMS: st.DurationMS, Runner: same.Runner}
+		for _, id := range st.ArtifactIDs {
+			a, err := s.Store.Artifact(ctx, v.ProjectID, id)
+			if err != nil {
+				return err
+			}
+			rp.Artifacts = append(rp.Artifacts, ProofArtifact{ID: a.ID, Kind: a.Kind, MediaType: a.MediaType, Size: int64(len(a.Content))})
+		}
+		if err := s.Evidence.RecordRunProof(uctx, v.ProjectID, v.Gate, rp); err != nil {
+			if ignoreStale(err) == nil {
+				return s.endVerification(ctx, v, store.VerificationError, "the gate was no longer in progress when its proofs were ready.", same.Steps)
+			}
+			return fromService("projects", err)
+		}
+	}
+	s.Logger.InfoContext(ctx, "verification reused an earlier one on the same tree", "project_id", v.ProjectID, "gate", v.Gate,
+		"earlier", same.ID)
+	return s.endVerification(ctx, v, store.VerificationPassed, "", same.Steps)
+}
+
+// stillCurrent reports whether the gate still holds what v was asked to verify. A proof speaks
+// for the deliverables the gate had when it was asked for; if they changed meanwhile, what ran
+// is not what the gate holds: v ends as an error, and the next look verifies again.
+func (s *Service) stillCurrent(ctx, uctx context.Context, v store.Verification) (bool, error) {
+	now, err := s.Evidence.GateEvidence(uctx, v.ProjectID, v.Gate)
+	if err != nil {
+		return false, fromService("projects", err)
+	}
+	if now.DeliverablesHash == v.DeliverablesHash && now.Revision == v.Revision {
+		return true, nil
+	}
+	return false, s.endVerification(ctx, v, store.VerificationError, "the gate's code changed while it ran; it is verified again.", nil)
 }
 
 // endVerification records how a verification ended.

@@ -145,6 +145,14 @@ func (d *DB) LatestVerification(ctx context.Context, projectID string, gate, rev
 		WHERE project_id = $1 AND gate = $2 AND revision = $3 ORDER BY created_at DESC, id DESC LIMIT 1`, projectID, gate, revision))
 }
 
+// PassedVerification returns the newest passed verification of a gate that ran on treeHash,
+// ErrNotFound if none did.
+func (d *DB) PassedVerification(ctx context.Context, projectID string, gate int, treeHash string) (Verification, error) {
+	return scanVerification(d.db.QueryRowContext(ctx, `SELECT `+verificationColumns+` FROM verifications
+		WHERE project_id = $1 AND gate = $2 AND tree_hash = $3 AND state = 'passed' ORDER BY created_at DESC, id DESC LIMIT 1`,
+		projectID, gate, treeHash))
+}
+
 // Verifications lists a project's verifications, newest first, at most limit; gate 0 means all.
 func (d *DB) Verifications(ctx context.Context, projectID string, gate, limit int) ([]Verification, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT `+verificationColumns+` FROM verifications
