@@ -54,12 +54,6 @@ describe("buildTree", () => {
   });
 });
 
-/** A tree item's name: a folder's is its label's text, a file's its link's. */
-function itemName(item: HTMLElement): string | null | undefined {
-  const label = item.getAttribute("aria-labelledby");
-  return label ? document.getElementById(label)?.textContent : item.textContent;
-}
-
 function server(tree: Schemas["SourceFile"][] = files) {
   return fakeApi({
     [`GET ${TREE}`]: ({ query }) =>
@@ -96,18 +90,25 @@ describe("the code page", () => {
     expect(document.getElementById(backend.getAttribute("aria-describedby") ?? "")?.textContent).toBe(
       "3 files, 4.5 kB",
     );
-    expect(within(tree).getAllByRole("treeitem").map(itemName)).toEqual([
-      "backend",
-      "internal",
-      "store",
-      "store.go",
-      "go.mod",
-      "main.go",
-      "web",
-      "package.json",
-      "README.md",
+    expect(
+      within(tree)
+        .getAllByRole("treeitem")
+        .map((i) => i.dataset["key"]),
+    ).toEqual([
+      "folder:backend",
+      "folder:backend/internal",
+      "folder:backend/internal/store",
+      "file:backend/internal/store/store.go",
+      "file:backend/go.mod",
+      "file:backend/main.go",
+      "folder:web",
+      "file:web/package.json",
+      "file:README.md",
     ]);
-    const main = within(backend).getByRole("treeitem", { name: "main.go" });
+    // A folder owns its items' group (a sibling of its treeitem in the page).
+    const group = document.getElementById(backend.getAttribute("aria-owns") ?? "");
+    expect(group?.getAttribute("role")).toBe("group");
+    const main = within(group!).getByRole("treeitem", { name: "main.go" });
     expect(main.getAttribute("href")).toBe("/projects/p1/documents/doc-backend/main.go");
     await user.click(main);
     expect(screen.getByTestId("location").textContent).toBe("/projects/p1/documents/doc-backend/main.go");

@@ -125,33 +125,38 @@ function Items({ nodes, context }: { nodes: readonly TreeNode[]; context: TreeCo
   );
 }
 
+// The group of a folder's items is its treeitem's sibling, owned through aria-owns, so the
+// treeitem's visible text is its name alone; aria-label says the name, since a name computed
+// from content would take in the owned items too.
 function FolderItem({ node, context }: { node: FolderNode; context: TreeContext }) {
   const id = useId();
   const open = !context.collapsed.has(node.key);
   return (
-    <li
-      role="treeitem"
-      aria-expanded={open}
-      aria-labelledby={`${id}-name`}
-      aria-describedby={`${id}-facts`}
-      tabIndex={context.tabStop === node.key ? 0 : -1}
-      data-key={node.key}
-    >
+    <li role="none">
       {/* The pointer's way to toggle; the keyboard's is on the tree. */}
       <div className="tree-row" onClick={() => context.toggle(node.key)}>
-        <span className="tree-twisty" aria-hidden="true">
-          {open ? "▾" : "▸"}
-        </span>
-        <span id={`${id}-name`} className="tree-folder">
+        <span
+          role="treeitem"
+          aria-label={node.name}
+          aria-expanded={open}
+          aria-owns={open ? `${id}-group` : undefined}
+          aria-describedby={`${id}-facts`}
+          tabIndex={context.tabStop === node.key ? 0 : -1}
+          data-key={node.key}
+          className="tree-folder"
+        >
+          <span className="tree-twisty" aria-hidden="true">
+            {open ? "▾" : "▸"}
+          </span>
           {node.name}
+          <span aria-hidden="true">/</span>
         </span>
-        <span aria-hidden="true">/</span>
         <span id={`${id}-facts`} className="tree-facts">
           {fileCount(node.fileCount)}, {formatBytes(node.sizeBytes)}
         </span>
       </div>
       {open ? (
-        <ul role="group">
+        <ul role="group" id={`${id}-group`}>
           <Items nodes={node.children} context={context} />
         </ul>
       ) : null}
@@ -164,7 +169,6 @@ function FileItem({ node, context }: { node: FileNode; context: TreeContext }) {
   const { file } = node;
   return (
     <li role="none" className="tree-row">
-      <span className="tree-twisty" aria-hidden="true" />
       <Link
         role="treeitem"
         to={context.fileHref(file)}
@@ -172,6 +176,7 @@ function FileItem({ node, context }: { node: FileNode; context: TreeContext }) {
         data-key={node.key}
         aria-describedby={id}
       >
+        <span className="tree-twisty" aria-hidden="true" />
         {node.name}
       </Link>
       <span id={id} className="tree-facts">
