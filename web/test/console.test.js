@@ -353,7 +353,7 @@ async function journey(p) {
       await page.getByRole("tabpanel").waitFor();
       await checkScreen(p, `document (${tab.toLowerCase()})`);
     }
-    for (const section of ["Tasks", "Timeline", "Costs", "Members"]) {
+    for (const section of ["Code", "Tasks", "Timeline", "Costs", "Members"]) {
       await openSection(page, section);
       await checkScreen(p, section.toLowerCase());
     }
