@@ -84,6 +84,23 @@ func TestVerificationLifecycle(t *testing.T) {
 		if all, _ := db.Verifications(ctx, "p1", 0, 50); len(all) != 3 {
 			t.Fatalf("all gates: %d verifications, want 3", len(all))
 		}
+		// A tree that passed is found by its hash; one that failed is not.
+		if _, err := db.PassedVerification(ctx, "p1", 5, "sha256:tree"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a failed tree found as passed: %v", err)
+		}
+		if _, err := db.StartVerification(ctx, next.ID, "sha256:good", "local"); err != nil {
+			t.Fatal(err)
+		}
+		next.State, next.EndedAt = store.VerificationPassed, time.Now()
+		if _, err := db.FinishVerification(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.PassedVerification(ctx, "p1", 5, "sha256:good"); err != nil || got.ID != next.ID {
+			t.Fatalf("passed tree: %+v, %v", got, err)
+		}
+		if _, err := db.PassedVerification(ctx, "p1", 6, "sha256:good"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another gate's tree: %v", err)
+		}
 	})
 }
 
