@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -95,12 +96,12 @@ func (r *Runner) probeBinary() (string, error) {
 			r.probeExe = r.exe
 			return
 		}
-		dir := filepath.Join(r.cfg.WorkDir, fmt.Sprintf("bin-%d-0", os.Getpid()))
+		// One per Runner: several in one process may share the work dir.
+		dir := filepath.Join(r.cfg.WorkDir, fmt.Sprintf("bin-%d-%d", os.Getpid(), probeSeq.Add(1)))
 		if r.probeErr = os.MkdirAll(dir, 0o711); r.probeErr != nil {
 			return
 		}
 		r.probeExe = filepath.Join(dir, previewName)
-		os.Remove(r.probeExe)
 		if os.Link(r.exe, r.probeExe) == nil {
 			if r.probeErr = os.Chmod(r.probeExe, 0o755); r.probeErr == nil {
 				return
@@ -308,6 +309,9 @@ func stopServer(server *exec.Cmd, exited <-chan struct{}) {
 	}
 	syscall.Kill(-server.Process.Pid, syscall.SIGKILL)
 }
+
+// probeSeq numbers the probe binaries' dirs in this process.
+var probeSeq atomic.Int64
 
 // probeState is the Runner's lazily made copy of its binary for previews.
 type probeState struct {
