@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,8 +113,9 @@ func TestSourceTreeInPrompt(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := req.Brief
-	if len(b.Files) != len(stored) {
-		t.Fatalf("the brief lists %d files, G5 stored %d", len(b.Files), len(stored))
+	// The tree is G5's files and the architect's fuzzyllama.json (G3).
+	if len(b.Files) != len(stored)+1 || !slices.ContainsFunc(b.Files, func(f provider.SourceFile) bool { return f.Path == "fuzzyllama.json" }) {
+		t.Fatalf("the brief lists %d files, G5 stored %d (and G3 fuzzyllama.json)", len(b.Files), len(stored))
 	}
 	for _, d := range b.Documents {
 		if d.Type == "code" {

@@ -116,7 +116,7 @@ func blockReason(gate int, v store.Verification, why string) string {
 func failureText(v store.Verification, n int) string {
 	var b strings.Builder
 	for _, st := range v.Steps {
-		if !st.Passed {
+		if st.Repairable() {
 			b.WriteString(strings.TrimSuffix(st.Summary, ".") + ". ")
 		}
 	}
@@ -156,7 +156,7 @@ func (s *Service) repair(ctx context.Context, w store.Work, p Project, g Gate, v
 func (s *Service) rolesToRepair(ctx context.Context, projectID string, g Gate, v store.Verification, roles []catalog.Role) ([]catalog.Role, error) {
 	var dirs []string
 	for _, st := range v.Steps {
-		if !st.Passed {
+		if st.Repairable() {
 			dirs = append(dirs, st.FailedDirs...)
 		}
 	}
@@ -192,7 +192,7 @@ func repairInstructions(v store.Verification, limit int) string {
 	fmt.Fprintf(&b, "FuzzyLlama built and tested the project's source tree in its sandbox and it failed (repair %d of %d):\n\n",
 		v.Repair+1, limit)
 	for _, st := range v.Steps {
-		if !st.Passed {
+		if st.Repairable() {
 			fmt.Fprintf(&b, "- %s\n", st.Summary)
 		}
 	}
@@ -270,6 +270,9 @@ func (s *Service) verify(ctx context.Context, id string) error {
 		return err
 	}
 	artifacts, steps := s.proofArtifacts(v, proofs)
+	for i := range steps {
+		steps[i].Informational = !slices.Contains(ev.Proofs, steps[i].ProofType)
+	}
 	if err := s.Store.AddArtifacts(ctx, v, artifacts); err != nil {
 		return err
 	}
@@ -289,8 +292,8 @@ func (s *Service) verify(ctx context.Context, id string) error {
 		}
 	}
 	state, failure := store.VerificationPassed, ""
-	for _, pr := range proofs {
-		if !pr.Pass && slices.Contains(ev.Proofs, pr.Type) { // a failed preview is shown, not repaired
+	for i, pr := range proofs {
+		if steps[i].Repairable() { // a failed preview is shown, not repaired
 			state = store.VerificationFailed
 			failure += pr.Failure
 		}

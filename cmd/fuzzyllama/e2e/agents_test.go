@@ -171,6 +171,11 @@ func TestAgentsJourney(t *testing.T) {
 				s.wantRunProofs(t, tok, p.ID, g)
 			}
 			if n == 5 {
+				// The architect's fuzzyllama.json declares a preview: it started, answered, and its
+				// first page was screenshotted.
+				s.wantPreview(t, tok, p.ID, g)
+			}
+			if n == 5 {
 				// The developers wrote a source tree: each file a code document titled by its path.
 				var code struct{ Documents []documentView }
 				s.do("GET", base+"/documents?gate=5&pageSize=200", tok, nil).want(t, 200, "").data(t, &code)
@@ -801,4 +806,24 @@ func (s *server) wantExportBuilds(t *testing.T, tok, pid, sandboxDir string) {
 	if len(plan.Components) < 2 {
 		t.Errorf("the export has components %+v, want the backend and the frontend", plan.Components)
 	}
+}
+
+// wantPreview checks G5's preview_startup proof: passed, with a PNG screenshot.
+func (s *server) wantPreview(t *testing.T, tok, pid string, g agentGateView) {
+	t.Helper()
+	for _, p := range g.Proofs {
+		if p.Type != "PROOF_TYPE_PREVIEW_STARTUP" || p.Revision != g.Revision {
+			continue
+		}
+		if p.Result != "PROOF_RESULT_PASS" || p.Run == nil || len(p.Run.Artifacts) != 2 || p.Run.Artifacts[1].Kind != "screenshot" {
+			t.Fatalf("preview proof: %+v", p)
+		}
+		var shot struct{ Content []byte }
+		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/artifacts/%s", pid, p.Run.Artifacts[1].ID), tok, nil).want(t, 200, "").data(t, &shot)
+		if !strings.HasPrefix(string(shot.Content), "\x89PNG\r\n\x1a\n") || len(shot.Content) < 1000 {
+			t.Fatalf("the preview's screenshot is not a PNG: %d bytes %q", len(shot.Content), shot.Content[:min(16, len(shot.Content))])
+		}
+		return
+	}
+	t.Fatalf("G5 has no preview proof: %+v", g.Proofs)
 }

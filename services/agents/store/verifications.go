@@ -59,7 +59,13 @@ type VerificationStep struct {
 	ArtifactIDs []string `json:"artifactIds,omitempty"`
 	// FailedDirs are the tree's directories whose steps failed (a repair goes to who wrote them).
 	FailedDirs []string `json:"failedDirs,omitempty"`
+	// Informational: the gate does not require this proof (a preview): its failure is shown,
+	// not repaired.
+	Informational bool `json:"informational,omitempty"`
 }
+
+// Repairable reports whether the step failed in a way that sends the code back for repair.
+func (s VerificationStep) Repairable() bool { return !s.Passed && !s.Informational }
 
 // Artifact is a file a verification left.
 type Artifact struct {
