@@ -507,11 +507,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * RenderDocument returns a version as sanitized HTML, safe to insert into a page: Markdown is rendered (GitHub flavour: tables, task lists, fenced code); source code documents (type CODE with a file extension other than .md in the title) become a code block
+         * RenderDocument returns a version as sanitized HTML, safe to insert into a page: Markdown is rendered (GitHub flavour: tables, task lists, fenced code); source files (type CODE, titled by a path, other than Markdown files) become a code block
          * @description RenderDocument returns a version as sanitized HTML, safe to insert into a page: Markdown
-         *     is rendered (GitHub flavour: tables, task lists, fenced code); source code documents (type
-         *     CODE with a file extension other than .md in the title) become a code block. Scripts,
-         *     event handlers and javascript: URLs never survive.
+         *     is rendered (GitHub flavour: tables, task lists, fenced code); source files (type CODE,
+         *     titled by a path, other than Markdown files) become a code block. Scripts, event handlers
+         *     and javascript: URLs never survive.
          */
         get: operations["renderDocument"];
         put?: never;
@@ -552,9 +552,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ExportDocuments streams an archive of the project's documents (latest versions) with a manifest.json
+         * ExportDocuments streams an archive of the project's documents (latest versions) with a manifest.json: source files (type CODE, titled by a path) at their paths, so the archive is a repository that builds as it is, every other document under docs/ (the manifest moves to docs/manifest.json when the tree has its own)
          * @description ExportDocuments streams an archive of the project's documents (latest versions) with a
-         *     manifest.json. Over REST the response body is the archive itself (application/zip or
+         *     manifest.json: source files (type CODE, titled by a path) at their paths, so the archive is
+         *     a repository that builds as it is, every other document under docs/ (the manifest moves to
+         *     docs/manifest.json when the tree has its own). Over REST the response body is the archive itself (application/zip or
          *     application/gzip) with a Content-Disposition filename; a download that fails part way is
          *     cut off, never completed with a broken archive.
          */
@@ -577,9 +579,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * ExportToGit builds a git repository in which each document is a file under docs/ and the history has one commit per document version, oldest first, and pushes it to a remote with a token (HTTP basic auth, user x-access-token), or first creates a GitHub repository for the token's user (private unless public is set) and pushes there
-         * @description ExportToGit builds a git repository in which each document is a file under docs/ and the
-         *     history has one commit per document version, oldest first, and pushes it to a remote with
+         * ExportToGit builds a git repository in which each source file is at its path and every other document is a file under docs/ (as ExportDocuments lays them out), and the history has one commit per document version, oldest first, and pushes it to a remote with a token (HTTP basic auth, user x-access-token), or first creates a GitHub repository for the token's user (private unless public is set) and pushes there
+         * @description ExportToGit builds a git repository in which each source file is at its path and every
+         *     other document is a file under docs/ (as ExportDocuments lays them out), and the history has one commit per document version, oldest first, and pushes it to a remote with
          *     a token (HTTP basic auth, user x-access-token), or first creates a GitHub repository for
          *     the token's user (private unless public is set) and pushes there. The commits are
          *     deterministic, so exporting again after new versions is a fast-forward; a remote branch
@@ -2471,7 +2473,11 @@ export interface components {
              * @description 1-9, or 0 for no gate.
              */
             gate?: number;
-            /** @description At most 200 characters, no control characters. */
+            /**
+             * @description At most 200 characters, no control characters. A CODE document titled by a path is a
+             *     source file: a title without spaces that has a "/" or an extension must then be a valid
+             *     path (relative, "/"-separated, no "." or ".." segment, letters, digits and . _ - + @).
+             */
             title: string;
             type: components["schemas"]["DocumentType"];
         };

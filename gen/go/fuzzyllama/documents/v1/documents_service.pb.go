@@ -627,7 +627,9 @@ type NewDocument struct {
 	// 1-9, or 0 for no gate.
 	Gate int32           `protobuf:"varint,1,opt,name=gate,proto3" json:"gate,omitempty"`
 	Type v1.DocumentType `protobuf:"varint,2,opt,name=type,proto3,enum=fuzzyllama.common.v1.DocumentType" json:"type,omitempty"`
-	// At most 200 characters, no control characters.
+	// At most 200 characters, no control characters. A CODE document titled by a path is a
+	// source file: a title without spaces that has a "/" or an extension must then be a valid
+	// path (relative, "/"-separated, no "." or ".." segment, letters, digits and . _ - + @).
 	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
 	// Markdown or source code, stored byte for byte as given; at most 512 KiB.
 	Content string `protobuf:"bytes,4,opt,name=content,proto3" json:"content,omitempty"`

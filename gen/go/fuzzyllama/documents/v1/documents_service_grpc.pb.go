@@ -67,17 +67,19 @@ type DocumentsServiceClient interface {
 	// hunks as structured data.
 	DiffDocumentVersions(ctx context.Context, in *DiffDocumentVersionsRequest, opts ...grpc.CallOption) (*DiffDocumentVersionsResponse, error)
 	// RenderDocument returns a version as sanitized HTML, safe to insert into a page: Markdown
-	// is rendered (GitHub flavour: tables, task lists, fenced code); source code documents (type
-	// CODE with a file extension other than .md in the title) become a code block. Scripts,
-	// event handlers and javascript: URLs never survive.
+	// is rendered (GitHub flavour: tables, task lists, fenced code); source files (type CODE,
+	// titled by a path, other than Markdown files) become a code block. Scripts, event handlers
+	// and javascript: URLs never survive.
 	RenderDocument(ctx context.Context, in *RenderDocumentRequest, opts ...grpc.CallOption) (*RenderDocumentResponse, error)
 	// ExportDocuments streams an archive of the project's documents (latest versions) with a
-	// manifest.json. Over REST the response body is the archive itself (application/zip or
+	// manifest.json: source files (type CODE, titled by a path) at their paths, so the archive is
+	// a repository that builds as it is, every other document under docs/ (the manifest moves to
+	// docs/manifest.json when the tree has its own). Over REST the response body is the archive itself (application/zip or
 	// application/gzip) with a Content-Disposition filename; a download that fails part way is
 	// cut off, never completed with a broken archive.
 	ExportDocuments(ctx context.Context, in *ExportDocumentsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportDocumentsResponse], error)
-	// ExportToGit builds a git repository in which each document is a file under docs/ and the
-	// history has one commit per document version, oldest first, and pushes it to a remote with
+	// ExportToGit builds a git repository in which each source file is at its path and every
+	// other document is a file under docs/ (as ExportDocuments lays them out), and the history has one commit per document version, oldest first, and pushes it to a remote with
 	// a token (HTTP basic auth, user x-access-token), or first creates a GitHub repository for
 	// the token's user (private unless public is set) and pushes there. The commits are
 	// deterministic, so exporting again after new versions is a fast-forward; a remote branch
@@ -248,17 +250,19 @@ type DocumentsServiceServer interface {
 	// hunks as structured data.
 	DiffDocumentVersions(context.Context, *DiffDocumentVersionsRequest) (*DiffDocumentVersionsResponse, error)
 	// RenderDocument returns a version as sanitized HTML, safe to insert into a page: Markdown
-	// is rendered (GitHub flavour: tables, task lists, fenced code); source code documents (type
-	// CODE with a file extension other than .md in the title) become a code block. Scripts,
-	// event handlers and javascript: URLs never survive.
+	// is rendered (GitHub flavour: tables, task lists, fenced code); source files (type CODE,
+	// titled by a path, other than Markdown files) become a code block. Scripts, event handlers
+	// and javascript: URLs never survive.
 	RenderDocument(context.Context, *RenderDocumentRequest) (*RenderDocumentResponse, error)
 	// ExportDocuments streams an archive of the project's documents (latest versions) with a
-	// manifest.json. Over REST the response body is the archive itself (application/zip or
+	// manifest.json: source files (type CODE, titled by a path) at their paths, so the archive is
+	// a repository that builds as it is, every other document under docs/ (the manifest moves to
+	// docs/manifest.json when the tree has its own). Over REST the response body is the archive itself (application/zip or
 	// application/gzip) with a Content-Disposition filename; a download that fails part way is
 	// cut off, never completed with a broken archive.
 	ExportDocuments(*ExportDocumentsRequest, grpc.ServerStreamingServer[ExportDocumentsResponse]) error
-	// ExportToGit builds a git repository in which each document is a file under docs/ and the
-	// history has one commit per document version, oldest first, and pushes it to a remote with
+	// ExportToGit builds a git repository in which each source file is at its path and every
+	// other document is a file under docs/ (as ExportDocuments lays them out), and the history has one commit per document version, oldest first, and pushes it to a remote with
 	// a token (HTTP basic auth, user x-access-token), or first creates a GitHub repository for
 	// the token's user (private unless public is set) and pushes there. The commits are
 	// deterministic, so exporting again after new versions is a fast-forward; a remote branch
