@@ -53,8 +53,12 @@ func CheckPath(p string) error {
 			}
 		}
 	}
-	if strings.EqualFold(p, ".git") || strings.HasPrefix(strings.ToLower(p), ".git/") {
-		return fmt.Errorf("the path %q is inside .git, which the repository's own history owns", p)
+	for _, seg := range strings.Split(p, "/") {
+		// A .git anywhere is a repository's metadata (a nested .git/config can run commands
+		// when git is used there), never a source file.
+		if strings.EqualFold(seg, ".git") {
+			return fmt.Errorf("the path %q has a .git segment, which holds a repository's own metadata", p)
+		}
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/input"
@@ -277,18 +279,14 @@ func (s *Service) verify(ctx context.Context, id string) error {
 		return err
 	}
 	for i, pr := range proofs {
-		rp := RunProof{Type: pr.Type, Pass: pr.Pass, Summary: pr.Summary, TreeHash: hash, Command: input.Clean(pr.Command, 2000),
+		rp := RunProof{Type: pr.Type, Pass: pr.Pass, Summary: steps[i].Summary, TreeHash: hash, Command: steps[i].Command,
 			ExitCode: pr.ExitCode, DurationMS: pr.Duration.Milliseconds(), Runner: s.Runner.Name()}
 		for _, id := range steps[i].ArtifactIDs {
 			a := artifactByID(artifacts, id)
 			rp.Artifacts = append(rp.Artifacts, ProofArtifact{ID: a.ID, Kind: a.Kind, MediaType: a.MediaType, Size: int64(len(a.Content))})
 		}
 		if err := s.Evidence.RecordRunProof(uctx, v.ProjectID, v.Gate, rp); err != nil {
-			if ignoreStale(err) == nil {
-				// The gate moved on (a person blocked or submitted it): nothing to record.
-				return s.endVerification(ctx, v, store.VerificationError, "the gate was no longer in progress when its proofs were ready.", steps)
-			}
-			return fromService("projects", err)
+			return s.recordFailed(ctx, v, steps, err)
 		}
 	}
 	state, failure := store.VerificationPassed, ""
@@ -321,15 +319,28 @@ func (s *Service) recordAgain(ctx, uctx context.Context, v, same store.Verificat
 			rp.Artifacts = append(rp.Artifacts, ProofArtifact{ID: a.ID, Kind: a.Kind, MediaType: a.MediaType, Size: int64(len(a.Content))})
 		}
 		if err := s.Evidence.RecordRunProof(uctx, v.ProjectID, v.Gate, rp); err != nil {
-			if ignoreStale(err) == nil {
-				return s.endVerification(ctx, v, store.VerificationError, "the gate was no longer in progress when its proofs were ready.", same.Steps)
-			}
-			return fromService("projects", err)
+			return s.recordFailed(ctx, v, same.Steps, err)
 		}
 	}
 	s.Logger.InfoContext(ctx, "verification reused an earlier one on the same tree", "project_id", v.ProjectID, "gate", v.Gate,
 		"earlier", same.ID)
 	return s.endVerification(ctx, v, store.VerificationPassed, "", same.Steps)
+}
+
+// recordFailed ends v after the projects service refused one of its proofs: the gate moved on
+// (a person blocked or submitted it), or the proof was refused for what it holds (a bug to fix,
+// not a reason to run the sandbox again: retrying would give the same). Anything else is
+// returned for the job to retry.
+func (s *Service) recordFailed(ctx context.Context, v store.Verification, steps []store.VerificationStep, err error) error {
+	switch {
+	case ignoreStale(err) == nil:
+		return s.endVerification(ctx, v, store.VerificationError, "the gate was no longer in progress when its proofs were ready.", steps)
+	case apperr.Code(err) == codes.InvalidArgument:
+		s.Logger.ErrorContext(ctx, "the projects service refused a verification's proof", "verification_id", v.ID, "error", err.Error())
+		return s.endVerification(ctx, v, store.VerificationError, "the projects service refused to record its proofs ("+
+			ownerText(status.Convert(err).Message())+"); ask FuzzyLlama's operators to look at the agents service's logs.", steps)
+	}
+	return fromService("projects", err)
 }
 
 // stillCurrent reports whether the gate still holds what v was asked to verify. A proof speaks
@@ -368,7 +379,9 @@ func (s *Service) proofArtifacts(v store.Verification, proofs []verify.Proof) ([
 		return id
 	}
 	for i, pr := range proofs {
-		st := store.VerificationStep{ProofType: pr.Type, Passed: pr.Pass, Summary: pr.Summary, Command: pr.Command,
+		// Within the projects service's bounds, as every proof recorded from it must be.
+		st := store.VerificationStep{ProofType: pr.Type, Passed: pr.Pass, Summary: input.Clean(pr.Summary, maxProofSummary),
+			Command: input.Clean(pr.Command, maxProofCommand),
 			ExitCode: pr.ExitCode, DurationMS: pr.Duration.Milliseconds(), FailedDirs: pr.FailedDirs}
 		st.ArtifactIDs = append(st.ArtifactIDs, add("log", "text/plain; charset=utf-8", pr.Log))
 		if len(pr.Screenshot) > 0 {
@@ -378,6 +391,12 @@ func (s *Service) proofArtifacts(v store.Verification, proofs []verify.Proof) ([
 	}
 	return artifacts, steps
 }
+
+// The projects service's bounds of a proof's summary and command, in characters.
+const (
+	maxProofSummary = 4000
+	maxProofCommand = 2000
+)
 
 func artifactByID(list []store.Artifact, id string) store.Artifact {
 	for _, a := range list {

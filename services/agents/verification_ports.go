@@ -154,8 +154,8 @@ func (c *DocumentsClient) Content(ctx context.Context, projectID, documentID str
 }
 
 // treeAt is the source tree as gate holds it: the latest version of every file of a gate up to
-// it (or of no gate), one per path (the most recently saved when two documents share one),
-// sorted by path. gate 0 means every file.
+// it (or of no gate), one per path (the later gate's when two documents share one; the one
+// listed first on the same gate), sorted by path. gate 0 means every file.
 func treeAt(files []SourceFile, gate int) []SourceFile {
 	byPath := map[string]SourceFile{}
 	for _, f := range files {

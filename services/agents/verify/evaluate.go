@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -69,11 +70,11 @@ func fetchProof(proof string, failed []sandbox.FetchResult) Proof {
 		pr.FailedDirs = append(pr.FailedDirs, f.Dir)
 		cmds = append(cmds, Display(f.Dir, strings.Fields(f.Command)))
 		pr.Duration += f.Duration
-		fmt.Fprintf(&log, "$ %s\n%s\n", f.Command, f.Log)
+		fmt.Fprintf(&log, "$ %s\n%s\n", f.Command, plainText(f.Log))
 	}
 	pr.Command = strings.Join(cmds, "; ")
 	pr.Log = bound(log.Bytes())
-	pr.Summary = fmt.Sprintf("%s not run: the dependencies of %s could not be downloaded", proof, strings.Join(dirs, ", "))
+	pr.Summary = oneLine(fmt.Sprintf("%s not run: the dependencies of %s could not be downloaded", proof, strings.Join(dirs, ", ")), 900)
 	pr.Failure = failureExcerpt(pr.Log)
 	return pr
 }
@@ -133,16 +134,32 @@ func stepProblem(s sandbox.StepResult) string {
 	if s.Stopped != "" {
 		return "stopped: " + s.Stopped
 	}
-	if line := firstErrorLine(s.Log); line != "" {
+	if line := firstErrorLine(plainText(s.Log)); line != "" {
 		return fmt.Sprintf("exit %d: %s", s.ExitCode, oneLine(line, 200))
 	}
 	return fmt.Sprintf("exit %d", s.ExitCode)
 }
 
+// ansiEscape matches the terminal escape sequences tools write even without a terminal
+// (Vitest and Vite colour their output when CI is set): CSI sequences and two-byte escapes.
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]`)
+
+// plainText is a tool's output as text to read: without terminal escapes, and with every other
+// control character but line breaks and tabs dropped (the projects service refuses them).
+func plainText(b []byte) []byte {
+	b = ansiEscape.ReplaceAll(b, nil)
+	return bytes.Map(func(r rune) rune {
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, bytes.ToValidUTF8(b, []byte("\uFFFD")))
+}
+
 // writeStep appends a step's transcript to a proof's log.
 func writeStep(log *bytes.Buffer, s sandbox.StepResult) {
 	fmt.Fprintf(log, "$ %s\n", s.Command)
-	log.Write(s.Log)
+	log.Write(plainText(s.Log))
 	if len(s.Log) > 0 && s.Log[len(s.Log)-1] != '\n' {
 		log.WriteByte('\n')
 	}
@@ -382,9 +399,9 @@ func firstErrorLine(log []byte) string {
 	return ""
 }
 
-// oneLine makes s one line of at most n bytes.
+// oneLine makes s one line of at most n bytes, without control characters.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "")), " ")
+	s = strings.Join(strings.Fields(string(plainText([]byte(s)))), " ")
 	if len(s) <= n {
 		return s
 	}

@@ -129,7 +129,7 @@ func NewPlan(projectID string, files []sandbox.File, proofs []string, coverageTh
 		if len(p.Skipped) > 0 {
 			why += " (" + strings.Join(p.Skipped, "; ") + ")"
 		}
-		return p, fmt.Errorf("nothing to build: %s", why)
+		return p, fmt.Errorf("nothing to build: %s. Record the gate's proofs yourself, or add a component the sandbox builds", why)
 	}
 	p.Job = sandbox.Job{ProjectID: projectID, Files: files}
 	for _, c := range p.Components {

@@ -153,3 +153,20 @@ func TestBoundKeepsBothEnds(t *testing.T) {
 		t.Fatalf("bound: %d bytes, start %q end %q", len(got), got[:10], got[len(got)-10:])
 	}
 }
+
+// Tools colour their output even without a terminal (Vitest does when CI is set): a summary and
+// a log keep no escape or other control character, which the projects service would refuse.
+func TestColouredOutputIsPlainText(t *testing.T) {
+	p, _ := NewPlan("p", skeleton[2:3], []string{"unit_tests"}, 0)
+	res := sandbox.Result{Steps: []sandbox.StepResult{{Name: p.Job.Steps[0].Name, Command: "cd frontend && npm test", ExitCode: 1,
+		Log: []byte("\x1b[31m FAIL \x1b[39m src/App.test.tsx\n\x1b[31mAssertionError: expected 1 to be 2\x1b[39m\x07\n")}}}
+	got := p.Evaluate(res)[0]
+	for _, text := range []string{got.Summary, string(got.Log), got.Failure} {
+		if strings.ContainsFunc(text, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' }) {
+			t.Fatalf("control characters left in %q", text)
+		}
+	}
+	if !strings.Contains(got.Summary, "AssertionError: expected 1 to be 2") && !strings.Contains(got.Summary, "FAIL src/App.test.tsx") {
+		t.Fatalf("summary %q", got.Summary)
+	}
+}
