@@ -381,7 +381,7 @@ func (s *Service) proofArtifacts(v store.Verification, proofs []verify.Proof) ([
 	for i, pr := range proofs {
 		// Within the projects service's bounds, as every proof recorded from it must be.
 		st := store.VerificationStep{ProofType: pr.Type, Passed: pr.Pass, Summary: input.Clean(pr.Summary, maxProofSummary),
-			Command: input.Clean(pr.Command, maxProofCommand),
+			Command:  input.Clean(pr.Command, maxProofCommand),
 			ExitCode: pr.ExitCode, DurationMS: pr.Duration.Milliseconds(), FailedDirs: pr.FailedDirs}
 		st.ArtifactIDs = append(st.ArtifactIDs, add("log", "text/plain; charset=utf-8", pr.Log))
 		if len(pr.Screenshot) > 0 {
