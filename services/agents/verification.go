@@ -343,16 +343,24 @@ func (s *Service) recordFailed(ctx context.Context, v store.Verification, steps 
 	return fromService("projects", err)
 }
 
-// stillCurrent reports whether the gate still holds what v was asked to verify. A proof speaks
-// for the deliverables the gate had when it was asked for; if they changed meanwhile, what ran
-// is not what the gate holds: v ends as an error, and the next look verifies again.
+// stillCurrent reports whether the gate still holds what v was asked to verify (its revision,
+// its deliverables) and what v ran (its tree). A proof speaks for the deliverables the gate had
+// when it was asked for; if they or the tree changed meanwhile, what ran is not what the gate
+// holds: v ends as an error, and the next look verifies again.
 func (s *Service) stillCurrent(ctx, uctx context.Context, v store.Verification) (bool, error) {
 	now, err := s.Evidence.GateEvidence(uctx, v.ProjectID, v.Gate)
 	if err != nil {
 		return false, fromService("projects", err)
 	}
 	if now.DeliverablesHash == v.DeliverablesHash && now.Revision == v.Revision {
-		return true, nil
+		// The tree may take files of earlier gates, which the deliverables do not cover.
+		files, err := s.Documents.Files(uctx, v.ProjectID)
+		if err != nil {
+			return false, fromService("documents", err)
+		}
+		if treeHash(treeAt(files, v.Gate)) == v.TreeHash {
+			return true, nil
+		}
 	}
 	return false, s.endVerification(ctx, v, store.VerificationError, "the gate's code changed while it ran; it is verified again.", nil)
 }
