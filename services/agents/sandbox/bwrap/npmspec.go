@@ -3,6 +3,7 @@ package bwrap
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -105,8 +106,21 @@ func checkOverrides(v any) error {
 	return nil
 }
 
-// checkPackageLock refuses a lock file with a package not downloaded from registry, or one
-// linked from a directory.
+// A lock file says where npm ci takes each package from, whatever package.json says: an entry's
+// "version" may be a file: path or a URL, "resolved" a directory or any host, "name" (an alias's
+// package) a spec of its own. Only entries naming an exact version of a registry package, with
+// its integrity hash, are allowed; "resolved", when there (npm leaves it out with
+// omit-lockfile-registry-resolved), must be on the registry. Packages bundled in a registry
+// package's tarball have no integrity of their own.
+
+var (
+	// An exact semver version: "1.2.3", "1.0.0-rc.1", "2.0.0+build.5".
+	exactVersion  = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+	integrityHash = regexp.MustCompile(`^sha(1|256|384|512)-[A-Za-z0-9+/]+={0,2}$`)
+)
+
+// checkPackageLock refuses a lock file with a package that npm would not download from
+// registry: one linked or copied from a directory, fetched from a URL or cloned with git.
 func checkPackageLock(name string, data []byte, registry string) error {
 	var lock struct {
 		Packages     map[string]lockPackage      `json:"packages"`
@@ -115,30 +129,80 @@ func checkPackageLock(name string, data []byte, registry string) error {
 	if err := json.Unmarshal(data, &lock); err != nil {
 		return fmt.Errorf("%s is not a lock file: %v", name, err)
 	}
-	for key, p := range lock.Packages {
+	if !strings.HasSuffix(registry, "/") {
+		registry += "/"
+	}
+	for _, key := range slices.Sorted(maps.Keys(lock.Packages)) {
 		if key == "" {
 			continue // the project itself, checked in package.json
 		}
-		if !strings.HasPrefix(key, "node_modules/") || slices.Contains(strings.Split(key, "/"), "..") {
-			return fmt.Errorf("%s installs %q, which is not in node_modules (a workspace or local package)", name, key)
+		p := lock.Packages[key]
+		if err := checkLockKey(key); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
 		}
-		if err := p.check(key, registry); err != nil {
+		if p.Link {
+			return fmt.Errorf("%s: %q is linked from a directory; only registry packages are allowed", name, key)
+		}
+		if p.Name != "" && !npmName.MatchString(p.Name) {
+			return fmt.Errorf("%s: %q is named %q, which is not an npm package name", name, key, p.Name)
+		}
+		if err := checkLockEntry(key, p.Version, p.Resolved, p.Integrity, p.InBundle, registry); err != nil {
 			return fmt.Errorf("%s: %v", name, err)
 		}
 	}
-	return checkLockV1(name, lock.Dependencies, registry)
+	return checkLockV1(name, "", lock.Dependencies, registry)
 }
 
-func checkLockV1(name string, deps map[string]lockV1Dependency, registry string) error {
-	for dep, p := range deps {
-		if strings.ContainsAny(p.Version, ":/") {
-			return fmt.Errorf("%s: %q has version %q; only registry packages are allowed", name, dep, p.Version)
+// checkLockKey refuses a "packages" key that is not a place in node_modules:
+// "node_modules/a/node_modules/@s/b".
+func checkLockKey(key string) error {
+	rest, ok := strings.CutPrefix(key, "node_modules/")
+	if !ok {
+		return fmt.Errorf("%q is not in node_modules (a workspace or local package); only registry packages are allowed", key)
+	}
+	for _, pkg := range strings.Split(rest, "/node_modules/") {
+		if !npmName.MatchString(pkg) {
+			return fmt.Errorf("%q is not in node_modules: %q is not an npm package name", key, pkg)
 		}
-		if err := (lockPackage{Resolved: p.Resolved}).check(dep, registry); err != nil {
+	}
+	return nil
+}
+
+// checkLockV1 checks a version 1 lock file's nested dependencies; parent names where they are.
+func checkLockV1(name, parent string, deps map[string]lockV1Dependency, registry string) error {
+	for _, dep := range slices.Sorted(maps.Keys(deps)) {
+		p, where := deps[dep], parent+dep
+		if !npmName.MatchString(dep) {
+			return fmt.Errorf("%s: %q is not an npm package name", name, where)
+		}
+		if err := checkLockEntry(where, p.Version, p.Resolved, p.Integrity, p.Bundled, registry); err != nil {
 			return fmt.Errorf("%s: %v", name, err)
 		}
-		if err := checkLockV1(name, p.Dependencies, registry); err != nil {
+		if err := checkLockV1(name, where+" > ", p.Dependencies, registry); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkLockEntry checks one package of a lock file: an exact version, with its integrity unless
+// it comes bundled in its parent's tarball, and resolved, if at all, on the registry.
+func checkLockEntry(key, version, resolved, integrity string, bundled bool, registry string) error {
+	if !exactVersion.MatchString(version) {
+		return fmt.Errorf("%q has version %q; only exact versions of registry packages are allowed (no file:, link:, git or URL)", key, version)
+	}
+	if resolved != "" && !strings.HasPrefix(resolved, registry) {
+		return fmt.Errorf("%q is resolved to %s, which is not the registry %s", key, resolved, registry)
+	}
+	if bundled {
+		return nil
+	}
+	if strings.TrimSpace(integrity) == "" {
+		return fmt.Errorf("%q has no integrity hash; npm writes one for every registry package (make the lock file again with npm install)", key)
+	}
+	for _, h := range strings.Fields(integrity) {
+		if !integrityHash.MatchString(h) {
+			return fmt.Errorf("%q has the integrity %q, which is not a hash npm writes", key, integrity)
 		}
 	}
 	return nil
@@ -146,23 +210,20 @@ func checkLockV1(name string, deps map[string]lockV1Dependency, registry string)
 
 // lockPackage is an entry of a lock file's "packages" (lockfileVersion 2 and 3).
 type lockPackage struct {
-	Resolved string `json:"resolved"`
-	Link     bool   `json:"link"`
+	Name      string `json:"name"` // the package an alias installs
+	Version   string `json:"version"`
+	Resolved  string `json:"resolved"`
+	Integrity string `json:"integrity"`
+	Link      bool   `json:"link"`
+	// InBundle: the package comes inside its parent's tarball, which npm writes no URL for.
+	InBundle bool `json:"inBundle"`
 }
 
 // lockV1Dependency is an entry of a version 1 lock file's "dependencies" (nested).
 type lockV1Dependency struct {
 	Version      string                      `json:"version"`
 	Resolved     string                      `json:"resolved"`
+	Integrity    string                      `json:"integrity"`
+	Bundled      bool                        `json:"bundled"`
 	Dependencies map[string]lockV1Dependency `json:"dependencies"`
-}
-
-func (p lockPackage) check(key, registry string) error {
-	if p.Link {
-		return fmt.Errorf("%q is linked from a directory; only registry packages are allowed", key)
-	}
-	if p.Resolved != "" && !strings.HasPrefix(p.Resolved, registry) {
-		return fmt.Errorf("%q is resolved to %s, which is not the registry %s", key, p.Resolved, registry)
-	}
-	return nil
 }
