@@ -16,15 +16,13 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/mod/modfile"
-
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps"
 )
 
-// Fetches run outside the sandbox, with the network, but run no code of the project: only the
-// go and npm commands read the project's go.mod or package.json, copied alone into a scratch
-// directory (so no go.work, .npmrc or other file of the tree can steer them), as the sandbox uid
-// and with an environment of their own.
+// Fetches run outside the sandbox, with the network, but run no code of the project: package
+// deps checks the manifests and says what is copied into a scratch directory and run there, as
+// the sandbox uid, with an environment of its own.
 
 // fetch downloads one Fetch's dependencies. A refused or failed download is a result; the error
 // is for a runner that cannot work.
@@ -32,103 +30,59 @@ func (r *Runner) fetch(ctx context.Context, j *job, files []sandbox.File, f sand
 	res := sandbox.FetchResult{Kind: f.Kind, Dir: f.Dir}
 	log := newOutputLog(lim.OutputBytes, 0, nil)
 	start := time.Now()
-	dir, dirErr := checkRelDir(f.Dir)
-	var err error
-	switch {
-	case dirErr != nil:
-		fmt.Fprintf(log, "the directory to fetch for is refused: %v\n", dirErr)
-	case f.Kind == sandbox.FetchGo:
-		res.Command = "go mod download"
-		res.OK, err = r.fetchGo(ctx, j, files, dir, lim, log)
-	case f.Kind == sandbox.FetchNPM:
-		res.Command = "npm ci --ignore-scripts"
-		res.OK, err = r.fetchNPM(ctx, j, files, dir, lim, log)
-	default:
-		fmt.Fprintf(log, "the local runner does not know how to fetch %q dependencies\n", f.Kind)
-	}
-	if dirErr == nil && dir != "." {
-		res.Command = "cd " + dir + " && " + res.Command
-	}
-	res.Duration, res.Log = time.Since(start), log.Bytes()
+	ok, err := r.fetchChecked(ctx, j, files, f, lim, log, &res)
+	res.OK, res.Duration, res.Log = ok, time.Since(start), log.Bytes()
 	return res, err
 }
 
-// fetchGo runs go mod download for the go.mod in dir, into the project's module cache.
-func (r *Runner) fetchGo(ctx context.Context, j *job, files []sandbox.File, dir string, lim sandbox.Limits, log io.Writer) (bool, error) {
+func (r *Runner) fetchChecked(ctx context.Context, j *job, files []sandbox.File, f sandbox.Fetch, lim sandbox.Limits, log io.Writer, res *sandbox.FetchResult) (bool, error) {
+	dir, err := checkRelDir(f.Dir)
+	if err != nil {
+		fmt.Fprintf(log, "the directory to fetch for is refused: %v\n", err)
+		return false, nil
+	}
+	read := func(p string) ([]byte, bool) { return readTreeFile(files, p) }
+	plan, err := deps.NewPlan(f.Kind, dir, read, r.cfg.NPMRegistry)
+	if err != nil {
+		fmt.Fprintln(log, err)
+		return false, nil
+	}
+	res.Command = plan.Command()
+	if dir != "." {
+		res.Command = "cd " + dir + " && " + res.Command
+	}
+	if f.Kind == sandbox.FetchGo {
+		return r.fetchGo(ctx, j, plan, lim, log)
+	}
+	return r.fetchNPM(ctx, j, dir, plan, lim, log)
+}
+
+// fetchGo downloads the go.mod's modules into the project's module cache.
+func (r *Runner) fetchGo(ctx context.Context, j *job, plan deps.Plan, lim sandbox.Limits, log io.Writer) (bool, error) {
 	if r.cfg.GoRoot == "" {
 		fmt.Fprintln(log, "Go is not installed where the sandbox runs")
-		return false, nil
-	}
-	goMod, ok := readTreeFile(files, joinRel(dir, "go.mod"))
-	if !ok {
-		fmt.Fprintf(log, "there is no go.mod in %s\n", dir)
-		return false, nil
-	}
-	if err := checkGoMod(joinRel(dir, "go.mod"), goMod); err != nil {
-		fmt.Fprintln(log, err)
 		return false, nil
 	}
 	scratch, err := r.scratchDir(j, "go")
 	if err != nil {
 		return false, err
 	}
-	inputs := map[string][]byte{"go.mod": goMod}
-	if goSum, ok := readTreeFile(files, joinRel(dir, "go.sum")); ok {
-		inputs["go.sum"] = goSum
-	}
-	if err := r.writeScratch(scratch, inputs); err != nil {
+	if err := r.writeScratch(scratch, plan.Files); err != nil {
 		return false, err
 	}
-	env := append(r.fetchEnv(filepath.Join(scratch, ".home"), filepath.Join(r.cfg.GoRoot, "bin")),
-		"GOMODCACHE="+j.gomod, "GOCACHE="+filepath.Join(scratch, ".gocache"),
-		"GOPATH="+filepath.Join(scratch, ".gopath"), "GOPROXY="+r.cfg.GoProxy,
-		"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "GOWORK=off", "GOENV=off", "GOTELEMETRY=off",
-		"CGO_ENABLED=0")
-	return r.runFetchCommand(ctx, scratch, env, lim.WallClock, log, filepath.Join(r.cfg.GoRoot, "bin", "go"), "mod", "download")
-}
-
-// checkGoMod refuses a go.mod the download cannot be trusted with: replacements by local paths
-// (the download would read outside the tree, and the sandbox would not see them anyway).
-func checkGoMod(name string, data []byte) error {
-	mf, err := modfile.Parse(name, data, nil)
-	if err != nil {
-		return fmt.Errorf("%s cannot be read: %v", name, err)
-	}
-	for _, rep := range mf.Replace {
-		if rep.New.Version == "" {
-			return fmt.Errorf("%s replaces %s with the local path %s; only module versions may replace modules (copy the code into the module instead)",
-				name, rep.Old.Path, rep.New.Path)
-		}
-	}
-	return nil
+	env := deps.Env{Home: filepath.Join(scratch, ".home"), GoModCache: j.gomod, GoProxy: r.cfg.GoProxy}
+	return r.runPlan(ctx, plan, scratch, env.Vars(sandbox.FetchGo), filepath.Join(r.cfg.GoRoot, "bin"), lim.WallClock, log)
 }
 
 // fetchNPM installs the package.json in dir into node_modules in the project's cache, keyed by
 // package.json and the lock file, so that an unchanged one is not installed again.
-func (r *Runner) fetchNPM(ctx context.Context, j *job, files []sandbox.File, dir string, lim sandbox.Limits, log io.Writer) (bool, error) {
+func (r *Runner) fetchNPM(ctx context.Context, j *job, dir string, plan deps.Plan, lim sandbox.Limits, log io.Writer) (bool, error) {
 	if r.cfg.NodeDir == "" {
 		fmt.Fprintln(log, "Node.js is not installed where the sandbox runs")
 		return false, nil
 	}
-	pkgPath, lockPath := joinRel(dir, "package.json"), joinRel(dir, "package-lock.json")
-	pkg, ok := readTreeFile(files, pkgPath)
-	if !ok {
-		fmt.Fprintf(log, "there is no package.json in %s\n", dir)
-		return false, nil
-	}
-	if err := checkPackageJSON(pkgPath, pkg); err != nil {
-		fmt.Fprintln(log, err)
-		return false, nil
-	}
-	lock, hasLock := readTreeFile(files, lockPath)
-	if hasLock {
-		if err := checkPackageLock(lockPath, lock, r.cfg.NPMRegistry); err != nil {
-			fmt.Fprintln(log, err)
-			return false, nil
-		}
-	}
 	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\x00%s\x00%s", pkg, lock, r.cfg.NPMRegistry)
+	fmt.Fprintf(sum, "%s\x00%s\x00%s", plan.Files["package.json"], plan.Files["package-lock.json"], r.cfg.NPMRegistry)
 	npmDir := filepath.Join(j.cache, "npm")
 	installed := filepath.Join(npmDir, hex.EncodeToString(sum.Sum(nil))[:32])
 	unlock := r.fetchLocks.lock(installed)
@@ -148,11 +102,7 @@ func (r *Runner) fetchNPM(ctx context.Context, j *job, files []sandbox.File, dir
 	if err != nil {
 		return false, err
 	}
-	inputs := map[string][]byte{"package.json": pkg}
-	if hasLock {
-		inputs["package-lock.json"] = lock
-	}
-	if err := r.writeScratch(scratch, inputs); err != nil {
+	if err := r.writeScratch(scratch, plan.Files); err != nil {
 		return false, err
 	}
 	npmCache := filepath.Join(j.cache, "npm-cache")
@@ -160,30 +110,8 @@ func (r *Runner) fetchNPM(ctx context.Context, j *job, files []sandbox.File, dir
 		return false, err
 	}
 	home := filepath.Join(scratch, ".home")
-	env := append(r.fetchEnv(home, r.cfg.NodeDir),
-		"npm_config_cache="+npmCache, "npm_config_userconfig="+filepath.Join(home, "npmrc"),
-		"npm_config_registry="+r.cfg.NPMRegistry, "npm_config_ignore_scripts=true",
-		// No git dependency may be cloned, not even one a registry package names.
-		"npm_config_git=/bin/false",
-		"npm_config_update_notifier=false", "npm_config_fund=false", "npm_config_audit=false")
-	npm := filepath.Join(r.cfg.NodeDir, "npm")
-	if !hasLock {
-		ok, err := r.runFetchCommand(ctx, scratch, env, lim.WallClock, log, npm, "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund")
-		if !ok || err != nil {
-			return false, err
-		}
-		// What the registry resolved must come from the registry too.
-		made, err := os.ReadFile(filepath.Join(scratch, "package-lock.json"))
-		if err != nil {
-			fmt.Fprintln(log, "npm made no package-lock.json")
-			return false, nil
-		}
-		if err := checkPackageLock("the package-lock.json npm made", made, r.cfg.NPMRegistry); err != nil {
-			fmt.Fprintln(log, err)
-			return false, nil
-		}
-	}
-	if ok, err := r.runFetchCommand(ctx, scratch, env, lim.WallClock, log, npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"); !ok || err != nil {
+	env := deps.Env{Home: home, NPMCache: npmCache, NPMRegistry: r.cfg.NPMRegistry}
+	if ok, err := r.runPlan(ctx, plan, scratch, env.Vars(sandbox.FetchNPM), r.cfg.NodeDir, lim.WallClock, log); !ok || err != nil {
 		return false, err
 	}
 	// Mount points for the caches tools keep in node_modules (the sandbox mounts a tmpfs there).
@@ -199,6 +127,20 @@ func (r *Runner) fetchNPM(ctx context.Context, j *job, files []sandbox.File, dir
 	pruneInstalls(npmDir, 3)
 	j.nodeMods[dir] = filepath.Join(installed, "node_modules")
 	return true, nil
+}
+
+// runPlan runs the plan's commands in scratch with env, the tool's directory first on PATH,
+// and the runner's proxy settings (downloads may need them; no project code runs to read them).
+func (r *Runner) runPlan(ctx context.Context, plan deps.Plan, scratch string, env []string, toolBin string, wall time.Duration, log io.Writer) (bool, error) {
+	env = append(env, "PATH="+toolBin+":/usr/local/bin:/usr/bin:/bin")
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return plan.Run(scratch, log, func(argv []string) (bool, error) {
+		return r.runFetchCommand(ctx, scratch, env, wall, log, append([]string{filepath.Join(toolBin, argv[0])}, argv[1:]...)...)
+	})
 }
 
 // pruneInstalls keeps the keep most recently used node_modules installs of a project.
@@ -255,22 +197,9 @@ func (r *Runner) writeScratch(dir string, files map[string][]byte) error {
 	return r.makeSandboxDir(filepath.Join(dir, ".home"))
 }
 
-// fetchEnv is a fetch's environment: its own PATH and HOME, and the runner's proxy settings
-// (downloads may need them; no project code runs to read them).
-func (r *Runner) fetchEnv(home, toolBin string) []string {
-	env := []string{"PATH=" + toolBin + ":/usr/local/bin:/usr/bin:/bin", "HOME=" + home, "LANG=C.UTF-8", "CI=true"}
-	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
-}
-
 // runFetchCommand runs argv in dir as the sandbox uid with env, stopping it after wall. ok is
 // whether it succeeded; the error is for a command that could not start.
 func (r *Runner) runFetchCommand(ctx context.Context, dir string, env []string, wall time.Duration, log io.Writer, argv ...string) (bool, error) {
-	fmt.Fprintf(log, "$ %s\n", shellJoin(append([]string{filepath.Base(argv[0])}, argv[1:]...)))
 	cmd := &exec.Cmd{Path: argv[0], Args: argv, Dir: dir, Env: env, Stdout: log, Stderr: log,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}, WaitDelay: 5 * time.Second}
 	if r.privileged {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps"
 )
 
 // Config configures a Runner. Every field has a default.
@@ -103,8 +104,8 @@ func (r *Runner) configure(cfg Config) error {
 	base := filepath.Join(os.TempDir(), fmt.Sprintf("fuzzyllama-sandbox-%d", os.Geteuid()))
 	cfg.CacheDir = orDefault(cfg.CacheDir, filepath.Join(base, "cache"))
 	cfg.WorkDir = orDefault(cfg.WorkDir, filepath.Join(base, "work"))
-	cfg.GoProxy = orDefault(cfg.GoProxy, "https://proxy.golang.org")
-	cfg.NPMRegistry = orDefault(cfg.NPMRegistry, "https://registry.npmjs.org/")
+	cfg.GoProxy = orDefault(cfg.GoProxy, deps.DefaultGoProxy)
+	cfg.NPMRegistry = orDefault(cfg.NPMRegistry, deps.DefaultNPMRegistry)
 	if !strings.HasSuffix(cfg.NPMRegistry, "/") {
 		cfg.NPMRegistry += "/"
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps"
 )
 
 // driverCommand is the driver's name on the runner image's PATH.
@@ -52,7 +53,7 @@ func Main(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	d := &driver{layout: podLayout, out: os.Stdout, self: self, pid1: os.Getpid() == 1}
+	d := &driver{layout: podLayout, out: os.Stdout, self: self, pid1: os.Getpid() == 1, npmRegistry: deps.DefaultNPMRegistry}
 	// The steps run as the driver's uid: keep them out of its memory and open files
 	// (/proc/1/fd/1 is the pod's log), and let them not stop it with a signal.
 	if err := setNotDumpable(); err != nil {
@@ -83,6 +84,8 @@ type driver struct {
 	// pid1: the driver is the pod's init, so every other process is a step's, and is killed
 	// after each step (one that left its process group too).
 	pid1 bool
+	// npmRegistry is the one registry npm packages may come from.
+	npmRegistry string
 }
 
 func (d *driver) run(ctx context.Context, mode string) error {
@@ -172,20 +175,12 @@ func (d *driver) stepEnv() []string {
 	)
 }
 
-// fetchEnv reaches the registries: Go modules through the proxy only (never a VCS), npm's.
-func (d *driver) fetchEnv() []string {
-	return append(d.baseEnv(),
-		"GOMODCACHE="+filepath.Join(d.layout.Deps, "gomod"),
-		"GOPROXY=https://proxy.golang.org",
-		"GONOSUMDB=",
-		"npm_config_audit=false",
-		"npm_config_fund=false",
-	)
-}
+// podPath is the toolchains' PATH in the runner image.
+const podPath = "/usr/local/go/bin:/usr/local/bin:/usr/bin:/bin"
 
 func (d *driver) baseEnv() []string {
 	return []string{
-		"PATH=/usr/local/go/bin:/usr/local/bin:/usr/bin:/bin",
+		"PATH=" + podPath,
 		"HOME=" + d.layout.Home,
 		"TMPDIR=" + d.layout.Tmp,
 		"LANG=C.UTF-8",

@@ -230,3 +230,10 @@ func (b *cappedBuffer) Bytes() []byte {
 	}
 	return append(bytes.Clone(out), tail...)
 }
+
+// capLog keeps the first limit bytes of b, with a note when it cuts.
+func capLog(b []byte, limit int64) []byte {
+	c := &cappedBuffer{limit: limit}
+	c.Write(b)
+	return c.Bytes()
+}

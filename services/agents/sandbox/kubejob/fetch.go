@@ -1,143 +1,106 @@
 package kubejob
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"maps"
+	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps"
 )
 
-// fetchCommands are the commands that download a fetch's dependencies, none of which runs code
-// of the project: the Go commands only read go.mod and the sources' imports; npm runs no
-// package's scripts.
-func fetchCommands(kind sandbox.FetchKind, dir string) [][]string {
-	switch kind {
-	case sandbox.FetchGo:
-		// tidy completes a go.mod the agent left short; -e keeps going past a bad import,
-		// which the build will report better.
-		return [][]string{{"go", "mod", "download"}, {"go", "mod", "tidy", "-e"}}
-	case sandbox.FetchNPM:
-		ci := []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}
-		if hasLockFile(dir) {
-			return [][]string{ci}
-		}
-		return [][]string{{"npm", "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"}, ci}
-	}
-	return nil
-}
-
-func hasLockFile(dir string) bool {
-	for _, name := range []string{"package-lock.json", "npm-shrinkwrap.json"} {
-		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// fetch runs one fetch's commands in tree, stopping at the first that fails.
+// fetch downloads one fetch's dependencies as package deps says: the manifests alone in a
+// scratch directory of the fetch volume, where no file of the tree (go.work, .npmrc) can steer
+// the tools; then node_modules goes into the tree, and the Go modules are in the volume's cache.
 func (d *driver) fetch(ctx context.Context, tree string, f sandbox.Fetch, limits sandbox.Limits) sandbox.FetchResult {
-	dir := filepath.Join(tree, filepath.FromSlash(f.Dir))
-	cmds := fetchCommands(f.Kind, dir)
-	lines := make([]string, len(cmds))
-	for i, c := range cmds {
-		lines[i] = strings.Join(c, " ")
-	}
-	res := sandbox.FetchResult{Kind: f.Kind, Dir: f.Dir, Command: strings.Join(lines, " && ")}
-	if f.Dir != "" && f.Dir != "." {
-		res.Command = "cd " + shellQuote(f.Dir) + " && " + res.Command
-	}
-	if f.Kind == sandbox.FetchNPM {
-		if err := checkNPMSpecs(filepath.Join(dir, "package.json")); err != nil {
-			res.Log = []byte(err.Error() + "\n")
-			return res
-		}
-	}
-	var log bytes.Buffer
+	res := sandbox.FetchResult{Kind: f.Kind, Dir: f.Dir}
+	log := &cappedBuffer{limit: limits.OutputBytes}
 	start := time.Now()
-	res.OK = true
-	for _, c := range cmds {
-		fmt.Fprintf(&log, "$ %s\n", strings.Join(c, " "))
-		exitCode, stopped, _, out := d.runCommand(ctx, dir, c, d.fetchEnv(), limits)
-		log.Write(out)
-		if exitCode != 0 || stopped != "" {
-			if stopped != "" {
-				fmt.Fprintf(&log, "[sandbox: %s]\n", stopped)
-			}
-			res.OK = false
-			break
-		}
+	ok, err := d.fetchChecked(ctx, tree, f, limits, log, &res)
+	if err != nil {
+		fmt.Fprintf(log, "[sandbox: %v]\n", err)
 	}
+	res.OK = ok && err == nil
 	res.Duration = time.Since(start)
-	res.Log = capLog(log.Bytes(), limits.OutputBytes)
+	res.Log = log.Bytes()
 	return res
 }
 
-// capLog keeps the first limit bytes of b, with a note when it cuts.
-func capLog(b []byte, limit int64) []byte {
-	c := &cappedBuffer{limit: limit}
-	c.Write(b)
-	return c.Bytes()
-}
-
-// checkNPMSpecs refuses a package.json whose dependencies do not come from the registry: a
-// file:, link:, git or URL spec would have npm read outside the tree or fetch from anywhere.
-func checkNPMSpecs(path string) error {
-	raw, err := os.ReadFile(path)
+// fetchChecked says whether the fetch succeeded; a refusal or a failed command is in the log,
+// the error is the driver's own trouble.
+func (d *driver) fetchChecked(ctx context.Context, tree string, f sandbox.Fetch, limits sandbox.Limits, log io.Writer, res *sandbox.FetchResult) (bool, error) {
+	root, err := os.OpenRoot(tree)
 	if err != nil {
-		return fmt.Errorf("package.json: %w", err)
+		return false, err
 	}
-	var pkg map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &pkg); err != nil {
-		return fmt.Errorf("package.json is not a JSON object: %w", err)
+	defer root.Close()
+	plan, err := deps.NewPlan(f.Kind, f.Dir, treeFile(root), d.npmRegistry)
+	if err != nil {
+		fmt.Fprintln(log, err)
+		return false, nil
 	}
-	for _, field := range []string{"dependencies", "devDependencies", "optionalDependencies", "peerDependencies"} {
-		var deps map[string]string
-		if pkg[field] == nil {
-			continue
-		}
-		if err := json.Unmarshal(pkg[field], &deps); err != nil {
-			return fmt.Errorf("package.json: %s is not an object of names and versions: %w", field, err)
-		}
-		for _, name := range slices.Sorted(maps.Keys(deps)) {
-			if !registrySpec(deps[name]) {
-				return fmt.Errorf("package.json: %s: %q is %q, which is not a version from the registry (file:, link:, git and URL dependencies are not allowed)", field, name, deps[name])
-			}
+	res.Command = plan.Command()
+	if f.Dir != "" && f.Dir != "." {
+		res.Command = "cd " + shellQuote(f.Dir) + " && " + res.Command
+	}
+	// On the volume, so that node_modules is moved into the tree, not copied.
+	scratch, err := os.MkdirTemp(d.layout.Deps, "fetch-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(scratch)
+	for name, data := range plan.Files {
+		if err := os.WriteFile(filepath.Join(scratch, name), data, 0o644); err != nil {
+			return false, err
 		}
 	}
-	return nil
+	home := filepath.Join(scratch, ".home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		return false, err
+	}
+	env := deps.Env{Home: home, GoModCache: filepath.Join(d.layout.Deps, "gomod"), GoProxy: deps.DefaultGoProxy,
+		NPMCache: filepath.Join(d.layout.Tmp, "npm"), NPMRegistry: d.npmRegistry}
+	// The steps pod uses the volume's module cache when there is one, even an empty one.
+	if err := os.MkdirAll(env.GoModCache, 0o755); err != nil {
+		return false, err
+	}
+	vars := append(env.Vars(f.Kind), "PATH="+podPath, "TMPDIR="+d.layout.Tmp)
+	ok, err := plan.Run(scratch, log, func(argv []string) (bool, error) {
+		exitCode, stopped, _, out := d.runCommand(ctx, scratch, argv, vars, limits)
+		log.Write(out)
+		if stopped != "" {
+			fmt.Fprintf(log, "[sandbox: %s]\n", stopped)
+		}
+		return exitCode == 0 && stopped == "", nil
+	})
+	if err != nil || !ok || f.Kind != sandbox.FetchNPM {
+		return ok, err
+	}
+	installed := filepath.Join(scratch, "node_modules")
+	if _, err := os.Lstat(installed); errors.Is(err, fs.ErrNotExist) {
+		return true, nil // no dependencies
+	}
+	into := path.Join(path.Clean("./"+f.Dir), "node_modules")
+	if err := root.RemoveAll(into); err != nil {
+		return false, err
+	}
+	return true, os.Rename(installed, filepath.Join(tree, filepath.FromSlash(into)))
 }
 
-// registrySpec reports whether a dependency's spec is a version, range or tag of the registry
-// (or an npm: alias of one).
-func registrySpec(spec string) bool {
-	if alias, ok := strings.CutPrefix(spec, "npm:"); ok {
-		name, version := alias, ""
-		if at := strings.LastIndex(alias, "@"); at > 0 {
-			name, version = alias[:at], alias[at+1:]
+// treeFile reads the tree's regular files, not following a symbolic link.
+func treeFile(root *os.Root) deps.ReadFile {
+	return func(p string) ([]byte, bool) {
+		info, err := root.Lstat(p)
+		if err != nil || !info.Mode().IsRegular() {
+			return nil, false
 		}
-		return packageName(name) && registrySpec(version)
+		data, err := root.ReadFile(p)
+		return data, err == nil
 	}
-	spec = strings.TrimSpace(spec)
-	return !strings.ContainsAny(spec, ":/\\#") && !strings.HasPrefix(spec, ".")
-}
-
-// packageName reports whether name can be a registry package's: "name" or "@scope/name".
-func packageName(name string) bool {
-	if strings.ContainsAny(name, ":\\#") || strings.HasPrefix(name, ".") {
-		return false
-	}
-	scope, rest, scoped := strings.Cut(name, "/")
-	if scoped {
-		return strings.HasPrefix(scope, "@") && len(scope) > 1 && packageName(rest) && !strings.HasPrefix(rest, "@")
-	}
-	return name != ""
 }

@@ -1,4 +1,4 @@
-package bwrap
+package deps
 
 import (
 	"encoding/json"
@@ -21,8 +21,8 @@ var (
 
 var npmDependencyFields = []string{"dependencies", "devDependencies", "optionalDependencies", "peerDependencies"}
 
-// checkPackageJSON refuses a package.json whose dependencies do not all come from the registry.
-func checkPackageJSON(name string, data []byte) error {
+// CheckPackageJSON refuses a package.json whose dependencies do not all come from the registry.
+func CheckPackageJSON(name string, data []byte) error {
 	var pkg map[string]json.RawMessage
 	if err := json.Unmarshal(data, &pkg); err != nil {
 		return fmt.Errorf("%s is not a JSON object: %v", name, err)
@@ -39,8 +39,8 @@ func checkPackageJSON(name string, data []byte) error {
 		if err := json.Unmarshal(raw, &deps); err != nil {
 			return fmt.Errorf("%s: %q must map package names to version ranges", name, field)
 		}
-		for dep, spec := range deps {
-			if err := checkNPMDependency(dep, spec); err != nil {
+		for _, dep := range slices.Sorted(maps.Keys(deps)) {
+			if err := checkNPMDependency(dep, deps[dep]); err != nil {
 				return fmt.Errorf("%s: %s %v", name, field, err)
 			}
 		}
@@ -79,7 +79,8 @@ func checkOverrides(v any) error {
 	if !ok {
 		return fmt.Errorf("must be an object of version ranges")
 	}
-	for key, sub := range overrides {
+	for _, key := range slices.Sorted(maps.Keys(overrides)) {
+		sub := overrides[key]
 		if key != "." {
 			name, rng, _ := strings.Cut(strings.TrimPrefix(key, "@"), "@")
 			if strings.HasPrefix(key, "@") {
@@ -119,9 +120,9 @@ var (
 	integrityHash = regexp.MustCompile(`^sha(1|256|384|512)-[A-Za-z0-9+/]+={0,2}$`)
 )
 
-// checkPackageLock refuses a lock file with a package that npm would not download from
+// CheckPackageLock refuses a lock file with a package that npm would not download from
 // registry: one linked or copied from a directory, fetched from a URL or cloned with git.
-func checkPackageLock(name string, data []byte, registry string) error {
+func CheckPackageLock(name string, data []byte, registry string) error {
 	var lock struct {
 		Packages     map[string]lockPackage      `json:"packages"`
 		Dependencies map[string]lockV1Dependency `json:"dependencies"` // lockfileVersion 1
