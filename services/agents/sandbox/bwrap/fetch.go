@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/capture"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps"
 )
 
@@ -28,7 +29,7 @@ import (
 // is for a runner that cannot work.
 func (r *Runner) fetch(ctx context.Context, j *job, files []sandbox.File, f sandbox.Fetch, lim sandbox.Limits) (sandbox.FetchResult, error) {
 	res := sandbox.FetchResult{Kind: f.Kind, Dir: f.Dir}
-	log := newOutputLog(lim.OutputBytes, 0, nil)
+	log := capture.NewLog(lim.OutputBytes)
 	start := time.Now()
 	ok, err := r.fetchChecked(ctx, j, files, f, lim, log, &res)
 	res.OK, res.Duration, res.Log = ok, time.Since(start), log.Bytes()

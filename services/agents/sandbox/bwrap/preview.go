@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/capture"
 )
 
 // A preview step runs, inside one sandbox, this binary as a probe (previewName) that starts the
@@ -163,7 +164,7 @@ func (p *previewRun) screenshot() []byte {
 		return nil
 	}
 	defer root.Close()
-	data, err := readResult(root, screenshotName, maxScreenshot)
+	data, err := capture.ReadResult(root, screenshotName, maxScreenshot)
 	if err != nil || !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
 		return nil
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/bwrap/internal/stepinit"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/capture"
 )
 
 // Paths inside the sandbox.
@@ -83,18 +84,7 @@ func (r *Runner) runStep(ctx context.Context, j *job, step sandbox.Step, lim san
 	if res.Stopped != "" {
 		res.ExitCode = -1
 	}
-	for _, p := range step.Results {
-		data, err := readResult(j.root, p, lim.OutputBytes)
-		switch {
-		case errors.Is(err, errResultTooLarge):
-			res.Log = fmt.Appendf(res.Log, "\n[the result %s is left out: %v of %s]\n", p, err, formatBytes(lim.OutputBytes))
-		case err == nil:
-			if res.Results == nil {
-				res.Results = map[string][]byte{}
-			}
-			res.Results[p] = data
-		}
-	}
+	res.Results, res.Log = capture.ReadResults(j.root, step.Results, lim.OutputBytes, res.Log)
 	if preview != nil {
 		res.Screenshot = preview.screenshot()
 	}
@@ -244,7 +234,7 @@ func shellJoin(argv []string) string {
 // checkTreeSize says when the tree outgrew its limit. On a tmpfs of its own the tree cannot, but
 // a full tmpfs is worth naming; without one, the tree is measured.
 func (r *Runner) checkTreeSize(j *job) string {
-	limit := fmt.Sprintf("tree size limit of %s reached", formatBytes(j.lim.TreeBytes))
+	limit := fmt.Sprintf("tree size limit of %s reached", sandbox.FormatBytes(j.lim.TreeBytes))
 	if j.mounted {
 		var st unix.Statfs_t
 		if unix.Statfs(j.tree, &st) == nil && st.Bavail*uint64(st.Bsize) < 64<<10 {
@@ -304,8 +294,7 @@ func (r *Runner) sandboxed(ctx context.Context, args []string, lim sandbox.Limit
 			go cg.killAll()
 		}
 	}
-	outLimit := fmt.Sprintf("output limit reached: more than %s of output", formatBytes(floodFactor*lim.OutputBytes))
-	log := newOutputLog(lim.OutputBytes, floodFactor*lim.OutputBytes, func() { stop(outLimit) })
+	log := capture.NewStepLog(lim.OutputBytes, stop)
 
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
@@ -381,13 +370,13 @@ func (r *Runner) limitsHit(cg *stepCgroup, lim sandbox.Limits, exitCode int, cpu
 	lower := bytes.ToLower(log)
 	// Without a memory cgroup, RLIMIT_DATA makes allocations fail; the programs say so.
 	if cg != nil && cg.memoryExceeded() || cg == nil && containsAny(lower, "out of memory", "allocation failed", "cannot allocate memory") {
-		hit = append(hit, fmt.Sprintf("memory limit of %s reached", formatBytes(lim.MemoryBytes)))
+		hit = append(hit, fmt.Sprintf("memory limit of %s reached", sandbox.FormatBytes(lim.MemoryBytes)))
 	}
 	if cg != nil && cg.processesExceeded() {
 		hit = append(hit, fmt.Sprintf("process limit of %d reached", lim.Processes))
 	}
 	if exitCode == 128+int(syscall.SIGXFSZ) || containsAny(lower, "file too large") {
-		hit = append(hit, fmt.Sprintf("file size limit of %s reached", formatBytes(lim.FileBytes)))
+		hit = append(hit, fmt.Sprintf("file size limit of %s reached", sandbox.FormatBytes(lim.FileBytes)))
 	}
 	// A process past RLIMIT_CPU gets SIGXCPU, then SIGKILL (Go ignores SIGXCPU): the step used at
 	// least that much CPU and something says a process was killed.

@@ -3,11 +3,9 @@ package bwrap
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
-	"syscall"
 
 	"github.com/fuzzyllama/fuzzyllama/platform/sourcetree"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
@@ -34,12 +32,12 @@ func checkTree(files []sandbox.File, treeBytes int64) error {
 		}
 		isFile[f.Path] = true
 		if len(f.Content) > sourcetree.MaxFileBytes {
-			return bad("the file %q has %s; at most %s are allowed", f.Path, formatBytes(int64(len(f.Content))), formatBytes(sourcetree.MaxFileBytes))
+			return bad("the file %q has %s; at most %s are allowed", f.Path, sandbox.FormatBytes(int64(len(f.Content))), sandbox.FormatBytes(sourcetree.MaxFileBytes))
 		}
 		total += int64(len(f.Content))
 	}
 	if total > limit {
-		return bad("its files hold %s; at most %s are allowed", formatBytes(total), formatBytes(limit))
+		return bad("its files hold %s; at most %s are allowed", sandbox.FormatBytes(total), sandbox.FormatBytes(limit))
 	}
 	for _, f := range files {
 		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
@@ -112,40 +110,6 @@ func treeSize(root *os.Root) (int64, error) {
 		return nil
 	})
 	return total, err
-}
-
-// errResultTooLarge is a result file larger than its limit: it is left out rather than cut, as a
-// cut report would be read wrongly.
-var errResultTooLarge = errors.New("larger than the limit")
-
-// readResult reads the regular file p under root, if it has at most limit bytes. It follows no
-// symbolic link at all, not even one that stays in the tree: a step made the file, so it proves
-// nothing about another. It returns fs.ErrNotExist when there is no such regular file.
-func readResult(root *os.Root, p string, limit int64) ([]byte, error) {
-	if sourcetree.CheckPath(p) != nil {
-		return nil, fs.ErrNotExist
-	}
-	for dir := p; dir != "."; dir = path.Dir(dir) {
-		info, err := root.Lstat(dir)
-		if err != nil || info.Mode()&fs.ModeSymlink != 0 {
-			return nil, fs.ErrNotExist
-		}
-	}
-	f, err := root.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fs.ErrNotExist
-	}
-	defer f.Close()
-	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
-		return nil, fs.ErrNotExist
-	} else if info.Size() > limit {
-		return nil, fmt.Errorf("%w: %s", errResultTooLarge, formatBytes(info.Size()))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: it grew while read", errResultTooLarge)
-	}
-	return data, err
 }
 
 // readTreeFile returns the content of path p of the job's tree as given (not as steps left it).

@@ -1,7 +1,6 @@
 package kubejob
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -239,46 +238,4 @@ func copyFile(from, to string, mode fs.FileMode) error {
 	}
 	_, err = io.Copy(out, in)
 	return errors.Join(err, out.Close())
-}
-
-// readResults reads the step's result files without following a symbolic link, each at most
-// limit bytes; notes says what was left out.
-func readResults(dir string, paths []string, limit int64) (map[string][]byte, []byte) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, []byte(fmt.Sprintf("[sandbox: results not read: %v]\n", err))
-	}
-	defer root.Close()
-	var notes bytes.Buffer
-	results := map[string][]byte{}
-	for _, p := range paths {
-		info, err := root.Lstat(p)
-		if err != nil {
-			continue // missing: absent from the results
-		}
-		if !info.Mode().IsRegular() {
-			fmt.Fprintf(&notes, "[sandbox: result %s is not a regular file; left out]\n", p)
-			continue
-		}
-		if info.Size() > limit {
-			fmt.Fprintf(&notes, "[sandbox: result %s has %d bytes, more than the limit of %d; left out]\n", p, info.Size(), limit)
-			continue
-		}
-		f, err := root.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-		if err != nil {
-			fmt.Fprintf(&notes, "[sandbox: result %s: %v]\n", p, err)
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(f, limit+1))
-		f.Close()
-		if err != nil || int64(len(b)) > limit {
-			fmt.Fprintf(&notes, "[sandbox: result %s could not be read within the limit of %d bytes]\n", p, limit)
-			continue
-		}
-		results[p] = b
-	}
-	if len(results) == 0 {
-		results = nil
-	}
-	return results, notes.Bytes()
 }

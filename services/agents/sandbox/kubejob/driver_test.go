@@ -118,7 +118,7 @@ func TestDriverRunsStepsInOneTree(t *testing.T) {
 	if write.Command != `sh -c 'echo out; echo err >&2; cat hello.txt > copy.txt; exit 3'` {
 		t.Errorf("command %q", write.Command)
 	}
-	if !read.Passed() || string(read.Log) != "hello\ndata\n[sandbox: result link.out is not a regular file; left out]\n" {
+	if !read.Passed() || string(read.Log) != "hello\ndata\n[the result link.out is left out: not a regular file, or reached through a symbolic link]\n" {
 		t.Errorf("read: exit %d log %q, want the first step's file, the tree's and a note on the link", read.ExitCode, read.Log)
 	}
 	if read.Command != "cd sub && sh -c 'cat ../copy.txt; cat data.txt; echo coverage > cover.out; ln -s /etc/passwd ../link.out'" {
@@ -156,7 +156,7 @@ func TestDriverLimits(t *testing.T) {
 	if sleep.ExitCode != -1 || sleep.Stopped != "wall-clock limit of 3s reached" {
 		t.Errorf("sleep: exit %d stopped %q", sleep.ExitCode, sleep.Stopped)
 	}
-	if len(output.Log) > 1000 || !strings.HasSuffix(string(output.Log), "more bytes of output left out: the output limit is 1000 bytes]\n") || !output.Passed() {
+	if len(output.Log) > 1000 || !strings.Contains(string(output.Log), "\n[output cut: 21.5 KiB in all; the first ") || !output.Passed() {
 		t.Errorf("output: %d bytes, exit %d, ending %q", len(output.Log), output.ExitCode, output.Log[max(0, len(output.Log)-120):])
 	}
 	if file.ExitCode != -1 || file.Stopped != "file size limit of 4 KiB reached" {
@@ -285,5 +285,15 @@ func TestDriverFetchStaysOnTheRegistry(t *testing.T) {
 	}
 	if n := elsewhere.Load(); n != 0 {
 		t.Errorf("the fetches sent %d requests to the server of the tree's .npmrc or lock file", n)
+	}
+}
+
+// A step that prints far more than the log keeps is stopped, not drained to its end.
+func TestDriverStopsAFlood(t *testing.T) {
+	limits := sandbox.Limits{OutputBytes: 1000, WallClock: time.Minute}.WithDefaults()
+	tr := drive(t, PhaseSteps, spec{Steps: []sandbox.Step{shStep("flood", "yes 0123456789; echo END")}, Limits: limits}, nil)
+	s := tr.Steps[0]
+	if s.ExitCode != -1 || s.Stopped != "output limit reached: more than 62.5 KiB of output" || len(s.Log) > 1000 || strings.Contains(string(s.Log), "END") {
+		t.Errorf("flood: exit %d stopped %q, %d bytes of log", s.ExitCode, s.Stopped, len(s.Log))
 	}
 }

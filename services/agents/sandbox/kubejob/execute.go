@@ -1,7 +1,6 @@
 package kubejob
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/capture"
 )
 
 // rlimitMode is the driver re-run as the step's first process: it sets the step's rlimits on
@@ -60,7 +60,8 @@ func execLimited(args []string) int {
 // process is one command of a fetch or step, running under the limits.
 type process struct {
 	cmd     *exec.Cmd
-	output  *cappedBuffer
+	output  *capture.Log
+	flooded chan string // the reason, once the command printed far more than the log keeps
 	started time.Time
 	done    chan struct{} // closed when the command has exited
 	err     error         // cmd.Wait's, once done
@@ -68,7 +69,7 @@ type process struct {
 }
 
 // start starts argv in dir with env, in a process group of its own, its stdout and stderr
-// together in a buffer that keeps limits.OutputBytes.
+// together in a log that keeps limits.OutputBytes.
 func (d *driver) start(dir string, argv, env []string, limits sandbox.Limits) (*process, error) {
 	args := append([]string{rlimitMode,
 		// Whole seconds, rounded up: a limit of 0 would kill at once.
@@ -77,12 +78,13 @@ func (d *driver) start(dir string, argv, env []string, limits sandbox.Limits) (*
 	cmd := exec.Command(d.self, args...)
 	cmd.Dir = dir
 	cmd.Env = env
-	out := &cappedBuffer{limit: limits.OutputBytes}
+	flooded := make(chan string, 1)
+	out := capture.NewStepLog(limits.OutputBytes, func(reason string) { flooded <- reason })
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// A child that keeps the output open must not hold the step once its command exited.
 	cmd.WaitDelay = time.Second
-	p := &process{cmd: cmd, output: out, done: make(chan struct{}), oomKill: oomKills()}
+	p := &process{cmd: cmd, output: out, flooded: flooded, done: make(chan struct{}), oomKill: oomKills()}
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 		return nil, fmt.Errorf("the directory %s is not in the tree", strings.TrimPrefix(dir, d.layout.Work+"/"))
 	}
@@ -118,7 +120,7 @@ func (d *driver) stop(p *process) {
 // outcome is how a process ended, in StepResult terms.
 func (p *process) outcome(limits sandbox.Limits) (exitCode int, stopped string) {
 	if oomKills() > p.oomKill {
-		return -1, "memory limit of " + formatBytes(limits.MemoryBytes) + " reached"
+		return -1, "memory limit of " + sandbox.FormatBytes(limits.MemoryBytes) + " reached"
 	}
 	var exit *exec.ExitError
 	if !errors.As(p.err, &exit) {
@@ -135,11 +137,11 @@ func (p *process) outcome(limits sandbox.Limits) (exitCode int, stopped string) 
 	case syscall.SIGXCPU:
 		return -1, fmt.Sprintf("CPU time limit of %s reached", limits.CPUTime)
 	case syscall.SIGXFSZ:
-		return -1, "file size limit of " + formatBytes(limits.FileBytes) + " reached"
+		return -1, "file size limit of " + sandbox.FormatBytes(limits.FileBytes) + " reached"
 	case syscall.SIGKILL:
 		// The CPU hard limit, or the kernel's OOM killer where the pod's memory events are not
 		// readable; the log says which signal.
-		p.output.note(fmt.Sprintf("[sandbox: the command was killed by %v]\n", ws.Signal()))
+		p.output.Note(fmt.Sprintf("[sandbox: the command was killed by %v]\n", ws.Signal()))
 	}
 	return -1, ""
 }
@@ -155,6 +157,8 @@ func (d *driver) runCommand(ctx context.Context, dir string, argv, env []string,
 	select {
 	case <-p.done:
 		exitCode, stopped = p.outcome(limits)
+	case reason := <-p.flooded:
+		exitCode, stopped = -1, reason
 	case <-timer.C:
 		exitCode, stopped = -1, fmt.Sprintf("wall-clock limit of %s reached", limits.WallClock)
 	case <-ctx.Done():
@@ -174,9 +178,13 @@ func (d *driver) step(ctx context.Context, s sandbox.Step, env []string, limits 
 	} else {
 		res.ExitCode, res.Stopped, res.Duration, res.Log = d.runCommand(ctx, dir, s.Command, env, limits)
 	}
-	results, notes := readResults(d.layout.Work, s.Results, limits.OutputBytes)
-	res.Results = results
-	res.Log = append(res.Log, notes...)
+	root, err := os.OpenRoot(d.layout.Work)
+	if err != nil {
+		res.Log = fmt.Appendf(res.Log, "[sandbox: the results cannot be read: %v]\n", err)
+		return res
+	}
+	defer root.Close()
+	res.Results, res.Log = capture.ReadResults(root, s.Results, limits.OutputBytes, res.Log)
 	return res
 }
 
@@ -193,47 +201,4 @@ func oomKills() int64 {
 		}
 	}
 	return 0
-}
-
-// cappedBuffer keeps the first limit bytes written to it and counts the rest; Bytes ends with a
-// note of what was left out. One writer at a time (os/exec copies one pipe for both streams).
-type cappedBuffer struct {
-	limit   int64
-	buf     bytes.Buffer
-	dropped int64
-	notes   []string
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	room := b.limit - int64(b.buf.Len())
-	if room >= int64(len(p)) {
-		return b.buf.Write(p)
-	}
-	if room > 0 {
-		b.buf.Write(p[:room])
-	}
-	b.dropped += int64(len(p)) - max(room, 0)
-	return len(p), nil
-}
-
-func (b *cappedBuffer) note(s string) { b.notes = append(b.notes, s) }
-
-// Bytes is what was kept, at most limit bytes with the notes.
-func (b *cappedBuffer) Bytes() []byte {
-	tail := strings.Join(b.notes, "")
-	if b.dropped > 0 {
-		tail = fmt.Sprintf("\n[sandbox: %d more bytes of output left out: the output limit is %d bytes]\n", b.dropped, b.limit) + tail
-	}
-	out := b.buf.Bytes()
-	if keep := b.limit - int64(len(tail)); int64(len(out)) > keep {
-		out = out[:max(keep, 0)]
-	}
-	return append(bytes.Clone(out), tail...)
-}
-
-// capLog keeps the first limit bytes of b, with a note when it cuts.
-func capLog(b []byte, limit int64) []byte {
-	c := &cappedBuffer{limit: limit}
-	c.Write(b)
-	return c.Bytes()
 }

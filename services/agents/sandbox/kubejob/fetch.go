@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/capture"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps"
 )
 
@@ -20,7 +21,7 @@ import (
 // the tools; then node_modules goes into the tree, and the Go modules are in the volume's cache.
 func (d *driver) fetch(ctx context.Context, tree string, f sandbox.Fetch, limits sandbox.Limits) sandbox.FetchResult {
 	res := sandbox.FetchResult{Kind: f.Kind, Dir: f.Dir}
-	log := &cappedBuffer{limit: limits.OutputBytes}
+	log := capture.NewLog(limits.OutputBytes)
 	start := time.Now()
 	ok, err := d.fetchChecked(ctx, tree, f, limits, log, &res)
 	if err != nil {

@@ -314,7 +314,7 @@ func (r *Runner) pod(ctx context.Context, runName, phase string) (*corev1.Pod, e
 func stopReason(j *batchv1.Job, pod *corev1.Pod, limits sandbox.Limits, deadline time.Duration) string {
 	for _, cs := range pod.Status.ContainerStatuses {
 		if t := cs.State.Terminated; cs.Name == containerName && t != nil && t.Reason == "OOMKilled" {
-			return "memory limit of " + formatBytes(limits.MemoryBytes) + " reached"
+			return "memory limit of " + sandbox.FormatBytes(limits.MemoryBytes) + " reached"
 		}
 	}
 	if pod.Status.Reason == "Evicted" {
@@ -331,19 +331,6 @@ func stopReason(j *batchv1.Job, pod *corev1.Pod, limits sandbox.Limits, deadline
 		}
 	}
 	return "the sandbox ended: " + jobMessage(j)
-}
-
-// formatBytes is n in the largest binary unit it has: "2.0 GiB", "512 MiB".
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // delete removes the run: the steps Job and, through their owner references, its pods, the

@@ -334,7 +334,7 @@ func TestRunOOMKilledStopsTheStep(t *testing.T) {
 		t.Fatalf("%d step results, want one per step", len(res.Steps))
 	}
 	build, tests := res.Steps[0], res.Steps[1]
-	if build.ExitCode != -1 || build.Stopped != "memory limit of 2.0 GiB reached" || build.Command != "cd backend && go build ./..." {
+	if build.ExitCode != -1 || build.Stopped != "memory limit of 2 GiB reached" || build.Command != "cd backend && go build ./..." {
 		t.Errorf("build: %+v", build)
 	}
 	if tests.ExitCode != -1 || tests.Stopped != "not run: the sandbox was stopped during build" {

@@ -41,7 +41,9 @@ func (d *driver) preview(ctx context.Context, res *sandbox.StepResult, dir strin
 			if res.ExitCode == 0 && res.Stopped == "" {
 				res.ExitCode = -1 // a server that ends by itself did not keep serving
 			}
-			p.output.note(fmt.Sprintf("[sandbox: the server exited before answering GET %s on port %d]\n", s.Preview.HealthPath, s.Preview.Port))
+			p.output.Note(fmt.Sprintf("[sandbox: the server exited before answering GET %s on port %d]\n", s.Preview.HealthPath, s.Preview.Port))
+		case reason := <-p.flooded:
+			res.ExitCode, res.Stopped = -1, reason
 		case <-deadline.C:
 			res.ExitCode, res.Stopped = -1, fmt.Sprintf("wall-clock limit of %s reached before the server answered GET %s on port %d", limits.WallClock, s.Preview.HealthPath, s.Preview.Port)
 		case <-ctx.Done():
@@ -53,11 +55,11 @@ func (d *driver) preview(ctx context.Context, res *sandbox.StepResult, dir strin
 		break
 	}
 	if healthy {
-		p.output.note(fmt.Sprintf("[sandbox: the server answered GET %s after %s]\n", s.Preview.HealthPath, time.Since(p.started).Round(time.Millisecond)))
+		p.output.Note(fmt.Sprintf("[sandbox: the server answered GET %s after %s]\n", s.Preview.HealthPath, time.Since(p.started).Round(time.Millisecond)))
 		if s.Preview.PagePath != "" {
 			shot, err := d.screenshot(ctx, base+s.Preview.PagePath, limits)
 			if err != nil {
-				p.output.note(fmt.Sprintf("[sandbox: no screenshot of %s: %v]\n", s.Preview.PagePath, err))
+				p.output.Note(fmt.Sprintf("[sandbox: no screenshot of %s: %v]\n", s.Preview.PagePath, err))
 			}
 			res.Screenshot = shot
 		}
@@ -87,7 +89,7 @@ func (d *driver) screenshot(ctx context.Context, url string, limits sandbox.Limi
 		"--hide-scrollbars", "--window-size=1280,800", "--screenshot=" + file, url}
 	exitCode, stopped, _, log := d.runCommand(ctx, d.layout.Tmp, argv, d.baseEnv(), limits)
 	if exitCode != 0 || stopped != "" {
-		return nil, fmt.Errorf("chromium: exit code %d %s: %s", exitCode, stopped, capLog(log, 1024))
+		return nil, fmt.Errorf("chromium: exit code %d %s: %s", exitCode, stopped, log[:min(len(log), 1024)])
 	}
 	info, err := os.Lstat(file)
 	if err != nil || !info.Mode().IsRegular() || info.Size() > maxScreenshotBytes {
