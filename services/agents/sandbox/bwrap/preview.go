@@ -6,20 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
-	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/capture"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/internal/filecopy"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/preview"
 )
 
 // A preview step runs, inside one sandbox, this binary as a probe (previewName) that starts the
@@ -29,10 +26,8 @@ import (
 
 // Paths of a preview inside the sandbox.
 const (
-	sandboxProbe   = "/.fuzzyllama/" + previewName
-	sandboxOut     = "/.fuzzyllama-out" // the probe's output dir, the one place it writes
-	screenshotName = "screenshot.png"
-	maxScreenshot  = 16 << 20
+	sandboxProbe = "/.fuzzyllama/" + previewName
+	sandboxOut   = "/.fuzzyllama-out" // the probe's output dir, the one place it writes
 )
 
 // previewSpec is what the runner tells the probe (its first argument, JSON).
@@ -55,13 +50,8 @@ type previewRun struct {
 // newPreview checks the step's Preview and makes the output dir.
 func (r *Runner) newPreview(j *job, step sandbox.Step, lim sandbox.Limits) (*previewRun, error) {
 	p := step.Preview
-	switch {
-	case p.Port < 1 || p.Port > 65535:
-		return nil, fmt.Errorf("%w: the preview port %d is not a TCP port", errStepRefused, p.Port)
-	case !strings.HasPrefix(p.HealthPath, "/"):
-		return nil, fmt.Errorf("%w: the preview's health path %q does not start with /", errStepRefused, p.HealthPath)
-	case p.PagePath != "" && !strings.HasPrefix(p.PagePath, "/"):
-		return nil, fmt.Errorf("%w: the preview's page path %q does not start with /", errStepRefused, p.PagePath)
+	if err := preview.Check(p); err != nil {
+		return nil, fmt.Errorf("%w: %v", errStepRefused, err)
 	}
 	exe, err := r.probeBinary()
 	if err != nil {
@@ -108,7 +98,8 @@ func (r *Runner) probeBinary() (string, error) {
 				return
 			}
 		}
-		r.probeErr = copyFile(r.exe, r.probeExe, 0o755)
+		os.Remove(r.probeExe) // a link whose mode could not be set
+		r.probeErr = filecopy.File(r.exe, r.probeExe, 0o755)
 	})
 	return r.probeExe, r.probeErr
 }
@@ -129,23 +120,6 @@ func othersCanRead(p string) bool {
 	}
 }
 
-func copyFile(from, to string, mode os.FileMode) error {
-	src, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
-}
-
 // bwrapArgs mount the probe and its output dir.
 func (p *previewRun) bwrapArgs() []string {
 	return []string{"--ro-bind", p.exe, sandboxProbe, "--bind", p.out, sandboxOut}
@@ -159,15 +133,7 @@ func (p *previewRun) command(server []string) []string {
 
 // screenshot is the PNG the probe left, if any.
 func (p *previewRun) screenshot() []byte {
-	root, err := os.OpenRoot(p.out)
-	if err != nil {
-		return nil
-	}
-	defer root.Close()
-	data, err := capture.ReadResult(root, screenshotName, maxScreenshot)
-	if err != nil || !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
-		return nil
-	}
+	data, _ := preview.ReadScreenshot(p.out)
 	return data
 }
 
@@ -196,9 +162,12 @@ func runPreview(args []string) int {
 	defer stopServer(server, exited.done)
 
 	start := time.Now()
-	url := fmt.Sprintf("http://127.0.0.1:%d", spec.Port)
-	status, err := waitHealthy(url+spec.HealthPath, spec.HealthWait, exited)
-	if err != nil {
+	health := preview.URL(spec.Port, spec.HealthPath)
+	status, err := preview.WaitHealthy(context.Background(), health, spec.HealthWait, exited.done)
+	if errors.Is(err, preview.ErrServerExited) {
+		say("the server exited (%s) before answering %s", describeExit(exited.err), health)
+		return 1
+	} else if err != nil {
 		say("%v", err)
 		return 1
 	}
@@ -208,7 +177,7 @@ func runPreview(args []string) int {
 	case spec.Chromium == "":
 		say("no screenshot: Chromium is not installed where the sandbox runs")
 	default:
-		if err := screenshot(spec.Chromium, url+spec.PagePath, spec.ShotWait); err != nil {
+		if err := screenshot(spec.Chromium, preview.URL(spec.Port, spec.PagePath), spec.ShotWait); err != nil {
 			say("no screenshot of %s: %v", spec.PagePath, err)
 		} else {
 			say("screenshot of %s taken", spec.PagePath)
@@ -223,53 +192,6 @@ type serverExit struct {
 	err  error
 }
 
-// waitHealthy polls url until it answers 2xx or 3xx, the server exits or wait is over.
-func waitHealthy(url string, wait time.Duration, exited *serverExit) (int, error) {
-	deadline := time.Now().Add(wait)
-	var last string
-	for {
-		// A server that accepts and never answers holds a request 2 s at most, and not past the
-		// deadline.
-		status, err := getStatus(url, min(2*time.Second, time.Until(deadline)))
-		switch {
-		case err != nil:
-			last = err.Error()
-		case status >= 200 && status < 400:
-			return status, nil
-		default:
-			last = "it answered " + strconv.Itoa(status)
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("the server did not answer %s with a 2xx or 3xx within %s (last: %s)", url, wait.Round(time.Second), last)
-		}
-		select {
-		case <-exited.done:
-			return 0, fmt.Errorf("the server exited (%s) before answering %s", describeExit(exited.err), url)
-		case <-time.After(min(250*time.Millisecond, time.Until(deadline))):
-		}
-	}
-}
-
-// noRedirects makes a redirect the answer: a 3xx is healthy.
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-// getStatus is the status of a GET of url within timeout.
-func getStatus(url string, timeout time.Duration) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, nil
-}
-
 func describeExit(err error) string {
 	if err == nil {
 		return "exit code 0"
@@ -277,15 +199,12 @@ func describeExit(err error) string {
 	return err.Error()
 }
 
-// screenshot has headless Chromium write the page to the output dir. Chromium's own sandbox is
-// off: it cannot make namespaces inside this one, which contains it already.
+// screenshot has headless Chromium write the page to the output dir.
 func screenshot(chromium, url string, wait time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	shot := filepath.Join(sandboxOut, screenshotName)
-	cmd := exec.CommandContext(ctx, chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
-		"--no-first-run", "--disable-extensions", "--hide-scrollbars", "--user-data-dir=/tmp/chromium",
-		"--window-size=1280,800", "--screenshot="+shot, url)
+	shot := filepath.Join(sandboxOut, preview.ScreenshotName)
+	cmd := exec.CommandContext(ctx, chromium, preview.ChromiumArgs(url, sandboxOut, "/tmp/chromium")...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer

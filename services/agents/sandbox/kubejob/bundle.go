@@ -14,6 +14,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/sourcetree"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/preview"
 )
 
 // MaxBundleBytes bounds the bundle Secret's data: the API server refuses a Secret over 1 MiB,
@@ -89,9 +90,10 @@ func checkJob(job sandbox.Job, limits sandbox.Limits) error {
 				return fmt.Errorf("step %s: environment entry %q is not KEY=value", s.Name, e)
 			}
 		}
-		if p := s.Preview; p != nil && (p.Port < 1 || p.Port > 65535 || !strings.HasPrefix(p.HealthPath, "/") ||
-			p.PagePath != "" && !strings.HasPrefix(p.PagePath, "/")) {
-			return fmt.Errorf("step %s: preview port %d, health path %q, page path %q: want a port and paths starting with /", s.Name, p.Port, p.HealthPath, p.PagePath)
+		if s.Preview != nil {
+			if err := preview.Check(s.Preview); err != nil {
+				return fmt.Errorf("step %s: %w", s.Name, err)
+			}
 		}
 	}
 	return nil

@@ -3,10 +3,8 @@ package kubejob
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/internal/filecopy"
 )
 
 // driverCommand is the driver's name on the runner image's PATH.
@@ -140,7 +139,7 @@ func (d *driver) stepAll(ctx context.Context, s spec) error {
 	// After a fetch, the steps start from the tree as it left it; the copy is theirs to write.
 	fetched := filepath.Join(d.layout.Deps, "tree")
 	if _, err := os.Stat(fetched); err == nil {
-		if err := copyTree(fetched, d.layout.Work); err != nil {
+		if err := filecopy.Tree(fetched, d.layout.Work); err != nil {
 			return fmt.Errorf("copying the fetched tree: %w", err)
 		}
 	} else if err := d.unpack(d.layout.Work, s.Limits); err != nil {
@@ -192,50 +191,4 @@ func (d *driver) baseEnv() []string {
 		"npm_config_cache=" + filepath.Join(d.layout.Tmp, "npm"),
 		"npm_config_update_notifier=false",
 	}
-}
-
-// copyTree copies the regular files, directories and symbolic links (node_modules/.bin) of
-// src into dst.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		info, err := e.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case e.IsDir():
-			return os.MkdirAll(to, 0o755)
-		case e.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, to)
-		case e.Type().IsRegular():
-			return copyFile(p, to, info.Mode().Perm()|0o600)
-		}
-		return nil // sockets, devices: npm makes none
-	})
-}
-
-func copyFile(from, to string, mode fs.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	return errors.Join(err, out.Close())
 }

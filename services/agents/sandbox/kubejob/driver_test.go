@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps/depstest"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/preview"
 )
 
 // TestMain lets the test binary be the driver's rlimit wrapper, as the runner image's binary is.
@@ -187,8 +189,16 @@ func TestDriverPreview(t *testing.T) {
 			Preview: &sandbox.Preview{Port: port, HealthPath: "/healthz"}},
 		{Name: "crash", Command: []string{"sh", "-c", "echo starting; exit 4"}, Preview: &sandbox.Preview{Port: port, HealthPath: "/healthz"}},
 	}
+	// With Chromium where the test runs (as in the runner image), the page is screenshotted.
+	_, noChromium := exec.LookPath("chromium")
+	if noChromium == nil {
+		steps[0].Preview.PagePath = "/healthz"
+	}
 	tr := drive(t, PhaseSteps, spec{Steps: steps, Limits: limits}, nil)
 	serve, crash := tr.Steps[0], tr.Steps[1]
+	if noChromium == nil && !bytes.HasPrefix(serve.Screenshot, []byte("\x89PNG")) {
+		t.Errorf("serve: no screenshot (%d bytes); log %q", len(serve.Screenshot), serve.Log)
+	}
 	if !serve.Passed() || !strings.Contains(string(serve.Log), "the server answered GET /healthz") {
 		t.Errorf("serve: exit %d stopped %q log %q, want passed", serve.ExitCode, serve.Stopped, serve.Log)
 	}
@@ -196,8 +206,8 @@ func TestDriverPreview(t *testing.T) {
 		t.Errorf("crash: exit %d log %q, want 4 and why", crash.ExitCode, crash.Log)
 	}
 	// The first server was stopped with its step: nothing answers any more.
-	if answers(http.DefaultClient, "http://127.0.0.1:"+strconv.Itoa(port)+"/healthz") {
-		t.Error("the preview's server still runs after its step")
+	if status, err := preview.Status(context.Background(), preview.URL(port, "/healthz"), 2*time.Second); err == nil {
+		t.Errorf("the preview's server still runs after its step (it answered %d)", status)
 	}
 }
 
