@@ -48,10 +48,7 @@ func (r *Runner) fetchChecked(ctx context.Context, j *job, files []sandbox.File,
 		fmt.Fprintln(log, err)
 		return false, nil
 	}
-	res.Command = plan.Command()
-	if dir != "." {
-		res.Command = "cd " + dir + " && " + res.Command
-	}
+	res.Command = sandbox.CommandLine(dir, plan.Commands...)
 	if f.Kind == sandbox.FetchGo {
 		return r.fetchGo(ctx, j, plan, lim, log)
 	}

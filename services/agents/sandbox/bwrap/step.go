@@ -210,25 +210,11 @@ func checkEnv(env []string) error {
 
 // displayCommand is the step as a person would type it.
 func displayCommand(step sandbox.Step) string {
-	cmd := shellJoin(step.Command)
-	if dir, err := checkRelDir(step.Dir); err == nil && dir != "." {
-		return "cd " + dir + " && " + cmd
+	dir, err := checkRelDir(step.Dir)
+	if err != nil {
+		dir = "." // refused, and said so in the log
 	}
-	return cmd
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
-
-func shellJoin(argv []string) string {
-	quoted := make([]string, len(argv))
-	for i, a := range argv {
-		if shellSafe.MatchString(a) {
-			quoted[i] = a
-		} else {
-			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	return strings.Join(quoted, " ")
+	return sandbox.CommandLine(dir, step.Command)
 }
 
 // checkTreeSize says when the tree outgrew its limit. On a tmpfs of its own the tree cannot, but

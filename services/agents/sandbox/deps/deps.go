@@ -38,7 +38,8 @@ type ReadFile func(path string) ([]byte, bool)
 type Plan struct {
 	// Files maps names in the scratch directory ("go.mod", "package-lock.json") to contents.
 	Files map[string][]byte
-	// Commands run in order in the scratch directory; argv[0] is "go" or "npm".
+	// Commands run in order in the scratch directory; argv[0] is "go" or "npm". A
+	// FetchResult shows them with sandbox.CommandLine.
 	Commands [][]string
 	// makesLock: the first command makes the lock file the second installs, which is checked
 	// in between like a lock file of the tree.
@@ -93,15 +94,6 @@ func NewPlan(kind sandbox.FetchKind, dir string, read ReadFile, registry string)
 		return p, nil
 	}
 	return Plan{}, fmt.Errorf("the sandbox does not know how to fetch %q dependencies", kind)
-}
-
-// Command is the plan as a person would type it in the fetch's directory.
-func (p Plan) Command() string {
-	lines := make([]string, len(p.Commands))
-	for i, c := range p.Commands {
-		lines[i] = strings.Join(c, " ")
-	}
-	return strings.Join(lines, " && ")
 }
 
 // Run runs the plan's commands in scratch, where its Files were written, each with run, which

@@ -149,8 +149,8 @@ func TestNewPlan(t *testing.T) {
 			continue
 		}
 		// Only the manifests go into the scratch directory: no go.work, no .npmrc.
-		if names := slices.Sorted(maps.Keys(p.Files)); !slices.Equal(names, c.files) || p.Command() != c.command {
-			t.Errorf("%s in %s: files %v, command %q; want %v, %q", c.kind, c.dir, names, p.Command(), c.files, c.command)
+		if names := slices.Sorted(maps.Keys(p.Files)); !slices.Equal(names, c.files) || sandbox.CommandLine(".", p.Commands...) != c.command {
+			t.Errorf("%s in %s: files %v, command %q; want %v, %q", c.kind, c.dir, names, sandbox.CommandLine(".", p.Commands...), c.files, c.command)
 		}
 	}
 	for _, c := range []struct {

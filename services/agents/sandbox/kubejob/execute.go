@@ -170,7 +170,7 @@ func (d *driver) runCommand(ctx context.Context, dir string, argv, env []string,
 }
 
 func (d *driver) step(ctx context.Context, s sandbox.Step, env []string, limits sandbox.Limits) sandbox.StepResult {
-	res := sandbox.StepResult{Name: s.Name, Command: commandLine(s.Dir, s.Command)}
+	res := sandbox.StepResult{Name: s.Name, Command: sandbox.CommandLine(s.Dir, s.Command)}
 	dir := filepath.Join(d.layout.Work, filepath.FromSlash(s.Dir))
 	env = append(env, s.Env...)
 	if s.Preview != nil {

@@ -46,10 +46,7 @@ func (d *driver) fetchChecked(ctx context.Context, tree string, f sandbox.Fetch,
 		fmt.Fprintln(log, err)
 		return false, nil
 	}
-	res.Command = plan.Command()
-	if f.Dir != "" && f.Dir != "." {
-		res.Command = "cd " + shellQuote(f.Dir) + " && " + res.Command
-	}
+	res.Command = sandbox.CommandLine(f.Dir, plan.Commands...)
 	// On the volume, so that node_modules is moved into the tree, not copied.
 	scratch, err := os.MkdirTemp(d.layout.Deps, "fetch-")
 	if err != nil {

@@ -202,7 +202,7 @@ func stepResults(steps []sandbox.Step, t transcript, stop string) []sandbox.Step
 	}
 	running := ""
 	for i, s := range steps[min(len(out), len(steps)):] {
-		res := sandbox.StepResult{Name: s.Name, Command: commandLine(s.Dir, s.Command), ExitCode: -1}
+		res := sandbox.StepResult{Name: s.Name, Command: sandbox.CommandLine(s.Dir, s.Command), ExitCode: -1}
 		if i == 0 && t.Running >= 0 {
 			res.Stopped = stop
 			res.Log = []byte("The sandbox was stopped during this step (" + stop + "); its output is lost.\n")

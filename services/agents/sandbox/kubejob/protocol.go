@@ -110,25 +110,3 @@ func parseLog(log []byte) (transcript, error) {
 	}
 	return t, nil
 }
-
-// commandLine is argv as a person would type it in dir: "cd backend && go build ./...".
-func commandLine(dir string, argv []string) string {
-	words := make([]string, len(argv))
-	for i, a := range argv {
-		words[i] = shellQuote(a)
-	}
-	cmd := strings.Join(words, " ")
-	if dir == "" || dir == "." {
-		return cmd
-	}
-	return "cd " + shellQuote(dir) + " && " + cmd
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:@+,%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}

@@ -30,20 +30,3 @@ func TestParseLogRefusesWhatTheDriverDoesNotWrite(t *testing.T) {
 		})
 	}
 }
-
-func TestCommandLine(t *testing.T) {
-	for _, tc := range []struct {
-		dir  string
-		argv []string
-		want string
-	}{
-		{"", []string{"go", "test", "./..."}, "go test ./..."},
-		{"backend", []string{"go", "vet", "./..."}, "cd backend && go vet ./..."},
-		{".", []string{"sh", "-c", "echo 'hi' && exit 1"}, `sh -c 'echo '\''hi'\'' && exit 1'`},
-		{"web", []string{"npm", "run", ""}, "cd web && npm run ''"},
-	} {
-		if got := commandLine(tc.dir, tc.argv); got != tc.want {
-			t.Errorf("commandLine(%q, %q) = %s, want %s", tc.dir, tc.argv, got, tc.want)
-		}
-	}
-}
