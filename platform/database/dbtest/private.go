@@ -55,8 +55,17 @@ func NewPrivatePostgres(tb testing.TB) *PrivatePostgres {
 		p.asUser = []string{"runuser", "-u", "postgres", "--"}
 	}
 	p.run(filepath.Join(bin, "initdb"), "-D", p.dataDir(), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+	// The port was free when picked; another test's listener may take it before PostgreSQL binds
+	// it (busy CI machines do): pick another then.
+	for attempt := 1; ; attempt++ {
+		if err := p.start(); err == nil {
+			break
+		} else if log, _ := os.ReadFile(filepath.Join(dir, "server.log")); attempt == 3 || !strings.Contains(string(log), "Address already in use") {
+			tb.Fatalf("dbtest: pg_ctl start: %v\n%s", err, log)
+		}
+		p.port = freePort(tb)
+	}
 	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
-	p.Start()
 	tb.Cleanup(func() {
 		_ = p.command(filepath.Join(bin, "pg_ctl"), "stop", "-D", p.dataDir(), "-m", "immediate", "-w").Run()
 	})
@@ -66,9 +75,20 @@ func NewPrivatePostgres(tb testing.TB) *PrivatePostgres {
 // Start starts the server and waits until it accepts connections.
 func (p *PrivatePostgres) Start() {
 	p.tb.Helper()
+	if err := p.start(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(p.dir, "server.log"))
+		p.tb.Fatalf("dbtest: pg_ctl start: %v\n%s", err, log)
+	}
+}
+
+func (p *PrivatePostgres) start() error {
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", p.port, p.dir)
-	p.run(filepath.Join(p.bin, "pg_ctl"), "start", "-D", p.dataDir(), "-w", "-t", "60",
-		"-l", filepath.Join(p.dir, "server.log"), "-o", opts)
+	out, err := p.command(filepath.Join(p.bin, "pg_ctl"), "start", "-D", p.dataDir(), "-w", "-t", "60",
+		"-l", filepath.Join(p.dir, "server.log"), "-o", opts).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%v: %s", err, out)
+	}
+	return nil
 }
 
 // Stop shuts the server down (fast mode: sessions are terminated with admin_shutdown) and waits

@@ -159,7 +159,7 @@ func TestParseErrors(t *testing.T) {
 			"<file path=\"a\\b\">\nx\n</file>\n<file path=\"\">\nx\n</file>\n<file path=\".git/config\">\nx\n</file>\n" + handoff(`{}`),
 			[]string{`line 1: <file> path: the path "/etc/passwd" is absolute`, `line 4: <file> path: the path "a/../b" has a ".." segment`,
 				`line 7: <file> path: the path "a\\b" has a backslash`, "line 10: <file> path: the path is empty",
-				`line 13: <file> path: the path ".git/config" is inside .git`}},
+				`line 13: <file> path: the path ".git/config" has a .git segment`}},
 		{"long path", "<file path=\"" + strings.Repeat("a/", 100) + "b\">\nx\n</file>\n" + handoff(`{}`),
 			[]string{"line 1: <file> path: the path is 201 bytes long; at most 200 are allowed"}},
 		{"same path in another case", "<file path=\"src/App.tsx\">\nx\n</file>\n<file path=\"SRC/app.tsx\">\ny\n</file>\n" + handoff(`{}`),
