@@ -230,8 +230,11 @@ func TestAgentsJourney(t *testing.T) {
 			t.Fatalf("status: %+v", status)
 		}
 		s.wantNextStep(t, tok, p.ID, "NEXT_ACTION_KIND_PROJECT_COMPLETE", 9)
-		// The exported repository builds and its tests pass as it is, in the same sandbox.
-		s.wantExportBuilds(t, tok, p.ID, sbx["SANDBOX_DIR"])
+		// The exported repository builds and its tests pass as it is, in the same sandbox (once:
+		// the archive is the same whichever database holds the documents).
+		if m.name == "embedded" {
+			s.wantExportBuilds(t, tok, p.ID, sbx["SANDBOX_DIR"])
+		}
 		s.wantEveryTaskDone(t, tok, p.ID) // tasks_test.go
 		// Every run succeeded, on the offline model, and the intake proposed the project's tasks.
 		var runs struct{ Runs []runView }

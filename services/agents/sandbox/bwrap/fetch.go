@@ -103,7 +103,10 @@ func (r *Runner) fetchNPM(ctx context.Context, j *job, dir string, plan deps.Pla
 	if err := r.writeScratch(scratch, plan.Files); err != nil {
 		return false, err
 	}
-	npmCache := filepath.Join(j.cache, "npm-cache")
+	// npm's download cache is shared by every project: it is content-addressed and checked
+	// against each package's integrity on the way in and out, only npm (never a step) writes
+	// it, and a second project with the same dependencies then downloads nothing.
+	npmCache := filepath.Join(r.cfg.CacheDir, "npm-download-cache")
 	if err := r.makeSandboxDir(npmCache); err != nil {
 		return false, err
 	}

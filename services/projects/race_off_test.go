@@ -1,0 +1,5 @@
+//go:build !race
+
+package projects_test
+
+const raceDetector = false
