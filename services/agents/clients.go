@@ -77,7 +77,7 @@ func (c *ProjectsClient) Workflow(ctx context.Context, projectType string) ([]Wo
 		wf = append(wf, WorkflowGate{Number: int(g.GetNumber()), Name: g.GetName(), Roles: mapSlice(g.GetRoles(), roleWord),
 			Deliverables: mapSlice(g.GetDeliverables(), docTypeWord),
 			Proofs: mapSlice(g.GetProofs(), func(p commonv1.ProofType) string {
-				return protoenum.Word(p, commonv1.ProofType_name, "PROOF_TYPE_")
+				return proofWord(p)
 			})})
 	}
 	c.workflows.Store(projectType, wf)
@@ -97,7 +97,7 @@ func (c *ProjectsClient) Gates(ctx context.Context, projectID string) ([]Gate, e
 			gate.MissingDeliverables = append(gate.MissingDeliverables, docTypeWord(d))
 		}
 		for _, p := range g.GetMissingProofs() {
-			gate.MissingProofs = append(gate.MissingProofs, protoenum.Word(p, commonv1.ProofType_name, "PROOF_TYPE_"))
+			gate.MissingProofs = append(gate.MissingProofs, proofWord(p))
 		}
 		for _, r := range g.GetReviews() {
 			if r.GetDecision() == projectsv1.GateState_GATE_STATE_CHANGES_REQUESTED {
@@ -129,13 +129,7 @@ func (c *ProjectsClient) BlockGate(ctx context.Context, projectID string, gate i
 
 // RecordProof implements Projects.
 func (c *ProjectsClient) RecordProof(ctx context.Context, projectID string, gate int, proofType string, pass bool, summary string) error {
-	result := projectsv1.ProofResult_PROOF_RESULT_FAIL
-	if pass {
-		result = projectsv1.ProofResult_PROOF_RESULT_PASS
-	}
-	_, err := c.Client.RecordProof(ctx, &projectsv1.RecordProofRequest{ProjectId: projectID, Gate: int32(gate),
-		Type: protoenum.Value[commonv1.ProofType](proofType, commonv1.ProofType_value, "PROOF_TYPE_"), Result: result, Summary: summary})
-	return err
+	return c.RecordRunProof(ctx, projectID, gate, RunProof{Type: proofType, Pass: pass, Summary: summary})
 }
 
 // CreateTasks implements Projects.

@@ -47,6 +47,14 @@ func docTypePB(w string) commonv1.DocumentType {
 	return protoenum.Value[commonv1.DocumentType](w, commonv1.DocumentType_value, "DOCUMENT_TYPE_")
 }
 
+func proofWord(v commonv1.ProofType) string {
+	return protoenum.Word(v, commonv1.ProofType_name, "PROOF_TYPE_")
+}
+
+func proofPB(w string) commonv1.ProofType {
+	return protoenum.Value[commonv1.ProofType](w, commonv1.ProofType_value, "PROOF_TYPE_")
+}
+
 func projectTypeWord(v commonv1.ProjectType) string {
 	return protoenum.Word(v, commonv1.ProjectType_name, "PROJECT_TYPE_")
 }

@@ -9,7 +9,6 @@ import (
 	commonv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/common/v1"
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
-	"github.com/fuzzyllama/fuzzyllama/platform/protoenum"
 	"github.com/fuzzyllama/fuzzyllama/platform/sourcetree"
 )
 
@@ -96,24 +95,20 @@ func (c *ProjectsClient) GateEvidence(ctx context.Context, projectID string, gat
 	return ev, nil
 }
 
-func proofWord(v commonv1.ProofType) string {
-	return protoenum.Word(v, commonv1.ProofType_name, "PROOF_TYPE_")
-}
-
-func proofPB(w string) commonv1.ProofType {
-	return protoenum.Value[commonv1.ProofType](w, commonv1.ProofType_value, "PROOF_TYPE_")
-}
-
-// RecordRunProof implements Evidence.
+// RecordRunProof implements Evidence; a proof without a runner is recorded without a run (a
+// check that ran no code, such as the API specification's validation).
 func (c *ProjectsClient) RecordRunProof(ctx context.Context, projectID string, gate int, p RunProof) error {
 	result := projectsv1.ProofResult_PROOF_RESULT_FAIL
 	if p.Pass {
 		result = projectsv1.ProofResult_PROOF_RESULT_PASS
 	}
-	run := &projectsv1.ProofRun{TreeHash: p.TreeHash, Command: p.Command, ExitCode: int32(p.ExitCode), DurationMs: p.DurationMS,
-		Runner: p.Runner}
-	for _, a := range p.Artifacts {
-		run.Artifacts = append(run.Artifacts, &projectsv1.ProofArtifact{Id: a.ID, Kind: a.Kind, MediaType: a.MediaType, SizeBytes: a.Size})
+	var run *projectsv1.ProofRun
+	if p.Runner != "" {
+		run = &projectsv1.ProofRun{TreeHash: p.TreeHash, Command: p.Command, ExitCode: int32(p.ExitCode), DurationMs: p.DurationMS,
+			Runner: p.Runner}
+		for _, a := range p.Artifacts {
+			run.Artifacts = append(run.Artifacts, &projectsv1.ProofArtifact{Id: a.ID, Kind: a.Kind, MediaType: a.MediaType, SizeBytes: a.Size})
+		}
 	}
 	_, err := c.Client.RecordProof(ctx, &projectsv1.RecordProofRequest{ProjectId: projectID, Gate: int32(gate),
 		Type: proofPB(p.Type), Result: result, Summary: p.Summary, Run: run})

@@ -97,26 +97,16 @@ var DefaultLimits = Limits{
 // WithDefaults returns l with every zero field set to DefaultLimits'.
 func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits
-	if l.WallClock > 0 {
-		d.WallClock = l.WallClock
-	}
-	if l.CPUTime > 0 {
-		d.CPUTime = l.CPUTime
-	}
-	if l.MemoryBytes > 0 {
-		d.MemoryBytes = l.MemoryBytes
-	}
-	if l.Processes > 0 {
-		d.Processes = l.Processes
-	}
-	if l.FileBytes > 0 {
-		d.FileBytes = l.FileBytes
-	}
-	if l.OutputBytes > 0 {
-		d.OutputBytes = l.OutputBytes
-	}
-	if l.TreeBytes > 0 {
-		d.TreeBytes = l.TreeBytes
+	return Limits{WallClock: positiveOr(l.WallClock, d.WallClock), CPUTime: positiveOr(l.CPUTime, d.CPUTime),
+		MemoryBytes: positiveOr(l.MemoryBytes, d.MemoryBytes), Processes: positiveOr(l.Processes, d.Processes),
+		FileBytes: positiveOr(l.FileBytes, d.FileBytes), OutputBytes: positiveOr(l.OutputBytes, d.OutputBytes),
+		TreeBytes: positiveOr(l.TreeBytes, d.TreeBytes)}
+}
+
+// positiveOr is v when it is positive, otherwise the default d.
+func positiveOr[T int | int64 | time.Duration](v, d T) T {
+	if v > 0 {
+		return v
 	}
 	return d
 }
