@@ -68,7 +68,7 @@ echo "== web: TypeScript client fresh, tsc, redocly lint, Swagger UI copies fres
 scripts/web.sh
 
 echo "== go test -race (every module)" >&2
-go test -race -count=1 -timeout 10m work
+go test -race -count=1 -timeout 25m work
 
 # A benchmark nobody runs rots (issue 15: bench-projects.sh had stopped working unnoticed): each
 # benchmark script and every Go benchmark runs one short round. Nothing is timed; a script fails
