@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,7 +85,10 @@ type agentGateView struct {
 // (a first verification of a tree downloads its dependencies and fills its build cache).
 func (s *server) waitGate(t *testing.T, token, pid string, n int, want string) agentGateView {
 	t.Helper()
-	deadline := time.Now().Add(4 * time.Minute)
+	// Long enough for a cold sandbox on a busy CI machine (npm and module downloads, the standard
+	// library compiled, the scanner built): the gates that run code wait for it.
+	const wait = 8 * time.Minute
+	deadline := time.Now().Add(wait)
 	for {
 		var out struct{ Gate agentGateView }
 		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/gates/%d", pid, n), token, nil).want(t, 200, "").data(t, &out)
@@ -97,7 +101,7 @@ func (s *server) waitGate(t *testing.T, token, pid string, n int, want string) a
 		if time.Now().After(deadline) {
 			var runs struct{ Runs []runView }
 			s.do("GET", fmt.Sprintf("/api/v1/projects/%s/runs?gate=%d", pid, n), token, nil).data(t, &runs)
-			t.Fatalf("G%d is %s after a minute, want %s; runs: %+v", n, out.Gate.State, want, runs.Runs)
+			t.Fatalf("G%d is %s after %s, want %s; runs: %+v", n, out.Gate.State, wait, want, runs.Runs)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -166,8 +170,9 @@ func TestAgentsJourney(t *testing.T) {
 			s.attest(t, tok, p.ID, n, wf.Gates[n-1], len(wf.Gates[n-1].Roles))
 			g := s.waitGate(t, tok, p.ID, n, "GATE_STATE_IN_REVIEW")
 			s.wantNextStep(t, tok, p.ID, "NEXT_ACTION_KIND_REVIEW_GATE", n)
-			if n == 5 || n == 6 {
-				// The code's build, lint, tests and coverage were run in the sandbox, not attested.
+			if n == 5 || n == 6 || n == 7 {
+				// The code's build, lint, tests, coverage and vulnerability scan were run in the
+				// sandbox, not attested.
 				s.wantRunProofs(t, tok, p.ID, g)
 			}
 			if n == 5 {
@@ -309,7 +314,7 @@ func TestAgentsJourney(t *testing.T) {
 		for what, service := range map[string]string{"GATE_STATE_IN_REVIEW": "agents",
 			"GATE_STATE_APPROVED": "", "GATE_STATE_CHANGES_REQUESTED": "", "deliverable": "documents",
 			"PROOF_TYPE_SPEC_VALIDATION": "agents", "PROOF_TYPE_BUILD": "agents", "PROOF_TYPE_COVERAGE": "agents",
-			"PROOF_TYPE_SECURITY_SCAN": ""} {
+			"PROOF_TYPE_SECURITY_SCAN": "agents"} {
 			if len(by[what]) != 1 || by[what][service] == 0 {
 				t.Errorf("%s made by %v (service: events), want by %q only", what, by[what], service)
 			}
@@ -380,19 +385,40 @@ func (s *server) attest(t *testing.T, tok, pid string, n int, def workflowGateVi
 // machineProduced are the proofs FuzzyLlama produces itself in the journeys: the API
 // specification's validation, and what running the code in the sandbox gives.
 var machineProduced = map[string]bool{"PROOF_TYPE_SPEC_VALIDATION": true, "PROOF_TYPE_BUILD": true, "PROOF_TYPE_LINT": true,
-	"PROOF_TYPE_UNIT_TESTS": true, "PROOF_TYPE_COVERAGE": true}
+	"PROOF_TYPE_UNIT_TESTS": true, "PROOF_TYPE_COVERAGE": true, "PROOF_TYPE_SECURITY_SCAN": true}
 
-// sandboxEnv runs the agents' code in the local sandbox, its caches in a directory of the test
-// that the sandbox's unprivileged user can reach.
+// sandboxEnv runs the agents' code in the local sandbox. Every server of the package shares one
+// sandbox directory, as the processes of one host would: each project keeps caches of its own
+// there, and what is the runner's (npm's content-addressed download cache, the vulnerability
+// scanner) is fetched once rather than by every test.
 func sandboxEnv(t *testing.T) map[string]string {
 	t.Helper()
-	dir := t.TempDir()
-	for d := dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o711); err != nil {
-			t.Fatal(err)
+	sharedSandbox.once.Do(func() {
+		dir, err := os.MkdirTemp("", "e2e-sandbox-")
+		if err != nil {
+			sharedSandbox.err = err
+			return
 		}
+		sharedSandbox.dir = dir
+		// The sandbox's unprivileged user must reach it.
+		for d := dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
+			if err := os.Chmod(d, 0o711); err != nil {
+				sharedSandbox.err = err
+				return
+			}
+		}
+	})
+	if sharedSandbox.err != nil {
+		t.Fatal(sharedSandbox.err)
 	}
-	return map[string]string{"SANDBOX_RUNNER": "local", "SANDBOX_DIR": dir}
+	return map[string]string{"SANDBOX_RUNNER": "local", "SANDBOX_DIR": sharedSandbox.dir}
+}
+
+// sharedSandbox is the package's sandbox directory, removed by TestMain.
+var sharedSandbox struct {
+	once sync.Once
+	dir  string
+	err  error
 }
 
 // wantRunProofs checks the gate's current proofs that the sandbox produces: passed, recorded by
@@ -418,8 +444,15 @@ func (s *server) wantRunProofs(t *testing.T, tok, pid string, g agentGateView) {
 		}
 		s.do("GET", fmt.Sprintf("/api/v1/projects/%s/artifacts/%s", pid, p.Run.Artifacts[0].ID), tok, nil).want(t, 200, "").data(t, &art)
 		want := "$ cd backend && go " // the commands, as they ran
-		if p.Type == "PROOF_TYPE_COVERAGE" {
+		switch p.Type {
+		case "PROOF_TYPE_COVERAGE":
 			want = "statements covered" // the coverage of each component
+		case "PROOF_TYPE_SECURITY_SCAN":
+			// govulncheck on the backend; the frontend is named as not scanned.
+			want = "$ cd backend && govulncheck -db file:///opt/fuzzyllama/vulndb"
+			if !strings.Contains(p.Summary, "not scanned: frontend") {
+				t.Errorf("G%d security scan summary %q", g.Number, p.Summary)
+			}
 		}
 		if !strings.HasPrefix(art.Artifact.MediaType, "text/plain") || !strings.Contains(string(art.Content), want) {
 			t.Fatalf("G%d %s log (%s):\n%s", g.Number, p.Type, art.Artifact.MediaType, art.Content)

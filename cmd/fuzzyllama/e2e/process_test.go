@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	bwrap.Init()
 	code := m.Run()
 	binarytest.Cleanup()
+	if sharedSandbox.dir != "" {
+		os.RemoveAll(sharedSandbox.dir)
+	}
 	os.Exit(code)
 }
 

@@ -35,6 +35,26 @@ const (
 	// --ignore-scripts; a lock file is made first when there is none); steps see node_modules
 	// read-only. Only registry dependencies are allowed (no file:, link:, git or URL specs).
 	FetchNPM FetchKind = "npm"
+	// FetchGoVulnCheck provides the Go vulnerability scanner to the steps: govulncheck on
+	// PATH and the Go vulnerability database at GoVulnDBDir (for "-db file://" + GoVulnDBDir).
+	// Neither comes from the tree: the local runner downloads both once, at the versions below,
+	// from the Go module proxy (checked against the checksum database) and builds govulncheck;
+	// the Kubernetes runner's image ships them. Fetch.Dir is not used.
+	FetchGoVulnCheck FetchKind = "govulncheck"
+)
+
+// The Go vulnerability scanner and database the runners provide (FetchGoVulnCheck). The
+// database is golang.org/x/vulndb's OSV files as of the pseudo-version's date: a scan means the
+// same on every machine until these are raised, by hand, with the runner image's.
+const (
+	GovulncheckModule  = "golang.org/x/vuln"
+	GovulncheckVersion = "v1.9.0"
+	GoVulnDBModule     = "golang.org/x/vulndb"
+	GoVulnDBVersion    = "v0.0.0-20261105234957-e22db6528018"
+	// GoVulnDBDir is where steps find the database's OSV files (the module's data/osv).
+	GoVulnDBDir = "/opt/fuzzyllama/vulndb"
+	// ToolsBinDir is on the steps' PATH and holds govulncheck when it was fetched.
+	ToolsBinDir = "/opt/fuzzyllama/bin"
 )
 
 // Fetch is a download of the dependencies of the project in Dir (relative to the tree root).

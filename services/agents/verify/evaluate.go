@@ -51,11 +51,14 @@ func (p Plan) Evaluate(res sandbox.Result) []Proof {
 			out = append(out, fetchProof(proof, fetchFailed))
 			continue
 		}
-		if proof == ProofCoverage {
+		switch proof {
+		case ProofCoverage:
 			out = append(out, p.coverage(steps))
-			continue
+		case ProofSecurityScan:
+			out = append(out, p.securityScan(steps))
+		default:
+			out = append(out, p.stepsProof(proof, steps))
 		}
-		out = append(out, p.stepsProof(proof, steps))
 	}
 	return out
 }

@@ -26,12 +26,13 @@ const (
 	ProofUnitTests      = "unit_tests"
 	ProofCoverage       = "coverage"
 	ProofPreviewStartup = "preview_startup"
+	ProofSecurityScan   = "security_scan"
 )
 
 // Produces reports whether verification can produce a proof of this type.
 func Produces(proofType string) bool {
 	switch proofType {
-	case ProofBuild, ProofLint, ProofUnitTests, ProofCoverage:
+	case ProofBuild, ProofLint, ProofUnitTests, ProofCoverage, ProofSecurityScan:
 		return true
 	}
 	return false
@@ -117,11 +118,17 @@ func NewPlan(projectID string, files []sandbox.File, proofs []string, coverageTh
 	}
 	p.Components, p.Skipped = components(files, m)
 	for _, proof := range proofs {
-		if Produces(proof) || proof == ProofPreviewStartup && m.Preview != nil {
+		switch {
+		case proof == ProofSecurityScan && !p.has(ToolchainGo):
+			// The scanner reads Go; a tree without Go leaves the proof to the owner.
+		case Produces(proof), proof == ProofPreviewStartup && m.Preview != nil:
 			p.Proofs = append(p.Proofs, proof)
 		}
 	}
-	if len(p.Proofs) == 0 {
+	switch {
+	case len(p.Proofs) == 0 && slices.Contains(proofs, ProofSecurityScan):
+		return p, fmt.Errorf("nothing to scan: the sandbox's vulnerability scanner (govulncheck) reads Go, and no component of the tree is Go. Record the security scan yourself")
+	case len(p.Proofs) == 0:
 		return p, fmt.Errorf("the gate requires no proof verification produces")
 	}
 	if len(p.Components) == 0 {
@@ -132,14 +139,6 @@ func NewPlan(projectID string, files []sandbox.File, proofs []string, coverageTh
 		return p, fmt.Errorf("nothing to build: %s. Record the gate's proofs yourself, or add a component the sandbox builds", why)
 	}
 	p.Job = sandbox.Job{ProjectID: projectID, Files: files}
-	for _, c := range p.Components {
-		switch c.Toolchain {
-		case ToolchainGo:
-			p.Job.Fetch = append(p.Job.Fetch, sandbox.Fetch{Kind: sandbox.FetchGo, Dir: c.Dir})
-		case ToolchainNode:
-			p.Job.Fetch = append(p.Job.Fetch, sandbox.Fetch{Kind: sandbox.FetchNPM, Dir: c.Dir})
-		}
-	}
 	wants := func(proof string) bool { return slices.Contains(p.Proofs, proof) }
 	for _, c := range p.Components {
 		if wants(ProofBuild) && c.build != nil {
@@ -155,6 +154,9 @@ func NewPlan(projectID string, files []sandbox.File, proofs []string, coverageTh
 			}
 			p.add(check{proof: ProofUnitTests, component: c}, c.test, results)
 		}
+		if wants(ProofSecurityScan) && c.Toolchain == ToolchainGo {
+			p.add(check{proof: ProofSecurityScan, component: c}, securityScanCommand, nil)
+		}
 	}
 	if wants(ProofPreviewStartup) {
 		pr := m.Preview
@@ -162,7 +164,34 @@ func NewPlan(projectID string, files []sandbox.File, proofs []string, coverageTh
 			Preview: &sandbox.Preview{Port: pr.Port, HealthPath: pr.HealthPath, PagePath: pr.Page}})
 		p.checks = append(p.checks, check{step: "preview", proof: ProofPreviewStartup, component: Component{Dir: pr.Dir}})
 	}
+	p.Job.Fetch = p.fetches()
 	return p, nil
+}
+
+// fetches are the downloads the plan's steps need: the dependencies of each component a step
+// runs in (of every component when the application is previewed, as it may use any), and the
+// scanner when the tree is scanned.
+func (p *Plan) fetches() []sandbox.Fetch {
+	var out []sandbox.Fetch
+	for _, c := range p.Components {
+		used := slices.ContainsFunc(p.checks, func(ch check) bool { return ch.proof == ProofPreviewStartup || ch.component.Dir == c.Dir })
+		switch {
+		case !used:
+		case c.Toolchain == ToolchainGo:
+			out = append(out, sandbox.Fetch{Kind: sandbox.FetchGo, Dir: c.Dir})
+		case c.Toolchain == ToolchainNode:
+			out = append(out, sandbox.Fetch{Kind: sandbox.FetchNPM, Dir: c.Dir})
+		}
+	}
+	if slices.Contains(p.Proofs, ProofSecurityScan) {
+		out = append(out, sandbox.Fetch{Kind: sandbox.FetchGoVulnCheck})
+	}
+	return out
+}
+
+// has reports whether a component of the plan uses toolchain.
+func (p *Plan) has(toolchain string) bool {
+	return slices.ContainsFunc(p.Components, func(c Component) bool { return c.Toolchain == toolchain })
 }
 
 func (p *Plan) add(c check, command, results []string) {

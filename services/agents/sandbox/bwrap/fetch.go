@@ -49,10 +49,68 @@ func (r *Runner) fetchChecked(ctx context.Context, j *job, files []sandbox.File,
 		return false, nil
 	}
 	res.Command = sandbox.CommandLine(dir, plan.Commands...)
-	if f.Kind == sandbox.FetchGo {
+	switch f.Kind {
+	case sandbox.FetchGo:
 		return r.fetchGo(ctx, j, plan, lim, log)
+	case sandbox.FetchGoVulnCheck:
+		return r.fetchGoVulnCheck(ctx, j, plan, lim, log)
 	}
 	return r.fetchNPM(ctx, j, dir, plan, lim, log)
+}
+
+// fetchGoVulnCheck downloads the Go vulnerability database and builds govulncheck, once per
+// runner (every project shares them: the versions are the runner's, nothing of a tree goes in),
+// for the steps to see read-only.
+func (r *Runner) fetchGoVulnCheck(ctx context.Context, j *job, plan deps.Plan, lim sandbox.Limits, log io.Writer) (bool, error) {
+	if r.cfg.GoRoot == "" {
+		fmt.Fprintln(log, "Go is not installed where the sandbox runs")
+		return false, nil
+	}
+	tools := filepath.Join(r.cfg.CacheDir, "tools", "govulncheck-"+sandbox.GovulncheckVersion+"-vulndb-"+sandbox.GoVulnDBVersion)
+	env := deps.Env{GoModCache: filepath.Join(tools, "gomod"), GoBin: filepath.Join(tools, "bin"), GoProxy: r.cfg.GoProxy}
+	unlock := r.fetchLocks.lock(tools)
+	defer unlock()
+	if err := os.MkdirAll(filepath.Dir(tools), 0o711); err != nil {
+		return false, err
+	}
+	// Runners of other processes sharing the directory wait rather than build it again.
+	lock, err := os.OpenFile(tools+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return false, err
+	}
+	defer lock.Close() // releases the lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return false, err
+	}
+	done := filepath.Join(tools, "complete")
+	if _, err := os.Stat(done); err == nil {
+		fmt.Fprintf(log, "govulncheck %s and the Go vulnerability database (%s@%s) were fetched before; reused\n",
+			sandbox.GovulncheckVersion, sandbox.GoVulnDBModule, sandbox.GoVulnDBVersion)
+		j.vulnTools = tools
+		return true, nil
+	}
+	for _, d := range []string{tools, env.GoModCache, env.GoBin} {
+		if err := r.makeSandboxDir(d); err != nil {
+			return false, err
+		}
+	}
+	scratch, err := r.scratchDir(j, "govulncheck")
+	if err != nil {
+		return false, err
+	}
+	if err := r.writeScratch(scratch, nil); err != nil {
+		return false, err
+	}
+	env.Home = filepath.Join(scratch, ".home")
+	ok, err := r.runPlan(ctx, plan, scratch, env.Vars(sandbox.FetchGoVulnCheck), filepath.Join(r.cfg.GoRoot, "bin"), lim.WallClock, log)
+	if !ok || err != nil {
+		return false, err
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		return false, err
+	}
+	j.vulnTools = tools
+	return true, nil
 }
 
 // fetchGo downloads the go.mod's modules into the project's module cache.

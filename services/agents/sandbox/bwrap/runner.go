@@ -373,6 +373,9 @@ type job struct {
 	mounted  bool
 	lim      sandbox.Limits
 	nodeMods map[string]string // tree dir ("." for the root) → node_modules on the host
+	// vulnTools is the directory of govulncheck (bin/) and the Go vulnerability database
+	// (gomod/) when the job fetched them, or "".
+	vulnTools string
 	// overgrown says why the remaining steps cannot run (the tree outgrew its limit), or "".
 	overgrown string
 }

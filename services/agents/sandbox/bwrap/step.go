@@ -25,6 +25,7 @@ import (
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/bwrap/internal/stepinit"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/capture"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox/deps"
 )
 
 // Paths inside the sandbox.
@@ -126,6 +127,11 @@ func (r *Runner) bwrapArgs(j *job, dir string, env []string, mounts ...string) [
 		"--ro-bind", j.gomod, sandboxGoMod,
 		"--bind", j.gobuild, sandboxGoBuild,
 	)
+	if j.vulnTools != "" {
+		args = append(args,
+			"--ro-bind", filepath.Join(j.vulnTools, "bin", "govulncheck"), path.Join(sandbox.ToolsBinDir, "govulncheck"),
+			"--ro-bind", deps.GoVulnDBPath(filepath.Join(j.vulnTools, "gomod")), sandbox.GoVulnDBDir)
+	}
 	for _, treeDir := range slices.Sorted(maps.Keys(j.nodeMods)) {
 		mount := path.Join(sandboxTree, treeDir, "node_modules")
 		args = append(args, "--ro-bind", j.nodeMods[treeDir], mount)
@@ -178,7 +184,7 @@ func (r *Runner) sandboxEnv() []string {
 	if r.cfg.NodeDir != "" {
 		pathDirs = append(pathDirs, r.cfg.NodeDir)
 	}
-	pathDirs = append(pathDirs, "/usr/local/bin", "/usr/bin", "/bin")
+	pathDirs = append(pathDirs, sandbox.ToolsBinDir, "/usr/local/bin", "/usr/bin", "/bin")
 	return []string{
 		"PATH=" + strings.Join(pathDirs, ":"),
 		"HOME=" + sandboxHome, "USER=sandbox", "LANG=C.UTF-8", "TMPDIR=/tmp", "CI=true",

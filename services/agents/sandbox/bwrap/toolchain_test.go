@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/verify"
 )
 
 // goProject is the project of the Go tests: they share its build cache, so only the first
@@ -84,5 +85,46 @@ func TestNode(t *testing.T) {
 	again := runJob(t, job)
 	if !again.Fetches[0].OK || !strings.Contains(string(again.Fetches[0].Log), "reused") {
 		t.Fatalf("second fetch: %+v", again.Fetches[0])
+	}
+}
+
+// The security scan, end to end on this runner: the scanner and its database are fetched once
+// for all projects, read-only in the sandbox, and a module the code calls a vulnerable function
+// of fails the proof, named with its vulnerability (golang.org/x/text before v0.3.7:
+// GO-2021-0113 in language.Parse). Needs the Go module proxy, as every Go fetch.
+func TestGovulncheckFindsACalledVulnerability(t *testing.T) {
+	files := []sandbox.File{
+		file("backend/go.mod", "module example.com/scanned\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.5\n"),
+		file("backend/main.go", "package main\n\nimport (\n\t\"fmt\"\n\n\t\"golang.org/x/text/language\"\n)\n\n"+
+			"func main() {\n\ttag, err := language.Parse(\"en-GB\")\n\tfmt.Println(tag, err)\n}\n"),
+	}
+	plan, err := verify.NewPlan("scanned-project", files, []string{verify.ProofSecurityScan}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runJob(t, plan.Job)
+	for _, f := range res.Fetches {
+		if !f.OK {
+			t.Fatalf("fetch %s: %s", f.Kind, f.Log)
+		}
+	}
+	proof := plan.Evaluate(res)[0]
+	if proof.Pass || !strings.Contains(proof.Summary, "GO-2021-0113 in golang.org/x/text@v0.3.5") ||
+		!strings.Contains(proof.Failure, "Upgrade the module in go.mod") {
+		t.Fatalf("proof: %+v\nlog:\n%s", proof, proof.Log)
+	}
+
+	// Another project reuses the scanner, and a module without the call passes.
+	files[1] = file("backend/main.go", "package main\n\nimport \"golang.org/x/text/width\"\n\nfunc main() { _ = width.Narrow }\n")
+	plan, err = verify.NewPlan("another-project", files, []string{verify.ProofSecurityScan}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = runJob(t, plan.Job)
+	if scanner := res.Fetches[len(res.Fetches)-1]; !scanner.OK || !strings.Contains(string(scanner.Log), "fetched before; reused") {
+		t.Errorf("second scanner fetch: %+v", scanner)
+	}
+	if proof := plan.Evaluate(res)[0]; !proof.Pass {
+		t.Fatalf("proof without the call: %+v\nlog:\n%s", proof, proof.Log)
 	}
 }

@@ -92,8 +92,23 @@ func NewPlan(kind sandbox.FetchKind, dir string, read ReadFile, registry string)
 			p.Commands, p.makesLock = [][]string{npmLock, npmInstall}, true
 		}
 		return p, nil
+	case sandbox.FetchGoVulnCheck:
+		return Plan{Commands: goVulnCheckDownload}, nil
 	}
 	return Plan{}, fmt.Errorf("the sandbox does not know how to fetch %q dependencies", kind)
+}
+
+// goVulnCheckDownload takes the Go vulnerability database and builds govulncheck, both at the
+// versions package sandbox pins (never one a tree names), in an empty scratch directory.
+var goVulnCheckDownload = [][]string{
+	{"go", "mod", "download", sandbox.GoVulnDBModule + "@" + sandbox.GoVulnDBVersion},
+	{"go", "install", sandbox.GovulncheckModule + "/cmd/govulncheck@" + sandbox.GovulncheckVersion},
+}
+
+// GoVulnDBPath is where the database's OSV files are in a module cache the FetchGoVulnCheck
+// plan downloaded into.
+func GoVulnDBPath(goModCache string) string {
+	return filepath.Join(goModCache, filepath.FromSlash(sandbox.GoVulnDBModule)+"@"+sandbox.GoVulnDBVersion, "data", "osv")
 }
 
 // Run runs the plan's commands in scratch, where its Files were written, each with run, which
@@ -130,6 +145,7 @@ type Env struct {
 	GoProxy     string
 	NPMCache    string
 	NPMRegistry string
+	GoBin       string // where FetchGoVulnCheck installs govulncheck
 }
 
 // Vars is the fetch's environment for kind, but for PATH: the tools' settings, none read from
@@ -137,7 +153,7 @@ type Env struct {
 func (e Env) Vars(kind sandbox.FetchKind) []string {
 	vars := []string{"HOME=" + e.Home, "LANG=C.UTF-8", "CI=true"}
 	switch kind {
-	case sandbox.FetchGo:
+	case sandbox.FetchGo, sandbox.FetchGoVulnCheck:
 		vars = append(vars,
 			"GOMODCACHE="+e.GoModCache, "GOPROXY="+e.GoProxy,
 			"GOCACHE="+filepath.Join(e.Home, ".cache", "go-build"), "GOPATH="+filepath.Join(e.Home, "go"),
@@ -145,6 +161,9 @@ func (e Env) Vars(kind sandbox.FetchKind) []string {
 			// or a toolchain line of the tree changes nothing.
 			"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "GOWORK=off", "GOENV=off", "GOTELEMETRY=off",
 			"CGO_ENABLED=0")
+		if kind == sandbox.FetchGoVulnCheck {
+			vars = append(vars, "GOBIN="+e.GoBin)
+		}
 	case sandbox.FetchNPM:
 		vars = append(vars,
 			"npm_config_cache="+e.NPMCache, "npm_config_registry="+e.NPMRegistry,

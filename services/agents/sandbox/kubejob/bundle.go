@@ -66,7 +66,7 @@ func checkJob(job sandbox.Job, limits sandbox.Limits) error {
 		return nil
 	}
 	for _, f := range job.Fetch {
-		if f.Kind != sandbox.FetchGo && f.Kind != sandbox.FetchNPM {
+		if f.Kind != sandbox.FetchGo && f.Kind != sandbox.FetchNPM && f.Kind != sandbox.FetchGoVulnCheck {
 			return fmt.Errorf("fetch in %q: unknown kind %q", f.Dir, f.Kind)
 		}
 		if err := checkDir("fetch "+string(f.Kind), f.Dir); err != nil {

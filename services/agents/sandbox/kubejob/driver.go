@@ -174,7 +174,7 @@ func (d *driver) stepEnv() []string {
 }
 
 // podPath is the toolchains' PATH in the runner image.
-const podPath = "/usr/local/go/bin:/usr/local/bin:/usr/bin:/bin"
+const podPath = "/usr/local/go/bin:" + sandbox.ToolsBinDir + ":/usr/local/bin:/usr/bin:/bin"
 
 func (d *driver) baseEnv() []string {
 	return []string{

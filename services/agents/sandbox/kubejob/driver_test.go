@@ -219,16 +219,20 @@ func TestDriverFetch(t *testing.T) {
 		{Path: "main.go", Content: []byte("package main\n\nfunc main() {}\n")},
 		{Path: "web/package.json", Content: []byte(`{"dependencies": {"left-pad": "^1.3.0", "local": "file:../lib"}}`)},
 	}
-	fetches := []sandbox.Fetch{{Kind: sandbox.FetchGo, Dir: "."}, {Kind: sandbox.FetchNPM, Dir: "web"}}
+	fetches := []sandbox.Fetch{{Kind: sandbox.FetchGo, Dir: "."}, {Kind: sandbox.FetchNPM, Dir: "web"}, {Kind: sandbox.FetchGoVulnCheck}}
 	d, out := newDriver(t, spec{Fetches: fetches, Limits: sandbox.DefaultLimits}, files)
 	if err := d.run(context.Background(), PhaseFetch); err != nil {
 		t.Fatal(err)
 	}
 	tr, err := parseLog(out.Bytes())
-	if err != nil || !tr.Done || len(tr.Fetches) != 2 {
+	if err != nil || !tr.Done || len(tr.Fetches) != 3 {
 		t.Fatalf("transcript %+v, %v", tr, err)
 	}
-	goFetch, npmFetch := tr.Fetches[0], tr.Fetches[1]
+	goFetch, npmFetch, scannerFetch := tr.Fetches[0], tr.Fetches[1], tr.Fetches[2]
+	// The pods download no scanner: this machine is not the runner image, which ships it.
+	if scannerFetch.OK || !strings.Contains(string(scannerFetch.Log), "the runner image has no "+sandbox.ToolsBinDir+"/govulncheck") {
+		t.Errorf("govulncheck fetch outside the runner image: ok %v log %q", scannerFetch.OK, scannerFetch.Log)
+	}
 	// A module without requirements: nothing to download, so no network needed here.
 	if !goFetch.OK || goFetch.Command != "go mod download" {
 		t.Errorf("go fetch: ok %v command %q log %q", goFetch.OK, goFetch.Command, goFetch.Log)

@@ -46,6 +46,9 @@ func (d *driver) fetchChecked(ctx context.Context, tree string, f sandbox.Fetch,
 		fmt.Fprintln(log, err)
 		return false, nil
 	}
+	if f.Kind == sandbox.FetchGoVulnCheck {
+		return imageHasGoVulnCheck(log), nil
+	}
 	res.Command = sandbox.CommandLine(f.Dir, plan.Commands...)
 	// On the volume, so that node_modules is moved into the tree, not copied.
 	scratch, err := os.MkdirTemp(d.layout.Deps, "fetch-")
@@ -101,4 +104,19 @@ func treeFile(root *os.Root) deps.ReadFile {
 		data, err := root.ReadFile(p)
 		return data, err == nil
 	}
+}
+
+// imageHasGoVulnCheck reports whether the runner image ships govulncheck and the Go
+// vulnerability database where the steps look for them (image/Dockerfile puts them there at
+// the versions package sandbox pins): the pods download neither.
+func imageHasGoVulnCheck(log io.Writer) bool {
+	for _, p := range []string{path.Join(sandbox.ToolsBinDir, "govulncheck"), sandbox.GoVulnDBDir} {
+		if _, err := os.Stat(p); err != nil {
+			fmt.Fprintf(log, "the runner image has no %s: build it from services/agents/sandbox/kubejob/image/Dockerfile\n", p)
+			return false
+		}
+	}
+	fmt.Fprintf(log, "govulncheck %s and the Go vulnerability database (%s@%s) of the runner image\n",
+		sandbox.GovulncheckVersion, sandbox.GoVulnDBModule, sandbox.GoVulnDBVersion)
+	return true
 }

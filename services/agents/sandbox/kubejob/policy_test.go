@@ -51,3 +51,23 @@ func TestPodLabelsMatchTheSandboxPolicies(t *testing.T) {
 		t.Fatal("no NetworkPolicy sandbox-fetch")
 	}
 }
+
+// TestImageShipsThePinnedScanner: the runner image builds govulncheck and takes the Go
+// vulnerability database at the versions the local runner fetches, and puts them where steps
+// look, so a security scan means the same on both runners.
+func TestImageShipsThePinnedScanner(t *testing.T) {
+	raw, err := os.ReadFile("image/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"ARG GOVULNCHECK_VERSION=" + sandbox.GovulncheckVersion + "\n",
+		"ARG GOVULNDB_VERSION=" + sandbox.GoVulnDBVersion + "\n",
+		" " + sandbox.ToolsBinDir + "/govulncheck\n",
+		" " + sandbox.GoVulnDBDir + "\n",
+	} {
+		if !bytes.Contains(raw, []byte(want)) {
+			t.Errorf("image/Dockerfile lacks %q", want)
+		}
+	}
+}
