@@ -312,11 +312,11 @@ func (s *Service) recordAgain(ctx, uctx context.Context, v, same store.Verificat
 		rp := RunProof{Type: st.ProofType, Pass: st.Passed, Summary: st.Summary, TreeHash: same.TreeHash, Command: st.Command,
 			ExitCode: st.ExitCode, DurationMS: st.DurationMS, Runner: same.Runner}
 		for _, id := range st.ArtifactIDs {
-			a, err := s.Store.Artifact(ctx, v.ProjectID, id)
+			a, err := s.Store.ArtifactInfo(ctx, v.ProjectID, id)
 			if err != nil {
 				return err
 			}
-			rp.Artifacts = append(rp.Artifacts, ProofArtifact{ID: a.ID, Kind: a.Kind, MediaType: a.MediaType, Size: int64(len(a.Content))})
+			rp.Artifacts = append(rp.Artifacts, ProofArtifact{ID: a.ID, Kind: a.Kind, MediaType: a.MediaType, Size: a.Size})
 		}
 		if err := s.Evidence.RecordRunProof(uctx, v.ProjectID, v.Gate, rp); err != nil {
 			return s.recordFailed(ctx, v, same.Steps, err)

@@ -74,7 +74,8 @@ type Artifact struct {
 	VerificationID string
 	Kind           string // "log", "screenshot"
 	MediaType      string
-	Content        []byte
+	Content        []byte // nil from ArtifactInfo
+	Size           int64  // len(Content), also from ArtifactInfo
 	CreatedAt      time.Time
 }
 
@@ -239,6 +240,21 @@ func (d *DB) Artifact(ctx context.Context, projectID, id string) (Artifact, erro
 	err := d.db.QueryRowContext(ctx, `SELECT id, project_id, verification_id, kind, media_type, content, created_at
 		FROM artifacts WHERE id = $1 AND project_id = $2`, id, projectID).Scan(&a.ID, &a.ProjectID, &a.VerificationID,
 		&a.Kind, &a.MediaType, &a.Content, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	a.CreatedAt = fromMicros(created)
+	a.Size = int64(len(a.Content))
+	return a, err
+}
+
+// ArtifactInfo returns an artifact of a project without its content (Size says how large it is).
+func (d *DB) ArtifactInfo(ctx context.Context, projectID, id string) (Artifact, error) {
+	var a Artifact
+	var created int64
+	err := d.db.QueryRowContext(ctx, `SELECT id, project_id, verification_id, kind, media_type, length(content), created_at
+		FROM artifacts WHERE id = $1 AND project_id = $2`, id, projectID).Scan(&a.ID, &a.ProjectID, &a.VerificationID,
+		&a.Kind, &a.MediaType, &a.Size, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
 	}

@@ -62,6 +62,14 @@ func TestVerificationLifecycle(t *testing.T) {
 		if _, err := db.Artifact(ctx, "p2", a.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("another project's artifact: %v", err)
 		}
+		// Its size without its content (a reused verification names it).
+		info, err := db.ArtifactInfo(ctx, "p1", a.ID)
+		if err != nil || info.Size != int64(len(log)) || info.Content != nil || info.Kind != got.Kind || info.MediaType != got.MediaType {
+			t.Fatalf("artifact info: %+v, %v", info, err)
+		}
+		if _, err := db.ArtifactInfo(ctx, "p2", a.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another project's artifact info: %v", err)
+		}
 		// Once it ended, the gate may be verified again; the latest is the new one.
 		next, err := db.CreateVerification(ctx, newVerification("p1", 5))
 		if err != nil {

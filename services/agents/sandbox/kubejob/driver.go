@@ -169,6 +169,8 @@ func (d *driver) stepEnv() []string {
 		"GOPROXY=off",
 		// The module cache was checked against the checksum database when it was fetched.
 		"GOSUMDB=off",
+		// As in the local runner: a go.work of the tree does not change what is built.
+		"GOWORK=off",
 		"npm_config_offline=true",
 	)
 }
