@@ -98,3 +98,10 @@ func Hash(entries []Entry) string {
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
+
+// IsHash reports whether s has the form of ContentHash's and Hash's results: "sha256:" and 64
+// lowercase hex digits.
+func IsHash(s string) bool {
+	digits, ok := strings.CutPrefix(s, "sha256:")
+	return ok && len(digits) == sha256.Size*2 && strings.Trim(digits, "0123456789abcdef") == ""
+}

@@ -45,3 +45,15 @@ func TestHashIsOrderFreeAndContentBound(t *testing.T) {
 		t.Fatal("a changed content or path kept the hash, or an empty tree has one")
 	}
 }
+
+func TestIsHash(t *testing.T) {
+	if h := Hash([]Entry{{Path: "a", ContentHash: ContentHash([]byte("x"))}}); !IsHash(h) || !IsHash(ContentHash(nil)) {
+		t.Fatalf("IsHash(%q) is false", h)
+	}
+	for _, bad := range []string{"", "sha256:", "sha256:abc", "md5:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("A", 64),
+		"sha256:" + strings.Repeat("g", 64), "sha256:" + strings.Repeat("a", 65)} {
+		if IsHash(bad) {
+			t.Errorf("IsHash(%q) is true", bad)
+		}
+	}
+}

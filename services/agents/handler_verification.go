@@ -31,7 +31,7 @@ func verificationPB(v store.Verification) *pb.Verification {
 
 // GetSourceTree implements pb.AgentsServiceServer.
 func (h *Handler) GetSourceTree(ctx context.Context, req *pb.GetSourceTreeRequest) (*pb.GetSourceTreeResponse, error) {
-	files, hash, err := h.Service.SourceTree(ctx, req.GetProjectId(), int(req.GetGate()))
+	files, hash, err := h.Service.SourceTree(ctx, req.GetProjectId(), int(req.GetGate()), req.GetTreeHash())
 	if err != nil {
 		return nil, err
 	}

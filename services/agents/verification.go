@@ -23,8 +23,8 @@ import (
 )
 
 // Verification: when every run of a gate has succeeded and the gate still lacks proofs that
-// running its code can give (build, lint, unit tests, coverage), the orchestration asks the
-// sandbox to build, lint and test the gate's source tree (a verification, worked by the queue),
+// running its code can give (build, lint, unit tests, coverage, security scan), the
+// orchestration asks the sandbox to build, lint, test and scan the gate's source tree (a verification, worked by the queue),
 // and records what it gave as proofs produced by FuzzyLlama. A failure goes back to the roles
 // that wrote the failing code, with the errors in their instructions (a repair), at most
 // Limits.VerifyRepairs times per gate revision; then, or when a repair changes nothing, the gate
@@ -80,8 +80,8 @@ func (s *Service) verifyGate(ctx context.Context, w store.Work, p Project, g Gat
 			repair++
 		}
 		return s.startVerification(ctx, w.UserID, p.ID, g, ev, repair)
-	case v.State == store.VerificationPassed:
-		return false, nil // its proofs are recorded; what is still missing is the owner's
+	case v.State == store.VerificationPassed, v.State == store.VerificationSkipped:
+		return false, nil // its proofs are recorded, or it had none to give: what is missing is the owner's
 	case v.State == store.VerificationError:
 		return true, s.block(ctx, p, g, fmt.Sprintf("G%d's code could not be verified: %s Unblock G%d to try again.",
 			g.Number, strings.TrimSuffix(v.Error, ".")+".", g.Number))
@@ -231,7 +231,7 @@ func (s *Service) verify(ctx context.Context, id string) error {
 	if err != nil {
 		return fromService("projects", err)
 	}
-	files, hash, err := s.readTree(uctx, v.ProjectID, v.Gate)
+	files, listed, hash, err := s.readTree(uctx, v.ProjectID, v.Gate)
 	if err != nil {
 		if apperr.IsKind(err, apperr.KindFailedPrecondition) {
 			return s.endVerification(ctx, v, store.VerificationError, err.Error(), nil)
@@ -244,10 +244,13 @@ func (s *Service) verify(ctx context.Context, id string) error {
 		wanted = append(slices.Clone(wanted), verify.ProofPreviewStartup)
 	}
 	plan, err := verify.NewPlan(v.ProjectID, files, wanted, ev.CoverageThreshold)
-	if err != nil {
+	var nothing *verify.NothingToVerifyError
+	if errors.As(err, &nothing) {
+		return s.endVerification(ctx, v, store.VerificationSkipped, err.Error()+".", nil)
+	} else if err != nil {
 		return s.endVerification(ctx, v, store.VerificationError, err.Error()+".", nil)
 	}
-	if v, err = s.Store.StartVerification(ctx, v.ID, hash, s.Runner.Name()); errors.Is(err, store.ErrFinished) {
+	if v, err = s.Store.StartVerification(ctx, v.ID, hash, listed, s.Runner.Name()); errors.Is(err, store.ErrFinished) {
 		return nil
 	} else if err != nil {
 		return err
@@ -266,6 +269,9 @@ func (s *Service) verify(ctx context.Context, id string) error {
 		}
 		s.Logger.WarnContext(ctx, "the sandbox could not run a verification", "verification_id", v.ID, "error", err.Error())
 		return s.endVerification(ctx, v, store.VerificationError, "the sandbox could not run it: "+err.Error(), nil)
+	}
+	if problem := verify.RunnerProblem(res); problem != "" {
+		return s.endVerification(ctx, v, store.VerificationError, problem, nil)
 	}
 	proofs := plan.Evaluate(res)
 	if current, err := s.stillCurrent(ctx, uctx, v); !current || err != nil {
@@ -415,16 +421,16 @@ func artifactByID(list []store.Artifact, id string) store.Artifact {
 	return store.Artifact{}
 }
 
-// readTree reads the source tree gate holds, for the sandbox, with its hash. A tree past the
-// bounds is refused (FailedPrecondition) naming the bound.
-func (s *Service) readTree(ctx context.Context, projectID string, gate int) ([]sandbox.File, string, error) {
+// readTree reads the source tree gate holds, for the sandbox, with its listing and hash. A tree
+// past the bounds is refused (FailedPrecondition) naming the bound.
+func (s *Service) readTree(ctx context.Context, projectID string, gate int) ([]sandbox.File, []SourceFile, string, error) {
 	listed, err := s.Documents.Files(ctx, projectID)
 	if err != nil {
-		return nil, "", fromService("documents", err)
+		return nil, nil, "", fromService("documents", err)
 	}
 	tree := treeAt(listed, gate)
 	if len(tree) > sourcetree.MaxFiles {
-		return nil, "", apperr.FailedPrecondition("the source tree has %d files; verification takes at most %d", len(tree), sourcetree.MaxFiles)
+		return nil, nil, "", apperr.FailedPrecondition("the source tree has %d files; verification takes at most %d", len(tree), sourcetree.MaxFiles)
 	}
 	var files []sandbox.File
 	var entries []sourcetree.Entry
@@ -432,13 +438,13 @@ func (s *Service) readTree(ctx context.Context, projectID string, gate int) ([]s
 	for _, f := range tree {
 		content, err := s.Documents.Content(ctx, projectID, f.DocumentID, f.Version)
 		if err != nil {
-			return nil, "", fromService("documents", err)
+			return nil, nil, "", fromService("documents", err)
 		}
 		if size += int64(len(content)); size > sourcetree.MaxTreeBytes {
-			return nil, "", apperr.FailedPrecondition("the source tree is larger than %d MiB; verification takes at most that", sourcetree.MaxTreeBytes>>20)
+			return nil, nil, "", apperr.FailedPrecondition("the source tree is larger than %d MiB; verification takes at most that", sourcetree.MaxTreeBytes>>20)
 		}
 		files = append(files, sandbox.File{Path: f.Path, Content: content})
 		entries = append(entries, sourcetree.Entry{Path: f.Path, ContentHash: sourcetree.ContentHash(content)})
 	}
-	return files, sourcetree.Hash(entries), nil
+	return files, tree, sourcetree.Hash(entries), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fuzzyllama/fuzzyllama/platform/apperr"
 	"github.com/fuzzyllama/fuzzyllama/platform/input"
+	"github.com/fuzzyllama/fuzzyllama/platform/sourcetree"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/catalog"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
 	"github.com/fuzzyllama/fuzzyllama/services/agents/verify"
@@ -17,14 +18,27 @@ import (
 // firstCodeGate is the first gate whose tree verification runs (development).
 const firstCodeGate = 5
 
-// SourceTree lists a project's source tree as gate holds it (0: the latest of every file),
-// with its hash. Any member may read it.
-func (s *Service) SourceTree(ctx context.Context, projectID string, gate int) ([]SourceFile, string, error) {
-	if gate != 0 && (gate < firstCodeGate || gate > catalog.GateCount) {
+// SourceTree lists a project's source tree as gate holds it (0: the latest of every file), or,
+// with hash, the tree of that hash as a verification ran it, with its hash. Any member may
+// read it.
+func (s *Service) SourceTree(ctx context.Context, projectID string, gate int, hash string) ([]SourceFile, string, error) {
+	switch {
+	case gate != 0 && (gate < firstCodeGate || gate > catalog.GateCount):
 		return nil, "", apperr.InvalidField("gate", "must be 0 (every file) or a gate from 5 to 9")
+	case hash != "" && gate != 0:
+		return nil, "", apperr.InvalidField("tree_hash", "give a gate or a tree hash, not both")
+	case hash != "" && !sourcetree.IsHash(hash):
+		return nil, "", apperr.InvalidField("tree_hash", `must be "sha256:" and 64 lowercase hex digits, as a proof's run names it`)
 	}
 	if _, err := s.Projects.Authorize(ctx, projectID, false); err != nil {
 		return nil, "", err
+	}
+	if hash != "" {
+		files, err := s.Store.TreeFiles(ctx, projectID, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, "", apperr.NotFound("no verification of this project ran on the tree %s", hash)
+		}
+		return files, hash, err
 	}
 	files, err := s.Documents.Files(ctx, projectID)
 	if err != nil {
@@ -58,7 +72,7 @@ func (s *Service) VerifyGate(ctx context.Context, projectID string, gate int) (s
 			"or blocked", gate, ev.State).WithReason("GATE_NOT_OPEN")
 	case !slices.ContainsFunc(ev.Proofs, verify.Produces):
 		return store.Verification{}, apperr.FailedPrecondition("G%d requires no proof verification produces (build, lint, "+
-			"unit tests, coverage)", gate).WithReason("NOTHING_TO_VERIFY")
+			"unit tests, coverage, security scan)", gate).WithReason("NOTHING_TO_VERIFY")
 	}
 	w, err := s.Store.Work(ctx, projectID)
 	userID := caller(ctx).UserID

@@ -10,18 +10,13 @@ import (
 	documentsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/documents/v1"
 	projectsv1 "github.com/fuzzyllama/fuzzyllama/gen/go/fuzzyllama/projects/v1"
 	"github.com/fuzzyllama/fuzzyllama/platform/sourcetree"
+	"github.com/fuzzyllama/fuzzyllama/services/agents/store"
 )
 
-// SourceFile is one file of a project's source tree: the latest version of a code document
-// titled by its path.
-type SourceFile struct {
-	Path        string
-	DocumentID  string
-	Version     int
-	Gate        int
-	ContentHash string
-	Size        int64
-}
+// SourceFile is one file of a project's source tree: a version of a code document titled by
+// its path (the latest, or the one a verification ran on). The store keeps a verification's
+// files as they are.
+type SourceFile = store.TreeFile
 
 // Sources is what verification needs of the documents service: the project's source files.
 type Sources interface {

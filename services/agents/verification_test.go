@@ -225,3 +225,86 @@ func TestVerificationRepairsThenBlocks(t *testing.T) {
 		t.Fatalf("verifications: %+v, %v", list, err)
 	}
 }
+
+// readmeProviders answers as the offline provider, except that the developers write only their
+// READMEs: a tree with nothing to build.
+type readmeProviders struct{ Providers }
+
+func (r readmeProviders) For(model string) (provider.Provider, error) {
+	p, err := r.Providers.For(model)
+	return readmeProvider{p}, err
+}
+
+type readmeProvider struct{ provider.Provider }
+
+func (p readmeProvider) Stream(ctx context.Context, req provider.Request, onText func(string) error) (provider.Response, error) {
+	if req.Brief.Role != catalog.BackendDeveloper && req.Brief.Role != catalog.FrontendDeveloper {
+		return p.Provider.Stream(ctx, req, onText)
+	}
+	var text strings.Builder
+	resp, err := p.Provider.Stream(ctx, req, func(s string) error { text.WriteString(s); return nil })
+	if err != nil {
+		return resp, err
+	}
+	out, err := output.Parse(text.String())
+	if err != nil {
+		return resp, err
+	}
+	var readmes []output.File
+	for _, f := range out.Files {
+		if strings.HasSuffix(f.Path, "/README.md") {
+			readmes = append(readmes, f)
+		}
+	}
+	out.Files = readmes
+	return resp, onText(output.Format(out))
+}
+
+// TestNothingToVerifyLeavesTheProofsToTheOwner: a tree the sandbox has nothing to build in does
+// not block the gate: the verification is skipped, saying why, and the gate waits in progress
+// for the owner's proofs.
+func TestNothingToVerifyLeavesTheProofsToTheOwner(t *testing.T) {
+	runner := newLocalRunner(t)
+	h := newHarness(t, "sqlite", harnessConfig{runner: runner,
+		providers: func(p Providers) Providers { return readmeProviders{p} }})
+	pid := h.newProject("Recipes")
+	h.startWork(pid)
+	for n := 1; n <= 4; n++ {
+		h.waitGate(pid, n, GateInReview)
+		h.approve(pid, n)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		list, err := h.db.Verifications(context.Background(), pid, 5, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > 0 && !list[0].Active() {
+			if len(list) != 1 || list[0].State != store.VerificationSkipped || !strings.Contains(list[0].Error, "nothing to build") {
+				t.Fatalf("verifications: %+v", list)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no verification of G5 ended in a minute: %+v", list)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A later look changes nothing: no block, no second verification.
+	for i := 0; ; i++ {
+		err := h.s.Reconcile(context.Background(), pid)
+		if err == nil {
+			break
+		}
+		if i == 50 { // held by the queue's own reconcile each time
+			t.Fatalf("reconcile: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if g, _ := h.projects.gate(pid, 5); g.State != GateInProgress {
+		t.Fatalf("G5 is %s (%s), want in progress for the owner's proofs", g.State, g.blockedReason)
+	}
+	if list, _ := h.db.Verifications(context.Background(), pid, 5, 10); len(list) != 1 {
+		t.Fatalf("verifications after another look: %+v", list)
+	}
+}

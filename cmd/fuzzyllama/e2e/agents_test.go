@@ -426,8 +426,22 @@ var sharedSandbox struct {
 // commands.
 func (s *server) wantRunProofs(t *testing.T, tok, pid string, g agentGateView) {
 	t.Helper()
-	var tree struct{ TreeHash string }
+	type treeView struct {
+		Files    []struct{ Path, DocumentID string }
+		TreeHash string
+	}
+	var tree treeView
 	s.do("GET", fmt.Sprintf("/api/v1/projects/%s/tree?gate=%d", pid, g.Number), tok, nil).want(t, 200, "").data(t, &tree)
+	// The tree a proof ran on is listed by its hash, as the verification read it.
+	var ran treeView
+	s.do("GET", fmt.Sprintf("/api/v1/projects/%s/tree?treeHash=%s", pid, tree.TreeHash), tok, nil).want(t, 200, "").data(t, &ran)
+	if ran.TreeHash != tree.TreeHash || len(ran.Files) != len(tree.Files) || ran.Files[0] != tree.Files[0] {
+		t.Fatalf("G%d: the tree of hash %s: %+v, want %+v", g.Number, tree.TreeHash, ran, tree)
+	}
+	s.do("GET", fmt.Sprintf("/api/v1/projects/%s/tree?treeHash=sha256:%s", pid, strings.Repeat("0", 64)), tok, nil).want(t, 404, "NOT_FOUND")
+	if bad := s.do("GET", fmt.Sprintf("/api/v1/projects/%s/tree?treeHash=abc", pid), tok, nil).want(t, 400, "INVALID_ARGUMENT"); bad.fields()["tree_hash"] == nil {
+		t.Errorf("a malformed tree hash: %s", bad.raw)
+	}
 	found := 0
 	for _, p := range g.Proofs {
 		if !machineProduced[p.Type] || p.Type == "PROOF_TYPE_SPEC_VALIDATION" || p.Revision != g.Revision {

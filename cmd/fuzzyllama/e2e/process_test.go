@@ -30,7 +30,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	binarytest.Cleanup()
 	if sharedSandbox.dir != "" {
-		os.RemoveAll(sharedSandbox.dir)
+		if err := os.RemoveAll(sharedSandbox.dir); err != nil {
+			fmt.Fprintf(os.Stderr, "removing the tests' sandbox directory: %v\n", err)
+		}
 	}
 	os.Exit(code)
 }

@@ -19,6 +19,9 @@ const (
 	VerificationPassed  = "passed"
 	VerificationFailed  = "failed"
 	VerificationError   = "error"
+	// VerificationSkipped: the tree gives nothing to run for the proofs the gate lacks (no
+	// component to build, no Go to scan); those proofs are the owner's to record.
+	VerificationSkipped = "skipped"
 )
 
 // ErrVerificationActive: the gate already has a verification queued or running.
@@ -179,17 +182,52 @@ func (d *DB) Verifications(ctx context.Context, projectID string, gate, limit in
 	return out, rows.Err()
 }
 
-// StartVerification marks a queued verification running, with the tree it runs on and the
-// runner. It returns ErrFinished if it has ended (a repeated job finds it so).
-func (d *DB) StartVerification(ctx context.Context, id, treeHash, runner string) (Verification, error) {
-	v, err := scanVerification(d.db.QueryRowContext(ctx, `UPDATE verifications SET state = 'running', tree_hash = $2, runner = $3
-		WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+verificationColumns, id, treeHash, runner))
+// TreeFile is one file of the tree a verification ran on, at the version it had.
+type TreeFile struct {
+	Path        string `json:"path"`
+	DocumentID  string `json:"documentId"`
+	Version     int    `json:"version"`
+	Gate        int    `json:"gate"`
+	ContentHash string `json:"contentHash"`
+	Size        int64  `json:"size"`
+}
+
+// StartVerification marks a queued verification running, with the tree it runs on (its hash
+// and files) and the runner. It returns ErrFinished if it has ended (a repeated job finds it so).
+func (d *DB) StartVerification(ctx context.Context, id, treeHash string, files []TreeFile, runner string) (Verification, error) {
+	if files == nil {
+		files = []TreeFile{}
+	}
+	listed, err := json.Marshal(files)
+	if err != nil {
+		return Verification{}, err
+	}
+	v, err := scanVerification(d.db.QueryRowContext(ctx, `UPDATE verifications SET state = 'running', tree_hash = $2, runner = $3,
+		tree_files = $4 WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+verificationColumns, id, treeHash, runner, string(listed)))
 	if errors.Is(err, ErrNotFound) {
 		if _, gerr := d.Verification(ctx, id); gerr == nil {
 			return v, ErrFinished
 		}
 	}
 	return v, err
+}
+
+// TreeFiles returns the files of the tree of treeHash as the newest verification of the project
+// that ran on it listed them, ErrNotFound if none did.
+func (d *DB) TreeFiles(ctx context.Context, projectID, treeHash string) ([]TreeFile, error) {
+	var listed string
+	err := d.db.QueryRowContext(ctx, `SELECT tree_files FROM verifications WHERE project_id = $1 AND tree_hash = $2
+		AND tree_files <> '[]' ORDER BY created_at DESC, id DESC LIMIT 1`, projectID, treeHash).Scan(&listed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	var files []TreeFile
+	if err := json.Unmarshal([]byte(listed), &files); err != nil {
+		return nil, fmt.Errorf("tree %s: files: %w", treeHash, err)
+	}
+	return files, nil
 }
 
 // AddArtifacts stores what a verification left, before its proofs name them.

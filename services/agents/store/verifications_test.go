@@ -33,9 +33,17 @@ func TestVerificationLifecycle(t *testing.T) {
 		if _, err := db.CreateVerification(ctx, newVerification("p1", 6)); err != nil {
 			t.Fatalf("another gate's verification: %v", err)
 		}
-		running, err := db.StartVerification(ctx, v.ID, "sha256:tree", "local")
+		treeFiles := []store.TreeFile{{Path: "backend/go.mod", DocumentID: "d1", Version: 2, Gate: 5, ContentHash: "sha256:aa", Size: 30}}
+		running, err := db.StartVerification(ctx, v.ID, "sha256:tree", treeFiles, "local")
 		if err != nil || running.State != store.VerificationRunning || running.TreeHash != "sha256:tree" || running.Runner != "local" {
 			t.Fatalf("start: %+v, %v", running, err)
+		}
+		// The tree it ran on is listed by its hash, to its project only.
+		if got, err := db.TreeFiles(ctx, "p1", "sha256:tree"); err != nil || len(got) != 1 || got[0] != treeFiles[0] {
+			t.Fatalf("tree files: %+v, %v", got, err)
+		}
+		if _, err := db.TreeFiles(ctx, "p2", "sha256:tree"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another project's tree: %v", err)
 		}
 		log := []byte("$ go build ./...\nok\n")
 		a := store.Artifact{ID: uuid.NewString(), Kind: "log", MediaType: "text/plain; charset=utf-8", Content: log, CreatedAt: time.Now()}
@@ -52,7 +60,7 @@ func TestVerificationLifecycle(t *testing.T) {
 		if _, err := db.FinishVerification(ctx, running); !errors.Is(err, store.ErrFinished) {
 			t.Fatalf("finishing twice: %v", err)
 		}
-		if _, err := db.StartVerification(ctx, v.ID, "x", "local"); !errors.Is(err, store.ErrFinished) {
+		if _, err := db.StartVerification(ctx, v.ID, "x", nil, "local"); !errors.Is(err, store.ErrFinished) {
 			t.Fatalf("starting an ended one: %v", err)
 		}
 		got, err := db.Artifact(ctx, "p1", a.ID)
@@ -96,7 +104,7 @@ func TestVerificationLifecycle(t *testing.T) {
 		if _, err := db.PassedVerification(ctx, "p1", 5, "sha256:tree"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a failed tree found as passed: %v", err)
 		}
-		if _, err := db.StartVerification(ctx, next.ID, "sha256:good", "local"); err != nil {
+		if _, err := db.StartVerification(ctx, next.ID, "sha256:good", nil, "local"); err != nil {
 			t.Fatal(err)
 		}
 		next.State, next.EndedAt = store.VerificationPassed, time.Now()

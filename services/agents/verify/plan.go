@@ -127,16 +127,16 @@ func NewPlan(projectID string, files []sandbox.File, proofs []string, coverageTh
 	}
 	switch {
 	case len(p.Proofs) == 0 && slices.Contains(proofs, ProofSecurityScan):
-		return p, fmt.Errorf("nothing to scan: the sandbox's vulnerability scanner (govulncheck) reads Go, and no component of the tree is Go. Record the security scan yourself")
+		return p, &NothingToVerifyError{"nothing to scan: the sandbox's vulnerability scanner (govulncheck) reads Go, and no component of the tree is Go. Record the security scan yourself"}
 	case len(p.Proofs) == 0:
-		return p, fmt.Errorf("the gate requires no proof verification produces")
+		return p, &NothingToVerifyError{"the gate requires no proof verification produces"}
 	}
 	if len(p.Components) == 0 {
 		why := "no directory of the tree has a go.mod or a package.json, and no " + ManifestPath + " declares one"
 		if len(p.Skipped) > 0 {
 			why += " (" + strings.Join(p.Skipped, "; ") + ")"
 		}
-		return p, fmt.Errorf("nothing to build: %s. Record the gate's proofs yourself, or add a component the sandbox builds", why)
+		return p, &NothingToVerifyError{fmt.Sprintf("nothing to build: %s. Record the gate's proofs yourself, or add a component the sandbox builds", why)}
 	}
 	p.Job = sandbox.Job{ProjectID: projectID, Files: files}
 	wants := func(proof string) bool { return slices.Contains(p.Proofs, proof) }
@@ -174,7 +174,9 @@ func NewPlan(projectID string, files []sandbox.File, proofs []string, coverageTh
 func (p *Plan) fetches() []sandbox.Fetch {
 	var out []sandbox.Fetch
 	for _, c := range p.Components {
-		used := slices.ContainsFunc(p.checks, func(ch check) bool { return ch.proof == ProofPreviewStartup || ch.component.Dir == c.Dir })
+		used := slices.ContainsFunc(p.checks, func(ch check) bool {
+			return ch.proof == ProofPreviewStartup || ch.component.Dir == c.Dir && ch.component.Toolchain == c.Toolchain
+		})
 		switch {
 		case !used:
 		case c.Toolchain == ToolchainGo:
@@ -192,6 +194,31 @@ func (p *Plan) fetches() []sandbox.Fetch {
 // has reports whether a component of the plan uses toolchain.
 func (p *Plan) has(toolchain string) bool {
 	return slices.ContainsFunc(p.Components, func(c Component) bool { return c.Toolchain == toolchain })
+}
+
+// NothingToVerifyError is NewPlan's answer for a tree that gives verification nothing to run
+// for the proofs asked (no component it builds, no Go to scan): those proofs are the owner's
+// to record, and the tree is not wrong for it.
+type NothingToVerifyError struct{ Reason string }
+
+func (e *NothingToVerifyError) Error() string { return e.Reason }
+
+// RunnerProblem says why the runner could not provide its own tools for res (the vulnerability
+// scanner could not be downloaded or is missing from the runner image), "" if it could: the
+// tree is not at fault, and no repair of it would help.
+func RunnerProblem(res sandbox.Result) string {
+	for _, f := range res.Fetches {
+		if f.Kind == sandbox.FetchGoVulnCheck && !f.OK {
+			return "the sandbox could not provide the vulnerability scanner: " + oneLine(lastLines(string(plainText(f.Log)), 4), 600)
+		}
+	}
+	return ""
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }
 
 func (p *Plan) add(c check, command, results []string) {

@@ -39,7 +39,8 @@ type vulnFinding struct {
 
 // toolchainOnly reports whether the finding is in the Go distribution alone.
 func (f vulnFinding) toolchainOnly() bool {
-	return !slices.ContainsFunc(f.Modules, func(m string) bool {
+	// A finding placed nowhere is not assumed to be the toolchain's.
+	return len(f.Modules) > 0 && !slices.ContainsFunc(f.Modules, func(m string) bool {
 		return !strings.HasPrefix(m, "stdlib@") && !strings.HasPrefix(m, "toolchain@")
 	})
 }
@@ -122,6 +123,7 @@ func (p Plan) securityScan(steps map[string]sandbox.StepResult) Proof {
 			stepFailed = true
 		} else if called, notCalled, err := CalledVulnerabilities(s.Log); err != nil {
 			problem = err.Error()
+			fmt.Fprintf(&log, "%s: %s\n", c.component.Dir, problem)
 		} else {
 			var inModules []string
 			for _, f := range called {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -26,7 +27,8 @@ func TestPlanScansGoComponents(t *testing.T) {
 	}
 	// No Go, nothing the scanner reads: the owner records the scan.
 	_, err = NewPlan("p", skeleton[2:3], []string{"security_scan"}, 0)
-	if err == nil || !strings.Contains(err.Error(), "Record the security scan yourself") {
+	var nothing *NothingToVerifyError
+	if !errors.As(err, &nothing) || !strings.Contains(err.Error(), "Record the security scan yourself") {
 		t.Fatalf("a tree without Go: err = %v", err)
 	}
 }
@@ -101,5 +103,29 @@ func TestScanThatCannotRunOrBeReadFails(t *testing.T) {
 	pr = scanned(t, "{\n  \"statements\": [{\"vulnerability\"", 0)
 	if pr.Pass || !strings.Contains(pr.Summary, "report cannot be read") {
 		t.Fatalf("a report cut short: %+v", pr)
+	}
+}
+
+// A called vulnerability the report places in no module fails, rather than being taken for the
+// toolchain's.
+func TestUnplacedFindingFails(t *testing.T) {
+	pr := scanned(t, `{
+  "statements": [{"vulnerability": {"name": "GO-2099-0001", "description": "somewhere"}, "products": [{"@id": "x"}], "status": "affected"}]
+}`, 0)
+	if pr.Pass || !strings.Contains(pr.Summary, "GO-2099-0001") {
+		t.Fatalf("proof = %+v", pr)
+	}
+}
+
+// The scanner the runner could not provide is the runner's problem, not the tree's.
+func TestRunnerProblem(t *testing.T) {
+	res := sandbox.Result{Fetches: []sandbox.FetchResult{{Kind: sandbox.FetchGo, Dir: "backend", OK: true},
+		{Kind: sandbox.FetchGoVulnCheck, Log: []byte("$ go install golang.org/x/vuln/cmd/govulncheck@v1.9.0\ndial tcp: lookup proxy.golang.org: no such host\nexit code 1\n")}}}
+	if got := RunnerProblem(res); !strings.Contains(got, "vulnerability scanner") || !strings.Contains(got, "no such host") {
+		t.Fatalf("RunnerProblem = %q", got)
+	}
+	res.Fetches[1].OK = true
+	if got := RunnerProblem(res); got != "" {
+		t.Fatalf("RunnerProblem with the scanner fetched = %q", got)
 	}
 }

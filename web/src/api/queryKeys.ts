@@ -29,8 +29,11 @@ export const queryKeys = {
   /** One saved version rendered as HTML: immutable too. */
   documentHtml: (id: string, documentId: string, version: number) =>
     ["project", id, "document-version", documentId, version, "html"] as const,
-  /** The source tree (GetSourceTree): of a gate 5-9, or 0 for the latest version of every file. */
-  sourceTree: (id: string, gate: number) => ["project", id, "tree", gate] as const,
+  /**
+   * The source tree (GetSourceTree): of a gate 5-9, 0 for the latest version of every file, or a
+   * tree hash ("sha256:…") for the tree a verification ran.
+   */
+  sourceTree: (id: string, at: number | string) => ["project", id, "tree", at] as const,
   /** Every source tree of the project (what document and deliverable messages mark stale). */
   sourceTrees: (id: string) => ["project", id, "tree"] as const,
   /** A gate's verifications, newest first (ListVerifications). */

@@ -3254,10 +3254,12 @@ export interface components {
          *      - VERIFICATION_STATE_PASSED: Every step passed.
          *      - VERIFICATION_STATE_FAILED: A step failed (its proof says why); the developers may be sent back to repair it.
          *      - VERIFICATION_STATE_ERROR: It could not run (the tree could not be read, the runner is unavailable): no proof counts.
+         *      - VERIFICATION_STATE_SKIPPED: The tree gives nothing to run for the proofs the gate lacks (no component the sandbox
+         *     builds, no Go to scan): those proofs are the owner's to record. The error says why.
          * @example VERIFICATION_STATE_QUEUED
          * @enum {string}
          */
-        "v1.VerificationState": "VERIFICATION_STATE_UNSPECIFIED" | "VERIFICATION_STATE_QUEUED" | "VERIFICATION_STATE_RUNNING" | "VERIFICATION_STATE_PASSED" | "VERIFICATION_STATE_FAILED" | "VERIFICATION_STATE_ERROR";
+        "v1.VerificationState": "VERIFICATION_STATE_UNSPECIFIED" | "VERIFICATION_STATE_QUEUED" | "VERIFICATION_STATE_RUNNING" | "VERIFICATION_STATE_PASSED" | "VERIFICATION_STATE_FAILED" | "VERIFICATION_STATE_ERROR" | "VERIFICATION_STATE_SKIPPED";
     };
     responses: {
         /** @description The request is malformed or a field is invalid (INVALID_ARGUMENT, with `details.fields` naming each offending field), or what it asks is not possible in the current state (FAILED_PRECONDITION; `details.reason` may say why). */
@@ -5482,6 +5484,12 @@ export interface operations {
             query?: {
                 /** @description 5-9: the tree as that gate holds it; 0: the latest version of every file. */
                 gate?: number;
+                /**
+                 * @description "sha256:…": the tree of that hash as a verification ran it (a proof's run.tree_hash), each
+                 *     file at the version it had then, even if it changed since. NOT_FOUND when no verification
+                 *     of the project ran on it. Not with gate.
+                 */
+                treeHash?: string;
             };
             header?: never;
             path: {

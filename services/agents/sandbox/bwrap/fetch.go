@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,7 +84,7 @@ func (r *Runner) fetchGoVulnCheck(ctx context.Context, j *job, plan deps.Plan, l
 		return false, err
 	}
 	done := filepath.Join(tools, "complete")
-	if _, err := os.Stat(done); err == nil {
+	if _, err := os.Stat(done); err == nil && toolsIntact(tools) {
 		fmt.Fprintf(log, "govulncheck %s and the Go vulnerability database (%s@%s) were fetched before; reused\n",
 			sandbox.GovulncheckVersion, sandbox.GoVulnDBModule, sandbox.GoVulnDBVersion)
 		j.vulnTools = tools
@@ -106,11 +107,55 @@ func (r *Runner) fetchGoVulnCheck(ctx context.Context, j *job, plan deps.Plan, l
 	if !ok || err != nil {
 		return false, err
 	}
+	// Every project's scan trusts these files: once made, they are the runner's, so that no
+	// later fetch running as the sandbox uid (npm unpacking a project's packages) could change
+	// them.
+	if r.privileged {
+		if err := sealDir(tools); err != nil {
+			return false, fmt.Errorf("sealing the vulnerability scanner: %w", err)
+		}
+	}
+	if !toolsIntact(tools) {
+		fmt.Fprintln(log, "the download left no govulncheck binary or no vulnerability database")
+		return false, nil
+	}
 	if err := os.WriteFile(done, nil, 0o644); err != nil {
 		return false, err
 	}
 	j.vulnTools = tools
 	return true, nil
+}
+
+// toolsIntact reports whether the scanner's directory holds what steps bind: the binary as a
+// regular file and the database as a directory, neither a symbolic link (bwrap would follow it).
+func toolsIntact(tools string) bool {
+	bin, err := os.Lstat(filepath.Join(tools, "bin", "govulncheck"))
+	if err != nil || !bin.Mode().IsRegular() {
+		return false
+	}
+	db, err := os.Lstat(deps.GoVulnDBPath(filepath.Join(tools, "gomod")))
+	return err == nil && db.IsDir()
+}
+
+// sealDir makes everything under dir this process's and writable by it alone.
+func sealDir(dir string) error {
+	uid, gid := os.Geteuid(), os.Getegid()
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(p, uid, gid); err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.Chmod(p, info.Mode().Perm()&^0o022)
+	})
 }
 
 // fetchGo downloads the go.mod's modules into the project's module cache.

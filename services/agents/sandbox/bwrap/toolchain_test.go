@@ -1,7 +1,10 @@
 package bwrap
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/fuzzyllama/fuzzyllama/services/agents/sandbox"
@@ -112,6 +115,15 @@ func TestGovulncheckFindsACalledVulnerability(t *testing.T) {
 	if proof.Pass || !strings.Contains(proof.Summary, "GO-2021-0113 in golang.org/x/text@v0.3.5") ||
 		!strings.Contains(proof.Failure, "Upgrade the module in go.mod") {
 		t.Fatalf("proof: %+v\nlog:\n%s", proof, proof.Log)
+	}
+
+	// What every project's scan trusts is the runner's, not the sandbox uid's.
+	bins, _ := filepath.Glob(filepath.Join(testBase, "cache", "tools", "*", "bin", "govulncheck"))
+	if len(bins) != 1 {
+		t.Fatalf("govulncheck binaries: %v", bins)
+	}
+	if info, err := os.Stat(bins[0]); err != nil || info.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) || info.Mode().Perm()&0o022 != 0 {
+		t.Errorf("the scanner binary: %v, %v", info, err)
 	}
 
 	// Another project reuses the scanner, and a module without the call passes.

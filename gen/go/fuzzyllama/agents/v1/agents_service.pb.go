@@ -97,6 +97,9 @@ const (
 	VerificationState_VERIFICATION_STATE_FAILED VerificationState = 4
 	// It could not run (the tree could not be read, the runner is unavailable): no proof counts.
 	VerificationState_VERIFICATION_STATE_ERROR VerificationState = 5
+	// The tree gives nothing to run for the proofs the gate lacks (no component the sandbox
+	// builds, no Go to scan): those proofs are the owner's to record. The error says why.
+	VerificationState_VERIFICATION_STATE_SKIPPED VerificationState = 6
 )
 
 // Enum value maps for VerificationState.
@@ -108,6 +111,7 @@ var (
 		3: "VERIFICATION_STATE_PASSED",
 		4: "VERIFICATION_STATE_FAILED",
 		5: "VERIFICATION_STATE_ERROR",
+		6: "VERIFICATION_STATE_SKIPPED",
 	}
 	VerificationState_value = map[string]int32{
 		"VERIFICATION_STATE_UNSPECIFIED": 0,
@@ -116,6 +120,7 @@ var (
 		"VERIFICATION_STATE_PASSED":      3,
 		"VERIFICATION_STATE_FAILED":      4,
 		"VERIFICATION_STATE_ERROR":       5,
+		"VERIFICATION_STATE_SKIPPED":     6,
 	}
 )
 
@@ -2185,7 +2190,11 @@ type GetSourceTreeRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
 	// 5-9: the tree as that gate holds it; 0: the latest version of every file.
-	Gate          int32 `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	Gate int32 `protobuf:"varint,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	// "sha256:…": the tree of that hash as a verification ran it (a proof's run.tree_hash), each
+	// file at the version it had then, even if it changed since. NOT_FOUND when no verification
+	// of the project ran on it. Not with gate.
+	TreeHash      string `protobuf:"bytes,3,opt,name=tree_hash,json=treeHash,proto3" json:"tree_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2232,6 +2241,13 @@ func (x *GetSourceTreeRequest) GetGate() int32 {
 		return x.Gate
 	}
 	return 0
+}
+
+func (x *GetSourceTreeRequest) GetTreeHash() string {
+	if x != nil {
+		return x.TreeHash
+	}
+	return ""
 }
 
 type GetSourceTreeResponse struct {
@@ -2990,11 +3006,12 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\x04gate\x18\x04 \x01(\x05R\x04gate\x12!\n" +
 	"\fcontent_hash\x18\x05 \x01(\tR\vcontentHash\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\"O\n" +
+	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\"l\n" +
 	"\x14GetSourceTreeRequest\x12#\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\tprojectId\x12\x12\n" +
-	"\x04gate\x18\x02 \x01(\x05R\x04gate\"l\n" +
+	"\x04gate\x18\x02 \x01(\x05R\x04gate\x12\x1b\n" +
+	"\ttree_hash\x18\x03 \x01(\tR\btreeHash\"l\n" +
 	"\x15GetSourceTreeResponse\x126\n" +
 	"\x05files\x18\x01 \x03(\v2 .fuzzyllama.agents.v1.SourceFileR\x05files\x12\x1b\n" +
 	"\ttree_hash\x18\x02 \x01(\tR\btreeHash\"\xff\x01\n" +
@@ -3051,14 +3068,15 @@ const file_fuzzyllama_agents_v1_agents_service_proto_rawDesc = "" +
 	"\x11RUN_STATE_RUNNING\x10\x02\x12\x17\n" +
 	"\x13RUN_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
 	"\x10RUN_STATE_FAILED\x10\x04\x12\x17\n" +
-	"\x13RUN_STATE_CANCELLED\x10\x05*\xd2\x01\n" +
+	"\x13RUN_STATE_CANCELLED\x10\x05*\xf2\x01\n" +
 	"\x11VerificationState\x12\"\n" +
 	"\x1eVERIFICATION_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19VERIFICATION_STATE_QUEUED\x10\x01\x12\x1e\n" +
 	"\x1aVERIFICATION_STATE_RUNNING\x10\x02\x12\x1d\n" +
 	"\x19VERIFICATION_STATE_PASSED\x10\x03\x12\x1d\n" +
 	"\x19VERIFICATION_STATE_FAILED\x10\x04\x12\x1c\n" +
-	"\x18VERIFICATION_STATE_ERROR\x10\x052\xd0\x10\n" +
+	"\x18VERIFICATION_STATE_ERROR\x10\x05\x12\x1e\n" +
+	"\x1aVERIFICATION_STATE_SKIPPED\x10\x062\xd0\x10\n" +
 	"\rAgentsService\x12{\n" +
 	"\n" +
 	"ListAgents\x12'.fuzzyllama.agents.v1.ListAgentsRequest\x1a(.fuzzyllama.agents.v1.ListAgentsResponse\"\x1a\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x10\x12\x0e/api/v1/agents\x12|\n" +

@@ -54,12 +54,17 @@ describe("buildTree", () => {
   });
 });
 
+/** The hash of a tree a verification ran. */
+const VERIFIED = `sha256:${"ab".repeat(32)}`;
+
 function server(tree: Schemas["SourceFile"][] = files) {
   return fakeApi({
     [`GET ${TREE}`]: ({ query }) =>
       query.get("gate") === "6"
         ? { files: [file("backend/main.go", { version: 2, gate: 5 })], treeHash: "sha256:feedfacecafe0000" }
-        : { files: tree, treeHash: tree.length ? "sha256:0123456789abcdef0123" : "" },
+        : query.get("treeHash") === VERIFIED
+          ? { files: [file("backend/main.go", { version: 1, gate: 5 })], treeHash: VERIFIED }
+          : { files: tree, treeHash: tree.length ? "sha256:0123456789abcdef0123" : "" },
     "GET /api/v1/workflows/PROJECT_TYPE_TRADITIONAL": () => testWorkflow,
   });
 }
@@ -183,6 +188,23 @@ describe("the code page", () => {
     expect(main.getAttribute("href")).toBe("/projects/p1/documents/doc-backend/main.go?version=2");
     expect(screen.getByTestId("location").textContent).toBe("/projects/p1/code?gate=6");
     expect(api.calls(`GET ${TREE}`).map((r) => r.query.get("gate"))).toEqual([null, "6"]);
+  });
+
+  it("shows the tree a verification ran (a proof's link), its files at the versions it ran", async () => {
+    const user = userEvent.setup();
+    const api = server();
+    renderCode(api, `/projects/p1/code?tree=${VERIFIED}`);
+    const main = await screen.findByRole("treeitem", { name: "main.go" });
+    expect(main.getAttribute("href")).toBe("/projects/p1/documents/doc-backend/main.go?version=1");
+    const choice = screen.getByRole("combobox", { name: "Files" });
+    expect((choice as HTMLSelectElement).selectedOptions[0]?.textContent).toBe(
+      "The tree sha256:abababababab as a verification ran it",
+    );
+    expect(api.calls(`GET ${TREE}`).map((r) => r.query.get("treeHash"))).toEqual([VERIFIED]);
+    // Choosing another listing leaves that tree.
+    await user.selectOptions(choice, "The latest version of every file");
+    await screen.findByRole("treeitem", { name: "README.md" });
+    expect(screen.getByTestId("location").textContent).toBe("/projects/p1/code");
   });
 
   it("says when there are no source files yet", async () => {

@@ -1,7 +1,8 @@
 // The project's source tree: the files its agents wrote (code documents titled by their paths) as
-// folders and files, each linking to its document. The latest version of every file, or the tree
-// a gate from G5 on holds (the one its verification builds and tests). Document and deliverable
-// messages refresh it (live/cache.ts).
+// folders and files, each linking to its document. The latest version of every file, the tree a
+// gate from G5 on holds (the one its verification builds and tests), or the tree of a hash a
+// verification ran (?tree=sha256:…, linked from proofs and verifications), each file at the
+// version it had then. Document and deliverable messages refresh it (live/cache.ts).
 import { useQuery } from "@tanstack/react-query";
 import { useId, useMemo } from "react";
 import { useSearchParams } from "react-router";
@@ -31,22 +32,23 @@ export function Component() {
   const api = useApi();
   const workflow = useWorkflow(project.type);
   const [params, setParams] = useSearchParams();
-  const gate = gateParam(params.get("gate"));
+  const treeHash = params.get("tree") ?? "";
+  const gate = treeHash ? 0 : gateParam(params.get("gate"));
   const selectId = useId();
   const tree = useQuery({
-    queryKey: queryKeys.sourceTree(projectId, gate),
+    queryKey: queryKeys.sourceTree(projectId, treeHash || gate),
     queryFn: () =>
       unwrap(
         api.GET("/api/v1/projects/{projectId}/tree", {
-          params: { path: { projectId }, query: gate ? { gate } : {} },
+          params: { path: { projectId }, query: treeHash ? { treeHash } : gate ? { gate } : {} },
         }),
       ),
   });
   const files = tree.data?.files;
   const roots = useMemo(() => buildTree(files ?? []), [files]);
-  // A gate's tree is of the versions it recorded: the link opens that version.
+  // A gate's or a verification's tree is of the versions it recorded: the link opens that version.
   const fileHref = (file: SourceFile) =>
-    `/projects/${projectId}/documents/${file.documentId}${gate ? `?version=${file.version}` : ""}`;
+    `/projects/${projectId}/documents/${file.documentId}${gate || treeHash ? `?version=${file.version}` : ""}`;
   const size = (files ?? []).reduce((sum, f) => sum + Number(f.sizeBytes), 0);
 
   return (
@@ -56,11 +58,12 @@ export function Component() {
         <label htmlFor={selectId}>Files</label>
         <select
           id={selectId}
-          value={gate}
+          value={treeHash ? "tree" : gate}
           onChange={(e) =>
             setParams(
               (p) => {
                 const next = new URLSearchParams(p);
+                next.delete("tree");
                 if (e.target.value === "0") next.delete("gate");
                 else next.set("gate", e.target.value);
                 return next;
@@ -69,6 +72,7 @@ export function Component() {
             )
           }
         >
+          {treeHash ? <option value="tree">The tree {shortHash(treeHash)} as a verification ran it</option> : null}
           <option value={0}>The latest version of every file</option>
           {CODE_GATES.map((n) => (
             <option key={n} value={n}>

@@ -73,8 +73,10 @@ describe("a proof FuzzyLlama produced", () => {
     expect(within(build).getByText("0 (passed)")).toBeDefined();
     expect(within(build).getByText("12.4 s")).toBeDefined();
     expect(within(build).getByText("local sandbox (bubblewrap)")).toBeDefined();
-    const tree = within(build).getByText("sha256:0123456789ab");
+    // The tree it ran on links to that tree's listing.
+    const tree = within(build).getByRole("link", { name: "Browse the source tree sha256:0123456789ab" });
     expect(tree.getAttribute("title")).toMatch(/^sha256:0123456789abcdef0123/);
+    expect(tree.getAttribute("href")).toMatch(/^\/projects\/p1\/code\?tree=sha256%3A0123456789abcdef0123/);
 
     const preview = items.find((li) => li.textContent?.startsWith("preview startup"))!;
     expect(within(preview).getByText(/-1: stopped by the sandbox/)).toBeDefined();

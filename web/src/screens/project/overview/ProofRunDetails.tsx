@@ -1,6 +1,7 @@
 import { memo } from "react";
 import type { Schemas } from "../../../api/client";
-import { formatDuration, shortHash } from "../../../shared/format";
+import { formatDuration } from "../../../shared/format";
+import { TreeHashLink } from "../../../shared/TreeHashLink";
 import { ArtifactView } from "./ArtifactView";
 
 export type ProofRun = Schemas["ProofRun"];
@@ -56,9 +57,7 @@ export const ProofRunDetails = memo(function ProofRunDetails({
         <div>
           <dt>Source tree</dt>
           <dd>
-            <code className="hash" title={run.treeHash}>
-              {run.treeHash ? shortHash(run.treeHash) : "not recorded"}
-            </code>
+            {run.treeHash ? <TreeHashLink projectId={projectId} hash={run.treeHash} /> : "not recorded"}
           </dd>
         </div>
       </dl>

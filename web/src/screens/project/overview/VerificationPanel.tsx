@@ -10,9 +10,10 @@ import { unwrap, type Schemas } from "../../../api/client";
 import { queryKeys } from "../../../api/queryKeys";
 import { Empty } from "../../../shared/Empty";
 import { ErrorView } from "../../../shared/ErrorView";
-import { formatDuration, shortHash } from "../../../shared/format";
+import { formatDuration } from "../../../shared/format";
 import { proofTypeLabel, verificationIsActive, verificationStateLabel } from "../../../shared/labels";
 import { Loading } from "../../../shared/Loading";
+import { TreeHashLink } from "../../../shared/TreeHashLink";
 import { When } from "../../../shared/When";
 import { ArtifactView } from "./ArtifactView";
 import { refreshGates, type Gate } from "./data";
@@ -30,6 +31,13 @@ const stateTone: Record<string, string> = {
   VERIFICATION_STATE_PASSED: "ok",
   VERIFICATION_STATE_FAILED: "bad",
   VERIFICATION_STATE_ERROR: "bad",
+  VERIFICATION_STATE_SKIPPED: "state-not-started",
+};
+
+/** What precedes a verification's error, by its state. */
+const errorLead: Record<string, string> = {
+  VERIFICATION_STATE_ERROR: "It could not run: ",
+  VERIFICATION_STATE_SKIPPED: "Nothing to verify, the proofs are yours to record: ",
 };
 
 const latestActive = (list: VerificationList | undefined) => {
@@ -106,7 +114,8 @@ export const VerificationPanel = memo(function VerificationPanel({
       ) : (
         <Empty>
           No verification of {title} yet. FuzzyLlama verifies a gate&apos;s code in a sandbox when the gate
-          requires proofs it can produce (build, lint, tests, coverage), once the gate&apos;s agents are done.
+          requires proofs it can produce (build, lint, tests, coverage, vulnerability scan), once the gate&apos;s agents
+          are done.
         </Empty>
       )}
       <p className="actions">
@@ -137,9 +146,7 @@ function LatestVerification({ verification: v }: { verification: Verification })
           {v.treeHash ? (
             <>
               {", tree "}
-              <code className="hash" title={v.treeHash}>
-                {shortHash(v.treeHash)}
-              </code>
+              <TreeHashLink projectId={v.projectId} hash={v.treeHash} />
             </>
           ) : null}
           {v.runner ? `, ${v.runner} runner` : ""}
@@ -147,7 +154,7 @@ function LatestVerification({ verification: v }: { verification: Verification })
       </p>
       {v.error ? (
         <p className="verification-error">
-          {v.state === "VERIFICATION_STATE_ERROR" ? "It could not run: " : "Sent to the developers: "}
+          {errorLead[v.state] ?? "Sent to the developers: "}
           {v.error}
         </p>
       ) : null}

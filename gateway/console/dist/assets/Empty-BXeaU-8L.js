@@ -1,0 +1,1 @@
+import{H as e}from"./index-BYjzbgZD.js";var t=e();function n({children:e}){return(0,t.jsx)(`p`,{className:`empty`,children:e})}export{n as t};

@@ -1,1 +1,0 @@
-import{H as e}from"./index-DY63H1_J.js";var t=e();function n({children:e}){return(0,t.jsx)(`p`,{className:`empty`,children:e})}export{n as t};

@@ -1,1 +1,0 @@
-import{i as e,o as t}from"./format-DlIZf_7i.js";import{H as n}from"./index-DY63H1_J.js";var r=n();function i({time:n}){return n?(0,r.jsx)(`time`,{dateTime:n,title:e(n),children:t(n)}):(0,r.jsx)(`span`,{children:`—`})}export{i as t};

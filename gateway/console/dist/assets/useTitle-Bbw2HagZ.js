@@ -1,1 +1,0 @@
-import{K as e,W as t}from"./index-DY63H1_J.js";var n=e(t(),1);function r(e){(0,n.useEffect)(()=>{document.title=e?`${e} · FuzzyLlama`:`FuzzyLlama`},[e])}export{r as t};

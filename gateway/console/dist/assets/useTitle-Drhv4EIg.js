@@ -1,0 +1,1 @@
+import{K as e,W as t}from"./index-BYjzbgZD.js";var n=e(t(),1);function r(e){(0,n.useEffect)(()=>{document.title=e?`${e} · FuzzyLlama`:`FuzzyLlama`},[e])}export{r as t};

@@ -1,0 +1,1 @@
+import{t as e}from"./useQuery-Bpubd2ye.js";import{C as t,S as n,b as r}from"./index-BYjzbgZD.js";function i(i){let a=t();return e({queryKey:r.workflow(i),queryFn:()=>n(a.GET(`/api/v1/workflows/{projectType}`,{params:{path:{projectType:i}}})),staleTime:1/0})}function a(e,t){let n=e?.gates.find(e=>e.number===t)?.name;return n?`G${t} ${n}`:`G${t}`}export{i as n,a as t};

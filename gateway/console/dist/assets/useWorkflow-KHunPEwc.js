@@ -1,1 +1,0 @@
-import{t as e}from"./useQuery-BaW7sDUH.js";import{C as t,S as n,b as r}from"./index-DY63H1_J.js";function i(i){let a=t();return e({queryKey:r.workflow(i),queryFn:()=>n(a.GET(`/api/v1/workflows/{projectType}`,{params:{path:{projectType:i}}})),staleTime:1/0})}function a(e,t){let n=e?.gates.find(e=>e.number===t)?.name;return n?`G${t} ${n}`:`G${t}`}export{i as n,a as t};
