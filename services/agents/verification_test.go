@@ -74,32 +74,25 @@ func (e *fakeEvidence) proofs() []RunProof {
 	return append([]RunProof(nil), e.recorded...)
 }
 
-// breakingProviders answers as the offline provider, except that the backend developer's Go
-// code never compiles (each answer refers to an undefined name of its own) and the frontend
-// developer writes only its README (so the test builds no frontend).
-type breakingProviders struct {
+// developerEdits answers as the offline provider, with the files of the developer roles'
+// answers passed through edit first.
+type developerEdits struct {
 	Providers
-	mu      sync.Mutex
-	answers int
-	prompts []string // the backend developer's, in order
+	edit func(req provider.Request, files []output.File) []output.File
 }
 
-func (b *breakingProviders) For(model string) (provider.Provider, error) {
-	p, err := b.Providers.For(model)
-	if err != nil {
-		return nil, err
-	}
-	return breakingProvider{Provider: p, b: b}, nil
+func (d developerEdits) For(model string) (provider.Provider, error) {
+	p, err := d.Providers.For(model)
+	return editedProvider{Provider: p, edit: d.edit}, err
 }
 
-type breakingProvider struct {
+type editedProvider struct {
 	provider.Provider
-	b *breakingProviders
+	edit func(req provider.Request, files []output.File) []output.File
 }
 
-func (p breakingProvider) Stream(ctx context.Context, req provider.Request, onText func(string) error) (provider.Response, error) {
-	role := req.Brief.Role
-	if role != catalog.BackendDeveloper && role != catalog.FrontendDeveloper {
+func (p editedProvider) Stream(ctx context.Context, req provider.Request, onText func(string) error) (provider.Response, error) {
+	if req.Brief.Role != catalog.BackendDeveloper && req.Brief.Role != catalog.FrontendDeveloper {
 		return p.Provider.Stream(ctx, req, onText)
 	}
 	var text strings.Builder
@@ -111,24 +104,37 @@ func (p breakingProvider) Stream(ctx context.Context, req provider.Request, onTe
 	if err != nil {
 		return resp, err
 	}
+	out.Files = p.edit(req, out.Files)
+	return resp, onText(output.Format(out))
+}
+
+// breakingProviders answers as the offline provider, except that the backend developer's Go
+// code never compiles (each answer refers to an undefined name of its own) and the frontend
+// developer writes only its README (so the test builds no frontend).
+type breakingProviders struct {
+	mu      sync.Mutex
+	answers int
+	prompts []string // the backend developer's, in order
+}
+
+func (b *breakingProviders) edit(req provider.Request, in []output.File) []output.File {
 	var files []output.File
-	for _, f := range out.Files {
+	for _, f := range in {
 		switch {
-		case role == catalog.FrontendDeveloper && f.Path == "frontend/README.md":
+		case req.Brief.Role == catalog.FrontendDeveloper && f.Path == "frontend/README.md":
 			files = append(files, f)
-		case role == catalog.BackendDeveloper:
+		case req.Brief.Role == catalog.BackendDeveloper:
 			if f.Path == "backend/internal/api/api.go" {
-				p.b.mu.Lock()
-				p.b.answers++
-				f.Content += fmt.Sprintf("\nvar _ = notDefined%d\n", p.b.answers)
-				p.b.prompts = append(p.b.prompts, req.Messages[len(req.Messages)-1].Content)
-				p.b.mu.Unlock()
+				b.mu.Lock()
+				b.answers++
+				f.Content += fmt.Sprintf("\nvar _ = notDefined%d\n", b.answers)
+				b.prompts = append(b.prompts, req.Messages[len(req.Messages)-1].Content)
+				b.mu.Unlock()
 			}
 			files = append(files, f)
 		}
 	}
-	out.Files = files
-	return resp, onText(output.Format(out))
+	return files
 }
 
 func (b *breakingProviders) backendPrompts() []string {
@@ -165,7 +171,7 @@ func TestVerificationRepairsThenBlocks(t *testing.T) {
 	runner := newLocalRunner(t)
 	breaking := &breakingProviders{}
 	h := newHarness(t, "sqlite", harnessConfig{runner: runner,
-		providers: func(p Providers) Providers { breaking.Providers = p; return breaking },
+		providers: func(p Providers) Providers { return developerEdits{Providers: p, edit: breaking.edit} },
 		limits:    func(l *Limits) { l.VerifyRepairs = 1 }})
 	pid := h.newProject("Recipes")
 	h.startWork(pid)
@@ -226,38 +232,15 @@ func TestVerificationRepairsThenBlocks(t *testing.T) {
 	}
 }
 
-// readmeProviders answers as the offline provider, except that the developers write only their
-// READMEs: a tree with nothing to build.
-type readmeProviders struct{ Providers }
-
-func (r readmeProviders) For(model string) (provider.Provider, error) {
-	p, err := r.Providers.For(model)
-	return readmeProvider{p}, err
-}
-
-type readmeProvider struct{ provider.Provider }
-
-func (p readmeProvider) Stream(ctx context.Context, req provider.Request, onText func(string) error) (provider.Response, error) {
-	if req.Brief.Role != catalog.BackendDeveloper && req.Brief.Role != catalog.FrontendDeveloper {
-		return p.Provider.Stream(ctx, req, onText)
-	}
-	var text strings.Builder
-	resp, err := p.Provider.Stream(ctx, req, func(s string) error { text.WriteString(s); return nil })
-	if err != nil {
-		return resp, err
-	}
-	out, err := output.Parse(text.String())
-	if err != nil {
-		return resp, err
-	}
+// onlyREADMEs keeps the developers' READMEs: a tree with nothing to build.
+func onlyREADMEs(_ provider.Request, in []output.File) []output.File {
 	var readmes []output.File
-	for _, f := range out.Files {
+	for _, f := range in {
 		if strings.HasSuffix(f.Path, "/README.md") {
 			readmes = append(readmes, f)
 		}
 	}
-	out.Files = readmes
-	return resp, onText(output.Format(out))
+	return readmes
 }
 
 // TestNothingToVerifyLeavesTheProofsToTheOwner: a tree the sandbox has nothing to build in does
@@ -266,7 +249,7 @@ func (p readmeProvider) Stream(ctx context.Context, req provider.Request, onText
 func TestNothingToVerifyLeavesTheProofsToTheOwner(t *testing.T) {
 	runner := newLocalRunner(t)
 	h := newHarness(t, "sqlite", harnessConfig{runner: runner,
-		providers: func(p Providers) Providers { return readmeProviders{p} }})
+		providers: func(p Providers) Providers { return developerEdits{Providers: p, edit: onlyREADMEs} }})
 	pid := h.newProject("Recipes")
 	h.startWork(pid)
 	for n := 1; n <= 4; n++ {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"regexp"
 	"strings"
 	"time"
@@ -85,20 +86,9 @@ func fetchProof(proof string, failed []sandbox.FetchResult) Proof {
 // stepsProof is a proof made of its steps: it passes when every one did.
 func (p Plan) stepsProof(proof string, steps map[string]sandbox.StepResult) Proof {
 	pr := Proof{Type: proof, Pass: true}
-	var log bytes.Buffer
-	var cmds, passed []string
-	var failures []string
-	for _, c := range p.checks {
-		if c.proof != proof {
-			continue
-		}
-		s, ran := steps[c.step]
-		if !ran {
-			s = sandbox.StepResult{Name: c.step, ExitCode: -1, Stopped: "the step did not run"}
-		}
-		cmds = append(cmds, s.Command)
-		pr.Duration += s.Duration
-		writeStep(&log, s)
+	var t transcript
+	var passed, failures []string
+	for c, s := range p.stepsOf(proof, steps, &t) {
 		if len(s.Screenshot) > 0 {
 			pr.Screenshot = s.Screenshot
 		}
@@ -113,10 +103,10 @@ func (p Plan) stepsProof(proof string, steps map[string]sandbox.StepResult) Proo
 		pr.FailedDirs = append(pr.FailedDirs, c.component.Dir)
 		failures = append(failures, fmt.Sprintf("%s (%s)", c.component.Dir, stepProblem(s)))
 	}
-	pr.Command = strings.Join(cmds, "; ")
-	pr.Log = bound(log.Bytes())
+	pr.Command, pr.Duration = strings.Join(t.cmds, "; "), t.duration
+	pr.Log = bound(t.log.Bytes())
 	switch {
-	case len(cmds) == 0:
+	case len(t.cmds) == 0:
 		pr.Pass, pr.Summary = false, fmt.Sprintf("%s: no component of the tree has a %s command", proof, strings.ReplaceAll(proof, "_", " "))
 		pr.ExitCode = -1
 	case pr.Pass:
@@ -130,6 +120,35 @@ func (p Plan) stepsProof(proof string, steps map[string]sandbox.StepResult) Proo
 	}
 	pr.Summary = oneLine(pr.Summary, 900)
 	return pr
+}
+
+// transcript gathers the steps of one proof: their commands, time and output.
+type transcript struct {
+	cmds     []string
+	duration time.Duration
+	log      bytes.Buffer
+}
+
+// stepsOf yields the plan's checks of proof with their step's result (one that did not run as
+// stopped), each added to t.
+func (p Plan) stepsOf(proof string, steps map[string]sandbox.StepResult, t *transcript) iter.Seq2[check, sandbox.StepResult] {
+	return func(yield func(check, sandbox.StepResult) bool) {
+		for _, c := range p.checks {
+			if c.proof != proof {
+				continue
+			}
+			s, ran := steps[c.step]
+			if !ran {
+				s = sandbox.StepResult{Name: c.step, ExitCode: -1, Stopped: "the step did not run"}
+			}
+			t.cmds = append(t.cmds, s.Command)
+			t.duration += s.Duration
+			writeStep(&t.log, s)
+			if !yield(c, s) {
+				return
+			}
+		}
+	}
 }
 
 // stepProblem says in a few words why a step failed.

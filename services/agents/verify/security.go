@@ -102,20 +102,11 @@ func CalledVulnerabilities(output []byte) (called []vulnFinding, notCalled int, 
 // vulnerable function of a module it requires.
 func (p Plan) securityScan(steps map[string]sandbox.StepResult) Proof {
 	pr := Proof{Type: ProofSecurityScan, Pass: true}
-	var log, transcript bytes.Buffer
-	var cmds, clean, problems, toolchain []string
+	var log bytes.Buffer
+	var t transcript
+	var clean, problems, toolchain []string
 	stepFailed := false
-	for _, c := range p.checks {
-		if c.proof != ProofSecurityScan {
-			continue
-		}
-		s, ran := steps[c.step]
-		if !ran {
-			s = sandbox.StepResult{Name: c.step, ExitCode: -1, Stopped: "the step did not run"}
-		}
-		cmds = append(cmds, s.Command)
-		pr.Duration += s.Duration
-		writeStep(&transcript, s)
+	for c, s := range p.stepsOf(ProofSecurityScan, steps, &t) {
 		problem := ""
 		if !s.Passed() {
 			problem = stepProblem(s)
@@ -149,7 +140,7 @@ func (p Plan) securityScan(steps map[string]sandbox.StepResult) Proof {
 		pr.FailedDirs = append(pr.FailedDirs, c.component.Dir)
 		problems = append(problems, fmt.Sprintf("%s (%s)", c.component.Dir, problem))
 	}
-	pr.Command = strings.Join(cmds, "; ")
+	pr.Command, pr.Duration = strings.Join(t.cmds, "; "), t.duration
 	db := fmt.Sprintf("govulncheck %s, database %s@%s", sandbox.GovulncheckVersion, sandbox.GoVulnDBModule, sandbox.GoVulnDBVersion)
 	if pr.Pass {
 		pr.Summary = fmt.Sprintf("security_scan passed in %s: no vulnerable function of a required module is called (%s)", strings.Join(clean, ", "), db)
@@ -167,11 +158,11 @@ func (p Plan) securityScan(steps map[string]sandbox.StepResult) Proof {
 	}
 	findings := log.String()
 	log.WriteByte('\n')
-	log.Write(transcript.Bytes())
+	log.Write(t.log.Bytes())
 	pr.Log = bound(log.Bytes())
 	switch {
 	case stepFailed: // the scan could not run (code that does not compile): its errors say why
-		pr.Failure = failureExcerpt(transcript.Bytes())
+		pr.Failure = failureExcerpt(t.log.Bytes())
 	case !pr.Pass: // the findings, not the report they were read from
 		pr.Failure = failureExcerpt([]byte(findings))
 	}
