@@ -72,7 +72,9 @@ export function Component() {
             )
           }
         >
-          {treeHash ? <option value="tree">The tree {shortHash(treeHash)} as a verification ran it</option> : null}
+          {treeHash ? (
+            <option value="tree">The tree {shortHash(treeHash)} as a verification ran it</option>
+          ) : null}
           <option value={0}>The latest version of every file</option>
           {CODE_GATES.map((n) => (
             <option key={n} value={n}>

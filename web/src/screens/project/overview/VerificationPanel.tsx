@@ -114,8 +114,8 @@ export const VerificationPanel = memo(function VerificationPanel({
       ) : (
         <Empty>
           No verification of {title} yet. FuzzyLlama verifies a gate&apos;s code in a sandbox when the gate
-          requires proofs it can produce (build, lint, tests, coverage, vulnerability scan), once the gate&apos;s agents
-          are done.
+          requires proofs it can produce (build, lint, tests, coverage, vulnerability scan), once the
+          gate&apos;s agents are done.
         </Empty>
       )}
       <p className="actions">
