@@ -25,7 +25,8 @@ const (
 	maxRescues = 5
 )
 
-// errLeaseLost is the cause of a run's cancellation when its worker lost the lease.
+// errLeaseLost is the cause of a run's (or verification's) cancellation when its worker lost
+// the lease.
 var errLeaseLost = errors.New("the run's lease was lost")
 
 func (l Limits) leaseTTL() time.Duration {
@@ -47,6 +48,22 @@ func (l Limits) outageWait() time.Duration {
 // the lease ran out before a renewal succeeded (then another may have taken it). The returned
 // func stops it and releases the lease.
 func (s *Service) holdLease(ctx context.Context, l store.Lease) (context.Context, func()) {
+	ctx, stop := s.keepLease(ctx, "run", "run_id", l.RunID, func(ctx context.Context, now time.Time, ttl time.Duration) error {
+		return s.Store.RenewLease(ctx, l, now, ttl)
+	})
+	return ctx, func() {
+		stop()
+		if err := s.Store.ReleaseLease(context.WithoutCancel(ctx), l); err != nil {
+			s.Logger.WarnContext(ctx, "cannot release a run's lease; it runs out", "run_id", l.RunID, "error", err.Error())
+		}
+	}
+}
+
+// keepLease renews a lease on the work what (a "run", a "verification") named id (logged as
+// idKey) with renew every third of its TTL, until the returned func is called; it cancels the
+// returned context (cause errLeaseLost) when renew says the lease is lost (store.ErrLeaseLost)
+// or when the lease ran out before a renewal succeeded.
+func (s *Service) keepLease(ctx context.Context, what, idKey, id string, renew func(context.Context, time.Time, time.Duration) error) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	ttl := s.Limits.leaseTTL()
 	done := make(chan struct{})
@@ -62,7 +79,7 @@ func (s *Service) holdLease(ctx context.Context, l store.Lease) (context.Context
 			case <-tick.C:
 			}
 			now := s.now()
-			err := s.Store.RenewLease(ctx, l, now, ttl)
+			err := renew(ctx, now, ttl)
 			switch {
 			case err == nil:
 				expires = now.Add(ttl)
@@ -70,12 +87,12 @@ func (s *Service) holdLease(ctx context.Context, l store.Lease) (context.Context
 			case ctx.Err() != nil:
 				return
 			case errors.Is(err, store.ErrLeaseLost):
-				s.Logger.InfoContext(ctx, "run taken over or ended elsewhere; this worker stops it", "run_id", l.RunID)
+				s.Logger.InfoContext(ctx, what+" taken over or ended elsewhere; this worker stops it", idKey, id)
 			case now.After(expires):
-				s.Logger.WarnContext(ctx, "cannot renew a run's lease and it has run out; this worker stops the run",
-					"run_id", l.RunID, "error", err.Error())
+				s.Logger.WarnContext(ctx, "cannot renew a "+what+"'s lease and it has run out; this worker stops it",
+					idKey, id, "error", err.Error())
 			default:
-				s.Logger.WarnContext(ctx, "cannot renew a run's lease; retrying", "run_id", l.RunID, "error", err.Error())
+				s.Logger.WarnContext(ctx, "cannot renew a "+what+"'s lease; retrying", idKey, id, "error", err.Error())
 				continue
 			}
 			cancel(errLeaseLost)
@@ -85,9 +102,6 @@ func (s *Service) holdLease(ctx context.Context, l store.Lease) (context.Context
 	return ctx, func() {
 		cancel(nil)
 		<-done
-		if err := s.Store.ReleaseLease(context.WithoutCancel(ctx), l); err != nil {
-			s.Logger.WarnContext(ctx, "cannot release a run's lease; it runs out", "run_id", l.RunID, "error", err.Error())
-		}
 	}
 }
 
@@ -140,6 +154,18 @@ func (s *Service) rescueStalledRuns(ctx context.Context) {
 			continue
 		}
 		failing = false
+		// A verification's worker that died leaves it running with a lease that ran out: it is
+		// queued again (the sandbox job is run afresh; nothing of it was recorded).
+		if requeued, err := s.Store.RequeueExpiredVerifications(ctx, now); err != nil {
+			if ctx.Err() == nil {
+				s.Logger.WarnContext(ctx, "cannot look for stalled verifications; retrying", "error", err.Error())
+			}
+		} else {
+			for _, v := range requeued {
+				s.Logger.WarnContext(ctx, "verification queued again after its worker stopped", "verification_id", v.ID,
+					"project_id", v.ProjectID, "gate", v.Gate)
+			}
+		}
 		for _, r := range rescued {
 			if r.CutOff {
 				s.Logger.InfoContext(ctx, "run resumed after an outage of the agents database cut off its worker", "run_id", r.ID,

@@ -209,12 +209,18 @@ func repairInstructions(v store.Verification, limit int) string {
 // verify works a verification: reads the gate's tree, runs the plan in the sandbox, stores the
 // logs, records the proofs and ends the verification, then nudges the orchestration.
 func (s *Service) verify(ctx context.Context, id string) error {
-	v, err := s.Store.Verification(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !v.Active() {
+	// The worker that claims it holds it while it runs; a job of a verification another worker
+	// holds (a copy the queue's rescuer made) or that ended has nothing to do.
+	v, err := s.Store.ClaimVerification(ctx, id, uuid.NewString(), s.now(), s.Limits.leaseTTL())
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrLeased) {
 		return nil
 	} else if err != nil {
 		return err
 	}
+	ctx, release := s.keepLease(ctx, "verification", "verification_id", v.ID, func(ctx context.Context, now time.Time, ttl time.Duration) error {
+		return s.Store.RenewVerificationLease(ctx, v.ID, v.LeaseToken, now, ttl)
+	})
+	defer release()
 	defer func() {
 		if err := s.Store.EnqueueReconcile(context.WithoutCancel(ctx), v.ProjectID); err != nil {
 			s.Logger.WarnContext(ctx, "cannot enqueue a reconcile", "project_id", v.ProjectID, "error", err.Error())

@@ -44,6 +44,8 @@ type Verification struct {
 	Runner           string
 	CreatedAt        time.Time
 	EndedAt          time.Time
+	// LeaseToken is the token of the worker that claimed it (ClaimVerification), "" before.
+	LeaseToken string
 }
 
 // Active reports whether the verification may still change state.
@@ -96,14 +98,14 @@ func (VerifyJob) Kind() string { return "verify_tree" }
 func (VerifyJob) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3, Priority: 2} }
 
 const verificationColumns = `id, project_id, gate, revision, user_id, state, deliverables_hash, tree_hash, steps, error,
-	repair, repair_started, runner, created_at, ended_at`
+	repair, repair_started, runner, created_at, ended_at, lease_token`
 
 func scanVerification(row scanner) (Verification, error) {
 	var v Verification
 	var steps string
 	var created, ended int64
 	err := row.Scan(&v.ID, &v.ProjectID, &v.Gate, &v.Revision, &v.UserID, &v.State, &v.DeliverablesHash, &v.TreeHash,
-		&steps, &v.Error, &v.Repair, &v.RepairStarted, &v.Runner, &created, &ended)
+		&steps, &v.Error, &v.Repair, &v.RepairStarted, &v.Runner, &created, &ended, &v.LeaseToken)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, ErrNotFound
 	} else if err != nil {
@@ -182,6 +184,80 @@ func (d *DB) Verifications(ctx context.Context, projectID string, gate, limit in
 	return out, rows.Err()
 }
 
+// A running verification is held by the worker running it through a lease, as a run is (see
+// lease.go): ClaimVerification takes it, RenewVerificationLease pushes the expiry forward while
+// the sandbox works, and FinishVerification applies only for the holder. A verification whose
+// lease expired (its worker died) is queued again by RequeueExpiredVerifications, which the
+// sweep calls.
+
+// ClaimVerification marks a queued verification running for the worker with token, or takes
+// over a running one whose lease expired, under a lease that expires after ttl. ErrFinished when
+// it has ended; ErrLeased when another worker holds a live lease.
+func (d *DB) ClaimVerification(ctx context.Context, id, token string, now time.Time, ttl time.Duration) (Verification, error) {
+	v, err := scanVerification(d.db.QueryRowContext(ctx, `UPDATE verifications SET state = 'running', lease_token = $2,
+		lease_expires_at = $4 WHERE id = $1 AND (state = 'queued' OR state = 'running' AND lease_expires_at < $3)
+		RETURNING `+verificationColumns, id, token, micros(now), micros(now.Add(ttl))))
+	if !errors.Is(err, ErrNotFound) {
+		return v, err
+	}
+	current, err := d.Verification(ctx, id)
+	switch {
+	case err != nil:
+		return v, err
+	case !current.Active():
+		return v, ErrFinished
+	}
+	return v, ErrLeased
+}
+
+// RenewVerificationLease pushes the lease of the worker with token forward to now+ttl;
+// ErrLeaseLost when it no longer holds the verification (it ended, or was taken over).
+func (d *DB) RenewVerificationLease(ctx context.Context, id, token string, now time.Time, ttl time.Duration) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE verifications SET lease_expires_at = $3 WHERE id = $1 AND lease_token = $2
+		AND state = 'running'`, id, token, micros(now.Add(ttl)))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	return ErrLeaseLost
+}
+
+// RequeueExpiredVerifications queues again, each with a new job, the running verifications
+// whose worker's lease expired before now (the worker died or lost the database), and returns
+// them.
+func (d *DB) RequeueExpiredVerifications(ctx context.Context, now time.Time) ([]Verification, error) {
+	var requeued []Verification
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		requeued = nil
+		rows, err := tx.QueryContext(ctx, `UPDATE verifications SET state = 'queued', lease_token = '', lease_expires_at = 0
+			WHERE state = 'running' AND lease_expires_at < $1 RETURNING `+verificationColumns, micros(now))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			v, err := scanVerification(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			requeued = append(requeued, v)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		for _, v := range requeued {
+			if _, err := d.queue.InsertTx(ctx, tx, VerifyJob{VerificationID: v.ID}, nil); err != nil {
+				return fmt.Errorf("enqueue verification: %w", err)
+			}
+		}
+		return nil
+	})
+	return requeued, err
+}
+
 // TreeFile is one file of the tree a verification ran on, at the version it had.
 type TreeFile struct {
 	Path        string `json:"path"`
@@ -244,16 +320,17 @@ func (d *DB) AddArtifacts(ctx context.Context, v Verification, artifacts []Artif
 	})
 }
 
-// FinishVerification ends a verification with its state, steps and error. It returns
-// ErrFinished if it had already ended.
+// FinishVerification ends a verification with its state, steps and error, if the worker whose
+// lease token v carries (or nobody, for one never claimed) holds it. It returns ErrFinished if
+// it had already ended or another worker holds it.
 func (d *DB) FinishVerification(ctx context.Context, v Verification) (Verification, error) {
 	steps, err := json.Marshal(v.Steps)
 	if err != nil {
 		return v, err
 	}
 	got, err := scanVerification(d.db.QueryRowContext(ctx, `UPDATE verifications SET state = $2, steps = $3, error = $4,
-		ended_at = $5 WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+verificationColumns,
-		v.ID, v.State, string(steps), v.Error, micros(v.EndedAt)))
+		ended_at = $5, lease_expires_at = 0 WHERE id = $1 AND state IN ('queued', 'running') AND lease_token = $6
+		RETURNING `+verificationColumns, v.ID, v.State, string(steps), v.Error, micros(v.EndedAt), v.LeaseToken))
 	if errors.Is(err, ErrNotFound) {
 		return v, ErrFinished
 	}

@@ -146,3 +146,55 @@ func TestStaleVerificationsEnd(t *testing.T) {
 		}
 	})
 }
+
+// A verification is held by the worker that claimed it: no other takes it while its lease
+// lives, only the holder renews or ends it, and one whose lease ran out is queued again with a
+// new job for another worker to claim.
+func TestVerificationLease(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now()
+		const ttl = 30 * time.Second
+		v, err := db.CreateVerification(ctx, newVerification("p1", 5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, err := db.ClaimVerification(ctx, v.ID, "worker-a", now, ttl)
+		if err != nil || held.State != store.VerificationRunning || held.LeaseToken != "worker-a" {
+			t.Fatalf("claim: %+v, %v", held, err)
+		}
+		if _, err := db.ClaimVerification(ctx, v.ID, "worker-b", now.Add(ttl/2), ttl); !errors.Is(err, store.ErrLeased) {
+			t.Fatalf("a second claim under a live lease: %v", err)
+		}
+		if err := db.RenewVerificationLease(ctx, v.ID, "worker-b", now, ttl); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("renewal by another worker: %v", err)
+		}
+		if err := db.RenewVerificationLease(ctx, v.ID, "worker-a", now.Add(ttl/3), ttl); err != nil {
+			t.Fatalf("renewal by the holder: %v", err)
+		}
+		if got, err := db.RequeueExpiredVerifications(ctx, now.Add(ttl)); err != nil || len(got) != 0 {
+			t.Fatalf("requeue under a renewed lease: %+v, %v", got, err)
+		}
+		// The holder stops renewing (it died): past its lease, it is queued again.
+		got, err := db.RequeueExpiredVerifications(ctx, now.Add(2*ttl))
+		if err != nil || len(got) != 1 || got[0].ID != v.ID || got[0].State != store.VerificationQueued {
+			t.Fatalf("requeue after the lease ran out: %+v, %v", got, err)
+		}
+		taken, err := db.ClaimVerification(ctx, v.ID, "worker-b", now.Add(2*ttl), ttl)
+		if err != nil || taken.LeaseToken != "worker-b" {
+			t.Fatalf("claim of the requeued one: %+v, %v", taken, err)
+		}
+		// The first worker, come back, cannot end it; the holder can, once.
+		held.State, held.EndedAt = store.VerificationPassed, now
+		if _, err := db.FinishVerification(ctx, held); !errors.Is(err, store.ErrFinished) {
+			t.Fatalf("finish by the worker that lost it: %v", err)
+		}
+		taken.State, taken.EndedAt = store.VerificationPassed, now
+		if done, err := db.FinishVerification(ctx, taken); err != nil || done.State != store.VerificationPassed {
+			t.Fatalf("finish by the holder: %+v, %v", done, err)
+		}
+		if _, err := db.ClaimVerification(ctx, v.ID, "worker-c", now.Add(3*ttl), ttl); !errors.Is(err, store.ErrFinished) {
+			t.Fatalf("claim of an ended one: %v", err)
+		}
+	})
+}
