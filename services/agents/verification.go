@@ -208,19 +208,27 @@ func repairInstructions(v store.Verification, limit int) string {
 
 // verify works a verification: reads the gate's tree, runs the plan in the sandbox, stores the
 // logs, records the proofs and ends the verification, then nudges the orchestration.
-func (s *Service) verify(ctx context.Context, id string) error {
+func (s *Service) verify(ctx context.Context, id string) (err error) {
 	// The worker that claims it holds it while it runs; a job of a verification another worker
 	// holds (a copy the queue's rescuer made) or that ended has nothing to do.
-	v, err := s.Store.ClaimVerification(ctx, id, uuid.NewString(), s.now(), s.Limits.leaseTTL())
+	token := uuid.NewString()
+	v, err := s.Store.ClaimVerification(ctx, id, token, s.now(), s.Limits.leaseTTL())
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrLeased) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	ctx, release := s.keepLease(ctx, "verification", "verification_id", v.ID, func(ctx context.Context, now time.Time, ttl time.Duration) error {
-		return s.Store.RenewVerificationLease(ctx, v.ID, v.LeaseToken, now, ttl)
+	ctx, stopRenewing := s.keepLease(ctx, "verification", "verification_id", id, func(ctx context.Context, now time.Time, ttl time.Duration) error {
+		return s.Store.RenewVerificationLease(ctx, id, token, now, ttl)
 	})
-	defer release()
+	defer func() {
+		stopRenewing()
+		if err != nil { // the job is retried: it must find the verification free to claim
+			if rerr := s.Store.ReleaseVerification(context.WithoutCancel(ctx), id, token); rerr != nil {
+				s.Logger.WarnContext(ctx, "cannot release a verification; its lease runs out", "verification_id", id, "error", rerr.Error())
+			}
+		}
+	}()
 	defer func() {
 		if err := s.Store.EnqueueReconcile(context.WithoutCancel(ctx), v.ProjectID); err != nil {
 			s.Logger.WarnContext(ctx, "cannot enqueue a reconcile", "project_id", v.ProjectID, "error", err.Error())
@@ -256,11 +264,13 @@ func (s *Service) verify(ctx context.Context, id string) error {
 	} else if err != nil {
 		return s.endVerification(ctx, v, store.VerificationError, err.Error()+".", nil)
 	}
-	if v, err = s.Store.StartVerification(ctx, v.ID, hash, listed, s.Runner.Name()); errors.Is(err, store.ErrFinished) {
-		return nil
+	running, err := s.Store.StartVerification(ctx, id, token, hash, listed, s.Runner.Name())
+	if errors.Is(err, store.ErrLeaseLost) {
+		return nil // another worker has it, or it ended
 	} else if err != nil {
 		return err
 	}
+	v = running
 	if same, err := s.Store.PassedVerification(ctx, v.ProjectID, v.Gate, hash); err == nil {
 		// The same tree passed before (a revision whose code did not change): its results stand.
 		return s.recordAgain(ctx, uctx, v, same)
@@ -360,6 +370,14 @@ func (s *Service) recordFailed(ctx context.Context, v store.Verification, steps 
 // when it was asked for; if they or the tree changed meanwhile, what ran is not what the gate
 // holds: v ends as an error, and the next look verifies again.
 func (s *Service) stillCurrent(ctx, uctx context.Context, v store.Verification) (bool, error) {
+	// Only the worker holding it records its proofs: one cut off long enough to lose its lease
+	// leaves them to the worker that took it over.
+	if err := s.Store.RenewVerificationLease(ctx, v.ID, v.LeaseToken, s.now(), s.Limits.leaseTTL()); errors.Is(err, store.ErrLeaseLost) {
+		s.Logger.InfoContext(ctx, "verification taken over or ended elsewhere; this worker records nothing", "verification_id", v.ID)
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
 	now, err := s.Evidence.GateEvidence(uctx, v.ProjectID, v.Gate)
 	if err != nil {
 		return false, fromService("projects", err)

@@ -232,7 +232,7 @@ func (d *DB) RequeueExpiredVerifications(ctx context.Context, now time.Time) ([]
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		requeued = nil
 		rows, err := tx.QueryContext(ctx, `UPDATE verifications SET state = 'queued', lease_token = '', lease_expires_at = 0
-			WHERE state = 'running' AND lease_expires_at < $1 RETURNING `+verificationColumns, micros(now))
+			WHERE state = 'running' AND lease_token <> '' AND lease_expires_at < $1 RETURNING `+verificationColumns, micros(now))
 		if err != nil {
 			return err
 		}
@@ -268,9 +268,10 @@ type TreeFile struct {
 	Size        int64  `json:"size"`
 }
 
-// StartVerification marks a queued verification running, with the tree it runs on (its hash
-// and files) and the runner. It returns ErrFinished if it has ended (a repeated job finds it so).
-func (d *DB) StartVerification(ctx context.Context, id, treeHash string, files []TreeFile, runner string) (Verification, error) {
+// StartVerification records, for the worker holding the verification's lease (token), the tree
+// it runs on (its hash and files) and the runner. ErrLeaseLost when that worker no longer holds
+// it (it ended, or another took it over).
+func (d *DB) StartVerification(ctx context.Context, id, token, treeHash string, files []TreeFile, runner string) (Verification, error) {
 	if files == nil {
 		files = []TreeFile{}
 	}
@@ -278,14 +279,21 @@ func (d *DB) StartVerification(ctx context.Context, id, treeHash string, files [
 	if err != nil {
 		return Verification{}, err
 	}
-	v, err := scanVerification(d.db.QueryRowContext(ctx, `UPDATE verifications SET state = 'running', tree_hash = $2, runner = $3,
-		tree_files = $4 WHERE id = $1 AND state IN ('queued', 'running') RETURNING `+verificationColumns, id, treeHash, runner, string(listed)))
+	v, err := scanVerification(d.db.QueryRowContext(ctx, `UPDATE verifications SET tree_hash = $2, runner = $3, tree_files = $4
+		WHERE id = $1 AND state = 'running' AND lease_token = $5 RETURNING `+verificationColumns, id, treeHash, runner, string(listed), token))
 	if errors.Is(err, ErrNotFound) {
-		if _, gerr := d.Verification(ctx, id); gerr == nil {
-			return v, ErrFinished
-		}
+		return v, ErrLeaseLost
 	}
 	return v, err
+}
+
+// ReleaseVerification queues again a verification the worker holding it (token) could not
+// finish for a passing reason (a service it needs is unavailable), so that the job's retry may
+// claim it at once. Nothing happens if that worker no longer holds it.
+func (d *DB) ReleaseVerification(ctx context.Context, id, token string) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE verifications SET state = 'queued', lease_token = '', lease_expires_at = 0
+		WHERE id = $1 AND state = 'running' AND lease_token = $2`, id, token)
+	return err
 }
 
 // TreeFiles returns the files of the tree of treeHash as the newest verification of the project

@@ -34,7 +34,13 @@ func TestVerificationLifecycle(t *testing.T) {
 			t.Fatalf("another gate's verification: %v", err)
 		}
 		treeFiles := []store.TreeFile{{Path: "backend/go.mod", DocumentID: "d1", Version: 2, Gate: 5, ContentHash: "sha256:aa", Size: 30}}
-		running, err := db.StartVerification(ctx, v.ID, "sha256:tree", treeFiles, "local")
+		if _, err := db.StartVerification(ctx, v.ID, "worker", "sha256:tree", treeFiles, "local"); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("start without a claim: %v", err)
+		}
+		if _, err := db.ClaimVerification(ctx, v.ID, "worker", time.Now(), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		running, err := db.StartVerification(ctx, v.ID, "worker", "sha256:tree", treeFiles, "local")
 		if err != nil || running.State != store.VerificationRunning || running.TreeHash != "sha256:tree" || running.Runner != "local" {
 			t.Fatalf("start: %+v, %v", running, err)
 		}
@@ -60,7 +66,7 @@ func TestVerificationLifecycle(t *testing.T) {
 		if _, err := db.FinishVerification(ctx, running); !errors.Is(err, store.ErrFinished) {
 			t.Fatalf("finishing twice: %v", err)
 		}
-		if _, err := db.StartVerification(ctx, v.ID, "x", nil, "local"); !errors.Is(err, store.ErrFinished) {
+		if _, err := db.StartVerification(ctx, v.ID, "worker", "x", nil, "local"); !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("starting an ended one: %v", err)
 		}
 		got, err := db.Artifact(ctx, "p1", a.ID)
@@ -104,7 +110,10 @@ func TestVerificationLifecycle(t *testing.T) {
 		if _, err := db.PassedVerification(ctx, "p1", 5, "sha256:tree"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a failed tree found as passed: %v", err)
 		}
-		if _, err := db.StartVerification(ctx, next.ID, "sha256:good", nil, "local"); err != nil {
+		if next, err = db.ClaimVerification(ctx, next.ID, "worker", time.Now(), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.StartVerification(ctx, next.ID, "worker", "sha256:good", nil, "local"); err != nil {
 			t.Fatal(err)
 		}
 		next.State, next.EndedAt = store.VerificationPassed, time.Now()
@@ -183,6 +192,20 @@ func TestVerificationLease(t *testing.T) {
 		taken, err := db.ClaimVerification(ctx, v.ID, "worker-b", now.Add(2*ttl), ttl)
 		if err != nil || taken.LeaseToken != "worker-b" {
 			t.Fatalf("claim of the requeued one: %+v, %v", taken, err)
+		}
+		// The first worker, come back, cannot record its tree or release it.
+		if _, err := db.StartVerification(ctx, v.ID, "worker-a", "sha256:a", nil, "local"); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("start by the worker that lost it: %v", err)
+		}
+		if err := db.ReleaseVerification(ctx, v.ID, "worker-a"); err != nil {
+			t.Fatal(err)
+		}
+		// The holder releases it for its job's retry, which claims it at once.
+		if err := db.ReleaseVerification(ctx, v.ID, "worker-b"); err != nil {
+			t.Fatal(err)
+		}
+		if taken, err = db.ClaimVerification(ctx, v.ID, "worker-b2", now.Add(2*ttl), ttl); err != nil {
+			t.Fatalf("claim after a release: %v", err)
 		}
 		// The first worker, come back, cannot end it; the holder can, once.
 		held.State, held.EndedAt = store.VerificationPassed, now
