@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -388,4 +389,59 @@ func TestOneTraceFromGatewayToDatabase(t *testing.T) {
 		}
 		t.Fatalf("trace %s: gateway %v, projects service %v, PostgreSQL query %v, Redis command %v", traceID, gateway, service, query, redisCommand)
 	}
+}
+
+// TestKilledVerifierResumes: a process killed (SIGKILL) while its sandbox verifies G5 leaves
+// the verification RUNNING under a lease it no longer renews; the next process on the same data
+// directory queues it again once the lease ran out, and G5 reaches review on the proofs the
+// sandbox produced, from the same verification.
+func TestKilledVerifierResumes(t *testing.T) {
+	t.Parallel()
+	httpAddr := freeAddr(t)
+	env := map[string]string{"DATA_DIR": t.TempDir(), "HTTP_ADDR": httpAddr, "AUTH_SIGNING_KEY": newSeed(t),
+		"SERVICE_CREDENTIAL": newSeed(t) + newSeed(t), "AGENT_QUEUE_POLL_INTERVAL": "50ms", "AGENT_SWEEP_INTERVAL": "1s",
+		"AGENT_LEASE_TTL": "3s", "RATE_LIMIT_PER_USER_PER_MINUTE": "100000"}
+	maps.Copy(env, sandboxEnv(t))
+	first := runProcess(t, env)
+	s := &server{t: t, base: "http://" + httpAddr, logs: &logtest.Buffer{}}
+	tok := s.register(t, "owner@example.com", goodPassword, "Owner").AccessToken
+	p := s.createProject(t, tok, "Recipes", "PROJECT_TYPE_TRADITIONAL")
+	s.startWork(t, tok, p.ID)
+	var wf workflowView
+	s.do("GET", "/api/v1/workflows/PROJECT_TYPE_TRADITIONAL", tok, nil).want(t, 200, "").data(t, &wf)
+	for n := 1; n <= 4; n++ {
+		s.attest(t, tok, p.ID, n, wf.Gates[n-1], len(wf.Gates[n-1].Roles))
+		s.waitGate(t, tok, p.ID, n, "GATE_STATE_IN_REVIEW")
+		s.do("POST", fmt.Sprintf("/api/v1/projects/%s/gates/%d:approve", p.ID, n), tok, map[string]string{}).want(t, 200, "")
+	}
+	type verifications struct {
+		Verifications []struct{ ID, State string }
+	}
+	var list verifications
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		s.do("GET", "/api/v1/projects/"+p.ID+"/verifications?gate=5", tok, nil).want(t, 200, "").data(t, &list)
+		if len(list.Verifications) > 0 && list.Verifications[0].State == "VERIFICATION_STATE_RUNNING" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("G5's verification did not start: %+v", list)
+		}
+	}
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	killed := time.Now()
+
+	runProcess(t, env)
+	s.attest(t, tok, p.ID, 5, wf.Gates[4], len(wf.Gates[4].Roles))
+	g := s.waitGate(t, tok, p.ID, 5, "GATE_STATE_IN_REVIEW")
+	s.wantRunProofs(t, tok, p.ID, g)
+	var after verifications
+	s.do("GET", "/api/v1/projects/"+p.ID+"/verifications?gate=5", tok, nil).want(t, 200, "").data(t, &after)
+	if len(after.Verifications) != 1 || after.Verifications[0].ID != list.Verifications[0].ID ||
+		after.Verifications[0].State != "VERIFICATION_STATE_PASSED" {
+		t.Fatalf("verifications after the restart: %+v, want the one that was running, passed", after)
+	}
+	t.Logf("G5 in review %s after its verifier was killed", time.Since(killed).Round(time.Millisecond))
 }
