@@ -86,11 +86,7 @@ func TestNPMFetchFromTheRegistry(t *testing.T) {
 	testRunner(t) // skips without bubblewrap
 	var atRegistry, elsewhere atomic.Int64
 	registry := depstest.NPMRegistry(t, &atRegistry)
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		elsewhere.Add(1)
-		http.NotFound(w, r)
-	}))
-	defer other.Close()
+	other := depstest.Elsewhere(t, &elsewhere)
 	r, err := New(Config{CacheDir: testBase + "/registry-cache", WorkDir: testBase + "/registry-work", NPMRegistry: registry.URL})
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,11 +263,7 @@ func TestDriverFetch(t *testing.T) {
 func TestDriverFetchStaysOnTheRegistry(t *testing.T) {
 	var atRegistry, elsewhere atomic.Int64
 	registry := depstest.NPMRegistry(t, &atRegistry)
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		elsewhere.Add(1)
-		http.NotFound(w, r)
-	}))
-	defer other.Close()
+	other := depstest.Elsewhere(t, &elsewhere)
 	pkg := `{"name":"x","version":"1.0.0","dependencies":{"left-pad":"1.3.0"}}`
 	lock := fmt.Sprintf(`{"lockfileVersion":3,"packages":{"":{"dependencies":{"left-pad":"1.3.0"}},"node_modules/left-pad":{"version":%q}}}`, other.URL+"/left-pad.tgz")
 	files := []sandbox.File{

@@ -47,3 +47,14 @@ func NPMRegistry(t *testing.T, requests *atomic.Int64) *httptest.Server {
 	t.Cleanup(server.Close)
 	return server
 }
+
+// Elsewhere is a server no fetch may reach (a registry an .npmrc or a lock file names): it
+// answers 404 and counts the requests it gets in requests.
+func Elsewhere(t *testing.T, requests *atomic.Int64) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}

@@ -7,8 +7,11 @@
 ALTER TABLE verifications ADD COLUMN tree_files TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE verifications ADD COLUMN lease_token TEXT NOT NULL DEFAULT '';
 ALTER TABLE verifications ADD COLUMN lease_expires_at BIGINT NOT NULL DEFAULT 0;
+-- Every agents process looks for expired leases every third of the lease TTL.
+CREATE INDEX verifications_lease ON verifications (lease_expires_at) WHERE state = 'running';
 
 -- +goose Down
+DROP INDEX verifications_lease;
 ALTER TABLE verifications DROP COLUMN lease_expires_at;
 ALTER TABLE verifications DROP COLUMN lease_token;
 ALTER TABLE verifications DROP COLUMN tree_files;
